@@ -1,0 +1,2 @@
+"""Chat UI, accounts and REST API routes."""
+urlpatterns: list = []

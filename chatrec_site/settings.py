@@ -1,0 +1,197 @@
+"""ChatRec settings: everything comes from the environment.
+
+With nothing set, ChatRec runs on the embedded default: SQLite, the in-memory channel layer and a
+Celery broker kept in files under var/. DATABASE_URL / REDIS_URL / CELERY_BROKER_URL switch to
+PostgreSQL, channels-redis and a Redis or RabbitMQ broker.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from chatrec_site.envconfig import (
+    read_bool,
+    read_choice,
+    read_database,
+    read_float,
+    read_int,
+    read_list,
+    read_url,
+)
+
+ENV = os.environ
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(ENV.get("CHATREC_VAR_DIR", BASE_DIR / "var"))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+DEBUG = read_bool(ENV, "DEBUG", False)
+SECRET_KEY = ENV.get("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and read_bool(ENV, "CHATREC_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("SECRET_KEY must be set when CHATREC_REQUIRE_SECRET_KEY is on")
+    # A per-installation key kept on disk, so sessions survive restarts without any setup.
+    key_file = VAR_DIR / "secret_key"
+    if not key_file.exists():
+        from django.core.management.utils import get_random_secret_key
+
+        key_file.write_text(get_random_secret_key())
+    SECRET_KEY = key_file.read_text().strip()
+elif len(SECRET_KEY) < 20:
+    raise ImproperlyConfigured("SECRET_KEY must be at least 20 characters long")
+
+ALLOWED_HOSTS = read_list(ENV, "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = read_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "django_celery_beat",
+    "django_celery_results",
+    "recommender",
+    "chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "chatrec_site.urls"
+ASGI_APPLICATION = "chatrec_site.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": read_database(ENV, "DATABASE_URL", str(VAR_DIR / "chatrec.sqlite3"))}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = read_url(ENV, "REDIS_URL", {"redis", "rediss"})
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Celery: an explicit broker wins, then Redis, then a file-based broker that needs no server.
+CELERY_BROKER_URL = read_url(ENV, "CELERY_BROKER_URL", {"redis", "rediss", "amqp", "amqps", "pyamqp", "filesystem", "memory"}) or REDIS_URL
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+if not CELERY_BROKER_URL:
+    broker_dir = VAR_DIR / "celery-broker"
+    (broker_dir / "out").mkdir(parents=True, exist_ok=True)
+    (broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(broker_dir / "out"),
+        "data_folder_out": str(broker_dir / "out"),
+        "processed_folder": str(broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_RESULT_BACKEND = "django-db"
+CELERY_TASK_ALWAYS_EAGER = read_bool(ENV, "CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_TASK_TIME_LIMIT = 30 * 60
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": ENV.get("CHATREC_API_ANON_RATE", "60/min"),
+        "user": ENV.get("CHATREC_API_USER_RATE", "600/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ChatRec API",
+    "DESCRIPTION": "Conversational, explainable recommendations over your catalog.",
+    "VERSION": "1.0.0",
+}
+
+# ChatRec itself
+CHATREC_DATA_DIR = Path(ENV.get("CHATREC_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
+CHATREC_ARTIFACTS_DIR = Path(ENV.get("CHATREC_ARTIFACTS_DIR", VAR_DIR / "models"))
+CHATREC_EMBEDDING_MODEL = ENV.get("CHATREC_EMBEDDING_MODEL", "")  # a local path; empty = packaged MiniLM
+CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, minimum=1, maximum=100_000)
+CHATREC_LLM = {
+    "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
+    "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
+    "base_url": ENV.get("CHATREC_LLM_BASE_URL", ""),
+    "model": ENV.get("CHATREC_LLM_MODEL", ""),
+    "api_key": ENV.get("CHATREC_LLM_API_KEY", ""),
+    "timeout": read_float(ENV, "CHATREC_LLM_TIMEOUT", 20.0, minimum=0.1),
+    "retries": read_int(ENV, "CHATREC_LLM_RETRIES", 2, minimum=0, maximum=10),
+    "threads": read_int(ENV, "CHATREC_LLM_THREADS", 2, minimum=1, maximum=256),
+}
+if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
+    raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
+if CHATREC_LLM["backend"] == "transformers" and not CHATREC_LLM["model_path"]:
+    raise ImproperlyConfigured("CHATREC_LLM_MODEL_PATH must be set when CHATREC_LLM_BACKEND=transformers")
+CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
+CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"django.channels.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,114 @@
+"""The catalog dashboard: items, profiles, feedback events, model versions, bandit arms."""
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html
+
+from recommender.models import BanditArm, Interaction, Item, ModelVersion, Profile
+
+
+class AttributeKeyFilter(admin.SimpleListFilter):
+    """Filter items by the attributes they carry (genres, year, price, color...)."""
+
+    title = "attribute"
+    parameter_name = "has_attribute"
+    KEYS = ("genres", "year", "category", "color", "season", "price", "brand", "material")
+
+    def lookups(self, request, model_admin):
+        return [(key, key) for key in self.KEYS]
+
+    def queryset(self, request, queryset):
+        if self.value():
+            return queryset.filter(attributes__has_key=self.value())
+        return queryset
+
+
+class GenreFilter(admin.SimpleListFilter):
+    """Filter items by one genre or category value."""
+
+    title = "genre / category"
+    parameter_name = "genre"
+    VALUES = (
+        "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
+        "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+    )
+
+    def lookups(self, request, model_admin):
+        return [(value, value) for value in self.VALUES]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if not value:
+            return queryset
+        # JSON list containment is not portable across SQLite and PostgreSQL; match the serialised token.
+        return queryset.filter(attributes__genres__icontains=json.dumps(value)[1:-1])
+
+
+@admin.register(Item)
+class ItemAdmin(admin.ModelAdmin):
+    list_display = ("title", "domain", "source", "external_id", "key_attributes", "updated_at")
+    list_filter = ("domain", "source", AttributeKeyFilter, GenreFilter)
+    search_fields = ("title", "external_id", "description", "aliases")
+    readonly_fields = ("created_at", "updated_at", "cover")
+    fieldsets = (
+        (None, {"fields": ("title", "domain", "source", "external_id")}),
+        ("Content", {"fields": ("description", "aliases", "attributes", "image_url", "cover")}),
+        ("Timestamps", {"fields": ("created_at", "updated_at")}),
+    )
+    list_per_page = 50
+
+    @admin.display(description="attributes")
+    def key_attributes(self, obj: Item) -> str:
+        parts = []
+        for key, value in list(obj.attributes.items())[:4]:
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{key}: {shown}")
+        return "; ".join(parts)
+
+    @admin.display(description="image")
+    def cover(self, obj: Item):
+        if not obj.image_url:
+            return "—"
+        return format_html('<img src="{}" style="max-height:120px" alt="">', obj.image_url)
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "kind", "language", "source", "external_id", "created_at")
+    list_filter = ("kind", "language", "source")
+    search_fields = ("external_id", "user__username", "session_key")
+    raw_id_fields = ("user",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ("occurred_at", "profile", "kind", "value", "item", "origin")
+    list_filter = ("kind", "origin", "item__domain")
+    search_fields = ("item__title", "profile__external_id", "profile__user__username", "idempotency_key")
+    raw_id_fields = ("profile", "item", "conversation")
+    date_hierarchy = "occurred_at"
+    list_select_related = ("profile", "profile__user", "item")
+    show_full_result_count = False  # counting 100k+ rows on every page load is slow on SQLite
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_active", "n_users", "n_items", "n_interactions", "training_seconds", "created_at")
+    list_filter = ("is_active",)
+    readonly_fields = ("created_at",)
+
+
+@admin.register(BanditArm)
+class BanditArmAdmin(admin.ModelAdmin):
+    list_display = ("policy", "arm", "successes", "failures", "pulls", "updated_at")
+
+
+def item_counts_by_domain() -> dict[str, int]:
+    """Return how many items each domain holds (for the dashboard)."""
+    return dict(Item.objects.values_list("domain").annotate(n=Count("id")).values_list("domain", "n"))

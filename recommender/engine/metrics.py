@@ -1,0 +1,89 @@
+"""Ranking and rating metrics, plus an evaluator over a Split."""
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+
+def precision_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
+    """Return |top-k ∩ relevant| / k."""
+    rel = set(relevant)
+    return sum(1 for x in list(ranked)[:k] if x in rel) / k
+
+
+def recall_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
+    """Return |top-k ∩ relevant| / |relevant| (0 when nothing is relevant)."""
+    rel = set(relevant)
+    if not rel:
+        return 0.0
+    return sum(1 for x in list(ranked)[:k] if x in rel) / len(rel)
+
+
+def ndcg_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
+    """Return binary NDCG@k: DCG of the top-k over the DCG of an ideal ranking."""
+    rel = set(relevant)
+    if not rel:
+        return 0.0
+    dcg = sum(1.0 / np.log2(i + 2) for i, x in enumerate(list(ranked)[:k]) if x in rel)
+    idcg = sum(1.0 / np.log2(i + 2) for i in range(min(k, len(rel))))
+    return float(dcg / idcg)
+
+
+def rmse(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """Return the root mean squared error."""
+    t, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(np.sqrt(np.mean((t - p) ** 2)))
+
+
+def mae(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
+    """Return the mean absolute error."""
+    t, p = np.asarray(y_true, float), np.asarray(y_pred, float)
+    return float(np.mean(np.abs(t - p)))
+
+
+def like_accuracy_f1(y_true: Sequence[float], y_pred: Sequence[float], threshold: float = 4.0) -> tuple[float, float]:
+    """Return (accuracy, F1) of predicting a like (rating >= threshold) from predicted ratings."""
+    t = np.asarray(y_true, float) >= threshold
+    p = np.asarray(y_pred, float) >= threshold
+    acc = float(np.mean(t == p))
+    tp = float(np.sum(t & p))
+    fp = float(np.sum(~t & p))
+    fn = float(np.sum(t & ~p))
+    f1 = 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    return acc, f1
+
+
+def topk_indices(scores: np.ndarray, k: int) -> np.ndarray:
+    """Return indices of the k largest scores in descending order (rows handled independently)."""
+    k = min(k, scores.shape[-1])
+    part = np.argpartition(-scores, k - 1, axis=-1)[..., :k]
+    vals = np.take_along_axis(scores, part, axis=-1)
+    order = np.argsort(-vals, axis=-1, kind="stable")
+    return np.take_along_axis(part, order, axis=-1)
+
+
+def evaluate_topk(
+    score_users: Callable[[np.ndarray], np.ndarray],
+    train_matrix,
+    test_items: dict[int, np.ndarray],
+    ks: Sequence[int] = (5, 10),
+    batch: int = 256,
+) -> dict[str, float]:
+    """Return mean P@k, R@k, NDCG@k over test users; items seen in train are never ranked."""
+    users = np.array(sorted(test_items), dtype=np.int64)
+    kmax = max(ks)
+    sums = {f"{m}@{k}": 0.0 for k in ks for m in ("P", "R", "NDCG")}
+    for start in range(0, len(users), batch):
+        chunk = users[start:start + batch]
+        scores = np.array(score_users(chunk), dtype=np.float64, copy=True)
+        seen = train_matrix[chunk]
+        scores[seen.nonzero()] = -np.inf
+        top = topk_indices(scores, kmax)
+        for row, u in enumerate(chunk):
+            ranked, rel = top[row].tolist(), test_items[int(u)]
+            for k in ks:
+                sums[f"P@{k}"] += precision_at_k(ranked, rel, k)
+                sums[f"R@{k}"] += recall_at_k(ranked, rel, k)
+                sums[f"NDCG@{k}"] += ndcg_at_k(ranked, rel, k)
+    return {key: value / max(len(users), 1) for key, value in sums.items()}

@@ -1,0 +1,145 @@
+"""Catalog items, people (profiles), typed feedback events, trained model versions and bandit state."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Item(models.Model):
+    """One thing that can be recommended: a film, a product, an album, a game..."""
+
+    source = models.CharField(max_length=64, default="catalog", help_text="Where the item came from, e.g. ml-100k.")
+    external_id = models.CharField(max_length=128, help_text="The id the source uses; unique per source.")
+    domain = models.CharField(max_length=32, default="movie", db_index=True)
+    title = models.CharField(max_length=512, db_index=True)
+    description = models.TextField(blank=True, default="")
+    aliases = models.JSONField(default=list, blank=True, help_text="Other names, e.g. the Chinese title.")
+    attributes = models.JSONField(default=dict, blank=True, help_text="Structured facts: genres, year, price, color...")
+    image_url = models.URLField(max_length=1024, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "external_id"], name="item_unique_per_source")]
+        indexes = [models.Index(fields=["domain", "title"])]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Profile(models.Model):
+    """A person who interacts: a registered user, a chat guest, or a user from imported logs."""
+
+    class Kind(models.TextChoices):
+        REGISTERED = "registered", "Registered user"
+        GUEST = "guest", "Guest (browser session)"
+        IMPORTED = "imported", "Imported from logs"
+
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.IMPORTED)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="chatrec_profile"
+    )
+    session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    source = models.CharField(max_length=64, blank=True, default="")
+    external_id = models.CharField(max_length=128, blank=True, default="")
+    language = models.CharField(max_length=16, default="en")
+    demographics = models.JSONField(default=dict, blank=True)
+    preferences = models.JSONField(default=dict, blank=True, help_text="Stated preferences, e.g. liked genres.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"],
+                condition=Q(kind="imported"),
+                name="imported_profile_unique_per_source",
+            )
+        ]
+
+    def __str__(self) -> str:
+        if self.user_id:
+            return f"{self.user}"
+        if self.kind == self.Kind.GUEST:
+            return f"guest {self.pk}"
+        return f"{self.source}:{self.external_id}"
+
+
+class Interaction(models.Model):
+    """One typed feedback event: who did what to which item, when, and where it came from."""
+
+    class Kind(models.TextChoices):
+        RATING = "rating", "Rating"
+        CLICK = "click", "Click"
+        LIKE = "like", "Like"
+        DISLIKE = "dislike", "Dislike"
+        FAVOURITE = "favourite", "Favourite"
+        PURCHASE = "purchase", "Purchase"
+        VIEW = "view", "View"
+
+    class Origin(models.TextChoices):
+        IMPORT = "import", "Import"
+        CHAT = "chat", "Chat turn"
+        API = "api", "API"
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="interactions")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="interactions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    value = models.FloatField(null=True, blank=True, help_text="Rating value; empty for other kinds.")
+    occurred_at = models.DateTimeField(db_index=True)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.API)
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    conversation = models.ForeignKey(
+        "chat.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
+    )
+    context = models.JSONField(default=dict, blank=True, help_text="E.g. the recommendation strategy shown.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["profile", "item"]), models.Index(fields=["kind", "occurred_at"])]
+        ordering = ["-occurred_at"]
+
+    def __str__(self) -> str:
+        value = f" {self.value:g}" if self.value is not None else ""
+        return f"{self.profile} {self.kind}{value} {self.item}"
+
+
+class ModelVersion(models.Model):
+    """A trained artifact on disk; at most one is active and serving."""
+
+    name = models.CharField(max_length=128)
+    path = models.CharField(max_length=1024)
+    is_active = models.BooleanField(default=False)
+    metrics = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(default=dict, blank=True)
+    n_users = models.PositiveIntegerField(default=0)
+    n_items = models.PositiveIntegerField(default=0)
+    n_interactions = models.PositiveIntegerField(default=0)
+    training_seconds = models.FloatField(default=0.0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["is_active"], condition=Q(is_active=True), name="one_active_model")]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name}{' (active)' if self.is_active else ''}"
+
+
+class BanditArm(models.Model):
+    """Beta-Bernoulli statistics for one ranking strategy, updated from feedback."""
+
+    policy = models.CharField(max_length=64, default="ranking-strategy")
+    arm = models.CharField(max_length=64)
+    successes = models.FloatField(default=1.0)
+    failures = models.FloatField(default=1.0)
+    pulls = models.PositiveIntegerField(default=0)
+    last_event_id = models.BigIntegerField(default=0, help_text="Newest interaction already counted.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["policy", "arm"], name="bandit_arm_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.policy}/{self.arm}"
