@@ -1,0 +1,66 @@
+"""Pluggable LLM backends: the embedded llama.cpp default, transformers, OpenAI-compatible servers, fake, none."""
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from .base import LLMBackend, LLMError
+from .simple import FakeBackend, NoneBackend
+
+BACKENDS = ("llamacpp", "transformers", "openai", "fake", "none")
+DEFAULT_BACKEND = "llamacpp"
+
+
+def get_backend(config: Mapping[str, Any] | None = None) -> LLMBackend:
+    """Return the backend that `config["backend"]` names, built from the other keys; raise LLMError if unusable."""
+    config = dict(config or {})
+    kind = (config.pop("backend", None) or DEFAULT_BACKEND).lower()
+    if kind == "none":
+        return NoneBackend()
+    if kind == "fake":
+        return FakeBackend(replies=config.get("replies"), default=config.get("default", ""))
+    if kind == "llamacpp":
+        from .llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(
+            model_path=config.get("model_path") or config.get("model"),
+            n_ctx=int(config.get("n_ctx", 1024)),
+            n_threads=config.get("n_threads"),
+        )
+    if kind == "transformers":
+        from .transformers_backend import TransformersBackend
+
+        return TransformersBackend(
+            model_dir=config.get("model") or config.get("model_dir") or "",
+            gguf_file=config.get("gguf_file"),
+            device=config.get("device"),
+            dtype=config.get("dtype"),
+        )
+    if kind == "openai":
+        from .openai_compat import OpenAICompatBackend
+
+        return OpenAICompatBackend(
+            base_url=config.get("base_url", ""),
+            model=config.get("model", ""),
+            api_key=config.get("api_key"),
+            timeout=float(config.get("timeout", 10.0)),
+            retries=int(config.get("retries", 2)),
+            chat=bool(config.get("chat", True)),
+        )
+    raise LLMError(f"unknown LLM backend {kind!r}; choose one of {', '.join(BACKENDS)}")
+
+
+def start_backend(config: Mapping[str, Any] | None = None, *, fallback: bool = True) -> tuple[LLMBackend, str | None]:
+    """Return (backend, error): a checked backend, or the "none" backend plus the start-up error when fallback is on."""
+    try:
+        backend = get_backend(config)
+        if hasattr(backend, "load"):
+            backend.load()
+        backend.check()
+        return backend, None
+    except LLMError as exc:
+        if not fallback:
+            raise
+        return NoneBackend(), str(exc)
+
+
+__all__ = ["BACKENDS", "FakeBackend", "LLMBackend", "LLMError", "NoneBackend", "get_backend", "start_backend"]
