@@ -1,0 +1,486 @@
+"""Importing catalogs and interaction logs (generic CSV / JSON Lines, and MovieLens).
+
+Rules every importer follows:
+- re-running an import creates no duplicates (items upsert on (source, external_id); events carry an
+  idempotency key);
+- a malformed row is reported with its line number and reason and skipped, unless strict mode asks for
+  all-or-nothing; rows already stored are never touched by a failed row;
+- an unreadable or wrong-format file raises ImportFileError with one clear message.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone as dt_timezone
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from tqdm import tqdm
+
+from recommender.models import Interaction, Item, Profile
+
+BATCH_SIZE = 5000
+MAX_ERRORS_KEPT = 1000
+ITEM_FIELDS = {"external_id", "source", "domain", "title", "description", "aliases", "image_url", "attributes"}
+LIST_SEPARATOR = "|"
+YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+RATED_KINDS = {Interaction.Kind.RATING}
+EVENT_ALIASES = {"favorite": "favourite", "rate": "rating", "buy": "purchase", "order": "purchase", "watch": "view"}
+
+ML100K_GENRES = [
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
+]
+
+
+class ImportFileError(Exception):
+    """The file as a whole cannot be imported (missing, unreadable, wrong format)."""
+
+
+class RowError(ValueError):
+    """One row is malformed; the message says why."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts and the rows it rejected (line number and reason)."""
+
+    label: str
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    error_count: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add_error(self, line: int, reason: str) -> None:
+        self.error_count += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            self.errors.append((line, reason))
+
+    def summary(self) -> str:
+        text = (
+            f"{self.label}: {self.rows} rows read, {self.created} created, {self.updated} updated, "
+            f"{self.duplicates} already stored, {self.error_count} rejected"
+        )
+        return text
+
+
+Progress = Callable[[int], None] | None
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading rows
+# ---------------------------------------------------------------------------------------------
+
+def _open_text(path: Path, encoding: str = "utf-8") -> io.TextIOBase:
+    if not path.exists():
+        raise ImportFileError(f"{path}: no such file")
+    if not path.is_file():
+        raise ImportFileError(f"{path}: not a file")
+    try:
+        handle = open(path, encoding=encoding, newline="")
+        handle.read(1)
+        handle.seek(0)
+        return handle
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ImportFileError(f"{path}: cannot be read ({exc})") from None
+
+
+def detect_format(path: Path) -> str:
+    """Return 'csv' or 'jsonl' from the extension, else from the first non-blank character."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in {".jsonl", ".ndjson", ".json"}:
+        return "jsonl"
+    with _open_text(path) as handle:
+        try:
+            head = handle.read(4096).lstrip("\ufeff \t\r\n")
+        except UnicodeDecodeError:
+            raise ImportFileError(f"{path}: not UTF-8 text; CSV and JSON Lines files must be UTF-8") from None
+    if not head:
+        raise ImportFileError(f"{path}: the file is empty")
+    return "jsonl" if head.startswith("{") else "csv"
+
+
+def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str, Any] | RowError]]:
+    """Yield (line number, row dict or RowError) from a CSV or JSON Lines file."""
+    fmt = detect_format(path)
+    handle = _open_text(path)
+    try:
+        if fmt == "jsonl":
+            for number, line in enumerate(handle, start=1):
+                text = line.strip().lstrip("\ufeff")
+                if not text:
+                    continue
+                try:
+                    row = json.loads(text)
+                except json.JSONDecodeError as exc:
+                    yield number, RowError(f"invalid JSON ({exc.msg})")
+                    continue
+                if not isinstance(row, dict):
+                    yield number, RowError("each line must be a JSON object")
+                    continue
+                yield number, row
+            return
+        reader = csv.DictReader(handle)
+        try:
+            header = reader.fieldnames
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ImportFileError(f"{path}: cannot read the CSV header ({exc})") from None
+        if not header:
+            raise ImportFileError(f"{path}: the file is empty")
+        header = [h.strip().lstrip("\ufeff") for h in header]
+        reader.fieldnames = header
+        missing = required - set(header)
+        if missing:
+            raise ImportFileError(
+                f"{path}: not the expected format — missing column(s) {', '.join(sorted(missing))}; "
+                f"found {', '.join(header)}"
+            )
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as exc:
+                yield reader.line_num, RowError(f"unreadable CSV row ({exc})")
+                continue
+            if None in row:
+                yield reader.line_num, RowError(f"{len(row[None]) + len(header)} fields, expected {len(header)}")
+                continue
+            yield reader.line_num, {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not UTF-8 text; CSV and JSON Lines files must be UTF-8") from None
+    finally:
+        handle.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Field parsing
+# ---------------------------------------------------------------------------------------------
+
+def _text(row: dict, key: str, *, required: bool = False, max_length: int | None = None) -> str:
+    value = row.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise RowError(f"missing {key}")
+        return ""
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise RowError(f"{key} must be text")
+    text = str(value).strip()
+    if max_length and len(text) > max_length:
+        raise RowError(f"{key} longer than {max_length} characters")
+    return text
+
+
+def _scalar(value: str) -> Any:
+    """Return a CSV cell as int, float or text (numbers become numbers so ranges work)."""
+    text = value.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
+        return float(text)
+    return text
+
+
+def parse_item_row(row: dict, *, default_source: str, default_domain: str) -> dict[str, Any]:
+    """Return validated Item fields from one catalog row (CSV or JSON)."""
+    fields = {
+        "external_id": _text(row, "external_id", required=True, max_length=128),
+        "source": _text(row, "source", max_length=64) or default_source,
+        "domain": (_text(row, "domain", max_length=32) or default_domain).lower(),
+        "title": _text(row, "title", required=True, max_length=512),
+        "description": _text(row, "description"),
+        "image_url": _text(row, "image_url", max_length=1024),
+    }
+    if fields["image_url"] and not re.match(r"^https?://", fields["image_url"]):
+        raise RowError("image_url must start with http:// or https://")
+    aliases = row.get("aliases") or []
+    if isinstance(aliases, str):
+        aliases = [a.strip() for a in aliases.split(LIST_SEPARATOR) if a.strip()]
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise RowError("aliases must be a list of text")
+    fields["aliases"] = aliases
+    attributes = row.get("attributes")
+    if attributes is None:
+        attributes = {}
+    if isinstance(attributes, str):  # a CSV may carry the attributes as a JSON object in one column
+        try:
+            attributes = json.loads(attributes) if attributes.strip() else {}
+        except json.JSONDecodeError:
+            raise RowError("attributes column is not a JSON object") from None
+    if not isinstance(attributes, dict):
+        raise RowError("attributes must be an object")
+    # Any other CSV column is an attribute; "a|b" cells are lists.
+    for key, value in row.items():
+        if key in ITEM_FIELDS or key is None or value in (None, ""):
+            continue
+        if isinstance(value, str):
+            parts = [p for p in value.split(LIST_SEPARATOR)]
+            attributes[key] = [_scalar(p) for p in parts if p.strip()] if len(parts) > 1 else _scalar(value)
+        else:
+            attributes[key] = value
+    for key, value in attributes.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise RowError(f"attribute {key} is not a finite number")
+    fields["attributes"] = attributes
+    return fields
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Return an aware datetime from epoch seconds or ISO 8601 text; None when empty."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        text = str(value).strip()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        else:
+            parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text and " " in text else text)
+            if parsed is None:
+                try:
+                    parsed = datetime.fromisoformat(text)
+                except ValueError:
+                    raise RowError(f"timestamp {text!r} is neither epoch seconds nor ISO 8601") from None
+            if timezone.is_naive(parsed):
+                parsed = parsed.replace(tzinfo=dt_timezone.utc)
+            return parsed
+    if not math.isfinite(seconds) or seconds < 0 or seconds > 4e9:
+        raise RowError(f"timestamp {value!r} is out of range")
+    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+
+
+def parse_event_row(row: dict, *, default_source: str) -> dict[str, Any]:
+    """Return validated interaction fields (external keys, not yet resolved) from one row."""
+    kind = _text(row, "event", required=True).lower()
+    kind = EVENT_ALIASES.get(kind, kind)
+    if kind not in Interaction.Kind.values:
+        raise RowError(f"unknown event {kind!r}; expected one of {', '.join(Interaction.Kind.values)}")
+    raw_value = row.get("value")
+    value = None
+    if raw_value not in (None, ""):
+        try:
+            value = float(raw_value)
+        except (TypeError, ValueError):
+            raise RowError(f"value {raw_value!r} is not a number") from None
+        if not math.isfinite(value):
+            raise RowError("value is not a finite number")
+    if kind in RATED_KINDS and (value is None or not 0.5 <= value <= 5.0):
+        raise RowError("a rating needs a value between 0.5 and 5")
+    return {
+        "user": _text(row, "user", required=True, max_length=128),
+        "item": _text(row, "item", required=True, max_length=128),
+        "source": _text(row, "source", max_length=64) or default_source,
+        "kind": kind,
+        "value": value,
+        "occurred_at": parse_timestamp(row.get("timestamp")),
+        "key": _text(row, "key", max_length=200),
+    }
+
+
+def event_key(source: str, user: str, item: str, kind: str, occurred_at: datetime | None, value: float | None) -> str:
+    """Return a stable idempotency key, so a re-imported event is recognised."""
+    when = str(int(occurred_at.timestamp())) if occurred_at else f"v{value}"
+    key = f"{source}:{user}:{item}:{kind}:{when}"
+    if len(key) <= 200:
+        return key
+    return f"{source[:40]}:sha1:{hashlib.sha1(key.encode()).hexdigest()}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+
+def upsert_items(rows: list[dict[str, Any]], report: ImportReport) -> dict[tuple[str, str], int]:
+    """Create or update items (no duplicates on re-import); return {(source, external_id): pk}."""
+    if not rows:
+        return {}
+    unique: dict[tuple[str, str], dict] = {}
+    for row in rows:
+        unique[(row["source"], row["external_id"])] = row  # a later row for the same id wins
+    existing = _existing_items(unique.keys())
+    to_create, to_update = [], []
+    now = timezone.now()
+    for key, row in unique.items():
+        pk = existing.get(key)
+        if pk is None:
+            to_create.append(Item(**row))
+        else:
+            to_update.append(Item(pk=pk, updated_at=now, **row))
+    with transaction.atomic():
+        Item.objects.bulk_create(to_create, batch_size=1000)
+        Item.objects.bulk_update(
+            to_update,
+            ["domain", "title", "description", "aliases", "attributes", "image_url", "updated_at"],
+            batch_size=500,
+        )
+    report.created += len(to_create)
+    report.updated += len(to_update)
+    return _existing_items(unique.keys())
+
+
+def _existing_items(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in keys:
+        by_source.setdefault(source, []).append(external_id)
+    found = {}
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 900):  # stay under SQLite's variable limit
+            chunk = ids[start:start + 900]
+            for pk, ext in Item.objects.filter(source=source, external_id__in=chunk).values_list("pk", "external_id"):
+                found[(source, ext)] = pk
+    return found
+
+
+def ensure_profiles(source: str, external_ids: Iterable[str], demographics: dict[str, dict] | None = None) -> dict[str, int]:
+    """Return {external user id: profile pk} for imported users, creating missing ones."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start:start + 900]
+        found.update(
+            Profile.objects.filter(kind=Profile.Kind.IMPORTED, source=source, external_id__in=chunk)
+            .values_list("external_id", "pk")
+        )
+    missing = [ext for ext in wanted if ext not in found]
+    if missing:
+        demographics = demographics or {}
+        Profile.objects.bulk_create(
+            [Profile(kind=Profile.Kind.IMPORTED, source=source, external_id=ext, demographics=demographics.get(ext, {}))
+             for ext in missing],
+            batch_size=1000,
+            ignore_conflicts=True,
+        )
+        for start in range(0, len(missing), 900):
+            chunk = missing[start:start + 900]
+            found.update(
+                Profile.objects.filter(kind=Profile.Kind.IMPORTED, source=source, external_id__in=chunk)
+                .values_list("external_id", "pk")
+            )
+    if demographics:
+        changed = [Profile(pk=found[ext], demographics=demo) for ext, demo in demographics.items() if ext in found]
+        Profile.objects.bulk_update(changed, ["demographics"], batch_size=500)
+    return found
+
+
+def store_events(events: list[dict[str, Any]], report: ImportReport, *, user_source: str) -> None:
+    """Store resolved events (profile_id, item_id...) once each, keyed by idempotency key."""
+    if not events:
+        return
+    keys = [e["idempotency_key"] for e in events]
+    seen: set[str] = set()
+    for start in range(0, len(keys), 900):
+        seen.update(Interaction.objects.filter(idempotency_key__in=keys[start:start + 900])
+                    .values_list("idempotency_key", flat=True))
+    fresh, batch_keys = [], set()
+    for event in events:
+        key = event["idempotency_key"]
+        if key in seen or key in batch_keys:
+            report.duplicates += 1
+            continue
+        batch_keys.add(key)
+        fresh.append(Interaction(origin=Interaction.Origin.IMPORT, **event))
+    with transaction.atomic():
+        Interaction.objects.bulk_create(fresh, batch_size=1000, ignore_conflicts=True)
+    report.created += len(fresh)
+
+
+def import_catalog(
+    path: Path,
+    *,
+    source: str = "catalog",
+    domain: str = "product",
+    strict: bool = False,
+    progress: bool = False,
+) -> ImportReport:
+    """Import catalog items from CSV or JSON Lines (schema in docs/import_formats.md)."""
+    path = Path(path)
+    report = ImportReport(label=f"catalog {path.name}")
+    parsed: list[dict[str, Any]] = []
+    for line, row in tqdm(iter_records(path, {"external_id", "title"}), desc="items", unit=" rows",
+                          disable=not progress, mininterval=0.5):
+        report.rows += 1
+        if isinstance(row, RowError):
+            report.add_error(line, str(row))
+            continue
+        try:
+            parsed.append(parse_item_row(row, default_source=source, default_domain=domain))
+        except RowError as exc:
+            report.add_error(line, str(exc))
+    if report.rows == 0:
+        raise ImportFileError(f"{path}: no rows found")
+    if strict and report.error_count:
+        report.notes.append("strict mode: nothing imported because some rows were rejected")
+        return report
+    for start in range(0, len(parsed), BATCH_SIZE):
+        upsert_items(parsed[start:start + BATCH_SIZE], report)
+    return report
+
+
+def import_interactions(
+    path: Path,
+    *,
+    source: str = "catalog",
+    user_source: str | None = None,
+    strict: bool = False,
+    progress: bool = False,
+) -> ImportReport:
+    """Import interaction events from CSV or JSON Lines; unknown items are rejected row by row."""
+    path = Path(path)
+    report = ImportReport(label=f"interactions {path.name}")
+    parsed: list[tuple[int, dict]] = []
+    for line, row in tqdm(iter_records(path, {"user", "item", "event"}), desc="events", unit=" rows",
+                          disable=not progress, mininterval=0.5):
+        report.rows += 1
+        if isinstance(row, RowError):
+            report.add_error(line, str(row))
+            continue
+        try:
+            parsed.append((line, parse_event_row(row, default_source=source)))
+        except RowError as exc:
+            report.add_error(line, str(exc))
+    if report.rows == 0:
+        raise ImportFileError(f"{path}: no rows found")
+    items = _existing_items({(e["source"], e["item"]) for _, e in parsed})
+    resolved = []
+    for line, event in parsed:
+        item_pk = items.get((event["source"], event["item"]))
+        if item_pk is None:
+            report.add_error(line, f"unknown item {event['item']!r} in source {event['source']!r}")
+            continue
+        resolved.append(event | {"item_pk": item_pk})
+    if strict and report.error_count:
+        report.notes.append("strict mode: nothing imported because some rows were rejected")
+        return report
+    users_from = user_source or source
+    for start in range(0, len(resolved), BATCH_SIZE):
+        chunk = resolved[start:start + BATCH_SIZE]
+        profiles = ensure_profiles(users_from, (e["user"] for e in chunk))
+        events = [
+            {
+                "profile_id": profiles[e["user"]],
+                "item_id": e["item_pk"],
+                "kind": e["kind"],
+                "value": e["value"],
+                "occurred_at": e["occurred_at"] or timezone.now(),
+                "idempotency_key": e["key"] or event_key(users_from, e["user"], e["item"], e["kind"],
+                                                         e["occurred_at"], e["value"]),
+            }
+            for e in chunk
+        ]
+        store_events(events, report, user_source=users_from)
+    return report
