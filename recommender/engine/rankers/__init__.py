@@ -1,0 +1,23 @@
+"""Rankers sharing one contract (see base.Ranker)."""
+from __future__ import annotations
+
+from .base import Ranker
+from .content import ContentRanker
+from .hybrid import HybridRanker
+from .linear import EASERanker, ItemKNNRanker, RP3betaRanker
+from .mf import MFRanker
+from .popularity import PopularityRanker
+
+RANKERS: dict[str, type[Ranker]] = {
+    cls.name: cls
+    for cls in (PopularityRanker, ItemKNNRanker, EASERanker, RP3betaRanker, MFRanker, ContentRanker, HybridRanker)
+}
+
+
+def make_ranker(name: str, **params) -> Ranker:
+    """Return an unfitted ranker by registry name."""
+    return RANKERS[name](**params)
+
+
+__all__ = ["RANKERS", "Ranker", "make_ranker", "PopularityRanker", "ItemKNNRanker", "EASERanker",
+           "RP3betaRanker", "MFRanker", "ContentRanker", "HybridRanker"]

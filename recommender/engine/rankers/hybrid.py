@@ -1,0 +1,185 @@
+"""Hybrid: a weighted sum of per-user standardised component scores, weights learned on validation.
+
+hybrid(u, i) = sum_k w_k * s_k(u, i) / sd_k(u) + w_query * q(u, i) / sd_q(u), where sd is the spread of a
+component's scores over the catalog for that user. Each term stays linear in its component's score,
+so every component's exact contributions carry over into the hybrid's explanation.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..data import InteractionData, liked_holdout_split, random_split
+from ..metrics import ndcg_at_k, topk_indices
+from ..types import Evidence
+from .base import Ranker, load_model
+
+QUERY = "query"
+
+
+def _spread(S: np.ndarray) -> np.ndarray:
+    sd = S.std(axis=1, keepdims=True)
+    return np.where(sd > 1e-9, sd, 1.0).astype(np.float32)
+
+
+class HybridRanker(Ranker):
+    """Fuses component rankers; `query` weights the content model's similarity to the query text."""
+
+    name = "hybrid"
+    uses_text = True
+
+    def __init__(self, weights: dict[str, float] | None = None, query_weight: float = 1.0, **params) -> None:
+        super().__init__(weights=dict(weights or {}), query_weight=query_weight, **params)
+        self.components: dict[str, Ranker] = {}
+
+    def with_components(self, components: dict[str, Ranker]) -> "HybridRanker":
+        """Set the component rankers (unfitted or fitted); returns self."""
+        self.components = dict(components)
+        for name in components:
+            self.params["weights"].setdefault(name, 1.0)
+        return self
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return self.params["weights"]
+
+    def _fit(self, data: InteractionData) -> None:
+        for ranker in self.components.values():
+            ranker.fit(data, self.catalog)
+
+    def extend(self, new_indices: list[int]) -> None:
+        for ranker in self.components.values():
+            ranker.extend(new_indices)
+
+    # ------------------------------------------------------------ scoring
+
+    def component_scores(self, X: sp.csr_matrix, queries: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Return each component's raw scores, plus the query similarity when a content model is present."""
+        out = {}
+        for name, ranker in self.components.items():
+            if ranker.name == "content":
+                out[name] = ranker._pad(ranker.history_rows(X))
+                if queries and any(q and q.strip() for q in queries):
+                    out[QUERY] = ranker._pad(ranker.query_rows(queries, X.shape[0]))
+            else:
+                out[name] = ranker.score_matrix(X)
+        return out
+
+    def _weight(self, name: str) -> float:
+        return float(self.params["query_weight"]) if name == QUERY else float(self.weights.get(name, 0.0))
+
+    def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
+        total = np.zeros((X.shape[0], self.catalog.n_items), dtype=np.float32)
+        for name, S in self.component_scores(X, queries).items():
+            w = self._weight(name)
+            if w:
+                total += w * S / _spread(S)
+        return total
+
+    def scored_sources(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Return (hybrid scores, each component's weighted share of them) for one signed item vector."""
+        parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
+        sources = {}
+        for name, S in parts.items():
+            w = self._weight(name)
+            if w:
+                sources[name] = (w * S / _spread(S))[0]
+        total = np.sum(list(sources.values()), axis=0) if sources else np.zeros(self.catalog.n_items, np.float32)
+        return total, sources
+
+    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
+        parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
+        merged: dict[tuple, Evidence] = {}
+        for name, S in parts.items():
+            w = self._weight(name)
+            if not w:
+                continue
+            factor = w / float(_spread(S)[0, 0])
+            if name == QUERY:
+                ranker = next(r for r in self.components.values() if r.name == "content")
+                evidence = [e for e in ranker.contributions(x, idx, query_text) if e.item_id is None]
+            else:
+                ranker = self.components[name]
+                evidence = ranker.contributions(x, idx, "")
+            for e in evidence:
+                key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
+                if key in merged:
+                    merged[key].weight += factor * e.weight
+                else:
+                    merged[key] = Evidence(kind=e.kind, weight=factor * e.weight, item_id=e.item_id, title=e.title,
+                                           attribute=e.attribute, value=e.value, detail=e.detail)
+        return list(merged.values())
+
+    # ------------------------------------------------------------ weight learning
+
+    def learn_weights(self, val_scores: dict[str, np.ndarray], train_rows: sp.csr_matrix,
+                      test_items: dict[int, np.ndarray], users: np.ndarray, grid: list[float] | None = None,
+                      rounds: int = 2, k: int = 10) -> dict[str, float]:
+        """Set weights by coordinate ascent on validation NDCG@k (the strongest component fixed at 1)."""
+        grid = grid or [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5]
+        normed = {n: S / _spread(S) for n, S in val_scores.items()}
+        seen = train_rows.nonzero()
+        rel = [test_items[int(u)] for u in users]
+
+        def quality(weights: dict[str, float]) -> float:
+            total = sum(w * normed[n] for n, w in weights.items() if w)
+            total = np.array(total, dtype=np.float64)
+            total[seen] = -np.inf
+            top = topk_indices(total, k)
+            return float(np.mean([ndcg_at_k(top[r].tolist(), rel[r], k) for r in range(len(users))]))
+
+        single = {n: quality({n: 1.0}) for n in normed}
+        anchor = max(single, key=single.get)
+        weights = {n: (1.0 if n == anchor else 0.0) for n in normed}
+        best = single[anchor]
+        for _ in range(rounds):
+            for name in normed:
+                if name == anchor:
+                    continue
+                for g in grid + ([-0.1, -0.2, -0.3] if name == "popularity" else []):
+                    trial = dict(weights, **{name: g})
+                    q = quality(trial)
+                    if q > best + 1e-6:
+                        best, weights = q, trial
+        self.params["weights"] = weights
+        self.validation = {"ndcg@%d" % k: best, "single": single}
+        return weights
+
+    def fit_with_validation(self, data: InteractionData, protocol: str = "random", seed: int = 0,
+                            fraction: float = 0.2, progress: Callable[[str, float], None] | None = None,
+                            tune: Callable[[InteractionData, Any], None] | None = None) -> "HybridRanker":
+        """Fit components on a carved train split, learn weights on its validation part, refit on all data."""
+        from ..catalog import Catalog
+
+        split = (liked_holdout_split if protocol == "liked_holdout" else random_split)(data, fraction, seed)
+        sub_catalog = Catalog.from_data(split.train)
+        if tune is not None:
+            tune(split.train, split)
+        for i, (name, ranker) in enumerate(self.components.items()):
+            if progress:
+                progress(f"validation fit: {name}", i / max(len(self.components), 1) * 0.5)
+            ranker.fit(split.train, sub_catalog)
+        self.catalog = sub_catalog
+        users = np.array(sorted(split.test_items), dtype=np.int64)
+        rows = sub_catalog.train[users]
+        val_scores = self.component_scores(rows)
+        self.learn_weights(val_scores, rows, split.test_items, users)
+        if progress:
+            progress("refit on all data", 0.5)
+        self.fit(data)
+        return self
+
+    # ------------------------------------------------------------ persistence
+
+    def _save_state(self, path: Path) -> None:
+        (path / "components.json").write_text(json.dumps(list(self.components)))
+        for name, ranker in self.components.items():
+            ranker.save_model(path / name)
+
+    def _load_state(self, path: Path) -> None:
+        names = json.loads((path / "components.json").read_text())
+        self.components = {n: load_model(path / n, self.catalog) for n in names}

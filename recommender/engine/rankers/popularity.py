@@ -1,0 +1,38 @@
+"""Popularity: items ranked by how many users interacted with them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..data import InteractionData
+from ..types import Evidence
+from .base import Ranker, load_arrays, save_arrays
+
+
+class PopularityRanker(Ranker):
+    """Score = interaction count / the largest count; the same for every user."""
+
+    name = "popularity"
+
+    def _fit(self, data: InteractionData) -> None:
+        counts = np.asarray(self.catalog.train.getnnz(axis=0), dtype=np.float32)
+        self.counts = counts
+        self.pop = counts / max(float(counts.max(initial=0.0)), 1.0)
+
+    def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
+        return np.broadcast_to(self.pop, (X.shape[0], self.pop.shape[0])).copy()
+
+    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
+        value = float(self.pop[idx]) if idx < self.pop.shape[0] else 0.0
+        count = int(self.counts[idx]) if idx < self.counts.shape[0] else 0
+        return [Evidence(kind="popularity", weight=value, value=count,
+                         detail=f"popular: {count} users interacted with it")]
+
+    def _save_state(self, path: Path) -> None:
+        save_arrays(path, counts=self.counts, pop=self.pop)
+
+    def _load_state(self, path: Path) -> None:
+        state = load_arrays(path)
+        self.counts, self.pop = state["counts"], state["pop"]
