@@ -93,7 +93,9 @@ def _open_text(path: Path, encoding: str = "utf-8") -> io.TextIOBase:
         handle.read(1)
         handle.seek(0)
         return handle
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{path}: not {encoding.upper()} text; CSV and JSON Lines files must be UTF-8") from None
+    except OSError as exc:
         raise ImportFileError(f"{path}: cannot be read ({exc})") from None
 
 

@@ -1,0 +1,86 @@
+"""Environment parsing: good values, defaults, and errors that name the variable."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from chatrec_site import envconfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_bool_words_and_default():
+    assert envconfig.read_bool({"DEBUG": "yes"}, "DEBUG", False) is True
+    assert envconfig.read_bool({"DEBUG": "0"}, "DEBUG", True) is False
+    assert envconfig.read_bool({}, "DEBUG", True) is True
+
+
+def test_bad_bool_names_variable():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        envconfig.read_bool({"DEBUG": "maybe"}, "DEBUG", False)
+
+
+def test_int_bounds_name_variable():
+    assert envconfig.read_int({"N": "5"}, "N", 1, minimum=1) == 5
+    with pytest.raises(ImproperlyConfigured, match="N must be an integer"):
+        envconfig.read_int({"N": "five"}, "N", 1)
+    with pytest.raises(ImproperlyConfigured, match="N must be at most 10"):
+        envconfig.read_int({"N": "11"}, "N", 1, maximum=10)
+
+
+def test_database_default_is_tuned_sqlite(tmp_path):
+    config = envconfig.read_database({}, "DATABASE_URL", str(tmp_path / "db.sqlite3"))
+    assert config["ENGINE"] == "django.db.backends.sqlite3"
+    assert "journal_mode=WAL" in config["OPTIONS"]["init_command"]
+    assert config["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+
+
+def test_database_url_postgres():
+    config = envconfig.read_database({"DATABASE_URL": "postgres://bob:pw@db.example:5433/shop"}, "DATABASE_URL", "x")
+    assert config["ENGINE"] == "django.db.backends.postgresql"
+    assert (config["HOST"], config["PORT"], config["NAME"], config["USER"]) == ("db.example", 5433, "shop", "bob")
+
+
+def test_database_url_bad_scheme_names_variable():
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        envconfig.read_database({"DATABASE_URL": "mysql://x@y/z"}, "DATABASE_URL", "x")
+
+
+def test_redis_url_scheme_checked():
+    assert envconfig.read_url({"REDIS_URL": "redis://127.0.0.1:6379/0"}, "REDIS_URL", {"redis"}) == "redis://127.0.0.1:6379/0"
+    assert envconfig.read_url({}, "REDIS_URL", {"redis"}) is None
+    with pytest.raises(ImproperlyConfigured, match="REDIS_URL"):
+        envconfig.read_url({"REDIS_URL": "http://nope"}, "REDIS_URL", {"redis"})
+
+
+def test_choice_rejects_unknown_word():
+    assert envconfig.read_choice({"B": "OpenAI"}, "B", "none", {"openai", "none"}) == "openai"
+    with pytest.raises(ImproperlyConfigured, match="B must be one of"):
+        envconfig.read_choice({"B": "gpt"}, "B", "none", {"openai", "none"})
+
+
+def run_check(extra_env: dict, tmp_path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update({"CHATREC_VAR_DIR": str(tmp_path), **extra_env})
+    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("DEBUG", "perhaps"), ("DATABASE_URL", "oracle://x/y"), ("REDIS_URL", "tcp://x"),
+     ("CHATREC_LLM_BACKEND", "gpt5"), ("CHATREC_MAX_MESSAGE_CHARS", "-3"), ("SECRET_KEY", "short")],
+)
+def test_start_up_fails_naming_the_variable(variable, value, tmp_path):
+    result = run_check({variable: value}, tmp_path)
+    assert result.returncode != 0
+    assert variable in result.stderr
+
+
+def test_embedded_default_starts_with_nothing_set(tmp_path):
+    result = run_check({}, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "secret_key").exists()
