@@ -1,0 +1,308 @@
+"""The explanation checker: every title and attribute an explanation claims must be backed by the evidence."""
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+from ..types import Evidence, ItemRecord
+from .lexicon import (EN_GENRE_SYNONYMS, EXPLORATION_WORDS_EN, EXPLORATION_WORDS_ZH, INSTRUCTION_PATTERNS_EN,
+                      INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, SIMILARITY_WORDS_EN,
+                      SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES)
+from .template import item_year
+from .titles import TitleMatcher, has_cjk, normalize_quotes, tokens
+
+# An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
+# free-text attributes such as user tags are too open to check word by word.
+MAX_VOCABULARY_VALUES = 300
+MAX_VALUE_TOKENS = 3
+LENGTH_BOUNDS = {"en": (12, 320), "zh": (6, 160)}
+
+_MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&#?\w+;|\[[^\]]*\]\([^)]*\)|[<>\[\]{}`*#|\\_~]|javascript:|data:",
+                     re.IGNORECASE)
+_URL = re.compile(r"https?://|www\.|\b[\w-]+\.(com|org|net|io|cn|ru|info|ly|be|me|co|tv|app)\b|@\w{2,}",
+                  re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+_DECADE_EN = re.compile(r"(?<![\w'])'?(1[89]|20)?(\d)0s\b", re.IGNORECASE)
+_DECADE_ZH = re.compile(r"(\d{2,4})年代")
+_ZH_TITLE = re.compile(r"《([^》]{1,60})》")
+_SENTENCE_BREAK = re.compile(r"[.!?;:。！？；：]\s*$")
+
+
+def _norm(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+def _flat(raw: Any) -> list[Any]:
+    if raw is None or raw == "":
+        return []
+    return list(raw) if isinstance(raw, (list, tuple, set)) else [raw]
+
+
+def _plurals(word: str) -> list[str]:
+    out = [word]
+    if word.isalpha():
+        out.append(word[:-1] + "ies" if word.endswith("y") else word + "s")
+    return out
+
+
+@dataclass
+class CatalogIndex:
+    """What the checker knows about a catalog: titles and aliases, and the attribute vocabulary."""
+
+    matcher: TitleMatcher
+    # token tuple -> (attribute, canonical value) for English-style values and their synonyms
+    vocabulary: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
+    # Chinese word -> (attribute, canonical value)
+    zh_vocabulary: dict[str, tuple[str, str]] = field(default_factory=dict)
+    max_vocab_len: int = 1
+
+    @classmethod
+    def build(cls, records: Iterable[ItemRecord], extra_titles: Iterable[str] = ()) -> "CatalogIndex":
+        """Return an index over records plus extra titles that must never be named (e.g. prompt examples)."""
+        records = list(records)
+        values: dict[str, set[str]] = {}
+        for r in records:
+            values.setdefault("domain", set()).add(_norm(r.domain))
+            for key, raw in r.attributes.items():
+                for v in _flat(raw):
+                    if isinstance(v, str) and v.strip():
+                        values.setdefault(key, set()).add(_norm(v))
+        vocab_words: set[str] = set()
+        index = cls(matcher=TitleMatcher())
+        for attribute, seen in values.items():
+            if len(seen) > MAX_VOCABULARY_VALUES:
+                continue
+            for value in seen:
+                forms = [value, *EN_GENRE_SYNONYMS.get(value, ())]
+                for form in forms:
+                    toks = tuple(t for t, _, _ in tokens(form))
+                    if not toks or len(toks) > MAX_VALUE_TOKENS:
+                        continue
+                    for last in _plurals(toks[-1]):
+                        index.vocabulary[toks[:-1] + (last,)] = (attribute, value)
+                    vocab_words.update(toks)
+                    index.max_vocab_len = max(index.max_vocab_len, len(toks))
+                for zh in ZH_GENRES.get(value, ()):
+                    index.zh_vocabulary[zh] = (attribute, value)
+                if has_cjk(value):
+                    index.zh_vocabulary[value] = (attribute, value)
+        index.matcher = TitleMatcher(common_words=[*STOCK_WORDS, *vocab_words])
+        for r in records:
+            index.matcher.add(r.item_id, r.title, r.aliases)
+        for i, title in enumerate(extra_titles):
+            index.matcher.add(f"__example_{i}", title)
+        return index
+
+
+_CACHE: "OrderedDict[int, tuple[Any, CatalogIndex]]" = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def catalog_index(catalog: Any, extra_titles: tuple[str, ...] = ()) -> CatalogIndex:
+    """Return a (cached) CatalogIndex for a Catalog, a {id: ItemRecord} map, a list of records, or an index."""
+    if isinstance(catalog, CatalogIndex):
+        return catalog
+    key = hash((id(catalog), len(getattr(catalog, "records", catalog) or ()), extra_titles))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None and hit[0] is catalog:
+            _CACHE.move_to_end(key)
+            return hit[1]
+    if catalog is None:
+        records: list[ItemRecord] = []
+    elif hasattr(catalog, "records"):
+        records = list(catalog.records)
+    elif isinstance(catalog, Mapping):
+        records = list(catalog.values())
+    else:
+        records = list(catalog)
+    index = CatalogIndex.build(records, extra_titles)
+    with _CACHE_LOCK:
+        _CACHE[key] = (catalog, index)
+        while len(_CACHE) > 8:
+            _CACHE.popitem(last=False)
+    return index
+
+
+def _allowed_ids(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
+    ids = {item.item_id}
+    ids.update(e.item_id for e in evidence if e.item_id and e.kind in ("liked_item", "content_similarity"))
+    return ids
+
+
+def _allowed_titles(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
+    out = {_norm(item.title), *(_norm(a) for a in item.aliases)}
+    out.update(_norm(e.title) for e in evidence if e.title and e.kind in ("liked_item", "content_similarity"))
+    return out
+
+
+def _item_values(item: ItemRecord) -> set[tuple[str, str]]:
+    out = {("domain", _norm(item.domain))}
+    for key, raw in item.attributes.items():
+        out.update((key, _norm(v)) for v in _flat(raw))
+    return out
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for start, end in spans:
+        for i in range(start, min(end, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+def _has_word(text: str, words: Iterable[str]) -> bool:
+    low = text.casefold()
+    return any(re.search(rf"(?<![\w]){re.escape(w)}", low) for w in words)
+
+
+def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[str, str, int, int]]:
+    """Return (attribute, value, start, end) for every vocabulary word in text."""
+    found = []
+    toks = tokens(text)
+    i = 0
+    while i < len(toks):
+        for n in range(min(index.max_vocab_len, len(toks) - i), 0, -1):
+            key = tuple(t for t, _, _ in toks[i:i + n])
+            hit = index.vocabulary.get(key)
+            if hit:
+                found.append((*hit, toks[i][1], toks[i + n - 1][2]))
+                i += n - 1
+                break
+        i += 1
+    for word, hit in index.zh_vocabulary.items():
+        pos = text.find(word)
+        while pos >= 0:
+            found.append((*hit, pos, pos + len(word)))
+            pos = text.find(word, pos + 1)
+    return found
+
+
+def _unverified_names(text: str) -> list[str]:
+    """Return runs of capitalised words (names, titles) that nothing in the catalog accounts for."""
+    stock = set(STOCK_WORDS) | {"i", "i'm", "i'd", "i've", "i'll"}
+    out, run, run_starts_sentence = [], [], False
+    toks = tokens(text)
+    for j, (tok, start, end) in enumerate(toks):
+        word = text[start:end]
+        capital = word[:1].isupper() and tok not in stock
+        prev_end = toks[j - 1][2] if j else 0
+        at_sentence_start = j == 0 or bool(_SENTENCE_BREAK.search(text[prev_end:start]))
+        adjacent = j > 0 and text[prev_end:start].strip(" -") == "" and bool(run)
+        if capital and (adjacent or not run):
+            if not run:
+                run_starts_sentence = at_sentence_start
+            run.append(word)
+            continue
+        out += _flush(run, run_starts_sentence)
+        run = [word] if capital else []
+        run_starts_sentence = at_sentence_start
+    out += _flush(run, run_starts_sentence)
+    return out
+
+
+def _flush(run: list[str], starts_sentence: bool) -> list[str]:
+    # One capitalised word opening a sentence is ordinary writing; anything more is a name.
+    if not run or (starts_sentence and len(run) == 1):
+        return []
+    return [" ".join(run)]
+
+
+def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any = None, *,
+                      language: str | None = None, extra_titles: tuple[str, ...] = ()) -> list[str]:
+    """Return the problems found in an explanation (empty when every claim is backed by the evidence)."""
+    text = normalize_quotes(text or "").strip()
+    language = language or ("zh" if has_cjk(text) else "en")
+    problems: list[str] = []
+    low, high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])
+    if len(text) < low:
+        return ["too short"]
+    if len(text) > high:
+        problems.append(f"too long ({len(text)} characters, at most {high})")
+    index = catalog_index(catalog, extra_titles)
+    allowed_ids = _allowed_ids(item, evidence)
+    allowed_titles = _allowed_titles(item, evidence)
+
+    # Title spans, allowed or not, are taken out before the word-level checks below.
+    allowed_spans: list[tuple[int, int]] = []
+    title_spans: list[tuple[int, int]] = []
+    for hit in index.matcher.find(text):
+        title_spans.append((hit.start, hit.end))
+        if hit.item_ids & allowed_ids or _norm(hit.form) in allowed_titles:
+            allowed_spans.append((hit.start, hit.end))
+        else:
+            problems.append(f"names a title not in the evidence: {hit.form!r}")
+    for m in _ZH_TITLE.finditer(text):
+        inner = m.group(1).strip()
+        inside = [(s, e) for s, e in allowed_spans if s >= m.start(1) and e <= m.end(1)]
+        if not inside and _norm(inner) not in allowed_titles and not any(
+                f"{inner!r}" in p for p in problems):
+            problems.append(f"names a title not in the evidence: {inner!r}")
+        title_spans.append((m.start(), m.end()))
+    # A year right after a title belongs to that title.
+    for start, end in list(title_spans):
+        m = re.match(r"\s*\(\d{4}\)", text[end:])
+        if m:
+            title_spans.append((end, end + m.end()))
+    rest = _mask(text, title_spans)
+
+    if _MARKUP.search(rest):
+        problems.append("contains markup")
+    if _URL.search(rest):
+        problems.append("contains a link or address")
+    patterns = INSTRUCTION_PATTERNS_ZH if language == "zh" else INSTRUCTION_PATTERNS_EN
+    if any(re.search(p, rest, re.IGNORECASE) for p in (*patterns, *INSTRUCTION_PATTERNS_EN)):
+        problems.append("contains an instruction")
+
+    item_values = _item_values(item)
+    claimed = _claimed_values(rest, index)
+    for attribute, value, start, end in claimed:
+        if (attribute, value) not in item_values:
+            problems.append(f"claims {attribute} {rest[start:end]!r}, which the item does not have")
+    words_only = _mask(rest, [(start, end) for _, _, start, end in claimed])
+    year = item_year(item)
+    for m in _YEAR.finditer(rest):
+        if year is None or int(m.group(1)) != year:
+            problems.append(f"claims the year {m.group(1)}, which is not the item's")
+    for m in _DECADE_EN.finditer(rest):
+        century = m.group(1) or "19"
+        decade = int(f"{century}{m.group(2)}0")
+        if year is None or not decade <= year < decade + 10:
+            problems.append(f"claims the {m.group(0)}, which do not include the item's year")
+    for m in _DECADE_ZH.finditer(rest):
+        digits = m.group(1)
+        decade = int(digits) if len(digits) == 4 else 1900 + int(digits)
+        if year is None or not decade <= year < decade + 10:
+            problems.append(f"claims the {m.group(0)}, which do not include the item's year")
+
+    kinds = {e.kind for e in evidence}
+    pop_words = POPULARITY_WORDS_ZH if language == "zh" else POPULARITY_WORDS_EN
+    if "popularity" not in kinds and _has_word(rest, pop_words):
+        problems.append("claims popularity, which is not in the evidence")
+    similar_words = SIMILARITY_WORDS_ZH if language == "zh" else SIMILARITY_WORDS_EN
+    if "content_similarity" not in kinds and _has_word(rest, similar_words):
+        problems.append("claims a likeness, which is not in the evidence")
+    explore_words = EXPLORATION_WORDS_ZH if language == "zh" else EXPLORATION_WORDS_EN
+    if "exploration" in kinds and not _has_word(rest, explore_words):
+        problems.append("does not say the pick is exploratory")
+
+    if language == "zh":
+        if not has_cjk(text):
+            problems.append("not written in Chinese")
+        latin = [t for t, _, _ in tokens(words_only) if re.search(r"[a-z]", t)]
+        if latin:
+            problems.append(f"contains words the evidence does not account for: {' '.join(latin[:5])!r}")
+    else:
+        if has_cjk(rest):
+            problems.append("not written in English")
+        for name in _unverified_names(words_only):
+            problems.append(f"names something not in the evidence: {name!r}")
+
+    cites = bool(allowed_spans) or bool(claimed) or any(
+        k in kinds for k in ("popularity", "exploration")) and _has_word(rest, (*pop_words, *explore_words))
+    if evidence and not cites:
+        problems.append("cites none of the evidence")
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,79 @@
+"""Words the explanation layer writes and recognises, in English and Simplified Chinese."""
+from __future__ import annotations
+
+LANGUAGES = ("en", "zh")
+
+# Chinese names of common genre values (keys are lower-cased catalog values).
+ZH_GENRES: dict[str, tuple[str, ...]] = {
+    "action": ("动作",),
+    "adventure": ("冒险",),
+    "animation": ("动画",),
+    "children's": ("儿童",),
+    "children": ("儿童",),
+    "comedy": ("喜剧",),
+    "crime": ("犯罪",),
+    "documentary": ("纪录片", "纪录"),
+    "drama": ("剧情",),
+    "fantasy": ("奇幻",),
+    "film-noir": ("黑色电影",),
+    "horror": ("恐怖",),
+    "musical": ("歌舞",),
+    "mystery": ("悬疑",),
+    "romance": ("爱情",),
+    "sci-fi": ("科幻",),
+    "thriller": ("惊悚",),
+    "war": ("战争",),
+    "western": ("西部",),
+    "imax": ("IMAX",),
+}
+
+# Other English words that claim a genre value (keys are lower-cased catalog values).
+EN_GENRE_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "romance": ("romantic",),
+    "animation": ("animated", "cartoon", "cartoons"),
+    "comedy": ("comedic",),
+    "sci-fi": ("science fiction", "science-fiction", "sci fi", "scifi"),
+    "film-noir": ("noir", "film noir"),
+    "children's": ("children", "kids"),
+    "documentary": ("documentaries",),
+    "thriller": ("thrilling",),
+    "musical": ("musicals",),
+    "horror": ("scary",),
+}
+
+# Words the templates themselves use; never read as one-word titles.
+STOCK_WORDS = (
+    "because", "it", "its", "popular", "similar", "close", "something", "new", "picked", "you", "your",
+    "matches", "request", "viewers", "like", "liked", "explore", "taste", "fits", "also", "and", "recommended",
+    "top", "pick", "this", "that", "one", "which", "why", "the", "last", "first", "second", "third",
+    "many", "people", "enjoyed", "here", "since", "so", "try",
+)
+
+POPULARITY_WORDS_EN = ("popular", "popularity", "blockbuster", "crowd-pleaser", "crowd pleaser", "many viewers",
+                       "everyone", "widely", "best-selling", "bestseller", "hit")
+POPULARITY_WORDS_ZH = ("热门", "很多观众", "很多人", "大家都", "受欢迎", "爆款", "流行")
+SIMILARITY_WORDS_EN = ("similar", "a lot like", "much like", "just like", "reminiscent", "reminds", "resembles",
+                       "in the vein of", "in the spirit of", "same as", "akin to")
+SIMILARITY_WORDS_ZH = ("很像", "相似", "类似", "差不多", "一样的")
+EXPLORATION_WORDS_EN = ("new", "explore", "exploring", "exploration", "different", "try", "outside", "discover")
+EXPLORATION_WORDS_ZH = ("新", "尝试", "探索", "不一样", "换换口味", "发现")
+
+# Phrases that tell the reader to do something or that address the model: never part of an explanation.
+INSTRUCTION_PATTERNS_EN = (
+    r"\b(ignore|disregard|forget)\b.{0,40}\b(instructions?|previous|above|rules?|prompt)\b",
+    r"\b(click|visit|subscribe|sign\s*up|log\s*in|download|buy now|password|e-?mail)\b",
+    r"\b(system|assistant|user|human|ai)\s*:",
+    r"\b(prompt|instructions?|as an ai|language model)\b",
+    r"\bfacts?\s*:",
+    r"\bsentence\s*:",
+)
+INSTRUCTION_PATTERNS_ZH = (r"点击", r"访问", r"忽略", r"下载", r"登录", r"注册", r"指令", r"提示词", r"密码", r"事实[:：]", r"句子[:：]")
+
+EN_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
+    "9th": 9, "10th": 10, "top": 1,
+}
+EN_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10}
+ZH_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}

@@ -1,0 +1,165 @@
+"""The template path: evidence turned into a natural sentence in English or Chinese, always available."""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..types import Evidence, ItemRecord
+from .lexicon import ZH_GENRES
+from .titles import display_title, has_cjk, title_year
+
+MAX_LIKED = 3
+MAX_SIMILAR = 2
+MAX_VALUES = 3
+
+
+def localized_title(record: ItemRecord, language: str) -> str:
+    """Return the title to show: a Chinese alias in zh when there is one, else the display title."""
+    if language == "zh":
+        for alias in record.aliases:
+            if has_cjk(alias):
+                return alias.strip("《》 ")
+    return display_title(record.title, with_year=language != "zh")
+
+
+def localized_titles(records: Iterable[ItemRecord], language: str) -> dict[str, str]:
+    """Return {item_id: title to show} for records in the given language."""
+    return {r.item_id: localized_title(r, language) for r in records}
+
+
+def _title(ev: Evidence, language: str, catalog_titles: dict[str, str] | None) -> str:
+    if catalog_titles and ev.item_id in catalog_titles:
+        return catalog_titles[ev.item_id]
+    raw = ev.title or ev.item_id or ""
+    return display_title(raw, with_year=language != "zh")
+
+
+def _values(value: Any) -> list[Any]:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, (list, tuple, set)) else [value]
+
+
+def _value_text(value: Any, language: str) -> str:
+    if language == "zh" and isinstance(value, str):
+        names = ZH_GENRES.get(value.casefold())
+        if names:
+            return names[0]
+    return str(value)
+
+
+def _join(parts: list[str], language: str) -> str:
+    if language == "zh":
+        return "、".join(parts[:-1]) + ("和" if len(parts) > 1 else "") + parts[-1]
+    if len(parts) == 1:
+        return parts[0]
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _quote(title: str, language: str) -> str:
+    return f"《{title}》" if language == "zh" else title
+
+
+def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
+    """Return the evidence a template explanation cites: top liked and similar items plus every other fact."""
+    positive = [e for e in evidence if e.kind not in ("liked_item", "content_similarity") or e.weight > 0]
+    liked = sorted((e for e in positive if e.kind == "liked_item" and (e.title or e.item_id)), key=lambda e: -e.weight)
+    similar = sorted((e for e in positive if e.kind == "content_similarity"), key=lambda e: -e.weight)
+    rest = [e for e in positive if e.kind in ("attribute_match", "constraint", "popularity", "exploration")]
+    return liked[:MAX_LIKED] + similar[:MAX_SIMILAR] + rest
+
+
+def _attribute_clause(evs: list[Evidence], language: str, lead_en: str, lead_zh: str) -> str | None:
+    seen: list[str] = []
+    for ev in evs:
+        for v in _values(ev.value):
+            text = _value_text(v, language)
+            if text not in seen:
+                seen.append(text)
+    if not seen:
+        return None
+    seen = seen[:MAX_VALUES]
+    return f"{lead_zh}{_join(seen, language)}" if language == "zh" else f"{lead_en} {_join(seen, language)}"
+
+
+def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
+             catalog_titles: dict[str, str] | None) -> list[str]:
+    cited = cited_evidence(evidence)
+    by_kind: dict[str, list[Evidence]] = {}
+    for ev in cited:
+        by_kind.setdefault(ev.kind, []).append(ev)
+    zh = language == "zh"
+    out: list[str] = []
+    liked = [_quote(_title(e, language, catalog_titles), language) for e in by_kind.get("liked_item", [])]
+    if liked:
+        out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
+    similar = [e for e in by_kind.get("content_similarity", []) if e.item_id or e.title]
+    if similar:
+        names = _join([_quote(_title(e, language, catalog_titles), language) for e in similar], language)
+        out.append(f"它和{names}的内容相似" if zh else f"it is similar to {names}")
+    if any(not (e.item_id or e.title) for e in by_kind.get("content_similarity", [])):
+        out.append("它的简介和你描述的很接近" if zh else "its description is close to what you asked for")
+    matches = by_kind.get("attribute_match", [])
+    genre_like = zh and all(isinstance(v, str) and v.casefold() in ZH_GENRES for e in matches for v in _values(e.value))
+    asked = _attribute_clause(matches, language, "it matches your request for",
+                              "它正是你想看的" if genre_like else "它符合你的要求：")
+    if asked and genre_like:
+        asked += "片"
+    if asked:
+        out.append(asked)
+    said = {v.casefold() for e in by_kind.get("attribute_match", []) for v in map(str, _values(e.value))}
+    constraints = [e for e in by_kind.get("constraint", [])
+                   if not any(str(v).casefold() in said for v in _values(e.value))]
+    fits = _attribute_clause(constraints, language, "it fits your filters:", "它满足你的筛选条件：")
+    if fits:
+        out.append(fits)
+    if by_kind.get("popularity"):
+        out.append("很多和你口味相近的观众都喜欢它" if zh else "it is popular with viewers like you")
+    if by_kind.get("exploration"):
+        out.append("这是一次新的尝试，帮你探索口味" if zh else "it is something new, picked to explore your taste")
+    return out
+
+
+def explain_text(item: ItemRecord, evidence: list[Evidence], *, language: str = "en",
+                 request_summary: str = "", catalog_titles: dict[str, str] | None = None) -> str:
+    """Return a one-sentence explanation built only from the evidence, in "en" or "zh"."""
+    del request_summary  # user words are never echoed: the checker could not vouch for them
+    clauses = _clauses(item, evidence, language, catalog_titles)
+    if language == "zh":
+        if not clauses:
+            return "这是你还没看过的作品里评分最高的推荐。"
+        return "；".join(clauses) + "。"
+    if not clauses:
+        return "It is the top-scoring pick among the items you have not seen yet."
+    text = "; ".join(clauses) + "."
+    return text[0].upper() + text[1:]
+
+
+def item_year(item: ItemRecord) -> int | None:
+    """Return the item's year attribute, or the year in its title."""
+    year = item.attributes.get("year")
+    try:
+        return int(year) if year not in (None, "") else title_year(item.title)
+    except (TypeError, ValueError):
+        return title_year(item.title)
+
+
+def lookup_record(catalog, item_id: str | None) -> ItemRecord | None:
+    """Return the record for item_id from a Catalog, a {id: record} map or a list of records."""
+    if catalog is None or item_id is None:
+        return None
+    if hasattr(catalog, "item_index") and hasattr(catalog, "records"):
+        idx = catalog.item_index.get(item_id)
+        return catalog.records[idx] if idx is not None else None
+    if hasattr(catalog, "get"):
+        return catalog.get(item_id)
+    return next((r for r in catalog if r.item_id == item_id), None)
+
+
+def evidence_titles(evidence: list[Evidence], catalog, language: str) -> dict[str, str]:
+    """Return {item_id: title to show} for the items the evidence names, using catalog aliases when known."""
+    out = {}
+    for ev in evidence:
+        record = lookup_record(catalog, ev.item_id)
+        if record is not None:
+            out[record.item_id] = localized_title(record, language)
+    return out
