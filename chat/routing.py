@@ -1,2 +1,6 @@
 """Websocket routes (served under Daphne through auth middleware and an origin check)."""
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from chat.consumers import ChatConsumer
+
+websocket_urlpatterns: list = [path("ws/chat/", ChatConsumer.as_asgi())]

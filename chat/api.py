@@ -1,0 +1,302 @@
+"""REST API v1: recommend over a message list, record feedback, search and read catalog items.
+
+Every failure is answered as {"error": {"code", "message"}} with a 4xx status.
+"""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, ValidationError as DjangoValidationError
+from django.core.paginator import Paginator
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+from rest_framework.views import APIView
+
+from chat import engine_access, fallbacks, services
+from recommender.engine.types import Constraints
+from recommender.models import Interaction, Item
+from recommender.services.profiles import profile_for_user
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGES = 50
+MAX_PAGE_SIZE = 100
+BODY_OVERHEAD = 8192
+RESERVED_PARAMS = {"q", "domain", "page", "page_size", "format"}
+
+
+def body_limit() -> int:
+    """Return the largest accepted request body, in bytes."""
+    return settings.CHATREC_MAX_MESSAGE_CHARS * 4 * MAX_MESSAGES + BODY_OVERHEAD
+
+
+def error_response(code: str, message: str, http_status: int) -> Response:
+    """Return the API's error body."""
+    return Response({"error": {"code": code, "message": message}}, status=http_status)
+
+
+class Oversized(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+    default_detail = "The request is too large."
+
+
+def api_exception_handler(exc, context):
+    """Return every API failure in the error body shape (throttling 429, size 413, validation 400...)."""
+    if isinstance(exc, RequestDataTooBig):
+        exc = Oversized()
+    if isinstance(exc, DjangoValidationError):
+        return error_response("invalid", " ".join(exc.messages), 400)
+    if isinstance(exc, exceptions.Throttled):
+        response = error_response("throttled", "Too many requests; slow down.", 429)
+        if exc.wait:
+            response["Retry-After"] = str(int(exc.wait) + 1)
+        return response
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        if isinstance(detail, dict):
+            field, problems = next(iter(detail.items()))
+            problem = problems[0] if isinstance(problems, list) and problems else problems
+            if isinstance(problem, dict):  # nested (e.g. messages[3].content)
+                inner_field, inner = next(iter(problem.items()))
+                field, problem = f"{field}.{inner_field}", inner[0] if isinstance(inner, list) else inner
+            message = f"{field}: {problem}"
+        elif isinstance(detail, list):
+            message = str(detail[0]) if detail else exc.default_detail
+        else:
+            message = str(detail)
+        code = exc.get_codes() if not isinstance(exc.get_codes(), (dict, list)) else "invalid"
+        return error_response(str(code), message, exc.status_code)
+    log.exception("unexpected API error")
+    return error_response("internal", "Something went wrong on our side.", 500)
+
+
+class ApiView(APIView):
+    """Base: throttled per client (anonymous) or per user (token), errors in one shape, size limit."""
+
+    throttle_classes = [AnonRateThrottle, UserRateThrottle]
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def initial(self, request, *args, **kwargs):
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > body_limit():
+            raise Oversized()
+        super().initial(request, *args, **kwargs)
+
+
+def _profile(request):
+    """Return the caller's profile: the token's (or session's) user, else None."""
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return profile_for_user(user=user)
+    return None
+
+
+# ---------------------------------------------------------------- recommend
+
+
+class MessageIn(serializers.Serializer):
+    role = serializers.ChoiceField(choices=["user", "assistant"])
+    content = serializers.CharField(allow_blank=False, trim_whitespace=True)
+
+
+class RecommendIn(serializers.Serializer):
+    messages = MessageIn(many=True, allow_empty=False)
+    k = serializers.IntegerField(min_value=1, max_value=services.MAX_K, default=services.DEFAULT_K)
+
+    def validate_messages(self, value):
+        if len(value) > MAX_MESSAGES:
+            raise serializers.ValidationError(f"At most {MAX_MESSAGES} messages.")
+        return value
+
+
+class ItemOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    title = serializers.CharField()
+    domain = serializers.CharField()
+    score = serializers.FloatField()
+    attributes = serializers.DictField()
+    image_url = serializers.CharField()
+    explanation = serializers.CharField()
+
+
+class RecommendOut(serializers.Serializer):
+    intent = serializers.ChoiceField(choices=list(services.INTENTS))
+    reply = serializers.CharField()
+    items = ItemOut(many=True)
+    understanding = serializers.DictField()
+
+
+class RecommendView(ApiView):
+    @extend_schema(request=RecommendIn, responses={200: RecommendOut}, summary="Recommend from a conversation",
+                   description="Stateless: earlier user messages set the context, the last user message is "
+                               "answered. With a token, the user's stored feedback personalises the ranking.")
+    def post(self, request):
+        raw = request.data
+        if isinstance(raw, dict) and isinstance(raw.get("messages"), list):
+            for message in raw["messages"]:
+                content = message.get("content") if isinstance(message, dict) else None
+                if isinstance(content, str) and len(content) > settings.CHATREC_MAX_MESSAGE_CHARS:
+                    return error_response("message_too_long", f"Each message is limited to "
+                                          f"{settings.CHATREC_MAX_MESSAGE_CHARS} characters.", 413)
+        data = RecommendIn(data=raw if isinstance(raw, dict) else {})
+        if not isinstance(raw, dict):
+            return error_response("invalid", "The body must be a JSON object.", 400)
+        data.is_valid(raise_exception=True)
+        try:
+            out = services.recommend_from_messages(messages=data.validated_data["messages"],
+                                                   profile=_profile(request), k=data.validated_data["k"])
+        except services.TurnError as exc:
+            return error_response(exc.code, exc.message, 400)
+        for card in out["items"]:
+            card.pop("display_title", None)
+            card.pop("rank", None)
+        out.pop("suggestions", None)
+        return Response(out)
+
+
+# ---------------------------------------------------------------- feedback
+
+
+class FeedbackIn(serializers.Serializer):
+    item = serializers.IntegerField(min_value=1)
+    kind = serializers.ChoiceField(choices=Interaction.Kind.values)
+    value = serializers.FloatField(required=False, allow_null=True)
+    key = serializers.CharField(required=False, allow_blank=False, max_length=100,
+                                help_text="Client idempotency key: a repeated key records the event once.")
+
+
+class FeedbackOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    item = serializers.IntegerField()
+    kind = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    created = serializers.BooleanField()
+
+
+class FeedbackView(ApiView):
+    @extend_schema(request=FeedbackIn, responses={201: FeedbackOut, 200: FeedbackOut}, summary="Record feedback",
+                   description="Needs a token (or a signed-in session). 201 when stored, 200 when the key was seen.")
+    def post(self, request):
+        profile = _profile(request)
+        if profile is None:
+            return error_response("not_authenticated", "Send 'Authorization: Token <key>' to record feedback.", 401)
+        if not isinstance(request.data, dict):
+            return error_response("invalid", "The body must be a JSON object.", 400)
+        data = FeedbackIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if not Item.objects.filter(pk=v["item"]).exists():
+            return error_response("not_found", f"Unknown item {v['item']}.", 404)
+        event, created = services.feedback_from_chat(
+            profile=profile, item_id=v["item"], kind=v["kind"], value=v.get("value"), client_key=v.get("key"),
+            origin=Interaction.Origin.API,
+        )
+        body = {"id": event.pk, "item": event.item_id, "kind": event.kind, "value": event.value, "created": created}
+        return Response(body, status=201 if created else 200)
+
+
+# ---------------------------------------------------------------- items
+
+
+def item_json(item: Item) -> dict:
+    """Return an item's public fields."""
+    return {"id": item.pk, "external_id": item.external_id, "source": item.source, "domain": item.domain,
+            "title": item.title, "description": item.description, "aliases": item.aliases,
+            "attributes": item.attributes, "image_url": item.image_url}
+
+
+def _number(raw: str, name: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise exceptions.ValidationError({name: ["Must be a number."]}) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise exceptions.ValidationError({name: ["Must be a finite number."]})
+    return value
+
+
+def _positive_int(raw: str | None, name: str, default: int, maximum: int | None = None) -> int:
+    if raw in (None, ""):
+        return default
+    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+        bound = f" up to {maximum}" if maximum else ""
+        raise exceptions.ValidationError({name: [f"Must be a whole number from 1{bound}."]})
+    return int(raw)
+
+
+def constraints_from_query(params) -> Constraints:
+    """Return exact filters from query parameters: attr=value (repeatable), attr_min / attr_max, domain."""
+    constraints = Constraints()
+    for name in params:
+        if name in RESERVED_PARAMS or len(name) > 64:
+            continue
+        if name.endswith("_min") or name.endswith("_max"):
+            attr = name[:-4]
+            low, high = constraints.ranges.get(attr, (None, None))
+            value = _number(params[name], name)
+            constraints.ranges[attr] = (value, high) if name.endswith("_min") else (low, value)
+        else:
+            constraints.include[name] = [v[:200] for v in params.getlist(name)]
+    if params.get("domain"):
+        constraints.domain = params["domain"][:64]
+    return constraints
+
+
+class ItemListView(ApiView):
+    @extend_schema(
+        summary="Search and filter catalog items",
+        parameters=[
+            OpenApiParameter("q", OpenApiTypes.STR, description="Words in the title, aliases or description."),
+            OpenApiParameter("domain", OpenApiTypes.STR, description="movie, product, book, music, game..."),
+            OpenApiParameter("page", OpenApiTypes.INT), OpenApiParameter("page_size", OpenApiTypes.INT),
+            OpenApiParameter("<attribute>", OpenApiTypes.STR, description="Exact attribute match, e.g. genres=Comedy"),
+            OpenApiParameter("<attribute>_min", OpenApiTypes.NUMBER, description="e.g. year_min=1990"),
+            OpenApiParameter("<attribute>_max", OpenApiTypes.NUMBER, description="e.g. price_max=50"),
+        ],
+        responses={200: inline_serializer("ItemPage", {
+            "count": serializers.IntegerField(), "page": serializers.IntegerField(),
+            "page_size": serializers.IntegerField(), "results": serializers.ListField(child=serializers.DictField()),
+        })},
+    )
+    def get(self, request):
+        params = request.query_params
+        page = _positive_int(params.get("page"), "page", 1)
+        page_size = _positive_int(params.get("page_size"), "page_size", 20, MAX_PAGE_SIZE)
+        constraints = constraints_from_query(params)
+        records = engine_access.item_records()
+        ids = list(records)
+        if not constraints.is_empty():
+            catalog = fallbacks._catalog(records)
+            mask = catalog.constraint_mask(constraints)
+            ids = [i for i in ids if mask[catalog.item_index[i]]]
+        query = (params.get("q") or "").strip().casefold()[:200]
+        if query:
+            words = query.split()
+            ids = [i for i in ids if all(w in records[i].text().casefold() for w in words)]
+        paginator = Paginator(ids, page_size)
+        if page > max(paginator.num_pages, 1):
+            return error_response("not_found", f"Page {page} is past the last page.", 404)
+        chunk = [int(i) for i in paginator.page(page).object_list] if ids else []
+        items = {i.pk: i for i in Item.objects.filter(pk__in=chunk)}
+        results = [item_json(items[i]) for i in chunk if i in items]
+        return Response({"count": paginator.count, "page": page, "page_size": page_size, "results": results})
+
+
+class ItemDetailView(ApiView):
+    @extend_schema(summary="One catalog item", responses={200: OpenApiTypes.OBJECT})
+    def get(self, request, item_id: int):
+        item = Item.objects.filter(pk=item_id).first()
+        if item is None:
+            return error_response("not_found", f"Unknown item {item_id}.", 404)
+        return Response(item_json(item))

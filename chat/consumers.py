@@ -1,0 +1,251 @@
+"""The chat websocket: authenticate, validate each frame, delegate to chat.services, stream events back.
+
+The protocol is documented in docs/protocol.md.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from chat import services
+from recommender.models import Interaction
+from recommender.services.profiles import profile_for_request_user
+
+log = logging.getLogger(__name__)
+
+# Room for the text limit in JSON (escapes, multi-byte characters) plus the other fields.
+FRAME_OVERHEAD = 4096
+CLOSE_UNAUTHENTICATED = 4401
+FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click")
+
+ERRORS = {
+    "bad_json": "The frame is not valid JSON.",
+    "bad_frame": "A frame must be a JSON object with a string 'type'.",
+    "unknown_type": "Unknown frame type {type!r}.",
+    "frame_too_large": "The frame is larger than {limit} bytes.",
+    "message_too_long": "Messages are limited to {limit} characters.",
+    "empty_message": "The message is empty.",
+    "bad_field": "Field {field!r} is missing or has the wrong type.",
+    "busy": "A reply is still being written; send 'stop' first or wait for 'chat.done'.",
+    "not_found": "No such conversation.",
+    "bad_feedback": "{detail}",
+    "internal": "Something went wrong on our side; please try again.",
+}
+
+
+def frame_limit() -> int:
+    """Return the largest accepted frame, in bytes."""
+    return settings.CHATREC_MAX_MESSAGE_CHARS * 4 + FRAME_OVERHEAD
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One browser tab's chat connection."""
+
+    async def connect(self):
+        self.profile = await self._profile()
+        if self.profile is None:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.conversation = None
+        self.turn_task: asyncio.Task | None = None
+        self.cancel: threading.Event | None = None
+        await self.accept()
+
+    @database_sync_to_async
+    def _profile(self):
+        user = self.scope.get("user")
+        session = self.scope.get("session")
+        session_key = getattr(session, "session_key", None) if session is not None else None
+        return profile_for_request_user(user=user, session_key=session_key)
+
+    async def disconnect(self, code):
+        if getattr(self, "cancel", None) is not None:
+            self.cancel.set()
+
+    # ------------------------------------------------------------ frames in
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8")) > frame_limit():
+            await self.error("frame_too_large", limit=frame_limit())
+            return
+        try:
+            frame = json.loads(raw)
+        except (ValueError, TypeError):
+            await self.error("bad_json")
+            return
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            await self.error("bad_frame")
+            return
+        handler = self.HANDLERS.get(frame["type"])
+        if handler is None:
+            await self.error("unknown_type", type=frame["type"][:40])
+            return
+        try:
+            await handler(self, frame)
+        except Exception:  # noqa: BLE001 - the connection stays usable after any failure
+            log.exception("chat frame %s failed", frame["type"])
+            await self.error("internal")
+
+    async def on_message(self, frame: dict):
+        text = frame.get("text")
+        if not isinstance(text, str):
+            await self.error("bad_field", field="text")
+            return
+        if len(text) > settings.CHATREC_MAX_MESSAGE_CHARS:
+            await self.error("message_too_long", limit=settings.CHATREC_MAX_MESSAGE_CHARS)
+            return
+        if not text.strip():
+            await self.error("empty_message")
+            return
+        if self.turn_task is not None and not self.turn_task.done():
+            await self.error("busy")
+            return
+        k = frame.get("k", services.DEFAULT_K)
+        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= services.MAX_K:
+            await self.error("bad_field", field="k")
+            return
+        wanted = frame.get("conversation")
+        if wanted is not None and not isinstance(wanted, int):
+            await self.error("bad_field", field="conversation")
+            return
+        conversation = await self._conversation(wanted, frame.get("language"))
+        if conversation is None:
+            await self.error("not_found")
+            return
+        self.conversation = conversation
+        self.cancel = threading.Event()
+        self.turn_task = asyncio.create_task(self._stream_turn(text, k, self.cancel))
+
+    async def on_stop(self, frame: dict):
+        if self.cancel is not None:
+            self.cancel.set()
+
+    async def on_feedback(self, frame: dict):
+        item, kind, value, key = frame.get("item"), frame.get("kind"), frame.get("value"), frame.get("key")
+        if not isinstance(item, int) or isinstance(item, bool):
+            await self.error("bad_field", field="item")
+            return
+        if kind not in FEEDBACK_KINDS:
+            await self.error("bad_field", field="kind")
+            return
+        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
+            await self.error("bad_field", field="value")
+            return
+        if key is not None and (not isinstance(key, str) or len(key) > 100):
+            await self.error("bad_field", field="key")
+            return
+        try:
+            event, created = await self._feedback(item, kind, value, key)
+        except ValidationError as exc:
+            await self.error("bad_feedback", detail=" ".join(exc.messages))
+            return
+        await self.send_frame({"type": "feedback.saved", "item": item, "kind": kind, "value": event.value,
+                               "created": created, "id": event.pk})
+
+    async def on_open(self, frame: dict):
+        wanted = frame.get("conversation")
+        if not isinstance(wanted, int) or isinstance(wanted, bool):
+            await self.error("bad_field", field="conversation")
+            return
+        history = await self._history(wanted)
+        if history is None:
+            await self.error("not_found")
+            return
+        await self.send_frame({"type": "conversation.history", "conversation": wanted, "messages": history})
+
+    async def on_new(self, frame: dict):
+        if self.turn_task is not None and not self.turn_task.done():
+            self.cancel.set()
+        self.conversation = None
+        await self.send_frame({"type": "conversation.created", "conversation": None})
+
+    async def on_list(self, frame: dict):
+        rows = await database_sync_to_async(services.conversation_list)(profile=self.profile)
+        await self.send_frame({"type": "conversation.list", "conversations": rows})
+
+    async def on_ping(self, frame: dict):
+        await self.send_frame({"type": "pong"})
+
+    HANDLERS = {
+        "message": on_message,
+        "stop": on_stop,
+        "feedback": on_feedback,
+        "conversation.open": on_open,
+        "conversation.new": on_new,
+        "conversation.list": on_list,
+        "ping": on_ping,
+    }
+
+    # ------------------------------------------------------------ the turn
+
+    async def _stream_turn(self, text: str, k: int, cancel: threading.Event):
+        """Run the turn in a worker thread and forward its events as they come."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue = asyncio.Queue()
+        conversation, profile = self.conversation, self.profile
+
+        def work():
+            try:
+                for event in services.run_turn(text=text, profile=profile, conversation=conversation, k=k,
+                                               cancel=cancel):
+                    loop.call_soon_threadsafe(queue.put_nowait, event)
+            except services.TurnError as exc:
+                loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": exc.code,
+                                                             "message": exc.message})
+            except Exception:  # noqa: BLE001 - reported as an error frame
+                log.exception("chat turn failed")
+                loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": "internal",
+                                                             "message": ERRORS["internal"]})
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, None)
+
+        worker = asyncio.ensure_future(database_sync_to_async(work, thread_sensitive=False)())
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    break
+                await self.send_frame(event)
+        finally:
+            await worker
+
+    # ------------------------------------------------------------ database work
+
+    @database_sync_to_async
+    def _conversation(self, wanted: int | None, language):
+        if wanted is not None:
+            return services.conversation_for(profile=self.profile, conversation_id=wanted)
+        if self.conversation is not None:
+            return self.conversation
+        return services.conversation_start(profile=self.profile, language=language if isinstance(language, str) else "en")
+
+    @database_sync_to_async
+    def _feedback(self, item: int, kind: str, value, key):
+        conversation = self.conversation
+        return services.feedback_from_chat(profile=self.profile, item_id=item, kind=kind, value=value,
+                                           client_key=key, conversation=conversation,
+                                           origin=Interaction.Origin.CHAT)
+
+    @database_sync_to_async
+    def _history(self, wanted: int):
+        conversation = services.conversation_for(profile=self.profile, conversation_id=wanted)
+        if conversation is None:
+            return None
+        self.conversation = conversation
+        return services.conversation_history(conversation=conversation)
+
+    # ------------------------------------------------------------ frames out
+
+    async def send_frame(self, frame: dict):
+        await self.send(text_data=json.dumps(frame, ensure_ascii=False))
+
+    async def error(self, code: str, **details):
+        await self.send_frame({"type": "chat.error", "code": code, "message": ERRORS[code].format(**details)})

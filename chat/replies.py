@@ -1,0 +1,172 @@
+"""The assistant's short sentences in English and Chinese, built from facts only (no model text)."""
+from __future__ import annotations
+
+from typing import Any
+
+from recommender.engine.types import Evidence, ItemRecord
+
+DOMAIN_WORDS = {
+    "en": {"movie": "films", "book": "books", "music": "albums", "game": "games", "product": "products"},
+    "zh": {"movie": "部电影", "book": "本书", "music": "张专辑", "game": "款游戏", "product": "件商品"},
+}
+
+
+def lang_of(code: str | None) -> str:
+    """Return "zh" for any Chinese language code, else "en"."""
+    return "zh" if (code or "").lower().startswith("zh") else "en"
+
+
+def display_title(record: ItemRecord, language: str) -> str:
+    """Return the title to show: the first Chinese alias in Chinese, else the catalog title."""
+    if language == "zh":
+        for alias in record.aliases:
+            if any("\u4e00" <= ch <= "\u9fff" for ch in alias):
+                return alias
+    return record.title
+
+
+def _fmt_value(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
+def request_summary(constraints: dict[str, Any], language: str) -> str:
+    """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"."""
+    parts: list[str] = []
+    for attr, values in (constraints.get("include") or {}).items():
+        parts.append("/".join(_fmt_value(v) for v in values))
+    for attr, (low, high) in (constraints.get("ranges") or {}).items():
+        if low is not None and high is not None:
+            parts.append(f"{attr} {_fmt_value(low)}–{_fmt_value(high)}")
+        elif high is not None:
+            parts.append(f"{attr} ≤ {_fmt_value(high)}" if language == "en" else f"{attr} ≤ {_fmt_value(high)}")
+        elif low is not None:
+            parts.append(f"{attr} ≥ {_fmt_value(low)}")
+    for attr, values in (constraints.get("exclude") or {}).items():
+        names = "/".join(_fmt_value(v) for v in values)
+        parts.append(f"no {names}" if language == "en" else f"不要{names}")
+    return ", ".join(parts) if language == "en" else "，".join(parts)
+
+
+def recommend_reply(n: int, summary: str, domain: str | None, language: str) -> str:
+    """Return the sentence that introduces a list of n items."""
+    if n == 0:
+        if language == "zh":
+            return f"没有找到符合“{summary}”的结果。可以放宽一些条件再试试。" if summary else "暂时没有找到合适的推荐，换个说法试试？"
+        return (f"I couldn't find anything matching {summary}. Try loosening a condition." if summary
+                else "I couldn't find a good match yet. Could you say a bit more about what you like?")
+    if language == "zh":
+        unit = DOMAIN_WORDS["zh"].get(domain or "", "个推荐")
+        return f"为你挑了{n}{unit}（{summary}）：" if summary else f"为你挑了{n}{unit}："
+    noun = DOMAIN_WORDS["en"].get(domain or "", "picks")
+    return f"Here are {n} {noun} for you ({summary}):" if summary else f"Here are {n} {noun} you might enjoy:"
+
+
+def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
+    """Return the acknowledgement of feedback given in words."""
+    if language == "zh":
+        parts = []
+        if liked:
+            parts.append("记下了，你喜欢" + "、".join(f"《{t}》" for t in liked))
+        if disliked:
+            parts.append("记下了，你不喜欢" + "、".join(f"《{t}》" for t in disliked))
+        return "；".join(parts) + "。根据这些，再看看这些："
+    parts = []
+    if liked:
+        parts.append("Noted that you liked " + ", ".join(liked))
+        if disliked:
+            parts.append("and that you didn't like " + ", ".join(disliked))
+    elif disliked:
+        parts.append("Noted that you didn't like " + ", ".join(disliked))
+    return " ".join(parts) + ". With that in mind, how about these:"
+
+
+def chitchat_reply(text: str, language: str) -> str:
+    """Return a brief friendly reply that steers back to recommendations."""
+    low = text.casefold()
+    thanks = "thank" in low or "谢谢" in text
+    if language == "zh":
+        return ("不客气！" if thanks else "你好！") + "想找点什么？比如“推荐几部九十年代的喜剧”或“夏天穿的连衣裙，100元以下”。"
+    return ("You're welcome! " if thanks else "Hi! ") + (
+        "What are you in the mood for? Try “comedies from the 90s” or “a summer dress under $50”."
+    )
+
+
+def ask_info_reply(record: ItemRecord | None, field: str | None, language: str) -> str:
+    """Return the catalog's answer to a factual question about one item."""
+    if record is None:
+        return ("我没认出你问的是哪一个，能说一下名字吗？" if language == "zh"
+                else "I couldn't tell which item you mean — could you give me its title?")
+    title = display_title(record, language)
+    field = field or "description"
+    if field == "description":
+        value = record.description
+    elif field in ("title", "name"):
+        value = record.title
+    else:
+        value = record.attributes.get(field)
+    if value in (None, "", []):
+        return (f"目录里没有《{title}》的{field}信息。" if language == "zh"
+                else f"The catalog doesn't list the {field} of {title}.")
+    shown = ", ".join(_fmt_value(v) for v in value) if isinstance(value, list) else _fmt_value(value)
+    if language == "zh":
+        names = {"year": "年份", "genres": "类型", "price": "价格", "description": "简介", "color": "颜色"}
+        return f"《{title}》的{names.get(field, field)}：{shown}。"
+    if field == "year":
+        return f"{title} is from {shown}."
+    if field == "description":
+        return f"{title}: {shown}"
+    return f"The {field} of {title}: {shown}."
+
+
+def not_listed_reply(language: str) -> str:
+    """Return the reply to "why that one?" when no list has been shown yet or the item is unclear."""
+    if language == "zh":
+        return "我没确定你问的是哪一个，可以说“为什么推荐第二个”或直接说片名。"
+    return "I'm not sure which one you mean — try “why the second one?” or name the title."
+
+
+def template_explanation(record: ItemRecord, evidence: list[Evidence], language: str,
+                         titles: dict[str, str]) -> str:
+    """Return a plain explanation from evidence (used when the explanation package is unavailable)."""
+    liked = [titles.get(e.item_id or "", e.title or "") for e in evidence if e.kind == "liked_item"]
+    liked = [t for t in liked if t][:3]
+    matches = [f"{e.value}" for e in evidence if e.kind in ("attribute_match", "constraint") and e.value is not None]
+    popular = any(e.kind == "popularity" for e in evidence)
+    explore = any(e.kind == "exploration" for e in evidence)
+    if language == "zh":
+        parts = []
+        if liked:
+            parts.append("因为你喜欢" + "、".join(f"《{t}》" for t in liked))
+        if matches:
+            parts.append("符合你的要求：" + "、".join(matches[:4]))
+        if explore:
+            parts.append("这是一个探索性的推荐，帮我们了解你的口味")
+        elif popular and not liked:
+            parts.append("很多人喜欢它")
+        return "；".join(parts) + "。" if parts else "它和你的要求相符。"
+    parts = []
+    if liked:
+        parts.append("Because you liked " + ", ".join(liked))
+    if matches:
+        parts.append("it matches your request for " + ", ".join(matches[:4]))
+    if explore:
+        parts.append("it is an exploratory pick to learn your taste")
+    elif popular and not liked:
+        parts.append("it is popular with other people")
+    text = "; ".join(parts)
+    return (text[0].upper() + text[1:] + ".") if text else "It fits what you asked for."
+
+
+def suggestions(domain: str | None, has_items: bool, language: str) -> list[str]:
+    """Return a few likely refinements to offer as chips."""
+    zh = language == "zh"
+    if not has_items:
+        return ["推荐几部喜剧", "九十年代的科幻片", "夏天的连衣裙"] if zh else [
+            "Some comedies", "Sci-fi from the 90s", "A summer dress"]
+    if domain == "product":
+        return ["便宜一点的", "换个颜色", "为什么推荐第一个？"] if zh else [
+            "Something cheaper", "A different color", "Why the first one?"]
+    return ["更多类似第一个的", "不要恐怖片", "只要九十年代的", "为什么推荐第一个？"] if zh else [
+        "More like the first one", "No horror", "Only from the 90s", "Why the first one?"]
