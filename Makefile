@@ -1,0 +1,59 @@
+# ChatRec: `make demo` sets everything up and serves http://127.0.0.1:8000; `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# A portable llama.cpp build (no host-specific CPU flags), so a built wheel works on any x86-64 machine.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
+.PHONY: help install demo data models serve worker beat test test-postgres bench clean
+
+help:
+	@echo "make demo       set up, load demo data, train, serve on http://$(HOST):$(PORT)"
+	@echo "make test       set up and run the test suite (embedded default: SQLite, in-memory layers)"
+	@echo "make test-postgres  the same suite on PostgreSQL + Redis (DATABASE_URL/REDIS_URL)"
+	@echo "make worker / make beat   run a Celery worker / the periodic scheduler"
+	@echo "make bench      run the recommender benchmark (needs CHATREC_DATA_DIR with ml-100k)"
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(BIN)/activate
+
+install: $(BIN)/activate
+
+data: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+
+models: install
+	$(BIN)/python manage.py train
+
+serve: install
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	$(BIN)/daphne -b $(HOST) -p $(PORT) chatrec_site.asgi:application
+
+demo: data models serve
+
+worker: install
+	$(BIN)/celery -A chatrec_site worker --loglevel=info --concurrency=1
+
+beat: install
+	$(BIN)/python manage.py setup_schedules
+	$(BIN)/celery -A chatrec_site beat --loglevel=info
+
+test: install
+	$(BIN)/python -m pytest
+
+test-postgres: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chatrec} \
+	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python -m recommender.bench
+
+clean:
+	rm -rf var staticfiles .pytest_cache test-results
