@@ -70,6 +70,9 @@ class CatalogIndex:
                 for v in _flat(raw):
                     if isinstance(v, str) and v.strip():
                         values.setdefault(key, set()).add(_norm(v))
+        if "genres" in values:
+            # Well-known genre names are claims about the item even when no catalog item carries them.
+            values["genres"] |= set(ZH_GENRES) - {"children", "imax"}
         vocab_words: set[str] = set()
         index = cls(matcher=TitleMatcher())
         for attribute, seen in values.items():
