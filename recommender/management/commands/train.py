@@ -1,0 +1,47 @@
+"""Train the recommender from the database and activate the new model version."""
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from recommender.services.training import model_train
+
+
+class Command(BaseCommand):
+    help = "Train the hybrid recommender on all stored feedback, record a model version and activate it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", default=None)
+        parser.add_argument("--no-activate", action="store_true", help="Record the version without serving it.")
+        parser.add_argument("--config", default=None, help="JSON object of training options.")
+        parser.add_argument("--no-progress", action="store_true")
+
+    def handle(self, *args, **options):
+        try:
+            config = json.loads(options["config"]) if options["config"] else None
+        except json.JSONDecodeError as exc:
+            raise CommandError(f"--config is not valid JSON: {exc}") from None
+        bar = tqdm(total=100, desc="training", unit="%", disable=options["no_progress"], bar_format="{l_bar}{bar}| {postfix}")
+
+        def progress(stage: str, fraction: float) -> None:
+            bar.n = round(100 * max(0.0, min(1.0, fraction)))
+            bar.set_postfix_str(stage)
+            bar.refresh()
+
+        try:
+            version = model_train(name=options["name"], config=config, progress=progress,
+                                  activate=not options["no_activate"])
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+        finally:
+            bar.close()
+        self.stdout.write(self.style.SUCCESS(
+            f"model version {version.name}: {version.n_users} users, {version.n_items} items, "
+            f"{version.n_interactions} interactions, {version.training_seconds:.1f} s"
+            f"{' (active)' if version.is_active else ''}"
+        ))
+        for key, value in sorted(version.metrics.items()):
+            if isinstance(value, (int, float)):
+                self.stdout.write(f"  {key}: {value:.4f}")

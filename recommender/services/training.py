@@ -1,0 +1,124 @@
+"""Training from the database: build the engine's dataset, train, record and activate a model version."""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from recommender.engine.data import InteractionData
+from recommender.engine.types import ItemRecord
+from recommender.models import Interaction, Item, ModelVersion
+
+logger = logging.getLogger(__name__)
+
+# How strongly each event says "this person wants this": ratings keep their own value.
+EVENT_VALUES = {"like": 5.0, "favourite": 5.0, "purchase": 5.0, "click": 3.5, "view": 3.0}
+EXCLUDED_KINDS = {"dislike"}  # negative feedback is not a positive interaction for CF
+
+Progress = Callable[[str, float], None] | None
+
+
+RECORD_FIELDS = ("pk", "title", "domain", "description", "aliases", "attributes")
+
+
+def item_record(values: dict | Item) -> ItemRecord:
+    """Return the engine's record for a catalog item or its values() row (engine ids are primary keys as text)."""
+    if isinstance(values, Item):
+        values = {field: getattr(values, field) for field in RECORD_FIELDS}
+    return ItemRecord(
+        item_id=str(values["pk"]),
+        title=values["title"],
+        domain=values["domain"],
+        description=values["description"] or "",
+        aliases=tuple(values["aliases"] or ()),
+        attributes=dict(values["attributes"] or {}),
+    )
+
+
+def catalog_records() -> list[ItemRecord]:
+    """Return every catalog item as an engine record."""
+    rows = Item.objects.order_by("pk").values(*RECORD_FIELDS)
+    return [item_record(row) for row in rows.iterator(chunk_size=5000)]
+
+
+def dataset_from_db() -> InteractionData:
+    """Return all stored feedback (one value per user-item pair, latest wins) with the whole catalog."""
+    latest: dict[tuple[int, int], tuple[float, str, float]] = {}
+    events = (
+        Interaction.objects.exclude(kind__in=EXCLUDED_KINDS)
+        .order_by("occurred_at", "pk")
+        .values_list("profile_id", "item_id", "kind", "value", "occurred_at")
+    )
+    for profile_id, item_id, kind, value, occurred_at in events.iterator(chunk_size=10000):
+        score = value if kind == "rating" and value is not None else EVENT_VALUES.get(kind, 3.0)
+        key = (profile_id, item_id)
+        previous = latest.get(key)
+        # An explicit rating outranks implicit signals about the same pair.
+        if previous is not None and previous[1] == "rating" and kind != "rating":
+            continue
+        latest[key] = (float(score), kind, occurred_at.timestamp())
+    users, items, values, kinds, stamps = [], [], [], [], []
+    for (profile_id, item_id), (value, kind, stamp) in latest.items():
+        users.append(str(profile_id))
+        items.append(str(item_id))
+        values.append(value)
+        kinds.append(kind)
+        stamps.append(stamp)
+    return InteractionData(users, items, values, timestamps=stamps, event_kinds=kinds, items=catalog_records())
+
+
+def model_train(*, name: str | None = None, config: dict | None = None, progress: Progress = None,
+                activate: bool = True) -> ModelVersion:
+    """Train the hybrid on everything stored, write a versioned artifact, record (and activate) it."""
+    from recommender.engine.training import train_bundle
+
+    started = time.perf_counter()
+    if progress:
+        progress("loading data", 0.0)
+    data = dataset_from_db()
+    if data.n_users == 0 or len(data.values) == 0:
+        raise ValueError("there are no interactions to train on; import some first")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
+    name = name or f"hybrid-{stamp}"
+    out_dir = Path(settings.CHATREC_ARTIFACTS_DIR) / name
+    manifest = train_bundle(data, out_dir, config=config, progress=progress)
+    elapsed = time.perf_counter() - started
+    with transaction.atomic():
+        version = ModelVersion.objects.create(
+            name=name,
+            path=str(out_dir),
+            metrics=manifest.get("metrics", {}),
+            config=manifest.get("config", config or {}),
+            n_users=data.n_users,
+            n_items=len(data.item_ids),
+            n_interactions=len(data.values),
+            training_seconds=elapsed,
+        )
+        if activate:
+            model_activate(version=version)
+    return version
+
+
+def model_activate(*, version: ModelVersion) -> None:
+    """Make this version the one served (the previous one is kept for rollback)."""
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
+    version.is_active = True
+
+
+def model_train_if_stale(*, min_new_events: int = 1) -> dict:
+    """Retrain when at least min_new_events arrived since the active version; return what happened."""
+    active = ModelVersion.objects.filter(is_active=True).first()
+    new_events = Interaction.objects.all() if active is None else Interaction.objects.filter(created_at__gt=active.created_at)
+    count = new_events.count()
+    if active is not None and count < min_new_events:
+        return {"trained": False, "new_events": count}
+    version = model_train()
+    logger.info("trained %s on %s interactions", version.name, version.n_interactions)
+    return {"trained": True, "version": version.name, "new_events": count, "metrics": version.metrics}

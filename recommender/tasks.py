@@ -1,0 +1,20 @@
+"""Celery tasks: thin wrappers around services (imported inside, so workers start fast)."""
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="recommender.update_bandit_policy", acks_late=True)
+def update_bandit_policy() -> dict:
+    """Fold new feedback into the ranking-strategy bandit (idempotent: watermark per arm)."""
+    from recommender.services.policy import policy_update
+
+    return policy_update()
+
+
+@shared_task(name="recommender.retrain", time_limit=60 * 60)
+def retrain(min_new_events: int = 1) -> dict:
+    """Retrain all models jointly from the database when there is new feedback; activate the new version."""
+    from recommender.services.training import model_train_if_stale
+
+    return model_train_if_stale(min_new_events=min_new_events)
