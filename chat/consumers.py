@@ -56,6 +56,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.conversation = None
         self.turn_task: asyncio.Task | None = None
         self.cancel: threading.Event | None = None
+        # Every tab of one person shares a group, so a new or renamed conversation shows up in all of them.
+        self.group = f"chat.profile.{self.profile.pk}"
+        if self.channel_layer is not None:
+            await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
     @database_sync_to_async
@@ -68,6 +72,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code):
         if getattr(self, "cancel", None) is not None:
             self.cancel.set()
+        if getattr(self, "group", None) and self.channel_layer is not None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def conversation_changed(self, event):
+        """Tell this tab that one of the person's conversations changed (sent through the channel layer)."""
+        await self.send_frame({"type": "conversation.changed", "conversation": event.get("conversation")})
 
     # ------------------------------------------------------------ frames in
 
@@ -216,6 +226,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 await self.send_frame(event)
         finally:
             await worker
+        if self.channel_layer is not None and conversation is not None:
+            await self.channel_layer.group_send(self.group, {"type": "conversation.changed",
+                                                             "conversation": conversation.pk})
 
     # ------------------------------------------------------------ database work
 

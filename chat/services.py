@@ -218,7 +218,8 @@ def explanation_for(record: ItemRecord, evidence: list[Evidence], records: dict[
     if explain_pkg is not None:
         try:
             if backend is not None and getattr(backend, "enabled", False) and settings.CHATREC_LLM_EXPLAIN:
-                result = explain_pkg.paraphrase(record, evidence, language=language, backend=backend)
+                result = explain_pkg.paraphrase(record, evidence, language=language, backend=backend, catalog=records,
+                                                catalog_titles=titles)
                 return result.text, result.source
             return explain_pkg.explain_text(record, evidence, language=language, request_summary=summary,
                                             catalog_titles=titles), "template"
