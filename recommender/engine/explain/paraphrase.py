@@ -24,8 +24,8 @@ _PROMPTS = {
         "that uses only those facts.\n\n"
         "Facts: liked Silver Harbor; liked Night Train to Lima; matches request Drama\n"
         "Sentence: Because you liked Silver Harbor and Night Train to Lima, this drama should suit you.\n\n"
-        "Facts: similar to The Paper Orchard; popular with viewers like you\n"
-        "Sentence: It is a lot like The Paper Orchard, and viewers with your taste love it.\n\n"
+        "Facts: similar to The Paper Orchard; popular with many viewers\n"
+        "Sentence: It is a lot like The Paper Orchard, and many viewers love it.\n\n"
         "Facts: {facts}\n"
         "Sentence:"
     ),
@@ -33,8 +33,8 @@ _PROMPTS = {
         "每一行把推荐一部电影的事实改写成一句简短自然的中文，只使用这些事实。\n\n"
         "事实：喜欢《银色港湾》；喜欢《夜车》；符合要求 剧情\n"
         "句子：因为你喜欢《银色港湾》和《夜车》，这部剧情片应该合你的口味。\n\n"
-        "事实：和《纸果园》相似；和你口味相近的观众很喜欢\n"
-        "句子：它和《纸果园》很像，和你口味相近的观众都很喜欢它。\n\n"
+        "事实：和《纸果园》相似；很多观众喜欢\n"
+        "句子：它和《纸果园》很像，很多观众都很喜欢它。\n\n"
         "事实：{facts}\n"
         "句子："
     ),
@@ -117,7 +117,7 @@ def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict
         elif ev.kind in ("attribute_match", "constraint") and words:
             facts.append(f"符合要求 {words}" if zh else f"matches request {words}")
         elif ev.kind == "popularity":
-            facts.append("和你口味相近的观众很喜欢" if zh else "popular with viewers like you")
+            facts.append("很多观众喜欢" if zh else "popular with many viewers")
         elif ev.kind == "exploration":
             facts.append("新的尝试，用来探索口味" if zh else "something new to explore your taste")
     return ("；" if zh else "; ").join(dict.fromkeys(facts))

@@ -92,10 +92,12 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     liked = [_quote(_title(e, language, catalog_titles), language) for e in by_kind.get("liked_item", [])]
     if liked:
         out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
-    similar = [e for e in by_kind.get("content_similarity", []) if e.item_id or e.title]
+    # Similar items already named as liked are not repeated.
+    similar = [e for e in by_kind.get("content_similarity", []) if (e.item_id or e.title)
+               and _quote(_title(e, language, catalog_titles), language) not in liked]
     if similar:
-        names = _join([_quote(_title(e, language, catalog_titles), language) for e in similar], language)
-        out.append(f"它和{names}的内容相似" if zh else f"it is similar to {names}")
+        names = [_quote(_title(e, language, catalog_titles), language) for e in similar]
+        out.append(f"它的内容与{'、'.join(names)}相似" if zh else f"it is similar to {_join(names, language)}")
     if any(not (e.item_id or e.title) for e in by_kind.get("content_similarity", [])):
         out.append("它的简介和你描述的很接近" if zh else "its description is close to what you asked for")
     matches = by_kind.get("attribute_match", [])
@@ -113,7 +115,7 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     if fits:
         out.append(fits)
     if by_kind.get("popularity"):
-        out.append("很多和你口味相近的观众都喜欢它" if zh else "it is popular with viewers like you")
+        out.append("很多观众都喜欢它" if zh else "it is popular with many viewers")
     if by_kind.get("exploration"):
         out.append("这是一次新的尝试，帮你探索口味" if zh else "it is something new, picked to explore your taste")
     return out

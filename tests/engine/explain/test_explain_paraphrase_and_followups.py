@@ -129,6 +129,6 @@ def test_answer_followup_explains_the_resolved_item_from_its_evidence():
     assert answer.item == SUSPECTS and answer.evidence == EVIDENCE
     assert answer.text == "Because you liked Fargo (1996) and Pulp Fiction (1994); it matches your request for Crime."
     zh = answer_followup("为什么推荐第二个", LISTED, evidence, language="zh", catalog=CATALOG)
-    assert zh.item == HEAT and zh.text == "很多和你口味相近的观众都喜欢它。"
+    assert zh.item == HEAT and zh.text == "很多观众都喜欢它。"
     unclear = answer_followup("why that genre at all", [], evidence, language="en")
     assert unclear.item is None and unclear.text.startswith("Which one do you mean?")

@@ -23,13 +23,13 @@ EVIDENCE = [
 def test_english_template_names_liked_items_request_and_popularity():
     text = explain_text(SUSPECTS, EVIDENCE, language="en")
     assert text == ("Because you liked Fargo (1996) and Pulp Fiction (1994); it matches your request for Crime; "
-                    "it is popular with viewers like you.")
+                    "it is popular with many viewers.")
 
 
 def test_chinese_template_uses_aliases_and_genre_names():
     titles = {"100": "冰血暴", "56": "低俗小说"}
     text = explain_text(SUSPECTS, EVIDENCE, language="zh", catalog_titles=titles)
-    assert text == "因为你喜欢《冰血暴》和《低俗小说》；它正是你想看的犯罪片；很多和你口味相近的观众都喜欢它。"
+    assert text == "因为你喜欢《冰血暴》和《低俗小说》；它正是你想看的犯罪片；很多观众都喜欢它。"
 
 
 def test_template_orders_liked_items_by_weight_and_keeps_the_top_three():
@@ -63,7 +63,7 @@ def test_template_text_passes_the_checker_in_both_languages():
 
 
 def test_checker_accepts_a_faithful_paraphrase():
-    text = "Since you enjoyed Fargo and Pulp Fiction, this crime thriller from 1995 is popular with viewers like you."
+    text = "Since you enjoyed Fargo and Pulp Fiction, this crime thriller from 1995 is popular with many viewers."
     assert check_explanation(text, SUSPECTS, EVIDENCE, CATALOG) == []
 
 
