@@ -1,12 +1,14 @@
 """Conversations and their messages; assistant messages keep the items shown and why."""
 from django.db import models
 
+from recommender.models import UnicodeJSONEncoder
+
 
 class Conversation(models.Model):
     profile = models.ForeignKey("recommender.Profile", on_delete=models.CASCADE, related_name="conversations")
     title = models.CharField(max_length=200, blank=True, default="")
     language = models.CharField(max_length=16, default="en")
-    state = models.JSONField(default=dict, blank=True, help_text="Accumulated understanding across turns.")
+    state = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder, help_text="Accumulated understanding across turns.")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -26,7 +28,7 @@ class Message(models.Model):
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True, default="")
-    payload = models.JSONField(default=dict, blank=True, help_text="Understanding, items, scores and evidence.")
+    payload = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder, help_text="Understanding, items, scores and evidence.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

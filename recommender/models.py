@@ -2,8 +2,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
+
+
+class UnicodeJSONEncoder(DjangoJSONEncoder):
+    """Store non-ASCII text as itself, so searches for Chinese aliases match on SQLite too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs["ensure_ascii"] = False
+        super().__init__(*args, **kwargs)
 
 
 class Item(models.Model):
@@ -14,8 +23,8 @@ class Item(models.Model):
     domain = models.CharField(max_length=32, default="movie", db_index=True)
     title = models.CharField(max_length=512, db_index=True)
     description = models.TextField(blank=True, default="")
-    aliases = models.JSONField(default=list, blank=True, help_text="Other names, e.g. the Chinese title.")
-    attributes = models.JSONField(default=dict, blank=True, help_text="Structured facts: genres, year, price, color...")
+    aliases = models.JSONField(default=list, blank=True, encoder=UnicodeJSONEncoder, help_text="Other names, e.g. the Chinese title.")
+    attributes = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder, help_text="Structured facts: genres, year, price, color...")
     image_url = models.URLField(max_length=1024, blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -46,7 +55,7 @@ class Profile(models.Model):
     external_id = models.CharField(max_length=128, blank=True, default="")
     language = models.CharField(max_length=16, default="en")
     demographics = models.JSONField(default=dict, blank=True)
-    preferences = models.JSONField(default=dict, blank=True, help_text="Stated preferences, e.g. liked genres.")
+    preferences = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder, help_text="Stated preferences, e.g. liked genres.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -31,5 +31,5 @@ class Command(BaseCommand):
         write_reports(self, loaded.reports, time.perf_counter() - started)
         for used in loaded.used:
             self.stdout.write(self.style.SUCCESS(f"demo data: {used}"))
-        if len(loaded.used) == 1:
+        if len(loaded.used) == 1 and not options["sample_only"]:
             self.stdout.write(f"(no ml-100k under {data_dir}; set CHATREC_DATA_DIR to use MovieLens)")
