@@ -115,11 +115,13 @@ if not CELERY_BROKER_URL:
     broker_dir = VAR_DIR / "celery-broker"
     (broker_dir / "out").mkdir(parents=True, exist_ok=True)
     (broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+    (broker_dir / "control").mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(broker_dir / "out"),
         "data_folder_out": str(broker_dir / "out"),
         "processed_folder": str(broker_dir / "processed"),
+        "control_folder": str(broker_dir / "control"),
         "store_processed": False,
     }
 CELERY_RESULT_BACKEND = "django-db"
