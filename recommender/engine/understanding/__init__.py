@@ -1,0 +1,75 @@
+"""Conversational understanding in English and Chinese, grounded in the catalog.
+
+Entry point: understand(text, state=..., catalog=..., backend=...) -> Understanding.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import weakref
+
+from ..llm import LLMBackend, LLMError
+from .catalog import CatalogIndex
+from .keywords import extract, llm_translate
+from .parser import Parser
+from .result import INTENTS, ItemRef, Understanding
+from .state import ConversationState
+from .text import clean, detect_language
+
+log = logging.getLogger(__name__)
+LLM_BUDGET_S = 0.25  # the LLM gets what is left of this per turn, then the turn goes on without it
+MAX_LLM_PHRASES = 2
+_parsers: "weakref.WeakKeyDictionary[CatalogIndex, Parser]" = weakref.WeakKeyDictionary()
+
+
+def _parser(catalog: CatalogIndex) -> Parser:
+    parser = _parsers.get(catalog)
+    if parser is None:
+        parser = _parsers[catalog] = Parser(catalog)
+    return parser
+
+
+def understand(
+    text: str,
+    *,
+    state: ConversationState | None = None,
+    catalog: CatalogIndex,
+    backend: LLMBackend | None = None,
+) -> Understanding:
+    """Return what the turn asks for; never raises on odd input, and falls back to rules if the LLM fails."""
+    started = time.perf_counter()
+    state = state or ConversationState()
+    try:
+        u, left = _parser(catalog).parse(text, state)
+    except Exception:  # a bug must not break the chat: answer as small talk and log it
+        log.exception("understanding failed on a turn")
+        cleaned = clean(text)
+        return Understanding(intent="chitchat", language=detect_language(cleaned, state.language), text=cleaned,
+                             timings={"total": (time.perf_counter() - started) * 1000})
+    parsed = time.perf_counter()
+    keywords, unknown = extract(left) if u.intent == "recommend" else ([], [])
+    # The LLM only helps where the lexicon found nothing to ground the request in.
+    grounded = u.include or u.exclude or u.ranges or u.referenced_items
+    llm_ms = 0.0
+    if unknown and not grounded and backend is not None and backend.enabled:
+        deadline = started + LLM_BUDGET_S
+        llm_started = time.perf_counter()
+        for phrase in unknown[:MAX_LLM_PHRASES]:
+            if time.perf_counter() > deadline:
+                break
+            try:
+                words = llm_translate(backend, phrase, deadline=deadline)
+            except LLMError as exc:
+                log.warning("LLM keyword translation failed, continuing without it: %s", exc)
+                u.timings["llm_error"] = 1.0
+                break
+            u.llm_used = True
+            keywords.extend(w for w in words if w not in keywords)
+        llm_ms = (time.perf_counter() - llm_started) * 1000
+    u.keywords = keywords
+    done = time.perf_counter()
+    u.timings.update({"parse": (parsed - started) * 1000, "llm": llm_ms, "total": (done - started) * 1000})
+    return u
+
+
+__all__ = ["CatalogIndex", "ConversationState", "INTENTS", "ItemRef", "Understanding", "understand"]

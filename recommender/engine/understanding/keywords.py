@@ -1,0 +1,149 @@
+"""Free keywords for content retrieval: unclaimed English words, a zh→en glossary, and (optionally) the LLM."""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections import OrderedDict
+
+from ..llm import LLMBackend, LLMError
+from . import lexicon as lx
+from .text import is_cjk
+
+MAX_KEYWORDS = 8
+MAX_PHRASE_WORDS = 3
+_SENTIMENT_WORDS = {w for w in lx.LIKE_WORDS + lx.DISLIKE_WORDS if " " not in w and not is_cjk(w[0])}
+_REQUEST_WORDS = {w.strip() for w in lx.REQUEST_CUES if " " not in w.strip() and not is_cjk(w[0])}
+_GREETING_WORDS = {w for w in lx.GREETINGS if " " not in w and not is_cjk(w[0])}
+_ZH_FILLERS = sorted(set(lx.ZH_FILLERS) | {c for c in lx.REQUEST_CUES if is_cjk(c[0])}
+                     | {w for w in lx.LIKE_WORDS + lx.DISLIKE_WORDS + lx.GREETINGS if is_cjk(w[0])}, key=len, reverse=True)
+# Chinese attribute words the catalog holds no value for (e.g. 卫衣 where nothing is a hoodie) become keywords.
+_ZH_TERMS = dict(lx.ZH_KEYWORDS)
+for _attr, _table in lx.ATTRIBUTE_SYNONYMS.items():
+    for _concept, _words in _table.items():
+        for _w in _words:
+            if is_cjk(_w[0]) and len(_w) > 1 and _w not in _ZH_TERMS:
+                _ZH_TERMS[_w] = _concept.lower()
+_GLOSSARY = sorted(_ZH_TERMS, key=len, reverse=True)
+_KEYWORD_NEGATIONS = re.compile(r"\b(less|not too|too much|fewer)\b|不要太|别太|不太")
+_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | {"watch", "read", "listen", "play", "wear"}
+
+
+def _negated(left, index: int, char_pos: int) -> bool:
+    """Return whether a negation cue ("no", "not too", "less", "不要") precedes the token in its clause."""
+    clause = left.clauses[index]
+    clause_start = min(t.start for k, t in enumerate(left.all_tokens) if left.clauses[k] == clause)
+    if any(clause_start <= p < char_pos for p in left.negations):
+        return True
+    return bool(_KEYWORD_NEGATIONS.search(left.text[clause_start:char_pos].lower()))
+
+
+def extract(left) -> tuple[list[str], list[str]]:
+    """Return (English keywords, Chinese phrases the glossary could not translate)."""
+    keywords: list[str] = []
+    unknown: list[str] = []
+    phrase: list[str] = []
+    last_index = -2
+    cjk_run = ""
+    last_cjk_index = -2
+
+    def flush_phrase():
+        nonlocal phrase
+        if phrase:
+            keywords.append(" ".join(phrase[:MAX_PHRASE_WORDS]))
+        phrase = []
+
+    def flush_cjk():
+        nonlocal cjk_run
+        if cjk_run:
+            known, rest = translate_with_glossary(cjk_run)
+            keywords.extend(known)
+            unknown.extend(rest)
+        cjk_run = ""
+
+    for index, token, _clause in left.tokens:
+        if token.cjk:
+            flush_phrase()
+            if index != last_cjk_index + 1:
+                flush_cjk()
+            if not _negated(left, index, token.start):
+                cjk_run += token.text
+            else:
+                flush_cjk()
+            last_cjk_index = index
+            continue
+        flush_cjk()
+        word = token.text
+        usable = (len(word) > 1 and not word.isdigit() and word not in lx.EN_STOPWORDS and word not in _DROP
+                  and not _negated(left, index, token.start))
+        if usable and index == last_index + 1:
+            phrase.append(word)
+        elif usable:
+            flush_phrase()
+            phrase = [word]
+        else:
+            flush_phrase()
+        last_index = index if usable else -2
+    flush_phrase()
+    flush_cjk()
+    out: list[str] = []
+    for k in keywords:
+        if k and k not in out:
+            out.append(k)
+    return out[:MAX_KEYWORDS], unknown
+
+
+def translate_with_glossary(run: str) -> tuple[list[str], list[str]]:
+    """Return (English words from the glossary, leftover Chinese fragments of two or more characters)."""
+    found = []
+    for term in _GLOSSARY:
+        if term in run:
+            found.append((run.index(term), _ZH_TERMS[term]))
+            run = run.replace(term, "|")
+    for filler in _ZH_FILLERS:
+        run = run.replace(filler, "|")
+    rest = [frag for frag in run.split("|") if len(frag) >= 2]
+    return [word for _, word in sorted(found)], rest
+
+
+# -- LLM translation of unknown Chinese phrases ---------------------------------------------------------
+FEW_SHOT = (
+    "Chinese phrase: 恐龙\nEnglish keywords: dinosaurs\n"
+    "Chinese phrase: 海边度假\nEnglish keywords: beach vacation\n"
+    "Chinese phrase: 时间旅行\nEnglish keywords: time travel\n"
+    "Chinese phrase: 防水\nEnglish keywords: waterproof\n"
+    "Chinese phrase: {phrase}\nEnglish keywords:"
+)
+_cache: "OrderedDict[tuple[str, str], list[str]]" = OrderedDict()
+_cache_lock = threading.Lock()
+CACHE_SIZE = 4096
+
+
+def llm_translate(backend: LLMBackend, phrase: str, *, max_tokens: int = 8, deadline: float | None = None) -> list[str]:
+    """Return English keywords for a Chinese phrase from the LLM (cached; empty when the reply is unusable)."""
+    key = (backend.describe(), phrase)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return list(_cache[key])
+    text = ""
+    for chunk in backend.generate(FEW_SHOT.format(phrase=phrase), max_tokens=max_tokens, stop=["\n"], temperature=0.0):
+        text += chunk
+        if deadline is not None and time.perf_counter() > deadline:
+            break  # a slow turn keeps what it has rather than waiting
+    words = _clean_translation(text)
+    with _cache_lock:
+        _cache[key] = words
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return words
+
+
+def _clean_translation(text: str) -> list[str]:
+    """Return at most three plain English content words from a model reply."""
+    words = re.findall(r"[a-z][a-z\-]+", text.lower())
+    words = [w for w in words if w not in lx.EN_STOPWORDS and w not in _DROP]
+    return [" ".join(words[:3])] if words else []
+
+
+__all__ = ["extract", "llm_translate", "translate_with_glossary", "LLMError"]

@@ -1,0 +1,390 @@
+"""Rule-based reading of one turn, grounded in a CatalogIndex: intent, slots, referenced items, keywords.
+
+Everything here is deterministic; the LLM (see keywords.py) only adds English keywords for leftovers.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import lexicon as lx
+from .catalog import CatalogIndex, title_key_is_weak
+from .result import ItemRef, Understanding
+from .slots import find_positions, find_ranges
+from .state import ConversationState
+from .text import Token, clause_ids, clean, detect_language, is_cjk, join_tokens, tokenize
+
+MAX_NGRAM = 14
+DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
+TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated", "hate",
+              "about", "than", "to", "as", "is", "was", "did", "does", "watch", "rewatch"}
+ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比")
+_EN_PRONOUN = re.compile(r"\b(it|that one|this one|that movie|that film|this movie|this film|that|this|them)\b")
+_ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件|那件|这本|那本)")
+_SIMILAR_TO_PRONOUN = re.compile(r"\b(like|similar to) (that|this|it)\b|(类似|像)(这个|那个|这部|那部|它)")
+_ZH_NEG_NOISE = re.compile(r"有没有|是不是|要不要|好不好|行不行|没有别的")
+_ABOUT_ME = ["your favorite", "your favourite", "do you like", "are you a", "you're a", "you are a", "你最喜欢", "你喜欢什么", "你是"]
+_ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
+
+
+@dataclass
+class Leftovers:
+    """Tokens no slot claimed: (token index, token, clause id), plus negation cue offsets."""
+
+    text: str
+    tokens: list
+    negations: list[int]
+    clauses: list[int]
+    all_tokens: list
+
+
+@dataclass
+class Match:
+    start: int  # token indices [start, end)
+    end: int
+    kind: str  # "title", "attr", "domain"
+    key: str
+    entries: list = field(default_factory=list)
+    via: str = "title"
+    negated: bool = False
+    dropped: bool = False
+
+
+def _has_phrase(text: str, phrases) -> str | None:
+    """Return the first phrase found (Latin ones on word boundaries), or None."""
+    for p in sorted(phrases, key=len, reverse=True):
+        if is_cjk(p[0]) or not p[0].isalnum():
+            if p in text:
+                return p
+        elif re.search(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])", text):
+            return p
+    return None
+
+
+def _earliest(text: str, table) -> str | None:
+    """Return the label whose cue appears first in the text."""
+    best, best_pos = None, len(text) + 1
+    for label, cues in table:
+        for cue in cues:
+            if is_cjk(cue[0]) or not cue[0].isalnum():
+                pos = text.find(cue)
+            else:
+                m = re.search(r"(?<![a-z0-9])" + re.escape(cue) + r"(?![a-z0-9])", text)
+                pos = m.start() if m else -1
+            if 0 <= pos < best_pos:
+                best, best_pos = label, pos
+    return best
+
+
+class Parser:
+    """Parses turns against one catalog."""
+
+    def __init__(self, catalog: CatalogIndex):
+        self.catalog = catalog
+
+    # -- matching ---------------------------------------------------------------------------------
+    def _scan(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return title, attribute and domain matches, longest first at each position."""
+        matches = []
+        i = 0
+        n = len(tokens)
+        while i < n:
+            if taken[i]:
+                i += 1
+                continue
+            found = None
+            for size in range(min(MAX_NGRAM, n - i), 0, -1):
+                if any(taken[i : i + size]):
+                    continue
+                key = join_tokens([t.text for t in tokens[i : i + size]])
+                title_hits = self.catalog.resolve_title(key)
+                surface = self.catalog.surface(key)
+                domain = self.catalog.domain_words.get(key)
+                if title_hits and (not (surface or domain)) and self._title_ok(text, tokens, i, size, key):
+                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
+                elif surface:
+                    found = Match(i, i + size, "attr", key, surface)
+                elif domain:
+                    found = Match(i, i + size, "domain", key, [domain])
+                elif title_hits and self._title_ok(text, tokens, i, size, key, strict=True):
+                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
+                if found:
+                    break
+            if found:
+                matches.append(found)
+                i = found.end
+            else:
+                i += 1
+        return matches
+
+    def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
+        """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
+        if not strict and not title_key_is_weak(key):
+            return True
+        first = tokens[i]
+        if first.cjk:
+            before = text[max(0, first.start - 3) : first.start]
+            return any(c in before for c in ZH_TITLE_CUES) and len(key) >= 2
+        original = text[first.start : tokens[i + size - 1].end]
+        sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
+        capitalised = original[:1].isupper() and not sentence_start
+        prev = {t.text for t in tokens[max(0, i - 3) : i]}
+        return capitalised or bool(prev & TITLE_CUES)
+
+    # -- main -------------------------------------------------------------------------------------
+    def parse(self, raw: str, state: ConversationState | None = None) -> tuple[Understanding, "Leftovers"]:
+        """Return the turn's Understanding (keywords not yet filled) and its unclaimed words."""
+        state = state or ConversationState()
+        text = clean(raw)
+        low = text.lower()
+        u = Understanding(language=detect_language(text, default=state.language), text=text)
+        tokens = tokenize(text)
+        if not tokens:
+            u.intent = "chitchat"
+            return u, Leftovers(text, [], [], [], [])
+        clauses = clause_ids(text, tokens)
+        taken = [False] * len(tokens)
+        refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
+
+        def take_chars(start, end):
+            for k, t in enumerate(tokens):
+                if t.start < end and t.end > start:
+                    taken[k] = True
+
+        def token_at(char_pos):
+            for k, t in enumerate(tokens):
+                if t.end > char_pos:
+                    return k
+            return len(tokens) - 1
+
+        # 1. Titles in 《》 or quotes are unambiguous mentions.
+        for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
+            inner = next(g for g in m.groups() if g)
+            hits = self.catalog.resolve_title(join_tokens([t.text for t in tokenize(inner)]))
+            if hits:
+                item_id, via, _ = hits[0]
+                refs.append((token_at(m.start()), ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
+                take_chars(m.start(), m.end())
+        # 2. Numeric ranges and list positions.
+        has_year = self.catalog.has_attribute("year")
+        has_price = self.catalog.has_attribute("price")
+        for hit in find_ranges(low, price=has_price, year=has_year):
+            low_b, high_b = hit.low, hit.high
+            before = low[max(0, hit.span.start - 10) : hit.span.start]
+            # "nothing before 1990" asks for the other side of the bound.
+            if re.search(r"(nothing|no|not|不要|别)\s*$", before) and (low_b is None) != (high_b is None):
+                low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
+            u.ranges[hit.attr] = [low_b, high_b]
+            take_chars(hit.span.start, hit.span.end)
+        for pos in find_positions(low):
+            item_id = state.item_at(pos.index)
+            take_chars(pos.span.start, pos.span.end)
+            if item_id:
+                refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
+        # 3. Titles, attribute values and domain words.
+        matches = self._scan(text, tokens, taken)
+        for m in matches:
+            for k in range(m.start, m.end):
+                taken[k] = True
+            if m.kind == "title":
+                item_id, via, _ = m.entries[0]
+                refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
+        self._polarity(text, low, tokens, clauses, matches)
+
+        # 4. Domain: stated words, Chinese genre compounds in 片, else the items' domains.
+        domains = []
+        for m in matches:
+            if m.negated or m.dropped:
+                continue
+            if m.kind == "domain":
+                domains.append(m.entries[0])
+            elif m.kind == "attr" and (m.key.endswith("片") or (m.end < len(tokens) and tokens[m.end].text == "片")):
+                domains.append("movie")
+            elif m.kind == "attr":
+                # "流行音乐", "sci-fi novel" style compounds carry their domain inside the matched words.
+                entry_domains = {e[2] for e in m.entries}
+                own = " ".join(join_tokens([t.text for t in tokenize(str(e[1]))]) for e in m.entries)
+                for word, d in self.catalog.domain_words.items():
+                    if word in own or d not in entry_domains:
+                        continue  # "film noir" is a genre's own name, not a request for films
+                    if word in m.key.split(" ") or (is_cjk(word[0]) and len(word) > 1 and word in m.key):
+                        domains.append(d)
+        domains = [d for d in domains if d in self.catalog.domains]
+        ref_domains = {self.catalog.domain_of(r.item_id) for _, r in refs}
+        target = next((d for d in domains if d not in ref_domains), None) or (domains[0] if domains else None)
+        u.domain = target
+        context_domain = target or state.domain
+
+        # 5. Attribute values, resolved to one domain's vocabulary.
+        attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
+        chosen = self._choose_domain(attr_matches, context_domain)
+        for m in attr_matches:
+            entries = [e for e in m.entries if e[2] == chosen] or m.entries[:1]
+            attr, value, _ = entries[0]
+            bucket = u.exclude if m.negated else u.include
+            if value not in bucket.setdefault(attr, []):
+                bucket[attr].append(value)
+        for attr in list(u.include):
+            u.include[attr] = [v for v in u.include[attr] if v not in u.exclude.get(attr, [])]
+            if not u.include[attr]:
+                del u.include[attr]
+
+        # 6. Intent, then sentiment and pronouns, which depend on it.
+        ask_field = _earliest(low, lx.ASK_FIELDS)
+        has_question = bool(_has_phrase(low, lx.QUESTION_MARKERS))
+        request = _has_phrase(low, lx.REQUEST_CUES)
+        rejection = _has_phrase(low, lx.LIST_REJECTION)
+        pronoun = bool(_EN_PRONOUN.search(low) or _ZH_PRONOUN.search(text))
+        focus = state.focus_item
+        slots = bool(u.include or u.exclude or u.ranges or u.domain)
+        chat_words = self._is_chat(low, tokens, taken)
+        ab_question = has_question and attr_matches and refs and _ASK_AB.search(low)
+
+        if _has_phrase(low, lx.OFF_TOPIC) and not (slots or refs):
+            intent = "chitchat"
+        elif _has_phrase(low, _ABOUT_ME) and has_question and not refs:
+            intent = "chitchat"
+        elif ab_question:
+            intent = "ask_info"
+            ask_field = attr_matches[0].entries[0][0]
+        elif ask_field and (refs or (pronoun and focus)) and (has_question or ask_field == "description"):
+            intent = "ask_info"
+        elif rejection and (state.last_items or not slots):
+            intent = "feedback"
+            u.reject_all = True
+        elif refs and not request and not (u.include or u.exclude or u.ranges or u.domain):
+            intent = "feedback"
+        elif slots or request or refs:
+            intent = "recommend"
+        elif chat_words:
+            intent = "chitchat"
+        else:
+            intent = "recommend" if self._content_left(tokens, taken) else "chitchat"
+        u.intent = intent
+
+        if not refs and pronoun and focus and (intent in ("ask_info", "feedback") or _SIMILAR_TO_PRONOUN.search(low)):
+            refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
+        self._sentiments(text, low, tokens, clauses, refs, intent)
+        seen = set()
+        for _, ref in refs:
+            if ref.item_id not in seen:
+                seen.add(ref.item_id)
+                u.referenced_items.append(ref)
+
+        if intent == "ask_info":
+            u.ask_field = ask_field
+            u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+        elif intent == "chitchat":
+            u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+            u.referenced_items = []
+        elif intent == "feedback":
+            u.domain = None
+        if u.domain:
+            sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
+            if sources:
+                u.target_domain, u.source_items = u.domain, sources
+        if intent == "recommend" and u.include and state.include and _has_phrase(low, lx.REPLACE_CUES):
+            u.replace = True
+        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
+        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
+                         self._negation_starts(low, tokens), clauses, tokens)
+        return u, left
+
+    # -- helpers ----------------------------------------------------------------------------------
+    def _negation_starts(self, low, tokens) -> list[int]:
+        """Return token indices where a negation cue starts."""
+        starts = []
+        cleaned = _ZH_NEG_NOISE.sub(lambda m: "\x01" * len(m.group()), low)
+        for cue in lx.NEGATION_CUES:
+            if is_cjk(cue[0]):
+                for m in re.finditer(re.escape(cue), cleaned):
+                    starts.append(m.start())
+            else:
+                for m in re.finditer(r"(?<![a-z0-9'])" + re.escape(cue) + r"(?![a-z0-9'])", cleaned):
+                    starts.append(m.start())
+        return sorted(starts)
+
+    def _polarity(self, text, low, tokens, clauses, matches) -> None:
+        """Mark attribute/domain matches preceded in their clause by a negation ("no", "不要") or a drop cue ("forget")."""
+        neg = self._negation_starts(low, tokens)
+        drops = [m.start() for m in re.finditer(r"\b(forget|never ?mind|scratch)\b|不看了|不要了", low)]
+        for m in matches:
+            if m.kind == "title":
+                continue
+            start_char = tokens[m.start].start
+            clause = clauses[m.start]
+            clause_start = min(t.start for k, t in enumerate(tokens) if clauses[k] == clause)
+            if any(clause_start <= p < start_char for p in drops):
+                m.dropped = True
+            elif any(clause_start <= p < start_char for p in neg):
+                m.negated = True
+
+    def _choose_domain(self, attr_matches, context_domain) -> str | None:
+        """Return the domain whose vocabulary the attribute words are read in."""
+        if not attr_matches:
+            return context_domain
+        counts = {}
+        for m in attr_matches:
+            for d in {e[2] for e in m.entries}:
+                counts[d] = counts.get(d, 0) + 1
+        if context_domain in counts:
+            return context_domain
+        order = {d: i for i, d in enumerate(DOMAIN_ORDER)}
+        return max(counts, key=lambda d: (counts[d], -order.get(d, 99)))
+
+    def _sentiments(self, text, low, tokens, clauses, refs, intent) -> None:
+        """Set each reference's sentiment from its clause (or the next clause), else from the intent."""
+        if not refs:
+            return
+        clause_text: dict[int, str] = {}
+        for k, t in enumerate(tokens):
+            c = clauses[k]
+            clause_text[c] = clause_text.get(c, "") + " " + low[t.start : t.end]
+        # Keep punctuation-free spans but recover phrases like "doesn't look interesting" from the raw text.
+        spans: dict[int, tuple[int, int]] = {}
+        for k, t in enumerate(tokens):
+            s, e = spans.get(clauses[k], (t.start, t.end))
+            spans[clauses[k]] = (min(s, t.start), max(e, t.end))
+        ref_clauses = {clauses[min(idx, len(tokens) - 1)] for idx, _ in refs}
+
+        def polarity(c):
+            if c not in spans:
+                return None
+            span = low[spans[c][0] : spans[c][1]]
+            if _has_phrase(span, lx.DISLIKE_WORDS):
+                return "disliked"
+            if _has_phrase(span, lx.LIKE_WORDS) or _has_phrase(span, ["similar", "类似", "像", "差不多", "一样"]):
+                return "liked"
+            return None
+
+        for idx, ref in refs:
+            if intent == "ask_info":
+                ref.sentiment = "neutral"
+                continue
+            c = clauses[min(idx, len(tokens) - 1)]
+            sentiment = polarity(c)
+            if sentiment is None and (c + 1) not in ref_clauses:
+                sentiment = polarity(c + 1)
+            if sentiment is None and (c - 1) not in ref_clauses and ref.via != "context":
+                sentiment = polarity(c - 1)
+            if sentiment is None:
+                sentiment = "liked" if intent == "recommend" else "neutral"
+            ref.sentiment = sentiment
+
+    def _is_chat(self, low, tokens, taken) -> bool:
+        """Return whether the turn is only greetings, thanks and filler."""
+        rest = low
+        for g in sorted(lx.GREETINGS, key=len, reverse=True):
+            if is_cjk(g[0]):
+                rest = rest.replace(g, " ")
+            else:
+                rest = re.sub(r"(?<![a-z])" + re.escape(g) + r"(?![a-z])", " ", rest)
+        if rest == low:
+            return False
+        words = [t.text for t in tokenize(rest)]
+        return all(w in lx.EN_STOPWORDS or (is_cjk(w) and w in "了的啊呀吧呢吗嗯哦噢你我是今天") for w in words)
+
+    def _content_left(self, tokens, taken) -> bool:
+        return any(not taken[k] and (t.cjk or t.text not in lx.EN_STOPWORDS) and not t.text.isdigit()
+                   for k, t in enumerate(tokens))

@@ -1,0 +1,68 @@
+"""The Understanding record: what one user turn asks for, grounded in catalog ids and vocabulary."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
+SENTIMENTS = ("liked", "disliked", "neutral")
+
+
+@dataclass
+class ItemRef:
+    """An item the turn mentions; via is "title", "alias", "ordinal" (list position) or "context" (it / that one)."""
+
+    item_id: str
+    title: str = ""
+    sentiment: str = "neutral"
+    via: str = "title"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Understanding:
+    intent: str = "chitchat"
+    language: str = "en"
+    include: dict[str, list[Any]] = field(default_factory=dict)
+    exclude: dict[str, list[Any]] = field(default_factory=dict)
+    ranges: dict[str, list[float | None]] = field(default_factory=dict)
+    referenced_items: list[ItemRef] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+    domain: str | None = None
+    # Cross-domain requests: recommend from target_domain, seeded by items from another domain.
+    target_domain: str | None = None
+    source_items: list[str] = field(default_factory=list)
+    ask_field: str | None = None
+    replace: bool = False
+    # The whole shown list was turned down ("none of these").
+    reject_all: bool = False
+    llm_used: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    text: str = ""
+
+    def liked(self) -> list[str]:
+        """Return ids of items the turn speaks well of."""
+        return [r.item_id for r in self.referenced_items if r.sentiment == "liked"]
+
+    def disliked(self) -> list[str]:
+        """Return ids of items the turn speaks badly of."""
+        return [r.item_id for r in self.referenced_items if r.sentiment == "disliked"]
+
+    def has_constraints(self) -> bool:
+        return bool(self.include or self.exclude or self.ranges)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["referenced_items"] = [r.to_dict() for r in self.referenced_items]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> "Understanding":
+        data = dict(data or {})
+        refs = [ItemRef(**r) for r in data.pop("referenced_items", []) or []]
+        known = {f for f in cls.__dataclass_fields__}
+        kwargs = {k: v for k, v in data.items() if k in known}
+        kwargs["ranges"] = {k: list(v) for k, v in (kwargs.get("ranges") or {}).items()}
+        return cls(referenced_items=refs, **kwargs)

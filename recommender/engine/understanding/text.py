@@ -1,0 +1,102 @@
+"""Text helpers shared by the parser: cleaning, tokenizing, language detection, clause boundaries."""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_CHARS = 2000  # longer turns are cut: nobody asks for a film in more words than this
+_TAG = re.compile(r"<[^>]{0,200}>")
+_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+CLAUSE_PUNCT = set(",.;!?，。；！？、\n…")
+CLAUSE_WORDS = {"but", "however", "though", "although", "但", "但是", "不过", "可是", "只是", "然而"}
+
+
+def clean(text: str | None) -> str:
+    """Return the turn as plain text: HTML tags and entities removed, width-normalised, spaces collapsed, capped."""
+    if not text:
+        return ""
+    text = str(text)[: MAX_CHARS * 2]
+    text = html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", text)))
+    text = unicodedata.normalize("NFKC", text)
+    # Curly quotes and apostrophes are folded so "don’t" and "don't" read alike.
+    text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
+    text = "".join(ch for ch in text if ch == "\n" or unicodedata.category(ch)[0] != "C")
+    return _SPACE.sub(" ", text).strip()[:MAX_CHARS]
+
+
+def is_cjk(ch: str) -> bool:
+    return bool(_CJK.match(ch))
+
+
+def detect_language(text: str, default: str = "en") -> str:
+    """Return "zh" when Chinese characters carry the turn, "en" when Latin words do, else the default."""
+    cjk = len(_CJK.findall(text))
+    words = len(_LATIN_WORD.findall(text))
+    if cjk == 0 and words == 0:
+        return default
+    # One Chinese character carries roughly half an English word.
+    return "zh" if cjk * 0.5 >= words else "en"
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str  # lower-cased form used for matching
+    start: int  # character offsets into the cleaned text
+    end: int
+
+    @property
+    def cjk(self) -> bool:
+        return is_cjk(self.text[0])
+
+
+def tokenize(text: str) -> list[Token]:
+    """Return match tokens: Latin words and digits (apostrophes dropped, hyphens split) and single Chinese characters."""
+    lowered = text.lower()
+    # Removing apostrophes keeps offsets only if we map them; replace with a joiner-free placeholder instead.
+    masked = lowered.replace("'", "\x00")
+    tokens = []
+    for m in re.finditer(r"[a-z0-9\x00]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", masked):
+        word = m.group().replace("\x00", "")
+        if word:
+            tokens.append(Token(word, m.start(), m.end()))
+    return tokens
+
+
+def join_tokens(words: list[str]) -> str:
+    """Return the lookup key for a token sequence: Latin words spaced, Chinese characters run together."""
+    out = ""
+    prev_latin = False
+    for word in words:
+        latin = not is_cjk(word[0])
+        if out and latin and prev_latin:
+            out += " "
+        out += word
+        prev_latin = latin
+    return out
+
+
+def key_of(text: str) -> str:
+    """Return the normalised lookup key of a phrase."""
+    return join_tokens([t.text for t in tokenize(clean(text))])
+
+
+def clause_ids(text: str, tokens: list[Token]) -> list[int]:
+    """Return, per token, the index of the clause it sits in (split at punctuation and contrast words)."""
+    ids = []
+    clause = 0
+    prev_end = 0
+    for tok in tokens:
+        between = text[prev_end : tok.start]
+        if any(ch in CLAUSE_PUNCT for ch in between):
+            clause += 1
+        if tok.text in CLAUSE_WORDS or text[tok.start : tok.start + 2] in CLAUSE_WORDS:
+            clause += 1
+        ids.append(clause)
+        prev_end = tok.end
+    return ids
