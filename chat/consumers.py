@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -24,6 +25,16 @@ log = logging.getLogger(__name__)
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
 FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click")
+# Turns run on their own small pool so one slow turn never blocks the thread that serves other frames.
+TURN_WORKERS = 4
+_turn_threads = ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn")
+
+
+def reset_turn_threads() -> None:
+    """Replace the turn pool, letting its threads (and their database connections) go."""
+    global _turn_threads
+    old, _turn_threads = _turn_threads, ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn")
+    old.shutdown(wait=True)
 
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
@@ -217,7 +228,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, None)
 
-        worker = asyncio.ensure_future(database_sync_to_async(work, thread_sensitive=False)())
+        worker = asyncio.ensure_future(
+            database_sync_to_async(work, thread_sensitive=False, executor=_turn_threads)())
         try:
             while True:
                 event = await queue.get()

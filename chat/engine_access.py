@@ -45,6 +45,12 @@ def _catalog_stamp() -> tuple:
 
 def item_records() -> dict[str, ItemRecord]:
     """Return every catalog item as an engine record, keyed by engine id; refreshed when the catalog changes."""
+    try:
+        from recommender import selectors
+
+        return selectors.item_records()
+    except (ImportError, AttributeError):
+        pass
     global _records, _records_stamp, _records_checked
     now = time.monotonic()
     with _lock:
@@ -62,6 +68,12 @@ def item_records() -> dict[str, ItemRecord]:
 def reset_caches() -> None:
     """Forget cached records and indexes (tests and catalog imports call this)."""
     global _records, _records_stamp, _records_checked, _backend, _fallback_index
+    try:
+        from recommender import selectors
+
+        selectors.reset_caches()
+    except (ImportError, AttributeError):
+        pass
     with _lock:
         _records, _records_stamp, _records_checked = None, None, 0.0
         _backend, _fallback_index = None, None

@@ -95,6 +95,8 @@ def popular_items(
                      detail=f"{counts.get(record.item_id, 0)} positive events")
         ]
         for attribute, value in catalog.satisfied(constraints, idx):
+            if attribute == "domain":  # the kind of item asked for, not a reason to pick this one
+                continue
             evidence.append(Evidence(kind="constraint", weight=0.0, attribute=attribute, value=value))
         out.append(ScoredItem(item_id=record.item_id, score=float(score), evidence=evidence,
                               sources={"popularity": float(score)}))

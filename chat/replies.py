@@ -25,9 +25,21 @@ def display_title(record: ItemRecord, language: str) -> str:
     return record.title
 
 
-def _fmt_value(value: Any) -> str:
+try:  # Chinese names of genres and other attribute values, shared with the explanation templates
+    from recommender.engine.explain.lexicon import ZH_GENRES
+except ImportError:  # pragma: no cover - depends on the installation
+    ZH_GENRES = {}
+
+ZH_ATTRIBUTES = {"year": "年份", "price": "价格", "genres": "类型", "color": "颜色", "category": "类别"}
+
+
+def _fmt_value(value: Any, language: str = "en") -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    if language == "zh" and isinstance(value, str):
+        names = ZH_GENRES.get(value.casefold())
+        if names:
+            return names[0]
     return str(value)
 
 
@@ -35,16 +47,17 @@ def request_summary(constraints: dict[str, Any], language: str) -> str:
     """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"."""
     parts: list[str] = []
     for attr, values in (constraints.get("include") or {}).items():
-        parts.append("/".join(_fmt_value(v) for v in values))
+        parts.append("/".join(_fmt_value(v, language) for v in values))
     for attr, (low, high) in (constraints.get("ranges") or {}).items():
+        name = ZH_ATTRIBUTES.get(attr, attr) if language == "zh" else attr
         if low is not None and high is not None:
-            parts.append(f"{attr} {_fmt_value(low)}–{_fmt_value(high)}")
+            parts.append(f"{name} {_fmt_value(low)}–{_fmt_value(high)}")
         elif high is not None:
-            parts.append(f"{attr} ≤ {_fmt_value(high)}" if language == "en" else f"{attr} ≤ {_fmt_value(high)}")
+            parts.append(f"{name} ≤ {_fmt_value(high)}")
         elif low is not None:
-            parts.append(f"{attr} ≥ {_fmt_value(low)}")
+            parts.append(f"{name} ≥ {_fmt_value(low)}")
     for attr, values in (constraints.get("exclude") or {}).items():
-        names = "/".join(_fmt_value(v) for v in values)
+        names = "/".join(_fmt_value(v, language) for v in values)
         parts.append(f"no {names}" if language == "en" else f"不要{names}")
     return ", ".join(parts) if language == "en" else "，".join(parts)
 

@@ -351,6 +351,8 @@ def run_turn(
 
     backend = None
     followup = _resolve_followup(text, state.shown, records, lang) if fallbacks.is_why_question(text) else None
+    if followup is None:  # a "why?" question is not feedback on the item it names
+        state.context.apply(u)
     if followup is not None:
         turn.intent = "ask_info"
         record = records[followup["item_id"]]
@@ -372,8 +374,7 @@ def run_turn(
         turn.extra["about"] = record.item_id if record else None
         yield from _stream_reply(turn, stopped)
     else:
-        state.context.apply(u)
-        refs = list(getattr(u, "referenced_items", []) or [])
+        refs = refs_of(u)
         if turn.intent == "feedback":
             turn.extra["feedback"] = _record_feedback_refs(refs, profile, conversation, store)
         scored, turn.strategy = _rank(records, profile, state.context, u, k)
@@ -436,9 +437,14 @@ def _stream_reply(turn: Turn, stopped) -> Iterator[dict]:
         yield {"type": "chat.token", "text": piece}
 
 
+def refs_of(u) -> list[dict]:
+    """Return the understanding's referenced items as plain dicts."""
+    return [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in getattr(u, "referenced_items", None) or []]
+
+
 def _referenced_record(u, state: TurnState, records: dict[str, ItemRecord], text: str) -> ItemRecord | None:
     """Return the item a factual question is about: a title in the text, else an ordinal into the last list."""
-    for ref in getattr(u, "referenced_items", []) or []:
+    for ref in refs_of(u):
         if ref.get("item_id") in records:
             return records[ref["item_id"]]
     shown = [records[s["item_id"]] for s in state.shown if s.get("item_id") in records]
@@ -492,9 +498,7 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     records = engine_access.item_records()
     state = load_state(None)
     for text in user_texts[:-1]:
-        u = _understand(text, state, records)
-        if getattr(u, "intent", "") in ("recommend", "feedback"):
-            state.context.apply(u)
+        state.context.apply(_understand(text, state, records))
     out: dict[str, Any] = {"intent": "recommend", "reply": "", "items": [], "understanding": {}}
     explanations: dict = {}
     for event in run_turn(text=user_texts[-1], profile=profile, state=state, k=k, store=False):

@@ -49,6 +49,19 @@ async def send_raw(comm, text):
     return await comm.receive_json_from(timeout=TIMEOUT)
 
 
+@pytest.fixture(autouse=True)
+def _release_turn_threads():
+    """Let the turn threads' database connections go so the test database can be dropped."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from chat import consumers
+
+    consumers.reset_turn_threads()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+
+
 @pytest.fixture
 def layer(request, settings):
     """Run the test on the in-memory channel layer or on Redis."""
