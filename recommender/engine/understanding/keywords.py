@@ -1,6 +1,7 @@
 """Free keywords for content retrieval: unclaimed English words, a zh→en glossary, and (optionally) the LLM."""
 from __future__ import annotations
 
+import bisect
 import re
 import threading
 import time
@@ -8,7 +9,7 @@ from collections import OrderedDict
 
 from ..llm import LLMBackend, LLMError
 from . import lexicon as lx
-from .text import is_cjk
+from .text import clause_starts, is_cjk
 
 MAX_KEYWORDS = 8
 MAX_PHRASE_WORDS = 3
@@ -31,9 +32,11 @@ _DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | {"watch", "read", 
 
 def _negated(left, index: int, char_pos: int) -> bool:
     """Return whether a negation cue ("no", "not too", "less", "不要") precedes the token in its clause."""
-    clause = left.clauses[index]
-    clause_start = min(t.start for k, t in enumerate(left.all_tokens) if left.clauses[k] == clause)
-    if any(clause_start <= p < char_pos for p in left.negations):
+    if left.starts is None:
+        left.starts = clause_starts(left.all_tokens, left.clauses)
+    clause_start = left.starts[left.clauses[index]]
+    k = bisect.bisect_left(left.negations, clause_start)
+    if k < len(left.negations) and left.negations[k] < char_pos:
         return True
     return bool(_KEYWORD_NEGATIONS.search(left.text[clause_start:char_pos].lower()))
 
@@ -49,7 +52,7 @@ def extract(left) -> tuple[list[str], list[str]]:
 
     def flush_phrase():
         nonlocal phrase
-        if phrase:
+        if phrase and len(phrase[0]) <= 30:
             keywords.append(" ".join(phrase[:MAX_PHRASE_WORDS]))
         phrase = []
 

@@ -4,6 +4,8 @@ Everything here is deterministic; the LLM (see keywords.py) only adds English ke
 """
 from __future__ import annotations
 
+import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +15,7 @@ from .catalog import CatalogIndex, title_key_is_weak
 from .result import ItemRef, Understanding
 from .slots import find_positions, find_ranges
 from .state import ConversationState
-from .text import Token, clause_ids, clean, detect_language, is_cjk, join_tokens, tokenize
+from .text import Token, clause_ids, clause_starts, clean, detect_language, is_cjk, join_tokens, tokenize
 
 MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
@@ -25,6 +27,9 @@ _ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件
 _SIMILAR_TO_PRONOUN = re.compile(r"\b(like|similar to) (that|this|it)\b|(类似|像)(这个|那个|这部|那部|它)")
 _ZH_NEG_NOISE = re.compile(r"有没有|是不是|要不要|好不好|行不行|没有别的")
 _ABOUT_ME = ["your favorite", "your favourite", "do you like", "are you a", "you're a", "you are a", "你最喜欢", "你喜欢什么", "你是"]
+_NEGATION = re.compile("|".join(
+    re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
+    for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)))
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
 
 
@@ -37,6 +42,7 @@ class Leftovers:
     negations: list[int]
     clauses: list[int]
     all_tokens: list
+    starts: dict | None = None
 
 
 @dataclass
@@ -51,13 +57,22 @@ class Match:
     dropped: bool = False
 
 
-def _has_phrase(text: str, phrases) -> str | None:
-    """Return the first phrase found (Latin ones on word boundaries), or None."""
+@functools.lru_cache(maxsize=256)
+def _phrase_patterns(phrases: tuple[str, ...]) -> list[tuple[str, re.Pattern | None]]:
+    """Return (phrase, compiled word-boundary pattern or None for plain substring search), longest first."""
+    out = []
     for p in sorted(phrases, key=len, reverse=True):
         if is_cjk(p[0]) or not p[0].isalnum():
-            if p in text:
-                return p
-        elif re.search(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])", text):
+            out.append((p, None))
+        else:
+            out.append((p, re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])")))
+    return out
+
+
+def _has_phrase(text: str, phrases) -> str | None:
+    """Return the first phrase found (Latin ones on word boundaries), or None."""
+    for p, pattern in _phrase_patterns(tuple(phrases)):
+        if (pattern.search(text) if pattern else p in text):
             return p
     return None
 
@@ -66,11 +81,11 @@ def _earliest(text: str, table) -> str | None:
     """Return the label whose cue appears first in the text."""
     best, best_pos = None, len(text) + 1
     for label, cues in table:
-        for cue in cues:
-            if is_cjk(cue[0]) or not cue[0].isalnum():
+        for cue, pattern in _phrase_patterns(tuple(cues)):
+            if pattern is None:
                 pos = text.find(cue)
             else:
-                m = re.search(r"(?<![a-z0-9])" + re.escape(cue) + r"(?![a-z0-9])", text)
+                m = pattern.search(text)
                 pos = m.start() if m else -1
             if 0 <= pos < best_pos:
                 best, best_pos = label, pos
@@ -94,10 +109,18 @@ class Parser:
                 i += 1
                 continue
             found = None
-            for size in range(min(MAX_NGRAM, n - i), 0, -1):
-                if any(taken[i : i + size]):
-                    continue
-                key = join_tokens([t.text for t in tokens[i : i + size]])
+            keys = []  # keys of sizes 1..MAX_NGRAM built incrementally; stops at a claimed token
+            for j in range(i, min(i + MAX_NGRAM, n)):
+                if taken[j]:
+                    break
+                tok = tokens[j]
+                if not keys:
+                    keys.append(tok.text)
+                else:
+                    sep = " " if not tok.cjk and not tokens[j - 1].cjk else ""
+                    keys.append(keys[-1] + sep + tok.text)
+            for size in range(len(keys), 0, -1):
+                key = keys[size - 1]
                 title_hits = self.catalog.resolve_title(key)
                 surface = self.catalog.surface(key)
                 domain = self.catalog.domain_words.get(key)
@@ -120,6 +143,10 @@ class Parser:
 
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
+        words = key.split(" ")
+        if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.surface(w) or self.catalog.domain_words.get(w)
+                                      for w in words):
+            return False  # "red summer dress" describes; it does not name one product
         if not strict and not title_key_is_weak(key):
             return True
         first = tokens[i]
@@ -147,16 +174,16 @@ class Parser:
         taken = [False] * len(tokens)
         refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
 
-        def take_chars(start, end):
-            for k, t in enumerate(tokens):
-                if t.start < end and t.end > start:
-                    taken[k] = True
+        ends = [t.end for t in tokens]
 
         def token_at(char_pos):
-            for k, t in enumerate(tokens):
-                if t.end > char_pos:
-                    return k
-            return len(tokens) - 1
+            return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
+
+        def take_chars(start, end):
+            k = bisect.bisect_right(ends, start)
+            while k < len(tokens) and tokens[k].start < end:
+                taken[k] = True
+                k += 1
 
         # 1. Titles in 《》 or quotes are unambiguous mentions.
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
@@ -293,32 +320,25 @@ class Parser:
 
     # -- helpers ----------------------------------------------------------------------------------
     def _negation_starts(self, low, tokens) -> list[int]:
-        """Return token indices where a negation cue starts."""
-        starts = []
+        """Return character offsets where a negation cue starts, sorted."""
         cleaned = _ZH_NEG_NOISE.sub(lambda m: "\x01" * len(m.group()), low)
-        for cue in lx.NEGATION_CUES:
-            if is_cjk(cue[0]):
-                for m in re.finditer(re.escape(cue), cleaned):
-                    starts.append(m.start())
-            else:
-                for m in re.finditer(r"(?<![a-z0-9'])" + re.escape(cue) + r"(?![a-z0-9'])", cleaned):
-                    starts.append(m.start())
-        return sorted(starts)
+        return [m.start() for m in _NEGATION.finditer(cleaned)]
 
     def _polarity(self, text, low, tokens, clauses, matches) -> None:
         """Mark attribute/domain matches preceded in their clause by a negation ("no", "不要") or a drop cue ("forget")."""
         neg = self._negation_starts(low, tokens)
         drops = [m.start() for m in re.finditer(r"\b(forget|never ?mind|scratch)\b|不看了|不要了", low)]
+        starts = clause_starts(tokens, clauses)
         for m in matches:
             if m.kind == "title":
                 continue
             start_char = tokens[m.start].start
-            clause = clauses[m.start]
-            clause_start = min(t.start for k, t in enumerate(tokens) if clauses[k] == clause)
+            clause_start = starts[clauses[m.start]]
             if any(clause_start <= p < start_char for p in drops):
                 m.dropped = True
-            elif any(clause_start <= p < start_char for p in neg):
-                m.negated = True
+            else:
+                k = bisect.bisect_left(neg, clause_start)
+                m.negated = k < len(neg) and neg[k] < start_char
 
     def _choose_domain(self, attr_matches, context_domain) -> str | None:
         """Return the domain whose vocabulary the attribute words are read in."""

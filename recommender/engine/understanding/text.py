@@ -100,3 +100,11 @@ def clause_ids(text: str, tokens: list[Token]) -> list[int]:
         ids.append(clause)
         prev_end = tok.end
     return ids
+
+
+def clause_starts(tokens: list[Token], clauses: list[int]) -> dict[int, int]:
+    """Return the character offset where each clause begins."""
+    starts: dict[int, int] = {}
+    for tok, clause in zip(tokens, clauses):
+        starts.setdefault(clause, tok.start)
+    return starts

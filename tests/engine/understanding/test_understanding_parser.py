@@ -1,0 +1,128 @@
+"""Intent and slots on hand-written turns over a small synthetic catalog."""
+from recommender.engine.understanding import ConversationState, understand
+
+
+def test_genre_and_decade_in_english(movies):
+    u = understand("Recommend some scary movies from the 90s", catalog=movies)
+    assert u.intent == "recommend" and u.language == "en"
+    assert u.include == {"genres": ["Horror"]}
+    assert u.ranges == {"year": [1990, 1999]}
+    assert u.domain == "movie"
+
+
+def test_chinese_genre_decade_and_negation(movies):
+    u = understand("推荐九十年代的科幻片，不要恐怖片", catalog=movies)
+    assert u.language == "zh"
+    assert u.include == {"genres": ["Sci-Fi"]}
+    assert u.exclude == {"genres": ["Horror"]}
+    assert u.ranges == {"year": [1990, 1999]}
+
+
+def test_negation_scope_ends_at_contrast(movies):
+    u = understand("no romance, but something funny", catalog=movies)
+    assert u.exclude == {"genres": ["Romance"]}
+    assert u.include == {"genres": ["Comedy"]}
+    u = understand("I want action but not sci-fi", catalog=movies)
+    assert u.include == {"genres": ["Action"]} and u.exclude == {"genres": ["Sci-Fi"]}
+
+
+def test_title_linking_forms(movies):
+    for text in ["something like The Matrix", "something like the matrix", "像《黑客帝国》一样的", "more like Matrix please"]:
+        u = understand(text, catalog=movies)
+        assert [r.item_id for r in u.referenced_items] == ["ml-2"], text
+        assert u.referenced_items[0].sentiment == "liked"
+    assert understand("像《黑客帝国》一样的", catalog=movies).referenced_items[0].via == "alias"
+
+
+def test_colon_prefix_and_article_forms(movies):
+    assert understand("I loved Terminator 2", catalog=movies).referenced_items[0].item_id == "ml-10"
+    u = understand("I loved The Good, the Bad and the Ugly", catalog=movies)
+    assert u.referenced_items[0].item_id == "ml-12"
+
+
+def test_ambiguous_title_prefers_popular(movies):
+    u = understand("I liked Heat a lot", catalog=movies)
+    assert [r.item_id for r in u.referenced_items] == ["ml-7"]
+
+
+def test_common_word_title_needs_evidence(movies):
+    u = understand("give me a few war movies", catalog=movies)
+    assert u.referenced_items == []
+    assert u.include == {"genres": ["War"]}
+
+
+def test_feedback_with_ordinal(movies):
+    state = ConversationState()
+    state.set_last_items(["ml-1", "ml-3", "ml-4"])
+    u = understand("the second one was boring", state=state, catalog=movies)
+    assert u.intent == "feedback"
+    assert [(r.item_id, r.sentiment, r.via) for r in u.referenced_items] == [("ml-3", "disliked", "ordinal")]
+    u = understand("第三个不错", state=state, catalog=movies)
+    assert [(r.item_id, r.sentiment) for r in u.referenced_items] == [("ml-4", "liked")]
+    assert understand("最后一个", state=state, catalog=movies).referenced_items[0].item_id == "ml-4"
+
+
+def test_ask_info_fields(movies):
+    u = understand("What year did Titanic come out?", catalog=movies)
+    assert (u.intent, u.ask_field) == ("ask_info", "year")
+    assert u.referenced_items[0].sentiment == "neutral"
+    u = understand("《泰坦尼克号》讲的是什么？", catalog=movies)
+    assert (u.intent, u.ask_field) == ("ask_info", "description")
+
+
+def test_pronoun_follows_the_focus_item(movies):
+    state = ConversationState()
+    state.set_last_items(["ml-1", "ml-3"])
+    state.apply(understand("the first one looks great", state=state, catalog=movies))
+    u = understand("what's it about?", state=state, catalog=movies)
+    assert u.intent == "ask_info" and u.referenced_items[0].item_id == "ml-1"
+
+
+def test_chitchat(movies):
+    for text in ["hi there!", "谢谢你！", "thanks, bye", "你好"]:
+        assert understand(text, catalog=movies).intent == "chitchat", text
+
+
+def test_refinement_replaces(movies):
+    state = ConversationState()
+    state.apply(understand("我想看喜剧", state=state, catalog=movies))
+    u = understand("算了，我更想看动画片", state=state, catalog=movies)
+    assert u.replace and u.include == {"genres": ["Animation"]}
+
+
+def test_products_prices_and_attributes(shop):
+    u = understand("a red summer dress under $50", catalog=shop)
+    assert u.include == {"category": ["dress"], "color": ["red"], "season": ["summer"]}
+    assert u.ranges == {"price": [None, 50]}
+    u = understand("男士皮夹克，200元以内，不要黑色", catalog=shop)
+    assert u.include == {"gender": ["men"], "material": ["leather"], "category": ["jacket"]}
+    assert u.exclude == {"color": ["black"]}
+    assert u.ranges == {"price": [None, 200]}
+
+
+def test_cross_domain_request(shop):
+    u = understand("a book for someone who loved The Matrix", catalog=shop)
+    assert u.intent == "recommend" and u.domain == "book"
+    assert u.target_domain == "book" and u.source_items == ["ml-2"]
+    assert u.referenced_items[0].sentiment == "liked"
+
+
+def test_synonym_needs_catalog_value(shop):
+    # The shop holds no horror films, so "horror" is not grounded as a genre value there.
+    u = understand("horror please", catalog=shop)
+    assert "genres" not in u.include
+
+
+def test_keywords_are_english_and_skip_negated_words(movies):
+    u = understand("a film about dinosaurs but not too gory", catalog=movies)
+    assert "dinosaurs" in u.keywords and not any("gory" in k for k in u.keywords)
+    u = understand("想看关于恐龙的电影", catalog=movies)
+    assert "dinosaurs" in u.keywords
+
+
+def test_round_trip_dict(movies):
+    from recommender.engine.understanding import Understanding
+
+    u = understand("something like Toy Story from the 90s", catalog=movies)
+    again = Understanding.from_dict(u.to_dict())
+    assert again.to_dict() == u.to_dict()
