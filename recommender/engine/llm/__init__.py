@@ -24,13 +24,13 @@ def get_backend(config: Mapping[str, Any] | None = None) -> LLMBackend:
         return LlamaCppBackend(
             model_path=config.get("model_path") or config.get("model"),
             n_ctx=int(config.get("n_ctx", 1024)),
-            n_threads=config.get("n_threads"),
+            n_threads=config.get("n_threads") or config.get("threads"),
         )
     if kind == "transformers":
         from .transformers_backend import TransformersBackend
 
         return TransformersBackend(
-            model_dir=config.get("model") or config.get("model_dir") or "",
+            model_dir=config.get("model") or config.get("model_dir") or config.get("model_path") or "",
             gguf_file=config.get("gguf_file"),
             device=config.get("device"),
             dtype=config.get("dtype"),
