@@ -21,7 +21,7 @@ def client():
 
 @pytest.fixture
 def token_client(django_user_model):
-    user = django_user_model.objects.create_user("grace", password="long-password-1")
+    user = django_user_model.objects.create_user("grace")
     token = Token.objects.create(user=user)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")

@@ -105,7 +105,7 @@ async def test_other_tabs_of_the_same_person_hear_about_conversation_changes(cat
 
 
 async def test_signed_in_user_is_recognised(catalog, django_user_model):
-    user = await database_sync_to_async(django_user_model.objects.create_user)("ada", password="long-password-1")
+    user = await database_sync_to_async(django_user_model.objects.create_user)("ada")
     client = Client()
     await database_sync_to_async(client.force_login)(user)
     comm = communicator(client.cookies["sessionid"].value)

@@ -147,7 +147,7 @@ def test_a_users_conversation_is_not_reachable_by_another(catalog, guest, django
 
     owner, _ = guest
     conversation = services.conversation_start(profile=owner)
-    other = profile_for_user(user=django_user_model.objects.create_user("mallory", password="pw-long-enough"))
+    other = profile_for_user(user=django_user_model.objects.create_user("mallory"))
     assert services.conversation_for(profile=other, conversation_id=conversation.pk) is None
     assert services.conversation_for(profile=owner, conversation_id=conversation.pk) == conversation
 
