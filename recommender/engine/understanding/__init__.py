@@ -7,17 +7,19 @@ from __future__ import annotations
 import logging
 import time
 import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 from ..llm import LLMBackend, LLMError
 from .catalog import CatalogIndex
-from .keywords import extract, llm_translate
+from .keywords import cached_translation, extract, llm_translate
 from .parser import Parser
 from .result import INTENTS, ItemRef, Understanding
 from .state import ConversationState
 from .text import clean, detect_language
 
 log = logging.getLogger(__name__)
-LLM_BUDGET_S = 0.25  # the LLM gets what is left of this per turn, then the turn goes on without it
+LLM_BUDGET_S = 0.2  # the LLM gets what is left of this per turn, then the turn goes on without it
 MAX_LLM_PHRASES = 2
 _parsers: "weakref.WeakKeyDictionary[CatalogIndex, Parser]" = weakref.WeakKeyDictionary()
 
@@ -27,6 +29,43 @@ def _parser(catalog: CatalogIndex) -> Parser:
     if parser is None:
         parser = _parsers[catalog] = Parser(catalog)
     return parser
+
+
+_llm_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="understanding-llm")
+_llm_inflight: list[Future] = []
+
+
+def _translate_within(backend: LLMBackend, phrases: list[str], deadline: float) -> tuple[list[str], bool, bool]:
+    """Return (keywords, whether the LLM answered, whether it failed), waiting no later than the deadline.
+
+    A translation still running at the deadline finishes in the background and fills the cache for next time;
+    while one runs, later turns do not queue behind it.
+    """
+    words: list[str] = []
+    used = failed = False
+    for phrase in phrases:
+        cached = cached_translation(backend, phrase)
+        if cached is not None:
+            words += cached
+            used = True
+            continue
+        if _llm_inflight and not _llm_inflight[0].done():
+            break
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
+            break
+        future = _llm_pool.submit(llm_translate, backend, phrase)
+        _llm_inflight[:] = [future]
+        try:
+            words += future.result(timeout=remaining)
+            used = True
+        except FutureTimeout:
+            break
+        except LLMError as exc:
+            log.warning("LLM keyword translation failed, continuing without it: %s", exc)
+            failed = True
+            break
+    return words, used, failed
 
 
 def understand(
@@ -52,19 +91,12 @@ def understand(
     grounded = u.include or u.exclude or u.ranges or u.referenced_items
     llm_ms = 0.0
     if unknown and not grounded and backend is not None and backend.enabled:
-        deadline = started + LLM_BUDGET_S
         llm_started = time.perf_counter()
-        for phrase in unknown[:MAX_LLM_PHRASES]:
-            if time.perf_counter() > deadline:
-                break
-            try:
-                words = llm_translate(backend, phrase, deadline=deadline)
-            except LLMError as exc:
-                log.warning("LLM keyword translation failed, continuing without it: %s", exc)
-                u.timings["llm_error"] = 1.0
-                break
-            u.llm_used = True
-            keywords.extend(w for w in words if w not in keywords)
+        words, used, failed = _translate_within(backend, unknown[:MAX_LLM_PHRASES], started + LLM_BUDGET_S)
+        u.llm_used = used
+        if failed:
+            u.timings["llm_error"] = 1.0
+        keywords.extend(w for w in words if w not in keywords)
         llm_ms = (time.perf_counter() - llm_started) * 1000
     u.keywords = keywords
     done = time.perf_counter()

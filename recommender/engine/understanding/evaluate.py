@@ -112,6 +112,7 @@ def evaluate(conversations: list[dict], backend: LLMBackend, catalogs: dict) -> 
     latencies: list[float] = []
     errors = []
     llm_turns = 0
+    llm_tries = 0
     confusion = Counter()
     for conv in conversations:
         catalog = catalogs[conv["catalog"]]
@@ -125,6 +126,7 @@ def evaluate(conversations: list[dict], backend: LLMBackend, catalogs: dict) -> 
             latencies.append((time.perf_counter() - started) * 1000)
             state.apply(u)
             llm_turns += u.llm_used
+            llm_tries += u.timings.get("llm", 0.0) > 0
             lang = gold["language"]
             intent_total[lang] += 1
             intents[lang] += u.intent == gold["intent"]
@@ -147,6 +149,7 @@ def evaluate(conversations: list[dict], backend: LLMBackend, catalogs: dict) -> 
         "slots_by_language": {},
         "latency_ms": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95), "max": max(latencies)},
         "llm_turns": llm_turns,
+        "llm_tries": llm_tries,
         "confusion": {f"{a}->{b}": n for (a, b), n in sorted(confusion.items()) if a != b},
         "errors": errors,
     }
@@ -186,7 +189,8 @@ def format_report(name: str, r: dict) -> str:
         lines.append(f"| {kind} | {s['precision']:.3f} | {s['recall']:.3f} | {s['f1']:.3f} | {s['support']} |")
     lat = r["latency_ms"]
     lines += ["", f"Latency per turn: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms, max {lat['max']:.1f} ms; "
-              f"LLM consulted on {r['llm_turns']} turns; language detection accuracy {r['language_accuracy']:.3f}."]
+              f"the LLM was asked on {r['llm_tries']} turns and answered within the per-turn budget on {r['llm_turns']}; "
+              f"language detection accuracy {r['language_accuracy']:.3f}."]
     return "\n".join(lines)
 
 

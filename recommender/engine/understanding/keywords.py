@@ -122,6 +122,13 @@ _cache_lock = threading.Lock()
 CACHE_SIZE = 4096
 
 
+def cached_translation(backend: LLMBackend, phrase: str) -> list[str] | None:
+    """Return a cached LLM translation, or None when the phrase has not been translated yet."""
+    with _cache_lock:
+        hit = _cache.get((backend.describe(), phrase))
+        return list(hit) if hit is not None else None
+
+
 def llm_translate(backend: LLMBackend, phrase: str, *, max_tokens: int = 8, deadline: float | None = None) -> list[str]:
     """Return English keywords for a Chinese phrase from the LLM (cached; empty when the reply is unusable)."""
     key = (backend.describe(), phrase)

@@ -151,7 +151,7 @@ REQUEST_CUES = [
 GREETINGS = [
     "hi", "hello", "hey", "yo", "good morning", "good evening", "thanks", "thank you", "thx", "bye", "goodbye",
     "how are you", "how's your day", "who are you", "what are you", "lol", "haha", "ok", "okay", "cool", "nice",
-    "你好", "您好", "嗨", "哈喽", "谢谢", "多谢", "再见", "拜拜", "你是谁", "在吗", "哈哈", "好吧", "好的", "嗯", "早上好", "晚安",
+    "你好", "您好", "嗨", "哈喽", "晚上好", "下午好", "中午好", "早安", "谢谢", "多谢", "再见", "拜拜", "你是谁", "在吗", "哈哈", "好吧", "好的", "嗯", "早上好", "晚安",
 ]
 
 # Phrases that are about the conversation rather than a catalog request (prompt injection, account data).

@@ -77,3 +77,24 @@ def test_slot_comparison_helpers():
             "referenced_items": [{"item_id": "ml-1", "sentiment": "liked"}], "keywords": ["dinosaur", "the"]}
     assert slot_set(gold) == slot_set(pred)
     assert keyword_tokens(["lighter stories"]) == {"light", "story"}
+
+
+def test_slow_llm_does_not_hold_the_turn_and_fills_the_cache_later(movies):
+    import time
+
+    from recommender.engine.understanding import _llm_inflight
+
+    _cache.clear()
+
+    class Slow(FakeBackend):
+        def _stream(self, prompt, max_tokens, stop, temperature):
+            time.sleep(1.0)  # far past the per-turn budget
+            yield from super()._stream(prompt, max_tokens, stop, temperature)
+
+    backend = Slow({"蒸汽朋克": "steampunk"})
+    u = understand("有没有蒸汽朋克风格的", catalog=movies, backend=backend)
+    assert not u.llm_used and "steampunk" not in u.keywords
+    _llm_inflight[0].result(timeout=10)  # the translation finishes in the background
+    again = understand("有没有蒸汽朋克风格的", catalog=movies, backend=backend)
+    assert again.llm_used and "steampunk" in again.keywords
+    assert len(backend.calls) == 1
