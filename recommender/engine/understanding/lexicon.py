@@ -182,7 +182,8 @@ LIST_REJECTION = [
 
 NEGATION_CUES = [
     "no", "not", "don't", "dont", "do not", "without", "except", "avoid", "nothing", "never", "hate", "hates",
-    "no more", "anything but", "other than", "rather not", "can't stand", "exclude", "skip",
+    "no more", "anything but", "other than", "rather not", "can't stand", "exclude", "skip", "enough of", "sick of",
+    "tired of", "fed up with", "受够了", "看腻了", "腻了", "厌倦了",
     "不要", "不想", "不看", "别", "除了", "不喜欢", "讨厌", "没有", "不含", "不是", "排除", "也不要", "非",
 ]
 

@@ -30,6 +30,9 @@ _ABOUT_ME = ["your favorite", "your favourite", "do you like", "are you a", "you
 _NEGATION = re.compile("|".join(
     re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
     for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)))
+# "didn't love", "not a fan", "不太爱": praise under a negation is criticism.
+_NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
+                           r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
 
 
@@ -372,7 +375,7 @@ class Parser:
             if c not in spans:
                 return None
             span = low[spans[c][0] : spans[c][1]]
-            if _has_phrase(span, lx.DISLIKE_WORDS):
+            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span):
                 return "disliked"
             if _has_phrase(span, lx.LIKE_WORDS) or _has_phrase(span, ["similar", "类似", "像", "差不多", "一样"]):
                 return "liked"
