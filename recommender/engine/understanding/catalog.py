@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 
 from ..types import ItemRecord
 from .lexicon import ATTRIBUTE_SYNONYMS, DOMAIN_WORDS, EN_STOPWORDS
-from .text import is_cjk, join_tokens, key_of, tokenize
+from .text import is_cjk, key_of, tokenize
 
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
 _PAREN = re.compile(r"\(([^()]*)\)")

@@ -8,10 +8,9 @@ import argparse
 import json
 import os
 import re
-import statistics
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 

@@ -8,7 +8,6 @@ import bisect
 import functools
 import re
 from dataclasses import dataclass, field
-from typing import Any
 
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
