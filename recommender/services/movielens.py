@@ -22,6 +22,7 @@ from recommender.services.importers import (
     ImportFileError,
     ImportReport,
     ensure_profiles,
+    existing_items,
     store_events,
     upsert_items,
 )
@@ -231,9 +232,7 @@ def _import_latest(directory: Path, source: str, aliases: dict, progress: bool) 
 
 def _store_ratings(ratings: list[tuple], source: str, report: ImportReport, progress: bool) -> None:
     """Resolve (line, user, movie, value, stamp) rows and store them as rating events in batches."""
-    from recommender.services.importers import _existing_items
-
-    items = _existing_items({(source, movie) for _, _, movie, _, _ in ratings})
+    items = existing_items({(source, movie) for _, _, movie, _, _ in ratings})
     bar = tqdm(total=len(ratings), desc="ratings", unit=" rows", disable=not progress, mininterval=0.5)
     for start in range(0, len(ratings), BATCH_SIZE):
         chunk = ratings[start:start + BATCH_SIZE]
