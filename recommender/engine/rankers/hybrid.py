@@ -14,11 +14,17 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData, liked_holdout_split, random_split
-from ..metrics import ndcg_at_k, topk_indices
+from ..metrics import batch_topk_metrics, relevance_matrix, topk_indices
 from ..types import Evidence
 from .base import Ranker, load_model
+from .content import attribute_matches
 
 QUERY = "query"
+_DETAILS = {
+    "liked_item": "you liked this item; items liked together with it score higher",
+    "disliked_item": "you disliked this item; items liked together with it score lower",
+    "popularity": "popular with many users",
+}
 
 
 def _spread(S: np.ndarray) -> np.ndarray:
@@ -80,8 +86,8 @@ class HybridRanker(Ranker):
                 total += w * S / _spread(S)
         return total
 
-    def scored_sources(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """Return (hybrid scores, each component's weighted share of them) for one signed item vector."""
+    def scored_sources(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
+        """Return (hybrid scores, each component's weighted term, raw component scores) for one item vector."""
         parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
         sources = {}
         for name, S in parts.items():
@@ -89,10 +95,13 @@ class HybridRanker(Ranker):
             if w:
                 sources[name] = (w * S / _spread(S))[0]
         total = np.sum(list(sources.values()), axis=0) if sources else np.zeros(self.catalog.n_items, np.float32)
-        return total, sources
+        return total, sources, parts
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
+    def contributions(self, x: np.ndarray, idx: int, query_text: str = "",
+                      parts: dict[str, np.ndarray] | None = None) -> list[Evidence]:
+        """Return raw contributions; pass `parts` (component_scores of this x) to skip recomputing them."""
+        if parts is None:
+            parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
         merged: dict[tuple, Evidence] = {}
         for name, S in parts.items():
             w = self._weight(name)
@@ -100,18 +109,21 @@ class HybridRanker(Ranker):
                 continue
             factor = w / float(_spread(S)[0, 0])
             if name == QUERY:
-                ranker = next(r for r in self.components.values() if r.name == "content")
-                evidence = [e for e in ranker.contributions(x, idx, query_text) if e.item_id is None]
+                evidence = [Evidence(kind="content_similarity", weight=float(S[0, idx]), value=query_text,
+                                     detail="similar text to your request")]
+                evidence += attribute_matches(self.catalog.records[idx].attributes, query_text)
             else:
-                ranker = self.components[name]
-                evidence = ranker.contributions(x, idx, "")
+                evidence = self.components[name].contributions(x, idx, "")
             for e in evidence:
                 key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
                 if key in merged:
                     merged[key].weight += factor * e.weight
                 else:
                     merged[key] = Evidence(kind=e.kind, weight=factor * e.weight, item_id=e.item_id, title=e.title,
-                                           attribute=e.attribute, value=e.value, detail=e.detail)
+                                           attribute=e.attribute, value=e.value, detail=_DETAILS.get(e.kind, e.detail))
+        for e in merged.values():
+            if e.kind == "popularity" and e.weight < 0:
+                e.detail = "popularity penalty: very popular items are down-weighted"
         return list(merged.values())
 
     # ------------------------------------------------------------ weight learning
@@ -123,14 +135,13 @@ class HybridRanker(Ranker):
         grid = grid or [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5]
         normed = {n: S / _spread(S) for n, S in val_scores.items()}
         seen = train_rows.nonzero()
-        rel = [test_items[int(u)] for u in users]
+        rel = relevance_matrix(users, test_items, train_rows.shape[1])
 
         def quality(weights: dict[str, float]) -> float:
             total = sum(w * normed[n] for n, w in weights.items() if w)
             total = np.array(total, dtype=np.float64)
             total[seen] = -np.inf
-            top = topk_indices(total, k)
-            return float(np.mean([ndcg_at_k(top[r].tolist(), rel[r], k) for r in range(len(users))]))
+            return float(batch_topk_metrics(topk_indices(total, k), rel, (k,))[f"NDCG@{k}"].mean())
 
         single = {n: quality({n: 1.0}) for n in normed}
         anchor = max(single, key=single.get)

@@ -41,9 +41,12 @@ class ItemItemRanker(Ranker):
         n = self.W.shape[0]
         if idx >= n:
             return []
-        col = self.W[:, idx]
-        col = col.toarray().ravel() if sp.issparse(col) else np.asarray(col).ravel()
         xs = x[:n]
+        nz = np.flatnonzero(xs)
+        col = np.zeros(n, dtype=np.float32)
+        if len(nz):
+            picked = self.W[nz][:, [idx]] if sp.issparse(self.W) else self.W[nz, idx]
+            col[nz] = picked.toarray().ravel() if sp.issparse(picked) else np.asarray(picked).ravel()
         return item_evidence(self.catalog, xs, xs * col, f"{self.name} item-item weight")
 
     def _save_state(self, path: Path) -> None:

@@ -1,0 +1,376 @@
+"""Engine benchmark: top-N on ML-100K (two protocols), rating prediction on u1-u5, cost, serving latency.
+
+python -m recommender.bench --data-dir ../shared/data [--quick] [--out FILE] [--no-docs]
+Everything runs in one process on the same splits; seeds are printed and stored in the JSON.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from recommender.engine.catalog import Catalog
+from recommender.engine.data import InteractionData, liked_holdout_split, load_ml100k, load_ml100k_fold, random_split
+from recommender.engine.embedding import HashingEmbedder, SentenceEmbedder
+from recommender.engine.metrics import evaluate_topk, like_accuracy_f1, mae, rmse
+from recommender.engine.rankers import make_ranker
+from recommender.engine.rating import RatingModel
+from recommender.engine.training import DEFAULT_CONFIG, build_hybrid, merged_config, tune_ease
+from recommender.engine.types import ItemRecord, Profile
+
+REPO = Path(__file__).resolve().parent.parent
+PAPER_TOPK = {"P@5": 0.3240, "R@5": 0.1404, "NDCG@5": 0.3802}
+PAPER_RATING = {"MF": 0.988, "Item-KNN": 0.933}
+PROTOCOLS = {"a": ("per-user random 80/20 of all ratings", random_split),
+             "b": ("per user, 20% of liked (>=4) items held out", liked_holdout_split)}
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+@contextmanager
+def measured(record: dict[str, Any]):
+    """Record wall time (s) and peak RSS growth (MiB, sampled every 2 ms) of the block into record."""
+    base, peak, stop = _rss_bytes(), [0], threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], _rss_bytes())
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    t0 = time.perf_counter()
+    try:
+        yield record
+    finally:
+        record["train_s"] = time.perf_counter() - t0
+        stop.set()
+        thread.join()
+        record["peak_mib"] = max(peak[0], _rss_bytes()) - base
+        record["peak_mib"] = max(record["peak_mib"], 0) / 2**20
+
+
+# ---------------------------------------------------------------- implicit library baselines
+
+
+class ImplicitModel:
+    """Adapter giving implicit's ALS/BPR the score_users interface used by evaluate_topk."""
+
+    def __init__(self, kind: str, seed: int) -> None:
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        if kind == "als":
+            self.model = AlternatingLeastSquares(factors=64, regularization=0.05, iterations=15, random_state=seed)
+        else:
+            self.model = BayesianPersonalizedRanking(factors=64, iterations=100, random_state=seed)
+
+    def fit(self, catalog: Catalog) -> "ImplicitModel":
+        self.model.fit(catalog.train.astype(np.float32), show_progress=False)
+        return self
+
+    def score_users(self, users: np.ndarray) -> np.ndarray:
+        return np.asarray(self.model.user_factors[users] @ self.model.item_factors.T)
+
+
+# ---------------------------------------------------------------- top-N
+
+
+def topk_section(data: InteractionData, protocol: str, seed: int, embedder, quick: bool,
+                 log: Callable[[str], None]) -> dict[str, Any]:
+    """Return metrics, timings and memory of every model on one protocol's split."""
+    label, splitter = PROTOCOLS[protocol]
+    split = splitter(data, 0.2, seed)
+    val = splitter(split.train, 0.2, seed + 1)
+    catalog = Catalog.from_data(split.train)
+    log(f"protocol ({protocol}) {label}: test seed {seed}, validation seed {seed + 1}, "
+        f"{len(split.test_items)} test users")
+    rows: dict[str, dict[str, Any]] = {}
+
+    def run(name: str, kind: str, fit: Callable[[], Any]) -> None:
+        record: dict[str, Any] = {"kind": kind}
+        with measured(record):
+            model = fit()
+        record.update(evaluate_topk(model.score_users, catalog.train, split.test_items))
+        rows[name] = record
+        log(f"  {name:<22} NDCG@5 {record['NDCG@5']:.4f}  P@5 {record['P@5']:.4f}  R@5 {record['R@5']:.4f}"
+            f"  NDCG@10 {record['NDCG@10']:.4f}  fit {record['train_s']:.2f}s")
+
+    cfg = merged_config({"seed": seed, "protocol": "liked_holdout" if protocol == "b" else "random"})
+    grid = cfg["tune"]["ease_l2"]
+    best_l2, l2_results = tune_ease(val.train, val, grid)
+    log(f"  EASE l2 tuned on validation: {best_l2} ({', '.join(f'{k:g}: {v:.4f}' for k, v in l2_results.items())})")
+
+    run("popularity", "baseline", lambda: make_ranker("popularity").fit(split.train, catalog))
+    run("item-kNN", "baseline", lambda: make_ranker("itemknn").fit(split.train, catalog))
+    run("EASE", "baseline", lambda: make_ranker("ease", l2=best_l2).fit(split.train, catalog))
+    run("implicit ALS", "baseline", lambda: ImplicitModel("als", seed).fit(catalog))
+    run("implicit BPR", "baseline", lambda: ImplicitModel("bpr", seed).fit(catalog))
+    comps = cfg["components"]
+    run("ours: RP3beta", "ours", lambda: make_ranker("rp3beta", **comps["rp3beta"]).fit(split.train, catalog))
+    run("ours: MF (torch)", "ours", lambda: make_ranker("mf", seed=seed, **comps["mf"]).fit(split.train, catalog))
+    run("ours: content (MiniLM)", "ours",
+        lambda: make_ranker("content", embedder_obj=embedder).fit(split.train, catalog))
+
+    def fit_hybrid():
+        hybrid = build_hybrid(cfg, embedder)
+
+        def tune(train, inner):
+            best, _ = tune_ease(train, inner, grid)
+            hybrid.components["ease"].params["l2"] = best
+
+        hybrid.fit_with_validation(split.train, protocol=cfg["protocol"], seed=seed + 1, tune=tune)
+        rows_meta["weights"] = dict(hybrid.weights)
+        rows_meta["ease_l2"] = hybrid.components["ease"].params["l2"]
+        return hybrid
+
+    rows_meta: dict[str, Any] = {}
+    run("ours: hybrid", "ours", fit_hybrid)
+    rows["ours: hybrid"].update(rows_meta)
+    log(f"  hybrid weights (learned on validation): {rows_meta['weights']}")
+    ease = rows["EASE"]
+    for record in rows.values():
+        record["time_vs_ease"] = record["train_s"] / max(ease["train_s"], 1e-9)
+        record["memory_vs_ease"] = record["peak_mib"] / max(ease["peak_mib"], 1e-9)
+    baselines = [r for r in rows.values() if r["kind"] == "baseline"]
+    hybrid = rows["ours: hybrid"]
+    verdict = {m: hybrid[m] > max(b[m] for b in baselines) for m in ("NDCG@5", "P@5")}
+    verdict["ndcg5_vs_ease_pct"] = 100 * (hybrid["NDCG@5"] / ease["NDCG@5"] - 1)
+    verdict["p5_vs_ease_pct"] = 100 * (hybrid["P@5"] / ease["P@5"] - 1)
+    log(f"  hybrid beats every baseline: NDCG@5 {verdict['NDCG@5']}, P@5 {verdict['P@5']}; "
+        f"vs EASE NDCG@5 {verdict['ndcg5_vs_ease_pct']:+.1f}%, P@5 {verdict['p5_vs_ease_pct']:+.1f}%")
+    return {"protocol": label, "seed": seed, "validation_seed": seed + 1, "ease_l2": best_l2,
+            "ease_l2_validation": {str(k): v for k, v in l2_results.items()}, "models": rows, "verdict": verdict}
+
+
+# ---------------------------------------------------------------- ratings
+
+
+def rating_section(data_dir: Path, folds: list[int], seed: int, log: Callable[[str], None]) -> dict[str, Any]:
+    """Return RMSE/MAE/accuracy/F1 per fold and mean ± std for our model and surprise baselines."""
+    from surprise import SVD, Dataset, KNNBaseline, Reader
+
+    per: dict[str, list[dict[str, float]]] = {"ours: MF+AutoRec blend": [], "surprise SVD": [], "surprise KNNBaseline": []}
+    for fold in folds:
+        train, test = load_ml100k_fold(data_dir, fold)
+        rec: dict[str, Any] = {}
+        with measured(rec):
+            model = RatingModel(seed=seed).fit(train.rows, train.cols, train.values, train.n_users, train.n_items)
+        pred = model.predict(test.rows, test.cols)
+        per["ours: MF+AutoRec blend"].append(_rating_scores(test.values, pred, rec))
+        reader = Reader(rating_scale=(1, 5))
+        frame = [(str(u), str(i), float(r)) for u, i, r in zip(train.rows, train.cols, train.values)]
+        import pandas as pd  # surprise's loader takes a DataFrame
+
+        trainset = Dataset.load_from_df(pd.DataFrame(frame, columns=["u", "i", "r"]), reader).build_full_trainset()
+        for name, algo in (("surprise SVD", SVD(random_state=seed)),
+                           ("surprise KNNBaseline", KNNBaseline(sim_options={"name": "pearson_baseline", "user_based": False},
+                                                                verbose=False))):
+            rec = {}
+            with measured(rec):
+                algo.fit(trainset)
+            p = np.array([algo.predict(str(u), str(i)).est for u, i in zip(test.rows, test.cols)])
+            per[name].append(_rating_scores(test.values, p, rec))
+        log(f"  u{fold}: " + ", ".join(f"{k} RMSE {v[-1]['RMSE']:.4f}" for k, v in per.items()))
+    summary = {}
+    for name, folds_out in per.items():
+        summary[name] = {m: {"mean": float(np.mean([f[m] for f in folds_out])), "std": float(np.std([f[m] for f in folds_out]))}
+                         for m in ("RMSE", "MAE", "accuracy", "F1", "train_s", "peak_mib")}
+        s = summary[name]
+        log(f"  {name:<24} RMSE {s['RMSE']['mean']:.4f} ± {s['RMSE']['std']:.4f}  MAE {s['MAE']['mean']:.4f}"
+            f"  acc {s['accuracy']['mean']:.3f}  F1 {s['F1']['mean']:.3f}")
+    return {"folds": folds, "per_fold": per, "summary": summary, "paper": PAPER_RATING}
+
+
+def _rating_scores(truth: np.ndarray, pred: np.ndarray, rec: dict[str, Any]) -> dict[str, float]:
+    acc, f1 = like_accuracy_f1(truth, pred)
+    return {"RMSE": rmse(truth, pred), "MAE": mae(truth, pred), "accuracy": acc, "F1": f1,
+            "train_s": rec["train_s"], "peak_mib": rec["peak_mib"]}
+
+
+# ---------------------------------------------------------------- serving latency
+
+
+def synthetic_data(n_items: int, n_users: int, per_user: int, seed: int) -> InteractionData:
+    """Return power-law interactions over n_items synthetic items with genre/year attributes and text."""
+    rng = np.random.default_rng(seed)
+    genres = ["drama", "comedy", "action", "horror", "romance", "documentary", "thriller", "animation"]
+    words = ["space", "family", "war", "love", "city", "island", "robot", "detective", "music", "school"]
+    items = [ItemRecord(item_id=f"s{i}", title=f"Item {i} {words[i % 10]}",
+                        attributes={"genres": [genres[i % 8], genres[(i // 8) % 8]], "year": 1950 + i % 70},
+                        description=f"A {genres[i % 8]} story about {words[(i * 7) % 10]} and {words[(i * 3) % 10]}")
+             for i in range(n_items)]
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.8
+    pop /= pop.sum()
+    users, cols = [], []
+    for u in range(n_users):
+        picked = rng.choice(n_items, size=per_user, replace=False, p=pop)
+        users += [f"u{u}"] * per_user
+        cols += [f"s{i}" for i in picked]
+    return InteractionData(users, cols, None, items=items)
+
+
+def latency_section(seed: int, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
+    """Return p50/p95 latency (ms) of RecommenderBundle.recommend top-10 over a synthetic 10k-item model."""
+    from recommender.engine.serving import RecommenderBundle
+
+    data = synthetic_data(10_000, 1000 if quick else 3000, 50, seed)
+    cfg = merged_config({"components": {
+        "ease": {"l2": 300.0}, "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
+        "mf": {"factors": 64, "epochs": 3, "lr": 0.01}, "popularity": {},
+        "content": {"embedder": {"kind": "hashing", "dim": 384}}}})
+    hybrid = build_hybrid(cfg)
+    t0 = time.perf_counter()
+    hybrid.fit(data)
+    fit_s = time.perf_counter() - t0
+    bundle = RecommenderBundle(hybrid)
+    rng = np.random.default_rng(seed)
+    users = rng.choice(data.user_ids, size=300)
+    results = {}
+    for label, call in (
+        ("known user, with evidence", lambda u: bundle.recommend(user_key=u, n=10)),
+        ("known user, scores only", lambda u: bundle.recommend(user_key=u, n=10, with_evidence=False)),
+        ("conversation profile (5 likes)", lambda u: bundle.recommend(
+            profile=Profile(liked=[f"s{int(i)}" for i in rng.integers(0, 10_000, 5)]), n=10)),
+    ):
+        for u in users[:20]:
+            call(u)  # warm-up
+        times = []
+        for u in users:
+            t = time.perf_counter()
+            call(u)
+            times.append((time.perf_counter() - t) * 1000)
+        results[label] = {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
+        log(f"  top-10 over 10,000 items, {label}: p50 {results[label]['p50_ms']:.1f} ms, "
+            f"p95 {results[label]['p95_ms']:.1f} ms")
+    return {"n_items": 10_000, "n_users": data.n_users, "fit_s": fit_s, "calls": len(users), "latency": results,
+            "components": list(cfg["components"]), "note": "synthetic power-law data; content uses the hashing embedder"}
+
+
+# ---------------------------------------------------------------- docs
+
+
+def render_markdown(result: dict[str, Any], command: str) -> str:
+    """Return the engine section of docs/benchmarks.md for a result."""
+    lines = ["## Recommender engine", "",
+             f"Measured {result['finished_at']} on {result['machine']} with `{command}` "
+             f"(one process; seeds printed and stored in `{result['json']}`).", ""]
+    for key in ("a", "b"):
+        sec = result["topk"].get(key)
+        if not sec:
+            continue
+        lines += [f"### Top-N on MovieLens 100K, protocol ({key}): {sec['protocol']}", "",
+                  f"Test split seed {sec['seed']}; validation (for EASE λ and hybrid weights) carved from train with seed "
+                  f"{sec['validation_seed']}. Every item not in the user's train set is ranked.", "",
+                  "| model | P@5 | R@5 | NDCG@5 | P@10 | R@10 | NDCG@10 | train s | time ÷ EASE | peak MiB | memory ÷ EASE |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for name, r in sec["models"].items():
+            lines.append(f"| {name} | {r['P@5']:.4f} | {r['R@5']:.4f} | {r['NDCG@5']:.4f} | {r['P@10']:.4f} | "
+                         f"{r['R@10']:.4f} | {r['NDCG@10']:.4f} | {r['train_s']:.2f} | {r['time_vs_ease']:.1f} | "
+                         f"{r['peak_mib']:.0f} | {r['memory_vs_ease']:.1f} |")
+        p = PAPER_TOPK
+        lines.append(f"| Chat-Rec paper (cited, protocol not fully stated) | {p['P@5']:.4f} | {p['R@5']:.4f} | "
+                     f"{p['NDCG@5']:.4f} | – | – | – | – | – | – | – |")
+        v = sec["verdict"]
+        h = sec["models"]["ours: hybrid"]
+        lines += ["", f"EASE λ chosen on validation: {sec['ease_l2']}. Hybrid weights learned on validation: "
+                  f"{', '.join(f'{k} {w:g}' for k, w in h['weights'].items())}.",
+                  f"Hybrid above every same-run baseline: NDCG@5 {'yes' if v['NDCG@5'] else 'no'}, "
+                  f"P@5 {'yes' if v['P@5'] else 'no'}; versus EASE NDCG@5 {v['ndcg5_vs_ease_pct']:+.1f} %, "
+                  f"P@5 {v['p5_vs_ease_pct']:+.1f} % (stretch target +5 %).", ""]
+    rating = result.get("rating")
+    if rating:
+        lines += [f"### Rating prediction on the official folds u{', u'.join(map(str, rating['folds']))}", "",
+                  "Like = rating ≥ 4 for accuracy and F1; mean ± std over folds.", "",
+                  "| model | RMSE | MAE | accuracy | F1 | train s |", "|---|---|---|---|---|---|"]
+        for name, s in rating["summary"].items():
+            lines.append(f"| {name} | {s['RMSE']['mean']:.4f} ± {s['RMSE']['std']:.4f} | "
+                         f"{s['MAE']['mean']:.4f} ± {s['MAE']['std']:.4f} | {s['accuracy']['mean']:.3f} | "
+                         f"{s['F1']['mean']:.3f} | {s['train_s']['mean']:.1f} |")
+        for name, value in PAPER_RATING.items():
+            lines.append(f"| Chat-Rec paper {name} (cited) | {value:.3f} | – | – | – | – |")
+        lines.append("")
+    lat = result.get("latency")
+    if lat:
+        lines += ["### Serving latency", "",
+                  f"`RecommenderBundle.recommend` top-10 over a synthetic {lat['n_items']:,}-item hybrid "
+                  f"({', '.join(lat['components'])}; {lat['n_users']:,} users; {lat['calls']} calls each; {lat['note']}).", "",
+                  "| request | p50 ms | p95 ms |", "|---|---|---|"]
+        for label, r in lat["latency"].items():
+            lines.append(f"| {label} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_docs(markdown: str, path: Path) -> None:
+    """Replace the text between the engine markers in path (appending the markers when missing)."""
+    begin, end = "<!-- BEGIN engine -->", "<!-- END engine -->"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{begin}\n{markdown.rstrip()}\n{end}"
+    if begin in text and end in text:
+        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=os.environ.get("CHATREC_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    parser.add_argument("--quick", action="store_true", help="one protocol-(a)/(b) run each, fold u1 only, fewer users for latency")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="JSON output path (default artifacts/bench/engine-<time>.json)")
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    parser.add_argument("--only", default="topk,rating,latency", help="comma list of sections to run")
+    args = parser.parse_args(argv)
+    sections = set(args.only.split(","))
+    data_dir = Path(args.data_dir) / "ml-100k" if (Path(args.data_dir) / "ml-100k").exists() else Path(args.data_dir)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out) if args.out else REPO / "artifacts" / "bench" / f"engine-{stamp}.json"
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    log(f"seed {args.seed}; data {data_dir}")
+    result: dict[str, Any] = {"seed": args.seed, "quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+                              "json": str(out.relative_to(REPO)) if out.is_relative_to(REPO) else str(out), "topk": {}}
+    started = time.perf_counter()
+    if "topk" in sections:
+        data = load_ml100k(data_dir)
+        embedder = SentenceEmbedder()
+        for key in ("a", "b"):
+            result["topk"][key] = topk_section(data, key, args.seed, embedder, args.quick, log)
+    if "rating" in sections:
+        log("rating prediction (u1-u5 folds)")
+        result["rating"] = rating_section(data_dir, [1] if args.quick else [1, 2, 3, 4, 5], args.seed, log)
+    if "latency" in sections:
+        log("serving latency")
+        result["latency"] = latency_section(args.seed, args.quick, log)
+    result["total_s"] = time.perf_counter() - started
+    result["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float))
+    log(f"wrote {out}")
+    if not args.no_docs:
+        command = "python -m recommender.bench --data-dir ../shared/data" + (" --quick" if args.quick else "")
+        write_docs(render_markdown(result, command), REPO / "docs" / "benchmarks.md")
+        log("updated docs/benchmarks.md (engine section)")
+    return result
+
+
+if __name__ == "__main__":
+    main()

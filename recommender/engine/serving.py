@@ -1,0 +1,121 @@
+"""Serving: load a trained artifact once per process and answer recommend/explain/similar/rating calls."""
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .catalog import Catalog
+from .metrics import topk_indices
+from .rankers.base import load_model, shares
+from .rankers.hybrid import HybridRanker
+from .rating import RatingModel
+from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
+
+_BUNDLES: dict[str, "RecommenderBundle"] = {}
+_LOCK = threading.Lock()
+
+
+class RecommenderBundle:
+    """A trained hybrid (and optional rating model) with its catalog; cheap to query after load."""
+
+    def __init__(self, hybrid: HybridRanker, rating: RatingModel | None = None,
+                 manifest: dict[str, Any] | None = None, path: Path | None = None) -> None:
+        self.hybrid = hybrid
+        self.rating = rating
+        self.manifest = manifest or {}
+        self.path = path
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path | str, *, reuse: bool = True) -> "RecommenderBundle":
+        """Return the bundle stored under path; the same object again for the same path when reuse is set."""
+        path = Path(path).resolve()
+        key = str(path)
+        with _LOCK:
+            if reuse and key in _BUNDLES:
+                return _BUNDLES[key]
+            manifest = json.loads((path / "manifest.json").read_text())
+            catalog = Catalog.load(path / "hybrid")
+            hybrid = load_model(path / "hybrid", catalog)
+            rating = RatingModel.load(path / "rating") if (path / "rating" / "rating.json").exists() else None
+            bundle = cls(hybrid, rating, manifest, path)
+            if reuse:
+                _BUNDLES[key] = bundle
+            return bundle
+
+    # ------------------------------------------------------------ catalog
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.hybrid.catalog
+
+    @property
+    def items(self) -> dict[str, ItemRecord]:
+        """Return item id -> record for every servable item."""
+        return {r.item_id: r for r in self.catalog.records}
+
+    def has_item(self, item_id: str) -> bool:
+        return item_id in self.catalog.item_index
+
+    def add_items(self, records: list[ItemRecord]) -> list[str]:
+        """Add (or update) items; new items get text embeddings so they are recommendable cold. Returns new ids."""
+        with self._lock:
+            new = self.catalog.add_items(records)
+            self.hybrid.extend(new)
+        return [self.catalog.item_ids[i] for i in new]
+
+    # ------------------------------------------------------------ queries
+
+    def _vector(self, user_key: str | None, profile: Profile | None) -> tuple[np.ndarray, str]:
+        return self.catalog.profile_vector(user_key, profile), (profile.query_text if profile else "")
+
+    def recommend(self, *, user_key: str | None = None, profile: Profile | None = None,
+                  constraints: Constraints | None = None, n: int = 10, candidates: int | None = None,
+                  with_evidence: bool = True) -> list[ScoredItem]:
+        """Return the top max(n, candidates) unseen items satisfying constraints, with evidence and sources.
+
+        Unknown users and unknown item ids in the profile are ignored: with nothing known, the
+        hybrid's popularity term decides.
+        """
+        x, query = self._vector(user_key, profile)
+        total, sources, parts = self.hybrid.scored_sources(x, query)
+        scores = total.astype(np.float64)
+        scores[x != 0] = -np.inf
+        mask = self.catalog.constraint_mask(constraints)
+        if mask is not None:
+            scores[~mask] = -np.inf
+        size = max(n, candidates or 0)
+        top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
+        out = []
+        for i in top:
+            evidence = []
+            if with_evidence:
+                evidence = shares(self.hybrid.contributions(x, i, query, parts))
+                evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
+                             for a, v in self.catalog.satisfied(constraints, i)]
+            out.append(ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
+                                  sources={k: float(v[i]) for k, v in sources.items()}))
+        return out
+
+    def explain(self, *, item_id: str, user_key: str | None = None, profile: Profile | None = None,
+                limit: int = 5) -> list[Evidence]:
+        """Return the evidence behind item_id's score for this user/profile (empty for unknown items)."""
+        return self.hybrid.explain(item_id, user_key=user_key, profile=profile, limit=limit)
+
+    def similar_items(self, item_id: str, n: int = 10) -> list[ScoredItem]:
+        """Return items the hybrid scores highest for someone who liked only item_id."""
+        if not self.has_item(item_id):
+            return []
+        return self.recommend(profile=Profile(liked=[item_id]), n=n)
+
+    def predict_rating(self, user_key: str, item_id: str) -> float | None:
+        """Return the predicted rating (global/item/user effects where unknown); None without a rating model."""
+        if self.rating is None:
+            return None
+        u = self.catalog.user_index.get(user_key, -1)
+        i = self.catalog.item_index.get(item_id, -1)
+        return float(self.rating.predict(np.array([u]), np.array([i]))[0])

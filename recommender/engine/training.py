@@ -1,0 +1,137 @@
+"""Training: fit the hybrid (weights learned on validation) and the rating model, write a versioned artifact."""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .data import InteractionData, Split
+from .metrics import evaluate_topk, rmse, mae
+from .rankers import make_ranker
+from .rankers.hybrid import HybridRanker
+from .rating import RatingModel
+
+FORMAT_VERSION = 1
+DEFAULT_CONFIG: dict[str, Any] = {
+    "seed": 0,
+    "validation_fraction": 0.2,
+    "protocol": "random",
+    "components": {
+        "ease": {"l2": 300.0},
+        "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
+        "itemknn": {"k": 100, "shrink": 10.0},
+        "mf": {"factors": 64, "epochs": 30, "lr": 0.01},
+        "popularity": {},
+        "content": {"embedder": {"kind": "sentence"}},
+    },
+    "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
+    "query_weight": 1.0,
+    "rating": {},
+}
+
+
+def merged_config(config: dict | None) -> dict[str, Any]:
+    """Return DEFAULT_CONFIG updated with config (components and tune replaced per key)."""
+    out = copy.deepcopy(DEFAULT_CONFIG)
+    for key, value in (config or {}).items():
+        if key == "components" and value is not None:
+            out["components"] = copy.deepcopy(value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def tune_ease(train: InteractionData, split: Split, grid: list[float]) -> tuple[float, dict[float, float]]:
+    """Return the EASE l2 with the best NDCG@10 on split's held-out items, and every tried value's NDCG."""
+    from .catalog import Catalog
+
+    catalog = Catalog.from_data(train)
+    results = {}
+    for l2 in grid:
+        ranker = make_ranker("ease", l2=l2).fit(train, catalog)
+        results[l2] = evaluate_topk(ranker.score_users, catalog.train, split.test_items, ks=(10,))["NDCG@10"]
+    return max(results, key=results.get), results
+
+
+def build_hybrid(config: dict[str, Any], embedder=None) -> HybridRanker:
+    """Return an unfitted hybrid with the configured components (an embedder object may be injected)."""
+    components = {}
+    for name, params in config["components"].items():
+        params = dict(params)
+        if name == "content" and embedder is not None:
+            params.pop("embedder", None)
+            params["embedder_obj"] = embedder
+        components[name] = make_ranker(name, **params)
+    return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
+
+
+def _has_ratings(data: InteractionData) -> bool:
+    return data.n_interactions > 0 and float(np.ptp(data.values)) > 0
+
+
+def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = None,
+                 progress: Callable[[str, float], None] | None = None, embedder=None) -> dict:
+    """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest."""
+    cfg = merged_config(config)
+    report = progress or (lambda stage, fraction: None)
+    out_dir = Path(out_dir)
+    tmp = out_dir.with_name(out_dir.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    timings: dict[str, float] = {}
+    tuned: dict[str, Any] = {}
+    started = time.perf_counter()
+
+    hybrid = build_hybrid(cfg, embedder)
+    grid = (cfg.get("tune") or {}).get("ease_l2") or []
+
+    def tune(train: InteractionData, split: Split) -> None:
+        if grid and "ease" in hybrid.components:
+            report("tuning EASE l2", 0.05)
+            best, results = tune_ease(train, split, grid)
+            hybrid.components["ease"].params["l2"] = best
+            tuned["ease_l2"] = best
+            tuned["ease_l2_ndcg@10"] = {str(k): v for k, v in results.items()}
+
+    report("fitting hybrid", 0.0)
+    hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
+                               fraction=float(cfg["validation_fraction"]),
+                               progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune)
+    timings["hybrid_s"] = time.perf_counter() - started
+    metrics: dict[str, Any] = {"validation": hybrid.validation, "weights": dict(hybrid.weights)}
+    hybrid.save(tmp / "hybrid")
+
+    if cfg.get("rating") is not None and _has_ratings(data):
+        report("fitting rating model", 0.75)
+        t0 = time.perf_counter()
+        rating = RatingModel(**cfg["rating"]).fit(data.rows, data.cols, data.values, data.n_users, data.n_items)
+        timings["rating_s"] = time.perf_counter() - t0
+        metrics["rating_holdout"] = rating.holdout_metrics
+        rating.save(tmp / "rating")
+
+    manifest = {
+        "format": FORMAT_VERSION,
+        "version": str(cfg.get("version") or out_dir.name),
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "n_users": data.n_users,
+        "n_items": data.n_items,
+        "n_interactions": data.n_interactions,
+        "item_ids": list(data.item_ids),
+        "config": cfg,
+        "tuned": tuned,
+        "metrics": metrics,
+        "timings": timings,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, default=float))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    report("done", 1.0)
+    return manifest

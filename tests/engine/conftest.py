@@ -1,0 +1,52 @@
+"""Small synthetic catalogs for the engine tests (made here, no external data)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.engine.data import InteractionData
+from recommender.engine.embedding import HashingEmbedder
+from recommender.engine.types import ItemRecord
+
+CLUSTERS = [("Sci-Fi", "space rocket alien galaxy"), ("Romance", "love wedding heart kiss"),
+            ("Horror", "ghost haunted blood scream")]
+COLD_ID = "cold"
+COLD_TEXT = "quantum submarine odyssey beneath arctic ice"
+
+
+def make_items() -> list[ItemRecord]:
+    items = []
+    for c, (genre, words) in enumerate(CLUSTERS):
+        for k in range(12):
+            i = c * 12 + k
+            items.append(ItemRecord(
+                item_id=f"i{i}", title=f"{genre} Film {i}", domain="book" if i % 10 == 9 else "movie",
+                description=f"A story of {words}", attributes={"genres": [genre, "Drama"] if k % 3 == 0 else [genre],
+                                                                "year": 1970 + i}))
+    items.append(ItemRecord(item_id=COLD_ID, title="Quantum Submarine Odyssey", description=COLD_TEXT,
+                            attributes={"genres": ["Adventure"], "year": 2015}))
+    return items
+
+
+def make_data(seed: int = 0) -> InteractionData:
+    rng = np.random.default_rng(seed)
+    users, items, values = [], [], []
+    for u in range(30):
+        cluster = u % 3
+        own = rng.choice(12, size=7, replace=False) + cluster * 12
+        other = rng.choice([i for i in range(36) if i // 12 != cluster], size=1)
+        for i in own:
+            users.append(f"u{u}"), items.append(f"i{i}"), values.append(float(rng.integers(4, 6)))
+        for i in other:
+            users.append(f"u{u}"), items.append(f"i{i}"), values.append(2.0)
+    return InteractionData(users, items, values, items=make_items())
+
+
+@pytest.fixture(scope="session")
+def data() -> InteractionData:
+    return make_data()
+
+
+@pytest.fixture(scope="session")
+def embedder() -> HashingEmbedder:
+    return HashingEmbedder(dim=128)
