@@ -9,8 +9,8 @@ from typing import Any, Iterable, Mapping
 
 from ..types import Evidence, ItemRecord
 from .lexicon import (EN_GENRE_SYNONYMS, EXPLORATION_WORDS_EN, EXPLORATION_WORDS_ZH, INSTRUCTION_PATTERNS_EN,
-                      INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, SIMILARITY_WORDS_EN,
-                      SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES)
+                      INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, REQUEST_WORDS_EN,
+                      REQUEST_WORDS_ZH, SIMILARITY_WORDS_EN, SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES, zh_forms)
 from .template import item_year
 from .titles import TitleMatcher, has_cjk, normalize_quotes, tokens
 
@@ -53,10 +53,10 @@ class CatalogIndex:
     """What the checker knows about a catalog: titles and aliases, and the attribute vocabulary."""
 
     matcher: TitleMatcher
-    # token tuple -> (attribute, canonical value) for English-style values and their synonyms
-    vocabulary: dict[tuple[str, ...], tuple[str, str]] = field(default_factory=dict)
-    # Chinese word -> (attribute, canonical value)
-    zh_vocabulary: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # token tuple -> {(attribute, canonical value)} for English-style values and their synonyms
+    vocabulary: dict[tuple[str, ...], set[tuple[str, str]]] = field(default_factory=dict)
+    # Chinese word -> {(attribute, canonical value)}
+    zh_vocabulary: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     max_vocab_len: int = 1
 
     @classmethod
@@ -85,13 +85,11 @@ class CatalogIndex:
                     if not toks or len(toks) > MAX_VALUE_TOKENS:
                         continue
                     for last in _plurals(toks[-1]):
-                        index.vocabulary[toks[:-1] + (last,)] = (attribute, value)
+                        index.vocabulary.setdefault(toks[:-1] + (last,), set()).add((attribute, value))
                     vocab_words.update(toks)
                     index.max_vocab_len = max(index.max_vocab_len, len(toks))
-                for zh in ZH_GENRES.get(value, ()):
-                    index.zh_vocabulary[zh] = (attribute, value)
-                if has_cjk(value):
-                    index.zh_vocabulary[value] = (attribute, value)
+                for zh in [*zh_forms(value), *([value] if has_cjk(value) else [])]:
+                    index.zh_vocabulary.setdefault(zh, set()).add((attribute, value))
         index.matcher = TitleMatcher(common_words=[*STOCK_WORDS, *vocab_words])
         for r in records:
             index.matcher.add(r.item_id, r.title, r.aliases)
@@ -162,8 +160,8 @@ def _has_word(text: str, words: Iterable[str]) -> bool:
     return any(re.search(rf"(?<![\w]){re.escape(w)}", low) for w in words)
 
 
-def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[str, str, int, int]]:
-    """Return (attribute, value, start, end) for every vocabulary word in text."""
+def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[set[tuple[str, str]], int, int]]:
+    """Return ({(attribute, value)} it may mean, start, end) for every vocabulary word in text."""
     found = []
     toks = tokens(text)
     i = 0
@@ -172,14 +170,19 @@ def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[str, str, int,
             key = tuple(t for t, _, _ in toks[i:i + n])
             hit = index.vocabulary.get(key)
             if hit:
-                found.append((*hit, toks[i][1], toks[i + n - 1][2]))
+                found.append((hit, toks[i][1], toks[i + n - 1][2]))
                 i += n - 1
                 break
         i += 1
-    for word, hit in index.zh_vocabulary.items():
+    # Longer Chinese words first, so 纪录片 is one claim rather than 纪录 inside it.
+    taken: list[tuple[int, int]] = []
+    for word in sorted(index.zh_vocabulary, key=len, reverse=True):
         pos = text.find(word)
         while pos >= 0:
-            found.append((*hit, pos, pos + len(word)))
+            end = pos + len(word)
+            if all(end <= a or pos >= b for a, b in taken):
+                taken.append((pos, end))
+                found.append((index.zh_vocabulary[word], pos, end))
             pos = text.find(word, pos + 1)
     return found
 
@@ -262,10 +265,11 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
 
     item_values = _item_values(item)
     claimed = _claimed_values(rest, index)
-    for attribute, value, start, end in claimed:
-        if (attribute, value) not in item_values:
+    for meanings, start, end in claimed:
+        if not meanings & item_values:
+            attribute = sorted(meanings)[0][0]
             problems.append(f"claims {attribute} {rest[start:end]!r}, which the item does not have")
-    words_only = _mask(rest, [(start, end) for _, _, start, end in claimed])
+    words_only = _mask(rest, [(start, end) for _, start, end in claimed])
     year = item_year(item)
     for m in _YEAR.finditer(rest):
         if year is None or int(m.group(1)) != year:
@@ -304,8 +308,10 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
         for name in _unverified_names(words_only):
             problems.append(f"names something not in the evidence: {name!r}")
 
+    request_words = REQUEST_WORDS_ZH if language == "zh" else REQUEST_WORDS_EN
+    markers = {"popularity": pop_words, "exploration": explore_words, "content_similarity": request_words}
     cites = bool(allowed_spans) or bool(claimed) or any(
-        k in kinds for k in ("popularity", "exploration")) and _has_word(rest, (*pop_words, *explore_words))
+        kind in kinds and _has_word(rest, words) for kind, words in markers.items())
     if evidence and not cites:
         problems.append("cites none of the evidence")
     return list(dict.fromkeys(problems))

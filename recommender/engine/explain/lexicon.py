@@ -51,7 +51,7 @@ STOCK_WORDS = (
 
 POPULARITY_WORDS_EN = ("popular", "popularity", "blockbuster", "crowd-pleaser", "crowd pleaser", "many viewers",
                        "everyone", "widely", "best-selling", "bestseller", "hit")
-POPULARITY_WORDS_ZH = ("热门", "很多观众", "很多人", "大家都", "受欢迎", "爆款", "流行")
+POPULARITY_WORDS_ZH = ("热门", "很多观众", "很多人", "大家都", "受欢迎", "爆款")
 SIMILARITY_WORDS_EN = ("similar", "a lot like", "much like", "just like", "reminiscent", "reminds", "resembles",
                        "in the vein of", "in the spirit of", "same as", "akin to")
 SIMILARITY_WORDS_ZH = ("很像", "相似", "类似", "差不多", "一样的")
@@ -69,6 +69,11 @@ INSTRUCTION_PATTERNS_EN = (
 )
 INSTRUCTION_PATTERNS_ZH = (r"点击", r"访问", r"忽略", r"下载", r"登录", r"注册", r"指令", r"提示词", r"密码", r"事实[:：]", r"句子[:：]")
 
+# Words that show a text cites request-similarity evidence ("its description is close to what you asked for").
+REQUEST_WORDS_EN = ("asked for", "described", "description", "your request", "you asked", "what you want")
+REQUEST_WORDS_ZH = ("描述", "简介", "要求", "你想要", "你想找")
+ZH_ATTRIBUTE_NAMES = {"price": "价格", "year": "年份", "rating": "评分"}
+
 EN_ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
     "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
@@ -77,3 +82,22 @@ EN_ORDINALS = {
 EN_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                 "nine": 9, "ten": 10}
 ZH_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _shared_synonyms() -> dict[str, dict[str, list[str]]]:
+    try:  # the understanding layer's bilingual vocabulary, when present
+        from ..understanding.lexicon import ATTRIBUTE_SYNONYMS
+    except ImportError:  # pragma: no cover - depends on the installation
+        return {}
+    return ATTRIBUTE_SYNONYMS
+
+
+def zh_forms(value: str) -> list[str]:
+    """Return the Chinese words (two characters or more) that name an attribute value."""
+    key = value.casefold()
+    out = list(ZH_GENRES.get(key, ()))
+    for values in _shared_synonyms().values():
+        for canonical, forms in values.items():
+            if canonical.casefold() == key:
+                out += [f for f in forms if len(f) >= 2 and any("\u3400" <= ch <= "\u9fff" for ch in f)]
+    return list(dict.fromkeys(out))

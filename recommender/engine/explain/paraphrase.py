@@ -1,6 +1,7 @@
 """The LLM path: paraphrase the evidence, check the result, fall back to the template on any problem."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from typing import Any
 from ..llm.base import LLMBackend, LLMError
 from ..types import Evidence, ItemRecord
 from .checker import check_explanation
-from .template import _value_text, cited_evidence, display_title, evidence_titles, explain_text
+from .template import value_text, cited_evidence, display_title, evidence_titles, explain_text
 
 MAX_TOKENS = 60
 STOP = ("\n",)
@@ -71,7 +72,7 @@ class FallbackCounter:
                 self._fell_back[backend] = self._fell_back.get(backend, 0) + 1
                 reasons = self._reasons.setdefault(backend, {})
                 for failure in failures or []:
-                    kind = failure.split(":")[0].split(",")[0].split(" (")[0]
+                    kind = _failure_kind(failure)
                     reasons[kind] = reasons.get(kind, 0) + 1
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
@@ -98,6 +99,12 @@ class FallbackCounter:
 FALLBACKS = FallbackCounter()
 
 
+def _failure_kind(failure: str) -> str:
+    """Return a failure message without its particulars ("claims genres 'war', ..." -> "claims genres")."""
+    kind = re.sub(r"\s*'[^']*'|\s*\d+|\s*\([^)]*\)", "", failure.split(":")[0])
+    return kind.split(",")[0].strip()
+
+
 def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
     """Return the cited evidence as a compact fact line for the prompt."""
     zh = language == "zh"
@@ -106,7 +113,7 @@ def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict
         title = (catalog_titles or {}).get(ev.item_id) or display_title(ev.title or ev.item_id or "", with_year=not zh)
         shown = f"《{title}》" if zh else title
         values = ev.value if isinstance(ev.value, (list, tuple)) else [ev.value]
-        words = " ".join(_value_text(v, language) for v in values if v not in (None, ""))
+        words = " ".join(value_text(v, language, ev.attribute) for v in values if v not in (None, ""))
         if ev.kind == "liked_item":
             facts.append(f"喜欢{shown}" if zh else f"liked {shown}")
         elif ev.kind == "content_similarity":

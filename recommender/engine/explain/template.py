@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ..types import Evidence, ItemRecord
-from .lexicon import ZH_GENRES
+from .lexicon import ZH_ATTRIBUTE_NAMES, ZH_GENRES, zh_forms
 from .titles import display_title, has_cjk, title_year
 
 MAX_LIKED = 3
@@ -39,9 +39,16 @@ def _values(value: Any) -> list[Any]:
     return list(value) if isinstance(value, (list, tuple, set)) else [value]
 
 
-def _value_text(value: Any, language: str) -> str:
+def value_text(value: Any, language: str, attribute: str | None = None) -> str:
+    """Return an attribute value as shown: Chinese words in zh where known, numbers with their attribute name."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = f"{value:g}"
+        if attribute in (None, "year"):
+            return number
+        name = ZH_ATTRIBUTE_NAMES.get(attribute, attribute) if language == "zh" else attribute
+        return f"{name} {number}"
     if language == "zh" and isinstance(value, str):
-        names = ZH_GENRES.get(value.casefold())
+        names = zh_forms(value)
         if names:
             return names[0]
     return str(value)
@@ -61,7 +68,9 @@ def _quote(title: str, language: str) -> str:
 
 def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
     """Return the evidence a template explanation cites: top liked and similar items plus every other fact."""
-    positive = [e for e in evidence if e.kind not in ("liked_item", "content_similarity") or e.weight > 0]
+    # Zero-weight facts (matched attributes, satisfied filters) are cited; anything that lowered the score is not.
+    positive = [e for e in evidence
+                if e.weight > 0 or (e.weight == 0 and e.kind in ("attribute_match", "constraint", "exploration"))]
     liked = sorted((e for e in positive if e.kind == "liked_item" and (e.title or e.item_id)), key=lambda e: -e.weight)
     similar = sorted((e for e in positive if e.kind == "content_similarity"), key=lambda e: -e.weight)
     rest = [e for e in positive if e.kind in ("attribute_match", "constraint", "popularity", "exploration")]
@@ -72,7 +81,7 @@ def _attribute_clause(evs: list[Evidence], language: str, lead_en: str, lead_zh:
     seen: list[str] = []
     for ev in evs:
         for v in _values(ev.value):
-            text = _value_text(v, language)
+            text = value_text(v, language, ev.attribute)
             if text not in seen:
                 seen.append(text)
     if not seen:

@@ -10,7 +10,8 @@ _PAREN = re.compile(r"\s*\(([^()]*)\)")
 # MovieLens and similar catalogs file "The Usual Suspects" as "Usual Suspects, The".
 _MOVED_ARTICLE = re.compile(r"^(.*),\s*(The|A|An|Il|La|Le|Les|L'|Das|Der|Die|El|Lo|Los|Las)$", re.IGNORECASE)
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
-_TOKEN = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Latin-script words only: CJK runs are split off, so "dress和summer" yields two tokens.
+_TOKEN = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:'[^\W_\u3400-\u9fff\uf900-\ufaff]+)*")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 ARTICLES = frozenset({"the", "a", "an"})
 

@@ -82,7 +82,7 @@ def test_checker_rejects_an_invented_attribute():
                                  CATALOG)
     assert problems == ["claims genres 'comedy', which the item does not have"]
     assert check_explanation("因为你喜欢《冰血暴》，这部恐怖片很适合你。", SUSPECTS, EVIDENCE, CATALOG) == [
-        "claims genres '恐怖', which the item does not have"]
+        "claims genres '恐怖片', which the item does not have"]
 
 
 def test_checker_rejects_a_wrong_year_or_decade():
