@@ -1,0 +1,225 @@
+"""Load test for the chat websocket: many concurrent conversations over real websockets against a running server.
+
+    python -m chat.loadtest --base http://127.0.0.1:8000 --conversations 50 --turns 10 [--write-docs]
+
+Each conversation gets its own guest session (a GET of the chat page), opens /ws/chat/ and sends its turns
+one after another, waiting for `chat.done` each time. Reported per turn: time to the item list (send ->
+`chat.items`), time to the first token (send -> first `chat.token`), whole turn time, and errors
+(error frames, timeouts, dropped connections).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import websockets
+
+# A mix of what people type: requests, refinements, follow-ups, facts, feedback, small talk; both languages.
+SCRIPTS = [
+    ["recommend me a comedy", "only from the 90s", "no romance", "why the second one?", "I liked the first one",
+     "something with more action", "what year did Fargo come out?", "thanks!", "some sci-fi films", "why this one?"],
+    ["推荐几部动画片", "要九十年代的", "为什么推荐第一个？", "不要音乐片", "来点科幻片", "第二个是哪一年的？",
+     "我喜欢第一个", "谢谢", "有没有犯罪片", "为什么推荐第三个"],
+    ["a summer dress under $50", "something in blue", "why the first one?", "a warm winter coat", "cheaper please",
+     "hello", "some thriller movies", "no horror", "I didn't like the second one", "more like the first one"],
+]
+MARKERS = ("<!-- BEGIN chat -->", "<!-- END chat -->")
+
+
+@dataclass
+class TurnTiming:
+    first_token: float | None = None
+    items: float | None = None
+    total: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Results:
+    turns: list[TurnTiming] = field(default_factory=list)
+    connect_errors: list[str] = field(default_factory=list)
+    wall: float = 0.0
+
+
+async def guest_cookie(client: httpx.AsyncClient, base: str) -> str:
+    """Return a fresh guest session cookie from the chat page."""
+    response = await client.get(base + "/")
+    response.raise_for_status()
+    return f"sessionid={response.cookies['sessionid']}"
+
+
+async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
+    timing = TurnTiming()
+    started = time.perf_counter()
+    await ws.send(json.dumps({"type": "message", "text": text}))
+    while True:
+        raw = await asyncio.wait_for(ws.recv(), timeout=timeout)
+        frame = json.loads(raw)
+        now = time.perf_counter() - started
+        kind = frame.get("type")
+        if kind == "chat.token" and timing.first_token is None:
+            timing.first_token = now
+        elif kind == "chat.items" and timing.items is None:
+            timing.items = now
+        elif kind == "chat.error":
+            timing.error = frame.get("code", "error")
+            timing.total = now
+            return timing
+        elif kind == "chat.done":
+            timing.total = now
+            return timing
+
+
+async def conversation(n: int, base: str, turns: int, timeout: float, results: Results, start: asyncio.Event):
+    script = SCRIPTS[n % len(SCRIPTS)]
+    ws_url = base.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat/"
+    async with httpx.AsyncClient(timeout=timeout) as client:
+        try:
+            cookie = await guest_cookie(client, base)
+        except (httpx.HTTPError, KeyError) as exc:
+            results.connect_errors.append(f"session: {exc!r}")
+            return
+    await start.wait()
+    try:
+        async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": base},
+                                      max_size=2**22, open_timeout=timeout) as ws:
+            for i in range(turns):
+                try:
+                    results.turns.append(await one_turn(ws, script[i % len(script)], timeout))
+                except (asyncio.TimeoutError, websockets.ConnectionClosed) as exc:
+                    results.turns.append(TurnTiming(error=type(exc).__name__))
+                    return
+    except (OSError, websockets.WebSocketException) as exc:
+        results.connect_errors.append(f"websocket: {exc!r}")
+
+
+async def run(base: str, conversations: int, turns: int, timeout: float) -> Results:
+    results = Results()
+    start = asyncio.Event()
+    tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start)) for n in range(conversations)]
+    await asyncio.sleep(0.5)  # sessions first, so every conversation starts talking at once
+    began = time.perf_counter()
+    start.set()
+    await asyncio.gather(*tasks)
+    results.wall = time.perf_counter() - began
+    return results
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Return the q-th percentile (nearest rank) in milliseconds, or None without data."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, int(round(q / 100 * len(ordered) + 0.5)) - 1)
+    return ordered[min(rank, len(ordered) - 1)] * 1000
+
+
+def summarize(results: Results) -> dict:
+    """Return the figures: p50/p95 per latency, counts, errors, throughput."""
+    ok = [t for t in results.turns if t.error is None]
+    items = [t.items for t in ok if t.items is not None]
+    tokens = [t.first_token for t in ok if t.first_token is not None]
+    totals = [t.total for t in ok if t.total is not None]
+    errors = [t.error for t in results.turns if t.error] + results.connect_errors
+    return {
+        "turns": len(results.turns),
+        "turns_with_items": len(items),
+        "errors": len(errors),
+        "error_kinds": sorted(set(errors)),
+        "time_to_items_ms": {"p50": percentile(items, 50), "p95": percentile(items, 95)},
+        "time_to_first_token_ms": {"p50": percentile(tokens, 50), "p95": percentile(tokens, 95)},
+        "turn_ms": {"p50": percentile(totals, 50), "p95": percentile(totals, 95)},
+        "turns_per_second": round(len(results.turns) / results.wall, 1) if results.wall else None,
+        "wall_s": round(results.wall, 2),
+    }
+
+
+def fmt(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0f}"
+
+
+def report_markdown(summary: dict, args, server_note: str) -> str:
+    """Return the benchmarks section for the chat."""
+    targets_met = (
+        summary["errors"] == 0
+        and (summary["time_to_items_ms"]["p95"] or 0) <= 500
+        and (summary["time_to_first_token_ms"]["p95"] or 0) <= 800
+    )
+    return "\n".join([
+        "## Chat: websocket load",
+        "",
+        f"{args.conversations} concurrent conversations × {args.turns} turns over real websockets "
+        f"(scripted English, Chinese and shopping conversations: requests, refinements, “why?” follow-ups, facts, "
+        f"feedback, small talk). {server_note}",
+        "",
+        "| measure | p50 (ms) | p95 (ms) | target p95 |",
+        "|---|---|---|---|",
+        f"| time to item list | {fmt(summary['time_to_items_ms']['p50'])} | {fmt(summary['time_to_items_ms']['p95'])} | ≤ 500 |",
+        f"| time to first token | {fmt(summary['time_to_first_token_ms']['p50'])} | "
+        f"{fmt(summary['time_to_first_token_ms']['p95'])} | ≤ 800 |",
+        f"| whole turn | {fmt(summary['turn_ms']['p50'])} | {fmt(summary['turn_ms']['p95'])} | |",
+        "",
+        f"Turns: {summary['turns']} ({summary['turns_with_items']} with an item list), errors: {summary['errors']}"
+        + (f" ({', '.join(summary['error_kinds'])})" if summary["error_kinds"] else "")
+        + f", throughput {summary['turns_per_second']} turns/s, wall time {summary['wall_s']} s. "
+        + ("Targets met." if targets_met else "Targets **not** met."),
+        "",
+        "Reproduce (server and load generator share the same machine):",
+        "",
+        "```",
+        "python manage.py migrate && python manage.py load_demo && python manage.py train",
+        "daphne -b 127.0.0.1 -p 8000 chatrec_site.asgi:application &",
+        f"python -m chat.loadtest --base http://127.0.0.1:8000 --conversations {args.conversations} "
+        f"--turns {args.turns} --write-docs",
+        "```",
+    ])
+
+
+def write_docs(path: Path, body: str) -> None:
+    """Replace the text between the chat markers in the benchmarks file (adding them at the end if missing)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    begin, end = MARKERS
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="http://127.0.0.1:8000", help="the server's base URL")
+    parser.add_argument("--conversations", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=10)
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one frame")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
+    parser.add_argument("--note", default="", help="a sentence about the server (model, LLM backend, database)")
+    parser.add_argument("--write-docs", action="store_true", help="rewrite the chat section of docs/benchmarks.md")
+    args = parser.parse_args(argv)
+    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout))
+    summary = summarize(results)
+    summary["machine"] = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
+    print(json.dumps(summary, indent=2))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(summary, indent=2))
+    if args.write_docs:
+        docs = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+        write_docs(docs, report_markdown(summary, args, args.note))
+        print(f"wrote {docs}")
+    return 0 if summary["errors"] == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
