@@ -101,7 +101,19 @@ async def conversation(n: int, base: str, turns: int, timeout: float, results: R
         results.connect_errors.append(f"websocket: {exc!r}")
 
 
+async def warm_up(base: str, timeout: float) -> None:
+    """Run one short uncounted conversation so model loading is not measured as latency."""
+    ready = asyncio.Event()
+    ready.set()
+    scratch = Results()
+    for n in range(len(SCRIPTS)):
+        await conversation(n, base, 2, timeout * 5, scratch, ready)
+    if scratch.connect_errors:
+        raise SystemExit(f"cannot reach the server: {scratch.connect_errors[0]}")
+
+
 async def run(base: str, conversations: int, turns: int, timeout: float) -> Results:
+    await warm_up(base, timeout)
     results = Results()
     start = asyncio.Event()
     tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start)) for n in range(conversations)]
