@@ -35,6 +35,10 @@ def ui_strings() -> dict:
         "offline": _("Connection lost — reconnecting…"), "untitled": _("New conversation"),
         "tooLong": _("That message is too long."), "error": _("Something went wrong:"),
         "evidence": _("Evidence"), "noReason": _("No reason recorded."),
+        "kinds": {
+            "liked_item": _("you liked"), "attribute_match": _("matches"), "content_similarity": _("similar to"),
+            "popularity": _("popular"), "exploration": _("exploring"), "constraint": _("your filter"),
+        },
     }
 
 

@@ -156,8 +156,8 @@
 
     const actions = el("div", "actions");
     actions.append(
-      feedbackButton(item, "like", T.like, "👍"),
-      feedbackButton(item, "dislike", T.dislike, "👎"),
+      feedbackButton(item, "like", T.like, "♥"),
+      feedbackButton(item, "dislike", T.dislike, "✕"),
       feedbackButton(item, "favourite", T.favourite, "★"),
     );
     const rate = el("select", "rate");
@@ -197,7 +197,8 @@
   function evidenceLine(ev) {
     const pct = typeof ev.weight === "number" && ev.weight > 0 ? ` (${Math.round(ev.weight * 100)}%)` : "";
     const subject = ev.title || (ev.attribute ? `${ev.attribute}: ${ev.value}` : "") || ev.detail || "";
-    return `${ev.kind}${subject ? " — " + subject : ""}${pct}`;
+    const label = (T.kinds && T.kinds[ev.kind]) || ev.kind;
+    return `${label}${subject ? " — " + subject : ""}${pct}`;
   }
 
   function showEvidence(entry, text, evidence) {
@@ -278,7 +279,6 @@
         current = null;
         setBusy(false);
         showChips(frame.suggestions);
-        send({ type: "conversation.list" });
         break;
       case "chat.error":
         if (current) {
@@ -302,6 +302,9 @@
         break;
       case "conversation.list":
         showConversations(frame.conversations);
+        break;
+      case "conversation.changed":
+        send({ type: "conversation.list" });
         break;
       case "conversation.created":
         conversationId = null;
