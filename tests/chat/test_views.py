@@ -10,6 +10,11 @@ from django.contrib.auth import get_user_model
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fast_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def test_chat_page_gives_a_guest_a_session_and_loads_its_script(client):
     response = client.get("/")
     assert response.status_code == 200
