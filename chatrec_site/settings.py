@@ -197,4 +197,3 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO").upper()},
     "loggers": {"django.channels.server": {"level": "WARNING"}},
 }
-FORMS_URLFIELD_ASSUME_HTTPS = True

@@ -42,6 +42,17 @@ class Command(BaseCommand):
             f"{version.n_interactions} interactions, {version.training_seconds:.1f} s"
             f"{' (active)' if version.is_active else ''}"
         ))
-        for key, value in sorted(version.metrics.items()):
-            if isinstance(value, (int, float)):
-                self.stdout.write(f"  {key}: {value:.4f}")
+        for key, value in flatten_metrics(version.metrics):
+            self.stdout.write(f"  {key}: {value:.4f}")
+
+
+def flatten_metrics(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
+    """Return (dotted name, number) for every numeric leaf of a nested metrics dict."""
+    rows = []
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            rows.extend(flatten_metrics(value, f"{name}."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            rows.append((name, float(value)))
+    return rows
