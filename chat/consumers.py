@@ -66,6 +66,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.conversation = None
         self.turn_task: asyncio.Task | None = None
+        self.turn_running = False
         self.cancel: threading.Event | None = None
         # Every tab of one person shares a group, so a new or renamed conversation shows up in all of them.
         self.group = f"chat.profile.{self.profile.pk}"
@@ -126,7 +127,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not text.strip():
             await self.error("empty_message")
             return
-        if self.turn_task is not None and not self.turn_task.done():
+        if self.turn_running:
             await self.error("busy")
             return
         k = frame.get("k", services.DEFAULT_K)
@@ -143,6 +144,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.conversation = conversation
         self.cancel = threading.Event()
+        self.turn_running = True
         self.turn_task = asyncio.create_task(self._stream_turn(text, k, self.cancel))
 
     async def on_stop(self, frame: dict):
@@ -183,7 +185,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "conversation.history", "conversation": wanted, "messages": history})
 
     async def on_new(self, frame: dict):
-        if self.turn_task is not None and not self.turn_task.done():
+        if self.turn_running:
             self.cancel.set()
         self.conversation = None
         await self.send_frame({"type": "conversation.created", "conversation": None})
@@ -235,8 +237,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 event = await queue.get()
                 if event is None:
                     break
+                if event["type"] in ("chat.done", "chat.error"):
+                    # The turn is over for the client from here: its next message may start at once.
+                    self.turn_running = False
                 await self.send_frame(event)
         finally:
+            self.turn_running = False
             await worker
         if self.channel_layer is not None and conversation is not None:
             await self.channel_layer.group_send(self.group, {"type": "conversation.changed",

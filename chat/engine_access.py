@@ -6,6 +6,7 @@ no LLM installed) the chat keeps working on the simple fallbacks in `chat.fallba
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
@@ -67,7 +68,8 @@ def item_records() -> dict[str, ItemRecord]:
 
 def reset_caches() -> None:
     """Forget cached records and indexes (tests and catalog imports call this)."""
-    global _records, _records_stamp, _records_checked, _backend, _fallback_index
+    global _records, _records_stamp, _records_checked, _backend, _fallback_index, _bundle_failed_at
+    _bundle_failed_at = None
     try:
         from recommender import selectors
 
@@ -79,17 +81,50 @@ def reset_caches() -> None:
         _backend, _fallback_index = None, None
 
 
+BUNDLE_RETRY_SECONDS = 60.0
+# Torch's default of one thread per core makes every query embedding fight the web server's own threads
+# (measured here: ~700 ms per short query with 2 threads on a busy 2-core machine, ~20 ms with 1).
+SERVING_TORCH_THREADS = int(os.environ.get("CHATREC_SERVING_TORCH_THREADS", "1"))
+_bundle_failed_at: float | None = None
+_torch_configured = False
+
+
+def _configure_torch() -> None:
+    """Limit torch to the serving thread count once per process (only if torch is already in use)."""
+    global _torch_configured
+    if _torch_configured:
+        return
+    _torch_configured = True
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and SERVING_TORCH_THREADS > 0:
+        torch.set_num_threads(SERVING_TORCH_THREADS)
+
+
 def active_bundle():
-    """Return the serving bundle of the active model version, or None before the first training."""
+    """Return the serving bundle of the active model version, or None before the first training.
+
+    A model that fails to load is retried at most once a minute, so a broken artifact costs one
+    attempt per minute rather than one per turn.
+    """
+    global _bundle_failed_at
     try:
         from recommender import selectors
     except ImportError:
         return None
-    try:
-        return selectors.active_bundle()
-    except Exception:  # noqa: BLE001 - a broken artifact must not take the chat down
-        log.exception("could not load the active model; serving popularity instead")
+    if _bundle_failed_at is not None and time.monotonic() - _bundle_failed_at < BUNDLE_RETRY_SECONDS:
         return None
+    try:
+        bundle = selectors.active_bundle()
+    except Exception:  # noqa: BLE001 - a broken artifact must not take the chat down
+        log.exception("could not load the active model; serving popularity for the next minute")
+        _bundle_failed_at = time.monotonic()
+        return None
+    _bundle_failed_at = None
+    if bundle is not None:
+        _configure_torch()
+    return bundle
 
 
 def catalog_index():
