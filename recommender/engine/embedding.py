@@ -36,6 +36,7 @@ class SentenceEmbedder:
         self.model_path = str(model_path or default_model_path())
         self.batch_size = batch_size
         self.device = device
+        self._cache: dict[str, np.ndarray] = {}  # item texts are re-embedded on every refit otherwise
 
     def _model(self):
         if self.model_path not in _MODELS:
@@ -50,9 +51,14 @@ class SentenceEmbedder:
         """Return L2-normalised float32 embeddings, one row per text."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        out = self._model().encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=False)
-        return np.asarray(out, dtype=np.float32)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            out = self._model().encode(missing, batch_size=self.batch_size, normalize_embeddings=True,
+                                       convert_to_numpy=True, show_progress_bar=False)
+            if len(self._cache) + len(missing) > 200_000:
+                self._cache.clear()
+            self._cache.update(zip(missing, np.asarray(out, dtype=np.float32)))
+        return np.stack([self._cache[t] for t in texts])
 
     @property
     def dim(self) -> int:

@@ -1,7 +1,7 @@
-"""Explicit rating prediction: biased MF and item-based AutoRec in torch, linearly blended.
+"""Explicit rating prediction: biased MF (torch), optionally blended with item-based AutoRec.
 
-The blend weights are fitted on a held-out slice of the training ratings, then both models are refitted
-on all training ratings. Predictions are clipped to the rating scale.
+With more than one model, blend weights are fitted on a held-out slice of the training ratings and the
+models are then refitted on all ratings. Predictions are clipped to the rating scale.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .rankers.mf import torch_device
 class BiasedMF:
     """r_ui = mu + b_u + b_i + p_u . q_i, trained full-batch with Adam on squared error + L2."""
 
-    def __init__(self, factors: int = 64, epochs: int = 300, lr: float = 0.02, reg: float = 0.05,
+    def __init__(self, factors: int = 64, epochs: int = 300, lr: float = 0.02, reg: float = 0.1,
                  seed: int = 0) -> None:
         self.cfg = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
@@ -68,9 +68,13 @@ class BiasedMF:
 
 
 class ItemAutoRec:
-    """I-AutoRec (Sedhain et al. 2015): reconstruct each item's rating vector over users."""
+    """I-AutoRec (Sedhain et al. 2015): reconstruct each item's rating vector over users.
 
-    def __init__(self, hidden: int = 500, epochs: int = 200, lr: float = 0.01, reg: float = 1.0,
+    The encoder reads the sparse rating matrix and the loss touches only observed ratings, so an epoch
+    costs O(ratings x hidden) rather than O(items x users x hidden).
+    """
+
+    def __init__(self, hidden: int = 500, epochs: int = 300, lr: float = 0.01, reg: float = 30.0,
                  seed: int = 0) -> None:
         self.cfg = dict(hidden=hidden, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
@@ -79,25 +83,29 @@ class ItemAutoRec:
         c = self.cfg
         torch.manual_seed(c["seed"])
         dev = torch_device()
-        R = torch.zeros(n_items, n_users, device=dev)
-        M = torch.zeros(n_items, n_users, device=dev)
         it = torch.as_tensor(items, dtype=torch.long, device=dev)
         us = torch.as_tensor(users, dtype=torch.long, device=dev)
-        R[it, us] = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
-        M[it, us] = 1.0
-        enc = torch.nn.Linear(n_users, c["hidden"]).to(dev)
-        dec = torch.nn.Linear(c["hidden"], n_users).to(dev)
-        opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=c["lr"])
-        n_obs = float(M.sum())
+        r = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
+        R = torch.sparse_coo_tensor(torch.stack([it, us]), r, (n_items, n_users), check_invariants=False).coalesce()
+        h = c["hidden"]
+        W_enc = torch.nn.Parameter(torch.randn(n_users, h, device=dev) * 0.03)
+        b_enc = torch.nn.Parameter(torch.zeros(h, device=dev))
+        W_dec = torch.nn.Parameter(torch.randn(n_users, h, device=dev) * 0.03)
+        b_dec = torch.nn.Parameter(torch.zeros(n_users, device=dev))
+        opt = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=c["lr"])
+        n_obs = float(len(ratings))
         for _ in tqdm(range(c["epochs"]), desc="rating autorec", disable=not progress, leave=False):
-            out = dec(torch.sigmoid(enc(R)))
-            loss = (((out - R) * M) ** 2).sum() / n_obs + c["reg"] / 2 * (
-                (enc.weight ** 2).sum() + (dec.weight ** 2).sum()) / n_obs
+            H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
+            pred = (H[it] * W_dec[us]).sum(1) + b_dec[us]
+            loss = ((pred - r) ** 2).sum() / n_obs + c["reg"] / 2 * ((W_enc ** 2).sum() + (W_dec ** 2).sum()) / n_obs
             opt.zero_grad()
             loss.backward()
             opt.step()
         with torch.no_grad():
-            self.recon = dec(torch.sigmoid(enc(R))).cpu().numpy().astype(np.float32)
+            H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
+            self.H = H.cpu().numpy().astype(np.float32)
+        self.W_dec = W_dec.detach().cpu().numpy()
+        self.b_dec = b_dec.detach().cpu().numpy()
         self.mu = float(ratings.mean())
         return self
 
@@ -105,27 +113,31 @@ class ItemAutoRec:
         """Return reconstructed ratings; the global mean where the user or item is unknown."""
         users, items = np.asarray(users), np.asarray(items)
         out = np.full(len(users), self.mu, dtype=np.float64)
-        ok = (users >= 0) & (items >= 0) & (items < self.recon.shape[0]) & (users < self.recon.shape[1])
-        out[ok] = self.recon[items[ok], users[ok]]
+        ok = (users >= 0) & (items >= 0) & (items < self.H.shape[0]) & (users < self.W_dec.shape[0])
+        out[ok] = np.sum(self.H[items[ok]] * self.W_dec[users[ok]], axis=1) + self.b_dec[users[ok]]
         return out
 
     def arrays(self) -> dict[str, np.ndarray]:
-        return {"ar_recon": self.recon, "ar_mu": np.array(self.mu)}
+        return {"ar_H": self.H, "ar_W": self.W_dec, "ar_b": self.b_dec, "ar_mu": np.array(self.mu)}
 
     def set_arrays(self, a: dict[str, np.ndarray]) -> None:
-        self.recon, self.mu = a["ar_recon"], float(a["ar_mu"])
+        self.H, self.W_dec, self.b_dec, self.mu = a["ar_H"], a["ar_W"], a["ar_b"], float(a["ar_mu"])
 
 
 class RatingModel:
-    """Blend of BiasedMF and ItemAutoRec with least-squares weights fitted on a held-out slice."""
+    """Biased MF alone, or a least-squares blend of the listed models (fitted on a held-out slice)."""
 
     def __init__(self, low: float = 1.0, high: float = 5.0, holdout: float = 0.1, seed: int = 0,
-                 mf: dict[str, Any] | None = None, autorec: dict[str, Any] | None = None) -> None:
-        self.cfg = dict(low=low, high=high, holdout=holdout, seed=seed, mf=mf or {}, autorec=autorec or {})
-        self.blend = np.array([0.0, 0.5, 0.5])
+                 models: tuple[str, ...] | list[str] = ("mf",), mf: dict[str, Any] | None = None,
+                 autorec: dict[str, Any] | None = None) -> None:
+        self.cfg = dict(low=low, high=high, holdout=holdout, seed=seed, models=list(models), mf=mf or {},
+                        autorec=autorec or {})
+        self.blend = np.array([0.0] + [1.0 / len(models)] * len(models))
+        self.holdout_metrics: dict[str, float] = {}
 
     def _models(self) -> list:
-        return [BiasedMF(**self.cfg["mf"]), ItemAutoRec(**self.cfg["autorec"])]
+        make = {"mf": lambda: BiasedMF(**self.cfg["mf"]), "autorec": lambda: ItemAutoRec(**self.cfg["autorec"])}
+        return [make[name]() for name in self.cfg["models"]]
 
     def _features(self, models, users, items) -> np.ndarray:
         cols = [np.ones(len(users))] + [m.predict(users, items) for m in models]
@@ -133,17 +145,21 @@ class RatingModel:
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
             progress: bool = False) -> "RatingModel":
-        """Fit blend weights on a held-out slice, then refit both models on every rating; returns self."""
+        """Fit (blend weights on a held-out slice first when several models are listed); returns self."""
         users, items, ratings = np.asarray(users), np.asarray(items), np.asarray(ratings, dtype=np.float32)
         rng = np.random.default_rng(self.cfg["seed"])
         held = rng.random(len(ratings)) < self.cfg["holdout"]
-        models = [m.fit(users[~held], items[~held], ratings[~held], n_users, n_items, progress) for m in self._models()]
-        F = self._features(models, users[held], items[held])
-        self.blend = np.linalg.lstsq(F, ratings[held], rcond=None)[0]
-        pred = np.clip(F @ self.blend, self.cfg["low"], self.cfg["high"])
-        self.holdout_metrics = {"rmse": float(np.sqrt(np.mean((pred - ratings[held]) ** 2))),
-                                "mae": float(np.mean(np.abs(pred - ratings[held]))), "n": int(held.sum())}
+        if len(self.cfg["models"]) > 1:
+            models = [m.fit(users[~held], items[~held], ratings[~held], n_users, n_items, progress)
+                      for m in self._models()]
+            F = self._features(models, users[held], items[held])
+            self.blend = np.linalg.lstsq(F, ratings[held], rcond=None)[0]
         self.models = [m.fit(users, items, ratings, n_users, n_items, progress) for m in self._models()]
+        pred = self.predict(users[held], items[held])
+        # With one model the slice is part of training, so this is a training-fit figure, not validation.
+        self.holdout_metrics = {"rmse": float(np.sqrt(np.mean((pred - ratings[held]) ** 2))),
+                                "mae": float(np.mean(np.abs(pred - ratings[held]))), "n": int(held.sum()),
+                                "in_training": len(self.cfg["models"]) == 1}
         return self
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:

@@ -132,7 +132,7 @@ class HybridRanker(Ranker):
                       test_items: dict[int, np.ndarray], users: np.ndarray, grid: list[float] | None = None,
                       rounds: int = 2, k: int = 10) -> dict[str, float]:
         """Set weights by coordinate ascent on validation NDCG@k (the strongest component fixed at 1)."""
-        grid = grid or [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5]
+        grid = grid or [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
         normed = {n: S / _spread(S) for n, S in val_scores.items()}
         seen = train_rows.nonzero()
         rel = relevance_matrix(users, test_items, train_rows.shape[1])

@@ -1,0 +1,34 @@
+"""The packaged all-MiniLM-L6-v2 loads from its local path and drives the content ranker."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.engine.embedding import SentenceEmbedder, default_model_path, make_embedder
+from recommender.engine.rankers import make_ranker
+from recommender.engine.types import Profile
+
+from .conftest import COLD_ID
+
+
+@pytest.fixture(scope="module")
+def minilm() -> SentenceEmbedder:
+    return SentenceEmbedder()
+
+
+def test_model_path_is_configurable(monkeypatch, tmp_path):
+    monkeypatch.setenv("CHATREC_EMBEDDING_MODEL", str(tmp_path))
+    assert default_model_path() == str(tmp_path)
+    assert make_embedder({"kind": "sentence", "model_path": "/models/x"}).config() == {
+        "kind": "sentence", "model_path": "/models/x"}
+
+
+def test_real_minilm_embeds_and_ranks_cold_item(minilm, data):
+    vectors = minilm.encode(["a spaceship crew explores a distant galaxy", "astronauts travel to another planet",
+                             "a tender wedding love story"])
+    assert vectors.shape == (3, 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2]
+    ranker = make_ranker("content", embedder_obj=minilm).fit(data)
+    top = ranker.recommend(profile=Profile(query_text="a submarine voyage under the arctic ice"), n=1)
+    assert top[0].item_id == COLD_ID

@@ -1,0 +1,102 @@
+"""Training writes a versioned artifact without pickle; the serving bundle answers from it."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from recommender.engine.serving import RecommenderBundle
+from recommender.engine.training import train_bundle
+from recommender.engine.types import Constraints, ItemRecord, Profile
+
+from .conftest import COLD_ID
+
+CONFIG = {
+    "components": {"ease": {"l2": 5.0}, "rp3beta": {"k": 20}, "popularity": {},
+                   "content": {"embedder": {"kind": "hashing", "dim": 128}}},
+    "tune": {"ease_l2": [2.0, 5.0]},
+    "rating": {"models": ["mf", "autorec"], "mf": {"factors": 4, "epochs": 60}, "autorec": {"hidden": 8, "epochs": 60}},
+    "version": "v-test",
+}
+
+
+@pytest.fixture(scope="module")
+def trained(data, tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts") / "v1"
+    stages = []
+    manifest = train_bundle(data, out, config=CONFIG, progress=lambda stage, f: stages.append((stage, f)))
+    return out, manifest, stages
+
+
+def test_manifest_and_files(trained, data):
+    out, manifest, stages = trained
+    assert manifest["version"] == "v-test"
+    assert manifest["item_ids"] == data.item_ids
+    assert json.loads((out / "manifest.json").read_text())["metrics"] == json.loads(json.dumps(manifest["metrics"]))
+    assert "ndcg@10" in manifest["metrics"]["validation"]
+    assert manifest["tuned"]["ease_l2"] in (2.0, 5.0)
+    assert manifest["metrics"]["rating_holdout"]["rmse"] > 0
+    assert not list(out.rglob("*.pkl"))
+    for npz in out.rglob("*.npz"):
+        np.load(npz, allow_pickle=False).files  # loads without pickle
+    assert stages[-1] == ("done", 1.0)
+    assert not (out.parent / "v1.partial").exists()
+
+
+def test_bundle_recommend_evidence_and_sources(trained, data):
+    out, _, _ = trained
+    bundle = RecommenderBundle.load(out)
+    assert RecommenderBundle.load(out) is bundle  # loaded once per process
+    recs = bundle.recommend(user_key="u0", n=5)
+    assert len(recs) == 5
+    seen = {data.item_ids[i] for i in data.implicit()[data.user_index["u0"]].indices}
+    assert not seen & {r.item_id for r in recs}
+    for rec in recs:
+        assert rec.evidence and set(rec.sources) <= {"ease", "rp3beta", "popularity", "content"}
+        assert sum(rec.sources.values()) == pytest.approx(rec.score, rel=1e-4, abs=1e-5)
+    assert len(bundle.recommend(user_key="u0", n=3, candidates=8)) == 8
+
+
+def test_bundle_constraints_and_constraint_evidence(trained):
+    bundle = RecommenderBundle.load(trained[0])
+    c = Constraints(include={"genres": ["Horror"]}, ranges={"year": (2000, 2010)})
+    recs = bundle.recommend(profile=Profile(liked=["i24"]), constraints=c, n=20)
+    assert recs and all("Horror" in bundle.items[r.item_id].attributes["genres"] for r in recs)
+    assert all(2000 <= bundle.items[r.item_id].attributes["year"] <= 2010 for r in recs)
+    assert any(e.kind == "constraint" and e.value == "Horror" for e in recs[0].evidence)
+
+
+def test_unknown_user_and_items_fall_back(trained, data):
+    bundle = RecommenderBundle.load(trained[0])
+    cold_user = bundle.recommend(user_key="nobody", n=3)
+    counts = np.asarray(data.implicit().getnnz(axis=0))
+    assert [r.item_id for r in cold_user] == [data.item_ids[i] for i in np.argsort(-counts, kind="stable")[:3]] or \
+        all(e.kind == "popularity" for r in cold_user for e in r.evidence)
+    recs = bundle.recommend(profile=Profile(liked=["missing-id", "i1"]), n=3)
+    assert len(recs) == 3
+    assert bundle.explain(item_id="missing-id", user_key="u0") == []
+
+
+def test_explain_similar_rating_and_items(trained):
+    bundle = RecommenderBundle.load(trained[0])
+    evidence = bundle.explain(item_id="i3", profile=Profile(liked=["i0", "i1"]))
+    cited = {e.item_id for e in evidence if e.kind in ("liked_item", "content_similarity") and e.item_id}
+    assert cited and cited <= {"i0", "i1"}
+    sims = bundle.similar_items("i0", n=4)
+    assert len(sims) == 4 and "i0" not in {s.item_id for s in sims}
+    r = bundle.predict_rating("u0", "i0")
+    assert 1.0 <= r <= 5.0
+    assert 1.0 <= bundle.predict_rating("nobody", "missing") <= 5.0
+    assert bundle.has_item(COLD_ID) and not bundle.has_item("missing")
+    assert bundle.items["i0"].title == "Sci-Fi Film 0"
+
+
+def test_add_items_makes_new_item_recommendable_cold(trained, tmp_path):
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    added = bundle.add_items([ItemRecord("new", "Volcano Diver", description="volcano lava diver expedition")])
+    assert added == ["new"] and bundle.has_item("new")
+    recs = bundle.recommend(profile=Profile(query_text="volcano lava diver expedition"), n=1)
+    assert recs[0].item_id == "new"
+    assert any(e.kind == "content_similarity" for e in recs[0].evidence)
+    assert 1.0 <= bundle.predict_rating("u0", "new") <= 5.0
