@@ -10,9 +10,11 @@ one after another, waiting for `chat.done` each time. Reported per turn: time to
 from __future__ import annotations
 
 import argparse
+import os
 import asyncio
 import json
 import platform
+import random
 import statistics
 import sys
 import time
@@ -78,8 +80,10 @@ async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
             return timing
 
 
-async def conversation(n: int, base: str, turns: int, timeout: float, results: Results, start: asyncio.Event):
+async def conversation(n: int, base: str, turns: int, timeout: float, results: Results, start: asyncio.Event,
+                       think: float = 0.0):
     script = SCRIPTS[n % len(SCRIPTS)]
+    rng = random.Random(n)
     ws_url = base.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat/"
     async with httpx.AsyncClient(timeout=timeout) as client:
         try:
@@ -92,6 +96,9 @@ async def conversation(n: int, base: str, turns: int, timeout: float, results: R
         async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": base},
                                       max_size=2**22, open_timeout=timeout) as ws:
             for i in range(turns):
+                if think and i:
+                    # A person reads the reply before typing the next message: uniform in [0.5, 1.5] × think.
+                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 try:
                     results.turns.append(await one_turn(ws, script[i % len(script)], timeout))
                 except (asyncio.TimeoutError, websockets.ConnectionClosed) as exc:
@@ -112,11 +119,12 @@ async def warm_up(base: str, timeout: float) -> None:
         raise SystemExit(f"cannot reach the server: {scratch.connect_errors[0]}")
 
 
-async def run(base: str, conversations: int, turns: int, timeout: float) -> Results:
+async def run(base: str, conversations: int, turns: int, timeout: float, think: float = 0.0) -> Results:
     await warm_up(base, timeout)
     results = Results()
     start = asyncio.Event()
-    tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start)) for n in range(conversations)]
+    tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start, think))
+             for n in range(conversations)]
     await asyncio.sleep(0.5)  # sessions first, so every conversation starts talking at once
     began = time.perf_counter()
     start.set()
@@ -215,13 +223,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument("--turns", type=int, default=10)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one frame")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a person reads before the next message (0: send at once)")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--note", default="", help="a sentence about the server (model, LLM backend, database)")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the chat section of docs/benchmarks.md")
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout))
+    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout, args.think))
     summary = summarize(results)
     summary["machine"] = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
+    summary["think_s"] = args.think
+    summary["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(summary, indent=2))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -143,31 +143,59 @@ def _satisfies(records: dict[str, ItemRecord], constraints: Constraints, ids: li
     return [i for i in ids if i in catalog.item_index and mask[catalog.item_index[i]]]
 
 
-def _rank(records, profile: Profile | None, context, u, k: int) -> tuple[list[ScoredItem], str]:
-    """Return (scored items satisfying the constraints, strategy name) from the model or popularity."""
+def _rank(records, profile: Profile | None, context, u, k: int):
+    """Return (scored items satisfying the constraints, strategy name, evidence filler).
+
+    The model ranks without evidence first so the list can be shown at once; the filler adds each
+    item's evidence afterwards (the costly part: per-item score contributions).
+    """
     constraints = context.constraints()
     person = _merged_profile(context, _profile_history(profile))
     pool = max(k, RERANK_POOL) if settings.CHATREC_LLM_RERANK else k
     bundle = engine_access.active_bundle()
+    user_key = str(profile.pk) if profile is not None and profile.pk else None
     scored: list[ScoredItem] = []
     strategy = "popularity"
+    fill = _no_fill
     if bundle is not None:
         try:
-            scored = bundle.recommend(
-                user_key=str(profile.pk) if profile is not None and profile.pk else None,
-                profile=person, constraints=constraints, n=pool,
-            )
+            scored = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=pool,
+                                      with_evidence=False)
             strategy = getattr(bundle, "name", None) or "hybrid"
+            fill = _bundle_filler(bundle, user_key, person, constraints, pool)
         except Exception:  # noqa: BLE001 - fall back to popularity rather than fail the turn
             log.exception("model recommend failed; serving popularity")
             scored = []
     if not scored:
         keywords = list(getattr(u, "keywords", []) or [])
         scored = fallbacks.popular_items(records, constraints=constraints, profile=person, n=pool, keywords=keywords)
-        strategy = "popularity"
+        strategy, fill = "popularity", _no_fill
     allowed = set(_satisfies(records, constraints, [s.item_id for s in scored]))
     excluded = set(person.disliked)
-    return [s for s in scored if s.item_id in allowed and s.item_id not in excluded and s.item_id in records], strategy
+    kept = [s for s in scored if s.item_id in allowed and s.item_id not in excluded and s.item_id in records]
+    return kept, strategy, fill
+
+
+def _no_fill(items: list[ScoredItem]) -> None:
+    """Evidence is already there."""
+
+
+def _bundle_filler(bundle, user_key, person, constraints, pool):
+    """Return a function that adds the model's evidence to the items it ranked."""
+    def fill(items: list[ScoredItem]) -> None:
+        try:
+            ranked = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=pool)
+        except Exception:  # noqa: BLE001 - items stay, explanations fall back to their generic text
+            log.exception("model evidence failed")
+            return
+        found = {s.item_id: s.evidence for s in ranked}
+        for s in items:
+            if s.item_id in found:
+                s.evidence = found[s.item_id]
+            else:  # the same scores rank the same items; this is a safety net
+                s.evidence = bundle.explain(item_id=s.item_id, user_key=user_key, profile=person)
+
+    return fill
 
 
 _NUMBERS = re.compile(r"\d+")
@@ -243,10 +271,19 @@ def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, la
     }
 
 
+WORDS_PER_CHUNK = 3
+CJK_CHARS_PER_CHUNK = 6
+
+
 def _chunks(text: str) -> Iterator[str]:
-    """Yield a sentence in small pieces, the way a model streams tokens."""
-    for piece in re.findall(r"\S+\s*|\s+", text) if " " in text else re.findall(r".{1,3}", text, re.S):
-        yield piece
+    """Yield a sentence in pieces of a few words (or characters, for Chinese), the way a model streams."""
+    if " " in text:
+        words = re.findall(r"\S+\s*|\s+", text)
+        for i in range(0, len(words), WORDS_PER_CHUNK):
+            yield "".join(words[i:i + WORDS_PER_CHUNK])
+    else:
+        for i in range(0, len(text), CJK_CHARS_PER_CHUNK):
+            yield text[i:i + CJK_CHARS_PER_CHUNK]
 
 
 def _resolve_followup(text: str, shown: list[dict], records: dict[str, ItemRecord], language: str) -> dict | None:
@@ -377,7 +414,7 @@ def run_turn(
         refs = refs_of(u)
         if turn.intent == "feedback":
             turn.extra["feedback"] = _record_feedback_refs(refs, profile, conversation, store)
-        scored, turn.strategy = _rank(records, profile, state.context, u, k)
+        scored, turn.strategy, fill_evidence = _rank(records, profile, state.context, u, k)
         mark("ranked")
         if settings.CHATREC_LLM_RERANK:
             backend = engine_access.llm_backend()
@@ -400,6 +437,8 @@ def run_turn(
                      for rank, s in enumerate(scored)]
             mark("items")
             yield {"type": "chat.items", "items": cards, "strategy": turn.strategy}
+            fill_evidence(scored)
+            mark("evidence")
             turn.items = [{"item_id": s.item_id, "score": s.score, "evidence": [e.to_dict() for e in s.evidence],
                            "sources": dict(s.sources), "explanation": ""} for s in scored]
             if settings.CHATREC_LLM_EXPLAIN and backend is None:
