@@ -25,16 +25,28 @@ log = logging.getLogger(__name__)
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
 FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click")
-# Turns run on their own small pool so one slow turn never blocks the thread that serves other frames.
+# Turns run on their own pools so a slow turn never blocks the thread that serves other frames. Up to the
+# item list a turn runs on the larger pool; explanations and storing continue on a smaller one, so under
+# load the work that puts lists on screens gets most of the interpreter.
 TURN_WORKERS = 4
-_turn_threads = ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn")
+TAIL_WORKERS = 2
+
+
+def _pools() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
+    return (ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn"),
+            ThreadPoolExecutor(max_workers=TAIL_WORKERS, thread_name_prefix="chat-tail"))
+
+
+_turn_threads, _tail_threads = _pools()
 
 
 def reset_turn_threads() -> None:
-    """Replace the turn pool, letting its threads (and their database connections) go."""
-    global _turn_threads
-    old, _turn_threads = _turn_threads, ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn")
-    old.shutdown(wait=True)
+    """Replace the turn pools, letting their threads (and their database connections) go."""
+    global _turn_threads, _tail_threads
+    old = (_turn_threads, _tail_threads)
+    _turn_threads, _tail_threads = _pools()
+    for pool in old:
+        pool.shutdown(wait=True)
 
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
@@ -215,11 +227,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
         queue: asyncio.Queue = asyncio.Queue()
         conversation, profile = self.conversation, self.profile
 
-        def work():
+        events = services.run_turn(text=text, profile=profile, conversation=conversation, k=k, cancel=cancel)
+
+        def pump(until_items: bool) -> bool:
+            """Forward events; return True when the turn has ended (or failed)."""
             try:
-                for event in services.run_turn(text=text, profile=profile, conversation=conversation, k=k,
-                                               cancel=cancel):
+                for event in events:
                     loop.call_soon_threadsafe(queue.put_nowait, event)
+                    if until_items and event["type"] == "chat.items":
+                        return False
             except services.TurnError as exc:
                 loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": exc.code,
                                                              "message": exc.message})
@@ -227,11 +243,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 log.exception("chat turn failed")
                 loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": "internal",
                                                              "message": ERRORS["internal"]})
-            finally:
-                loop.call_soon_threadsafe(queue.put_nowait, None)
+            return True
 
-        worker = asyncio.ensure_future(
-            database_sync_to_async(work, thread_sensitive=False, executor=_turn_threads)())
+        async def work():
+            try:
+                ended = await database_sync_to_async(pump, thread_sensitive=False, executor=_turn_threads)(True)
+                if not ended:
+                    await database_sync_to_async(pump, thread_sensitive=False, executor=_tail_threads)(False)
+            finally:
+                queue.put_nowait(None)
+
+        worker = asyncio.ensure_future(work())
         try:
             while True:
                 event = await queue.get()

@@ -90,16 +90,21 @@ _torch_configured = False
 
 
 def _configure_torch() -> None:
-    """Limit torch to the serving thread count once per process (only if torch is already in use)."""
+    """Limit torch and BLAS to the serving thread count once per process (several turns run side by side)."""
     global _torch_configured
-    if _torch_configured:
+    if _torch_configured or SERVING_TORCH_THREADS <= 0:
         return
     _torch_configured = True
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is not None and SERVING_TORCH_THREADS > 0:
+    if torch is not None:
         torch.set_num_threads(SERVING_TORCH_THREADS)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it BLAS keeps its own default
+        return
+    threadpool_limits(limits=SERVING_TORCH_THREADS)
 
 
 def active_bundle():
