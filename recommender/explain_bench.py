@@ -22,6 +22,7 @@ import numpy as np
 
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml100k, random_split
+from recommender.engine.embedding import make_embedder
 from recommender.engine.explain import (FallbackCounter, check_explanation, evidence_coverage, evidence_titles,
                                         explain_text, paraphrase, resolve_followup)
 from recommender.engine.explain.template import cited_evidence, display_title
@@ -68,12 +69,32 @@ def _ms(values: list[float], q: float) -> str:
 # ---------------------------------------------------------------- engine
 
 
+class _MemoEmbedder:
+    """The sentence embedder with a cache: each request text is embedded once, not on every explain call."""
+
+    def __init__(self) -> None:
+        self.inner = make_embedder({"kind": "sentence"})
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if len(texts) > 8:
+            return self.inner.encode(texts)
+        missing = [t for t in texts if t not in self.cache]
+        if missing:
+            for text, row in zip(missing, self.inner.encode(missing)):
+                self.cache[text] = row
+        return np.stack([self.cache[t] for t in texts]) if texts else self.inner.encode(texts)
+
+    def config(self) -> dict:
+        return self.inner.config()
+
+
 def _hybrid(data: InteractionData, seed: int) -> HybridRanker:
     """Return the engine's hybrid fitted on data, its fusion weights learned on a validation split."""
     hybrid = HybridRanker().with_components({
         "ease": EASERanker(l2=300.0),
         "popularity": PopularityRanker(),
-        "content": ContentRanker(),
+        "content": ContentRanker(embedder_obj=_MemoEmbedder()),
     })
     return hybrid.fit_with_validation(data, protocol="random", seed=seed)
 

@@ -232,10 +232,16 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
     allowed_ids = _allowed_ids(item, evidence)
     allowed_titles = _allowed_titles(item, evidence)
 
+    if text[-1] not in ".!?。！？":
+        problems.append("unfinished sentence")
     # Title spans, allowed or not, are taken out before the word-level checks below.
     allowed_spans: list[tuple[int, int]] = []
     title_spans: list[tuple[int, int]] = []
-    for hit in index.matcher.find(text):
+    hits = index.matcher.find(text)
+    named = [hit.item_ids for hit in hits]
+    if any(named.count(ids) > 1 for ids in named):
+        problems.append("names the same title twice")
+    for hit in hits:
         title_spans.append((hit.start, hit.end))
         if hit.item_ids & allowed_ids or _norm(hit.form) in allowed_titles:
             allowed_spans.append((hit.start, hit.end))

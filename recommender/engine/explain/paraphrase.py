@@ -15,32 +15,19 @@ from .template import value_text, cited_evidence, display_title, evidence_titles
 MAX_TOKENS = 60
 STOP = ("\n",)
 
-# Few-shot examples use made-up titles; the checker treats them as forbidden so a copied
-# example title is caught even though no catalog holds it.
-EXAMPLE_TITLES = ("Silver Harbor", "Night Train to Lima", "The Paper Orchard", "银色港湾", "夜车", "纸果园")
-
-_PROMPTS = {
-    "en": (
-        "Each line turns the facts about a recommended movie into one short friendly sentence "
-        "that uses only those facts.\n\n"
-        "Facts: liked Silver Harbor; liked Night Train to Lima; matches request Drama\n"
-        "Sentence: Because you liked Silver Harbor and Night Train to Lima, this drama should suit you.\n\n"
-        "Facts: similar to The Paper Orchard; popular with many viewers\n"
-        "Sentence: It is a lot like The Paper Orchard, and many viewers love it.\n\n"
-        "Facts: {facts}\n"
-        "Sentence:"
-    ),
-    "zh": (
-        "每一行把推荐一部电影的事实改写成一句简短自然的中文，只使用这些事实。\n\n"
-        "事实：喜欢《银色港湾》；喜欢《夜车》；符合要求 剧情\n"
-        "句子：因为你喜欢《银色港湾》和《夜车》，这部剧情片应该合你的口味。\n\n"
-        "事实：和《纸果园》相似；很多观众喜欢\n"
-        "句子：它和《纸果园》很像，很多观众都很喜欢它。\n\n"
-        "事实：{facts}\n"
-        "句子："
-    ),
+# Few-shot examples mirror the real facts with made-up titles; the checker treats those titles as
+# forbidden, so a copied example title is caught even though no catalog holds it.
+_EXAMPLE_TITLES = {
+    "en": (("Silver Harbor", "Night Train to Lima", "The Paper Orchard"),
+           ("Lantern Bay", "Winter Kettle", "Blue Canyon Letters")),
+    "zh": (("银色港湾", "夜车", "纸果园"), ("灯笼湾", "冬日水壶", "蓝峡谷来信")),
 }
-
+EXAMPLE_TITLES = tuple(t for lang in _EXAMPLE_TITLES.values() for group in lang for t in group)
+_HEADER = {
+    "en": "Each line turns the facts about a recommendation into one short friendly sentence that uses only those "
+          "facts.\n\n",
+    "zh": "每一行把推荐理由的事实改写成一句简短自然的中文，只使用这些事实。\n\n",
+}
 
 @dataclass
 class ExplanationResult:
@@ -105,34 +92,97 @@ def _failure_kind(failure: str) -> str:
     return kind.split(",")[0].strip()
 
 
-def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
-    """Return the cited evidence as a compact fact line for the prompt."""
+def _fact_list(evidence: list[Evidence], language: str,
+               catalog_titles: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Return the cited evidence as (kind, title or value words) pairs, in citation order."""
     zh = language == "zh"
-    facts = []
+    facts: list[tuple[str, str]] = []
     for ev in cited_evidence(evidence):
         title = (catalog_titles or {}).get(ev.item_id) or display_title(ev.title or ev.item_id or "", with_year=not zh)
-        shown = f"《{title}》" if zh else title
         values = ev.value if isinstance(ev.value, (list, tuple)) else [ev.value]
         words = " ".join(value_text(v, language, ev.attribute) for v in values if v not in (None, ""))
         if ev.kind == "liked_item":
-            facts.append(f"喜欢{shown}" if zh else f"liked {shown}")
+            facts.append(("liked", title))
         elif ev.kind == "content_similarity":
-            if ev.item_id or ev.title:
-                facts.append(f"和{shown}相似" if zh else f"similar to {shown}")
-            else:
-                facts.append("和你描述的内容接近" if zh else "close to what you described")
+            facts.append(("similar", title) if ev.item_id or ev.title else ("request", ""))
         elif ev.kind in ("attribute_match", "constraint") and words:
-            facts.append(f"符合要求 {words}" if zh else f"matches request {words}")
-        elif ev.kind == "popularity":
-            facts.append("很多观众喜欢" if zh else "popular with many viewers")
-        elif ev.kind == "exploration":
-            facts.append("新的尝试，用来探索口味" if zh else "something new to explore your taste")
-    return ("；" if zh else "; ").join(dict.fromkeys(facts))
+            facts.append(("attribute", words))
+        elif ev.kind in ("popularity", "exploration"):
+            facts.append((ev.kind, ""))
+    return list(dict.fromkeys(facts))
+
+
+_FACT_TEXT = {
+    "en": {"liked": "liked {}", "similar": "similar to {}", "request": "close to what you described",
+           "attribute": "matches request {}", "popularity": "popular with many viewers",
+           "exploration": "something new to explore your taste"},
+    "zh": {"liked": "喜欢《{}》", "similar": "和《{}》相似", "request": "和你描述的内容接近",
+           "attribute": "符合要求 {}", "popularity": "很多观众喜欢", "exploration": "新的尝试，用来探索口味"},
+}
+
+
+def _facts_line(facts: list[tuple[str, str]], language: str) -> str:
+    table = _FACT_TEXT[language]
+    return ("；" if language == "zh" else "; ").join(table[kind].format(arg) for kind, arg in facts)
+
+
+def _example_sentence(facts: list[tuple[str, str]], language: str) -> str:
+    """Return a reference paraphrase of facts, worded differently from the template."""
+    zh = language == "zh"
+    liked = [t for k, t in facts if k == "liked"]
+    similar = [t for k, t in facts if k == "similar"]
+    values = [v for k, v in facts if k == "attribute"]
+    kinds = {k for k, _ in facts}
+    clauses = []
+    if liked:
+        names = [f"《{t}》" for t in liked] if zh else liked
+        clauses.append(("既然你喜欢" + "和".join(names)) if zh else "Since you enjoyed " + " and ".join(names))
+    if similar:
+        names = [f"《{t}》" for t in similar] if zh else similar
+        clauses.append(("它很像" + "和".join(names)) if zh else "it resembles " + " and ".join(names))
+    if "request" in kinds:
+        clauses.append("它和你描述的很接近" if zh else "it is close to what you described")
+    if values:
+        clauses.append(("它正是你想要的" + "、".join(values)) if zh else "it fits your wish for " + " and ".join(values))
+    if "popularity" in kinds:
+        clauses.append("很多观众都喜欢它" if zh else "many viewers love it")
+    if "exploration" in kinds:
+        clauses.append("这是一个新的尝试方向" if zh else "it is a new direction to try")
+    if not clauses:
+        return ""
+    if zh:
+        return "，".join(clauses) + "。"
+    text = clauses[0] + (", " + ", and ".join(clauses[1:]) if len(clauses) > 1 else "") + "."
+    return text[0].upper() + text[1:]
+
+
+def _with_titles(facts: list[tuple[str, str]], titles: tuple[str, ...]) -> list[tuple[str, str]]:
+    out, i = [], 0
+    for kind, arg in facts:
+        if kind in ("liked", "similar"):
+            arg, i = titles[i % len(titles)], i + 1
+        out.append((kind, arg))
+    return out
+
+
+def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
+    """Return the cited evidence as a compact fact line for the prompt."""
+    language = "zh" if language == "zh" else "en"
+    return _facts_line(_fact_list(evidence, language, catalog_titles), language)
 
 
 def build_prompt(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
-    """Return the few-shot paraphrase prompt; it holds the evidence and nothing else about the user."""
-    return _PROMPTS["zh" if language == "zh" else "en"].format(facts=evidence_facts(evidence, language, catalog_titles))
+    """Return the few-shot paraphrase prompt: two examples shaped like the evidence, then the evidence itself."""
+    language = "zh" if language == "zh" else "en"
+    facts = _fact_list(evidence, language, catalog_titles)
+    facts_label, sentence_label = ("事实：", "句子：") if language == "zh" else ("Facts: ", "Sentence: ")
+    parts = [_HEADER[language]]
+    for titles in _EXAMPLE_TITLES[language]:
+        example = _with_titles(facts, titles)
+        parts.append(f"{facts_label}{_facts_line(example, language)}\n{sentence_label}"
+                     f"{_example_sentence(example, language)}\n\n")
+    parts.append(f"{facts_label}{_facts_line(facts, language)}\n{sentence_label.rstrip()}")
+    return "".join(parts)
 
 
 def _clean(raw: str) -> str:

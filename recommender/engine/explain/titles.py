@@ -152,7 +152,7 @@ class TitleMatcher:
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
                 key = tuple(t for t, _, _ in toks[i:i + n])
                 ids = table.get(key)
-                if ids is None:
+                if ids is None or not _joined(text, toks[i:i + n]):
                     continue
                 end = toks[i + n - 1][2]
                 ok, strong = self._accept(text, key, start, end)
@@ -165,6 +165,14 @@ class TitleMatcher:
                 hits.append(TitleHit(pos, pos + len(alias), frozenset(ids), alias, True))
                 pos = text.find(alias, pos + 1)
         return _non_overlapping(hits)
+
+
+_GAP = re.compile(r"[\s,:.\-\u2013'&/!?]{1,3}")
+
+
+def _joined(text: str, run: list[tuple[str, int, int]]) -> bool:
+    """Return whether consecutive tokens are separated only as words of one title can be."""
+    return all(_GAP.fullmatch(text[a[2]:b[1]]) for a, b in zip(run, run[1:]))
 
 
 def _non_overlapping(hits: list[TitleHit]) -> list[TitleHit]:

@@ -151,3 +151,16 @@ def test_evidence_coverage_sums_the_positive_shares_cited():
     assert abs(evidence_coverage(scored) - 0.8) < 1e-9
     assert abs(evidence_coverage(scored, cited=scored.evidence[:1]) - 0.5) < 1e-9
     assert evidence_coverage(ScoredItem("12", 1.0)) == 0.0
+
+
+def test_checker_rejects_unfinished_or_repetitive_text():
+    assert check_explanation("Because you liked Fargo and Pulp Fiction and", SUSPECTS, EVIDENCE, CATALOG) == [
+        "unfinished sentence"]
+    assert check_explanation("Because you liked Fargo, and Fargo again.", SUSPECTS, EVIDENCE, CATALOG) == [
+        "names the same title twice"]
+
+
+def test_titles_never_span_chinese_punctuation():
+    index = catalog_index(CATALOG)
+    hits = index.matcher.find("既然你喜欢《Star》，它很像《Wars》。")
+    assert [h.form for h in hits] == []
