@@ -81,7 +81,7 @@ async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
 
 
 async def conversation(n: int, base: str, turns: int, timeout: float, results: Results, start: asyncio.Event,
-                       think: float = 0.0):
+                       think: float = 0.0, delay: float = 0.0):
     script = SCRIPTS[n % len(SCRIPTS)]
     rng = random.Random(n)
     ws_url = base.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat/"
@@ -92,6 +92,7 @@ async def conversation(n: int, base: str, turns: int, timeout: float, results: R
             results.connect_errors.append(f"session: {exc!r}")
             return
     await start.wait()
+    await asyncio.sleep(delay)
     try:
         async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": base},
                                       max_size=2**22, open_timeout=timeout) as ws:
@@ -119,11 +120,14 @@ async def warm_up(base: str, timeout: float) -> None:
         raise SystemExit(f"cannot reach the server: {scratch.connect_errors[0]}")
 
 
-async def run(base: str, conversations: int, turns: int, timeout: float, think: float = 0.0) -> Results:
+async def run(base: str, conversations: int, turns: int, timeout: float, think: float = 0.0,
+              ramp: float = 0.0) -> Results:
     await warm_up(base, timeout)
     results = Results()
     start = asyncio.Event()
-    tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start, think))
+    # Conversation n opens at n/N of the ramp, as people arrive over a few seconds rather than in one instant.
+    tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start, think,
+                                              ramp * n / max(conversations, 1)))
              for n in range(conversations)]
     await asyncio.sleep(0.5)  # sessions first, so every conversation starts talking at once
     began = time.perf_counter()
@@ -166,48 +170,63 @@ def fmt(value: float | None) -> str:
     return "–" if value is None else f"{value:.0f}"
 
 
-def report_markdown(summary: dict, args, server_note: str) -> str:
-    """Return the benchmarks section for the chat."""
-    targets_met = (
-        summary["errors"] == 0
-        and (summary["time_to_items_ms"]["p95"] or 0) <= 500
-        and (summary["time_to_first_token_ms"]["p95"] or 0) <= 800
-    )
+HEADER = ("| run | conversations × turns | think / ramp (s) | items p50 | items p95 | first token p50 "
+          "| first token p95 | turn p95 | errors | turns/s | load avg |")
+
+
+def result_row(label: str, summary: dict, args) -> str:
+    """Return one table row for a run."""
+    items, tokens, turn = summary["time_to_items_ms"], summary["time_to_first_token_ms"], summary["turn_ms"]
+    return (f"| {label} | {args.conversations} × {args.turns} | {args.think:g} / {args.ramp:g} | {fmt(items['p50'])} "
+            f"| {fmt(items['p95'])} | {fmt(tokens['p50'])} | {fmt(tokens['p95'])} | {fmt(turn['p95'])} "
+            f"| {summary['errors']} | {summary['turns_per_second']} | {summary['load_average_1m']} |")
+
+
+def report_markdown(rows: list[str], note: str) -> str:
+    """Return the benchmarks section for the chat, with one table row per labelled run."""
     return "\n".join([
         "## Chat: websocket load",
         "",
-        f"{args.conversations} concurrent conversations × {args.turns} turns over real websockets "
-        f"(scripted English, Chinese and shopping conversations: requests, refinements, “why?” follow-ups, facts, "
-        f"feedback, small talk). {server_note}",
+        "Concurrent conversations over real websockets against one Daphne process (scripted English, Chinese "
+        "and shopping conversations: requests, refinements, “why?” follow-ups, facts, feedback, small talk). "
+        "Times in ms from sending a message: to the `chat.items` frame, to the first `chat.token`, to "
+        "`chat.done`. Targets: items p95 ≤ 500, first token p95 ≤ 800, no errors. *think* is the mean pause "
+        "before a person's next message (uniform 0.5–1.5 × think), *ramp* the time over which conversations "
+        "open; 0 / 0 sends every message the instant the last reply ends (a saturation test). The load "
+        "generator runs on the same machine; *load avg* is the machine's 1-minute load average at the end "
+        "(the machine was shared with other jobs)." + (f" {note}" if note else ""),
         "",
-        "| measure | p50 (ms) | p95 (ms) | target p95 |",
-        "|---|---|---|---|",
-        f"| time to item list | {fmt(summary['time_to_items_ms']['p50'])} | {fmt(summary['time_to_items_ms']['p95'])} | ≤ 500 |",
-        f"| time to first token | {fmt(summary['time_to_first_token_ms']['p50'])} | "
-        f"{fmt(summary['time_to_first_token_ms']['p95'])} | ≤ 800 |",
-        f"| whole turn | {fmt(summary['turn_ms']['p50'])} | {fmt(summary['turn_ms']['p95'])} | |",
+        HEADER,
+        "|---" * (HEADER.count("|") - 1) + "|",
+        *rows,
         "",
-        f"Turns: {summary['turns']} ({summary['turns_with_items']} with an item list), errors: {summary['errors']}"
-        + (f" ({', '.join(summary['error_kinds'])})" if summary["error_kinds"] else "")
-        + f", throughput {summary['turns_per_second']} turns/s, wall time {summary['wall_s']} s. "
-        + ("Targets met." if targets_met else "Targets **not** met."),
-        "",
-        "Reproduce (server and load generator share the same machine):",
+        "Reproduce (the server in one shell, the load in another):",
         "",
         "```",
         "python manage.py migrate && python manage.py load_demo && python manage.py train",
-        "daphne -b 127.0.0.1 -p 8000 chatrec_site.asgi:application &",
-        f"python -m chat.loadtest --base http://127.0.0.1:8000 --conversations {args.conversations} "
-        f"--turns {args.turns} --write-docs",
+        "daphne -b 127.0.0.1 -p 8000 chatrec_site.asgi:application",
+        "python -m chat.loadtest --conversations 50 --turns 10 --think 2 --ramp 2 --label realistic --write-docs",
+        "python -m chat.loadtest --conversations 50 --turns 10 --label saturation --write-docs",
         "```",
     ])
 
 
-def write_docs(path: Path, body: str) -> None:
-    """Replace the text between the chat markers in the benchmarks file (adding them at the end if missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+def existing_rows(text: str) -> list[str]:
+    """Return the result rows already in the chat section."""
     begin, end = MARKERS
-    block = f"{begin}\n{body}\n{end}"
+    if begin not in text or end not in text:
+        return []
+    section = text.split(begin, 1)[1].split(end, 1)[0]
+    return [line for line in section.splitlines()
+            if line.startswith("| ") and not line.startswith("| run ") and not line.startswith("|---")]
+
+
+def write_docs(path: Path, label: str, row: str, note: str) -> None:
+    """Replace the text between the chat markers (adding them at the end if missing), keeping other runs' rows."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    rows = [r for r in existing_rows(text) if not r.startswith(f"| {label} |")] + [row]
+    begin, end = MARKERS
+    block = f"{begin}\n{report_markdown(rows, note)}\n{end}"
     if begin in text and end in text:
         head, rest = text.split(begin, 1)
         _, tail = rest.split(end, 1)
@@ -225,14 +244,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for any one frame")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a person reads before the next message (0: send at once)")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="seconds over which the conversations open (0: all at once)")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here")
     parser.add_argument("--note", default="", help="a sentence about the server (model, LLM backend, database)")
+    parser.add_argument("--label", default="run", help="the row this run fills in the docs table")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the chat section of docs/benchmarks.md")
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout, args.think))
+    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout, args.think,
+                              args.ramp))
     summary = summarize(results)
     summary["machine"] = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
     summary["think_s"] = args.think
+    summary["ramp_s"] = args.ramp
     summary["load_average_1m"] = round(os.getloadavg()[0], 2)
     print(json.dumps(summary, indent=2))
     if args.out:
@@ -240,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.write_text(json.dumps(summary, indent=2))
     if args.write_docs:
         docs = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-        write_docs(docs, report_markdown(summary, args, args.note))
+        write_docs(docs, args.label, result_row(args.label, summary, args), args.note)
         print(f"wrote {docs}")
     return 0 if summary["errors"] == 0 else 1
 
