@@ -78,6 +78,10 @@ class LlamaCppBackend(LLMBackend):
         """Load the model now (start-up) rather than on the first turn."""
         self._model()
 
+    def count_tokens(self, text: str) -> int:
+        """Return how many model tokens text takes."""
+        return len(self._model().tokenize(text.encode("utf-8"), add_bos=False))
+
     def _stream(self, prompt, max_tokens, stop, temperature) -> Iterable[str]:
         model = self._model()
         with self._lock:
