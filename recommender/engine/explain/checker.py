@@ -156,8 +156,9 @@ def _mask(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def _has_word(text: str, words: Iterable[str]) -> bool:
+    """Return whether text holds any of the words (Chinese ones anywhere, others at a word start)."""
     low = text.casefold()
-    return any(re.search(rf"(?<![\w]){re.escape(w)}", low) for w in words)
+    return any((w in low) if has_cjk(w) else bool(re.search(rf"(?<![\w]){re.escape(w)}", low)) for w in words)
 
 
 def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[set[tuple[str, str]], int, int]]:
@@ -237,7 +238,15 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
     # Title spans, allowed or not, are taken out before the word-level checks below.
     allowed_spans: list[tuple[int, int]] = []
     title_spans: list[tuple[int, int]] = []
-    hits = index.matcher.find(text)
+    hits, tails = [], []
+    for hit in index.matcher.find(text):
+        if any(a <= hit.start < b for a, b in tails):
+            continue  # an alternative name in parentheses after a title already found
+        hits.append(hit)
+        # Parentheses right after a title (an alternative name, the year) belong to that title.
+        m = re.match(r"(\s*\([^()]{1,60}\))+", text[hit.end:])
+        if m:
+            tails.append((hit.end, hit.end + m.end()))
     named = [hit.item_ids for hit in hits]
     if any(named.count(ids) > 1 for ids in named):
         problems.append("names the same title twice")
@@ -254,11 +263,7 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
                 f"{inner!r}" in p for p in problems):
             problems.append(f"names a title not in the evidence: {inner!r}")
         title_spans.append((m.start(), m.end()))
-    # A year right after a title belongs to that title.
-    for start, end in list(title_spans):
-        m = re.match(r"\s*\(\d{4}\)", text[end:])
-        if m:
-            title_spans.append((end, end + m.end()))
+    title_spans += tails
     rest = _mask(text, title_spans)
 
     if _MARKUP.search(rest):

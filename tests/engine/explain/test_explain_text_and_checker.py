@@ -164,3 +164,19 @@ def test_titles_never_span_chinese_punctuation():
     index = catalog_index(CATALOG)
     hits = index.matcher.find("既然你喜欢《Star》，它很像《Wars》。")
     assert [h.form for h in hits] == []
+
+
+def test_chinese_claim_words_are_found_inside_sentences():
+    liked_only = EVIDENCE[:2]
+    assert check_explanation("因为你喜欢《冰血暴》，它也很受欢迎。", SUSPECTS, liked_only, CATALOG) == [
+        "claims popularity, which is not in the evidence"]
+    query = [Evidence("content_similarity", 1.0, value="gangsters")]
+    assert check_explanation("它的简介和你描述的很接近。", SUSPECTS, query, CATALOG) == []
+
+
+def test_alternative_titles_in_parentheses_belong_to_the_title():
+    seven = ItemRecord("11", "Seven (Se7en) (1995)", attributes={"genres": ["Crime", "Thriller"], "year": 1995})
+    evidence = [Evidence("liked_item", 0.6, item_id="11", title=seven.title), *EVIDENCE[:1]]
+    text = explain_text(SUSPECTS, evidence, language="en")
+    assert text == "Because you liked Seven (Se7en) (1995) and Fargo (1996)."
+    assert check_explanation(text, SUSPECTS, evidence, [*CATALOG, seven]) == []
