@@ -42,6 +42,7 @@ class TurnTiming:
     items: float | None = None
     total: float | None = None
     error: str | None = None
+    rerank: dict | None = None
 
 
 @dataclass
@@ -77,6 +78,7 @@ async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
             return timing
         elif kind == "chat.done":
             timing.total = now
+            timing.rerank = frame.get("rerank")
             return timing
 
 
@@ -153,7 +155,11 @@ def summarize(results: Results) -> dict:
     tokens = [t.first_token for t in ok if t.first_token is not None]
     totals = [t.total for t in ok if t.total is not None]
     errors = [t.error for t in results.turns if t.error] + results.connect_errors
+    reranked = [t.rerank for t in ok if t.rerank]
+    rerank_ms = [r["ms"] / 1000 for r in reranked if r.get("ms") is not None]
     return {
+        "rerank": {"turns": len(reranked), "applied": sum(1 for r in reranked if r.get("applied")),
+                   "ms": {"p50": percentile(rerank_ms, 50), "p95": percentile(rerank_ms, 95)}},
         "turns": len(results.turns),
         "turns_with_items": len(items),
         "errors": len(errors),
@@ -171,7 +177,7 @@ def fmt(value: float | None) -> str:
 
 
 HEADER = ("| run | conversations × turns | think / ramp (s) | items p50 | items p95 | first token p50 "
-          "| first token p95 | turn p95 | errors | turns/s | load avg |")
+          "| first token p95 | turn p95 | errors | turns/s | load avg | notes |")
 
 
 def result_row(label: str, summary: dict, args) -> str:
@@ -179,7 +185,16 @@ def result_row(label: str, summary: dict, args) -> str:
     items, tokens, turn = summary["time_to_items_ms"], summary["time_to_first_token_ms"], summary["turn_ms"]
     return (f"| {label} | {args.conversations} × {args.turns} | {args.think:g} / {args.ramp:g} | {fmt(items['p50'])} "
             f"| {fmt(items['p95'])} | {fmt(tokens['p50'])} | {fmt(tokens['p95'])} | {fmt(turn['p95'])} "
-            f"| {summary['errors']} | {summary['turns_per_second']} | {summary['load_average_1m']} |")
+            f"| {summary['errors']} | {summary['turns_per_second']} | {summary['load_average_1m']} | {notes(summary)} |")
+
+
+def notes(summary: dict) -> str:
+    """Return what else a run showed (the LLM re-rank's use and cost when it was on)."""
+    rerank = summary.get("rerank") or {}
+    if not rerank.get("turns"):
+        return ""
+    return (f"LLM re-rank on: usable answer in {rerank['applied']} of {rerank['turns']} turns, "
+            f"re-rank p50 {fmt(rerank['ms']['p50'])} / p95 {fmt(rerank['ms']['p95'])} ms")
 
 
 def report_markdown(rows: list[str], note: str) -> str:

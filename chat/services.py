@@ -459,9 +459,14 @@ def run_turn(
     message_id = None
     if store and conversation is not None:
         message_id = _store_turn(conversation, text, turn, state)
-    yield {"type": "chat.done", "intent": turn.intent, "message_id": message_id, "stopped": turn.stopped,
-           "suggestions": turn.extra.get("suggestions") or replies.suggestions(None, False, lang),
-           "timings": turn.timings}
+    done = {"type": "chat.done", "intent": turn.intent, "message_id": message_id, "stopped": turn.stopped,
+            "suggestions": turn.extra.get("suggestions") or replies.suggestions(None, False, lang),
+            "timings": turn.timings}
+    if "rerank" in turn.extra:
+        report = turn.extra["rerank"]
+        done["rerank"] = {"applied": report.get("applied", False), "ms": report.get("ms"),
+                          "reason": report.get("reason", "")}
+    yield done
 
 
 def _stream_reply(turn: Turn, stopped) -> Iterator[dict]:
