@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_K = 10
 MAX_K = 100
 RERANK_POOL = 20
+RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed
 HISTORY_LIMIT = 300
 TITLE_CHARS = 60
 INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
@@ -214,11 +215,19 @@ def rerank_with_llm(scored: list[ScoredItem], records: dict[str, ItemRecord], re
         f"Request: {request[:300]}\nCandidates:\n" + "\n".join(lines) + "\nRanking:"
     )
     started = time.perf_counter()
+    pieces: list[str] = []
     try:
-        raw = backend.complete(prompt, max_tokens=60, stop=["\n\n", "Request:"])
+        stream = backend.generate(prompt, max_tokens=60, stop=["\n\n", "Request:"])
+        for piece in stream:
+            pieces.append(piece)
+            if time.perf_counter() - started > RERANK_BUDGET_S:
+                stream.close()  # what arrived so far may still be a usable order
+                report["cut"] = True
+                break
     except Exception as exc:  # noqa: BLE001 - any backend failure keeps the ranker's order
         report.update(reason=f"backend error: {exc}")
         return scored[:k], report
+    raw = "".join(pieces)
     report["ms"] = round((time.perf_counter() - started) * 1000, 1)
     order: list[int] = []
     for token in _NUMBERS.findall(raw):
