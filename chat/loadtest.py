@@ -10,12 +10,12 @@ one after another, waiting for `chat.done` each time. Reported per turn: time to
 from __future__ import annotations
 
 import argparse
-import os
 import asyncio
 import json
+import math
+import os
 import platform
 import random
-import statistics
 import sys
 import time
 from dataclasses import dataclass, field
@@ -144,8 +144,8 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    rank = max(1, int(round(q / 100 * len(ordered) + 0.5)) - 1)
-    return ordered[min(rank, len(ordered) - 1)] * 1000
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1] * 1000
 
 
 def summarize(results: Results) -> dict:
