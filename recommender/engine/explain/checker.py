@@ -12,7 +12,7 @@ from .lexicon import (EN_GENRE_SYNONYMS, EXPLORATION_WORDS_EN, EXPLORATION_WORDS
                       INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, REQUEST_WORDS_EN,
                       REQUEST_WORDS_ZH, SIMILARITY_WORDS_EN, SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES, zh_forms)
 from .template import item_year
-from .titles import TitleMatcher, has_cjk, normalize_quotes, tokens
+from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
 # free-text attributes such as user tags are too open to check word by word.
@@ -135,8 +135,12 @@ def _allowed_ids(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
 
 
 def _allowed_titles(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
-    out = {_norm(item.title), *(_norm(a) for a in item.aliases)}
-    out.update(_norm(e.title) for e in evidence if e.title and e.kind in ("liked_item", "content_similarity"))
+    """Return every written form of the item's and the evidence items' titles, normalised."""
+    titles = [item.title, *(e.title for e in evidence if e.title and e.kind in ("liked_item", "content_similarity"))]
+    out = {_norm(a.strip("《》 ")) for a in item.aliases}
+    for title in titles:
+        out.add(_norm(title))
+        out.update(_norm(form) for form in title_forms(title))
     return out
 
 

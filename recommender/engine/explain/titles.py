@@ -167,7 +167,7 @@ class TitleMatcher:
         return _non_overlapping(hits)
 
 
-_GAP = re.compile(r"[\s,:.\-\u2013'&/!?]{1,3}")
+_GAP = re.compile(r"[\s,:.\-\u2013'&/!?*]{1,3}")
 
 
 def _joined(text: str, run: list[tuple[str, int, int]]) -> bool:
