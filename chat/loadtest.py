@@ -193,8 +193,9 @@ def notes(summary: dict) -> str:
     rerank = summary.get("rerank") or {}
     if not rerank.get("turns"):
         return ""
-    return (f"LLM re-rank on: usable answer in {rerank['applied']} of {rerank['turns']} turns, "
-            f"re-rank p50 {fmt(rerank['ms']['p50'])} / p95 {fmt(rerank['ms']['p95'])} ms")
+    return (f"LLM re-rank on: applied in {rerank['applied']} of {rerank['turns']} turns (skipped while the LLM "
+            f"was busy or its answer unusable), re-rank p50 {fmt(rerank['ms']['p50'])} / p95 "
+            f"{fmt(rerank['ms']['p95'])} ms")
 
 
 def report_markdown(rows: list[str], note: str) -> str:

@@ -32,6 +32,8 @@ DEFAULT_K = 10
 MAX_K = 100
 RERANK_POOL = 20
 RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed
+# One re-rank at a time: a turn never queues behind another turn's re-rank, it keeps the ranker's order.
+_rerank_slot = threading.Semaphore(1)
 HISTORY_LIMIT = 300
 TITLE_CHARS = 60
 INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
@@ -214,6 +216,9 @@ def rerank_with_llm(scored: list[ScoredItem], records: dict[str, ItemRecord], re
         "Rank the candidates for the request. Answer with candidate numbers, best first, comma separated.\n"
         f"Request: {request[:300]}\nCandidates:\n" + "\n".join(lines) + "\nRanking:"
     )
+    if not _rerank_slot.acquire(blocking=False):
+        report["reason"] = "LLM busy"
+        return scored[:k], report
     started = time.perf_counter()
     pieces: list[str] = []
     try:
@@ -227,6 +232,8 @@ def rerank_with_llm(scored: list[ScoredItem], records: dict[str, ItemRecord], re
     except Exception as exc:  # noqa: BLE001 - any backend failure keeps the ranker's order
         report.update(reason=f"backend error: {exc}")
         return scored[:k], report
+    finally:
+        _rerank_slot.release()
     raw = "".join(pieces)
     report["ms"] = round((time.perf_counter() - started) * 1000, 1)
     order: list[int] = []
