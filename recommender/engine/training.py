@@ -34,6 +34,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
     "query_weight": 1.0,
     "rating": {},
+    "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
 }
 
 
@@ -90,6 +91,8 @@ def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = 
     started = time.perf_counter()
 
     hybrid = build_hybrid(cfg, embedder)
+    for ranker in hybrid.components.values():
+        ranker.progress = bool(cfg.get("tqdm"))
     grid = (cfg.get("tune") or {}).get("ease_l2") or []
 
     def tune(train: InteractionData, split: Split) -> None:
@@ -111,7 +114,8 @@ def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = 
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
-        rating = RatingModel(**cfg["rating"]).fit(data.rows, data.cols, data.values, data.n_users, data.n_items)
+        rating = RatingModel(**cfg["rating"]).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
+                                                  progress=bool(cfg.get("tqdm")))
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
         rating.save(tmp / "rating")
