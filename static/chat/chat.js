@@ -18,7 +18,8 @@
 
   let socket = null;
   let retry = 0;
-  let conversationId = null;
+  const STORE_KEY = "chatrec.conversation";
+  let conversationId = Number(sessionStorage.getItem(STORE_KEY)) || null;
   let current = null; // the assistant bubble being streamed
   let busy = false;
 
@@ -236,8 +237,13 @@
     }
   }
 
+  function remember(id) {
+    conversationId = id;
+    if (id) sessionStorage.setItem(STORE_KEY, String(id)); else sessionStorage.removeItem(STORE_KEY);
+  }
+
   function showHistory(frame) {
-    conversationId = frame.conversation;
+    remember(frame.conversation);
     messagesEl.replaceChildren();
     chipsEl.replaceChildren();
     for (const m of frame.messages || []) {
@@ -255,7 +261,7 @@
   function onFrame(frame) {
     switch (frame.type) {
       case "chat.start":
-        if (frame.conversation) conversationId = frame.conversation;
+        if (frame.conversation) remember(frame.conversation);
         break;
       case "chat.token":
         if (!current) current = assistantBubble();
@@ -287,6 +293,7 @@
         } else {
           statusEl.textContent = `${T.error} ${frame.message}`;
         }
+        if (frame.code === "not_found" && !current) remember(null);
         if (frame.code !== "busy") { current = null; setBusy(false); }
         break;
       case "feedback.saved":
@@ -307,7 +314,7 @@
         send({ type: "conversation.list" });
         break;
       case "conversation.created":
-        conversationId = null;
+        remember(null);
         messagesEl.replaceChildren();
         chipsEl.replaceChildren();
         break;
@@ -325,7 +332,12 @@
       retry = 0;
       statusEl.textContent = "";
       document.body.dataset.connected = "true";
-      send({ type: "conversation.list" });
+      // Reopen the conversation this tab was in (after a language switch or a reconnect).
+      if (conversationId && !busy && !messagesEl.querySelector(".msg")) {
+        send({ type: "conversation.open", conversation: conversationId });
+      } else {
+        send({ type: "conversation.list" });
+      }
     });
     socket.addEventListener("message", (event) => {
       let frame;

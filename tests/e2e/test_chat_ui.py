@@ -65,6 +65,9 @@ def test_switch_to_chinese_and_chat_in_chinese(server, page):
     expect(page.get_by_test_id("why").first).to_have_text("为什么推荐？")
     page.get_by_test_id("language").select_option("en")
     expect(page.get_by_test_id("send")).to_have_text("Send", timeout=TIMEOUT)
+    # The conversation survives the switch: its cards are shown again.
+    expect(page.get_by_test_id("item-card")).to_have_count(len(titles), timeout=TIMEOUT)
+    expect(page.locator(".msg.user .text")).to_have_text(["推荐几部动画片"])
 
 
 def test_user_text_is_never_rendered_as_html(server, page):
