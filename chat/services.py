@@ -428,8 +428,10 @@ def run_turn(
         yield from _stream_reply(turn, stopped)
     else:
         refs = refs_of(u)
-        if turn.intent == "feedback":
-            turn.extra["feedback"] = _record_feedback_refs(refs, profile, conversation, store)
+        # "I loved Fargo, something similar" states a like as much as "I loved Fargo" does.
+        recorded = _record_feedback_refs(refs, profile, conversation, store)
+        if recorded:
+            turn.extra["feedback"] = recorded
         scored, turn.strategy, fill_evidence = _rank(records, profile, state.context, u, k)
         mark("ranked")
         if settings.CHATREC_LLM_RERANK:

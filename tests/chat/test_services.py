@@ -83,6 +83,13 @@ def test_feedback_turn_records_a_like_from_chat(catalog, guest):
     assert all(card["id"] != catalog["ml-100"].pk for card in of_type(events, "chat.items")[0]["items"])
 
 
+def test_a_like_stated_inside_a_request_is_recorded_too(catalog, guest):
+    profile, _ = guest
+    run("I loved Fargo, recommend me something similar", profile, k=3)
+    assert list(Interaction.objects.filter(profile=profile).values_list("item__external_id", "kind")) == [
+        ("ml-100", "like")]
+
+
 def test_ask_info_answers_from_the_catalog(catalog, guest):
     profile, _ = guest
     events = run("What year did Titanic come out?", profile)
