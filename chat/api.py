@@ -138,7 +138,8 @@ class RecommendOut(serializers.Serializer):
 
 
 class RecommendView(ApiView):
-    @extend_schema(request=RecommendIn, responses={200: RecommendOut}, summary="Recommend from a conversation",
+    @extend_schema(operation_id="recommend", request=RecommendIn, responses={200: RecommendOut},
+                   summary="Recommend from a conversation",
                    description="Stateless: earlier user messages set the context, the last user message is "
                                "answered. With a token, the user's stored feedback personalises the ranking.")
     def post(self, request):
@@ -185,7 +186,8 @@ class FeedbackOut(serializers.Serializer):
 
 
 class FeedbackView(ApiView):
-    @extend_schema(request=FeedbackIn, responses={201: FeedbackOut, 200: FeedbackOut}, summary="Record feedback",
+    @extend_schema(operation_id="feedback_create", request=FeedbackIn, responses={201: FeedbackOut, 200: FeedbackOut},
+                   summary="Record feedback",
                    description="Needs a token (or a signed-in session). 201 when stored, 200 when the key was seen.")
     def post(self, request):
         profile = _profile(request)
@@ -255,6 +257,7 @@ def constraints_from_query(params) -> Constraints:
 
 class ItemListView(ApiView):
     @extend_schema(
+        operation_id="items_list",
         summary="Search and filter catalog items",
         parameters=[
             OpenApiParameter("q", OpenApiTypes.STR, description="Words in the title, aliases or description."),
@@ -294,7 +297,7 @@ class ItemListView(ApiView):
 
 
 class ItemDetailView(ApiView):
-    @extend_schema(summary="One catalog item", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="items_detail", summary="One catalog item", responses={200: OpenApiTypes.OBJECT})
     def get(self, request, item_id: int):
         item = Item.objects.filter(pk=item_id).first()
         if item is None:
