@@ -23,8 +23,8 @@ import numpy as np
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml100k, random_split
 from recommender.engine.embedding import make_embedder
-from recommender.engine.explain import (FallbackCounter, check_explanation, evidence_coverage, evidence_titles,
-                                        explain_text, paraphrase, resolve_followup)
+from recommender.engine.explain import (FallbackCounter, check_explanation, cited_in_text, evidence_coverage,
+                                        evidence_titles, explain_text, paraphrase, resolve_followup)
 from recommender.engine.explain.template import cited_evidence, display_title
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import ContentRanker, EASERanker, HybridRanker, PopularityRanker
@@ -153,12 +153,12 @@ class Runner:
                 use_llm: bool) -> None:
         evidence = scored.evidence
         titles = evidence_titles(evidence, catalog, language)
-        coverage = evidence_coverage(scored, cited_evidence(evidence))
 
         start = time.perf_counter()
         text = explain_text(item, evidence, language=language, catalog_titles=titles)
         problems = check_explanation(text, item, evidence, catalog, language=language)
-        self.tally("template").add(not problems, time.perf_counter() - start, coverage)
+        seconds = time.perf_counter() - start
+        self.tally("template").add(not problems, seconds, self.coverage(scored, text, catalog, language))
         if problems:
             self.samples.append(("template REJECTED", language, text, "; ".join(problems)))
 
@@ -168,20 +168,26 @@ class Runner:
                             catalog=catalog, catalog_titles=titles, counter=self.counter, max_tokens=200)
         self.caught[kind][0] += int(bool(result.failures))
         self.caught[kind][1] += 1
-        self._shown("fake", result, item, evidence, catalog, language, coverage)
+        self._shown("fake", result, item, scored, catalog, language)
 
         if use_llm and self.llm is not None and self.llm_budget > 0:
             self.llm_budget -= 1
             result = paraphrase(item, evidence, language=language, backend=self.llm, catalog=catalog,
                                 catalog_titles=titles, counter=self.counter)
-            self._shown(self.llm.name, result, item, evidence, catalog, language, coverage)
+            self._shown(self.llm.name, result, item, scored, catalog, language)
             if len(self.samples) < 40:
                 self.samples.append((f"{self.llm.name} {result.source}", language, result.raw.strip(),
                                      "; ".join(result.failures) or "ok"))
 
-    def _shown(self, name, result, item, evidence, catalog, language, coverage) -> None:
-        shown_ok = not check_explanation(result.text, item, evidence, catalog, language=language)
-        self.tally(name).add(shown_ok, result.seconds, coverage, raw_ok=not result.failures)
+    @staticmethod
+    def coverage(scored: ScoredItem, text: str, catalog: Catalog, language: str) -> float:
+        """Return the share of the item's score carried by the evidence the shown text actually cites."""
+        return evidence_coverage(scored, cited_in_text(text, scored.evidence, catalog, language=language))
+
+    def _shown(self, name, result, item, scored, catalog, language) -> None:
+        shown_ok = not check_explanation(result.text, item, scored.evidence, catalog, language=language)
+        self.tally(name).add(shown_ok, result.seconds, self.coverage(scored, result.text, catalog, language),
+                             raw_ok=not result.failures)
 
 
 # ---------------------------------------------------------------- part A: MovieLens 100K
@@ -354,8 +360,8 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
         "decade) must belong to the item, popularity, likeness and exploration claims need matching evidence, and "
         "markup, links and instructions are rejected. *Faithful when shown* is the share of shown texts that pass; "
         "*raw LLM* is the share of the model's own texts that pass before any fallback; *evidence fidelity* is the "
-        "share of the item's score carried by the evidence the text cites (positive shares of the top-5 evidence "
-        "the ranker returns). Latency is the text path (generation and checking), not the ranking.", ""]
+        "share of the item's score carried by the evidence the shown text actually names or claims (positive shares; "
+        "the ranker returns its top-5 facts). Latency is the text path (generation and checking), not the ranking.", ""]
     rA = runners["A"]
     out += [f"### A. MovieLens 100K ({a['users']} users, top {a['explanations'] // max(a['users'], 1)} each, "
             f"{a['explanations']} items; half the users in English, half in Chinese)", ""]

@@ -1,7 +1,7 @@
 """Explanations built from ranker evidence: template text, checked LLM paraphrase, follow-ups, fidelity."""
 from __future__ import annotations
 
-from .checker import CatalogIndex, catalog_index, check_explanation
+from .checker import CatalogIndex, catalog_index, check_explanation, cited_in_text
 from .fidelity import evidence_coverage
 from .followup import FollowupAnswer, answer_followup, resolve_followup
 from .paraphrase import FALLBACKS, ExplanationResult, FallbackCounter, build_prompt, paraphrase
@@ -10,6 +10,6 @@ from .titles import display_title
 
 __all__ = [
     "FALLBACKS", "CatalogIndex", "ExplanationResult", "FallbackCounter", "FollowupAnswer", "answer_followup",
-    "build_prompt", "catalog_index", "check_explanation", "cited_evidence", "display_title", "evidence_coverage",
+    "build_prompt", "catalog_index", "check_explanation", "cited_evidence", "cited_in_text", "display_title", "evidence_coverage",
     "evidence_titles", "explain_text", "localized_title", "localized_titles", "paraphrase", "resolve_followup",
 ]

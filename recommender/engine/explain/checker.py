@@ -330,3 +330,39 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
     if evidence and not cites:
         problems.append("cites none of the evidence")
     return list(dict.fromkeys(problems))
+
+
+def cited_in_text(text: str, evidence: list[Evidence], catalog: Any = None, *, language: str | None = None,
+                  ) -> list[Evidence]:
+    """Return the evidence an explanation actually cites: named items, claimed values, marked kinds."""
+    text = normalize_quotes(text or "")
+    language = language or ("zh" if has_cjk(text) else "en")
+    index = catalog_index(catalog)
+    named: set[str] = set()
+    for hit in index.matcher.find(text):
+        named |= hit.item_ids
+    named_titles = {_norm(m.group(1)) for m in _ZH_TITLE.finditer(text)}
+    claimed = {pair for meanings, _, _ in _claimed_values(text, index) for pair in meanings}
+    years = {int(y) for y in _YEAR.findall(text)}
+    zh = language == "zh"
+    markers = {
+        "popularity": POPULARITY_WORDS_ZH if zh else POPULARITY_WORDS_EN,
+        "exploration": EXPLORATION_WORDS_ZH if zh else EXPLORATION_WORDS_EN,
+    }
+    out = []
+    for ev in evidence:
+        if ev.kind in ("liked_item", "content_similarity") and (ev.item_id or ev.title):
+            forms = {_norm(f) for f in title_forms(ev.title or "")}
+            if ev.item_id in named or forms & named_titles:
+                out.append(ev)
+        elif ev.kind == "content_similarity":
+            if _has_word(text, REQUEST_WORDS_ZH if zh else REQUEST_WORDS_EN):
+                out.append(ev)
+        elif ev.kind in ("attribute_match", "constraint"):
+            values = _flat(ev.value)
+            if any((ev.attribute, _norm(v)) in claimed or (isinstance(v, (int, float)) and int(v) in years)
+                   or (isinstance(v, (int, float)) and f"{v:g}" in text) for v in values):
+                out.append(ev)
+        elif ev.kind in markers and _has_word(text, markers[ev.kind]):
+            out.append(ev)
+    return out

@@ -1,5 +1,5 @@
 """Template text from hand-made evidence, and the checker that guards every LLM explanation."""
-from recommender.engine.explain import catalog_index, check_explanation, evidence_coverage, explain_text
+from recommender.engine.explain import catalog_index, check_explanation, cited_in_text, evidence_coverage, explain_text
 from recommender.engine.explain.titles import display_title
 from recommender.engine.types import Evidence, ItemRecord, ScoredItem
 
@@ -180,3 +180,14 @@ def test_alternative_titles_in_parentheses_belong_to_the_title():
     text = explain_text(SUSPECTS, evidence, language="en")
     assert text == "Because you liked Seven (Se7en) (1995) and Fargo (1996)."
     assert check_explanation(text, SUSPECTS, evidence, [*CATALOG, seven]) == []
+
+
+def test_cited_in_text_finds_what_a_text_actually_cites():
+    evidence = [*EVIDENCE, Evidence("liked_item", 0.05, item_id="1", title="Toy Story (1995)")]
+    for language in ("en", "zh"):
+        text = explain_text(SUSPECTS, evidence, language=language)
+        cited = cited_in_text(text, evidence, CATALOG, language=language)
+        assert [e.kind for e in cited] == ["liked_item", "liked_item", "attribute_match", "popularity", "liked_item"]
+    short = cited_in_text("Since you enjoyed Fargo, you should like it.", evidence, CATALOG)
+    assert [e.item_id for e in short] == ["100"]
+    assert abs(evidence_coverage(ScoredItem("12", 1.0, evidence=evidence), cited=short) - 0.45) < 1e-9
