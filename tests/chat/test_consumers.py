@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import os
 import time
@@ -60,6 +61,7 @@ def _release_turn_threads():
 
     consumers.reset_turn_threads()
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    gc.collect()  # connections of finished per-connection threads close when collected
 
 
 @pytest.fixture
