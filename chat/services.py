@@ -21,7 +21,9 @@ from django.conf import settings
 from django.db import transaction
 
 from chat import engine_access, fallbacks, replies
+from chat.followups import ordinal_pick, resolve_followup
 from chat.models import Conversation, Message
+from chat.rerank import RERANK_POOL, rerank_with_llm
 from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile as EngineProfile, ScoredItem
 from recommender.models import Interaction, Item, Profile
 from recommender.services.feedback import interaction_record
@@ -30,10 +32,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_K = 10
 MAX_K = 100
-RERANK_POOL = 20
-RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed
-# One re-rank at a time: a turn never queues behind another turn's re-rank, it keeps the ranker's order.
-_rerank_slot = threading.Semaphore(1)
 HISTORY_LIMIT = 300
 TITLE_CHARS = 60
 INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
@@ -201,55 +199,6 @@ def _bundle_filler(bundle, user_key, person, constraints, pool):
     return fill
 
 
-_NUMBERS = re.compile(r"\d+")
-
-
-def rerank_with_llm(scored: list[ScoredItem], records: dict[str, ItemRecord], request: str, backend, k: int
-                    ) -> tuple[list[ScoredItem], dict]:
-    """Return (reordered items, report): the LLM may only permute the ranker's candidates; anything else is ignored."""
-    report = {"applied": False, "candidates": len(scored)}
-    if not scored or backend is None or not getattr(backend, "enabled", False):
-        report["reason"] = "no backend"
-        return scored[:k], report
-    lines = [f"{i + 1}. {records[s.item_id].title}" for i, s in enumerate(scored)]
-    prompt = (
-        "Rank the candidates for the request. Answer with candidate numbers, best first, comma separated.\n"
-        f"Request: {request[:300]}\nCandidates:\n" + "\n".join(lines) + "\nRanking:"
-    )
-    if not _rerank_slot.acquire(blocking=False):
-        report["reason"] = "LLM busy"
-        return scored[:k], report
-    started = time.perf_counter()
-    pieces: list[str] = []
-    try:
-        stream = backend.generate(prompt, max_tokens=60, stop=["\n\n", "Request:"])
-        for piece in stream:
-            pieces.append(piece)
-            if time.perf_counter() - started > RERANK_BUDGET_S:
-                stream.close()  # what arrived so far may still be a usable order
-                report["cut"] = True
-                break
-    except Exception as exc:  # noqa: BLE001 - any backend failure keeps the ranker's order
-        report.update(reason=f"backend error: {exc}")
-        return scored[:k], report
-    finally:
-        _rerank_slot.release()
-    raw = "".join(pieces)
-    report["ms"] = round((time.perf_counter() - started) * 1000, 1)
-    order: list[int] = []
-    for token in _NUMBERS.findall(raw):
-        idx = int(token) - 1
-        if 0 <= idx < len(scored) and idx not in order:
-            order.append(idx)
-    if len(order) < 2:
-        report["reason"] = "unusable answer"
-        return scored[:k], report
-    # Candidates the LLM left out keep their ranker order after the ones it placed.
-    order += [i for i in range(len(scored)) if i not in order]
-    report.update(applied=True, order=[scored[i].item_id for i in order[:k]])
-    return [scored[i] for i in order][:k], report
-
-
 def _titles_for(evidence: list[Evidence], records: dict[str, ItemRecord], language: str) -> dict[str, str]:
     return {e.item_id: replies.display_title(records[e.item_id], language)
             for e in evidence if e.item_id and e.item_id in records}
@@ -300,51 +249,6 @@ def _chunks(text: str) -> Iterator[str]:
     else:
         for i in range(0, len(text), CJK_CHARS_PER_CHUNK):
             yield text[i:i + CJK_CHARS_PER_CHUNK]
-
-
-def _resolve_followup(text: str, shown: list[dict], records: dict[str, ItemRecord], language: str) -> dict | None:
-    """Return the shown entry a "why this one?" question refers to, or None."""
-    shown = [s for s in shown if s.get("item_id") in records]
-    if not shown:
-        return None
-    items = [records[s["item_id"]] for s in shown]
-    record = None
-    if explain_pkg is not None and hasattr(explain_pkg, "resolve_followup"):
-        try:
-            record = explain_pkg.resolve_followup(text, items, language)
-        except Exception:  # noqa: BLE001
-            log.exception("follow-up resolution failed")
-    if record is None:
-        record = _ordinal_pick(text, items)
-    if record is None:
-        return None
-    return next(s for s in shown if s["item_id"] == record.item_id)
-
-
-_ORDINALS = {"first": 0, "second": 1, "third": 2, "fourth": 3, "fifth": 4, "sixth": 5, "seventh": 6,
-             "eighth": 7, "ninth": 8, "tenth": 9, "一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5,
-             "七": 6, "八": 7, "九": 8, "十": 9}
-
-
-def _ordinal_pick(text: str, items: list[ItemRecord]) -> ItemRecord | None:
-    """Return the item named by an ordinal, a #number or its title; None when unclear."""
-    low = text.casefold()
-    for record in items:
-        for name in (record.title, re.sub(r"\s*\(\d{4}\)$", "", record.title), *record.aliases):
-            if len(name) > 2 and name.casefold() in low:
-                return record
-    if re.search(r"\blast\b|最后", low):
-        return items[-1]
-    match = re.search(r"#\s*(\d+)|第\s*(\d+)", low)
-    if match:
-        idx = int(match.group(1) or match.group(2)) - 1
-        return items[idx] if 0 <= idx < len(items) else None
-    for word, idx in _ORDINALS.items():
-        if (re.search(rf"\b{word}\b", low) if word.isascii() else f"第{word}" in text) and idx < len(items):
-            return items[idx]
-    if len(items) == 1 or re.search(r"this one|that one|这个|那个", low):
-        return items[0]
-    return None
 
 
 # ---------------------------------------------------------------- the turn
@@ -403,7 +307,7 @@ def run_turn(
            "conversation": conversation.pk if conversation else None, "understanding": turn.understanding}
 
     backend = None
-    followup = _resolve_followup(text, state.shown, records, lang) if fallbacks.is_why_question(text) else None
+    followup = resolve_followup(text, state.shown, records, lang) if fallbacks.is_why_question(text) else None
     if followup is None:  # a "why?" question is not feedback on the item it names
         state.context.apply(u)
     if followup is not None:
@@ -510,7 +414,7 @@ def _referenced_record(u, state: TurnState, records: dict[str, ItemRecord], text
         if ref.get("item_id") in records:
             return records[ref["item_id"]]
     shown = [records[s["item_id"]] for s in state.shown if s.get("item_id") in records]
-    return _ordinal_pick(text, shown) if shown else None
+    return ordinal_pick(text, shown) if shown else None
 
 
 def _record_feedback_refs(refs: list[dict], profile: Profile | None, conversation, store: bool) -> list[dict]:

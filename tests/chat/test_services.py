@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from chat import services
+from chat import rerank, services
 from chat.models import Message
 from recommender.engine.llm import FakeBackend
 from recommender.engine.types import ScoredItem
@@ -167,7 +167,7 @@ def test_llm_rerank_may_only_permute_the_candidates(catalog):
     records = {str(item.pk): services.engine_access.item_record(item) for item in catalog.values()}
     ids = list(records)[:5]
     backend = FakeBackend(default="3, 1, 99, 3, banana")
-    ranked, report = services.rerank_with_llm(_scored(ids), records, "something", backend, k=5)
+    ranked, report = rerank.rerank_with_llm(_scored(ids), records, "something", backend, k=5)
     assert report["applied"] is True
     assert [s.item_id for s in ranked] == [ids[2], ids[0], ids[1], ids[3], ids[4]]
 
@@ -176,7 +176,7 @@ def test_llm_rerank_keeps_the_ranker_order_on_a_useless_answer(catalog):
     records = {str(item.pk): services.engine_access.item_record(item) for item in catalog.values()}
     ids = list(records)[:4]
     for backend in (FakeBackend(default="I like all of them"), FakeBackend(fail=True)):
-        ranked, report = services.rerank_with_llm(_scored(ids), records, "x", backend, k=3)
+        ranked, report = rerank.rerank_with_llm(_scored(ids), records, "x", backend, k=3)
         assert report["applied"] is False
         assert [s.item_id for s in ranked] == ids[:3]
 
