@@ -240,7 +240,13 @@ def existing_rows(text: str) -> list[str]:
 def write_docs(path: Path, label: str, row: str, note: str) -> None:
     """Replace the text between the chat markers (adding them at the end if missing), keeping other runs' rows."""
     text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    rows = [r for r in existing_rows(text) if not r.startswith(f"| {label} |")] + [row]
+    rows = existing_rows(text)
+    mine = [i for i, r in enumerate(rows) if r.startswith(f"| {label} |")]
+    if mine:  # a rerun keeps its row's place in the table
+        rows[mine[0]] = row
+        rows = [r for i, r in enumerate(rows) if i not in mine[1:]]
+    else:
+        rows.append(row)
     begin, end = MARKERS
     block = f"{begin}\n{report_markdown(rows, note)}\n{end}"
     if begin in text and end in text:
