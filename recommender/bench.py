@@ -25,7 +25,8 @@ from recommender.engine.embedding import HashingEmbedder, SentenceEmbedder
 from recommender.engine.metrics import evaluate_topk, like_accuracy_f1, mae, rmse
 from recommender.engine.rankers import make_ranker
 from recommender.engine.rating import RatingModel
-from recommender.engine.training import DEFAULT_CONFIG, build_hybrid, merged_config, tune_ease
+from recommender.engine.serving import RecommenderBundle
+from recommender.engine.training import build_hybrid, merged_config, train_bundle, tune_ease
 from recommender.engine.types import ItemRecord, Profile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -226,8 +227,6 @@ def synthetic_data(n_items: int, n_users: int, per_user: int, seed: int) -> Inte
 
 def latency_section(seed: int, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Return p50/p95 latency (ms) of RecommenderBundle.recommend top-10 over a synthetic 10k-item model."""
-    from recommender.engine.serving import RecommenderBundle
-
     data = synthetic_data(10_000, 1000 if quick else 3000, 50, seed)
     cfg = merged_config({"components": {
         "ease": {"l2": 300.0}, "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
@@ -267,8 +266,6 @@ def latency_section(seed: int, quick: bool, log: Callable[[str], None]) -> dict[
 def training_section(data_dir: Path, seed: int, log: Callable[[str], None]) -> dict[str, Any]:
     """Return wall time of train_bundle on all of ML-100K (hybrid with MiniLM content, then rating model)."""
     import tempfile
-
-    from recommender.engine.training import train_bundle
 
     data = load_ml100k(data_dir)
     stages: list[tuple[str, float, float]] = []
@@ -396,17 +393,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"seed": args.seed, "quick": args.quick, "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
                               "json": str(out.relative_to(REPO)) if out.is_relative_to(REPO) else str(out), "topk": {}}
     started = time.perf_counter()
+    out.parent.mkdir(parents=True, exist_ok=True)
+
+    def checkpoint() -> None:
+        out.write_text(json.dumps(result, indent=1, default=float))
+
     if "topk" in sections:
         data = load_ml100k(data_dir)
         embedder = SentenceEmbedder()
         for key in ("a", "b"):
             result["topk"][key] = topk_section(data, key, args.seed, embedder, args.quick, log)
+            checkpoint()
     if "rating" in sections:
         log("rating prediction (u1-u5 folds)")
         result["rating"] = rating_section(data_dir, [1] if args.quick else [1, 2, 3, 4, 5], args.seed, log)
+        checkpoint()
     if "training" in sections:
         log("full training")
         result["training"] = training_section(data_dir, args.seed, log)
+        checkpoint()
     if "latency" in sections:
         log("serving latency")
         result["latency"] = latency_section(args.seed, args.quick, log)

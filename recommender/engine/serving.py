@@ -91,10 +91,12 @@ class RecommenderBundle:
         size = max(n, candidates or 0)
         top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
         out = []
+        spreads = self.hybrid.spreads(parts) if with_evidence else {}
+        nz = np.flatnonzero(x)
         for i in top:
             evidence = []
             if with_evidence:
-                evidence = shares(self.hybrid.contributions(x, i, query, parts))
+                evidence = self.hybrid.fast_evidence(x, nz, i, query, parts, spreads)
                 evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                              for a, v in self.catalog.satisfied(constraints, i)]
             out.append(ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,

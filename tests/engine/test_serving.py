@@ -100,3 +100,18 @@ def test_add_items_makes_new_item_recommendable_cold(trained, tmp_path):
     assert recs[0].item_id == "new"
     assert any(e.kind == "content_similarity" for e in recs[0].evidence)
     assert 1.0 <= bundle.predict_rating("u0", "new") <= 5.0
+
+
+def test_serving_evidence_matches_exact_decomposition(trained):
+    from recommender.engine.rankers.base import shares
+
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    hybrid = bundle.hybrid
+    hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2, "content": 0.3}
+    profile = Profile(liked=["i0", "i13"], disliked=["i25"], query_text="space galaxy")
+    for rec in bundle.recommend(user_key="u4", profile=profile, n=4):
+        idx = bundle.catalog.item_index[rec.item_id]
+        x = bundle.catalog.profile_vector("u4", profile)
+        exact = shares(hybrid.contributions(x, idx, profile.query_text), limit=5)
+        assert [(e.kind, e.item_id) for e in rec.evidence[:5]] == [(e.kind, e.item_id) for e in exact]
+        assert [e.weight for e in rec.evidence[:5]] == pytest.approx([e.weight for e in exact], rel=1e-4, abs=1e-6)

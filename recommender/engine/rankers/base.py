@@ -43,6 +43,10 @@ class Ranker:
         """Return evidence whose weights are raw score parts summing to the item's score."""
         raise NotImplementedError
 
+    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        """Return (raw contribution of each history item x[nz], the item's own bias term) for item idx."""
+        raise NotImplementedError
+
     def _save_state(self, path: Path) -> None:
         raise NotImplementedError
 

@@ -48,7 +48,7 @@ class ContentRanker(Ranker):
     def history_rows(self, X: sp.csr_matrix) -> np.ndarray:
         """Return similarity of every item to each row's weighted mean item embedding."""
         n = self.E.shape[0]
-        X = X[:, :n]
+        X = X if X.shape[1] == n else X[:, :n]
         mass = np.asarray(abs(X).sum(axis=1)).ravel()
         prof = np.asarray(X @ self.E) / np.maximum(mass, 1e-12)[:, None]
         return prof @ self.E.T
@@ -73,9 +73,11 @@ class ContentRanker(Ranker):
             return []
         xs = x[:n]
         mass = max(float(np.abs(xs).sum()), 1e-12)
-        sims = self.E @ self.E[idx]
+        nz = np.flatnonzero(xs)
+        sims = np.zeros(n, dtype=np.float32)
+        sims[nz] = self.E[nz] @ self.E[idx]
         parts = []
-        for j in np.flatnonzero(xs):
+        for j in nz:
             rec = self.catalog.records[j]
             parts.append(Evidence(kind="content_similarity", weight=float(xs[j] * sims[j] / mass), item_id=rec.item_id,
                                   title=rec.title, value=float(sims[j]),
@@ -86,6 +88,17 @@ class ContentRanker(Ranker):
                                   detail="similar text to your request"))
             parts += attribute_matches(self.catalog.records[idx].attributes, query_text)
         return parts
+
+    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        n = self.E.shape[0]
+        out = np.zeros(len(nz), dtype=np.float32)
+        if idx >= n:
+            return out, 0.0
+        keep = nz < n
+        rows = nz[keep]
+        mass = max(float(np.abs(x[:n]).sum()), 1e-12)
+        out[keep] = x[rows] * (self.E[rows] @ self.E[idx]) / mass
+        return out, 0.0
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, E=self.E)

@@ -97,17 +97,24 @@ class HybridRanker(Ranker):
         total = np.sum(list(sources.values()), axis=0) if sources else np.zeros(self.catalog.n_items, np.float32)
         return total, sources, parts
 
+    def spreads(self, parts: dict[str, np.ndarray]) -> dict[str, float]:
+        """Return each component's score spread for a single-row `parts` (the per-user normaliser)."""
+        return {name: float(_spread(S)[0, 0]) for name, S in parts.items()}
+
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "",
-                      parts: dict[str, np.ndarray] | None = None) -> list[Evidence]:
-        """Return raw contributions; pass `parts` (component_scores of this x) to skip recomputing them."""
+                      parts: dict[str, np.ndarray] | None = None,
+                      spreads: dict[str, float] | None = None) -> list[Evidence]:
+        """Return raw contributions; pass `parts`/`spreads` of this x to skip recomputing them."""
         if parts is None:
             parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
+        if spreads is None:
+            spreads = self.spreads(parts)
         merged: dict[tuple, Evidence] = {}
         for name, S in parts.items():
             w = self._weight(name)
             if not w:
                 continue
-            factor = w / float(_spread(S)[0, 0])
+            factor = w / spreads[name]
             if name == QUERY:
                 evidence = [Evidence(kind="content_similarity", weight=float(S[0, idx]), value=query_text,
                                      detail="similar text to your request")]
@@ -118,6 +125,8 @@ class HybridRanker(Ranker):
                 key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
                 if key in merged:
                     merged[key].weight += factor * e.weight
+                    if merged[key].value is None:
+                        merged[key].value = e.value
                 else:
                     merged[key] = Evidence(kind=e.kind, weight=factor * e.weight, item_id=e.item_id, title=e.title,
                                            attribute=e.attribute, value=e.value, detail=_DETAILS.get(e.kind, e.detail))
@@ -125,6 +134,60 @@ class HybridRanker(Ranker):
             if e.kind == "popularity" and e.weight < 0:
                 e.detail = "popularity penalty: very popular items are down-weighted"
         return list(merged.values())
+
+    def fast_evidence(self, x: np.ndarray, nz: np.ndarray, idx: int, query_text: str,
+                      parts: dict[str, np.ndarray], spreads: dict[str, float], limit: int = 5) -> list[Evidence]:
+        """Return shares(contributions(...), limit) computed with arrays: the serving path."""
+        collab = np.zeros(len(nz))
+        content = np.zeros(len(nz))
+        pop = query = 0.0
+        content_ranker = None
+        for name, S in parts.items():
+            w = self._weight(name)
+            if not w:
+                continue
+            f = w / spreads[name]
+            if name == QUERY:
+                query += f * float(S[0, idx])
+                continue
+            ranker = self.components[name]
+            item_part, bias = ranker.item_parts(x, nz, idx)
+            if ranker.name == "content":
+                content += f * item_part
+                content_ranker = ranker
+            else:
+                collab += f * item_part
+            pop += f * bias
+        total = collab.sum() + content.sum() + pop + query
+        denom = total if abs(total) > 1e-12 else (np.abs(collab).sum() + np.abs(content).sum() + abs(pop) + abs(query)) or 1.0
+        out: list[Evidence] = []
+        records = self.catalog.records
+        for k in np.argsort(-collab, kind="stable")[:limit]:
+            if collab[k] != 0:
+                j = int(nz[k])
+                kind = "liked_item" if x[j] > 0 else "disliked_item"
+                out.append(Evidence(kind=kind, weight=float(collab[k] / denom), item_id=records[j].item_id,
+                                    title=records[j].title, detail=_DETAILS[kind]))
+        for k in np.argsort(-content, kind="stable")[:limit]:
+            if content[k] != 0:
+                j = int(nz[k])
+                sim = float(content_ranker.E[j] @ content_ranker.E[idx])
+                out.append(Evidence(kind="content_similarity", weight=float(content[k] / denom),
+                                    item_id=records[j].item_id, title=records[j].title, value=sim,
+                                    detail="similar text to an item you liked" if x[j] > 0
+                                    else "similar text to an item you disliked"))
+        if pop != 0:
+            pop_ranker = next((r for r in self.components.values() if r.name == "popularity"), None)
+            count = int(pop_ranker.counts[idx]) if pop_ranker is not None and idx < len(pop_ranker.counts) else None
+            out.append(Evidence(kind="popularity", weight=float(pop / denom), value=count,
+                                detail=_DETAILS["popularity"] if pop > 0 else
+                                "popularity penalty: very popular items are down-weighted"))
+        if QUERY in parts and self._weight(QUERY):
+            out.append(Evidence(kind="content_similarity", weight=float(query / denom), value=query_text,
+                                detail="similar text to your request"))
+            out += attribute_matches(records[idx].attributes, query_text)
+        out.sort(key=lambda e: -e.weight)
+        return out[:limit]
 
     # ------------------------------------------------------------ weight learning
 

@@ -29,7 +29,7 @@ class ItemItemRanker(Ranker):
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         n = self.W.shape[0]
-        X = X[:, :n]
+        X = X if X.shape[1] == n else X[:, :n]
         if X.shape[0] == 1 and not sp.issparse(self.W):
             # One user: sum the few rows of W that the user touched (fast for dense W).
             idx, vals = X.indices, X.data
@@ -48,6 +48,17 @@ class ItemItemRanker(Ranker):
             picked = self.W[nz][:, [idx]] if sp.issparse(self.W) else self.W[nz, idx]
             col[nz] = picked.toarray().ravel() if sp.issparse(picked) else np.asarray(picked).ravel()
         return item_evidence(self.catalog, xs, xs * col, f"{self.name} item-item weight")
+
+    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        n = self.W.shape[0]
+        out = np.zeros(len(nz), dtype=np.float32)
+        keep = nz < n
+        if idx >= n or not keep.any():
+            return out, 0.0
+        rows = nz[keep]
+        col = self.W[rows][:, [idx]].toarray().ravel() if sp.issparse(self.W) else self.W[rows, idx]
+        out[keep] = x[rows] * col
+        return out, 0.0
 
     def _save_state(self, path: Path) -> None:
         if sp.issparse(self.W):

@@ -74,7 +74,7 @@ class MFRanker(Ranker):
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         n = self.Q.shape[0]
-        X = X[:, :n]
+        X = X if X.shape[1] == n else X[:, :n]
         norms = _row_norms(X)
         U = np.asarray(X @ self.Q) / norms[:, None]
         return U @ self.P.T + self.b[None, :]
@@ -85,9 +85,24 @@ class MFRanker(Ranker):
             return []
         xs = x[:n]
         norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
-        parts = item_evidence(self.catalog, xs, xs * (self.Q @ self.P[idx]) / norm, "mf latent similarity")
+        nz = np.flatnonzero(xs)
+        raw = np.zeros(n, dtype=np.float32)
+        raw[nz] = xs[nz] * (self.Q[nz] @ self.P[idx]) / norm
+        parts = item_evidence(self.catalog, xs, raw, "mf latent similarity")
         parts.append(Evidence(kind="popularity", weight=float(self.b[idx]), detail="mf item bias (overall popularity)"))
         return parts
+
+    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        n = self.Q.shape[0]
+        out = np.zeros(len(nz), dtype=np.float32)
+        if idx >= n:
+            return out, 0.0
+        keep = nz < n
+        rows = nz[keep]
+        xs = x[:n]
+        norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
+        out[keep] = x[rows] * (self.Q[rows] @ self.P[idx]) / norm
+        return out, float(self.b[idx])
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, Q=self.Q, P=self.P, b=self.b)

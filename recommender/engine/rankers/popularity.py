@@ -30,6 +30,9 @@ class PopularityRanker(Ranker):
         return [Evidence(kind="popularity", weight=value, value=count,
                          detail=f"popular: {count} users interacted with it")]
 
+    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        return np.zeros(len(nz), dtype=np.float32), float(self.pop[idx]) if idx < self.pop.shape[0] else 0.0
+
     def _save_state(self, path: Path) -> None:
         save_arrays(path, counts=self.counts, pop=self.pop)
 
