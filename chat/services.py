@@ -24,8 +24,10 @@ from chat import engine_access, fallbacks, replies
 from chat.followups import ordinal_pick, resolve_followup
 from chat.models import Conversation, Message
 from chat.rerank import RERANK_POOL, rerank_with_llm
+from recommender.engine import bandit
 from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile as EngineProfile, ScoredItem
 from recommender.models import Interaction, Item, Profile
+from recommender.services import policy
 from recommender.services.feedback import interaction_record
 
 log = logging.getLogger(__name__)
@@ -148,7 +150,8 @@ def _rank(records, profile: Profile | None, context, u, k: int):
     """Return (scored items satisfying the constraints, strategy name, evidence filler).
 
     The model ranks without evidence first so the list can be shown at once; the filler adds each
-    item's evidence afterwards (the costly part: per-item score contributions).
+    item's evidence afterwards (the costly part: per-item score contributions). The bandit picks the
+    ranking strategy; feedback on the items shown is credited to it.
     """
     constraints = context.constraints()
     person = _merged_profile(context, _profile_history(profile))
@@ -160,10 +163,12 @@ def _rank(records, profile: Profile | None, context, u, k: int):
     fill = _no_fill
     if bundle is not None:
         try:
-            scored = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=pool,
+            candidates = max(pool, bandit.CANDIDATE_POOL)
+            strategy = policy.strategy_choose()
+            scored = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=candidates,
                                       with_evidence=False)
-            strategy = getattr(bundle, "name", None) or "hybrid"
-            fill = _bundle_filler(bundle, user_key, person, constraints, pool)
+            scored = bandit.apply_strategy(scored, strategy, pool)
+            fill = _bundle_filler(bundle, user_key, person, constraints)
         except Exception:  # noqa: BLE001 - fall back to popularity rather than fail the turn
             log.exception("model recommend failed; serving popularity")
             scored = []
@@ -181,20 +186,18 @@ def _no_fill(items: list[ScoredItem]) -> None:
     """Evidence is already there."""
 
 
-def _bundle_filler(bundle, user_key, person, constraints, pool):
-    """Return a function that adds the model's evidence to the items it ranked."""
+def _bundle_filler(bundle, user_key, person, constraints):
+    """Return a function that adds the model's evidence to the items it ranked (exploration labels kept)."""
     def fill(items: list[ScoredItem]) -> None:
         try:
-            ranked = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=pool)
+            found = bundle.evidence_for([s.item_id for s in items], user_key=user_key, profile=person,
+                                        constraints=constraints)
         except Exception:  # noqa: BLE001 - items stay, explanations fall back to their generic text
             log.exception("model evidence failed")
             return
-        found = {s.item_id: s.evidence for s in ranked}
         for s in items:
-            if s.item_id in found:
-                s.evidence = found[s.item_id]
-            else:  # the same scores rank the same items; this is a safety net
-                s.evidence = bundle.explain(item_id=s.item_id, user_key=user_key, profile=person)
+            exploration = [e for e in s.evidence if e.kind == "exploration"]
+            s.evidence = found.get(s.item_id, []) + exploration
 
     return fill
 

@@ -8,13 +8,19 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-# Multipliers on the hybrid's per-ranker scores; "explore" mixes in less-seen items on purpose.
+from .types import Evidence, ScoredItem
+
+# Multipliers on the hybrid's per-ranker score terms, by group; "explore" also shows a few items from
+# further down the candidate list, labelled as exploration.
 STRATEGIES: dict[str, dict[str, float]] = {
     "balanced": {},
     "taste-first": {"collaborative": 1.5, "content": 0.7},
     "request-first": {"collaborative": 0.7, "content": 1.6},
-    "explore": {"popularity": 0.3, "novelty": 1.0},
+    "explore": {"popularity": 0.3},
 }
+COMPONENT_GROUPS = {"content": "content", "query": "content", "popularity": "popularity"}  # the rest: collaborative
+EXPLORE_PICKS = 2
+CANDIDATE_POOL = 30
 DEFAULT_STRATEGY = "balanced"
 
 SUCCESS_KINDS = {"like", "favourite", "purchase"}
@@ -56,3 +62,30 @@ def choose(arms: dict[str, ArmStats], rng: random.Random | None = None) -> str:
 def update(stats: ArmStats, reward: float) -> ArmStats:
     """Return the arm after one observed reward in [0, 1]."""
     return ArmStats(successes=stats.successes + reward, failures=stats.failures + (1.0 - reward))
+
+
+def group_of(component: str) -> str:
+    """Return the strategy group a hybrid component belongs to."""
+    return COMPONENT_GROUPS.get(component, "collaborative")
+
+
+def apply_strategy(scored: list[ScoredItem], strategy: str, n: int,
+                   rng: random.Random | None = None) -> list[ScoredItem]:
+    """Return the top n of the candidates re-scored under a strategy (candidates carry per-component sources).
+
+    "explore" replaces the last EXPLORE_PICKS places with random picks from beyond the top n and labels them
+    with exploration evidence, so explanations say honestly why they are there.
+    """
+    weights = STRATEGIES.get(strategy, {})
+    if weights:
+        for item in scored:
+            if item.sources:
+                item.score = float(sum(weights.get(group_of(name), 1.0) * value for name, value in item.sources.items()))
+        scored = sorted(scored, key=lambda item: item.score, reverse=True)
+    if strategy != "explore" or len(scored) <= n:
+        return scored[:n]
+    rng = rng or random.Random()
+    picks = rng.sample(scored[n:], min(EXPLORE_PICKS, len(scored) - n, n))
+    for item in picks:
+        item.evidence.append(Evidence(kind="exploration", weight=0.0, detail="shown to learn more about your taste"))
+    return scored[:n - len(picks)] + picks

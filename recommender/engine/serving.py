@@ -1,6 +1,7 @@
 """Serving: load a trained artifact once per process and answer recommend/explain/similar/rating calls."""
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from pathlib import Path
@@ -17,6 +18,17 @@ from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 
 _BUNDLES: dict[str, "RecommenderBundle"] = {}
 _LOCK = threading.Lock()
+
+try:  # one BLAS thread per request: single-row products lose more to thread hand-offs than they gain
+    from threadpoolctl import ThreadpoolController
+
+    _THREADS = ThreadpoolController()
+except ImportError:  # optional; serving works without it, only slower on a busy machine
+    _THREADS = None
+
+
+def _one_blas_thread():
+    return _THREADS.limit(limits=1, user_api="blas") if _THREADS is not None else contextlib.nullcontext()
 
 
 class RecommenderBundle:
@@ -81,6 +93,10 @@ class RecommenderBundle:
         Unknown users and unknown item ids in the profile are ignored: with nothing known, the
         hybrid's popularity term decides.
         """
+        with _one_blas_thread():
+            return self._recommend(user_key, profile, constraints, n, candidates, with_evidence)
+
+    def _recommend(self, user_key, profile, constraints, n, candidates, with_evidence) -> list[ScoredItem]:
         x, query = self._vector(user_key, profile)
         total, sources, parts = self.hybrid.scored_sources(x, query)
         scores = total.astype(np.float64)
@@ -101,6 +117,24 @@ class RecommenderBundle:
                              for a, v in self.catalog.satisfied(constraints, i)]
             out.append(ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
                                   sources={k: float(v[i]) for k, v in sources.items()}))
+        return out
+
+    def evidence_for(self, item_ids: list[str], *, user_key: str | None = None, profile: Profile | None = None,
+                     constraints: Constraints | None = None) -> dict[str, list[Evidence]]:
+        """Return the evidence for just these items, scoring the user once (cheaper than recommend for a few)."""
+        x, query = self._vector(user_key, profile)
+        _, _, parts = self.hybrid.scored_sources(x, query)
+        spreads = self.hybrid.spreads(parts)
+        nz = np.flatnonzero(x)
+        out = {}
+        for item_id in item_ids:
+            i = self.catalog.item_index.get(item_id)
+            if i is None:
+                continue
+            evidence = self.hybrid.fast_evidence(x, nz, i, query, parts, spreads)
+            evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
+                         for a, v in self.catalog.satisfied(constraints, i)]
+            out[item_id] = evidence
         return out
 
     def explain(self, *, item_id: str, user_key: str | None = None, profile: Profile | None = None,

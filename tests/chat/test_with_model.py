@@ -35,6 +35,7 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
     from chat import engine_access as access
 
     monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
     profile, _ = guest
     Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="like", occurred_at=timezone.now())
     conversation = services.conversation_start(profile=profile)
@@ -50,3 +51,26 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
     cited = {ev.get("item_id") for e in explanations for ev in e["evidence"] if ev["kind"] == "liked_item"}
     assert cited == {str(trained["ml-100"].pk)}
     assert any("Fargo" in e["text"] for e in explanations)
+
+
+def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(trained, guest, quiet_engine, monkeypatch):
+    from chat import engine_access as access
+    from recommender.models import BanditArm
+    from recommender.services.policy import POLICY, policy_update
+
+    monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "explore")
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=4))
+    items = next(e for e in events if e["type"] == "chat.items")
+    assert items["strategy"] == "explore"
+    explanations = [e for e in events if e["type"] == "chat.explanation"]
+    explored = [e for e in explanations if any(ev["kind"] == "exploration" for ev in e["evidence"])]
+    assert len(explored) == 2  # the last two places are exploration picks, said so
+    picked = items["items"][0]["id"]
+    event, _ = services.feedback_from_chat(profile=profile, item_id=picked, kind="like", conversation=conversation)
+    assert event.context["strategy"] == "explore"
+    policy_update()  # what the queued task does once the transaction commits
+    arm = BanditArm.objects.get(policy=POLICY, arm="explore")
+    assert (arm.successes, arm.pulls) == (2.0, 1)

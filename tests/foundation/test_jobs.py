@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
 from recommender.engine import bandit
+from recommender.engine.types import ScoredItem
 from recommender.models import BanditArm, Item
 from recommender.services.feedback import interaction_record
 from recommender.services.policy import POLICY, policy_update, strategy_choose
@@ -35,6 +36,29 @@ def test_thompson_sampling_prefers_the_arm_that_earns():
     picks = [bandit.choose(arms, rng) for _ in range(200)]
     assert picks.count("explore") > 190
     assert bandit.update(bandit.ArmStats(1, 1), 1.0) == bandit.ArmStats(2, 1)
+
+
+def scored(*rows):
+    return [ScoredItem(item_id=name, score=sum(src.values()), sources=src) for name, src in rows]
+
+
+def test_strategies_reweight_component_groups():
+    # the model's order: "text" (1.3) above "taste" (1.1); balanced keeps it, taste-first flips it
+    items = scored(("text", {"ease": 0.6, "query": 0.7}), ("taste", {"ease": 1.0, "content": 0.1}))
+    assert [s.item_id for s in bandit.apply_strategy(items, "balanced", 2)] == ["text", "taste"]
+    items = scored(("text", {"ease": 0.6, "query": 0.7}), ("taste", {"ease": 1.0, "content": 0.1}))
+    ranked = bandit.apply_strategy(items, "taste-first", 2)
+    assert [s.item_id for s in ranked] == ["taste", "text"]
+    assert ranked[0].score == pytest.approx(1.5 * 1.0 + 0.7 * 0.1)
+
+
+def test_explore_labels_its_picks_from_beyond_the_top():
+    items = scored(*[(f"i{k}", {"ease": 10.0 - k}) for k in range(10)])
+    shown = bandit.apply_strategy(items, "explore", 5, random.Random(0))
+    assert [s.item_id for s in shown[:3]] == ["i0", "i1", "i2"]
+    assert all(int(s.item_id[1:]) >= 5 for s in shown[3:])
+    assert all(e.kind == "exploration" for s in shown[3:] for e in s.evidence)
+    assert not any(s.evidence for s in shown[:3])
 
 
 @pytest.mark.django_db
@@ -99,18 +123,22 @@ def test_beat_starts_on_the_embedded_default(tmp_path):
     env.update({"CHATREC_VAR_DIR": str(tmp_path), "CHATREC_LLM_BACKEND": "none"})
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
     subprocess.run([sys.executable, "manage.py", "setup_schedules"], cwd=ROOT, env=env, check=True, timeout=60)
-    beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "chatrec_site", "beat", "--loglevel=info"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    output = ""
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and "Starting" not in output:
-            line = beat.stdout.readline()
-            if not line:
-                break
-            output += line
-    finally:
-        beat.terminate()
-        beat.wait(timeout=30)
+    log_path = tmp_path / "beat.log"
+    with open(log_path, "w") as log:
+        beat = subprocess.Popen([sys.executable, "-m", "celery", "-A", "chatrec_site", "beat", "--loglevel=info"],
+                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline and "beat: Starting" not in log_path.read_text():
+                if beat.poll() is not None:
+                    break
+                time.sleep(0.5)
+        finally:
+            beat.terminate()
+            try:
+                beat.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                beat.kill()
+    output = log_path.read_text()
     assert "beat: Starting" in output, output
     assert "DatabaseScheduler" in output
