@@ -26,6 +26,11 @@ class ItemItemRanker(Ranker):
     """Shared scoring, explanation and persistence for a fitted item-item weight matrix W."""
 
     W: np.ndarray | sp.csr_matrix
+    _Wc: sp.csc_matrix | None = None
+
+    def fit(self, data, catalog=None) -> "ItemItemRanker":
+        self._Wc = None
+        return super().fit(data, catalog)
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         n = self.W.shape[0]
@@ -56,7 +61,15 @@ class ItemItemRanker(Ranker):
         if idx >= n or not keep.any():
             return out, 0.0
         rows = nz[keep]
-        col = self.W[rows][:, [idx]].toarray().ravel() if sp.issparse(self.W) else self.W[rows, idx]
+        if sp.issparse(self.W):
+            if getattr(self, "_Wc", None) is None:
+                self._Wc = self.W.tocsc()  # column access for explanations
+            start, end = self._Wc.indptr[idx], self._Wc.indptr[idx + 1]
+            column = np.zeros(n, dtype=np.float32)
+            column[self._Wc.indices[start:end]] = self._Wc.data[start:end]
+            col = column[rows]
+        else:
+            col = self.W[rows, idx]
         out[keep] = x[rows] * col
         return out, 0.0
 
@@ -67,6 +80,7 @@ class ItemItemRanker(Ranker):
             save_arrays(path, W=self.W)
 
     def _load_state(self, path: Path) -> None:
+        self._Wc = None
         if (path / "W.npz").exists():
             self.W = load_sparse(path, "W")
         else:
