@@ -24,6 +24,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from recommender.docs_sections import write_section
+
 # A mix of what people type: requests, refinements, follow-ups, facts, feedback, small talk; both languages.
 SCRIPTS = [
     ["recommend me a comedy", "only from the 90s", "no romance", "why the second one?", "I liked the first one",
@@ -33,7 +35,7 @@ SCRIPTS = [
     ["a summer dress under $50", "something in blue", "why the first one?", "a warm winter coat", "cheaper please",
      "hello", "some thriller movies", "no horror", "I didn't like the second one", "more like the first one"],
 ]
-MARKERS = ("<!-- BEGIN chat -->", "<!-- END chat -->")
+MARKERS = ("<!-- BEGIN chat -->", "<!-- END chat -->")  # the section write_section("chat", ...) owns
 
 
 @dataclass
@@ -247,15 +249,7 @@ def write_docs(path: Path, label: str, row: str, note: str) -> None:
         rows = [r for i, r in enumerate(rows) if i not in mine[1:]]
     else:
         rows.append(row)
-    begin, end = MARKERS
-    block = f"{begin}\n{report_markdown(rows, note)}\n{end}"
-    if begin in text and end in text:
-        head, rest = text.split(begin, 1)
-        _, tail = rest.split(end, 1)
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text, encoding="utf-8")
+    write_section("chat", report_markdown(rows, note), path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -76,7 +76,6 @@ class ImportReport:
         return text
 
 
-Progress = Callable[[int], None] | None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -444,25 +443,34 @@ def import_catalog(
     """Import catalog items from CSV or JSON Lines (schema in docs/import_formats.md)."""
     path = Path(path)
     report = ImportReport(label=f"catalog {path.name}")
-    parsed: list[dict[str, Any]] = []
-    for line, row in tqdm(iter_records(path, {"external_id", "title"}), desc="items", unit=" rows",
-                          disable=not progress, mininterval=0.5):
+    parsed = _parse_rows(path, {"external_id", "title"}, report, progress, "items",
+                         lambda row: parse_item_row(row, default_source=source, default_domain=domain))
+    if strict and report.error_count:
+        report.notes.append("strict mode: nothing imported because some rows were rejected")
+        return report
+    rows = [fields for _, fields in parsed]
+    for start in range(0, len(rows), BATCH_SIZE):
+        upsert_items(rows[start:start + BATCH_SIZE], report)
+    return report
+
+
+def _parse_rows(path: Path, required: set[str], report: ImportReport, progress: bool, desc: str,
+                parse: Callable[[dict], dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Return (line, parsed fields) for every good row; bad rows go into the report with their line."""
+    parsed = []
+    for line, row in tqdm(iter_records(path, required), desc=desc, unit=" rows", disable=not progress,
+                          mininterval=0.5):
         report.rows += 1
         if isinstance(row, RowError):
             report.add_error(line, str(row))
             continue
         try:
-            parsed.append(parse_item_row(row, default_source=source, default_domain=domain))
+            parsed.append((line, parse(row)))
         except RowError as exc:
             report.add_error(line, str(exc))
     if report.rows == 0:
         raise ImportFileError(f"{path}: no rows found")
-    if strict and report.error_count:
-        report.notes.append("strict mode: nothing imported because some rows were rejected")
-        return report
-    for start in range(0, len(parsed), BATCH_SIZE):
-        upsert_items(parsed[start:start + BATCH_SIZE], report)
-    return report
+    return parsed
 
 
 def import_interactions(
@@ -476,19 +484,8 @@ def import_interactions(
     """Import interaction events from CSV or JSON Lines; unknown items are rejected row by row."""
     path = Path(path)
     report = ImportReport(label=f"interactions {path.name}")
-    parsed: list[tuple[int, dict]] = []
-    for line, row in tqdm(iter_records(path, {"user", "item", "event"}), desc="events", unit=" rows",
-                          disable=not progress, mininterval=0.5):
-        report.rows += 1
-        if isinstance(row, RowError):
-            report.add_error(line, str(row))
-            continue
-        try:
-            parsed.append((line, parse_event_row(row, default_source=source)))
-        except RowError as exc:
-            report.add_error(line, str(exc))
-    if report.rows == 0:
-        raise ImportFileError(f"{path}: no rows found")
+    parsed = _parse_rows(path, {"user", "item", "event"}, report, progress, "events",
+                         lambda row: parse_event_row(row, default_source=source))
     items = existing_items({(e["source"], e["item"]) for _, e in parsed})
     resolved = []
     for line, event in parsed:
