@@ -11,7 +11,7 @@ import numpy as np
 
 from .catalog import Catalog
 from .metrics import topk_indices
-from .rankers.base import load_model, shares
+from .rankers.base import load_model
 from .rankers.hybrid import HybridRanker
 from .rating import RatingModel
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem

@@ -13,7 +13,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .data import InteractionData, Split
-from .metrics import evaluate_topk, rmse, mae
+from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.hybrid import HybridRanker
 from .rating import RatingModel
