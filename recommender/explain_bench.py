@@ -353,7 +353,9 @@ def _table(runner: Runner, llm_name: str | None) -> list[str]:
 
 def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, llm_error: str | None,
            command: str) -> str:
-    out = ["## Explanations", "", f"Command: `{command}` (2 shared CPU cores; LLM on CPU).", ""]
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    out = ["## Explanations", "", f"Command: `{command}` (2 CPU cores shared with other work, load average "
+           f"{load} at the end of the run; LLM on CPU, so its latencies here are far above an idle machine's).", ""]
     out += [
         "Every shown explanation is checked: each title it names must be the item or an item in its evidence "
         "(titles and aliases matched against the catalog), each attribute word (genre, colour, category, year, "
@@ -397,7 +399,7 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
             out += ["", "Misses: " + "; ".join(f"`{m}`" for m in b["misses"][:8])]
     if llm_error:
         out += ["", f"LLM backend unavailable: {llm_error}"]
-    samples = [s for r in runners.values() for s in r.samples if s[0].startswith(llm_name or "-")][:6]
+    samples = [s for r in runners.values() for s in [x for x in r.samples if x[0].startswith(llm_name or "-")][:4]]
     if samples:
         out += ["", "Sample raw LLM outputs (what the checker saw):", ""]
         out += [f"- {lang} {src}: \u201c{text[:140]}\u201d → {why[:160]}" for src, lang, text, why in samples]
