@@ -90,6 +90,8 @@ def broker_envs():
     envs = [("files", {})]
     if os.environ.get("REDIS_URL"):
         envs.append(("redis", {"CELERY_BROKER_URL": os.environ["REDIS_URL"]}))
+    if os.environ.get("CHATREC_TEST_AMQP_URL"):  # CI points this at its RabbitMQ
+        envs.append(("rabbitmq", {"CELERY_BROKER_URL": os.environ["CHATREC_TEST_AMQP_URL"]}))
     return envs
 
 
