@@ -106,3 +106,21 @@ def test_admin_item_search_filter_and_edit(staff_client, item):
 def test_admin_requires_staff(client):
     response = client.get(reverse("admin:recommender_item_changelist"))
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_admin_shows_the_evidence_behind_a_logged_recommendation(staff_client, item):
+    profile = profile_for_session(session_key="s5")
+    conversation = Conversation.objects.create(profile=profile, title="scarves")
+    message = Message.objects.create(
+        conversation=conversation, role="assistant", text="Here you go",
+        payload={"strategy": "explore", "items": [{
+            "item_id": str(item.pk), "score": 0.75, "explanation": "Because you liked <b>Mittens</b>",
+            "evidence": [{"kind": "liked_item", "weight": 0.6, "item_id": "9", "title": "Mittens"},
+                         {"kind": "attribute_match", "weight": 0.4, "attribute": "color", "value": "red"}]}]},
+    )
+    page = staff_client.get(reverse("admin:chat_message_change", args=[message.pk])).content.decode()
+    assert "Red scarf" in page
+    assert "liked_item 60% Mittens; attribute_match 40% color=red" in page
+    assert "&lt;b&gt;Mittens&lt;/b&gt;" in page  # logged text is escaped, never rendered as markup
+    listing = staff_client.get(reverse("admin:chat_message_changelist")).content.decode()
+    assert "explore" in listing
