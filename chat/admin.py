@@ -56,10 +56,10 @@ class MessageAdmin(admin.ModelAdmin):
         titles = dict(Item.objects.filter(pk__in=ids).values_list("pk", "title"))
         rows = format_html_join(
             "",
-            "<tr><td>{}</td><td>{}</td><td>{:.4f}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (rank, titles.get(int(e["item_id"]), e["item_id"]) if str(e["item_id"]).isdigit() else e["item_id"],
-                 float(e.get("score") or 0.0), evidence_summary(e.get("evidence") or []), e.get("explanation", ""))
+                 f"{float(e.get('score') or 0.0):.4f}", evidence_summary(e.get("evidence") or []), e.get("explanation", ""))
                 for rank, e in enumerate(entries, start=1)
             ),
         )
