@@ -12,7 +12,6 @@ import time
 from django.conf import settings
 
 from recommender import selectors
-from recommender.services.training import item_record  # noqa: F401 - re-exported for the chat's callers
 
 log = logging.getLogger(__name__)
 

@@ -25,6 +25,8 @@ from chat.followups import ordinal_pick, resolve_followup
 from chat.models import Conversation, Message
 from chat.rerank import RERANK_POOL, rerank_with_llm
 from recommender.engine import bandit
+from recommender.engine import explain as explain_pkg
+from recommender.engine.understanding import ConversationState, understand
 from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile as EngineProfile, ScoredItem
 from recommender.models import Interaction, Item, Profile
 from recommender.services import policy
@@ -38,15 +40,6 @@ HISTORY_LIMIT = 300
 TITLE_CHARS = 60
 INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
 
-try:  # the understanding layer; the rules in chat.fallbacks stand in when it is absent
-    from recommender.engine.understanding import ConversationState, understand
-except ImportError:  # pragma: no cover - depends on the installation
-    ConversationState, understand = None, None
-
-try:  # evidence -> text with a checked LLM path; a plain template stands in when it is absent
-    from recommender.engine import explain as explain_pkg
-except ImportError:  # pragma: no cover - depends on the installation
-    explain_pkg = None
 
 
 class TurnError(Exception):
@@ -71,20 +64,16 @@ class TurnState:
 
 def new_context(language: str = "en"):
     """Return an empty understanding state."""
-    if ConversationState is not None:
-        state = ConversationState()
-        if hasattr(state, "language"):
-            state.language = language
-        return state
-    return fallbacks.SimpleState(language=language)
+    state = ConversationState()
+    state.language = language
+    return state
 
 
 def load_state(data: dict | None, language: str = "en") -> TurnState:
     """Return the turn state stored on a conversation (an empty one for a new conversation)."""
     data = data or {}
-    cls = ConversationState if ConversationState is not None else fallbacks.SimpleState
     try:
-        context = cls.from_dict(data["context"]) if data.get("context") else new_context(language)
+        context = ConversationState.from_dict(data["context"]) if data.get("context") else new_context(language)
     except Exception:  # noqa: BLE001 - a state written by an older version restarts the context
         log.warning("discarding unreadable conversation state")
         context = new_context(language)
@@ -96,13 +85,9 @@ def load_state(data: dict | None, language: str = "en") -> TurnState:
 
 def _understand(text: str, state: TurnState, records: dict[str, ItemRecord]):
     """Return the understanding of one message in the conversation's context."""
-    if understand is not None:
-        index = engine_access.catalog_index()
-        if index is not None:
-            backend = engine_access.llm_backend()
-            return understand(text, state=state.context, catalog=index,
-                              backend=backend if getattr(backend, "enabled", False) else None)
-    return fallbacks.simple_understand(text, state=state.context, records=records)
+    backend = engine_access.llm_backend()
+    return understand(text, state=state.context, catalog=engine_access.catalog_index(),
+                      backend=backend if getattr(backend, "enabled", False) else None)
 
 
 def _profile_history(profile: Profile | None) -> EngineProfile:
@@ -211,16 +196,15 @@ def explanation_for(record: ItemRecord, evidence: list[Evidence], records: dict[
                     summary: str = "", backend=None) -> tuple[str, str]:
     """Return (text, source) explaining an item from its evidence only; source is "template" or "llm"."""
     titles = _titles_for(evidence, records, language)
-    if explain_pkg is not None:
-        try:
-            if backend is not None and getattr(backend, "enabled", False) and settings.CHATREC_LLM_EXPLAIN:
-                result = explain_pkg.paraphrase(record, evidence, language=language, backend=backend, catalog=records,
-                                                catalog_titles=titles)
-                return result.text, result.source
-            return explain_pkg.explain_text(record, evidence, language=language, request_summary=summary,
-                                            catalog_titles=titles), "template"
-        except Exception:  # noqa: BLE001 - the plain template always works
-            log.exception("explanation failed; using the plain template")
+    try:
+        if backend is not None and getattr(backend, "enabled", False) and settings.CHATREC_LLM_EXPLAIN:
+            result = explain_pkg.paraphrase(record, evidence, language=language, backend=backend, catalog=records,
+                                            catalog_titles=titles)
+            return result.text, result.source
+        return explain_pkg.explain_text(record, evidence, language=language, request_summary=summary,
+                                        catalog_titles=titles), "template"
+    except Exception:  # noqa: BLE001 - the plain template always works
+        log.exception("explanation failed; using the plain template")
     return replies.template_explanation(record, evidence, language, titles), "template"
 
 

@@ -10,6 +10,7 @@ from chat.models import Message
 from recommender.engine.llm import FakeBackend
 from recommender.engine.types import ScoredItem
 from recommender.models import Interaction, Item
+from recommender.services.training import item_record
 
 pytestmark = pytest.mark.django_db
 
@@ -164,7 +165,7 @@ def _scored(ids):
 
 
 def test_llm_rerank_may_only_permute_the_candidates(catalog):
-    records = {str(item.pk): services.engine_access.item_record(item) for item in catalog.values()}
+    records = {str(item.pk): item_record(item) for item in catalog.values()}
     ids = list(records)[:5]
     backend = FakeBackend(default="3, 1, 99, 3, banana")
     ranked, report = rerank.rerank_with_llm(_scored(ids), records, "something", backend, k=5)
@@ -173,7 +174,7 @@ def test_llm_rerank_may_only_permute_the_candidates(catalog):
 
 
 def test_llm_rerank_keeps_the_ranker_order_on_a_useless_answer(catalog):
-    records = {str(item.pk): services.engine_access.item_record(item) for item in catalog.values()}
+    records = {str(item.pk): item_record(item) for item in catalog.values()}
     ids = list(records)[:4]
     for backend in (FakeBackend(default="I like all of them"), FakeBackend(fail=True)):
         ranked, report = rerank.rerank_with_llm(_scored(ids), records, "x", backend, k=3)
