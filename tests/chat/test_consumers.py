@@ -1,7 +1,6 @@
 """The chat websocket through the real ASGI stack (origin check, sessions, auth) on in-memory and Redis layers."""
 from __future__ import annotations
 
-import asyncio
 import gc
 import json
 import os

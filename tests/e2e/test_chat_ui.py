@@ -8,6 +8,8 @@ from playwright.sync_api import expect
 
 from tests.e2e.conftest import query
 
+pytestmark = pytest.mark.e2e
+
 TIMEOUT = 15_000
 
 
