@@ -255,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
         "stemmed keyword words). Latency is wall time of `understand()` per turn, in one process, on a cold "
         f"translation cache, with a 1-minute load average of {load:.1f} on this 2-core machine when measured. The base "
         "model is consulted only for Chinese phrases the lexicon cannot ground, under a hard 200 ms per-turn deadline "
-        "(an answer arriving later fills the cache for the next time); correctness never depends on it."
+        "(an answer arriving later fills the cache for the next time); correctness never depends on it. "
+        "The dev labels predate the rule that turns \"less violent\" / \"something lighter\" / \"轻松的\" into "
+        "genre exclusions (Horror, War; Film-Noir for lighter); those turns keep their original labels, so the rule's "
+        "exclusions count as extra slots there (dev exclude precision)."
     )
     if args.write_docs:
         write_docs("## Conversational understanding\n\n" + header + "\n\n" + "\n\n".join(blocks) + "\n\n" + notes)

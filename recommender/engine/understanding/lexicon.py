@@ -187,6 +187,21 @@ NEGATION_CUES = [
     "不要", "不想", "不看", "别", "除了", "不喜欢", "讨厌", "没有", "不含", "不是", "排除", "也不要", "非",
 ]
 
+# Wanting less of an intensity ("less violent", "不要太吓人") excludes the genres that carry it,
+# where the catalog has them; an exact filter the ranker can honour.
+AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]]]] = [
+    (["less violent", "not violent", "non-violent", "nonviolent", "nothing violent", "too violent", "without violence",
+      "no violence", "less gory", "not gory", "no gore", "too gory", "不要太暴力", "别太暴力", "不暴力", "没那么暴力",
+      "不那么暴力", "少点暴力", "不要暴力", "不血腥", "不要血腥", "别太血腥"],
+     {"genres": ["Horror", "War"]}),
+    (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "不吓人", "别太吓人", "不要太吓人",
+      "不要吓人"],
+     {"genres": ["Horror"]}),
+    (["something lighter", "lighter", "light-hearted", "lighthearted", "less dark", "not so dark", "轻松一点", "轻松点",
+      "轻松的", "别太沉重", "不要太沉重"],
+     {"genres": ["Horror", "War", "Film-Noir"]}),
+]
+
 REPLACE_CUES = [
     "instead", "actually", "forget", "never mind", "nevermind", "change of plan", "rather", "scratch that", "switch to",
     "算了", "还是", "换成", "改成", "改为", "不如", "更想", "换个",

@@ -254,6 +254,7 @@ class Parser:
             bucket = u.exclude if m.negated else u.include
             if value not in bucket.setdefault(attr, []):
                 bucket[attr].append(value)
+        self._avoid_intensity(low, chosen or context_domain, u)
         for attr in list(u.include):
             u.include[attr] = [v for v in u.include[attr] if v not in u.exclude.get(attr, [])]
             if not u.include[attr]:
@@ -321,6 +322,19 @@ class Parser:
         return u, left
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _avoid_intensity(self, low: str, domain: str | None, u: Understanding) -> None:
+        """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
+        for phrases, excluded in lx.AVOID_INTENSITY:
+            if not _has_phrase(low, phrases):
+                continue
+            for attr, values in excluded.items():
+                known = set().union(*(by_attr.get(attr, set()) for d, by_attr in self.catalog.values.items()
+                                      if domain is None or d == domain))
+                for value in values:
+                    asked_for = value in u.include.get(attr, [])  # "scary but not too gory" keeps Horror
+                    if value in known and not asked_for and value not in u.exclude.get(attr, []):
+                        u.exclude.setdefault(attr, []).append(value)
+
     def _negation_starts(self, low, tokens) -> list[int]:
         """Return character offsets where a negation cue starts, sorted."""
         cleaned = _ZH_NEG_NOISE.sub(lambda m: "\x01" * len(m.group()), low)

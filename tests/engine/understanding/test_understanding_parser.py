@@ -1,4 +1,6 @@
 """Intent and slots on hand-written turns over a small synthetic catalog."""
+import pytest
+
 from recommender.engine.understanding import ConversationState, understand
 
 
@@ -126,3 +128,29 @@ def test_round_trip_dict(movies):
     u = understand("something like Toy Story from the 90s", catalog=movies)
     again = Understanding.from_dict(u.to_dict())
     assert again.to_dict() == u.to_dict()
+
+
+@pytest.mark.parametrize(
+    ("text", "excluded"),
+    [
+        ("something like The Matrix but less violent", ["Horror", "War"]),
+        ("不要太暴力的电影", ["Horror", "War"]),
+        ("a film that is not too scary", ["Horror"]),
+        ("算了，来点轻松一点的", ["Horror", "War"]),  # Film-Noir is not in this catalog, so it is not excluded
+    ],
+)
+def test_less_intensity_excludes_the_genres_that_carry_it(movies, text, excluded):
+    u = understand(text, catalog=movies)
+    assert u.intent == "recommend"
+    assert u.exclude.get("genres") == excluded
+
+
+def test_less_intensity_needs_a_catalog_with_those_genres(shop):
+    u = understand("lighter jackets for spring", catalog=shop)
+    assert u.exclude == {} and u.include["category"] == ["jacket"]
+
+
+def test_less_intensity_never_removes_what_was_asked_for(movies):
+    u = understand("something scary but not too gory", catalog=movies)
+    assert u.include.get("genres") == ["Horror"]
+    assert "Horror" not in u.exclude.get("genres", [])
