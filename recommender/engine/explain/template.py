@@ -118,8 +118,9 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     if asked:
         out.append(asked)
     said = {v.casefold() for e in by_kind.get("attribute_match", []) for v in map(str, _values(e.value))}
-    constraints = [e for e in by_kind.get("constraint", [])
-                   if not any(str(v).casefold() in said for v in _values(e.value))]
+    # The domain asked for ("films", "books") is the kind of thing, not a reason to pick this one.
+    constraints = [e for e in by_kind.get("constraint", []) if e.attribute != "domain"
+                   and not any(str(v).casefold() in said for v in _values(e.value))]
     fits = _attribute_clause(constraints, language, "it fits your filters:", "它满足你的筛选条件：")
     if fits:
         out.append(fits)

@@ -191,3 +191,13 @@ def test_cited_in_text_finds_what_a_text_actually_cites():
     short = cited_in_text("Since you enjoyed Fargo, you should like it.", evidence, CATALOG)
     assert [e.item_id for e in short] == ["100"]
     assert abs(evidence_coverage(ScoredItem("12", 1.0, evidence=evidence), cited=short) - 0.45) < 1e-9
+
+
+def test_template_does_not_cite_the_domain_filter_as_a_reason():
+    evidence = [Evidence("liked_item", 0.6, item_id="1", title="Toy Story (1995)"),
+                Evidence("constraint", 0.0, attribute="genres", value="Animation"),
+                Evidence("constraint", 0.0, attribute="domain", value="movie")]
+    english = explain_text(TOY, evidence, language="en")
+    chinese = explain_text(TOY, evidence, language="zh", catalog_titles={"1": "玩具总动员"})
+    assert "Animation" in english and "movie" not in english
+    assert "movie" not in chinese and "动画" in chinese
