@@ -25,10 +25,7 @@ def display_title(record: ItemRecord, language: str) -> str:
     return record.title
 
 
-try:  # Chinese names of genres and other attribute values, shared with the explanation templates
-    from recommender.engine.explain.lexicon import ZH_GENRES
-except ImportError:  # pragma: no cover - depends on the installation
-    ZH_GENRES = {}
+from recommender.engine.explain.lexicon import zh_forms  # Chinese names of attribute values, as explanations use
 
 ZH_ATTRIBUTES = {"year": "年份", "price": "价格", "genres": "类型", "color": "颜色", "category": "类别"}
 
@@ -37,7 +34,7 @@ def _fmt_value(value: Any, language: str = "en") -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if language == "zh" and isinstance(value, str):
-        names = ZH_GENRES.get(value.casefold())
+        names = zh_forms(value)
         if names:
             return names[0]
     return str(value)

@@ -210,3 +210,11 @@ def test_recommend_from_messages_is_stateless_and_uses_earlier_messages(catalog)
         assert "Comedy" in card["attributes"]["genres"] and "Romance" not in card["attributes"]["genres"]
         assert card["explanation"]
     assert not Message.objects.exists()
+
+
+def test_chinese_request_summary_names_every_value_in_chinese():
+    from chat.replies import request_summary
+
+    summary = request_summary({"include": {"season": ["summer"], "category": ["dress"]},
+                               "exclude": {"genres": ["Horror"]}, "ranges": {"price": [None, 50]}}, "zh")
+    assert summary == "夏天，连衣裙，价格 ≤ 50，不要恐怖"
