@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
@@ -65,6 +66,162 @@ class BiasedMF:
 
     def set_arrays(self, a: dict[str, np.ndarray]) -> None:
         self.P, self.Q, self.bu, self.bi, self.mu = a["mf_P"], a["mf_Q"], a["mf_bu"], a["mf_bi"], float(a["mf_mu"])
+
+
+class BiasedALS:
+    """r_ui = mu + b_u + b_i + p_u . q_i fitted by alternating ridge solves, reg scaled by each row's count."""
+
+    def __init__(self, factors: int = 32, iters: int = 12, reg: float = 0.08, seed: int = 0) -> None:
+        self.cfg = dict(factors=factors, iters=iters, reg=reg, seed=seed)
+
+    @staticmethod
+    def _solve(rows: np.ndarray, cols: np.ndarray, target: np.ndarray, n_rows: int, X: np.ndarray,
+               reg: float) -> np.ndarray:
+        """Return per-row ridge solutions of target ~ X[cols] . w, reg weighted by the row's count."""
+        order = np.argsort(rows, kind="stable")
+        rows, cols, target = rows[order], cols[order], target[order]
+        starts = np.searchsorted(rows, np.arange(n_rows + 1))
+        k = X.shape[1]
+        W = np.zeros((n_rows, k))
+        eye = np.eye(k)
+        for r in range(n_rows):
+            lo, hi = starts[r], starts[r + 1]
+            if hi == lo:
+                continue
+            Xr = X[cols[lo:hi]]
+            W[r] = np.linalg.solve(Xr.T @ Xr + reg * (hi - lo) * eye, Xr.T @ target[lo:hi])
+        return W
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+            progress: bool = False) -> "BiasedALS":
+        c = self.cfg
+        rng = np.random.default_rng(c["seed"])
+        self.mu = float(ratings.mean())
+        r = ratings.astype(np.float64) - self.mu
+        f = c["factors"]
+        # Each side carries [factors, bias, 1]: the constant column on the other side picks up the bias.
+        U = np.hstack([rng.normal(0, 0.1, (n_users, f)), np.zeros((n_users, 1)), np.ones((n_users, 1))])
+        V = np.hstack([rng.normal(0, 0.1, (n_items, f)), np.ones((n_items, 1)), np.zeros((n_items, 1))])
+        for _ in tqdm(range(c["iters"]), desc="rating als", disable=not progress, leave=False):
+            sol = self._solve(users, items, r - V[items, f + 1], n_users, V[:, : f + 1], c["reg"])
+            U[:, :f], U[:, f] = sol[:, :f], sol[:, f]
+            sol = self._solve(items, users, r - U[users, f], n_items, np.hstack([U[:, :f], U[:, f + 1:]]), c["reg"])
+            V[:, :f], V[:, f + 1] = sol[:, :f], sol[:, f]
+        self.P, self.bu = U[:, :f].astype(np.float32), U[:, f]
+        self.Q, self.bi = V[:, :f].astype(np.float32), V[:, f + 1]
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Return predicted ratings; only the known terms apply for unknown users or items (-1)."""
+        users, items = np.asarray(users), np.asarray(items)
+        ku = (users >= 0) & (users < len(self.bu))
+        ki = (items >= 0) & (items < len(self.bi))
+        out = np.full(len(users), self.mu, dtype=np.float64)
+        out[ku] += self.bu[users[ku]]
+        out[ki] += self.bi[items[ki]]
+        both = ku & ki
+        out[both] += np.sum(self.P[users[both]] * self.Q[items[both]], axis=1)
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"als_P": self.P, "als_Q": self.Q, "als_bu": self.bu, "als_bi": self.bi, "als_mu": np.array(self.mu)}
+
+    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
+        self.P, self.Q, self.bu, self.bi, self.mu = a["als_P"], a["als_Q"], a["als_bu"], a["als_bi"], float(a["als_mu"])
+
+
+def fit_baselines(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+                  reg_u: float = 15.0, reg_i: float = 10.0, iters: int = 10) -> tuple[float, np.ndarray, np.ndarray]:
+    """Return (mu, b_u, b_i) fitted by alternating ridge steps on r - mu."""
+    mu = float(ratings.mean())
+    bu, bi = np.zeros(n_users), np.zeros(n_items)
+    cnt_u = np.bincount(users, minlength=n_users)
+    cnt_i = np.bincount(items, minlength=n_items)
+    for _ in range(iters):
+        bi = np.bincount(items, ratings - mu - bu[users], minlength=n_items) / (reg_i + cnt_i)
+        bu = np.bincount(users, ratings - mu - bi[items], minlength=n_users) / (reg_u + cnt_u)
+    return mu, bu, bi
+
+
+class ItemKNNBaseline:
+    """Item-based kNN on baseline residuals with shrunk Pearson-baseline similarities (Koren 2008, eq. 3).
+
+    With user_based the roles swap: neighbours are similar users who rated the item. Internally the
+    first index is always the one whose neighbours' ratings are read (the user for item-based).
+    """
+
+    def __init__(self, k: int = 40, shrinkage: float = 100.0, reg_u: float = 15.0, reg_i: float = 10.0,
+                 user_based: bool = False) -> None:
+        self.cfg = dict(k=k, shrinkage=shrinkage, reg_u=reg_u, reg_i=reg_i, user_based=user_based)
+        self.prefix = "uknn" if user_based else "knn"
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+            progress: bool = False) -> "ItemKNNBaseline":
+        c = self.cfg
+        reg_u, reg_i = c["reg_u"], c["reg_i"]
+        if c["user_based"]:
+            users, items, n_users, n_items, reg_u, reg_i = items, users, n_items, n_users, reg_i, reg_u
+        self.mu, self.bu, self.bi = fit_baselines(users, items, ratings, n_users, n_items, reg_u, reg_i)
+        resid = (ratings - self.mu - self.bu[users] - self.bi[items]).astype(np.float32)
+        Z = sp.csr_matrix((resid, (users, items)), shape=(n_users, n_items))
+        M = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)), shape=(n_users, n_items))
+        Z2 = Z.multiply(Z).tocsr()
+        dot = (Z.T @ Z).toarray()
+        # Squared residual norms restricted to the users both items share.
+        norm = (Z2.T @ M).toarray()
+        common = (M.T @ M).toarray()
+        denom = np.sqrt(norm * norm.T)
+        sim = np.divide(dot, denom, out=np.zeros_like(dot), where=denom > 0)
+        sim *= np.maximum(common - 1, 0) / (np.maximum(common - 1, 0) + c["shrinkage"])
+        np.fill_diagonal(sim, 0.0)
+        self.sim = sim.astype(np.float32)
+        self.Z = Z
+        return self
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Return baseline plus the similarity-weighted residuals of the k most similar neighbours."""
+        users, items = np.asarray(users), np.asarray(items)
+        if self.cfg["user_based"]:
+            users, items = items, users
+        ku = (users >= 0) & (users < len(self.bu))
+        ki = (items >= 0) & (items < len(self.bi))
+        out = np.full(len(users), self.mu, dtype=np.float64)
+        out[ku] += self.bu[users[ku]]
+        out[ki] += self.bi[items[ki]]
+        both = np.flatnonzero(ku & ki)
+        order = both[np.argsort(users[both], kind="stable")]
+        bounds = np.flatnonzero(np.diff(users[order])) + 1
+        k = self.cfg["k"]
+        for group in np.split(order, bounds):
+            if len(group) == 0:
+                continue
+            u = users[group[0]]
+            lo, hi = self.Z.indptr[u], self.Z.indptr[u + 1]
+            rated, resid = self.Z.indices[lo:hi], self.Z.data[lo:hi]
+            if len(rated) == 0:
+                continue
+            S = self.sim[np.ix_(items[group], rated)]
+            if len(rated) > k:
+                top = np.argpartition(-S, k - 1, axis=1)[:, :k]
+                S = np.take_along_axis(S, top, axis=1)
+                R = resid[top]
+            else:
+                R = np.broadcast_to(resid, S.shape)
+            S = np.maximum(S, 0.0)
+            wsum = S.sum(1)
+            ok = wsum > 0
+            out[group[ok]] += (S[ok] * R[ok]).sum(1) / wsum[ok]
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        a = {"sim": self.sim, "bu": self.bu, "bi": self.bi, "mu": np.array(self.mu), "indptr": self.Z.indptr,
+             "indices": self.Z.indices, "resid": self.Z.data}
+        return {f"{self.prefix}_{k}": v for k, v in a.items()}
+
+    def set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        a = {k[len(self.prefix) + 1:]: v for k, v in arrays.items() if k.startswith(self.prefix + "_")}
+        self.sim, self.bu, self.bi, self.mu = a["sim"], a["bu"], a["bi"], float(a["mu"])
+        self.Z = sp.csr_matrix((a["resid"], a["indices"], a["indptr"]), shape=(len(self.bu), len(self.bi)))
 
 
 class ItemAutoRec:
@@ -125,19 +282,29 @@ class ItemAutoRec:
 
 
 class RatingModel:
-    """Biased MF alone, or a least-squares blend of the listed models (fitted on a held-out slice)."""
+    """One rating model, or a least-squares blend of several (weights fitted on a held-out slice).
+
+    Default blend: ridge-ALS biased MF, item-based and user-based kNN on baseline residuals. Each part is
+    fitted on the training ratings minus the slice, the blend weights on the slice, then each part is
+    refitted on all ratings and keeps those weights.
+    """
 
     def __init__(self, low: float = 1.0, high: float = 5.0, holdout: float = 0.1, seed: int = 0,
-                 models: tuple[str, ...] | list[str] = ("mf",), mf: dict[str, Any] | None = None,
-                 autorec: dict[str, Any] | None = None) -> None:
+                 models: tuple[str, ...] | list[str] = ("als", "knn", "uknn"), mf: dict[str, Any] | None = None,
+                 autorec: dict[str, Any] | None = None, als: dict[str, Any] | None = None,
+                 knn: dict[str, Any] | None = None, uknn: dict[str, Any] | None = None) -> None:
         self.cfg = dict(low=low, high=high, holdout=holdout, seed=seed, models=list(models), mf=mf or {},
-                        autorec=autorec or {})
+                        autorec=autorec or {}, als=als or {"factors": 32, "reg": 0.12}, knn=knn or {},
+                        uknn=uknn or {})
         self.blend = np.array([0.0] + [1.0 / len(models)] * len(models))
-        self.holdout_metrics: dict[str, float] = {}
+        self.holdout_metrics: dict[str, Any] = {}
 
     def _models(self) -> list:
-        make = {"mf": lambda: BiasedMF(**self.cfg["mf"]), "autorec": lambda: ItemAutoRec(**self.cfg["autorec"])}
-        return [make[name]() for name in self.cfg["models"]]
+        c = self.cfg
+        make = {"mf": lambda: BiasedMF(**c["mf"]), "autorec": lambda: ItemAutoRec(**c["autorec"]),
+                "als": lambda: BiasedALS(**c.get("als", {})), "knn": lambda: ItemKNNBaseline(**c.get("knn", {})),
+                "uknn": lambda: ItemKNNBaseline(user_based=True, **c.get("uknn", {}))}
+        return [make[name]() for name in c["models"]]
 
     def _features(self, models, users, items) -> np.ndarray:
         cols = [np.ones(len(users))] + [m.predict(users, items) for m in models]
@@ -149,18 +316,30 @@ class RatingModel:
         users, items, ratings = np.asarray(users), np.asarray(items), np.asarray(ratings, dtype=np.float32)
         rng = np.random.default_rng(self.cfg["seed"])
         held = rng.random(len(ratings)) < self.cfg["holdout"]
-        if len(self.cfg["models"]) > 1:
+        blended = len(self.cfg["models"]) > 1
+        if blended:
             models = [m.fit(users[~held], items[~held], ratings[~held], n_users, n_items, progress)
                       for m in self._models()]
             F = self._features(models, users[held], items[held])
             self.blend = np.linalg.lstsq(F, ratings[held], rcond=None)[0]
+            self.models = models
+            self.holdout_metrics = self._scores(users[held], items[held], ratings[held])
+            self.holdout_metrics["per_model"] = {name: float(np.sqrt(np.mean((F[:, j + 1] - ratings[held]) ** 2)))
+                                                 for j, name in enumerate(self.cfg["models"])}
+        else:
+            self.blend = np.array([0.0, 1.0])
         self.models = [m.fit(users, items, ratings, n_users, n_items, progress) for m in self._models()]
-        pred = self.predict(users[held], items[held])
-        # With one model the slice is part of training, so this is a training-fit figure, not validation.
-        self.holdout_metrics = {"rmse": float(np.sqrt(np.mean((pred - ratings[held]) ** 2))),
-                                "mae": float(np.mean(np.abs(pred - ratings[held]))), "n": int(held.sum()),
-                                "in_training": len(self.cfg["models"]) == 1}
+        if not blended:
+            # The slice is part of training here, so this is a training-fit figure, not validation.
+            self.holdout_metrics = self._scores(users[held], items[held], ratings[held])
+        self.holdout_metrics["in_training"] = not blended
         return self
+
+    def _scores(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray) -> dict[str, Any]:
+        """Return RMSE, MAE and count of the current predictions against ratings."""
+        pred = self.predict(users, items)
+        return {"rmse": float(np.sqrt(np.mean((pred - ratings) ** 2))), "mae": float(np.mean(np.abs(pred - ratings))),
+                "n": int(len(ratings))}
 
     def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Return blended, clipped predictions for index arrays (-1 marks unknown)."""
