@@ -1,6 +1,7 @@
 """Training: fit the hybrid (weights learned on validation) and the rating model, write a versioned artifact."""
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -35,6 +36,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "query_weight": 1.0,
     "rating": {},
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
+    "threads": None,  # torch threads while training; None: the cores the machine's load leaves free
 }
 
 
@@ -73,6 +75,41 @@ def build_hybrid(config: dict[str, Any], embedder=None) -> HybridRanker:
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
 
 
+def training_threads(requested: int | None) -> int:
+    """Return the torch thread count to train with: requested, else the cores not already busy (at least 1)."""
+    if requested:
+        return max(1, int(requested))
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with n torch (and BLAS) threads, restoring the previous setting afterwards."""
+    # OpenMP workers spin while waiting: on a machine whose cores are already busy, more threads than
+    # free cores make MiniLM encoding and the MF epochs several times slower than a single thread.
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    limiter = contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        limiter = threadpool_limits(limits=n)
+    except ImportError:  # optional: only BLAS outside torch stays unlimited
+        pass
+    try:
+        with limiter:
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _has_ratings(data: InteractionData) -> bool:
     return data.n_interactions > 0 and float(np.ptp(data.values)) > 0
 
@@ -81,12 +118,19 @@ def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = 
                  progress: Callable[[str, float], None] | None = None, embedder=None) -> dict:
     """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest."""
     cfg = merged_config(config)
+    threads = training_threads(cfg.get("threads"))
+    with torch_threads(threads):
+        return _train(data, Path(out_dir), cfg, progress, embedder, threads)
+
+
+def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
+           progress: Callable[[str, float], None] | None, embedder, threads: int) -> dict:
     report = progress or (lambda stage, fraction: None)
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    timings: dict[str, float] = {}
+    timings: dict[str, float] = {"threads": threads}
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
