@@ -98,7 +98,7 @@ class RecommenderBundle:
 
     def _recommend(self, user_key, profile, constraints, n, candidates, with_evidence) -> list[ScoredItem]:
         x, query = self._vector(user_key, profile)
-        total, sources, parts = self.hybrid.scored_sources(x, query)
+        total, sources, parts, spreads = self.hybrid.score_parts(x, query)
         scores = total.astype(np.float64)
         scores[x != 0] = -np.inf
         mask = self.catalog.constraint_mask(constraints)
@@ -107,12 +107,12 @@ class RecommenderBundle:
         size = max(n, candidates or 0)
         top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
         out = []
-        spreads = self.hybrid.spreads(parts) if with_evidence else {}
         nz = np.flatnonzero(x)
-        for i in top:
-            evidence = []
+        # Evidence for the shown items only, from the component scores and spreads already computed.
+        found = self.hybrid.evidence_many(x, nz, np.array(top, dtype=np.int64), query, parts, spreads) \
+            if with_evidence and top else [[] for _ in top]
+        for i, evidence in zip(top, found):
             if with_evidence:
-                evidence = self.hybrid.fast_evidence(x, nz, i, query, parts, spreads)
                 evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                              for a, v in self.catalog.satisfied(constraints, i)]
             out.append(ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
@@ -123,15 +123,13 @@ class RecommenderBundle:
                      constraints: Constraints | None = None) -> dict[str, list[Evidence]]:
         """Return the evidence for just these items, scoring the user once (cheaper than recommend for a few)."""
         x, query = self._vector(user_key, profile)
-        _, _, parts = self.hybrid.scored_sources(x, query)
-        spreads = self.hybrid.spreads(parts)
+        _, _, parts, spreads = self.hybrid.score_parts(x, query)
         nz = np.flatnonzero(x)
+        known = [(item_id, self.catalog.item_index[item_id]) for item_id in item_ids if item_id in self.catalog.item_index]
+        found = self.hybrid.evidence_many(x, nz, np.array([i for _, i in known], dtype=np.int64), query, parts,
+                                          spreads) if known else []
         out = {}
-        for item_id in item_ids:
-            i = self.catalog.item_index.get(item_id)
-            if i is None:
-                continue
-            evidence = self.hybrid.fast_evidence(x, nz, i, query, parts, spreads)
+        for (item_id, i), evidence in zip(known, found):
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
             out[item_id] = evidence

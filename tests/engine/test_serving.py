@@ -34,7 +34,7 @@ def test_manifest_and_files(trained, data):
     assert manifest["version"] == "v-test"
     assert manifest["item_ids"] == data.item_ids
     assert json.loads((out / "manifest.json").read_text())["metrics"] == json.loads(json.dumps(manifest["metrics"]))
-    assert "ndcg@10" in manifest["metrics"]["validation"]
+    assert manifest["metrics"]["validation"]["objective"] == "NDCG@5+P@5"
     assert manifest["tuned"]["ease_l2"] in (2.0, 5.0)
     assert manifest["metrics"]["rating_holdout"]["rmse"] > 0
     assert not list(out.rglob("*.pkl"))
@@ -115,3 +115,26 @@ def test_serving_evidence_matches_exact_decomposition(trained):
         exact = shares(hybrid.contributions(x, idx, profile.query_text), limit=5)
         assert [(e.kind, e.item_id) for e in rec.evidence[:5]] == [(e.kind, e.item_id) for e in exact]
         assert [e.weight for e in rec.evidence[:5]] == pytest.approx([e.weight for e in exact], rel=1e-4, abs=1e-6)
+
+
+def test_zero_weight_components_are_skipped_but_scores_unchanged(trained):
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    hybrid = bundle.hybrid
+    hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.0, "popularity": 0.3, "content": 0.0}
+    x = bundle.catalog.profile_vector("u4")
+    total, sources, parts, spreads = hybrid.score_parts(x)
+    assert set(parts) == {"ease", "popularity"} and set(sources) == set(spreads) == set(parts)
+    full = hybrid.score_matrix(bundle.catalog.train[[bundle.catalog.user_index["u4"]]])[0]
+    assert total == pytest.approx(full, rel=1e-5, abs=1e-5)
+    assert sum(sources.values()) == pytest.approx(total, rel=1e-5, abs=1e-5)
+
+
+def test_evidence_for_matches_recommend_evidence(trained):
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    profile = Profile(liked=["i0"], query_text="space")
+    recs = bundle.recommend(user_key="u2", profile=profile, n=3)
+    found = bundle.evidence_for([r.item_id for r in recs] + ["no-such-item"], user_key="u2", profile=profile)
+    assert list(found) == [r.item_id for r in recs]
+    for rec in recs:
+        assert [(e.kind, e.item_id, round(e.weight, 6)) for e in found[rec.item_id]] == \
+            [(e.kind, e.item_id, round(e.weight, 6)) for e in rec.evidence]

@@ -47,6 +47,12 @@ class Ranker:
         """Return (raw contribution of each history item x[nz], the item's own bias term) for item idx."""
         raise NotImplementedError
 
+    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Return item_parts for several items at once: (len(nz) x len(idxs) contributions, biases)."""
+        found = [self.item_parts(x, nz, int(i)) for i in idxs]
+        parts = np.stack([f[0] for f in found], axis=1) if found else np.zeros((len(nz), 0), np.float32)
+        return parts, np.array([f[1] for f in found], dtype=np.float64)
+
     def _save_state(self, path: Path) -> None:
         raise NotImplementedError
 

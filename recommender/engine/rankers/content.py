@@ -49,6 +49,10 @@ class ContentRanker(Ranker):
         """Return similarity of every item to each row's weighted mean item embedding."""
         n = self.E.shape[0]
         X = X if X.shape[1] == n else X[:, :n]
+        if X.shape[0] == 1:
+            vals = X.data.astype(np.float32)
+            prof = (vals @ self.E[X.indices]) / max(float(np.abs(vals).sum()), 1e-12)
+            return (self.E @ prof)[None, :]
         mass = np.asarray(abs(X).sum(axis=1)).ravel()
         prof = np.asarray(X @ self.E) / np.maximum(mass, 1e-12)[:, None]
         return prof @ self.E.T
@@ -99,6 +103,19 @@ class ContentRanker(Ranker):
         mass = max(float(np.abs(x[:n]).sum()), 1e-12)
         out[keep] = x[rows] * (self.E[rows] @ self.E[idx]) / mass
         return out, 0.0
+
+    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.E.shape[0]
+        idxs = np.asarray(idxs, dtype=np.int64)
+        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
+        keep, cols = nz < n, idxs < n
+        if keep.any() and cols.any():
+            rows = nz[keep]
+            mass = max(float(np.abs(x[:n]).sum()), 1e-12)
+            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
+            sub[:, cols] = self.E[rows] @ self.E[idxs[cols]].T
+            out[keep] = x[rows][:, None] * sub / mass
+        return out, np.zeros(len(idxs))
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, E=self.E)

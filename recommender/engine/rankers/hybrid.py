@@ -27,6 +27,11 @@ _DETAILS = {
 }
 
 
+def _top_nonzero(values: np.ndarray, limit: int) -> list[int]:
+    """Return the positions of the `limit` largest values (stable order), skipping zeros."""
+    return [int(k) for k in np.argsort(-values, kind="stable")[:limit] if values[k] != 0]
+
+
 def _spread(S: np.ndarray) -> np.ndarray:
     sd = S.std(axis=1, keepdims=True)
     return np.where(sd > 1e-9, sd, 1.0).astype(np.float32)
@@ -63,15 +68,20 @@ class HybridRanker(Ranker):
 
     # ------------------------------------------------------------ scoring
 
-    def component_scores(self, X: sp.csr_matrix, queries: list[str] | None = None) -> dict[str, np.ndarray]:
-        """Return each component's raw scores, plus the query similarity when a content model is present."""
+    def component_scores(self, X: sp.csr_matrix, queries: list[str] | None = None,
+                         weighted_only: bool = False) -> dict[str, np.ndarray]:
+        """Return each component's raw scores, plus the query similarity when a content model is present.
+
+        weighted_only skips components whose weight is zero (they add nothing to the hybrid's score).
+        """
         out = {}
         for name, ranker in self.components.items():
             if ranker.name == "content":
-                out[name] = ranker._pad(ranker.history_rows(X))
-                if queries and any(q and q.strip() for q in queries):
+                if not weighted_only or self._weight(name):
+                    out[name] = ranker._pad(ranker.history_rows(X))
+                if queries and any(q and q.strip() for q in queries) and (not weighted_only or self._weight(QUERY)):
                     out[QUERY] = ranker._pad(ranker.query_rows(queries, X.shape[0]))
-            else:
+            elif not weighted_only or self._weight(name):
                 out[name] = ranker.score_matrix(X)
         return out
 
@@ -80,7 +90,7 @@ class HybridRanker(Ranker):
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         total = np.zeros((X.shape[0], self.catalog.n_items), dtype=np.float32)
-        for name, S in self.component_scores(X, queries).items():
+        for name, S in self.component_scores(X, queries, weighted_only=True).items():
             w = self._weight(name)
             if w:
                 total += w * S / _spread(S)
@@ -96,6 +106,24 @@ class HybridRanker(Ranker):
                 sources[name] = (w * S / _spread(S))[0]
         total = np.sum(list(sources.values()), axis=0) if sources else np.zeros(self.catalog.n_items, np.float32)
         return total, sources, parts
+
+    def score_parts(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict, dict, dict[str, float]]:
+        """Return (hybrid scores, weighted terms, raw scores, spreads) for one item vector: the serving path.
+
+        Zero-weight components are skipped and each spread is computed once, so evidence reuses them.
+        """
+        n = len(x)
+        nz = np.flatnonzero(x)
+        X = sp.csr_matrix((x[nz].astype(np.float32), nz, np.array([0, len(nz)])), shape=(1, n))
+        parts = self.component_scores(X, [query_text], weighted_only=True)
+        sources, spreads = {}, {}
+        total = np.zeros(self.catalog.n_items, dtype=np.float32)
+        for name, S in parts.items():
+            spreads[name] = float(_spread(S)[0, 0])
+            term = (self._weight(name) / spreads[name]) * S[0]
+            sources[name] = term
+            total += term
+        return total, sources, parts, spreads
 
     def spreads(self, parts: dict[str, np.ndarray]) -> dict[str, float]:
         """Return each component's score spread for a single-row `parts` (the per-user normaliser)."""
@@ -138,9 +166,17 @@ class HybridRanker(Ranker):
     def fast_evidence(self, x: np.ndarray, nz: np.ndarray, idx: int, query_text: str,
                       parts: dict[str, np.ndarray], spreads: dict[str, float], limit: int = 5) -> list[Evidence]:
         """Return shares(contributions(...), limit) computed with arrays: the serving path."""
-        collab = np.zeros(len(nz))
-        content = np.zeros(len(nz))
-        pop = query = 0.0
+        return self.evidence_many(x, nz, np.array([idx]), query_text, parts, spreads, limit)[0]
+
+    def evidence_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray, query_text: str,
+                      parts: dict[str, np.ndarray], spreads: dict[str, float], limit: int = 5) -> list[list[Evidence]]:
+        """Return fast_evidence for several items, each component's parts computed for all of them at once."""
+        idxs = np.asarray(idxs, dtype=np.int64)
+        m = len(idxs)
+        collab = np.zeros((len(nz), m))
+        content = np.zeros((len(nz), m))
+        pop = np.zeros(m)
+        query = np.zeros(m)
         content_ranker = None
         for name, S in parts.items():
             w = self._weight(name)
@@ -148,79 +184,97 @@ class HybridRanker(Ranker):
                 continue
             f = w / spreads[name]
             if name == QUERY:
-                query += f * float(S[0, idx])
+                query += f * S[0, idxs]
                 continue
             ranker = self.components[name]
-            item_part, bias = ranker.item_parts(x, nz, idx)
+            item_part, bias = ranker.item_parts_many(x, nz, idxs)
             if ranker.name == "content":
                 content += f * item_part
                 content_ranker = ranker
             else:
                 collab += f * item_part
             pop += f * bias
-        total = collab.sum() + content.sum() + pop + query
-        denom = total if abs(total) > 1e-12 else (np.abs(collab).sum() + np.abs(content).sum() + abs(pop) + abs(query)) or 1.0
-        out: list[Evidence] = []
+        total = collab.sum(axis=0) + content.sum(axis=0) + pop + query
+        scale = np.abs(collab).sum(axis=0) + np.abs(content).sum(axis=0) + np.abs(pop) + np.abs(query)
+        denom = np.where(np.abs(total) > 1e-12, total, np.where(scale > 0, scale, 1.0))
         records = self.catalog.records
-        for k in np.argsort(-collab, kind="stable")[:limit]:
-            if collab[k] != 0:
+        pop_ranker = next((r for r in self.components.values() if r.name == "popularity"), None)
+        with_query = QUERY in parts and bool(self._weight(QUERY))
+        sims = None
+        if content_ranker is not None and len(nz):
+            live = nz[nz < content_ranker.E.shape[0]]
+            sims = np.zeros((len(nz), m), dtype=np.float32)
+            ok = idxs < content_ranker.E.shape[0]
+            sims[np.ix_(nz < content_ranker.E.shape[0], ok)] = content_ranker.E[live] @ content_ranker.E[idxs[ok]].T
+        result = []
+        for c, idx in enumerate(idxs):
+            d = denom[c]
+            out: list[Evidence] = []
+            col = collab[:, c]
+            for k in _top_nonzero(col, limit):
                 j = int(nz[k])
                 kind = "liked_item" if x[j] > 0 else "disliked_item"
-                out.append(Evidence(kind=kind, weight=float(collab[k] / denom), item_id=records[j].item_id,
+                out.append(Evidence(kind=kind, weight=float(col[k] / d), item_id=records[j].item_id,
                                     title=records[j].title, detail=_DETAILS[kind]))
-        for k in np.argsort(-content, kind="stable")[:limit]:
-            if content[k] != 0:
+            col = content[:, c]
+            for k in _top_nonzero(col, limit):
                 j = int(nz[k])
-                sim = float(content_ranker.E[j] @ content_ranker.E[idx])
-                out.append(Evidence(kind="content_similarity", weight=float(content[k] / denom),
-                                    item_id=records[j].item_id, title=records[j].title, value=sim,
+                out.append(Evidence(kind="content_similarity", weight=float(col[k] / d),
+                                    item_id=records[j].item_id, title=records[j].title, value=float(sims[k, c]),
                                     detail="similar text to an item you liked" if x[j] > 0
                                     else "similar text to an item you disliked"))
-        if pop != 0:
-            pop_ranker = next((r for r in self.components.values() if r.name == "popularity"), None)
-            count = int(pop_ranker.counts[idx]) if pop_ranker is not None and idx < len(pop_ranker.counts) else None
-            out.append(Evidence(kind="popularity", weight=float(pop / denom), value=count,
-                                detail=_DETAILS["popularity"] if pop > 0 else
-                                "popularity penalty: very popular items are down-weighted"))
-        if QUERY in parts and self._weight(QUERY):
-            out.append(Evidence(kind="content_similarity", weight=float(query / denom), value=query_text,
-                                detail="similar text to your request"))
-            out += attribute_matches(records[idx].attributes, query_text)
-        out.sort(key=lambda e: -e.weight)
-        return out[:limit]
+            if pop[c] != 0:
+                count = int(pop_ranker.counts[idx]) if pop_ranker is not None and idx < len(pop_ranker.counts) else None
+                out.append(Evidence(kind="popularity", weight=float(pop[c] / d), value=count,
+                                    detail=_DETAILS["popularity"] if pop[c] > 0 else
+                                    "popularity penalty: very popular items are down-weighted"))
+            if with_query:
+                out.append(Evidence(kind="content_similarity", weight=float(query[c] / d), value=query_text,
+                                    detail="similar text to your request"))
+                out += attribute_matches(records[idx].attributes, query_text)
+            out.sort(key=lambda e: -e.weight)
+            result.append(out[:limit])
+        return result
 
     # ------------------------------------------------------------ weight learning
 
     def learn_weights(self, val_scores: dict[str, np.ndarray], train_rows: sp.csr_matrix,
                       test_items: dict[int, np.ndarray], users: np.ndarray, grid: list[float] | None = None,
-                      rounds: int = 2, k: int = 10) -> dict[str, float]:
-        """Set weights by coordinate ascent on validation NDCG@k (the strongest component fixed at 1)."""
-        grid = grid or [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
-        normed = {n: S / _spread(S) for n, S in val_scores.items()}
+                      rounds: int = 3, metrics: tuple[str, ...] = ("NDCG@5", "P@5")) -> dict[str, float]:
+        """Set weights by coordinate ascent on the mean of validation `metrics` (the strongest component at 1)."""
+        grid = grid or [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0]
+        k = max(int(m.split("@")[1]) for m in metrics)
+        normed = {n: (S / _spread(S)).astype(np.float32) for n, S in val_scores.items()}
         seen = train_rows.nonzero()
         rel = relevance_matrix(users, test_items, train_rows.shape[1])
 
         def quality(weights: dict[str, float]) -> float:
-            total = sum(w * normed[n] for n, w in weights.items() if w)
-            total = np.array(total, dtype=np.float64)
+            total = np.zeros_like(next(iter(normed.values())))
+            for n, w in weights.items():
+                if w:
+                    total += w * normed[n]
             total[seen] = -np.inf
-            return float(batch_topk_metrics(topk_indices(total, k), rel, (k,))[f"NDCG@{k}"].mean())
+            found = batch_topk_metrics(topk_indices(total, k), rel, (k,) if k == 5 else (5, k))
+            return float(np.mean([found[m].mean() for m in metrics]))
 
         single = {n: quality({n: 1.0}) for n in normed}
         anchor = max(single, key=single.get)
         weights = {n: (1.0 if n == anchor else 0.0) for n in normed}
         best = single[anchor]
         for _ in range(rounds):
+            improved = False
             for name in normed:
                 if name == anchor:
                     continue
-                for g in grid + ([-0.1, -0.2, -0.3] if name == "popularity" else []):
+                for g in grid + ([-0.05, -0.1, -0.2, -0.3] if name == "popularity" else []):
                     trial = dict(weights, **{name: g})
                     q = quality(trial)
                     if q > best + 1e-6:
-                        best, weights = q, trial
+                        best, weights, improved = q, trial, True
+            if not improved:
+                break
         self.params["weights"] = weights
-        self.validation = {"ndcg@%d" % k: best, "single": single}
+        self.validation = {"objective": "+".join(metrics), "value": best, "single": single}
         return weights
 
     def fit_with_validation(self, data: InteractionData, protocol: str = "random", seed: int = 0,

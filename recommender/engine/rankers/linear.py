@@ -73,6 +73,19 @@ class ItemItemRanker(Ranker):
         out[keep] = x[rows] * col
         return out, 0.0
 
+    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.W.shape[0]
+        idxs = np.asarray(idxs, dtype=np.int64)
+        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
+        keep, cols = nz < n, idxs < n
+        if keep.any() and cols.any():
+            rows, live = nz[keep], idxs[cols]
+            block = self.W[rows][:, live].toarray() if sp.issparse(self.W) else self.W[np.ix_(rows, live)]
+            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
+            sub[:, cols] = block
+            out[keep] = x[rows][:, None] * sub
+        return out, np.zeros(len(idxs))
+
     def _save_state(self, path: Path) -> None:
         if sp.issparse(self.W):
             save_sparse(path, "W", self.W)

@@ -104,6 +104,22 @@ class MFRanker(Ranker):
         out[keep] = x[rows] * (self.Q[rows] @ self.P[idx]) / norm
         return out, float(self.b[idx])
 
+    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = self.Q.shape[0]
+        idxs = np.asarray(idxs, dtype=np.int64)
+        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
+        bias = np.zeros(len(idxs))
+        keep, cols = nz < n, idxs < n
+        if keep.any() and cols.any():
+            rows = nz[keep]
+            xs = x[:n]
+            norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
+            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
+            sub[:, cols] = self.Q[rows] @ self.P[idxs[cols]].T
+            out[keep] = x[rows][:, None] * sub / norm
+        bias[cols] = self.b[idxs[cols]]
+        return out, bias
+
     def _save_state(self, path: Path) -> None:
         save_arrays(path, Q=self.Q, P=self.P, b=self.b)
 

@@ -33,6 +33,13 @@ class PopularityRanker(Ranker):
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
         return np.zeros(len(nz), dtype=np.float32), float(self.pop[idx]) if idx < self.pop.shape[0] else 0.0
 
+    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idxs = np.asarray(idxs, dtype=np.int64)
+        bias = np.zeros(len(idxs))
+        cols = idxs < self.pop.shape[0]
+        bias[cols] = self.pop[idxs[cols]]
+        return np.zeros((len(nz), len(idxs)), dtype=np.float32), bias
+
     def _save_state(self, path: Path) -> None:
         save_arrays(path, counts=self.counts, pop=self.pop)
 
