@@ -1,7 +1,9 @@
-"""Explicit rating prediction: biased MF (torch), optionally blended with item-based AutoRec.
+"""Explicit rating prediction: a least-squares blend of latent-factor and neighbourhood models.
 
-With more than one model, blend weights are fitted on a held-out slice of the training ratings and the
-models are then refitted on all ratings. Predictions are clipped to the rating scale.
+Parts: ridge-ALS biased MF, item- and user-based kNN on baseline residuals (KNNBaseline-style), SVD++
+(torch), and optionally Adam-trained biased MF and item-based AutoRec. With more than one part, blend
+weights are fitted on a held-out slice of the training ratings and the parts are then refitted on all
+ratings. Predictions are clipped to the rating scale; unknown users or items fall back to baselines.
 """
 from __future__ import annotations
 
@@ -66,6 +68,60 @@ class BiasedMF:
 
     def set_arrays(self, a: dict[str, np.ndarray]) -> None:
         self.P, self.Q, self.bu, self.bi, self.mu = a["mf_P"], a["mf_Q"], a["mf_bu"], a["mf_bi"], float(a["mf_mu"])
+
+
+class SVDPlusPlus:
+    """SVD++ (Koren 2008): r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j).
+
+    N(u) is the set of items the user rated in training. Trained full-batch with Adam on squared error + L2.
+    """
+
+    def __init__(self, factors: int = 32, epochs: int = 100, lr: float = 0.03, reg: float = 0.25,
+                 seed: int = 0) -> None:
+        self.cfg = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
+
+    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
+            progress: bool = False) -> "SVDPlusPlus":
+        c = self.cfg
+        torch.manual_seed(c["seed"])
+        dev = torch_device()
+        u = torch.as_tensor(users, dtype=torch.long, device=dev)
+        i = torch.as_tensor(items, dtype=torch.long, device=dev)
+        r = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
+        counts = np.bincount(users, minlength=n_users)
+        norm = torch.as_tensor(1.0 / np.sqrt(np.maximum(counts[users], 1)), dtype=torch.float32, device=dev)
+        N = torch.sparse_coo_tensor(torch.stack([u, i]), norm, (n_users, n_items), check_invariants=False).coalesce()
+        self.mu = float(ratings.mean())
+        f = c["factors"]
+        P = torch.nn.Parameter(torch.randn(n_users, f, device=dev) * 0.05)
+        Q = torch.nn.Parameter(torch.randn(n_items, f, device=dev) * 0.05)
+        Y = torch.nn.Parameter(torch.zeros(n_items, f, device=dev))
+        bu = torch.nn.Parameter(torch.zeros(n_users, device=dev))
+        bi = torch.nn.Parameter(torch.zeros(n_items, device=dev))
+        opt = torch.optim.Adam([P, Q, Y, bu, bi], lr=c["lr"])
+        for _ in tqdm(range(c["epochs"]), desc="rating svd++", disable=not progress, leave=False):
+            Pu = P + torch.sparse.mm(N, Y)
+            pred = self.mu + bu[u] + bi[i] + (Pu[u] * Q[i]).sum(1)
+            loss = ((pred - r) ** 2).mean() + c["reg"] * (
+                (P[u] ** 2).sum(1).mean() + (Q[i] ** 2).sum(1).mean() + (Y[i] ** 2).sum(1).mean()
+                + (bu[u] ** 2).mean() + (bi[i] ** 2).mean())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            # The implicit sum depends only on the training ratings, so it is folded into the user vector.
+            self.P = (P + torch.sparse.mm(N, Y)).cpu().numpy()
+        self.Q = Q.detach().cpu().numpy()
+        self.bu, self.bi = bu.detach().cpu().numpy(), bi.detach().cpu().numpy()
+        return self
+
+    predict = BiasedMF.predict
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        return {"pp_P": self.P, "pp_Q": self.Q, "pp_bu": self.bu, "pp_bi": self.bi, "pp_mu": np.array(self.mu)}
+
+    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
+        self.P, self.Q, self.bu, self.bi, self.mu = a["pp_P"], a["pp_Q"], a["pp_bu"], a["pp_bi"], float(a["pp_mu"])
 
 
 class BiasedALS:
@@ -284,18 +340,19 @@ class ItemAutoRec:
 class RatingModel:
     """One rating model, or a least-squares blend of several (weights fitted on a held-out slice).
 
-    Default blend: ridge-ALS biased MF, item-based and user-based kNN on baseline residuals. Each part is
+    Default blend: ridge-ALS biased MF, item-based and user-based kNN on baseline residuals, SVD++. Each part is
     fitted on the training ratings minus the slice, the blend weights on the slice, then each part is
     refitted on all ratings and keeps those weights.
     """
 
     def __init__(self, low: float = 1.0, high: float = 5.0, holdout: float = 0.1, seed: int = 0,
-                 models: tuple[str, ...] | list[str] = ("als", "knn", "uknn"), mf: dict[str, Any] | None = None,
+                 models: tuple[str, ...] | list[str] = ("als", "knn", "uknn", "svdpp"), mf: dict[str, Any] | None = None,
                  autorec: dict[str, Any] | None = None, als: dict[str, Any] | None = None,
-                 knn: dict[str, Any] | None = None, uknn: dict[str, Any] | None = None) -> None:
+                 knn: dict[str, Any] | None = None, uknn: dict[str, Any] | None = None,
+                 svdpp: dict[str, Any] | None = None) -> None:
         self.cfg = dict(low=low, high=high, holdout=holdout, seed=seed, models=list(models), mf=mf or {},
                         autorec=autorec or {}, als=als or {"factors": 32, "reg": 0.12}, knn=knn or {},
-                        uknn=uknn or {})
+                        uknn=uknn or {}, svdpp=svdpp or {})
         self.blend = np.array([0.0] + [1.0 / len(models)] * len(models))
         self.holdout_metrics: dict[str, Any] = {}
 
@@ -303,7 +360,8 @@ class RatingModel:
         c = self.cfg
         make = {"mf": lambda: BiasedMF(**c["mf"]), "autorec": lambda: ItemAutoRec(**c["autorec"]),
                 "als": lambda: BiasedALS(**c.get("als", {})), "knn": lambda: ItemKNNBaseline(**c.get("knn", {})),
-                "uknn": lambda: ItemKNNBaseline(user_based=True, **c.get("uknn", {}))}
+                "uknn": lambda: ItemKNNBaseline(user_based=True, **c.get("uknn", {})),
+                "svdpp": lambda: SVDPlusPlus(**c.get("svdpp", {}))}
         return [make[name]() for name in c["models"]]
 
     def _features(self, models, users, items) -> np.ndarray:
