@@ -51,7 +51,7 @@ STOCK_WORDS = (
 
 POPULARITY_WORDS_EN = ("popular", "popularity", "blockbuster", "crowd-pleaser", "crowd pleaser", "many viewers",
                        "everyone", "widely", "best-selling", "bestseller", "hit")
-POPULARITY_WORDS_ZH = ("热门", "很多观众", "很多人", "大家都", "受欢迎", "爆款")
+POPULARITY_WORDS_ZH = ("热门", "很多观众", "很多读者", "很多听众", "很多玩家", "很多人", "大家都", "受欢迎", "爆款")
 SIMILARITY_WORDS_EN = ("similar", "a lot like", "much like", "just like", "reminiscent", "reminds", "resembles",
                        "in the vein of", "in the spirit of", "same as", "akin to")
 SIMILARITY_WORDS_ZH = ("很像", "相似", "类似", "差不多", "一样的")

@@ -125,7 +125,7 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     if fits:
         out.append(fits)
     if by_kind.get("popularity"):
-        out.append("很多观众都喜欢它" if zh else "it is popular with many viewers")
+        out.append(popularity_phrase(item.domain, zh))
     if by_kind.get("exploration"):
         out.append("这是一次新的尝试，帮你探索口味" if zh else "it is something new, picked to explore your taste")
     return out
@@ -175,3 +175,15 @@ def evidence_titles(evidence: list[Evidence], catalog, language: str) -> dict[st
         if record is not None:
             out[record.item_id] = localized_title(record, language)
     return out
+
+
+# Who the "many people" are, by domain; every phrase uses words the checker knows as popularity claims.
+AUDIENCE = {"movie": ("viewers", "很多观众都喜欢它"), "book": ("readers", "很多读者都喜欢它"),
+            "music": ("listeners", "很多听众都喜欢它"), "game": ("players", "很多玩家都喜欢它"),
+            "product": ("shoppers", "很多人都喜欢它")}
+
+
+def popularity_phrase(domain: str, zh: bool) -> str:
+    """Return "it is popular with many viewers" (or readers, shoppers...) in the reply's language."""
+    english, chinese = AUDIENCE.get(domain, ("people", "很多人都喜欢它"))
+    return chinese if zh else f"it is popular with many {english}"

@@ -201,3 +201,14 @@ def test_template_does_not_cite_the_domain_filter_as_a_reason():
     chinese = explain_text(TOY, evidence, language="zh", catalog_titles={"1": "玩具总动员"})
     assert "Animation" in english and "movie" not in english
     assert "movie" not in chinese and "动画" in chinese
+
+
+def test_popularity_is_worded_for_the_items_domain_and_passes_the_checker():
+    dress = ItemRecord("p-1", "Red Summer Dress", "product", attributes={"category": "dress", "color": "red"})
+    evidence = [Evidence("popularity", 1.0)]
+    english = explain_text(dress, evidence, language="en")
+    chinese = explain_text(dress, evidence, language="zh")
+    assert "many shoppers" in english and "viewers" not in english
+    assert "很多人都喜欢它" in chinese and "观众" not in chinese
+    for text in (english, chinese):
+        assert check_explanation(text, dress, evidence, [dress]) == []
