@@ -70,13 +70,17 @@ class BiasedMF:
         self.P, self.Q, self.bu, self.bi, self.mu = a["mf_P"], a["mf_Q"], a["mf_bu"], a["mf_bi"], float(a["mf_mu"])
 
 
+# Up to this many user x item cells SVD++ keeps its implicit-feedback matrix dense (200 MB of float32).
+DENSE_IMPLICIT_CELLS = 50_000_000
+
+
 class SVDPlusPlus:
     """SVD++ (Koren 2008): r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j).
 
     N(u) is the set of items the user rated in training. Trained full-batch with Adam on squared error + L2.
     """
 
-    def __init__(self, factors: int = 32, epochs: int = 100, lr: float = 0.03, reg: float = 0.25,
+    def __init__(self, factors: int = 64, epochs: int = 150, lr: float = 0.03, reg: float = 0.25,
                  seed: int = 0) -> None:
         self.cfg = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
@@ -91,6 +95,18 @@ class SVDPlusPlus:
         counts = np.bincount(users, minlength=n_users)
         norm = torch.as_tensor(1.0 / np.sqrt(np.maximum(counts[users], 1)), dtype=torch.float32, device=dev)
         N = torch.sparse_coo_tensor(torch.stack([u, i]), norm, (n_users, n_items), check_invariants=False).coalesce()
+        dense = n_users * n_items <= DENSE_IMPLICIT_CELLS
+        mm = torch.mm if dense else torch.sparse.mm
+        if dense:
+            # Small matrices: dense matmuls over all cells, masked to the observed ones, are far cheaper per
+            # epoch than gathering and scattering one row per rating.
+            N = N.to_dense()
+            R = torch.zeros(n_users, n_items, device=dev).index_put_((u, i), r)
+            M = torch.zeros(n_users, n_items, device=dev).index_put_((u, i), torch.ones_like(r))
+        # Per-rating L2 (as with per-rating SGD) equals per-row L2 weighted by the row's rating count.
+        wu = torch.as_tensor(counts, dtype=torch.float32, device=dev)
+        wi = torch.as_tensor(np.bincount(items, minlength=n_items), dtype=torch.float32, device=dev)
+        n = float(len(ratings))
         self.mu = float(ratings.mean())
         f = c["factors"]
         P = torch.nn.Parameter(torch.randn(n_users, f, device=dev) * 0.05)
@@ -100,17 +116,19 @@ class SVDPlusPlus:
         bi = torch.nn.Parameter(torch.zeros(n_items, device=dev))
         opt = torch.optim.Adam([P, Q, Y, bu, bi], lr=c["lr"])
         for _ in tqdm(range(c["epochs"]), desc="rating svd++", disable=not progress, leave=False):
-            Pu = P + torch.sparse.mm(N, Y)
-            pred = self.mu + bu[u] + bi[i] + (Pu[u] * Q[i]).sum(1)
-            loss = ((pred - r) ** 2).mean() + c["reg"] * (
-                (P[u] ** 2).sum(1).mean() + (Q[i] ** 2).sum(1).mean() + (Y[i] ** 2).sum(1).mean()
-                + (bu[u] ** 2).mean() + (bi[i] ** 2).mean())
+            Pu = P + mm(N, Y)
+            if dense:
+                err = (self.mu + bu[:, None] + bi[None, :] + Pu @ Q.T - R) * M
+            else:
+                err = self.mu + bu[u] + bi[i] + (Pu[u] * Q[i]).sum(1) - r
+            reg = (wu @ ((P ** 2).sum(1) + bu ** 2) + wi @ ((Q ** 2).sum(1) + (Y ** 2).sum(1) + bi ** 2)) / n
+            loss = (err ** 2).sum() / n + c["reg"] * reg
             opt.zero_grad()
             loss.backward()
             opt.step()
         with torch.no_grad():
             # The implicit sum depends only on the training ratings, so it is folded into the user vector.
-            self.P = (P + torch.sparse.mm(N, Y)).cpu().numpy()
+            self.P = (P + mm(N, Y)).cpu().numpy()
         self.Q = Q.detach().cpu().numpy()
         self.bu, self.bi = bu.detach().cpu().numpy(), bi.detach().cpu().numpy()
         return self
