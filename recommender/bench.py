@@ -26,7 +26,8 @@ from recommender.engine.metrics import evaluate_topk, like_accuracy_f1, mae, rms
 from recommender.engine.rankers import make_ranker
 from recommender.engine.rating import RatingModel
 from recommender.engine.serving import RecommenderBundle
-from recommender.engine.training import build_hybrid, merged_config, train_bundle, tune_ease
+from recommender.engine.training import (build_hybrid, merged_config, torch_threads, train_bundle,
+                                          training_threads, tune_ease)
 from recommender.engine.types import ItemRecord, Profile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -408,7 +409,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data = load_ml100k(data_dir)
         embedder = SentenceEmbedder()
         for key in ("a", "b"):
-            result["topk"][key] = topk_section(data, key, args.seed, embedder, args.quick, log)
+            # Every model trains under the thread policy train_bundle uses (free cores only).
+            with torch_threads(training_threads(None)):
+                result["topk"][key] = topk_section(data, key, args.seed, embedder, args.quick, log)
             checkpoint()
     if "rating" in sections:
         log("rating prediction (u1-u5 folds)")

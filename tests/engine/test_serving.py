@@ -34,7 +34,8 @@ def test_manifest_and_files(trained, data):
     assert manifest["version"] == "v-test"
     assert manifest["item_ids"] == data.item_ids
     assert json.loads((out / "manifest.json").read_text())["metrics"] == json.loads(json.dumps(manifest["metrics"]))
-    assert manifest["metrics"]["validation"]["objective"] == "NDCG@5+P@5"
+    assert manifest["metrics"]["validation"]["objective"] == "NDCG@10"
+    assert "ndcg@10" in manifest["metrics"]["validation"]
     assert manifest["tuned"]["ease_l2"] in (2.0, 5.0)
     assert manifest["metrics"]["rating_holdout"]["rmse"] > 0
     assert not list(out.rglob("*.pkl"))
