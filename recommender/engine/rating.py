@@ -1,7 +1,7 @@
 """Explicit rating prediction: a least-squares blend of latent-factor and neighbourhood models.
 
 Parts: ridge-ALS biased MF, item- and user-based kNN on baseline residuals (KNNBaseline-style), SVD++
-(torch), and optionally Adam-trained biased MF and item-based AutoRec. With more than one part, blend
+(torch), item-based AutoRec (torch), and optionally Adam-trained biased MF. With more than one part, blend
 weights are fitted on a held-out slice of the training ratings and the parts are then refitted on all
 ratings. Predictions are clipped to the rating scale; unknown users or items fall back to baselines.
 """
@@ -305,7 +305,7 @@ class ItemAutoRec:
     costs O(ratings x hidden) rather than O(items x users x hidden).
     """
 
-    def __init__(self, hidden: int = 500, epochs: int = 300, lr: float = 0.01, reg: float = 30.0,
+    def __init__(self, hidden: int = 200, epochs: int = 150, lr: float = 0.01, reg: float = 30.0,
                  seed: int = 0) -> None:
         self.cfg = dict(hidden=hidden, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
@@ -325,15 +325,24 @@ class ItemAutoRec:
         b_dec = torch.nn.Parameter(torch.zeros(n_users, device=dev))
         opt = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=c["lr"])
         n_obs = float(len(ratings))
+        dense = n_users * n_items <= DENSE_IMPLICIT_CELLS
+        if dense:
+            # Small matrices: dense matmuls masked to the observed cells beat sparse.mm plus per-rating gathers.
+            R = R.to_dense()
+            mask = torch.zeros(n_items, n_users, device=dev).index_put_((it, us), torch.ones_like(r))
         for _ in tqdm(range(c["epochs"]), desc="rating autorec", disable=not progress, leave=False):
-            H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
-            pred = (H[it] * W_dec[us]).sum(1) + b_dec[us]
-            loss = ((pred - r) ** 2).sum() / n_obs + c["reg"] / 2 * ((W_enc ** 2).sum() + (W_dec ** 2).sum()) / n_obs
+            if dense:
+                H = torch.sigmoid(R @ W_enc + b_enc)
+                sq = (((H @ W_dec.T + b_dec) - R) * mask) ** 2
+            else:
+                H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
+                sq = ((H[it] * W_dec[us]).sum(1) + b_dec[us] - r) ** 2
+            loss = sq.sum() / n_obs + c["reg"] / 2 * ((W_enc ** 2).sum() + (W_dec ** 2).sum()) / n_obs
             opt.zero_grad()
             loss.backward()
             opt.step()
         with torch.no_grad():
-            H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
+            H = torch.sigmoid((R @ W_enc if dense else torch.sparse.mm(R, W_enc)) + b_enc)
             self.H = H.cpu().numpy().astype(np.float32)
         self.W_dec = W_dec.detach().cpu().numpy()
         self.b_dec = b_dec.detach().cpu().numpy()
@@ -358,13 +367,13 @@ class ItemAutoRec:
 class RatingModel:
     """One rating model, or a least-squares blend of several (weights fitted on a held-out slice).
 
-    Default blend: ridge-ALS biased MF, item-based and user-based kNN on baseline residuals, SVD++. Each part is
+    Default blend: ridge-ALS biased MF, item- and user-based kNN on baseline residuals, SVD++, I-AutoRec. Each part is
     fitted on the training ratings minus the slice, the blend weights on the slice, then each part is
     refitted on all ratings and keeps those weights.
     """
 
     def __init__(self, low: float = 1.0, high: float = 5.0, holdout: float = 0.1, seed: int = 0,
-                 models: tuple[str, ...] | list[str] = ("als", "knn", "uknn", "svdpp"), mf: dict[str, Any] | None = None,
+                 models: tuple[str, ...] | list[str] = ("als", "knn", "uknn", "svdpp", "autorec"), mf: dict[str, Any] | None = None,
                  autorec: dict[str, Any] | None = None, als: dict[str, Any] | None = None,
                  knn: dict[str, Any] | None = None, uknn: dict[str, Any] | None = None,
                  svdpp: dict[str, Any] | None = None) -> None:

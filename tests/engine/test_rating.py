@@ -98,12 +98,12 @@ def test_als_and_svdpp_beat_the_global_mean_on_held_out_cells():
 
 def test_default_blend_is_validated_and_roundtrips(tmp_path):
     users, items, ratings, nu, ni, _ = _ratings(6)
-    model = RatingModel(holdout=0.2, als={"factors": 3, "iters": 5}, svdpp={"factors": 3, "epochs": 30}).fit(
-        users, items, ratings, nu, ni)
-    assert model.cfg["models"] == ["als", "knn", "uknn", "svdpp"]
-    assert model.blend.shape == (5,)
+    model = RatingModel(holdout=0.2, als={"factors": 3, "iters": 5}, svdpp={"factors": 3, "epochs": 30},
+                        autorec={"hidden": 4, "epochs": 20}).fit(users, items, ratings, nu, ni)
+    assert model.cfg["models"] == ["als", "knn", "uknn", "svdpp", "autorec"]
+    assert model.blend.shape == (6,)
     assert model.holdout_metrics["in_training"] is False
-    assert set(model.holdout_metrics["per_model"]) == {"als", "knn", "uknn", "svdpp"}
+    assert set(model.holdout_metrics["per_model"]) == {"als", "knn", "uknn", "svdpp", "autorec"}
     probe_u, probe_i = np.array([0, 1, -1, 2]), np.array([0, 5, 3, 999])
     pred = model.predict(probe_u, probe_i)
     assert np.isfinite(pred).all() and ((pred >= 1) & (pred <= 5)).all()
