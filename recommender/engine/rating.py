@@ -19,8 +19,36 @@ from tqdm.auto import tqdm
 from .rankers.mf import torch_device
 
 
-class BiasedMF:
+class BiasedFactors:
+    """Prediction and storage shared by the biased factor models: mu + b_u + b_i + p_u . q_i."""
+
+    prefix = ""  # names this model's arrays in the saved file
+
+    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Return predicted ratings (users/items may be -1 for unknown: only the known terms apply)."""
+        users, items = np.asarray(users), np.asarray(items)
+        ku = (users >= 0) & (users < len(self.bu))
+        ki = (items >= 0) & (items < len(self.bi))
+        out = np.full(len(users), self.mu, dtype=np.float64)
+        out[ku] += self.bu[users[ku]]
+        out[ki] += self.bi[items[ki]]
+        both = ku & ki
+        out[both] += np.sum(self.P[users[both]] * self.Q[items[both]], axis=1)
+        return out
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        p = self.prefix
+        return {f"{p}_P": self.P, f"{p}_Q": self.Q, f"{p}_bu": self.bu, f"{p}_bi": self.bi, f"{p}_mu": np.array(self.mu)}
+
+    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
+        p = self.prefix
+        self.P, self.Q, self.bu, self.bi, self.mu = a[f"{p}_P"], a[f"{p}_Q"], a[f"{p}_bu"], a[f"{p}_bi"], float(a[f"{p}_mu"])
+
+
+class BiasedMF(BiasedFactors):
     """r_ui = mu + b_u + b_i + p_u . q_i, trained full-batch with Adam on squared error + L2."""
+
+    prefix = "mf"
 
     def __init__(self, factors: int = 64, epochs: int = 300, lr: float = 0.02, reg: float = 0.1,
                  seed: int = 0) -> None:
@@ -51,23 +79,6 @@ class BiasedMF:
         self.bu, self.bi = bu.detach().cpu().numpy(), bi.detach().cpu().numpy()
         return self
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Return predicted ratings (users/items may be -1 for unknown: only the known terms apply)."""
-        users, items = np.asarray(users), np.asarray(items)
-        ku = (users >= 0) & (users < len(self.bu))
-        ki = (items >= 0) & (items < len(self.bi))
-        out = np.full(len(users), self.mu, dtype=np.float64)
-        out[ku] += self.bu[users[ku]]
-        out[ki] += self.bi[items[ki]]
-        both = ku & ki
-        out[both] += np.sum(self.P[users[both]] * self.Q[items[both]], axis=1)
-        return out
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"mf_P": self.P, "mf_Q": self.Q, "mf_bu": self.bu, "mf_bi": self.bi, "mf_mu": np.array(self.mu)}
-
-    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
-        self.P, self.Q, self.bu, self.bi, self.mu = a["mf_P"], a["mf_Q"], a["mf_bu"], a["mf_bi"], float(a["mf_mu"])
 
 
 # Up to this many user x item cells SVD++ keeps its implicit-feedback matrix dense (200 MB of float32).
@@ -142,8 +153,10 @@ class SVDPlusPlus:
         self.P, self.Q, self.bu, self.bi, self.mu = a["pp_P"], a["pp_Q"], a["pp_bu"], a["pp_bi"], float(a["pp_mu"])
 
 
-class BiasedALS:
+class BiasedALS(BiasedFactors):
     """r_ui = mu + b_u + b_i + p_u . q_i fitted by alternating ridge solves, reg scaled by each row's count."""
+
+    prefix = "als"
 
     def __init__(self, factors: int = 32, iters: int = 12, reg: float = 0.08, seed: int = 0) -> None:
         self.cfg = dict(factors=factors, iters=iters, reg=reg, seed=seed)
@@ -185,23 +198,6 @@ class BiasedALS:
         self.Q, self.bi = V[:, :f].astype(np.float32), V[:, f + 1]
         return self
 
-    def predict(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """Return predicted ratings; only the known terms apply for unknown users or items (-1)."""
-        users, items = np.asarray(users), np.asarray(items)
-        ku = (users >= 0) & (users < len(self.bu))
-        ki = (items >= 0) & (items < len(self.bi))
-        out = np.full(len(users), self.mu, dtype=np.float64)
-        out[ku] += self.bu[users[ku]]
-        out[ki] += self.bi[items[ki]]
-        both = ku & ki
-        out[both] += np.sum(self.P[users[both]] * self.Q[items[both]], axis=1)
-        return out
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"als_P": self.P, "als_Q": self.Q, "als_bu": self.bu, "als_bi": self.bi, "als_mu": np.array(self.mu)}
-
-    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
-        self.P, self.Q, self.bu, self.bi, self.mu = a["als_P"], a["als_Q"], a["als_bu"], a["als_bi"], float(a["als_mu"])
 
 
 def fit_baselines(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
