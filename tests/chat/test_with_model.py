@@ -74,3 +74,21 @@ def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(traine
     policy_update()  # what the queued task does once the transaction commits
     arm = BanditArm.objects.get(policy=POLICY, arm="explore")
     assert (arm.successes, arm.pulls) == (2.0, 1)
+
+
+def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quiet_engine, monkeypatch):
+    from chat import engine_access as access
+
+    monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
+    profile, _ = guest
+    Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="rating", value=3.0,
+                               occurred_at=timezone.now())
+    conversation = services.conversation_start(profile=profile)
+    events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=3))
+    explanations = [e for e in events if e["type"] == "chat.explanation"]
+    citing = [e for e in explanations if any(ev["kind"] == "liked_item" and ev["item_id"] == str(trained["ml-100"].pk)
+                                             for ev in e["evidence"])]
+    assert citing, "the model's evidence should cite the rated film"
+    for e in citing:
+        assert "history with Fargo" in e["text"] and "liked Fargo" not in e["text"]

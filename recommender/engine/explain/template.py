@@ -66,6 +66,14 @@ def _quote(title: str, language: str) -> str:
     return f"《{title}》" if language == "zh" else title
 
 
+LIKED_FROM = 4.0  # a rating (or event strength) from which an item counts as liked
+
+
+def was_liked(evidence: Evidence) -> bool:
+    """Return whether a history item may be called "liked": its value is unknown or a like-level signal."""
+    return not isinstance(evidence.value, (int, float)) or float(evidence.value) >= LIKED_FROM
+
+
 def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
     """Return the evidence a template explanation cites: top liked and similar items plus every other fact."""
     # Zero-weight facts (matched attributes, satisfied filters) are cited; anything that lowered the score is not.
@@ -98,9 +106,16 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
         by_kind.setdefault(ev.kind, []).append(ev)
     zh = language == "zh"
     out: list[str] = []
-    liked = [_quote(_title(e, language, catalog_titles), language) for e in by_kind.get("liked_item", [])]
+    history = by_kind.get("liked_item", [])
+    # A liked_item's value, when known, is the person's own signal for it; below LIKED_FROM it was seen,
+    # not liked, and the text must not say "liked".
+    liked = [_quote(_title(e, language, catalog_titles), language) for e in history if was_liked(e)]
+    seen = [_quote(_title(e, language, catalog_titles), language) for e in history if not was_liked(e)]
     if liked:
         out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
+    if seen:
+        out.append(f"你之前接触过{_join(seen, language)}" if zh else f"it relates to your history with {_join(seen, language)}")
+    liked = liked + seen
     # Similar items already named as liked are not repeated.
     similar = [e for e in by_kind.get("content_similarity", []) if (e.item_id or e.title)
                and _quote(_title(e, language, catalog_titles), language) not in liked]

@@ -132,3 +132,17 @@ def test_answer_followup_explains_the_resolved_item_from_its_evidence():
     assert zh.item == HEAT and zh.text == "很多观众都喜欢它。"
     unclear = answer_followup("why that genre at all", [], evidence, language="en")
     assert unclear.item is None and unclear.text.startswith("Which one do you mean?")
+
+
+def test_low_rated_history_skips_the_llm_and_keeps_the_honest_template():
+    from recommender.engine.explain import paraphrase
+    from recommender.engine.llm import FakeBackend
+    from recommender.engine.types import Evidence, ItemRecord
+
+    item = ItemRecord("12", "Usual Suspects, The (1995)", attributes={"genres": ["Crime"], "year": 1995})
+    seen = ItemRecord("56", "Pulp Fiction (1994)", attributes={"genres": ["Crime"], "year": 1994})
+    evidence = [Evidence("liked_item", 0.8, item_id="56", title="Pulp Fiction (1994)", value=2.0)]
+    backend = FakeBackend(default="Because you liked Pulp Fiction.")
+    result = paraphrase(item, evidence, language="en", backend=backend, catalog=[item, seen], counter=None)
+    assert result.source == "template"
+    assert "liked" not in result.text and "history with Pulp Fiction" in result.text

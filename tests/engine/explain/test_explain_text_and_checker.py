@@ -212,3 +212,14 @@ def test_popularity_is_worded_for_the_items_domain_and_passes_the_checker():
     assert "很多人都喜欢它" in chinese and "观众" not in chinese
     for text in (english, chinese):
         assert check_explanation(text, dress, evidence, [dress]) == []
+
+
+def test_history_items_rated_low_are_not_called_liked():
+    evidence = [Evidence("liked_item", 0.5, item_id="100", title="Fargo (1996)", value=5.0),
+                Evidence("liked_item", 0.3, item_id="56", title="Pulp Fiction (1994)", value=2.0)]
+    english = explain_text(SUSPECTS, evidence, language="en")
+    assert english.startswith("Because you liked Fargo (1996); it relates to your history with Pulp Fiction (1994)")
+    chinese = explain_text(SUSPECTS, evidence, language="zh", catalog_titles={"100": "冰血暴", "56": "低俗小说"})
+    assert "因为你喜欢《冰血暴》" in chinese and "你之前接触过《低俗小说》" in chinese
+    for text in (english, chinese):
+        assert check_explanation(text, SUSPECTS, evidence, CATALOG) == []
