@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recommender.engine.types import Evidence, ItemRecord
+from recommender.engine.types import ItemRecord
 
 DOMAIN_WORDS = {
     "en": {"movie": "films", "book": "books", "music": "albums", "game": "games", "product": "products"},
@@ -137,36 +137,9 @@ def not_listed_reply(language: str) -> str:
     return "I'm not sure which one you mean — try “why the second one?” or name the title."
 
 
-def template_explanation(record: ItemRecord, evidence: list[Evidence], language: str,
-                         titles: dict[str, str]) -> str:
-    """Return a plain explanation from evidence (used when the explanation package is unavailable)."""
-    liked = [titles.get(e.item_id or "", e.title or "") for e in evidence if e.kind == "liked_item"]
-    liked = [t for t in liked if t][:3]
-    matches = [f"{e.value}" for e in evidence if e.kind in ("attribute_match", "constraint") and e.value is not None]
-    popular = any(e.kind == "popularity" for e in evidence)
-    explore = any(e.kind == "exploration" for e in evidence)
-    if language == "zh":
-        parts = []
-        if liked:
-            parts.append("因为你喜欢" + "、".join(f"《{t}》" for t in liked))
-        if matches:
-            parts.append("符合你的要求：" + "、".join(matches[:4]))
-        if explore:
-            parts.append("这是一个探索性的推荐，帮我们了解你的口味")
-        elif popular and not liked:
-            parts.append("很多人喜欢它")
-        return "；".join(parts) + "。" if parts else "它和你的要求相符。"
-    parts = []
-    if liked:
-        parts.append("Because you liked " + ", ".join(liked))
-    if matches:
-        parts.append("it matches your request for " + ", ".join(matches[:4]))
-    if explore:
-        parts.append("it is an exploratory pick to learn your taste")
-    elif popular and not liked:
-        parts.append("it is popular with other people")
-    text = "; ".join(parts)
-    return (text[0].upper() + text[1:] + ".") if text else "It fits what you asked for."
+def generic_explanation(language: str) -> str:
+    """Return a reason that claims nothing, for when the evidence cannot be put into words."""
+    return "它和你的要求相符。" if language == "zh" else "It fits what you asked for."
 
 
 def suggestions(domain: str | None, has_items: bool, language: str) -> list[str]:

@@ -226,9 +226,9 @@ def explanation_for(record: ItemRecord, evidence: list[Evidence], records: dict[
             return result.text, result.source
         return explain_pkg.explain_text(record, evidence, language=language, request_summary=summary,
                                         catalog_titles=titles), "template"
-    except Exception:  # noqa: BLE001 - the plain template always works
-        log.exception("explanation failed; using the plain template")
-    return replies.template_explanation(record, evidence, language, titles), "template"
+    except Exception:  # noqa: BLE001 - a reason that claims nothing is better than a failed turn
+        log.exception("explanation failed; using a generic reason")
+    return replies.generic_explanation(language), "template"
 
 
 def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, language: str) -> dict:
