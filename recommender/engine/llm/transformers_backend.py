@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterable
 
 from .base import LLMBackend, LLMError
@@ -40,19 +41,32 @@ class TransformersBackend(LLMBackend):
         self._tok = None
         self._lm = None
         self._lock = threading.Lock()
+        self._worker: ThreadPoolExecutor | None = None
+
+    def _generation_thread(self) -> ThreadPoolExecutor:
+        """Return the one long-lived thread every generation runs on.
+
+        cuDNN keeps its attention plans per thread, and each new sequence length needs a plan: a fresh
+        thread per call re-plans every decode step (measured on an H200 in float16: 28 instead of 327 tokens/s).
+        """
+        if self._worker is None:
+            self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="transformers-generate")
+        return self._worker
 
     def load(self) -> None:
         """Load tokenizer and model (kept for the backend's lifetime)."""
         if self._lm is not None:
             return
         extra = {"gguf_file": self.gguf_file} if self.gguf_file else {}
+        weights = dict(extra)
         if self.dtype:
-            extra["dtype"] = getattr(torch, self.dtype)
+            weights["dtype"] = getattr(torch, self.dtype)
         elif self.device.startswith("cuda"):
-            extra["dtype"] = torch.float16
+            weights["dtype"] = torch.float16
         try:
+            # The dtype is for the weights only: a tokenizer keeps unknown keywords in its config.
             self._tok = transformers.AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True, **extra)
-            lm = transformers.AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True, **extra)
+            lm = transformers.AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True, **weights)
         except Exception as exc:
             raise LLMError(f"transformers could not load {self.model_dir}: {exc}") from exc
         self._lm = lm.to(self.device).eval()
@@ -78,12 +92,11 @@ class TransformersBackend(LLMBackend):
                 streamer.end()
 
         with self._lock:
-            worker = threading.Thread(target=run, daemon=True)
-            worker.start()
+            done = self._generation_thread().submit(run)
             for text in streamer:
                 if text:
                     yield text
-            worker.join()
+            done.result()
         if failure:
             raise LLMError(f"transformers generation failed: {failure[0]}")
 

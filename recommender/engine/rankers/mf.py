@@ -7,6 +7,7 @@ splits exactly into per-history-item parts plus the item bias (reported as popul
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,27 @@ from ..types import Evidence
 from .base import Ranker, item_evidence, load_arrays, save_arrays
 
 
+DEVICE_ENV = "CHATREC_DEVICE"
+
+
 def torch_device() -> torch.device:
-    """Return CUDA when available, else CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    """Return the device named in CHATREC_DEVICE (e.g. "cpu", "cuda:1"), else CUDA when available, else CPU.
+
+    The override lets the same process train on both devices for comparison; a name torch does not know,
+    or CUDA asked for where there is none, raises rather than quietly training elsewhere.
+    """
+    requested = os.environ.get(DEVICE_ENV, "").strip()
+    if not requested:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise RuntimeError(f"{DEVICE_ENV}={requested!r} is not a torch device: {exc}") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but CUDA is not available")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+    return device
 
 
 def _row_norms(X: sp.csr_matrix) -> np.ndarray:

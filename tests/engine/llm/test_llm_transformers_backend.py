@@ -1,4 +1,6 @@
 """The transformers backend against a tiny randomly initialised model written to a temp directory."""
+import threading
+
 import pytest
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers
@@ -33,6 +35,22 @@ def test_streams_greedy_tokens_deterministically(model_dir):
     assert len(text.split()) <= 4
     assert backend.complete("hello horror", max_tokens=4) == text
     backend.check()
+
+
+def test_generations_share_one_long_lived_thread(model_dir):
+    # cuDNN keeps attention plans per thread: a new thread per call would re-plan every decode step on CUDA.
+    backend = get_backend({"backend": "transformers", "model": model_dir, "device": "cpu"})
+    backend.load()
+    seen, generate = [], backend._lm.generate
+
+    def recording_generate(**kwargs):
+        seen.append(threading.get_ident())
+        return generate(**kwargs)
+
+    backend._lm.generate = recording_generate
+    backend.complete("hello", max_tokens=2)
+    backend.complete("summer horror", max_tokens=2)
+    assert len(seen) == 2 and seen[0] == seen[1] != threading.get_ident()
 
 
 def test_embed_returns_hidden_size_vectors(model_dir):
