@@ -17,7 +17,8 @@ NAMES = ["popularity", "itemknn", "ease", "rp3beta", "mf", "content", "hybrid"]
 
 def build(name: str, data, embedder) -> Ranker:
     if name == "mf":
-        return make_ranker("mf", factors=8, epochs=15, lr=0.02, batch_size=16).fit(data)
+        # Two members, so every contract check also covers the averaged-ensemble path.
+        return make_ranker("mf", factors=8, epochs=15, lr=0.02, batch_size=16, ensemble=2).fit(data)
     if name == "content":
         return make_ranker("content", embedder_obj=embedder).fit(data)
     if name == "ease":
@@ -123,6 +124,16 @@ def test_score_users_matches_single_user_scores(ranker, data):
 
 
 # ------------------------------------------------------------------ hand-computed evidence
+
+
+def test_mf_ensemble_scores_are_the_mean_of_its_members(data):
+    params = dict(factors=4, epochs=3, lr=0.02, batch_size=16)
+    members = [make_ranker("mf", seed=s, **params).fit(data) for s in (7, 8)]
+    ensemble = make_ranker("mf", seed=7, ensemble=2, **params).fit(data)
+    users = np.arange(5)
+    expected = (members[0].score_users(users) + members[1].score_users(users)) / 2
+    assert ensemble.Q.shape[1] == 8
+    np.testing.assert_allclose(ensemble.score_users(users), expected, rtol=1e-4, atol=1e-5)
 
 
 def test_ease_evidence_matches_hand_computed_weights(data):

@@ -54,16 +54,26 @@ class MFRanker(Ranker):
     name = "mf"
 
     def __init__(self, factors: int = 128, epochs: int = 60, lr: float = 3e-3, dropout: float = 0.5,
-                 weight_decay: float = 1e-5, batch_size: int = 128, seed: int = 0, progress: bool = False,
-                 **params) -> None:
+                 weight_decay: float = 1e-5, batch_size: int = 128, seed: int = 0, ensemble: int = 1,
+                 progress: bool = False, **params) -> None:
         super().__init__(factors=factors, epochs=epochs, lr=lr, dropout=dropout, weight_decay=weight_decay,
-                         batch_size=batch_size, seed=seed, **params)
+                         batch_size=batch_size, seed=seed, ensemble=ensemble, **params)
         self.progress = progress
 
     def _fit(self, data: InteractionData) -> None:
+        # An ensemble of independently seeded factorisations, averaged, is still one linear model:
+        # its factors are the members' side by side (P scaled by 1/n), so scoring and exact
+        # contributions stay unchanged while the seed-to-seed noise of a single run averages out.
+        members = max(1, int(self.params.get("ensemble", 1)))
+        fitted = [self._fit_member(int(self.params["seed"]) + m) for m in range(members)]
+        self.Q = np.concatenate([Q for Q, _, _ in fitted], axis=1)
+        self.P = np.concatenate([P for _, P, _ in fitted], axis=1) / members
+        self.b = np.mean([b for _, _, b in fitted], axis=0)
+
+    def _fit_member(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         p = self.params
-        torch.manual_seed(int(p["seed"]))
-        rng = np.random.default_rng(int(p["seed"]))
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
         device = torch_device()
         X = self.catalog.train
         n_users, n_items = X.shape
@@ -87,9 +97,7 @@ class MFRanker(Ranker):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-        self.Q = Q.detach().cpu().numpy()
-        self.P = P.detach().cpu().numpy()
-        self.b = b.detach().cpu().numpy()
+        return Q.detach().cpu().numpy(), P.detach().cpu().numpy(), b.detach().cpu().numpy()
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         n = self.Q.shape[0]
