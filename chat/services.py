@@ -26,6 +26,7 @@ from chat.models import Conversation, Message
 from chat.rerank import RERANK_POOL, rerank_with_llm
 from recommender.engine import bandit
 from recommender.engine import explain as explain_pkg
+from recommender.engine.catalog import NEUTRAL_WEIGHT
 from recommender.engine.understanding import ConversationState, understand
 from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile as EngineProfile, ScoredItem
 from recommender.models import Interaction, Item, Profile
@@ -110,7 +111,7 @@ def _profile_history(profile: Profile | None) -> EngineProfile:
             if key not in out.liked and key not in out.disliked:
                 out.liked.append(key)
         elif key not in out.history:
-            out.history[key] = 0.5
+            out.history[key] = NEUTRAL_WEIGHT  # seen, neither liked nor disliked
     return out
 
 

@@ -12,6 +12,40 @@ from .data import InteractionData
 from .types import Constraints, ItemRecord, Profile
 
 DISLIKE_WEIGHT = -1.0
+# Signal strengths in a user's item vector: a liked item (rating >= LIKE_THRESHOLD, a like, a purchase)
+# counts 1.0, any other interaction NEUTRAL_WEIGHT, a dislike DISLIKE_WEIGHT. Interaction models read
+# every positive entry as 1 (they learn what people pick); like models read only the liked entries.
+LIKE_THRESHOLD = 4.0
+NEUTRAL_WEIGHT = 0.5
+
+
+def interaction_signal(X: sp.csr_matrix) -> sp.csr_matrix:
+    """Return X with every positive entry set to 1 (dislikes kept): what interaction models read."""
+    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    out.data[out.data > 0] = 1.0
+    return out
+
+
+def like_signal(X: sp.csr_matrix) -> sp.csr_matrix:
+    """Return X keeping only liked entries (as 1) and dislikes: what like models read."""
+    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    out.data[(out.data > 0) & (out.data < 1.0)] = 0.0
+    out.eliminate_zeros()
+    return out
+
+
+def graded_train(data: InteractionData, like_threshold: float = LIKE_THRESHOLD) -> sp.csr_matrix:
+    """Return the users x items training matrix: 1.0 where liked, NEUTRAL_WEIGHT for other interactions.
+
+    Data without graded values (every value equal: clicks only, say) has no way to tell a like from a
+    visit, so every interaction then counts as liked.
+    """
+    positives = data.implicit()
+    if data.n_interactions == 0 or float(np.ptp(data.values)) == 0.0:
+        return positives
+    explicit = data.explicit()
+    liked = explicit.multiply(explicit >= like_threshold).astype(bool).astype(np.float32)
+    return sp.csr_matrix(positives * NEUTRAL_WEIGHT + liked.multiply(positives) * (1.0 - NEUTRAL_WEIGHT))
 
 
 def _norm(value: Any) -> Any:
@@ -36,14 +70,29 @@ class Catalog:
         self.user_ids = list(user_ids)
         self.user_index = {k: i for i, k in enumerate(self.user_ids)}
         self.train = sp.csr_matrix(train, dtype=np.float32)
+        self._signals: dict[str, sp.csr_matrix] = {}
         self._attr_cache: dict[str, dict[Any, np.ndarray]] = {}
         self._range_cache: dict[str, np.ndarray] = {}
         self._domains: np.ndarray | None = None
 
     @classmethod
     def from_data(cls, data: InteractionData) -> "Catalog":
-        """Return a catalog built from interaction data (implicit matrix)."""
-        return cls(data.records(), data.user_ids, data.implicit())
+        """Return a catalog built from interaction data (graded: liked 1.0, other interactions 0.5)."""
+        return cls(data.records(), data.user_ids, graded_train(data))
+
+    @property
+    def interactions(self) -> sp.csr_matrix:
+        """The binary matrix of every interaction (what interaction models are fitted on)."""
+        if "interactions" not in self._signals:
+            self._signals["interactions"] = interaction_signal(self.train)
+        return self._signals["interactions"]
+
+    @property
+    def liked(self) -> sp.csr_matrix:
+        """The binary matrix of liked items only (what like models are fitted on)."""
+        if "liked" not in self._signals:
+            self._signals["liked"] = like_signal(self.train)
+        return self._signals["liked"]
 
     @property
     def n_items(self) -> int:
@@ -67,6 +116,7 @@ class Catalog:
             added.append(self.item_index[record.item_id])
         if added or records:
             self.train = sp.csr_matrix(self.train, shape=(self.n_users, self.n_items))
+            self._signals.clear()
             self._attr_cache.clear()
             self._range_cache.clear()
             self._domains = None

@@ -12,7 +12,7 @@ from recommender.engine.types import Constraints, Profile
 
 from .conftest import COLD_ID, COLD_TEXT
 
-NAMES = ["popularity", "itemknn", "ease", "rp3beta", "mf", "content", "hybrid"]
+NAMES = ["popularity", "itemknn", "ease", "ease_liked", "rp3beta", "mf", "content", "hybrid"]
 
 
 def build(name: str, data, embedder) -> Ranker:
@@ -21,8 +21,8 @@ def build(name: str, data, embedder) -> Ranker:
         return make_ranker("mf", factors=8, epochs=15, lr=0.02, batch_size=16, ensemble=2).fit(data)
     if name == "content":
         return make_ranker("content", embedder_obj=embedder).fit(data)
-    if name == "ease":
-        return make_ranker("ease", l2=5.0).fit(data)
+    if name in ("ease", "ease_liked"):
+        return make_ranker(name, l2=5.0).fit(data)
     if name == "hybrid":
         cfg = merged_config({"components": {"ease": {"l2": 5.0}, "rp3beta": {"k": 20},
                                             "mf": {"factors": 8, "epochs": 10, "lr": 0.02, "batch_size": 16},

@@ -4,13 +4,14 @@ from __future__ import annotations
 from .base import Ranker
 from .content import ContentRanker
 from .hybrid import HybridRanker
-from .linear import EASERanker, ItemKNNRanker, RP3betaRanker
+from .linear import EASERanker, ItemKNNRanker, LikedEASERanker, RP3betaRanker
 from .mf import MFRanker
 from .popularity import PopularityRanker
 
 RANKERS: dict[str, type[Ranker]] = {
     cls.name: cls
-    for cls in (PopularityRanker, ItemKNNRanker, EASERanker, RP3betaRanker, MFRanker, ContentRanker, HybridRanker)
+    for cls in (PopularityRanker, ItemKNNRanker, EASERanker, LikedEASERanker, RP3betaRanker, MFRanker, ContentRanker,
+                HybridRanker)
 }
 
 
@@ -19,5 +20,5 @@ def make_ranker(name: str, **params) -> Ranker:
     return RANKERS[name](**params)
 
 
-__all__ = ["RANKERS", "Ranker", "make_ranker", "PopularityRanker", "ItemKNNRanker", "EASERanker",
+__all__ = ["RANKERS", "Ranker", "make_ranker", "PopularityRanker", "ItemKNNRanker", "EASERanker", "LikedEASERanker",
            "RP3betaRanker", "MFRanker", "ContentRanker", "HybridRanker"]

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from ..catalog import Catalog
+from ..catalog import Catalog, interaction_signal, like_signal
 from ..data import InteractionData
 from ..metrics import topk_indices
 from ..types import Constraints, Evidence, Profile, ScoredItem
@@ -25,6 +25,9 @@ class Ranker:
 
     name: ClassVar[str] = "base"
     uses_text: ClassVar[bool] = False
+    # Which part of a user's graded item vector the model reads: "interactions" (every positive entry
+    # as 1), "likes" (liked entries only) or "raw" (the values as given, for models that pass them on).
+    signal: ClassVar[str] = "interactions"
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
@@ -40,7 +43,10 @@ class Ranker:
         raise NotImplementedError
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        """Return evidence whose weights are raw score parts summing to the item's score."""
+        """Return evidence whose weights are raw score parts summing to the item's score.
+
+        x is the graded item vector; implementations read their part of it with read_vector.
+        """
         raise NotImplementedError
 
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
@@ -62,6 +68,30 @@ class Ranker:
     def extend(self, new_indices: list[int]) -> None:
         """Hook for catalog growth: models that can score new items from text update here."""
 
+    # ------------------------------------------------------------ signals
+
+    def read_signal(self, X: sp.csr_matrix) -> sp.csr_matrix:
+        """Return the part of the graded user-item rows X this model reads (see `signal`)."""
+        if self.signal == "likes":
+            return like_signal(X)
+        if self.signal == "interactions":
+            return interaction_signal(X)
+        return sp.csr_matrix(X, dtype=np.float32)
+
+    def read_vector(self, x: np.ndarray) -> np.ndarray:
+        """Return read_signal for one dense item vector."""
+        out = np.asarray(x, dtype=np.float32).copy()
+        if self.signal == "likes":
+            out[(out > 0) & (out < 1.0)] = 0.0
+        elif self.signal == "interactions":
+            out[out > 0] = 1.0
+        return out
+
+    @property
+    def fit_matrix(self) -> sp.csr_matrix:
+        """The catalog's training matrix as this model reads it."""
+        return self.catalog.liked if self.signal == "likes" else self.catalog.interactions
+
     # ------------------------------------------------------------ contract
 
     def fit(self, data: InteractionData, catalog: Catalog | None = None) -> "Ranker":
@@ -79,7 +109,8 @@ class Ranker:
 
     def score_matrix(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         """Return scores over all catalog items for each row of a signed user-item matrix."""
-        return self._pad(np.asarray(self._score_rows(sp.csr_matrix(X, dtype=np.float32), queries), dtype=np.float32))
+        rows = self.read_signal(sp.csr_matrix(X, dtype=np.float32))
+        return self._pad(np.asarray(self._score_rows(rows, queries), dtype=np.float32))
 
     def score_users(self, users: np.ndarray) -> np.ndarray:
         """Return scores for known user indices from their training rows (used by evaluation)."""

@@ -72,6 +72,7 @@ class ContentRanker(Ranker):
         return self.history_rows(X) + self.query_rows(queries, X.shape[0])
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.E.shape[0]
         if idx >= n:
             return []
@@ -94,6 +95,7 @@ class ContentRanker(Ranker):
         return parts
 
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.E.shape[0]
         out = np.zeros(len(nz), dtype=np.float32)
         if idx >= n:
@@ -105,6 +107,7 @@ class ContentRanker(Ranker):
         return out, 0.0
 
     def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.E.shape[0]
         idxs = np.asarray(idxs, dtype=np.int64)
         out = np.zeros((len(nz), len(idxs)), dtype=np.float32)

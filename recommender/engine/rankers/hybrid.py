@@ -42,6 +42,7 @@ class HybridRanker(Ranker):
 
     name = "hybrid"
     uses_text = True
+    signal = "raw"  # each component reads its own part of the graded vector
 
     def __init__(self, weights: dict[str, float] | None = None, query_weight: float = 1.0, **params) -> None:
         super().__init__(weights=dict(weights or {}), query_weight=query_weight, **params)
@@ -78,7 +79,7 @@ class HybridRanker(Ranker):
         for name, ranker in self.components.items():
             if ranker.name == "content":
                 if not weighted_only or self._weight(name):
-                    out[name] = ranker._pad(ranker.history_rows(X))
+                    out[name] = ranker._pad(ranker.history_rows(ranker.read_signal(X)))
                 if queries and any(q and q.strip() for q in queries) and (not weighted_only or self._weight(QUERY)):
                     out[QUERY] = ranker._pad(ranker.query_rows(queries, X.shape[0]))
             elif not weighted_only or self._weight(name):

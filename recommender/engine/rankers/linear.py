@@ -43,6 +43,7 @@ class ItemItemRanker(Ranker):
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.W.shape[0]
         if idx >= n:
             return []
@@ -55,6 +56,7 @@ class ItemItemRanker(Ranker):
         return item_evidence(self.catalog, xs, xs * col, f"{self.name} item-item weight")
 
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.W.shape[0]
         out = np.zeros(len(nz), dtype=np.float32)
         keep = nz < n
@@ -74,6 +76,7 @@ class ItemItemRanker(Ranker):
         return out, 0.0
 
     def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.W.shape[0]
         idxs = np.asarray(idxs, dtype=np.int64)
         out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
@@ -109,13 +112,27 @@ class EASERanker(ItemItemRanker):
         super().__init__(l2=l2, **params)
 
     def _fit(self, data: InteractionData) -> None:
-        X = self.catalog.train
+        X = self.fit_matrix
         G = (X.T @ X).toarray().astype(np.float64)
         G[np.diag_indices_from(G)] += float(self.params["l2"])
         P = np.linalg.inv(G)
         B = P / (-np.diag(P))
         B[np.diag_indices_from(B)] = 0.0
         self.W = B.astype(np.float32)
+
+
+class LikedEASERanker(EASERanker):
+    """EASE fitted on, and scoring from, liked items only: what people like together, not just pick.
+
+    Beside interaction EASE it separates taste from exposure (a watched-and-disliked film is not
+    evidence for its neighbours), and its explanations cite only items the person liked.
+    """
+
+    name = "ease_liked"
+    signal = "likes"
+
+    def __init__(self, l2: float = 200.0, **params) -> None:
+        super().__init__(l2=l2, **params)
 
 
 class ItemKNNRanker(ItemItemRanker):
@@ -127,7 +144,7 @@ class ItemKNNRanker(ItemItemRanker):
         super().__init__(k=k, shrink=shrink, **params)
 
     def _fit(self, data: InteractionData) -> None:
-        X = self.catalog.train
+        X = self.fit_matrix
         G = (X.T @ X).toarray().astype(np.float32)
         norms = np.sqrt(np.diag(G)).astype(np.float32)
         S = G / (np.outer(norms, norms) + float(self.params["shrink"]) + 1e-8)
@@ -144,7 +161,7 @@ class RP3betaRanker(ItemItemRanker):
         super().__init__(alpha=alpha, beta=beta, k=k, **params)
 
     def _fit(self, data: InteractionData) -> None:
-        X = sp.csr_matrix(self.catalog.train, dtype=np.float64)
+        X = sp.csr_matrix(self.fit_matrix, dtype=np.float64)
         user_deg = np.asarray(X.sum(axis=1)).ravel()
         item_deg = np.asarray(X.sum(axis=0)).ravel()
         Pui = sp.diags(1.0 / np.maximum(user_deg, 1.0)) @ X

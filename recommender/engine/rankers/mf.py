@@ -75,7 +75,7 @@ class MFRanker(Ranker):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         device = torch_device()
-        X = self.catalog.train
+        X = self.fit_matrix
         n_users, n_items = X.shape
         dense = torch.tensor(X.toarray(), dtype=torch.float32, device=device)
         k = int(p["factors"])
@@ -107,6 +107,7 @@ class MFRanker(Ranker):
         return U @ self.P.T + self.b[None, :]
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.Q.shape[0]
         if idx >= n:
             return []
@@ -120,6 +121,7 @@ class MFRanker(Ranker):
         return parts
 
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.Q.shape[0]
         out = np.zeros(len(nz), dtype=np.float32)
         if idx >= n:
@@ -132,6 +134,7 @@ class MFRanker(Ranker):
         return out, float(self.b[idx])
 
     def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
         n = self.Q.shape[0]
         idxs = np.asarray(idxs, dtype=np.int64)
         out = np.zeros((len(nz), len(idxs)), dtype=np.float32)

@@ -17,7 +17,7 @@ class PopularityRanker(Ranker):
     name = "popularity"
 
     def _fit(self, data: InteractionData) -> None:
-        counts = np.asarray(self.catalog.train.getnnz(axis=0), dtype=np.float32)
+        counts = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float32)
         self.counts = counts
         self.pop = counts / max(float(counts.max(initial=0.0)), 1.0)
 
