@@ -26,9 +26,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "protocol": "random",
     "components": {
         "ease": {"l2": 300.0},
+        "ease_liked": {"l2": 200.0},
         "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
         "itemknn": {"k": 100, "shrink": 10.0},
-        "mf": {"factors": 64, "epochs": 30, "lr": 0.01},
+        # Three seeds averaged: one MF run's ranking moves with its seed, which the fused weights then chase.
+        "mf": {"factors": 64, "epochs": 30, "lr": 0.01, "dropout": 0.7, "ensemble": 3},
         "popularity": {},
         "content": {"embedder": {"kind": "sentence"}},
     },
