@@ -247,7 +247,7 @@ def _rating_scores(truth: np.ndarray, pred: np.ndarray, rec: dict[str, Any]) -> 
 
 
 def synthetic_data(n_items: int, n_users: int, per_user: int, seed: int) -> InteractionData:
-    """Return power-law interactions over n_items synthetic items with genre/year attributes and text."""
+    """Return power-law rated interactions over n_items synthetic items with genre/year attributes and text."""
     rng = np.random.default_rng(seed)
     genres = ["drama", "comedy", "action", "horror", "romance", "documentary", "thriller", "animation"]
     words = ["space", "family", "war", "love", "city", "island", "robot", "detective", "music", "school"]
@@ -262,14 +262,15 @@ def synthetic_data(n_items: int, n_users: int, per_user: int, seed: int) -> Inte
         picked = rng.choice(n_items, size=per_user, replace=False, p=pop)
         users += [f"u{u}"] * per_user
         cols += [f"s{i}" for i in picked]
-    return InteractionData(users, cols, None, items=items)
+    ratings = rng.integers(1, 6, size=len(cols)).astype(np.float32)  # graded, so the like model has likes to read
+    return InteractionData(users, cols, ratings, items=items)
 
 
 def latency_section(seed: int, quick: bool, log: Callable[[str], None]) -> dict[str, Any]:
     """Return p50/p95 latency (ms) of RecommenderBundle.recommend top-10 over a synthetic 10k-item model."""
     data = synthetic_data(10_000, 1000 if quick else 3000, 50, seed)
     cfg = merged_config({"components": {
-        "ease": {"l2": 300.0}, "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
+        "ease": {"l2": 300.0}, "ease_liked": {"l2": 200.0}, "rp3beta": {"alpha": 1.0, "beta": 0.5, "k": 300},
         "mf": {"factors": 64, "epochs": 3, "lr": 0.01, "ensemble": 3}, "popularity": {},
         "content": {"embedder": {"kind": "hashing", "dim": 384}}}})
     hybrid = build_hybrid(cfg)
