@@ -165,8 +165,20 @@ def _has_word(text: str, words: Iterable[str]) -> bool:
     return any((w in low) if has_cjk(w) else bool(re.search(rf"(?<![\w]){re.escape(w)}", low)) for w in words)
 
 
+def _without_popularity_phrases(text: str) -> str:
+    """Return text with its popularity phrases blanked (same length), checked by their own rule.
+
+    "很多人都喜欢它" holds 多人, a games genre (multiplayer): read as a genre claim it failed every
+    popular product's explanation.
+    """
+    spans = [m.span() for phrase in (*POPULARITY_WORDS_ZH, *POPULARITY_WORDS_EN)
+             for m in re.finditer(re.escape(phrase), text, re.IGNORECASE)]
+    return _mask(text, spans) if spans else text
+
+
 def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[set[tuple[str, str]], int, int]]:
     """Return ({(attribute, value)} it may mean, start, end) for every vocabulary word in text."""
+    text = _without_popularity_phrases(text)
     found = []
     toks = tokens(text)
     i = 0

@@ -223,3 +223,15 @@ def test_history_items_rated_low_are_not_called_liked():
     assert "因为你喜欢《冰血暴》" in chinese and "你之前接触过《低俗小说》" in chinese
     for text in (english, chinese):
         assert check_explanation(text, SUSPECTS, evidence, CATALOG) == []
+
+
+def test_popularity_phrase_is_not_read_as_a_genre_inside_it():
+    """很多人都喜欢它 holds 多人 (a multiplayer games genre); only a real genre claim is refused."""
+    dress = ItemRecord("p-1", "Red Summer Dress", "product", attributes={"category": "dress", "color": "red"})
+    game = ItemRecord("g-1", "Castle Siege", "game", attributes={"genres": ["多人"]})
+    evidence = [Evidence("popularity", 1.0)]
+    chinese = explain_text(dress, evidence, language="zh")
+    assert "多人" in chinese
+    assert check_explanation(chinese, dress, evidence, [dress, game]) == []
+    claim = check_explanation("这是一款多人连衣裙，很多人都喜欢它。", dress, evidence, [dress, game])
+    assert any("多人" in problem for problem in claim)
