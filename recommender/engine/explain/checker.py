@@ -259,8 +259,9 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
         if any(a <= hit.start < b for a, b in tails):
             continue  # an alternative name in parentheses after a title already found
         hits.append(hit)
-        # Parentheses right after a title (an alternative name, the year) belong to that title.
-        m = re.match(r"(\s*\([^()]{1,60}\))+", text[hit.end:])
+        # Parentheses right after a title (an alternative name, the year) belong to that title, also
+        # after the title's own closing punctuation ("When Harry Met Sally... (1989)").
+        m = re.match(r"[.!?…]*(\s*\([^()]{1,60}\))+", text[hit.end:])
         if m:
             tails.append((hit.end, hit.end + m.end()))
     named = [hit.item_ids for hit in hits]

@@ -235,3 +235,13 @@ def test_popularity_phrase_is_not_read_as_a_genre_inside_it():
     assert check_explanation(chinese, dress, evidence, [dress, game]) == []
     claim = check_explanation("这是一款多人连衣裙，很多人都喜欢它。", dress, evidence, [dress, game])
     assert any("多人" in problem for problem in claim)
+
+
+def test_year_after_a_title_ending_in_punctuation_belongs_to_the_title():
+    sally = ItemRecord("70", "When Harry Met Sally... (1989)", attributes={"genres": ["Comedy", "Romance"], "year": 1989})
+    evidence = [Evidence("liked_item", 0.6, item_id="70", title=sally.title), Evidence("popularity", 0.2)]
+    text = explain_text(FARGO, evidence, language="en")
+    assert "Sally... (1989)" in text
+    assert check_explanation(text, FARGO, evidence, [*CATALOG, sally]) == []
+    wrong = "Because you liked When Harry Met Sally...; it is from 1989."
+    assert any("1989" in p for p in check_explanation(wrong, FARGO, evidence, [*CATALOG, sally]))
