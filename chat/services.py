@@ -32,7 +32,6 @@ from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile 
 from recommender.models import Interaction, Item, Profile
 from recommender.services import policy
 from recommender.services.feedback import interaction_record
-from recommender.services.training import EVENT_VALUES
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +154,7 @@ def _rank(records, profile: Profile | None, context, u, k: int):
             scored = bundle.recommend(user_key=user_key, profile=person, constraints=constraints, n=candidates,
                                       with_evidence=False)
             scored = bandit.apply_strategy(scored, strategy, pool)
-            fill = _bundle_filler(bundle, user_key, person, constraints, profile)
+            fill = _bundle_filler(bundle, user_key, person, constraints)
         except Exception:  # noqa: BLE001 - fall back to popularity rather than fail the turn
             log.exception("model recommend failed; serving popularity")
             scored = []
@@ -173,7 +172,7 @@ def _no_fill(items: list[ScoredItem]) -> None:
     """Evidence is already there."""
 
 
-def _bundle_filler(bundle, user_key, person, constraints, profile: Profile | None):
+def _bundle_filler(bundle, user_key, person, constraints):
     """Return a function that adds the model's evidence to the items it ranked (exploration labels kept)."""
     def fill(items: list[ScoredItem]) -> None:
         try:
@@ -185,30 +184,8 @@ def _bundle_filler(bundle, user_key, person, constraints, profile: Profile | Non
         for s in items:
             exploration = [e for e in s.evidence if e.kind == "exploration"]
             s.evidence = found.get(s.item_id, []) + exploration
-        _mark_history_signals(items, profile)
 
     return fill
-
-
-def _mark_history_signals(items: list[ScoredItem], profile: Profile | None) -> None:
-    """Put the person's own signal (rating, or a like-level value for likes) on each cited history item,
-    so an explanation says "liked" only for what they liked: every interaction feeds the model, a 2-star
-    rating included."""
-    cited = {e.item_id for s in items for e in s.evidence if e.kind == "liked_item" and e.item_id}
-    if profile is None or profile.pk is None or not cited:
-        return
-    ids = [int(i) for i in cited if i.isdigit()]
-    signals: dict[str, float] = {}
-    events = (Interaction.objects.filter(profile=profile, item_id__in=ids).exclude(kind="dislike")
-              .order_by("occurred_at", "pk").values_list("item_id", "kind", "value"))
-    for item_id, kind, value in events:
-        signal = value if kind == "rating" and value is not None else EVENT_VALUES.get(kind, 3.0)
-        if kind == "rating" or str(item_id) not in signals or signals[str(item_id)] < signal:
-            signals[str(item_id)] = float(signal)  # a rating is the person's own word and wins
-    for s in items:
-        for e in s.evidence:
-            if e.kind == "liked_item" and e.item_id in signals:
-                e.value = signals[e.item_id]
 
 
 def _titles_for(evidence: list[Evidence], records: dict[str, ItemRecord], language: str) -> dict[str, str]:

@@ -36,7 +36,8 @@ def ui_strings() -> dict:
         "tooLong": _("That message is too long."), "error": _("Something went wrong:"),
         "evidence": _("Evidence"), "noReason": _("No reason recorded."),
         "kinds": {
-            "liked_item": _("you liked"), "attribute_match": _("matches"), "content_similarity": _("similar to"),
+            "liked_item": _("you liked"), "history_item": _("from your history"),
+            "attribute_match": _("matches"), "content_similarity": _("similar to"),
             "popularity": _("popular"), "exploration": _("exploring"), "constraint": _("your filter"),
         },
     }

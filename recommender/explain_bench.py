@@ -230,7 +230,7 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
     rng = np.random.default_rng(seed)
     chosen = rng.choice(catalog.n_users, size=min(users, catalog.n_users), replace=False)
     evidence_s: list[float] = []
-    liked_cited, liked_rated_high = 0, 0
+    history_cited, liked_cited, liked_rated_high = 0, 0, 0
     done = 0
     for n, u in enumerate(chosen):
         user = catalog.user_ids[int(u)]
@@ -240,20 +240,18 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
             scored.evidence = hybrid.explain(scored.item_id, user)
             evidence_s.append(time.perf_counter() - start)
             item = _record(catalog, scored.item_id)
-            for ev in scored.evidence:
-                if ev.kind == "liked_item":
-                    # As the chat does: the person's own rating goes with each cited history item, so the
-                    # text says "liked" only for ratings of 4 or more.
-                    ev.value = float(explicit[int(u), split.train.item_index[ev.item_id]])
             for ev in cited_evidence(scored.evidence):
+                if ev.kind in ("liked_item", "history_item"):
+                    history_cited += 1
                 if ev.kind == "liked_item":
                     liked_cited += 1
-                    liked_rated_high += int(ev.value >= 4)
+                    liked_rated_high += int(explicit[int(u), split.train.item_index[ev.item_id]] >= 4)
             # The LLM sees a spread of users: the first pick of each user until its budget is spent.
             runner.explain(item, scored, catalog, language, use_llm=done % top == 0 and llm_items > 0)
             done += 1
     return {"users": len(chosen), "explanations": done, "fit_s": fit_s, "weights": hybrid.weights, "seed": seed,
-            "evidence_s": evidence_s, "liked_cited": liked_cited, "liked_rated_high": liked_rated_high}
+            "evidence_s": evidence_s, "history_cited": history_cited, "liked_cited": liked_cited,
+            "liked_rated_high": liked_rated_high}
 
 
 # ---------------------------------------------------------------- part B: dev conversations
@@ -392,9 +390,11 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
             f"Evidence extraction (`HybridRanker.explain`) p50 / p95: {_ms(a['evidence_s'], 0.5)} / "
             f"{_ms(a['evidence_s'], 0.95)} ms per item.", ""]
     out += _table(rA, llm_name)
-    out += ["", f"History items the texts cite that the user rated 4 or 5: "
-            f"{_pct(a['liked_rated_high'], a['liked_cited'])}. Each cited item carries the user's own rating, as in "
-            "the chat: only those rated 4 or more are called liked; the others are named as the user's history.", ""]
+    out += ["", f"History items the texts cite: {a['history_cited']}; called liked: "
+            f"{_pct(a['liked_cited'], a['history_cited'])}, of which the user rated 4 or 5: "
+            f"{_pct(a['liked_rated_high'], a['liked_cited'])}. The engine grades each history item (liked: a rating of "
+            "4 or more; otherwise history), so only liked items are called liked and the others are named as the "
+            "user's history.", ""]
     out += _checker_recall(rA)
     if b.get("missing"):
         out += ["", "### B. Dev conversations", "", "`tests/data/understanding_dev.jsonl` is not present; skipped."]

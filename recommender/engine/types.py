@@ -85,7 +85,9 @@ class Profile:
 class Evidence:
     """Why an item scored as it did: structured, checkable facts from the ranker."""
 
-    kind: str  # "liked_item", "attribute_match", "content_similarity", "popularity", "exploration", "constraint"
+    # "liked_item", "history_item" (interacted with, not liked), "disliked_item", "attribute_match",
+    # "content_similarity", "popularity", "exploration", "constraint"
+    kind: str
     weight: float  # share of the item's score this fact accounts for (0..1) where the ranker can say
     item_id: str | None = None
     title: str | None = None

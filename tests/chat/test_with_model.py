@@ -87,8 +87,9 @@ def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quie
     conversation = services.conversation_start(profile=profile)
     events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=3))
     explanations = [e for e in events if e["type"] == "chat.explanation"]
-    citing = [e for e in explanations if any(ev["kind"] == "liked_item" and ev["item_id"] == str(trained["ml-100"].pk)
-                                             for ev in e["evidence"])]
-    assert citing, "the model's evidence should cite the rated film"
+    fargo = str(trained["ml-100"].pk)
+    kinds = {ev["kind"] for e in explanations for ev in e["evidence"] if ev.get("item_id") == fargo}
+    assert kinds == {"history_item"}, "the model's evidence should cite the rated film as history, never as liked"
+    citing = [e for e in explanations if any(ev.get("item_id") == fargo for ev in e["evidence"])]
     for e in citing:
         assert "history with Fargo" in e["text"] and "liked Fargo" not in e["text"]

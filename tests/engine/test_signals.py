@@ -69,3 +69,23 @@ def test_interaction_models_unchanged_by_grading(name, data):
     plain = make_ranker(name).fit(flat)
     users = np.arange(5)
     np.testing.assert_allclose(graded.score_users(users), plain.score_users(users), rtol=1e-5, atol=1e-6)
+
+
+def test_history_evidence_is_labelled_by_its_grade_on_both_paths(data, embedder):
+    """A seen-but-not-liked item is history_item in explain() and in the serving bundle's evidence."""
+    from recommender.engine.serving import RecommenderBundle
+    from recommender.engine.training import build_hybrid, merged_config
+
+    cfg = merged_config({"components": {"ease": {"l2": 5.0}, "popularity": {}}})
+    hybrid = build_hybrid(cfg, embedder).fit_with_validation(data, seed=0)
+    profile = Profile(liked=["i0"], history={"i1": NEUTRAL_WEIGHT}, disliked=["i30"])
+    ease = make_ranker("ease", l2=5.0).fit(data)
+    kinds = {e.item_id: e.kind for e in ease.explain("i2", profile=profile, limit=10) if e.item_id}
+    assert kinds.get("i0") == "liked_item" and kinds.get("i1") == "history_item"
+    bundle = RecommenderBundle(hybrid)
+    cited = {(e.item_id, e.kind) for rec in bundle.recommend(profile=profile, n=5) for e in rec.evidence
+             if e.item_id in ("i0", "i1", "i30")}
+    assert ("i1", "history_item") in cited and ("i0", "liked_item") in cited
+    assert cited <= {("i0", "liked_item"), ("i1", "history_item"), ("i30", "disliked_item")}
+    slow = {e.item_id: e.kind for e in hybrid.explain("i2", profile=profile, limit=10) if e.item_id}
+    assert slow.get("i1") == "history_item" and slow.get("i0") == "liked_item"

@@ -30,6 +30,9 @@ _DECADE_ZH = re.compile(r"(\d{2,4})年代")
 _ZH_TITLE = re.compile(r"《([^》]{1,60})》")
 _SENTENCE_BREAK = re.compile(r"[.!?;:。！？；：]\s*$")
 
+# Evidence kinds that name another item (the text may cite its title).
+ITEM_KINDS = ("liked_item", "history_item", "content_similarity")
+
 
 def _norm(value: Any) -> str:
     return str(value).strip().casefold()
@@ -130,13 +133,13 @@ def catalog_index(catalog: Any, extra_titles: tuple[str, ...] = ()) -> CatalogIn
 
 def _allowed_ids(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
     ids = {item.item_id}
-    ids.update(e.item_id for e in evidence if e.item_id and e.kind in ("liked_item", "content_similarity"))
+    ids.update(e.item_id for e in evidence if e.item_id and e.kind in ITEM_KINDS)
     return ids
 
 
 def _allowed_titles(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
     """Return every written form of the item's and the evidence items' titles, normalised."""
-    titles = [item.title, *(e.title for e in evidence if e.title and e.kind in ("liked_item", "content_similarity"))]
+    titles = [item.title, *(e.title for e in evidence if e.title and e.kind in ITEM_KINDS)]
     out = {_norm(a.strip("《》 ")) for a in item.aliases}
     for title in titles:
         out.add(_norm(title))
@@ -364,7 +367,7 @@ def cited_in_text(text: str, evidence: list[Evidence], catalog: Any = None, *, l
     }
     out = []
     for ev in evidence:
-        if ev.kind in ("liked_item", "content_similarity") and (ev.item_id or ev.title):
+        if ev.kind in ITEM_KINDS and (ev.item_id or ev.title):
             forms = {_norm(f) for f in title_forms(ev.title or "")}
             if ev.item_id in named or forms & named_titles:
                 out.append(ev)

@@ -10,7 +10,8 @@ from typing import Any
 from ..llm.base import LLMBackend, LLMError
 from ..types import Evidence, ItemRecord
 from .checker import check_explanation
-from .template import value_text, cited_evidence, display_title, evidence_titles, explain_text, was_liked
+from .template import (HISTORY_KINDS, cited_evidence, display_title, evidence_titles, explain_text, value_text,
+                       was_liked)
 
 MAX_TOKENS = 60
 STOP = ("\n",)
@@ -210,7 +211,7 @@ def paraphrase(item: ItemRecord, evidence: list[Evidence], *, language: str, bac
 
     if backend is None or not getattr(backend, "enabled", True):
         return fallback([])
-    if any(e.kind == "liked_item" and not was_liked(e) for e in evidence):
+    if any(e.kind in HISTORY_KINDS and not was_liked(e) for e in evidence):
         # The prompt only knows "liked"; history the person did not like is worded by the template alone.
         return fallback(["history below like level: template wording"])
     prompt = build_prompt(evidence, language, catalog_titles)

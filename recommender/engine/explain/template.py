@@ -69,8 +69,17 @@ def _quote(title: str, language: str) -> str:
 LIKED_FROM = 4.0  # a rating (or event strength) from which an item counts as liked
 
 
+HISTORY_KINDS = ("liked_item", "history_item")
+
+
 def was_liked(evidence: Evidence) -> bool:
-    """Return whether a history item may be called "liked": its value is unknown or a like-level signal."""
+    """Return whether a history item may be called "liked".
+
+    The ranker marks items the person interacted with but did not like as history_item; a caller may
+    also put the person's own rating on a liked_item's value, and below LIKED_FROM it is not a like.
+    """
+    if evidence.kind != "liked_item":
+        return False
     return not isinstance(evidence.value, (int, float)) or float(evidence.value) >= LIKED_FROM
 
 
@@ -79,7 +88,7 @@ def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
     # Zero-weight facts (matched attributes, satisfied filters) are cited; anything that lowered the score is not.
     positive = [e for e in evidence
                 if e.weight > 0 or (e.weight == 0 and e.kind in ("attribute_match", "constraint", "exploration"))]
-    liked = sorted((e for e in positive if e.kind == "liked_item" and (e.title or e.item_id)), key=lambda e: -e.weight)
+    liked = sorted((e for e in positive if e.kind in HISTORY_KINDS and (e.title or e.item_id)), key=lambda e: -e.weight)
     similar = sorted((e for e in positive if e.kind == "content_similarity"), key=lambda e: -e.weight)
     rest = [e for e in positive if e.kind in ("attribute_match", "constraint", "popularity", "exploration")]
     return liked[:MAX_LIKED] + similar[:MAX_SIMILAR] + rest
@@ -106,9 +115,9 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
         by_kind.setdefault(ev.kind, []).append(ev)
     zh = language == "zh"
     out: list[str] = []
-    history = by_kind.get("liked_item", [])
-    # A liked_item's value, when known, is the person's own signal for it; below LIKED_FROM it was seen,
-    # not liked, and the text must not say "liked".
+    history = by_kind.get("liked_item", []) + by_kind.get("history_item", [])
+    history.sort(key=lambda e: -e.weight)
+    # Only what the person liked is called liked; other history is named as history.
     liked = [_quote(_title(e, language, catalog_titles), language) for e in history if was_liked(e)]
     seen = [_quote(_title(e, language, catalog_titles), language) for e in history if not was_liked(e)]
     if liked:

@@ -155,7 +155,7 @@ class Ranker:
             return []
         x = self.catalog.profile_vector(user_key, profile)
         query = profile.query_text if profile is not None else ""
-        parts = self.contributions(x, idx, query)
+        parts = graded_kinds(self.contributions(x, idx, query), x, self.catalog)
         return shares(parts, limit)
 
     # ------------------------------------------------------------ persistence
@@ -203,15 +203,33 @@ def shares(parts: list[Evidence], limit: int = 5) -> list[Evidence]:
     return out[:limit]
 
 
+def history_kind(signal: float) -> str:
+    """Return the evidence kind of a history item from its graded signal (see catalog.py)."""
+    if signal >= 1.0:
+        return "liked_item"
+    return "history_item" if signal > 0 else "disliked_item"
+
+
+def graded_kinds(evidence: list[Evidence], x: np.ndarray, catalog: Catalog) -> list[Evidence]:
+    """Relabel history evidence by the graded vector x: a model reading every interaction as 1 cannot tell
+    a liked item from one merely seen, but the explanation must."""
+    for e in evidence:
+        if e.kind in ("liked_item", "history_item", "disliked_item") and e.item_id in catalog.item_index:
+            j = catalog.item_index[e.item_id]
+            if j < len(x):
+                e.kind = history_kind(float(x[j]))
+    return evidence
+
+
 def item_evidence(catalog: Catalog, x: np.ndarray, weights: np.ndarray, detail: str) -> list[Evidence]:
-    """Return liked/disliked-item evidence for the nonzero entries of x with raw contributions weights."""
+    """Return liked/history/disliked-item evidence for the nonzero entries of x with raw contributions weights."""
     out = []
     for j in np.flatnonzero(x):
         c = float(weights[j])
         if c == 0.0:
             continue
         rec = catalog.records[j]
-        kind = "liked_item" if x[j] > 0 else "disliked_item"
+        kind = history_kind(float(x[j]))
         out.append(Evidence(kind=kind, weight=c, item_id=rec.item_id, title=rec.title, detail=detail))
     return out
 

@@ -16,12 +16,13 @@ import scipy.sparse as sp
 from ..data import InteractionData, liked_holdout_split, random_split
 from ..metrics import batch_topk_metrics, relevance_matrix, topk_indices
 from ..types import Evidence
-from .base import Ranker, load_model
+from .base import Ranker, graded_kinds, history_kind, load_model
 from .content import attribute_matches
 
 QUERY = "query"
 _DETAILS = {
     "liked_item": "you liked this item; items liked together with it score higher",
+    "history_item": "you interacted with this item; items picked together with it score higher",
     "disliked_item": "you disliked this item; items liked together with it score lower",
     "popularity": "popular with many users",
 }
@@ -149,7 +150,7 @@ class HybridRanker(Ranker):
                                      detail="similar text to your request")]
                 evidence += attribute_matches(self.catalog.records[idx].attributes, query_text)
             else:
-                evidence = self.components[name].contributions(x, idx, "")
+                evidence = graded_kinds(self.components[name].contributions(x, idx, ""), x, self.catalog)
             for e in evidence:
                 key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
                 if key in merged:
@@ -214,7 +215,7 @@ class HybridRanker(Ranker):
             col = collab[:, c]
             for k in _top_nonzero(col, limit):
                 j = int(nz[k])
-                kind = "liked_item" if x[j] > 0 else "disliked_item"
+                kind = history_kind(float(x[j]))
                 out.append(Evidence(kind=kind, weight=float(col[k] / d), item_id=records[j].item_id,
                                     title=records[j].title, detail=_DETAILS[kind]))
             col = content[:, c]
@@ -222,7 +223,8 @@ class HybridRanker(Ranker):
                 j = int(nz[k])
                 out.append(Evidence(kind="content_similarity", weight=float(col[k] / d),
                                     item_id=records[j].item_id, title=records[j].title, value=float(sims[k, c]),
-                                    detail="similar text to an item you liked" if x[j] > 0
+                                    detail="similar text to an item you liked" if x[j] >= 1.0
+                                    else "similar text to an item in your history" if x[j] > 0
                                     else "similar text to an item you disliked"))
             if pop[c] != 0:
                 count = int(pop_ranker.counts[idx]) if pop_ranker is not None and idx < len(pop_ranker.counts) else None

@@ -141,8 +141,10 @@ def test_low_rated_history_skips_the_llm_and_keeps_the_honest_template():
 
     item = ItemRecord("12", "Usual Suspects, The (1995)", attributes={"genres": ["Crime"], "year": 1995})
     seen = ItemRecord("56", "Pulp Fiction (1994)", attributes={"genres": ["Crime"], "year": 1994})
-    evidence = [Evidence("liked_item", 0.8, item_id="56", title="Pulp Fiction (1994)", value=2.0)]
     backend = FakeBackend(default="Because you liked Pulp Fiction.")
-    result = paraphrase(item, evidence, language="en", backend=backend, catalog=[item, seen], counter=None)
-    assert result.source == "template"
-    assert "liked" not in result.text and "history with Pulp Fiction" in result.text
+    # The person's own low rating on a liked_item, or the ranker's own history_item label: both stay history.
+    for evidence in ([Evidence("liked_item", 0.8, item_id="56", title="Pulp Fiction (1994)", value=2.0)],
+                     [Evidence("history_item", 0.8, item_id="56", title="Pulp Fiction (1994)")]):
+        result = paraphrase(item, evidence, language="en", backend=backend, catalog=[item, seen], counter=None)
+        assert result.source == "template"
+        assert "liked" not in result.text and "history with Pulp Fiction" in result.text

@@ -225,6 +225,15 @@ def test_history_items_rated_low_are_not_called_liked():
         assert check_explanation(text, SUSPECTS, evidence, CATALOG) == []
 
 
+def test_history_item_evidence_is_worded_as_history():
+    evidence = [Evidence("history_item", 0.5, item_id="56", title="Pulp Fiction (1994)"),
+                Evidence("liked_item", 0.3, item_id="100", title="Fargo (1996)")]
+    english = explain_text(SUSPECTS, evidence, language="en")
+    assert "you liked Fargo (1996)" in english and "your history with Pulp Fiction (1994)" in english
+    assert "liked Pulp" not in english
+    assert check_explanation(english, SUSPECTS, evidence, CATALOG) == []
+
+
 def test_popularity_phrase_is_not_read_as_a_genre_inside_it():
     """很多人都喜欢它 holds 多人 (a multiplayer games genre); only a real genre claim is refused."""
     dress = ItemRecord("p-1", "Red Summer Dress", "product", attributes={"category": "dress", "color": "red"})
