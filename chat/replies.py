@@ -73,6 +73,16 @@ def recommend_reply(n: int, summary: str, domain: str | None, language: str) -> 
     return f"Here are {n} {noun} for you ({summary}):" if summary else f"Here are {n} {noun} you might enjoy:"
 
 
+def unknown_titles_note(titles: list[str], language: str) -> str:
+    """Return the sentence that says which named titles the catalog does not hold (empty when none)."""
+    if not titles:
+        return ""
+    if language == "zh":
+        return f"目录里没有找到{'、'.join(f'《{t}》' for t in titles)}，下面按你的其他要求推荐。"
+    names = " or ".join(f"“{t}”" for t in titles)
+    return f"I couldn't find {names} in the catalog, so these follow the rest of your request. "
+
+
 def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
     """Return the acknowledgement of feedback given in words."""
     if language == "zh":

@@ -340,6 +340,8 @@ def run_turn(
                 replies.recommend_reply(len(scored), summary, domain, lang)
         else:
             turn.reply = replies.recommend_reply(len(scored), summary, domain, lang)
+        # Say so when a named title is not in the catalog, rather than silently ranking without it.
+        turn.reply = replies.unknown_titles_note(list(getattr(u, "unknown_titles", []) or []), lang) + turn.reply
         yield from _stream_reply(turn, stopped)
         if not turn.stopped:
             items = {str(i.pk): i for i in Item.objects.filter(pk__in=[int(s.item_id) for s in scored if s.item_id.isdigit()])}

@@ -218,3 +218,16 @@ def test_chinese_request_summary_names_every_value_in_chinese():
     summary = request_summary({"include": {"season": ["summer"], "category": ["dress"]},
                                "exclude": {"genres": ["Horror"]}, "ranges": {"price": [None, 50]}}, "zh")
     assert summary == "夏天，连衣裙，价格 ≤ 50，不要恐怖"
+
+
+def test_a_title_not_in_the_catalog_is_named_in_the_reply(catalog, guest):
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    events = run("something like Blade Runner but funnier", profile, conversation, k=3)
+    assert reply_text(events).startswith("I couldn't find “Blade Runner” in the catalog")
+    assert of_type(events, "chat.items")[0]["items"], "the rest of the request still gets picks"
+    zh = services.conversation_start(profile=profile, language="zh")
+    events = run("类似《银翼杀手》的喜剧", profile, zh, k=3)
+    assert reply_text(events).startswith("目录里没有找到《银翼杀手》")
+    known = run("something like Back to the Future", profile, services.conversation_start(profile=profile), k=3)
+    assert "couldn't find" not in reply_text(known)

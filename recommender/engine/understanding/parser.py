@@ -33,6 +33,13 @@ _NEGATION = re.compile("|".join(
 _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
                            r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
+# A capitalised run after a liking cue names a title: "something like The Matrix", "fan of Harry Potter".
+_TITLE_AFTER_CUE = re.compile(
+    r"\b(?:like|similar to|such as|as good as|fan of|loved|enjoyed|liked)\s+"
+    r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
+_NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
+               "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
+_TITLE_TAIL = re.compile(r"(\s+(?:of|the|and|in|on|a|an|to|at|for|with|&))+$")
 
 
 @dataclass
@@ -161,6 +168,19 @@ class Parser:
         prev = {t.text for t in tokens[max(0, i - 3) : i]}
         return capitalised or bool(prev & TITLE_CUES)
 
+    def _unlinked_titles(self, text: str, tokens, taken: list[bool]) -> list[str]:
+        """Return title-shaped names after a liking cue that no catalog title, value or word claimed."""
+        out = []
+        for m in _TITLE_AFTER_CUE.finditer(text):
+            name = _TITLE_TAIL.sub("", m.group(1)).strip(" .:-")
+            start, end = m.start(1), m.start(1) + len(name)
+            if not name or name.split()[0].lower() in _NOT_TITLES and len(name.split()) == 1:
+                continue
+            covered = [k for k, t in enumerate(tokens) if t.start < end and t.end > start]
+            if covered and not any(taken[k] for k in covered):
+                out.append(name)
+        return out
+
     # -- main -------------------------------------------------------------------------------------
     def parse(self, raw: str, state: ConversationState | None = None) -> tuple[Understanding, "Leftovers"]:
         """Return the turn's Understanding (keywords not yet filled) and its unclaimed words."""
@@ -191,6 +211,8 @@ class Parser:
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
             inner = next(g for g in m.groups() if g)
             hits = self.catalog.resolve_title(join_tokens([t.text for t in tokenize(inner)]))
+            if not hits and (m.group(1) or inner[:1].isupper()):
+                u.unknown_titles.append(inner.strip())
             if hits:
                 item_id, via, _ = hits[0]
                 refs.append((token_at(m.start()), ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
@@ -220,6 +242,9 @@ class Parser:
                 item_id, via, _ = m.entries[0]
                 refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
         self._polarity(text, low, tokens, clauses, matches)
+        for name in self._unlinked_titles(text, tokens, taken):
+            if name not in u.unknown_titles:
+                u.unknown_titles.append(name)
 
         # 4. Domain: stated words, Chinese genre compounds in 片, else the items' domains.
         domains = []

@@ -38,6 +38,8 @@ class Understanding:
     replace: bool = False
     # The whole shown list was turned down ("none of these").
     reject_all: bool = False
+    # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.
+    unknown_titles: list[str] = field(default_factory=list)
     llm_used: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     text: str = ""

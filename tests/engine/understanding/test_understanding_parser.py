@@ -154,3 +154,18 @@ def test_less_intensity_never_removes_what_was_asked_for(movies):
     u = understand("something scary but not too gory", catalog=movies)
     assert u.include.get("genres") == ["Horror"]
     assert "Horror" not in u.exclude.get("genres", [])
+
+
+@pytest.mark.parametrize("text, unknown", [
+    ("something like Blade Runner but less violent", ["Blade Runner"]),
+    ("books like Harry Potter please", ["Harry Potter"]),
+    ("类似《银翼杀手》的电影", ["银翼杀手"]),
+    ("something like The Matrix but less violent", []),  # in the catalog: linked, not unknown
+    ("类似《黑客帝国》的电影", []),
+    ("I like Sci-Fi movies", []),  # a genre, not a title
+    ("like I said, something fun", []),
+])
+def test_titles_the_catalog_does_not_hold_are_reported(movies, text, unknown):
+    u = understand(text, catalog=movies)
+    assert u.unknown_titles == unknown
+    assert u.intent == "recommend"
