@@ -19,19 +19,36 @@ LIKE_THRESHOLD = 4.0
 NEUTRAL_WEIGHT = 0.5
 
 
+def read_values(values: np.ndarray, signal: str) -> np.ndarray:
+    """Rewrite graded values in place as a model reading `signal` sees them, and return them.
+
+    "interactions": every positive value becomes 1; "likes": values below a like become 0; dislikes
+    stay in both; any other signal ("raw") leaves the values as they are.
+    """
+    if signal == "interactions":
+        values[values > 0] = 1.0
+    elif signal == "likes":
+        values[(values > 0) & (values < 1.0)] = 0.0
+    return values
+
+
+def read_rows(X: sp.csr_matrix, signal: str) -> sp.csr_matrix:
+    """Return a copy of the graded rows X as a model reading `signal` sees them."""
+    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
+    read_values(out.data, signal)
+    if signal == "likes":
+        out.eliminate_zeros()
+    return out
+
+
 def interaction_signal(X: sp.csr_matrix) -> sp.csr_matrix:
     """Return X with every positive entry set to 1 (dislikes kept): what interaction models read."""
-    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
-    out.data[out.data > 0] = 1.0
-    return out
+    return read_rows(X, "interactions")
 
 
 def like_signal(X: sp.csr_matrix) -> sp.csr_matrix:
     """Return X keeping only liked entries (as 1) and dislikes: what like models read."""
-    out = sp.csr_matrix(X, dtype=np.float32, copy=True)
-    out.data[(out.data > 0) & (out.data < 1.0)] = 0.0
-    out.eliminate_zeros()
-    return out
+    return read_rows(X, "likes")
 
 
 def graded_train(data: InteractionData, like_threshold: float = LIKE_THRESHOLD) -> sp.csr_matrix:

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
-from ..catalog import Catalog, interaction_signal, like_signal
+from ..catalog import Catalog, read_rows, read_values
 from ..data import InteractionData
 from ..metrics import topk_indices
 from ..types import Constraints, Evidence, Profile, ScoredItem
@@ -72,20 +72,13 @@ class Ranker:
 
     def read_signal(self, X: sp.csr_matrix) -> sp.csr_matrix:
         """Return the part of the graded user-item rows X this model reads (see `signal`)."""
-        if self.signal == "likes":
-            return like_signal(X)
-        if self.signal == "interactions":
-            return interaction_signal(X)
-        return sp.csr_matrix(X, dtype=np.float32)
+        if self.signal == "raw":
+            return sp.csr_matrix(X, dtype=np.float32)
+        return read_rows(X, self.signal)
 
     def read_vector(self, x: np.ndarray) -> np.ndarray:
         """Return read_signal for one dense item vector."""
-        out = np.asarray(x, dtype=np.float32).copy()
-        if self.signal == "likes":
-            out[(out > 0) & (out < 1.0)] = 0.0
-        elif self.signal == "interactions":
-            out[out > 0] = 1.0
-        return out
+        return read_values(np.asarray(x, dtype=np.float32).copy(), self.signal)
 
     @property
     def fit_matrix(self) -> sp.csr_matrix:
@@ -155,7 +148,7 @@ class Ranker:
             return []
         x = self.catalog.profile_vector(user_key, profile)
         query = profile.query_text if profile is not None else ""
-        parts = graded_kinds(self.contributions(x, idx, query), x, self.catalog)
+        parts = self.contributions(x, idx, query)
         return shares(parts, limit)
 
     # ------------------------------------------------------------ persistence
@@ -210,19 +203,12 @@ def history_kind(signal: float) -> str:
     return "history_item" if signal > 0 else "disliked_item"
 
 
-def graded_kinds(evidence: list[Evidence], x: np.ndarray, catalog: Catalog) -> list[Evidence]:
-    """Relabel history evidence by the graded vector x: a model reading every interaction as 1 cannot tell
-    a liked item from one merely seen, but the explanation must."""
-    for e in evidence:
-        if e.kind in ("liked_item", "history_item", "disliked_item") and e.item_id in catalog.item_index:
-            j = catalog.item_index[e.item_id]
-            if j < len(x):
-                e.kind = history_kind(float(x[j]))
-    return evidence
-
-
 def item_evidence(catalog: Catalog, x: np.ndarray, weights: np.ndarray, detail: str) -> list[Evidence]:
-    """Return liked/history/disliked-item evidence for the nonzero entries of x with raw contributions weights."""
+    """Return liked/history/disliked-item evidence for the nonzero entries of the graded vector x.
+
+    weights are the raw contributions, computed from the signal the model reads; x keeps the grades, so
+    an interaction model that counts a merely seen item as 1 still labels it history, not liked.
+    """
     out = []
     for j in np.flatnonzero(x):
         c = float(weights[j])

@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from ..data import InteractionData, liked_holdout_split, random_split
 from ..metrics import batch_topk_metrics, relevance_matrix, topk_indices
 from ..types import Evidence
-from .base import Ranker, graded_kinds, history_kind, load_model
+from .base import Ranker, history_kind, load_model
 from .content import attribute_matches
 
 QUERY = "query"
@@ -150,7 +150,7 @@ class HybridRanker(Ranker):
                                      detail="similar text to your request")]
                 evidence += attribute_matches(self.catalog.records[idx].attributes, query_text)
             else:
-                evidence = graded_kinds(self.components[name].contributions(x, idx, ""), x, self.catalog)
+                evidence = self.components[name].contributions(x, idx, "")
             for e in evidence:
                 key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
                 if key in merged:

@@ -43,7 +43,7 @@ class ItemItemRanker(Ranker):
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
+        graded, x = x, self.read_vector(x)  # the model's signal for the math, the grades for the labels
         n = self.W.shape[0]
         if idx >= n:
             return []
@@ -53,7 +53,7 @@ class ItemItemRanker(Ranker):
         if len(nz):
             picked = self.W[nz][:, [idx]] if sp.issparse(self.W) else self.W[nz, idx]
             col[nz] = picked.toarray().ravel() if sp.issparse(picked) else np.asarray(picked).ravel()
-        return item_evidence(self.catalog, xs, xs * col, f"{self.name} item-item weight")
+        return item_evidence(self.catalog, graded[:n], xs * col, f"{self.name} item-item weight")
 
     def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
         x = self.read_vector(x)  # idempotent: callers may pass the graded vector

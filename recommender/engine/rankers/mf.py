@@ -107,7 +107,7 @@ class MFRanker(Ranker):
         return U @ self.P.T + self.b[None, :]
 
     def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
+        graded, x = x, self.read_vector(x)  # the model's signal for the math, the grades for the labels
         n = self.Q.shape[0]
         if idx >= n:
             return []
@@ -116,7 +116,7 @@ class MFRanker(Ranker):
         nz = np.flatnonzero(xs)
         raw = np.zeros(n, dtype=np.float32)
         raw[nz] = xs[nz] * (self.Q[nz] @ self.P[idx]) / norm
-        parts = item_evidence(self.catalog, xs, raw, "mf latent similarity")
+        parts = item_evidence(self.catalog, graded[:n], raw, "mf latent similarity")
         parts.append(Evidence(kind="popularity", weight=float(self.b[idx]), detail="mf item bias (overall popularity)"))
         return parts
 
