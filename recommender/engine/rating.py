@@ -19,6 +19,23 @@ from tqdm.auto import tqdm
 from .rankers.mf import torch_device
 
 
+def _seeded_tensors(users: np.ndarray, items: np.ndarray, ratings: np.ndarray, seed: int):
+    """Seed torch and return (device, users, items, ratings) as tensors on the training device."""
+    torch.manual_seed(seed)
+    dev = torch_device()
+    return (dev, torch.as_tensor(users, dtype=torch.long, device=dev),
+            torch.as_tensor(items, dtype=torch.long, device=dev),
+            torch.as_tensor(ratings, dtype=torch.float32, device=dev))
+
+
+def _biased_parameters(n_users: int, n_items: int, factors: int, dev) -> tuple[torch.nn.Parameter, ...]:
+    """Return (P, Q, b_u, b_i): small random factors and zero biases, as the biased factor models start."""
+    return (torch.nn.Parameter(torch.randn(n_users, factors, device=dev) * 0.05),
+            torch.nn.Parameter(torch.randn(n_items, factors, device=dev) * 0.05),
+            torch.nn.Parameter(torch.zeros(n_users, device=dev)),
+            torch.nn.Parameter(torch.zeros(n_items, device=dev)))
+
+
 class BiasedFactors:
     """Prediction and storage shared by the biased factor models: mu + b_u + b_i + p_u . q_i."""
 
@@ -57,16 +74,9 @@ class BiasedMF(BiasedFactors):
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
             progress: bool = False) -> "BiasedMF":
         c = self.cfg
-        torch.manual_seed(c["seed"])
-        dev = torch_device()
-        u = torch.as_tensor(users, dtype=torch.long, device=dev)
-        i = torch.as_tensor(items, dtype=torch.long, device=dev)
-        r = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
+        dev, u, i, r = _seeded_tensors(users, items, ratings, c["seed"])
         self.mu = float(ratings.mean())
-        P = torch.nn.Parameter(torch.randn(n_users, c["factors"], device=dev) * 0.05)
-        Q = torch.nn.Parameter(torch.randn(n_items, c["factors"], device=dev) * 0.05)
-        bu = torch.nn.Parameter(torch.zeros(n_users, device=dev))
-        bi = torch.nn.Parameter(torch.zeros(n_items, device=dev))
+        P, Q, bu, bi = _biased_parameters(n_users, n_items, c["factors"], dev)
         opt = torch.optim.Adam([P, Q, bu, bi], lr=c["lr"])
         for _ in tqdm(range(c["epochs"]), desc="rating mf", disable=not progress, leave=False):
             pred = self.mu + bu[u] + bi[i] + (P[u] * Q[i]).sum(1)
@@ -85,11 +95,14 @@ class BiasedMF(BiasedFactors):
 DENSE_IMPLICIT_CELLS = 50_000_000
 
 
-class SVDPlusPlus:
+class SVDPlusPlus(BiasedFactors):
     """SVD++ (Koren 2008): r_ui = mu + b_u + b_i + q_i . (p_u + |N(u)|^-1/2 sum_{j in N(u)} y_j).
 
     N(u) is the set of items the user rated in training. Trained full-batch with Adam on squared error + L2.
+    The implicit sum is folded into the stored user factors, so prediction is the biased-factor one.
     """
+
+    prefix = "pp"
 
     def __init__(self, factors: int = 64, epochs: int = 150, lr: float = 0.03, reg: float = 0.25,
                  seed: int = 0) -> None:
@@ -98,11 +111,7 @@ class SVDPlusPlus:
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
             progress: bool = False) -> "SVDPlusPlus":
         c = self.cfg
-        torch.manual_seed(c["seed"])
-        dev = torch_device()
-        u = torch.as_tensor(users, dtype=torch.long, device=dev)
-        i = torch.as_tensor(items, dtype=torch.long, device=dev)
-        r = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
+        dev, u, i, r = _seeded_tensors(users, items, ratings, c["seed"])
         counts = np.bincount(users, minlength=n_users)
         norm = torch.as_tensor(1.0 / np.sqrt(np.maximum(counts[users], 1)), dtype=torch.float32, device=dev)
         N = torch.sparse_coo_tensor(torch.stack([u, i]), norm, (n_users, n_items), check_invariants=False).coalesce()
@@ -119,12 +128,8 @@ class SVDPlusPlus:
         wi = torch.as_tensor(np.bincount(items, minlength=n_items), dtype=torch.float32, device=dev)
         n = float(len(ratings))
         self.mu = float(ratings.mean())
-        f = c["factors"]
-        P = torch.nn.Parameter(torch.randn(n_users, f, device=dev) * 0.05)
-        Q = torch.nn.Parameter(torch.randn(n_items, f, device=dev) * 0.05)
-        Y = torch.nn.Parameter(torch.zeros(n_items, f, device=dev))
-        bu = torch.nn.Parameter(torch.zeros(n_users, device=dev))
-        bi = torch.nn.Parameter(torch.zeros(n_items, device=dev))
+        P, Q, bu, bi = _biased_parameters(n_users, n_items, c["factors"], dev)
+        Y = torch.nn.Parameter(torch.zeros(n_items, c["factors"], device=dev))
         opt = torch.optim.Adam([P, Q, Y, bu, bi], lr=c["lr"])
         for _ in tqdm(range(c["epochs"]), desc="rating svd++", disable=not progress, leave=False):
             Pu = P + mm(N, Y)
@@ -143,14 +148,6 @@ class SVDPlusPlus:
         self.Q = Q.detach().cpu().numpy()
         self.bu, self.bi = bu.detach().cpu().numpy(), bi.detach().cpu().numpy()
         return self
-
-    predict = BiasedMF.predict
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        return {"pp_P": self.P, "pp_Q": self.Q, "pp_bu": self.bu, "pp_bi": self.bi, "pp_mu": np.array(self.mu)}
-
-    def set_arrays(self, a: dict[str, np.ndarray]) -> None:
-        self.P, self.Q, self.bu, self.bi, self.mu = a["pp_P"], a["pp_Q"], a["pp_bu"], a["pp_bi"], float(a["pp_mu"])
 
 
 class BiasedALS(BiasedFactors):
@@ -308,11 +305,7 @@ class ItemAutoRec:
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
             progress: bool = False) -> "ItemAutoRec":
         c = self.cfg
-        torch.manual_seed(c["seed"])
-        dev = torch_device()
-        it = torch.as_tensor(items, dtype=torch.long, device=dev)
-        us = torch.as_tensor(users, dtype=torch.long, device=dev)
-        r = torch.as_tensor(ratings, dtype=torch.float32, device=dev)
+        dev, us, it, r = _seeded_tensors(users, items, ratings, c["seed"])
         R = torch.sparse_coo_tensor(torch.stack([it, us]), r, (n_items, n_users), check_invariants=False).coalesce()
         h = c["hidden"]
         W_enc = torch.nn.Parameter(torch.randn(n_users, h, device=dev) * 0.03)
