@@ -15,12 +15,13 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
 from recommender.engine.catalog import Catalog
-from recommender.engine.data import InteractionData, liked_holdout_split, load_ml100k, load_ml100k_fold, random_split
+from recommender.engine.data import (InteractionData, Split, liked_holdout_split, load_ml100k, load_ml100k_fold,
+                                     ml100k_dir, random_split)
 from recommender.engine.embedding import SentenceEmbedder
 from recommender.engine.metrics import evaluate_topk, like_accuracy_f1, mae, rmse
 from recommender.engine.rankers import make_ranker
@@ -95,13 +96,40 @@ class ImplicitModel:
 # ---------------------------------------------------------------- top-N
 
 
+class BenchSplit(NamedTuple):
+    """One protocol's test split with what every section fits on it: catalog, config, validation-tuned EASE λ."""
+
+    split: Split
+    catalog: Catalog
+    config: dict[str, Any]
+    ease_l2: float
+    ease_l2_ndcg: dict[float, float]
+
+
+def bench_split(data: InteractionData, protocol: str, seed: int) -> BenchSplit:
+    """Return the test split (seed) and the EASE λ tuned on a validation carved from its train (seed + 1)."""
+    _, splitter = PROTOCOLS[protocol]
+    split = splitter(data, 0.2, seed)
+    val = splitter(split.train, 0.2, seed + 1)
+    cfg = merged_config({"seed": seed, "protocol": "liked_holdout" if protocol == "b" else "random"})
+    best_l2, results = tune_ease(val.train, val, cfg["tune"]["ease_l2"])
+    return BenchSplit(split, Catalog.from_data(split.train), cfg, best_l2, results)
+
+
+def fit_hybrid(prep: BenchSplit, embedder, seed: int):
+    """Return the default hybrid fitted on the split's train, its weights learned on validation (seed + 1)."""
+    # The hybrid keeps its configured EASE λ: a validation carved from an already-split train set
+    # treats the outer test items as unseen negatives, which biases it toward heavy regularisation.
+    hybrid = build_hybrid(prep.config, embedder)
+    return hybrid.fit_with_validation(prep.split.train, protocol=prep.config["protocol"], seed=seed + 1)
+
+
 def topk_section(data: InteractionData, protocol: str, seed: int, embedder, quick: bool,
                  log: Callable[[str], None]) -> dict[str, Any]:
     """Return metrics, timings and memory of every model on one protocol's split."""
-    label, splitter = PROTOCOLS[protocol]
-    split = splitter(data, 0.2, seed)
-    val = splitter(split.train, 0.2, seed + 1)
-    catalog = Catalog.from_data(split.train)
+    label = PROTOCOLS[protocol][0]
+    prep = bench_split(data, protocol, seed)
+    split, catalog, cfg, best_l2, l2_results = prep
     log(f"protocol ({protocol}) {label}: test seed {seed}, validation seed {seed + 1}, "
         f"{len(split.test_items)} test users")
     rows: dict[str, dict[str, Any]] = {}
@@ -115,9 +143,6 @@ def topk_section(data: InteractionData, protocol: str, seed: int, embedder, quic
         log(f"  {name:<22} NDCG@5 {record['NDCG@5']:.4f}  P@5 {record['P@5']:.4f}  R@5 {record['R@5']:.4f}"
             f"  NDCG@10 {record['NDCG@10']:.4f}  fit {record['train_s']:.2f}s")
 
-    cfg = merged_config({"seed": seed, "protocol": "liked_holdout" if protocol == "b" else "random"})
-    grid = cfg["tune"]["ease_l2"]
-    best_l2, l2_results = tune_ease(val.train, val, grid)
     log(f"  EASE l2 tuned on validation: {best_l2} ({', '.join(f'{k:g}: {v:.4f}' for k, v in l2_results.items())})")
 
     run("popularity", "baseline", lambda: make_ranker("popularity").fit(split.train, catalog))
@@ -136,17 +161,14 @@ def topk_section(data: InteractionData, protocol: str, seed: int, embedder, quic
     run("ours: content (MiniLM)", "ours",
         lambda: make_ranker("content", embedder_obj=embedder).fit(split.train, catalog))
 
-    def fit_hybrid():
-        # The hybrid keeps its configured EASE λ: a validation carved from an already-split train set
-        # treats the outer test items as unseen negatives, which biases it toward heavy regularisation.
-        hybrid = build_hybrid(cfg, embedder)
-        hybrid.fit_with_validation(split.train, protocol=cfg["protocol"], seed=seed + 1)
+    def fit_and_note_hybrid():
+        hybrid = fit_hybrid(prep, embedder, seed)
         rows_meta["weights"] = dict(hybrid.weights)
         rows_meta["ease_l2"] = hybrid.components["ease"].params["l2"]
         return hybrid
 
     rows_meta: dict[str, Any] = {}
-    run("ours: hybrid", "ours", fit_hybrid)
+    run("ours: hybrid", "ours", fit_and_note_hybrid)
     rows["ours: hybrid"].update(rows_meta)
     log(f"  hybrid weights (learned on validation): {rows_meta['weights']}")
     ease = rows["EASE"]
@@ -172,20 +194,15 @@ def seeds_section(data: InteractionData, protocol: str, seeds: list[int], embedd
     One split's P@5 moves by about ±0.005 with the seed (943 users × 5 slots), more than the gap between
     the strongest models, so the comparison is repeated over seeds and summarised as mean ± std.
     """
-    label, splitter = PROTOCOLS[protocol]
+    label = PROTOCOLS[protocol][0]
     per_seed: list[dict[str, Any]] = []
     for seed in seeds:
-        split = splitter(data, 0.2, seed)
-        val = splitter(split.train, 0.2, seed + 1)
-        catalog = Catalog.from_data(split.train)
-        cfg = merged_config({"seed": seed, "protocol": "liked_holdout" if protocol == "b" else "random"})
-        best_l2, _ = tune_ease(val.train, val, cfg["tune"]["ease_l2"])
-        models = {"EASE": make_ranker("ease", l2=best_l2).fit(split.train, catalog),
-                  "EASE (λ=300)": make_ranker("ease", l2=300.0).fit(split.train, catalog)}
-        hybrid = build_hybrid(cfg, embedder)
-        hybrid.fit_with_validation(split.train, protocol=cfg["protocol"], seed=seed + 1)
-        models["ours: hybrid"] = hybrid
-        row: dict[str, Any] = {"seed": seed, "ease_l2": best_l2}
+        prep = bench_split(data, protocol, seed)
+        split, catalog = prep.split, prep.catalog
+        models = {"EASE": make_ranker("ease", l2=prep.ease_l2).fit(split.train, catalog),
+                  "EASE (λ=300)": make_ranker("ease", l2=300.0).fit(split.train, catalog),
+                  "ours: hybrid": fit_hybrid(prep, embedder, seed)}
+        row: dict[str, Any] = {"seed": seed, "ease_l2": prep.ease_l2}
         for name, model in models.items():
             found = evaluate_topk(model.score_users, catalog.train, split.test_items, ks=(5,))
             row[name] = {m: found[m] for m in ("P@5", "NDCG@5")}
@@ -466,7 +483,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--merge", default=None, help="earlier JSON files (comma-separated, first wins) whose sections fill the ones not run now")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
-    data_dir = Path(args.data_dir) / "ml-100k" if (Path(args.data_dir) / "ml-100k").exists() else Path(args.data_dir)
+    data_dir = ml100k_dir(args.data_dir)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out) if args.out else REPO / "artifacts" / "bench" / f"engine-{stamp}.json"
     log = lambda msg: print(msg, flush=True)  # noqa: E731

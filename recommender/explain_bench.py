@@ -25,7 +25,7 @@ from recommender.engine.data import InteractionData, load_ml100k, random_split
 from recommender.engine.embedding import make_embedder
 from recommender.engine.explain import (FallbackCounter, check_explanation, cited_in_text, evidence_coverage,
                                         evidence_titles, explain_text, paraphrase, resolve_followup)
-from recommender.engine.explain.template import cited_evidence, display_title
+from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
 from recommender.engine.training import build_hybrid, merged_config
@@ -241,7 +241,7 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
             evidence_s.append(time.perf_counter() - start)
             item = _record(catalog, scored.item_id)
             for ev in cited_evidence(scored.evidence):
-                if ev.kind in ("liked_item", "history_item"):
+                if ev.kind in HISTORY_KINDS:
                     history_cited += 1
                 if ev.kind == "liked_item":
                     liked_cited += 1

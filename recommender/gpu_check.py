@@ -28,7 +28,7 @@ import torch
 
 from recommender.docs_sections import BENCHMARKS_MD, write_section
 from recommender.engine.catalog import Catalog
-from recommender.engine.data import load_ml100k, load_ml100k_fold, random_split
+from recommender.engine.data import load_ml100k, load_ml100k_fold, ml100k_dir, random_split
 from recommender.engine.metrics import evaluate_topk, rmse
 from recommender.engine.rankers import make_ranker
 from recommender.engine.rankers.mf import DEVICE_ENV, torch_device
@@ -89,11 +89,6 @@ def timed(fit: Callable[[], Any]) -> tuple[Any, float]:
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     return result, time.perf_counter() - started
-
-
-def resolve_data_dir(data_dir: Path) -> Path:
-    """Accept either the ml-100k folder itself or a folder holding it (as recommender.bench does)."""
-    return data_dir / "ml-100k" if (data_dir / "ml-100k").is_dir() else data_dir
 
 
 # ---------------------------------------------------------------- MF ranker
@@ -301,7 +296,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 def run(data_dir: Path, quick: bool, command: str) -> dict[str, Any]:
     """Return every measurement as one JSON-ready dict."""
-    data_dir = resolve_data_dir(data_dir)
+    data_dir = ml100k_dir(data_dir)
     info = device_info()
     log("torch " + info["torch"] + ", CUDA " + (f"{info['cuda_device']} ({info['cuda_runtime']})" if info["cuda_available"]
                                                 else "unavailable: CPU rows only"))

@@ -230,6 +230,12 @@ def _read_ratings(path: Path) -> tuple[list[str], list[str], list[float], list[f
     return users, items, values, times
 
 
+def ml100k_dir(path: Path | str) -> Path:
+    """Return the ml-100k folder: path itself, or its ml-100k subfolder when it holds one."""
+    path = Path(path)
+    return path / "ml-100k" if (path / "ml-100k").is_dir() else path
+
+
 def load_ml100k(directory: Path | str, ratings_file: str = "u.data") -> InteractionData:
     """Return ML-100K ratings (u.data or a fold file) with the full item catalog."""
     directory = Path(directory)

@@ -11,7 +11,7 @@ from ..types import Evidence, ItemRecord
 from .lexicon import (EN_GENRE_SYNONYMS, EXPLORATION_WORDS_EN, EXPLORATION_WORDS_ZH, INSTRUCTION_PATTERNS_EN,
                       INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, REQUEST_WORDS_EN,
                       REQUEST_WORDS_ZH, SIMILARITY_WORDS_EN, SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES, zh_forms)
-from .template import item_year
+from .template import HISTORY_KINDS, item_year
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
@@ -31,7 +31,7 @@ _ZH_TITLE = re.compile(r"《([^》]{1,60})》")
 _SENTENCE_BREAK = re.compile(r"[.!?;:。！？；：]\s*$")
 
 # Evidence kinds that name another item (the text may cite its title).
-ITEM_KINDS = ("liked_item", "history_item", "content_similarity")
+ITEM_KINDS = (*HISTORY_KINDS, "content_similarity")
 
 
 def _norm(value: Any) -> str:
