@@ -7,7 +7,7 @@ PORT ?= 8000
 # A portable llama.cpp build (no host-specific CPU flags), so a built wheel works on any x86-64 machine.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: help install demo data models serve worker beat test test-postgres bench clean
+.PHONY: help install system-packages demo data models serve worker beat test test-postgres bench clean
 
 help:
 	@echo "make demo       set up, load demo data, train, serve on http://$(HOST):$(PORT)"
@@ -23,6 +23,10 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 	touch $(BIN)/activate
 
 install: $(BIN)/activate
+
+# Chromium and a CJK font for the browser tests (apt-get as root; otherwise one line says what to install).
+system-packages:
+	bin/system-packages
 
 data: install
 	$(BIN)/python manage.py migrate --noinput
@@ -44,10 +48,10 @@ beat: install
 	$(BIN)/python manage.py setup_schedules
 	$(BIN)/celery -A chatrec_site beat --loglevel=info
 
-test: install
+test: install system-packages
 	$(BIN)/python -m pytest
 
-test-postgres: install
+test-postgres: install system-packages
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chatrec} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest
