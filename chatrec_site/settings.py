@@ -36,13 +36,28 @@ if not SECRET_KEY:
     if not key_file.exists():
         from django.core.management.utils import get_random_secret_key
 
-        key_file.write_text(get_random_secret_key())
+        # Only the owner may read the key: anyone who reads it can forge sessions.
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(get_random_secret_key())
     SECRET_KEY = key_file.read_text().strip()
 elif len(SECRET_KEY) < 20:
     raise ImproperlyConfigured("SECRET_KEY must be at least 20 characters long")
 
 ALLOWED_HOSTS = read_list(ENV, "ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = read_list(ENV, "CSRF_TRUSTED_ORIGINS", [])
+
+# Served over HTTPS (directly or behind a TLS-terminating proxy): redirect plain HTTP, send cookies only over
+# TLS and ask browsers to remember it (HSTS). Off by default so the local demo works over http://.
+CHATREC_HTTPS = read_bool(ENV, "CHATREC_HTTPS", False)
+SECURE_SSL_REDIRECT = CHATREC_HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = CHATREC_HTTPS
+SECURE_HSTS_SECONDS = read_int(ENV, "SECURE_HSTS_SECONDS", 31536000 if CHATREC_HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = read_bool(ENV, "SECURE_HSTS_PRELOAD", False)
+# Trust X-Forwarded-Proto only when a proxy that sets it is in front (otherwise a client could claim https).
+if read_bool(ENV, "CHATREC_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "daphne",

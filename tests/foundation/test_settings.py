@@ -62,10 +62,10 @@ def test_choice_rejects_unknown_word():
         envconfig.read_choice({"B": "gpt"}, "B", "none", {"openai", "none"})
 
 
-def run_check(extra_env: dict, tmp_path) -> subprocess.CompletedProcess:
+def run_check(extra_env: dict, tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env.update({"CHATREC_VAR_DIR": str(tmp_path), **extra_env})
-    return subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "manage.py", "check", *args], cwd=ROOT, env=env, capture_output=True, text=True,
                           timeout=120)
 
 
@@ -84,3 +84,18 @@ def test_embedded_default_starts_with_nothing_set(tmp_path):
     result = run_check({}, tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "secret_key").exists()
+
+
+def test_generated_secret_key_is_private(tmp_path):
+    assert run_check({}, tmp_path).returncode == 0
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_deploy_check_is_clean_with_the_documented_production_variables(tmp_path):
+    production = {"CHATREC_HTTPS": "true", "CHATREC_BEHIND_PROXY": "true", "ALLOWED_HOSTS": "chat.example.org",
+                  "SECRET_KEY": "x7#kP2!vQ9@mR4$tL8^wZ1&nB6*cJ3(hF5)dG0-sYe4%Ta9+Uq2=Wm7~Lr5", "SECURE_HSTS_PRELOAD": "true",
+                  "CHATREC_REQUIRE_SECRET_KEY": "true"}
+    result = run_check(production, tmp_path, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    plain = run_check({}, tmp_path, "--deploy")
+    assert "security.W008" in plain.stdout + plain.stderr  # without them the check does warn
