@@ -210,7 +210,9 @@ def display_title(record, language: str) -> str:
     people write it, article in front ("Usual Suspects, The (1995)" -> "The Usual Suspects (1995)"), with
     its year in English and without it in Chinese.
     """
-    from .explain.titles import display_title as written_title  # explain imports this module at load time
+    from .explain.titles import (
+        display_title as written_title,  # explain imports this module at load time
+    )
 
     if language_of(language) == "zh":
         for alias in record.aliases:

@@ -5,7 +5,7 @@ import re
 import threading
 import time
 
-from recommender.engine.types import ItemRecord, ScoredItem
+from .types import ItemRecord, ScoredItem
 
 RERANK_POOL = 20
 RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed
