@@ -89,21 +89,24 @@ class ServingState:
             self._stamp, self._checked, self._parts = None, float("-inf"), {}
             self._llm, self._bundle_failed_at = None, None
 
-    def _part(self, name: str, build: Callable[[], Any]) -> Any:
-        """Return one part of the current snapshot, rebuilding the snapshot when the stamp has changed."""
+    def _refresh(self) -> None:
+        """Re-read the stamp when RECHECK_SECONDS have passed; a changed stamp starts a new, empty snapshot."""
         now = self._clock()
         with self._lock:
-            fresh = now - self._checked < RECHECK_SECONDS
-            if fresh and name in self._parts:
+            if now - self._checked < RECHECK_SECONDS:
+                return
+        stamp = self._stamp_of()
+        with self._lock:
+            if stamp != self._stamp:
+                self._stamp, self._parts, self._bundle_failed_at = stamp, {}, None
+            self._checked = now
+
+    def _part(self, name: str, build: Callable[[], Any]) -> Any:
+        """Return one part of the current snapshot, building it on first use."""
+        self._refresh()
+        with self._lock:
+            if name in self._parts:
                 return self._parts[name]
-        if not fresh:
-            stamp = self._stamp_of()
-            with self._lock:
-                if stamp != self._stamp:
-                    self._stamp, self._parts, self._bundle_failed_at = stamp, {}, None
-                self._checked = now
-                if name in self._parts:
-                    return self._parts[name]
         value = build()
         with self._lock:
             return self._parts.setdefault(name, value)
@@ -154,6 +157,7 @@ class ServingState:
                 bundle.add_items(new_items)
             return bundle
 
+        self._refresh()  # a newly activated model is tried at once, even after a failure
         failed_at = self._bundle_failed_at
         if failed_at is not None and self._clock() - failed_at < BUNDLE_RETRY_SECONDS:
             return None
