@@ -153,11 +153,15 @@ def recommend_body(result: TurnResult) -> dict:
 
 
 def turn_error_response(exc: services.TurnError) -> Response:
-    """Return a refused turn in the error shape: 413 for an over-long message, else 400 naming the field."""
+    """Return a refused turn in the error shape: 413 for an over-long message, else 400 naming the field.
+
+    The API's codes stay its own: a bad field is "invalid", as for every other validation failure.
+    """
     if exc.code == "message_too_long":
         return error_response(exc.code, exc.message, 413)
     field = {"text": "messages", "k": "k"}.get(exc.field, exc.field)
-    return error_response(exc.code, f"{field}: {exc.message}" if field else exc.message, 400)
+    code = "invalid" if exc.code in ("bad_field", "empty_message") else exc.code
+    return error_response(code, f"{field}: {exc.message}" if field else exc.message, 400)
 
 
 class RecommendView(ApiView):

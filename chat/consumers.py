@@ -130,7 +130,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             text, k = services.request_check(frame.get("text"), frame.get("k", services.DEFAULT_K))
         except services.TurnError as exc:
-            await self.send_frame({"type": "chat.error", "code": exc.code, "message": exc.message})
+            if exc.code == "bad_field":
+                await self.error("bad_field", field=exc.field)
+            else:
+                await self.send_frame({"type": "chat.error", "code": exc.code, "message": exc.message})
             return
         if self.turn_running:
             await self.error("busy")

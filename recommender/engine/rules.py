@@ -84,7 +84,7 @@ class TurnError(ValueError):
 
 ERROR_EMPTY = "The message is empty."
 ERROR_TOO_LONG = "Messages are limited to {limit} characters."
-ERROR_K = "k must be a whole number from 1 to {limit}."
+ERROR_K = "Must be a whole number from 1 to {limit}."
 ERROR_TEXT_TYPE = "The message text must be a string."
 
 
