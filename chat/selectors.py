@@ -1,7 +1,7 @@
 """Reads for the chat: a person's history as the engine sees it, conversations, item cards, redisplay."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from chat.models import Conversation, Message
 from recommender import selectors as serving
@@ -63,9 +63,8 @@ def items_by_engine_id(item_ids: Iterable[str]) -> dict[str, Item]:
     return {str(item.pk): item for item in Item.objects.filter(pk__in=pks)}
 
 
-def item_cards(entries: list[tuple[str, float]], language: str) -> list[dict]:
-    """Return the cards for (engine id, score) pairs in list order, ranks from 1; unknown ids are skipped."""
-    records = serving.item_records()
+def item_cards(entries: list[tuple[str, float]], records: Mapping[str, ItemRecord], language: str) -> list[dict]:
+    """Return the cards for (engine id, score) pairs in list order, ranks from 1; ids not in records are skipped."""
     rows = items_by_engine_id(item_id for item_id, _ in entries)
     known = [(item_id, score) for item_id, score in entries if item_id in records]
     return [item_card(records[item_id], rows.get(item_id), score, rank, language)

@@ -208,7 +208,8 @@ class TurnRun:
             self.reply += piece
             yield ReplyPiece(piece)
         if plan.listing:
-            self.cards = selectors.item_cards([(s.item_id, s.score) for s in plan.items], plan.language)
+            self.cards = selectors.item_cards([(s.item_id, s.score) for s in plan.items],
+                                              self.turn.inp.catalog.records, plan.language)
             self.listed = True
             self.turn.mark("items")
             yield ItemsListed(items=self.cards, strategy=plan.strategy)

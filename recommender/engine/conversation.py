@@ -70,9 +70,9 @@ class ServingCatalog:
 
     def satisfying(self, constraints: Constraints, ids: list[str]) -> list[str]:
         """Return the ids that meet every hard constraint exactly (rankers are checked, not trusted)."""
-        if constraints.is_empty():
-            return [i for i in ids if i in self.records]
         mask = self.constraints.constraint_mask(constraints)
+        if mask is None:  # nothing to check
+            return [i for i in ids if i in self.records]
         index = self.constraints.item_index
         return [i for i in ids if i in index and mask[index[i]]]
 
@@ -229,7 +229,7 @@ def stated_feedback(refs: list[dict]) -> list[dict]:
     """Return the likes and dislikes the person stated about catalog items ("I loved Fargo")."""
     out = []
     for ref in refs:
-        kind = {"liked": "like", "disliked": "dislike"}.get(ref.get("sentiment"))
+        kind = {"liked": "like", "disliked": "dislike"}.get(str(ref.get("sentiment")))
         if kind and ref.get("item_id"):
             out.append({"item_id": str(ref["item_id"]), "kind": kind})
     return out
@@ -255,10 +255,27 @@ class ConversationTurn:
         self.inp = inp
         self.clock = clock
         self.started = clock()
-        self.u: Understanding | None = None
-        self.result: TurnPlan | None = None
+        self._u: Understanding | None = None
+        self._result: TurnPlan | None = None
         self._fill: Callable[[list[ScoredItem]], None] = _evidence_is_there
         self._summary = ""
+        self._planned = False
+
+    @property
+    def u(self) -> Understanding:
+        """The understanding of the message (the first stage runs when it has not yet)."""
+        if self._u is None:
+            self.understand()
+        assert self._u is not None
+        return self._u
+
+    @property
+    def result(self) -> TurnPlan:
+        """The turn's plan as far as it has got (the first stage runs when it has not yet)."""
+        if self._result is None:
+            self.understand()
+        assert self._result is not None
+        return self._result
 
     def mark(self, stage: str) -> None:
         """Record the milliseconds since the turn started at a stage."""
@@ -269,30 +286,30 @@ class ConversationTurn:
     def understand(self) -> Understood:
         """Return what the turn asks for, in the context of the conversation so far."""
         inp = self.inp
-        self.u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend)
-        language = rules.language_of(getattr(self.u, "language", "en"))
-        intent = rules.known_intent(getattr(self.u, "intent", rules.RECOMMEND))
-        self.result = TurnPlan(intent=intent, language=language, understanding=self.u.to_dict())
+        u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend)
+        language = rules.language_of(getattr(u, "language", "en"))
+        intent = rules.known_intent(getattr(u, "intent", rules.RECOMMEND))
+        self._result = TurnPlan(intent=intent, language=language, understanding=u.to_dict())
         self.mark("understood")
-        return Understood(intent=intent, language=language, understanding=self.result.understanding)
+        return Understood(intent=intent, language=language, understanding=self._result.understanding)
 
     # ------------------------------------------------------------ stage 2
 
     def plan(self) -> TurnPlan:
         """Return the reply and the ranked items; the dialogue state takes in what the turn asked for."""
-        if self.result is None:
-            self.understand()
+        if self._planned:  # the dialogue state takes in a turn once
+            return self.result
         inp, u, plan = self.inp, self.u, self.result
+        self._planned = True
         records = inp.catalog.records
         followup = self._followup() if is_why_question(inp.text) else None
         if followup is None:  # a "why?" question is not feedback on the item it names
             inp.state.apply(u)
         if followup is not None:
-            record, body = records[followup.item_id], followup.text
-            title = rules.display_title(record, plan.language)
+            title, body = rules.display_title(records[followup.item_id], plan.language), followup.text
             plan.intent, plan.followup = rules.ASK_INFO, followup
             plan.reply = f"《{title}》：{body}" if plan.language == "zh" else f"{title}: {body}"
-            plan.extra["followup"] = record.item_id
+            plan.extra["followup"] = followup.item_id
             plan.suggestions = replies.suggestions(None, False, plan.language)
         elif plan.intent == rules.CHITCHAT:
             plan.reply = replies.chitchat_reply(inp.text, plan.language)
@@ -398,7 +415,9 @@ class ConversationTurn:
         Adds the model's evidence to the items first. When `stopped()` turns true the rest are skipped and
         the plan is marked stopped. The dialogue state then remembers the list as shown.
         """
-        plan = self.result if self.result is not None else self.plan()
+        if not self._planned:
+            self.plan()
+        plan = self.result
         if plan.followup is not None:
             yield plan.followup
             return

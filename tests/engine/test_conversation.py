@@ -7,8 +7,13 @@ import sys
 import pytest
 
 from recommender.engine import rules
-from recommender.engine.conversation import (ConversationTurn, ServingCatalog, TurnInput, collect,
-                                             context_from_messages)
+from recommender.engine.conversation import (
+    ConversationTurn,
+    ServingCatalog,
+    TurnInput,
+    collect,
+    context_from_messages,
+)
 from recommender.engine.data import InteractionData
 from recommender.engine.llm import FakeBackend
 from recommender.engine.serving import RecommenderBundle
