@@ -284,7 +284,9 @@ class ConversationTurn:
     # ------------------------------------------------------------ stage 1
 
     def understand(self) -> Understood:
-        """Return what the turn asks for, in the context of the conversation so far."""
+        """Return what the turn asks for, in the context of the conversation so far (understood once)."""
+        if self._result is not None:
+            return Understood(self._result.intent, self._result.language, self._result.understanding)
         inp = self.inp
         u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend)
         language = rules.language_of(getattr(u, "language", "en"))
