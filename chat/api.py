@@ -7,7 +7,8 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig, ValidationError as DjangoValidationError
+from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
@@ -16,7 +17,10 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
-from chat import engine_access, fallbacks, services
+from chat import services
+from chat.frames import TurnResult
+from recommender import selectors as serving
+from recommender.engine import rules
 from recommender.engine.types import Constraints
 from recommender.models import Interaction, Item
 from recommender.services.profiles import profile_for_user
@@ -106,12 +110,13 @@ def _profile(request):
 
 class MessageIn(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant"])
-    content = serializers.CharField(allow_blank=False, trim_whitespace=True)
+    # Not blank and at most CHATREC_MAX_MESSAGE_CHARS: checked by the turn's one request validator.
+    content = serializers.CharField(allow_blank=True, trim_whitespace=False)
 
 
 class RecommendIn(serializers.Serializer):
     messages = MessageIn(many=True, allow_empty=False)
-    k = serializers.IntegerField(min_value=1, max_value=services.MAX_K, default=services.DEFAULT_K)
+    k = serializers.IntegerField(default=rules.DEFAULT_K, help_text=f"How many items, 1 to {rules.MAX_K}.")
 
     def validate_messages(self, value):
         if len(value) > MAX_MESSAGES:
@@ -131,10 +136,32 @@ class ItemOut(serializers.Serializer):
 
 
 class RecommendOut(serializers.Serializer):
-    intent = serializers.ChoiceField(choices=list(services.INTENTS))
+    intent = serializers.ChoiceField(choices=list(rules.INTENTS))
     reply = serializers.CharField()
     items = ItemOut(many=True)
     understanding = serializers.DictField()
+
+
+ITEM_FIELDS = tuple(ItemOut().fields)
+
+
+def recommend_body(result: TurnResult) -> dict:
+    """Return the API's answer for a collected turn: the documented fields only."""
+    return {"intent": result.intent, "reply": result.reply,
+            "items": [{name: card[name] for name in ITEM_FIELDS} for card in result.items],
+            "understanding": result.understanding}
+
+
+def turn_error_response(exc: services.TurnError) -> Response:
+    """Return a refused turn in the error shape: 413 for an over-long message, else 400 naming the field.
+
+    The API's codes stay its own: a bad field is "invalid", as for every other validation failure.
+    """
+    if exc.code == "message_too_long":
+        return error_response(exc.code, exc.message, 413)
+    field = {"text": "messages", "k": "k"}.get(exc.field, exc.field)
+    code = "invalid" if exc.code in ("bad_field", "empty_message") else exc.code
+    return error_response(code, f"{field}: {exc.message}" if field else exc.message, 400)
 
 
 class RecommendView(ApiView):
@@ -144,26 +171,16 @@ class RecommendView(ApiView):
                                "answered. With a token, the user's stored feedback personalises the ranking.")
     def post(self, request):
         raw = request.data
-        if isinstance(raw, dict) and isinstance(raw.get("messages"), list):
-            for message in raw["messages"]:
-                content = message.get("content") if isinstance(message, dict) else None
-                if isinstance(content, str) and len(content) > settings.CHATREC_MAX_MESSAGE_CHARS:
-                    return error_response("message_too_long", f"Each message is limited to "
-                                          f"{settings.CHATREC_MAX_MESSAGE_CHARS} characters.", 413)
-        data = RecommendIn(data=raw if isinstance(raw, dict) else {})
         if not isinstance(raw, dict):
             return error_response("invalid", "The body must be a JSON object.", 400)
+        data = RecommendIn(data=raw)
         data.is_valid(raise_exception=True)
         try:
-            out = services.recommend_from_messages(messages=data.validated_data["messages"],
-                                                   profile=_profile(request), k=data.validated_data["k"])
+            result = services.recommend_from_messages(messages=data.validated_data["messages"],
+                                                      profile=_profile(request), k=data.validated_data["k"])
         except services.TurnError as exc:
-            return error_response(exc.code, exc.message, 400)
-        for card in out["items"]:
-            card.pop("display_title", None)
-            card.pop("rank", None)
-        out.pop("suggestions", None)
-        return Response(out)
+            return turn_error_response(exc)
+        return Response(recommend_body(result))
 
 
 # ---------------------------------------------------------------- feedback
@@ -200,7 +217,7 @@ class FeedbackView(ApiView):
         v = data.validated_data
         if not Item.objects.filter(pk=v["item"]).exists():
             return error_response("not_found", f"Unknown item {v['item']}.", 404)
-        event, created = services.feedback_from_chat(
+        event, created = services.feedback_record(
             profile=profile, item_id=v["item"], kind=v["kind"], value=v.get("value"), client_key=v.get("key"),
             origin=Interaction.Origin.API,
         )
@@ -277,12 +294,9 @@ class ItemListView(ApiView):
         page = _positive_int(params.get("page"), "page", 1)
         page_size = _positive_int(params.get("page_size"), "page_size", 20, MAX_PAGE_SIZE)
         constraints = constraints_from_query(params)
-        records = engine_access.item_records()
-        ids = list(records)
-        if not constraints.is_empty():
-            catalog = fallbacks._catalog(records)
-            mask = catalog.constraint_mask(constraints)
-            ids = [i for i in ids if mask[catalog.item_index[i]]]
+        catalog = serving.serving_catalog()
+        records = catalog.records
+        ids = catalog.satisfying(constraints, list(records))
         query = (params.get("q") or "").strip().casefold()[:200]
         if query:
             words = query.split()

@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from chat import services
+from chat import selectors, services
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
 
@@ -25,9 +25,9 @@ log = logging.getLogger(__name__)
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
 FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click")
-# Turns run on their own pools so a slow turn never blocks the thread that serves other frames. Up to the
-# item list a turn runs on the larger pool; explanations and storing continue on a smaller one, so under
-# load the work that puts lists on screens gets most of the interpreter.
+# Turns run on their own pools so a slow turn never blocks the thread that serves other frames. A turn's
+# head (up to the item list) runs on the larger pool; its tail (explanations, storing) on a smaller one, so
+# under load the work that puts lists on screens gets most of the interpreter.
 TURN_WORKERS = 4
 TAIL_WORKERS = 2
 
@@ -53,8 +53,6 @@ ERRORS = {
     "bad_frame": "A frame must be a JSON object with a string 'type'.",
     "unknown_type": "Unknown frame type {type!r}.",
     "frame_too_large": "The frame is larger than {limit} bytes.",
-    "message_too_long": "Messages are limited to {limit} characters.",
-    "empty_message": "The message is empty.",
     "bad_field": "Field {field!r} is missing or has the wrong type.",
     "busy": "A reply is still being written; send 'stop' first or wait for 'chat.done'.",
     "not_found": "No such conversation.",
@@ -129,22 +127,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.error("internal")
 
     async def on_message(self, frame: dict):
-        text = frame.get("text")
-        if not isinstance(text, str):
-            await self.error("bad_field", field="text")
-            return
-        if len(text) > settings.CHATREC_MAX_MESSAGE_CHARS:
-            await self.error("message_too_long", limit=settings.CHATREC_MAX_MESSAGE_CHARS)
-            return
-        if not text.strip():
-            await self.error("empty_message")
+        try:
+            text, k = services.request_check(frame.get("text"), frame.get("k", services.DEFAULT_K))
+        except services.TurnError as exc:
+            if exc.code == "bad_field":
+                await self.error("bad_field", field=exc.field)
+            else:
+                await self.send_frame({"type": "chat.error", "code": exc.code, "message": exc.message})
             return
         if self.turn_running:
             await self.error("busy")
-            return
-        k = frame.get("k", services.DEFAULT_K)
-        if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= services.MAX_K:
-            await self.error("bad_field", field="k")
             return
         wanted = frame.get("conversation")
         if wanted is not None and not isinstance(wanted, int):
@@ -203,7 +195,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "conversation.created", "conversation": None})
 
     async def on_list(self, frame: dict):
-        rows = await database_sync_to_async(services.conversation_list)(profile=self.profile)
+        rows = await database_sync_to_async(selectors.conversation_list)(profile=self.profile)
         await self.send_frame({"type": "conversation.list", "conversations": rows})
 
     async def on_ping(self, frame: dict):
@@ -222,34 +214,42 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ------------------------------------------------------------ the turn
 
     async def _stream_turn(self, text: str, k: int, cancel: threading.Event):
-        """Run the turn in a worker thread and forward its events as they come."""
+        """Run the turn in worker threads (head, then tail) and forward its events as frames as they come."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         conversation, profile = self.conversation, self.profile
 
-        events = services.run_turn(text=text, profile=profile, conversation=conversation, k=k, cancel=cancel)
+        def report(exc: Exception) -> None:
+            if isinstance(exc, services.TurnError):
+                frame = {"type": "chat.error", "code": exc.code, "message": exc.message}
+            else:
+                log.exception("chat turn failed", exc_info=exc)
+                frame = {"type": "chat.error", "code": "internal", "message": ERRORS["internal"]}
+            loop.call_soon_threadsafe(queue.put_nowait, frame)
 
-        def pump(until_items: bool) -> bool:
-            """Forward events; return True when the turn has ended (or failed)."""
+        def forward(events) -> bool:
+            """Send the events on; return False when the turn failed (an error frame is sent instead)."""
             try:
                 for event in events:
-                    loop.call_soon_threadsafe(queue.put_nowait, event)
-                    if until_items and event["type"] == "chat.items":
-                        return False
-            except services.TurnError as exc:
-                loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": exc.code,
-                                                             "message": exc.message})
-            except Exception:  # noqa: BLE001 - reported as an error frame
-                log.exception("chat turn failed")
-                loop.call_soon_threadsafe(queue.put_nowait, {"type": "chat.error", "code": "internal",
-                                                             "message": ERRORS["internal"]})
-            return True
+                    loop.call_soon_threadsafe(queue.put_nowait, event.frame())
+                return True
+            except Exception as exc:  # noqa: BLE001 - reported as an error frame
+                report(exc)
+            return False
+
+        def head():
+            try:
+                run = services.turn_start(text=text, profile=profile, conversation=conversation, k=k, cancel=cancel)
+            except Exception as exc:  # noqa: BLE001 - reported as an error frame
+                report(exc)
+                return None
+            return run if forward(run.head()) else None
 
         async def work():
             try:
-                ended = await database_sync_to_async(pump, thread_sensitive=False, executor=_turn_threads)(True)
-                if not ended:
-                    await database_sync_to_async(pump, thread_sensitive=False, executor=_tail_threads)(False)
+                run = await database_sync_to_async(head, thread_sensitive=False, executor=_turn_threads)()
+                if run is not None:
+                    await database_sync_to_async(forward, thread_sensitive=False, executor=_tail_threads)(run.tail())
             finally:
                 queue.put_nowait(None)
 
@@ -275,7 +275,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _conversation(self, wanted: int | None, language):
         if wanted is not None:
-            return services.conversation_for(profile=self.profile, conversation_id=wanted)
+            return selectors.conversation_for(profile=self.profile, conversation_id=wanted)
         if self.conversation is not None:
             return self.conversation
         return services.conversation_start(profile=self.profile, language=language if isinstance(language, str) else "en")
@@ -283,17 +283,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     @database_sync_to_async
     def _feedback(self, item: int, kind: str, value, key):
         conversation = self.conversation
-        return services.feedback_from_chat(profile=self.profile, item_id=item, kind=kind, value=value,
+        return services.feedback_record(profile=self.profile, item_id=item, kind=kind, value=value,
                                            client_key=key, conversation=conversation,
                                            origin=Interaction.Origin.CHAT)
 
     @database_sync_to_async
     def _history(self, wanted: int):
-        conversation = services.conversation_for(profile=self.profile, conversation_id=wanted)
+        conversation = selectors.conversation_for(profile=self.profile, conversation_id=wanted)
         if conversation is None:
             return None
         self.conversation = conversation
-        return services.conversation_history(conversation=conversation)
+        return selectors.conversation_history(conversation=conversation)
 
     # ------------------------------------------------------------ frames out
 
@@ -302,3 +302,4 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def error(self, code: str, **details):
         await self.send_frame({"type": "chat.error", "code": code, "message": ERRORS[code].format(**details)})
+

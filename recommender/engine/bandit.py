@@ -1,7 +1,7 @@
 """Thompson sampling over ranking strategies, with Beta-Bernoulli arms.
 
 Each strategy is a way of weighting the hybrid's parts for a conversation turn. Feedback on what a strategy
-showed (like, favourite, purchase, high rating = success; dislike, low rating = failure) updates its arm.
+showed updates its arm; the reward of an event is `rules.reward` (a like is a success, a dislike a failure).
 """
 from __future__ import annotations
 
@@ -23,28 +23,11 @@ EXPLORE_PICKS = 2
 CANDIDATE_POOL = 30
 DEFAULT_STRATEGY = "balanced"
 
-SUCCESS_KINDS = {"like", "favourite", "purchase"}
-FAILURE_KINDS = {"dislike"}
-
 
 @dataclass
 class ArmStats:
     successes: float = 1.0  # Beta(1, 1) prior
     failures: float = 1.0
-
-
-def reward_of(kind: str, value: float | None) -> float | None:
-    """Return 1 for positive feedback, 0 for negative, None when the event says nothing."""
-    if kind in SUCCESS_KINDS:
-        return 1.0
-    if kind in FAILURE_KINDS:
-        return 0.0
-    if kind == "rating" and value is not None:
-        if value >= 4:
-            return 1.0
-        if value <= 2.5:
-            return 0.0
-    return None
 
 
 def choose(arms: dict[str, ArmStats], rng: random.Random | None = None) -> str:

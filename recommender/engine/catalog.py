@@ -9,14 +9,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data import InteractionData
+from .rules import DISLIKE_WEIGHT, LIKE_THRESHOLD, NEUTRAL_WEIGHT
 from .types import Constraints, ItemRecord, Profile
 
-DISLIKE_WEIGHT = -1.0
 # Signal strengths in a user's item vector: a liked item (rating >= LIKE_THRESHOLD, a like, a purchase)
 # counts 1.0, any other interaction NEUTRAL_WEIGHT, a dislike DISLIKE_WEIGHT. Interaction models read
 # every positive entry as 1 (they learn what people pick); like models read only the liked entries.
-LIKE_THRESHOLD = 4.0
-NEUTRAL_WEIGHT = 0.5
 
 
 def read_values(values: np.ndarray, signal: str) -> np.ndarray:

@@ -11,9 +11,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from .rules import LIKE_THRESHOLD
 from .types import ItemRecord
 
-LIKE_THRESHOLD = 4.0
 ML100K_GENRES = (
     "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",

@@ -5,6 +5,8 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .rules import LIKE_THRESHOLD
+
 
 def precision_at_k(ranked: Sequence, relevant: Iterable, k: int) -> float:
     """Return |top-k ∩ relevant| / k."""
@@ -42,7 +44,8 @@ def mae(y_true: Sequence[float], y_pred: Sequence[float]) -> float:
     return float(np.mean(np.abs(t - p)))
 
 
-def like_accuracy_f1(y_true: Sequence[float], y_pred: Sequence[float], threshold: float = 4.0) -> tuple[float, float]:
+def like_accuracy_f1(y_true: Sequence[float], y_pred: Sequence[float], threshold: float = LIKE_THRESHOLD
+                     ) -> tuple[float, float]:
     """Return (accuracy, F1) of predicting a like (rating >= threshold) from predicted ratings."""
     t = np.asarray(y_true, float) >= threshold
     p = np.asarray(y_pred, float) >= threshold

@@ -5,7 +5,7 @@ import random
 
 from django.db import transaction
 
-from recommender.engine import bandit
+from recommender.engine import bandit, rules
 from recommender.models import BanditArm, Interaction
 
 POLICY = "ranking-strategy"
@@ -40,7 +40,7 @@ def policy_update() -> dict[str, int]:
         for pk, kind, value, context in events.iterator():
             newest = max(newest, pk)
             arm = arms.get(str(context.get("strategy")))
-            reward = bandit.reward_of(kind, value)
+            reward = rules.reward(kind, value)
             if arm is None or reward is None or pk <= arm.last_event_id:
                 continue
             arm.successes += reward

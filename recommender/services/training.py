@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from recommender.engine import rules
 from recommender.engine.data import InteractionData
 from recommender.engine.types import ItemRecord
 from recommender.models import Interaction, Item, ModelVersion
@@ -18,7 +19,7 @@ logger = logging.getLogger(__name__)
 
 # How strongly each event says "this person wants this": ratings keep their own value.
 EVENT_VALUES = {"like": 5.0, "favourite": 5.0, "purchase": 5.0, "click": 3.5, "view": 3.0}
-EXCLUDED_KINDS = {"dislike"}  # negative feedback is not a positive interaction for CF
+EXCLUDED_KINDS = rules.DISLIKE_KINDS  # a dislike is not an interaction for CF (rules.is_interaction)
 
 Progress = Callable[[str, float], None] | None
 

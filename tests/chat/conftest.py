@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from chat import engine_access, fallbacks
+from recommender import selectors
 from recommender.engine.llm import FakeBackend
 from recommender.models import Interaction, Item, Profile
 
@@ -48,19 +48,17 @@ def catalog(db):
         for viewer in viewers[:count]:
             Interaction.objects.create(profile=viewer, item=items[ext], kind="like", occurred_at=timezone.now(),
                                        origin="import")
-    engine_access.reset_caches()
-    fallbacks.reset()
+    selectors.reset_caches()
     yield items
-    engine_access.reset_caches()
-    fallbacks.reset()
+    selectors.reset_caches()
 
 
 @pytest.fixture(autouse=True)
 def quiet_engine(monkeypatch):
     """No trained model and a scripted LLM unless a test says otherwise; clean throttle counters."""
     backend = FakeBackend(default="")
-    monkeypatch.setattr(engine_access, "active_bundle", lambda: None)
-    monkeypatch.setattr(engine_access, "llm_backend", lambda: backend)
+    monkeypatch.setattr(selectors.SERVING, "active_bundle", lambda: None)
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: backend)
     cache.clear()
     yield backend
     cache.clear()

@@ -12,6 +12,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from chat import services
+from chat.frames import ReplyPiece, TurnDone, TurnStarted
 from chat.models import Conversation
 from recommender.models import Interaction
 
@@ -211,13 +212,19 @@ async def test_feedback_frame_is_stored_once_per_client_key(catalog, guest):
 
 
 async def test_stop_cancels_a_reply_in_progress(catalog, guest, monkeypatch):
-    def slow_turn(*, text, profile, conversation, k, cancel):
-        yield {"type": "chat.start", "intent": "recommend", "conversation": conversation.pk}
-        while not cancel.wait(0.01):
-            yield {"type": "chat.token", "text": "la "}
-        yield {"type": "chat.done", "stopped": True, "intent": "recommend", "suggestions": []}
+    class SlowTurn:
+        def __init__(self, *, text, profile, conversation, k, cancel):
+            self.conversation, self.cancel = conversation, cancel
 
-    monkeypatch.setattr(services, "run_turn", slow_turn)
+        def head(self):
+            yield TurnStarted(intent="recommend", language="en", conversation=self.conversation.pk, understanding={})
+            while not self.cancel.wait(0.01):
+                yield ReplyPiece("la ")
+
+        def tail(self):
+            yield TurnDone(intent="recommend", message_id=None, stopped=True, suggestions=[], timings={})
+
+    monkeypatch.setattr(services, "turn_start", SlowTurn)
     comm = communicator(guest[1])
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "message", "text": "go on forever"})
@@ -235,9 +242,8 @@ async def test_stop_cancels_a_reply_in_progress(catalog, guest, monkeypatch):
 async def test_a_failing_turn_becomes_an_error_frame(catalog, guest, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")
-        yield  # pragma: no cover
 
-    monkeypatch.setattr(services, "run_turn", broken)
+    monkeypatch.setattr(services, "turn_start", broken)
     comm = communicator(guest[1])
     assert (await comm.connect())[0]
     await comm.send_json_to({"type": "message", "text": "hello"})

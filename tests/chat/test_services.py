@@ -5,8 +5,9 @@ import threading
 
 import pytest
 
-from chat import rerank, services
+from chat import selectors, services
 from chat.models import Message
+from recommender.engine import rerank, rules
 from recommender.engine.llm import FakeBackend
 from recommender.engine.types import ScoredItem
 from recommender.models import Interaction, Item
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def run(text, profile, conversation=None, **kw):
-    return list(services.run_turn(text=text, profile=profile, conversation=conversation, **kw))
+    return [e.frame() for e in services.turn_start(text=text, profile=profile, conversation=conversation, **kw).events()]
 
 
 def of_type(events, kind):
@@ -116,7 +117,8 @@ def test_followup_why_explains_the_listed_item(catalog, guest, question, positio
     explanation = of_type(events, "chat.explanation")
     assert len(explanation) == 1 and explanation[0]["item_id"] == shown[position]["id"]
     item = Item.objects.get(pk=shown[position]["id"])
-    assert any(name in reply_text(events) for name in [item.title, *item.aliases])
+    language = "zh" if question.startswith("为") else "en"
+    assert rules.display_title(item_record(item), language) in reply_text(events)  # the title as cards show it
     assert explanation[0]["evidence"]
 
 
@@ -125,8 +127,9 @@ def test_stop_ends_the_turn_early_and_marks_it(catalog, guest):
     conversation = services.conversation_start(profile=profile)
     cancel = threading.Event()
     events = []
-    for event in services.run_turn(text="recommend me a comedy", profile=profile, conversation=conversation,
-                                   cancel=cancel):
+    for event in services.turn_start(text="recommend me a comedy", profile=profile, conversation=conversation,
+                                     cancel=cancel).events():
+        event = event.frame()
         events.append(event)
         if event["type"] == "chat.token":
             cancel.set()
@@ -156,8 +159,8 @@ def test_a_users_conversation_is_not_reachable_by_another(catalog, guest, django
     owner, _ = guest
     conversation = services.conversation_start(profile=owner)
     other = profile_for_user(user=django_user_model.objects.create_user("mallory"))
-    assert services.conversation_for(profile=other, conversation_id=conversation.pk) is None
-    assert services.conversation_for(profile=owner, conversation_id=conversation.pk) == conversation
+    assert selectors.conversation_for(profile=other, conversation_id=conversation.pk) is None
+    assert selectors.conversation_for(profile=owner, conversation_id=conversation.pk) == conversation
 
 
 def _scored(ids):
@@ -205,15 +208,15 @@ def test_recommend_from_messages_is_stateless_and_uses_earlier_messages(catalog)
         messages=[{"role": "user", "content": "comedy films please"}, {"role": "assistant", "content": "ok"},
                   {"role": "user", "content": "no romance"}],
         profile=None, k=5)
-    assert out["intent"] == "recommend" and out["items"]
-    for card in out["items"]:
+    assert out.intent == "recommend" and out.items
+    for card in out.items:
         assert "Comedy" in card["attributes"]["genres"] and "Romance" not in card["attributes"]["genres"]
         assert card["explanation"]
     assert not Message.objects.exists()
 
 
 def test_chinese_request_summary_names_every_value_in_chinese():
-    from chat.replies import request_summary
+    from recommender.engine.replies import request_summary
 
     summary = request_summary({"include": {"season": ["summer"], "category": ["dress"]},
                                "exclude": {"genres": ["Horror"]}, "ranges": {"price": [None, 50]}}, "zh")

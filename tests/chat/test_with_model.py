@@ -4,10 +4,15 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
-from chat import engine_access, services
+from chat import services
+from recommender import selectors
 from recommender.models import Interaction, Profile
 
 pytestmark = pytest.mark.django_db
+
+def turn_frames(text, profile, conversation, k):
+    return [e.frame() for e in services.turn_start(text=text, profile=profile, conversation=conversation, k=k).events()]
+
 
 FAST_CONFIG = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
 
@@ -27,19 +32,17 @@ def trained(catalog, settings, tmp_path, monkeypatch):
                                            occurred_at=timezone.now(), origin="import")
     model_train(config=FAST_CONFIG)
     monkeypatch.undo()  # the suite's default patches would hide the model
-    engine_access.reset_caches()
+    selectors.reset_caches()
     return catalog
 
 
 def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained, guest, quiet_engine, monkeypatch):
-    from chat import engine_access as access
-
-    monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
     monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
     profile, _ = guest
     Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="like", occurred_at=timezone.now())
     conversation = services.conversation_start(profile=profile)
-    events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=3))
+    events = turn_frames("recommend something", profile, conversation, k=3)
     kinds = [e["type"] for e in events]
     assert kinds.index("chat.items") < kinds.index("chat.explanation")
     items = next(e for e in events if e["type"] == "chat.items")
@@ -54,22 +57,21 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
 
 
 def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(trained, guest, quiet_engine, monkeypatch):
-    from chat import engine_access as access
     from recommender.models import BanditArm
     from recommender.services.policy import POLICY, policy_update
 
-    monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
     monkeypatch.setattr(services.policy, "strategy_choose", lambda: "explore")
     profile, _ = guest
     conversation = services.conversation_start(profile=profile)
-    events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=4))
+    events = turn_frames("recommend something", profile, conversation, k=4)
     items = next(e for e in events if e["type"] == "chat.items")
     assert items["strategy"] == "explore"
     explanations = [e for e in events if e["type"] == "chat.explanation"]
     explored = [e for e in explanations if any(ev["kind"] == "exploration" for ev in e["evidence"])]
     assert len(explored) == 2  # the last two places are exploration picks, said so
     picked = items["items"][0]["id"]
-    event, _ = services.feedback_from_chat(profile=profile, item_id=picked, kind="like", conversation=conversation)
+    event, _ = services.feedback_record(profile=profile, item_id=picked, kind="like", conversation=conversation)
     assert event.context["strategy"] == "explore"
     policy_update()  # what the queued task does once the transaction commits
     arm = BanditArm.objects.get(policy=POLICY, arm="explore")
@@ -77,15 +79,13 @@ def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(traine
 
 
 def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quiet_engine, monkeypatch):
-    from chat import engine_access as access
-
-    monkeypatch.setattr(access, "llm_backend", lambda: quiet_engine)
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
     monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
     profile, _ = guest
     Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="rating", value=3.0,
                                occurred_at=timezone.now())
     conversation = services.conversation_start(profile=profile)
-    events = list(services.run_turn(text="recommend something", profile=profile, conversation=conversation, k=3))
+    events = turn_frames("recommend something", profile, conversation, k=3)
     explanations = [e for e in events if e["type"] == "chat.explanation"]
     fargo = str(trained["ml-100"].pk)
     kinds = {ev["kind"] for e in explanations for ev in e["evidence"] if ev.get("item_id") == fargo}

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 from django_celery_beat.models import PeriodicTask
 
-from recommender.engine import bandit
+from recommender.engine import bandit, rules
 from recommender.engine.types import ScoredItem
 from recommender.models import BanditArm, Item
 from recommender.services.feedback import interaction_record
@@ -21,12 +21,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_rewards_from_feedback_kinds():
-    assert bandit.reward_of("like", None) == 1.0
-    assert bandit.reward_of("dislike", None) == 0.0
-    assert bandit.reward_of("rating", 4.5) == 1.0
-    assert bandit.reward_of("rating", 2.0) == 0.0
-    assert bandit.reward_of("rating", 3.0) is None
-    assert bandit.reward_of("view", None) is None
+    assert rules.reward("like", None) == 1.0
+    assert rules.reward("dislike", None) == 0.0
+    assert rules.reward("rating", 4.5) == 1.0
+    assert rules.reward("rating", 2.0) == 0.0
+    assert rules.reward("rating", 3.0) is None
+    assert rules.reward("view", None) is None
 
 
 def test_thompson_sampling_prefers_the_arm_that_earns():

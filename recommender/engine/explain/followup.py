@@ -6,17 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..llm.base import LLMBackend
+from ..rules import item_at_position, list_position
 from ..types import Evidence, ItemRecord, ScoredItem
-from .lexicon import EN_CARDINALS, EN_ORDINALS, ZH_NUMERALS
 from .paraphrase import FALLBACKS, FallbackCounter, paraphrase
 from .titles import normalize_quotes, title_forms, tokens
 
-_ZH_ORDINAL = re.compile(r"(倒数)?第\s*([0-9]+|[一二两三四五六七八九十]+)\s*(个|部|本|件|项|首|款|条|名|位)?")
-_ZH_LAST = re.compile(r"最后(一|那)?(个|部|本|件|项|首|款|条)?")
-_ZH_FIRST = re.compile(r"(头|首)(一)?(个|部)")
-_EN_NUMBER = re.compile(r"(?:#|\bno\.?\s*|\bnumber\s+|\bitem\s+|\boption\s+|\bpick\s+)(\d+|[a-z]+)\b", re.IGNORECASE)
-_EN_LAST = re.compile(r"\b(the\s+)?(very\s+)?last\b", re.IGNORECASE)
-_EN_SECOND_LAST = re.compile(r"\b(second[\s-]+to[\s-]+last|penultimate|next[\s-]+to[\s-]+last)\b", re.IGNORECASE)
 _DEICTIC_EN = re.compile(r"\b(this|that|it|this one|that one)\b", re.IGNORECASE)
 _DEICTIC_ZH = re.compile(r"这个|这部|这本|这件|这款|这首|那个|那部|它|该片|这一个")
 
@@ -24,21 +18,6 @@ CLARIFY = {
     "en": "Which one do you mean? You can say \u201cthe second one\u201d or name the title.",
     "zh": "你指的是哪一个？可以说\u201c第二个\u201d，或者直接说出名字。",
 }
-
-
-def _zh_number(text: str) -> int | None:
-    if text.isdigit():
-        return int(text)
-    if text == "十":
-        return 10
-    if text.startswith("十"):
-        return 10 + ZH_NUMERALS.get(text[1:], 0)
-    if text.endswith("十"):
-        return ZH_NUMERALS.get(text[:-1], 0) * 10
-    if "十" in text:
-        tens, ones = text.split("十", 1)
-        return ZH_NUMERALS.get(tens, 0) * 10 + ZH_NUMERALS.get(ones, 0)
-    return ZH_NUMERALS.get(text)
 
 
 def _by_title(text: str, items: list[ItemRecord]) -> ItemRecord | None:
@@ -62,35 +41,6 @@ def _by_title(text: str, items: list[ItemRecord]) -> ItemRecord | None:
     return best[1] if best else None
 
 
-def _position(text: str) -> int | None:
-    """Return the 1-based position the text refers to (negative counts from the end), if any."""
-    m = _ZH_ORDINAL.search(text)
-    if m:
-        n = _zh_number(m.group(2))
-        if n:
-            return -n if m.group(1) else n
-    if _ZH_LAST.search(text):
-        return -1
-    if _ZH_FIRST.search(text):
-        return 1
-    if _EN_SECOND_LAST.search(text):
-        return -2
-    m = _EN_NUMBER.search(text)
-    if m:
-        word = m.group(1).casefold()
-        n = int(word) if word.isdigit() else EN_CARDINALS.get(word) or EN_ORDINALS.get(word)
-        if n:
-            return n
-    for word, _, _ in tokens(text):
-        if word in EN_ORDINALS and word != "top":
-            return EN_ORDINALS[word]
-    if _EN_LAST.search(text):
-        return -1
-    if re.search(r"\btop\s+(one|pick|item)\b", text, re.IGNORECASE):
-        return 1
-    return None
-
-
 def resolve_followup(text: str, last_items: list[ItemRecord], language: str = "en", *,
                      focus: ItemRecord | None = None) -> ItemRecord | None:
     """Return the listed item a follow-up question refers to, or None when it names none of them.
@@ -104,10 +54,9 @@ def resolve_followup(text: str, last_items: list[ItemRecord], language: str = "e
     named = _by_title(text, last_items)
     if named is not None:
         return named
-    pos = _position(text)
+    pos = list_position(text)
     if pos is not None:
-        index = pos - 1 if pos > 0 else len(last_items) + pos
-        return last_items[index] if 0 <= index < len(last_items) else None
+        return item_at_position(last_items, pos)
     if _DEICTIC_ZH.search(text) or _DEICTIC_EN.search(text):
         return focus or last_items[0]
     if len(last_items) == 1:

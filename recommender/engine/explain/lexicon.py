@@ -74,14 +74,7 @@ REQUEST_WORDS_EN = ("asked for", "described", "description", "your request", "yo
 REQUEST_WORDS_ZH = ("描述", "简介", "要求", "你想要", "你想找")
 ZH_ATTRIBUTE_NAMES = {"price": "价格", "year": "年份", "rating": "评分"}
 
-EN_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
-    "9th": 9, "10th": 10, "top": 1,
-}
-EN_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                "nine": 9, "ten": 10}
-ZH_NUMERALS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+from ..rules import EN_CARDINALS, EN_ORDINALS, ZH_NUMERALS  # noqa: F401 - list positions are one rule
 
 
 def _shared_synonyms() -> dict[str, dict[str, list[str]]]:

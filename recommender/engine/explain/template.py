@@ -3,22 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..rules import display_title as localized_title  # the one rule for the title shown
 from ..types import Evidence, ItemRecord
 from .lexicon import ZH_ATTRIBUTE_NAMES, ZH_GENRES, zh_forms
-from .titles import display_title, has_cjk, title_year
+from .titles import display_title, title_year
 
 MAX_LIKED = 3
 MAX_SIMILAR = 2
 MAX_VALUES = 3
-
-
-def localized_title(record: ItemRecord, language: str) -> str:
-    """Return the title to show: a Chinese alias in zh when there is one, else the display title."""
-    if language == "zh":
-        for alias in record.aliases:
-            if has_cjk(alias):
-                return alias.strip("《》 ")
-    return display_title(record.title, with_year=language != "zh")
 
 
 def localized_titles(records: Iterable[ItemRecord], language: str) -> dict[str, str]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-INTENTS = ("recommend", "ask_info", "feedback", "chitchat")
+from ..rules import INTENTS  # noqa: F401 - one list of intents
+
 SENTIMENTS = ("liked", "disliked", "neutral")
 
 

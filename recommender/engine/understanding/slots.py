@@ -4,13 +4,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-ZH_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-EN_ORDINALS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
-    "9th": 9, "10th": 10, "last": -1, "final": -1,
-}
-EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+from ..rules import EN_CARDINALS as EN_NUMBERS
+from ..rules import EN_ORDINALS as _ORDINALS
+from ..rules import ZH_NUMERALS as ZH_DIGITS
+from ..rules import zh_number
+
+EN_ORDINALS = {**_ORDINALS, "last": -1, "final": -1}
 DECADE_WORDS = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60, "seventies": 70,
                 "eighties": 80, "nineties": 90}
 
@@ -27,20 +26,6 @@ class RangeHit:
     low: float | None
     high: float | None
     span: Span
-
-
-def zh_number(text: str) -> int | None:
-    """Return the value of a small Chinese or Arabic numeral (up to 99), or None."""
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in ZH_DIGITS for ch in text):
-        return None
-    if text == "十":
-        return 10
-    if "十" in text:
-        tens, _, ones = text.partition("十")
-        return (ZH_DIGITS[tens] if tens else 1) * 10 + (ZH_DIGITS[ones] if ones else 0)
-    return ZH_DIGITS[text[0]] if len(text) == 1 else None
 
 
 def _decade_start(two_digits: int) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Mapping
 
-from recommender.engine.types import ItemRecord, ScoredItem
+from .types import ItemRecord, ScoredItem
 
 RERANK_POOL = 20
 RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed
@@ -14,7 +15,7 @@ _rerank_slot = threading.Semaphore(1)
 _NUMBERS = re.compile(r"\d+")
 
 
-def rerank_with_llm(scored: list[ScoredItem], records: dict[str, ItemRecord], request: str, backend, k: int
+def rerank_with_llm(scored: list[ScoredItem], records: Mapping[str, ItemRecord], request: str, backend, k: int
                     ) -> tuple[list[ScoredItem], dict]:
     """Return (reordered items, report): the LLM may only permute the ranker's candidates; anything else is ignored."""
     report = {"applied": False, "candidates": len(scored)}

@@ -3,29 +3,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from recommender.engine.types import ItemRecord
+from .explain.lexicon import (
+    zh_forms,  # Chinese names of attribute values, as explanations use
+)
+from .rules import display_title
+from .types import ItemRecord
 
 DOMAIN_WORDS = {
     "en": {"movie": "films", "book": "books", "music": "albums", "game": "games", "product": "products"},
     "zh": {"movie": "部电影", "book": "本书", "music": "张专辑", "game": "款游戏", "product": "件商品"},
 }
 
-
-def lang_of(code: str | None) -> str:
-    """Return "zh" for any Chinese language code, else "en"."""
-    return "zh" if (code or "").lower().startswith("zh") else "en"
-
-
-def display_title(record: ItemRecord, language: str) -> str:
-    """Return the title to show: the first Chinese alias in Chinese, else the catalog title."""
-    if language == "zh":
-        for alias in record.aliases:
-            if any("\u4e00" <= ch <= "\u9fff" for ch in alias):
-                return alias
-    return record.title
-
-
-from recommender.engine.explain.lexicon import zh_forms  # Chinese names of attribute values, as explanations use
 
 ZH_ATTRIBUTES = {"year": "年份", "price": "价格", "genres": "类型", "color": "颜色", "category": "类别"}
 

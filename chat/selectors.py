@@ -1,0 +1,116 @@
+"""Reads for the chat: a person's history as the engine sees it, conversations, item cards, redisplay."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from chat.models import Conversation, Message
+from recommender import selectors as serving
+from recommender.engine import rules
+from recommender.engine.types import ItemRecord
+from recommender.engine.types import Profile as EngineProfile
+from recommender.models import Interaction, Item, Profile
+
+HISTORY_LIMIT = 300
+
+
+def history_profile(*, profile: Profile | None) -> EngineProfile:
+    """Return the person's latest stored feedback as an engine profile, graded by `rules.grade`.
+
+    The newest event about an item decides its grade; liked and disliked items are listed, items only seen
+    carry the neutral weight in `history`.
+    """
+    out = EngineProfile()
+    if profile is None or profile.pk is None:
+        return out
+    rows = (
+        Interaction.objects.filter(profile=profile)
+        .order_by("-occurred_at")
+        .values_list("item_id", "kind", "value")[:HISTORY_LIMIT]
+    )
+    decided: set[str] = set()
+    for item_id, kind, value in rows:
+        key = str(item_id)
+        grade = rules.grade(kind, value)
+        if grade == rules.DISLIKED and key not in decided:
+            out.disliked.append(key)
+            decided.add(key)
+        elif grade == rules.LIKED and key not in decided:
+            out.liked.append(key)
+            decided.add(key)
+        elif grade == rules.SEEN and key not in decided and key not in out.history:
+            out.history[key] = rules.NEUTRAL_WEIGHT
+    return out
+
+
+def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, language: str) -> dict:
+    """Return the JSON an item card needs."""
+    return {
+        "id": int(record.item_id) if record.item_id.isdigit() else record.item_id,
+        "external_id": item.external_id if item else "",
+        "title": record.title,
+        "display_title": rules.display_title(record, language),
+        "domain": record.domain,
+        "score": round(float(score), 6),
+        "rank": rank,
+        "attributes": record.attributes,
+        "image_url": item.image_url if item else "",
+    }
+
+
+def items_by_engine_id(item_ids: Iterable[str]) -> dict[str, Item]:
+    """Return the catalog rows behind engine ids (unknown and non-numeric ids are left out)."""
+    pks = {int(i) for i in item_ids if str(i).isdigit()}
+    return {str(item.pk): item for item in Item.objects.filter(pk__in=pks)}
+
+
+def item_cards(entries: list[tuple[str, float]], records: Mapping[str, ItemRecord], language: str) -> list[dict]:
+    """Return the cards for (engine id, score) pairs in list order, ranks from 1; ids not in records are skipped."""
+    rows = items_by_engine_id(item_id for item_id, _ in entries)
+    known = [(item_id, score) for item_id, score in entries if item_id in records]
+    return [item_card(records[item_id], rows.get(item_id), score, rank, language)
+            for rank, (item_id, score) in enumerate(known, start=1)]
+
+
+def conversation_for(*, profile: Profile, conversation_id: int | None) -> Conversation | None:
+    """Return the profile's own conversation with that id, or None (never someone else's)."""
+    if conversation_id is None:
+        return None
+    return Conversation.objects.filter(pk=conversation_id, profile=profile).first()
+
+
+def conversation_list(*, profile: Profile, limit: int = 30) -> list[dict]:
+    """Return the profile's recent conversations, newest first."""
+    rows = Conversation.objects.filter(profile=profile).order_by("-updated_at")[:limit]
+    return [{"id": c.pk, "title": c.title or "", "updated_at": c.updated_at.isoformat()} for c in rows]
+
+
+def conversation_history(*, conversation: Conversation) -> list[dict]:
+    """Return the conversation's messages with item cards and explanations, for redisplay."""
+    records = serving.item_records()
+    messages = list(conversation.messages.all())
+    rows = items_by_engine_id(str(i.get("item_id")) for m in messages for i in (m.payload or {}).get("items", []))
+    out = []
+    for m in messages:
+        entry = {"id": m.pk, "role": m.role, "text": m.text, "items": []}
+        lang = (m.payload or {}).get("language", "en")
+        for rank, it in enumerate((m.payload or {}).get("items", []), start=1):
+            record = records.get(it["item_id"])
+            if record is None:
+                continue
+            card = item_card(record, rows.get(it["item_id"]), it.get("score", 0.0), rank, lang)
+            card["explanation"] = it.get("explanation", "")
+            card["evidence"] = it.get("evidence", [])
+            entry["items"].append(card)
+        out.append(entry)
+    return out
+
+
+def last_listing(*, conversation: Conversation, item_id: int) -> dict:
+    """Return where an item stood in the conversation's last list: rank, strategy, message id (empty if absent)."""
+    last = conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first()
+    if last is None:
+        return {}
+    for rank, entry in enumerate((last.payload or {}).get("items", []), start=1):
+        if entry.get("item_id") == str(item_id):
+            return {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
+    return {}

@@ -1,0 +1,474 @@
+"""One conversational turn as a pure pipeline: typed input in, typed stages out; no Django, no I/O, no settings.
+
+The caller (the chat service) reads what a turn needs (the dialogue state, the person's stored history, the
+serving catalog, the model bundle, the strategy the bandit chose, the LLM backend) into a `TurnInput`, then
+drives the turn in three stages so a client can be shown each part as soon as it exists:
+
+    turn = ConversationTurn(inp)
+    started = turn.understand()        # intent, language, understanding          (fast)
+    plan = turn.plan()                 # reply text, ranked items without evidence (fast)
+    for explained in turn.explanations(stopped):   # evidence, then one explanation per item
+        ...
+
+`collect(inp)` runs all three and returns the finished `TurnPlan`. The dialogue state in the input is
+updated in place (what the turn asked for, the list shown), so the caller stores it after the turn.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from . import bandit, replies, rules
+from . import explain as explain_pkg
+from .catalog import Catalog
+from .rerank import RERANK_POOL, rerank_with_llm
+from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
+from .understanding import CatalogIndex, ConversationState, Understanding, understand
+
+log = logging.getLogger(__name__)
+
+_WHY = re.compile(r"\bwhy\b|为什么|为何|理由", re.I)
+
+
+def is_why_question(text: str) -> bool:
+    """Return whether the message asks why something was recommended."""
+    return bool(_WHY.search(text))
+
+
+# ---------------------------------------------------------------- inputs
+
+
+@dataclass
+class ServingCatalog:
+    """What the pipeline knows about items: records, exact constraint masks, the understanding index, popularity.
+
+    `popularity` counts interactions per item (rules.is_interaction): the ranking served before any model is
+    trained, and the understanding layer's tie-breaker.
+    """
+
+    records: Mapping[str, ItemRecord]
+    constraints: Catalog
+    index: CatalogIndex
+    popularity: Mapping[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, records: Mapping[str, ItemRecord], popularity: Mapping[str, float] | None = None
+              ) -> ServingCatalog:
+        """Return the serving catalog over records (the constraint catalog holds items only, no users)."""
+        values = list(records.values())
+        constraints = Catalog(values, [], sp.csr_matrix((0, len(values)), dtype=np.float32))
+        popularity = dict(popularity or {})
+        return cls(records=records, constraints=constraints, index=CatalogIndex(values, popularity=popularity),
+                   popularity=popularity)
+
+    def satisfying(self, constraints: Constraints, ids: list[str]) -> list[str]:
+        """Return the ids that meet every hard constraint exactly (rankers are checked, not trusted)."""
+        mask = self.constraints.constraint_mask(constraints)
+        if mask is None:  # nothing to check
+            return [i for i in ids if i in self.records]
+        index = self.constraints.item_index
+        return [i for i in ids if i in index and mask[index[i]]]
+
+
+@dataclass
+class TurnInput:
+    """Everything one turn reads. `state` and `shown` are the conversation's; the turn updates them."""
+
+    text: str
+    state: ConversationState
+    catalog: ServingCatalog
+    history: Profile = field(default_factory=Profile)  # the person's stored feedback
+    shown: list[dict] = field(default_factory=list)  # the last list: [{"item_id", "evidence": [dict]}]
+    bundle: Any = None  # the serving bundle (`recommend`, `evidence_for`), or None before the first training
+    strategy: str = bandit.DEFAULT_STRATEGY
+    user_key: str | None = None
+    backend: Any = None  # an enabled LLM backend, or None
+    k: int = rules.DEFAULT_K
+    rerank: bool = False  # let the LLM reorder the candidates
+    llm_explain: bool = False  # let the LLM paraphrase explanations (checked; template fallback)
+
+
+# ---------------------------------------------------------------- outputs
+
+
+@dataclass
+class Understood:
+    """The first stage: what the turn asks for."""
+
+    intent: str
+    language: str
+    understanding: dict
+
+
+@dataclass
+class ItemExplanation:
+    """Why one item is listed: the text, the evidence it was built from, and "template" or "llm"."""
+
+    item_id: str
+    text: str
+    evidence: list[dict]
+    source: str = "template"
+
+
+@dataclass
+class TurnPlan:
+    """The second stage: the reply and the ranked items (evidence arrives with `ConversationTurn.explanations`)."""
+
+    intent: str
+    language: str
+    understanding: dict
+    reply: str = ""
+    items: list[ScoredItem] = field(default_factory=list)
+    strategy: str = ""
+    suggestions: list[str] = field(default_factory=list)
+    feedback: list[dict] = field(default_factory=list)  # likes/dislikes stated in words: {"item_id", "kind"}
+    followup: ItemExplanation | None = None  # the answer to "why that one?"
+    explained: dict[str, ItemExplanation] = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # "followup", "about", "rerank": what the turn did, for storing
+    timings: dict = field(default_factory=dict)
+    stopped: bool = False
+    listing: bool = False  # the turn ranks items (recommend, feedback), even when none qualify
+
+    def item_entries(self) -> list[dict]:
+        """Return the listed items as stored: id, score, evidence, per-ranker sources, explanation and its source."""
+        out = []
+        for s in self.items:
+            entry = {"item_id": s.item_id, "score": s.score, "evidence": [e.to_dict() for e in s.evidence],
+                     "sources": dict(s.sources), "explanation": ""}
+            done = self.explained.get(s.item_id)
+            if done is not None:
+                entry["explanation"], entry["explanation_source"] = done.text, done.source
+            out.append(entry)
+        return out
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def merged_profile(state: ConversationState, stored: Profile) -> Profile:
+    """Return conversation preferences merged over stored history (the conversation wins on conflicts)."""
+    talk = state.profile()
+    disliked = list(dict.fromkeys([*talk.disliked, *[i for i in stored.disliked if i not in talk.liked]]))
+    liked = list(dict.fromkeys([*talk.liked, *[i for i in stored.liked if i not in disliked]]))
+    history = {k: v for k, v in stored.history.items() if k not in liked and k not in disliked}
+    return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text)
+
+
+def popular_items(catalog: ServingCatalog, *, constraints: Constraints, profile: Profile, n: int,
+                  keywords: list[str] | tuple[str, ...] = ()) -> list[ScoredItem]:
+    """Return the n most popular items that satisfy the constraints, skipping items the person already met.
+
+    Served before the first model is trained (or when it fails); words of the request found in an item's
+    text lift it, one point per word.
+    """
+    if not catalog.records:
+        return []
+    records = catalog.constraints.records
+    counts = catalog.popularity
+    mask = catalog.constraints.constraint_mask(constraints)
+    seen = set(profile.liked) | set(profile.disliked) | set(profile.history)
+    words = [w.casefold() for w in keywords if len(w) > 2]
+    top = max(counts.values(), default=1) or 1
+    scored: list[tuple[float, int]] = []
+    for idx, record in enumerate(records):
+        if (mask is not None and not mask[idx]) or record.item_id in seen:
+            continue
+        score = counts.get(record.item_id, 0) / top
+        if words:
+            text = record.text().casefold()
+            score += sum(1.0 for w in words if w in text)
+        scored.append((score, idx))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    out = []
+    for score, idx in scored[:n]:
+        record = records[idx]
+        evidence = [Evidence(kind="popularity", weight=1.0, item_id=record.item_id,
+                             detail=f"{int(counts.get(record.item_id, 0))} positive events")]
+        for attribute, value in catalog.constraints.satisfied(constraints, idx):
+            if attribute == "domain":  # the kind of item asked for, not a reason to pick this one
+                continue
+            evidence.append(Evidence(kind="constraint", weight=0.0, attribute=attribute, value=value))
+        out.append(ScoredItem(item_id=record.item_id, score=float(score), evidence=evidence,
+                              sources={"popularity": float(score)}))
+    return out
+
+
+def explain_item(record: ItemRecord, evidence: list[Evidence], records: Mapping[str, ItemRecord], language: str,
+                 summary: str = "", backend: Any = None) -> tuple[str, str]:
+    """Return (text, source) explaining an item from its evidence only; source is "template" or "llm".
+
+    With a backend, the LLM paraphrases and the checker vets it (template text when it fails).
+    """
+    titles = {e.item_id: rules.display_title(records[e.item_id], language)
+              for e in evidence if e.item_id and e.item_id in records}
+    try:
+        if backend is not None:
+            result = explain_pkg.paraphrase(record, evidence, language=language, backend=backend, catalog=records,
+                                            catalog_titles=titles)
+            return result.text, result.source
+        return explain_pkg.explain_text(record, evidence, language=language, request_summary=summary,
+                                        catalog_titles=titles), "template"
+    except Exception:  # noqa: BLE001 - a reason that claims nothing is better than a failed turn
+        log.exception("explanation failed; using a generic reason")
+    return replies.generic_explanation(language), "template"
+
+
+def refs_of(u: Understanding) -> list[dict]:
+    """Return the understanding's referenced items as plain dicts."""
+    return [r.to_dict() if hasattr(r, "to_dict") else dict(r) for r in getattr(u, "referenced_items", None) or []]
+
+
+def stated_feedback(refs: list[dict]) -> list[dict]:
+    """Return the likes and dislikes the person stated about catalog items ("I loved Fargo")."""
+    out = []
+    for ref in refs:
+        kind = {"liked": "like", "disliked": "dislike"}.get(str(ref.get("sentiment")))
+        if kind and ref.get("item_id"):
+            out.append({"item_id": str(ref["item_id"]), "kind": kind})
+    return out
+
+
+def context_from_messages(texts: list[str], catalog: ServingCatalog, backend: Any = None,
+                          language: str = "en") -> ConversationState:
+    """Return the dialogue state built from earlier user messages (the stateless API's context)."""
+    state = ConversationState()
+    state.language = language
+    for text in texts:
+        state.apply(understand(text, state=state, catalog=catalog.index, backend=backend))
+    return state
+
+
+# ---------------------------------------------------------------- the turn
+
+
+class ConversationTurn:
+    """One turn, in stages: understand -> plan (reply, ranked items) -> explanations (evidence, texts)."""
+
+    def __init__(self, inp: TurnInput, *, clock: Callable[[], float] = time.perf_counter):
+        self.inp = inp
+        self.clock = clock
+        self.started = clock()
+        self._u: Understanding | None = None
+        self._result: TurnPlan | None = None
+        self._fill: Callable[[list[ScoredItem]], None] = _evidence_is_there
+        self._summary = ""
+        self._planned = False
+
+    @property
+    def u(self) -> Understanding:
+        """The understanding of the message (the first stage runs when it has not yet)."""
+        if self._u is None:
+            self.understand()
+        assert self._u is not None
+        return self._u
+
+    @property
+    def result(self) -> TurnPlan:
+        """The turn's plan as far as it has got (the first stage runs when it has not yet)."""
+        if self._result is None:
+            self.understand()
+        assert self._result is not None
+        return self._result
+
+    def mark(self, stage: str) -> None:
+        """Record the milliseconds since the turn started at a stage."""
+        self.result.timings[stage] = round((self.clock() - self.started) * 1000, 1)
+
+    # ------------------------------------------------------------ stage 1
+
+    def understand(self) -> Understood:
+        """Return what the turn asks for, in the context of the conversation so far (understood once)."""
+        if self._result is not None:
+            return Understood(self._result.intent, self._result.language, self._result.understanding)
+        inp = self.inp
+        u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend)
+        language = rules.language_of(getattr(u, "language", "en"))
+        intent = rules.known_intent(getattr(u, "intent", rules.RECOMMEND))
+        self._result = TurnPlan(intent=intent, language=language, understanding=u.to_dict())
+        self.mark("understood")
+        return Understood(intent=intent, language=language, understanding=self._result.understanding)
+
+    # ------------------------------------------------------------ stage 2
+
+    def plan(self) -> TurnPlan:
+        """Return the reply and the ranked items; the dialogue state takes in what the turn asked for."""
+        if self._planned:  # the dialogue state takes in a turn once
+            return self.result
+        inp, u, plan = self.inp, self.u, self.result
+        self._planned = True
+        records = inp.catalog.records
+        followup = self._followup() if is_why_question(inp.text) else None
+        if followup is None:  # a "why?" question is not feedback on the item it names
+            inp.state.apply(u)
+        if followup is not None:
+            title, body = rules.display_title(records[followup.item_id], plan.language), followup.text
+            plan.intent, plan.followup = rules.ASK_INFO, followup
+            plan.reply = f"《{title}》：{body}" if plan.language == "zh" else f"{title}: {body}"
+            plan.extra["followup"] = followup.item_id
+            plan.suggestions = replies.suggestions(None, False, plan.language)
+        elif plan.intent == rules.CHITCHAT:
+            plan.reply = replies.chitchat_reply(inp.text, plan.language)
+            plan.suggestions = replies.suggestions(None, False, plan.language)
+        elif plan.intent == rules.ASK_INFO:
+            record = self._referenced_record()
+            plan.reply = replies.ask_info_reply(record, getattr(u, "ask_field", None), plan.language)
+            plan.extra["about"] = record.item_id if record else None
+            plan.suggestions = replies.suggestions(None, False, plan.language)
+        else:
+            self._recommend()
+        return plan
+
+    def _followup(self) -> ItemExplanation | None:
+        """Return the answer to "why that one?" from the evidence stored when the list was shown, or None."""
+        inp, language = self.inp, self.result.language
+        records = inp.catalog.records
+        shown = [s for s in inp.shown if s.get("item_id") in records]
+        if not shown:
+            return None
+        try:
+            record = explain_pkg.resolve_followup(inp.text, [records[s["item_id"]] for s in shown], language)
+        except Exception:  # noqa: BLE001 - an unresolved question is answered as a new request
+            log.exception("follow-up resolution failed")
+            return None
+        if record is None:
+            return None
+        entry = next(s for s in shown if s["item_id"] == record.item_id)
+        evidence = list(entry.get("evidence", []))
+        body, _ = explain_item(record, [Evidence(**e) for e in evidence], records, language)
+        return ItemExplanation(item_id=record.item_id, text=body, evidence=evidence, source="template")
+
+    def _referenced_record(self) -> ItemRecord | None:
+        """Return the item a factual question is about: a title in the text, else a position in the last list."""
+        records = self.inp.catalog.records
+        for ref in refs_of(self.u):
+            if ref.get("item_id") in records:
+                return records[ref["item_id"]]
+        shown = [records[s["item_id"]] for s in self.inp.shown if s.get("item_id") in records]
+        return explain_pkg.resolve_followup(self.inp.text, shown, self.result.language) if shown else None
+
+    def _recommend(self) -> None:
+        inp, u, plan = self.inp, self.u, self.result
+        records, language = inp.catalog.records, plan.language
+        plan.listing = True
+        refs = refs_of(u)
+        # "I loved Fargo, something similar" states a like as much as "I loved Fargo" does.
+        plan.feedback = [f for f in stated_feedback(refs) if f["item_id"] in records]
+        if plan.feedback:
+            plan.extra["feedback"] = plan.feedback
+        scored = self._rank()
+        self.mark("ranked")
+        if inp.rerank:
+            scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
+            self.mark("reranked")
+        plan.items = scored[:inp.k]
+        self._summary = replies.request_summary(inp.state.constraints().to_dict(), language)
+        domain = getattr(u, "domain", None) or (records[plan.items[0].item_id].domain if plan.items else None)
+        liked = [r["title"] for r in refs if r.get("sentiment") == "liked"]
+        disliked = [r["title"] for r in refs if r.get("sentiment") == "disliked"]
+        if plan.intent == rules.FEEDBACK and (liked or disliked):
+            plan.reply = replies.feedback_reply(liked, disliked, language)
+        else:
+            plan.reply = replies.recommend_reply(len(plan.items), self._summary, domain, language)
+        # Say so when a named title is not in the catalog, rather than silently ranking without it.
+        plan.reply = replies.unknown_titles_note(list(getattr(u, "unknown_titles", []) or []), language) + plan.reply
+        plan.suggestions = replies.suggestions(domain, bool(plan.items), language)
+
+    def _rank(self) -> list[ScoredItem]:
+        """Return the candidates that satisfy the constraints, best first (evidence added later).
+
+        The model ranks without evidence so the list can be shown at once; the bandit's strategy reweights
+        the candidates. Without a model (or when it fails) popularity serves.
+        """
+        inp, plan = self.inp, self.result
+        constraints = inp.state.constraints()
+        person = merged_profile(inp.state, inp.history)
+        pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
+        scored: list[ScoredItem] = []
+        if inp.bundle is not None:
+            try:
+                scored = inp.bundle.recommend(user_key=inp.user_key, profile=person, constraints=constraints,
+                                              n=max(pool, bandit.CANDIDATE_POOL), with_evidence=False)
+                scored = bandit.apply_strategy(scored, inp.strategy, pool)
+                plan.strategy = inp.strategy
+                self._fill = _bundle_filler(inp.bundle, inp.user_key, person, constraints)
+            except Exception:  # noqa: BLE001 - fall back to popularity rather than fail the turn
+                log.exception("model recommend failed; serving popularity")
+                scored = []
+        if not scored:
+            keywords = list(getattr(self.u, "keywords", []) or [])
+            scored = popular_items(inp.catalog, constraints=constraints, profile=person, n=pool, keywords=keywords)
+            plan.strategy, self._fill = "popularity", _evidence_is_there
+        allowed = set(inp.catalog.satisfying(constraints, [s.item_id for s in scored]))
+        excluded = set(person.disliked)
+        return [s for s in scored if s.item_id in allowed and s.item_id not in excluded]
+
+    # ------------------------------------------------------------ stage 3
+
+    def explanations(self, stopped: Callable[[], bool] = lambda: False) -> Iterator[ItemExplanation]:
+        """Yield the explanation of each listed item in order (or the follow-up's one answer).
+
+        Adds the model's evidence to the items first. When `stopped()` turns true the rest are skipped and
+        the plan is marked stopped. The dialogue state then remembers the list as shown.
+        """
+        if not self._planned:
+            self.plan()
+        plan = self.result
+        if plan.followup is not None:
+            yield plan.followup
+            return
+        inp = self.inp
+        if not plan.items:
+            inp.state.set_last_items([])
+            return
+        self._fill(plan.items)
+        self.mark("evidence")
+        backend = inp.backend if inp.llm_explain else None
+        for s in plan.items:
+            if stopped():
+                plan.stopped = True
+                break
+            text, source = explain_item(inp.catalog.records[s.item_id], s.evidence, inp.catalog.records,
+                                        plan.language, self._summary, backend)
+            done = ItemExplanation(item_id=s.item_id, text=text, evidence=[e.to_dict() for e in s.evidence],
+                                   source=source)
+            plan.explained[s.item_id] = done
+            yield done
+        inp.state.set_last_items([s.item_id for s in plan.items])
+        inp.shown[:] = [{"item_id": s.item_id, "evidence": [e.to_dict() for e in s.evidence]} for s in plan.items]
+
+
+def _evidence_is_there(items: list[ScoredItem]) -> None:
+    """The popularity ranking carries its evidence from the start."""
+
+
+def _bundle_filler(bundle, user_key, person, constraints) -> Callable[[list[ScoredItem]], None]:
+    """Return a function that adds the model's evidence to the items it ranked (exploration labels kept)."""
+    def fill(items: list[ScoredItem]) -> None:
+        try:
+            found = bundle.evidence_for([s.item_id for s in items], user_key=user_key, profile=person,
+                                        constraints=constraints)
+        except Exception:  # noqa: BLE001 - items stay, explanations fall back to their generic text
+            log.exception("model evidence failed")
+            return
+        for s in items:
+            exploration = [e for e in s.evidence if e.kind == "exploration"]
+            s.evidence = found.get(s.item_id, []) + exploration
+
+    return fill
+
+
+def collect(inp: TurnInput) -> TurnPlan:
+    """Run a whole turn and return its finished plan (items with evidence and explanations)."""
+    turn = ConversationTurn(inp)
+    turn.understand()
+    plan = turn.plan()
+    for _ in turn.explanations():
+        pass
+    return plan

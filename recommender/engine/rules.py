@@ -1,0 +1,221 @@
+"""Domain rules defined once for the whole project: grading feedback, list positions, intents, limits, titles.
+
+Everything that decides "is this a like?", "which item is 'the second one'?", "is this message acceptable?"
+or "which title do we show?" calls into this module, so the chat, the bandit, the training matrix and the
+explanations never disagree. Pure Python; imports nothing from Django and reads no settings.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+# ---------------------------------------------------------------- grading feedback events
+
+LIKED, SEEN, DISLIKED = "liked", "seen", "disliked"
+LIKE_KINDS = frozenset({"like", "favourite", "purchase"})
+DISLIKE_KINDS = frozenset({"dislike"})
+LIKE_THRESHOLD = 4.0  # a rating at or above this is a like (the training matrix's rule)
+DISLIKE_THRESHOLD = 2.0  # a rating at or below this is a dislike
+# Strengths in a person's item vector, by grade (what every ranker reads; see catalog.graded_train).
+LIKED_WEIGHT = 1.0
+NEUTRAL_WEIGHT = 0.5
+DISLIKE_WEIGHT = -1.0
+
+
+def grade(kind: str, value: float | None = None) -> str:
+    """Return how a feedback event grades the item for the person: LIKED, SEEN or DISLIKED.
+
+    The rule: a like, favourite or purchase, or a rating of LIKE_THRESHOLD (4) or more, is LIKED; a dislike,
+    or a rating of DISLIKE_THRESHOLD (2) or less, is DISLIKED; anything else (a view, a click, a middling
+    rating, a rating without a value) is SEEN: the person met the item without saying they liked it.
+    """
+    if kind in LIKE_KINDS:
+        return LIKED
+    if kind in DISLIKE_KINDS:
+        return DISLIKED
+    if kind == "rating" and value is not None:
+        if value >= LIKE_THRESHOLD:
+            return LIKED
+        if value <= DISLIKE_THRESHOLD:
+            return DISLIKED
+    return SEEN
+
+
+def reward(kind: str, value: float | None = None) -> float | None:
+    """Return the bandit reward of an event: 1 when it grades LIKED, 0 when DISLIKED, None when only SEEN."""
+    return {LIKED: 1.0, DISLIKED: 0.0}.get(grade(kind, value))
+
+
+def is_interaction(kind: str) -> bool:
+    """Return whether an event counts as an interaction for training and popularity (all but a dislike).
+
+    Interaction models learn what people pick, so a middling or low rating still counts as a pick; only the
+    dislike button says "not for me" without having picked the item.
+    """
+    return kind not in DISLIKE_KINDS
+
+
+# ---------------------------------------------------------------- intents
+
+RECOMMEND, ASK_INFO, FEEDBACK, CHITCHAT = "recommend", "ask_info", "feedback", "chitchat"
+INTENTS = (RECOMMEND, ASK_INFO, FEEDBACK, CHITCHAT)
+
+
+def known_intent(intent: str | None) -> str:
+    """Return the intent if it is one of INTENTS, else RECOMMEND (what a turn does when unsure)."""
+    return intent if intent in INTENTS else RECOMMEND
+
+
+# ---------------------------------------------------------------- request limits
+
+DEFAULT_K = 10
+MAX_K = 100
+
+
+class TurnError(ValueError):
+    """A turn that cannot run; `code` is the error code clients see, `field` the request field at fault."""
+
+    def __init__(self, code: str, message: str, field: str = ""):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+ERROR_EMPTY = "The message is empty."
+ERROR_TOO_LONG = "Messages are limited to {limit} characters."
+ERROR_K = "Must be a whole number from 1 to {limit}."
+ERROR_TEXT_TYPE = "The message text must be a string."
+
+
+def check_text(text: Any, *, max_chars: int) -> str:
+    """Return the message text stripped, or raise TurnError: not a string, longer than max_chars, or empty.
+
+    The limit counts the characters as sent (before stripping); the value comes from the caller's settings.
+    """
+    if not isinstance(text, str):
+        raise TurnError("bad_field", ERROR_TEXT_TYPE, field="text")
+    if len(text) > max_chars:
+        raise TurnError("message_too_long", ERROR_TOO_LONG.format(limit=max_chars), field="text")
+    if not text.strip():
+        raise TurnError("empty_message", ERROR_EMPTY, field="text")
+    return text.strip()
+
+
+def check_k(k: Any) -> int:
+    """Return k (how many items to list) when it is an int from 1 to MAX_K, else raise TurnError."""
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= MAX_K:
+        raise TurnError("bad_field", ERROR_K.format(limit=MAX_K), field="k")
+    return k
+
+
+def check_request(text: Any, k: Any = DEFAULT_K, *, max_chars: int) -> tuple[str, int]:
+    """Return (text, k) of a turn request, checked by check_text and check_k (the one request validator)."""
+    return check_text(text, max_chars=max_chars), check_k(k)
+
+
+# ---------------------------------------------------------------- list positions ("the second one")
+
+EN_ORDINALS = {
+    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+    "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8,
+    "9th": 9, "10th": 10,
+}
+EN_CARDINALS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                "nine": 9, "ten": 10}
+ZH_NUMERALS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
+               "十": 10}
+
+_ZH_ORDINAL = re.compile(r"(倒数)?第\s*([0-9]+|[一二两三四五六七八九十]+)\s*(个|部|本|件|项|首|款|条|名|位)?")
+_ZH_LAST = re.compile(r"最后(一|那)?(个|部|本|件|项|首|款|条)?")
+_ZH_FIRST = re.compile(r"(头|首)(一)?(个|部)")
+_EN_NUMBER = re.compile(r"(?:#|\bno\.?\s*|\bnumber\s+|\bitem\s+|\boption\s+|\bpick\s+)(\d+|[a-z]+)\b", re.IGNORECASE)
+_EN_LAST = re.compile(r"\b(the\s+)?(very\s+)?last\b", re.IGNORECASE)
+_EN_SECOND_LAST = re.compile(r"\b(second[\s-]+to[\s-]+last|penultimate|next[\s-]+to[\s-]+last)\b", re.IGNORECASE)
+_EN_WORD = re.compile(r"[a-z0-9]+", re.IGNORECASE)
+_EN_TOP = re.compile(r"\btop\s+(one|pick|item)\b", re.IGNORECASE)
+
+
+def zh_number(text: str) -> int | None:
+    """Return the value of a small Chinese or Arabic numeral (up to 99), or None."""
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in ZH_NUMERALS for ch in text):
+        return None
+    if text == "十":
+        return 10
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (ZH_NUMERALS[tens] if tens else 1) * 10 + (ZH_NUMERALS[ones] if ones else 0)
+    return ZH_NUMERALS[text[0]] if len(text) == 1 else None
+
+
+def list_position(text: str) -> int | None:
+    """Return the 1-based list position a message names, negative counting from the end, or None.
+
+    The rule: "第二个" / "the second one" / "#2" / "number 2" / "2nd" -> 2; "倒数第二" / "second to last" -> -2;
+    "最后一个" / "the last one" -> -1; "头一个" / "the top pick" -> 1. Chinese forms are read first.
+    """
+    m = _ZH_ORDINAL.search(text)
+    if m:
+        n = zh_number(m.group(2))
+        if n:
+            return -n if m.group(1) else n
+    if _ZH_LAST.search(text):
+        return -1
+    if _ZH_FIRST.search(text):
+        return 1
+    if _EN_SECOND_LAST.search(text):
+        return -2
+    m = _EN_NUMBER.search(text)
+    if m:
+        word = m.group(1).casefold()
+        n = int(word) if word.isdigit() else EN_CARDINALS.get(word) or EN_ORDINALS.get(word)
+        if n:
+            return n
+    for word in _EN_WORD.findall(text):
+        if word.casefold() in EN_ORDINALS:
+            return EN_ORDINALS[word.casefold()]
+    if _EN_LAST.search(text):
+        return -1
+    if _EN_TOP.search(text):
+        return 1
+    return None
+
+
+def item_at_position(items: list, position: int | None):
+    """Return the element at a list_position (1-based, negative from the end), or None when out of range."""
+    if not position:
+        return None
+    index = position - 1 if position > 0 else len(items) + position
+    return items[index] if 0 <= index < len(items) else None
+
+
+# ---------------------------------------------------------------- languages and titles
+
+
+def language_of(code: str | None) -> str:
+    """Return "zh" for any Chinese language code, else "en" (the two languages replies are written in)."""
+    return "zh" if (code or "").lower().startswith("zh") else "en"
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
+
+
+def display_title(record, language: str) -> str:
+    """Return the title to show for an item, in cards, replies and explanations alike.
+
+    The rule: in Chinese, the first alias written in Chinese (without 《》); otherwise the catalog title as
+    people write it, article in front ("Usual Suspects, The (1995)" -> "The Usual Suspects (1995)"), with
+    its year in English and without it in Chinese.
+    """
+    from .explain.titles import (
+        display_title as written_title,  # explain imports this module at load time
+    )
+
+    if language_of(language) == "zh":
+        for alias in record.aliases:
+            if _has_cjk(alias):
+                return alias.strip("《》 ")
+    return written_title(record.title, with_year=language_of(language) != "zh")

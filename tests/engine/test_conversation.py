@@ -1,0 +1,188 @@
+"""The conversation pipeline on its own: no Django, a small catalog, a small trained model, a scripted LLM."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from recommender.engine import rules
+from recommender.engine.conversation import (
+    ConversationTurn,
+    ServingCatalog,
+    TurnInput,
+    collect,
+    context_from_messages,
+)
+from recommender.engine.data import InteractionData
+from recommender.engine.llm import FakeBackend
+from recommender.engine.serving import RecommenderBundle
+from recommender.engine.training import train_bundle
+from recommender.engine.types import ItemRecord, Profile
+from recommender.engine.understanding import ConversationState
+
+FILMS = [
+    ("1", "Toy Story (1995)", ["Animation", "Comedy"], 1995, ["玩具总动员"]),
+    ("2", "Star Wars (1977)", ["Action", "Sci-Fi"], 1977, ["星球大战"]),
+    ("3", "Fargo (1996)", ["Crime", "Drama", "Thriller"], 1996, ["冰血暴"]),
+    ("4", "Pulp Fiction (1994)", ["Crime", "Drama"], 1994, ["低俗小说"]),
+    ("5", "Titanic (1997)", ["Drama", "Romance"], 1997, ["泰坦尼克号"]),
+    ("6", "Lion King, The (1994)", ["Animation", "Musical"], 1994, ["狮子王"]),
+    ("7", "Alien (1979)", ["Action", "Horror", "Sci-Fi"], 1979, ["异形"]),
+    ("8", "Jaws (1975)", ["Action", "Horror"], 1975, ["大白鲨"]),
+    ("9", "Princess Bride, The (1987)", ["Adventure", "Comedy", "Romance"], 1987, ["公主新娘"]),
+    ("10", "Forrest Gump (1994)", ["Comedy", "Romance"], 1994, ["阿甘正传"]),
+    ("11", "Back to the Future (1985)", ["Comedy", "Sci-Fi"], 1985, ["回到未来"]),
+    ("12", "Home Alone (1990)", ["Comedy"], 1990, ["小鬼当家"]),
+]
+GROUPS = [["3", "4", "5"], ["1", "6", "12"], ["2", "7", "11"]]
+FAST = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
+
+
+def records() -> dict[str, ItemRecord]:
+    return {i: ItemRecord(item_id=i, title=t, domain="movie", description=f"{t} description.", aliases=tuple(a),
+                          attributes={"genres": g, "year": y}) for i, t, g, y, a in FILMS}
+
+
+@pytest.fixture(scope="module")
+def catalog() -> ServingCatalog:
+    # Popularity: Star Wars > Fargo > Toy Story > Titanic > the rest (none).
+    return ServingCatalog.build(records(), {"2": 4.0, "3": 3.0, "1": 2.0, "5": 1.0})
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    users, items = [], []
+    for g, group in enumerate(GROUPS):
+        for u in range(6):
+            for item in group[: 2 + u % 2]:
+                users.append(f"g{g}-{u}")
+                items.append(item)
+    data = InteractionData(users, items, items=list(records().values()))
+    out = tmp_path_factory.mktemp("models") / "v1"
+    train_bundle(data, out, config=FAST)
+    return RecommenderBundle.load(out, reuse=False)
+
+
+def turn_input(text, catalog, **kw) -> TurnInput:
+    kw.setdefault("state", ConversationState())
+    return TurnInput(text=text, catalog=catalog, **kw)
+
+
+def test_the_pipeline_imports_nothing_from_django():
+    code = ("import sys, recommender.engine.conversation, recommender.engine.rules;"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'chat', 'chatrec_site')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_stages_list_items_before_their_evidence_and_explanations_follow_in_order(catalog, bundle):
+    inp = turn_input("recommend something", catalog, bundle=bundle, history=Profile(liked=["3"]), k=3)
+    turn = ConversationTurn(inp)
+    started = turn.understand()
+    assert (started.intent, started.language) == ("recommend", "en")
+    plan = turn.plan()
+    assert plan.listing and plan.strategy == "balanced"
+    ids = [s.item_id for s in plan.items]
+    assert len(ids) == 3 and "3" not in ids  # liked before: never listed again
+    assert {"4", "5"} <= set(ids)  # Fargo's taste group first
+    assert all(not s.evidence for s in plan.items), "the list is ranked without evidence, so it can be shown at once"
+    assert plan.reply.startswith("Here are 3 films")
+    explained = list(turn.explanations())
+    assert [e.item_id for e in explained] == ids
+    assert all(e.text and e.source == "template" for e in explained)
+    assert explained[0].evidence and explained[1].evidence  # the two picks from Fargo's group cite it
+    cited = {ev["item_id"] for e in explained for ev in e.evidence if ev["kind"] == "liked_item"}
+    assert cited == {"3"}
+    assert inp.state.last_items == ids and [s["item_id"] for s in inp.shown] == ids
+    assert [entry["explanation"] for entry in plan.item_entries()] == [e.text for e in explained]
+    assert {"understood", "ranked", "evidence"} <= set(plan.timings)
+
+
+def test_strategy_from_the_bandit_is_applied_and_labelled(catalog, bundle):
+    plan = collect(turn_input("recommend something", catalog, bundle=bundle, strategy="explore", k=4))
+    assert plan.strategy == "explore"
+    explored = [s for s in plan.items if any(e.kind == "exploration" for e in s.evidence)]
+    assert len(explored) == 2
+
+
+def test_hard_constraints_hold_and_the_context_carries_to_the_next_turn(catalog, bundle):
+    state = ConversationState()
+    first = collect(turn_input("recommend some action films", catalog, bundle=bundle, state=state, k=10))
+    assert first.items and all("Action" in catalog.records[s.item_id].attributes["genres"] for s in first.items)
+    second = collect(turn_input("no horror please", catalog, bundle=bundle, state=state, k=10))
+    genres = [catalog.records[s.item_id].attributes["genres"] for s in second.items]
+    assert genres and all("Action" in g and "Horror" not in g for g in genres)
+
+
+def test_without_a_model_popularity_serves_and_skips_what_the_person_met(catalog):
+    plan = collect(turn_input("recommend something", catalog, history=Profile(history={"2": 0.5}), k=3))
+    assert plan.strategy == "popularity"
+    assert [s.item_id for s in plan.items] == ["3", "1", "5"]
+    assert all(s.evidence[0].kind == "popularity" for s in plan.items)
+    assert plan.explained["3"].text
+
+
+def test_a_failing_model_falls_back_to_popularity(catalog):
+    class Broken:
+        def recommend(self, **kwargs):
+            raise RuntimeError("artifact gone")
+
+    plan = collect(turn_input("recommend a comedy", catalog, bundle=Broken(), k=2))
+    assert plan.strategy == "popularity" and [s.item_id for s in plan.items] == ["1", "9"]
+
+
+def test_why_follow_up_answers_from_the_evidence_stored_with_the_list(catalog, bundle):
+    state, shown = ConversationState(), []
+    listed = collect(turn_input("recommend a comedy", catalog, bundle=bundle, state=state, shown=shown, k=3))
+    before = list(state.last_items)
+    turn = ConversationTurn(turn_input("why the second one?", catalog, bundle=bundle, state=state, shown=shown))
+    turn.understand()
+    plan = turn.plan()
+    second = listed.items[1].item_id
+    assert plan.intent == "ask_info" and plan.extra["followup"] == second and not plan.listing
+    assert plan.reply.startswith(rules.display_title(catalog.records[second], "en") + ": ")
+    answers = list(turn.explanations())
+    assert [a.item_id for a in answers] == [second] and answers[0].evidence == shown[1]["evidence"]
+    assert state.last_items == before, "a follow-up does not change the list"
+
+
+def test_ask_info_chitchat_and_chinese(catalog):
+    info = collect(turn_input("What year did Titanic come out?", catalog))
+    assert info.intent == "ask_info" and "1997" in info.reply and not info.items and info.extra["about"] == "5"
+    hello = collect(turn_input("hello", catalog))
+    assert hello.intent == "chitchat" and "?" in hello.reply and not hello.listing
+    zh = collect(turn_input("推荐几部喜剧", catalog, k=2))
+    assert zh.language == "zh" and zh.reply.startswith("为你挑了2部电影")
+
+
+def test_feedback_in_words_is_reported_for_storing_and_never_relisted(catalog, bundle):
+    plan = collect(turn_input("I liked Fargo", catalog, bundle=bundle, k=3))
+    assert plan.intent == "feedback" and plan.feedback == [{"item_id": "3", "kind": "like"}]
+    assert "Fargo" in plan.reply and "3" not in [s.item_id for s in plan.items]
+
+
+def test_stopping_skips_the_remaining_explanations(catalog, bundle):
+    turn = ConversationTurn(turn_input("recommend something", catalog, bundle=bundle, k=3))
+    turn.plan()
+    assert list(turn.explanations(stopped=lambda: True)) == []
+    assert turn.result.stopped and all(e["explanation"] == "" for e in turn.result.item_entries())
+
+
+def test_llm_rerank_may_only_permute_and_llm_explanations_are_checked(catalog, bundle):
+    backend = FakeBackend(default="2, 1")
+    plain = collect(turn_input("recommend something", catalog, bundle=bundle, k=2))
+    reranked = collect(turn_input("recommend something", catalog, bundle=bundle, k=2, backend=backend, rerank=True))
+    assert reranked.extra["rerank"]["applied"] is True and any("Rank the candidates" in p for p in backend.calls)
+    assert [s.item_id for s in reranked.items] == [plain.items[1].item_id, plain.items[0].item_id]
+    lying = FakeBackend(default="Because it won ten Oscars and you adore Jaws.")
+    explained = collect(turn_input("recommend something", catalog, bundle=bundle, k=1, backend=lying,
+                                   llm_explain=True))
+    assert all(e.source == "template" for e in explained.explained.values())
+
+
+def test_earlier_messages_build_the_context_of_a_stateless_turn(catalog):
+    state = context_from_messages(["comedy films please"], catalog)
+    plan = collect(turn_input("no romance", catalog, state=state, k=5))
+    genres = [catalog.records[s.item_id].attributes["genres"] for s in plan.items]
+    assert genres and all("Comedy" in g and "Romance" not in g for g in genres)
