@@ -261,3 +261,32 @@ ZH_FILLERS = [
     "是", "在", "和", "与", "或者", "还有", "也", "都", "很", "太", "最好", "要", "关于", "类似", "那样", "这样", "一样",
     "喜欢", "适合", "穿", "买", "找", "来点", "部", "个", "些", "点", "再", "就", "还", "又", "吧", "呗", "么", "什么", "时候",
 ]
+
+# Asking for more of the same list ("any other suggestions?", "还有别的吗"): a refreshed list, nothing turned down.
+MORE_CUES = [
+    "any other", "anything else", "what else", "other suggestions", "more suggestions", "other ideas", "more ideas",
+    "more please", "more options", "some more", "a few more", "any more", "anymore", "another one", "one more",
+    "more like that", "more like this", "others?", "what about others", "keep them coming", "go on",
+    "还有别的", "还有吗", "还有其他", "还有什么", "还有没有", "再来", "再推荐", "多推荐", "更多", "别的呢", "其他的呢", "再给我",
+]
+# List rejections that, next to a "more" cue, only ask for other items ("还有别的吗" is not "none of these").
+WEAK_REJECTION = {"something else", "other options", "show me others", "different ones", "别的", "其他的"}
+
+# Reactions to a suggestion: whether the person has seen it, or will try it.
+SEEN_CUES = [
+    "seen it", "seen that", "seen this", "saw it", "saw that", "watched it", "watched that", "already seen",
+    "already watched", "i've seen", "ive seen", "i have seen", "have seen", "seen them", "read it", "heard it",
+    "already have", "already own", "we own", "i own", "listened to",
+    "看过", "看了", "已经看", "读过", "听过", "玩过", "买过", "已经有",
+]
+UNSEEN_CUES = [
+    "haven't seen", "havent seen", "have not seen", "never seen", "not seen", "haven't watched", "never watched",
+    "didn't see", "haven't heard", "never heard", "haven't read", "not yet",
+    "没看过", "没看", "还没看", "没有看过", "没听过", "没读过", "没玩过",
+]
+ACCEPT_CUES = [
+    "sounds good", "sounds great", "sounds interesting", "sounds fun", "sounds like", "i'll watch", "i will watch",
+    "i'll check", "will check it out", "check it out", "i'll try", "i'll give it a", "give it a try", "add it",
+    "on my list", "i'll take", "i'll go with", "let's go with", "that one it is",
+    "听起来不错", "听着不错", "我去看", "去看看", "就它了", "就看这个", "试试", "加入", "就要",
+]

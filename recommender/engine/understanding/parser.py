@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
 from .result import ItemRef, Understanding
-from .slots import find_positions, find_ranges
+from .slots import find_positions, find_ranges, numbers_to_digits
 from .state import ConversationState
-from .text import Token, clause_ids, clause_starts, clean, detect_language, is_cjk, join_tokens, tokenize
+from .text import Token, clause_ids, clause_starts, clean, detect_language, fold, is_cjk, join_tokens, key_of, tokenize
 
 MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
@@ -40,6 +40,13 @@ _TITLE_AFTER_CUE = re.compile(
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
 _TITLE_TAIL = re.compile(r"(\s+(?:of|the|and|in|on|a|an|to|at|for|with|&))+$")
+
+
+def _seen_state(low: str) -> str | None:
+    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None."""
+    if _has_phrase(low, lx.UNSEEN_CUES):
+        return "unseen"
+    return "seen" if _has_phrase(low, lx.SEEN_CUES) else None
 
 
 @dataclass
@@ -108,39 +115,79 @@ class Parser:
         self.catalog = catalog
 
     # -- matching ---------------------------------------------------------------------------------
-    def _scan(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
-        """Return title, attribute and domain matches, longest first at each position."""
+    def _ngram_keys(self, tokens: list[Token], taken: list[bool], i: int) -> list[str]:
+        """Return lookup keys of sizes 1..MAX_NGRAM starting at token i, stopping at a claimed token."""
+        keys: list[str] = []
+        for j in range(i, min(i + MAX_NGRAM, len(tokens))):
+            if taken[j]:
+                break
+            tok = tokens[j]
+            if not keys:
+                keys.append(tok.text)
+            else:
+                sep = " " if not tok.cjk and not tokens[j - 1].cjk else ""
+                keys.append(keys[-1] + sep + tok.text)
+        return keys
+
+    def _scan_titles(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return believable title matches, longest first at each position; they claim their words first."""
         matches = []
-        i = 0
-        n = len(tokens)
+        i, n = 0, len(tokens)
         while i < n:
             if taken[i]:
                 i += 1
                 continue
             found = None
-            keys = []  # keys of sizes 1..MAX_NGRAM built incrementally; stops at a claimed token
-            for j in range(i, min(i + MAX_NGRAM, n)):
-                if taken[j]:
-                    break
-                tok = tokens[j]
-                if not keys:
-                    keys.append(tok.text)
-                else:
-                    sep = " " if not tok.cjk and not tokens[j - 1].cjk else ""
-                    keys.append(keys[-1] + sep + tok.text)
+            keys = self._ngram_keys(tokens, taken, i)
             for size in range(len(keys), 0, -1):
                 key = keys[size - 1]
-                title_hits = self.catalog.resolve_title(key)
+                hits = self.catalog.resolve_title(key)
+                if not hits:
+                    continue
+                # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
+                if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
+                    continue
+                if self._title_ok(text, tokens, i, size, key):
+                    found = Match(i, i + size, "title", key, hits, via=hits[0][1])
+                    break
+            if found:
+                self._year_after(tokens, taken, found)
+                matches.append(found)
+                i = found.end
+            else:
+                i += 1
+        return matches
+
+    def _year_after(self, tokens: list[Token], taken: list[bool], m: Match) -> None:
+        """Let a year written after a title ("Heat (1995)", "Heat 1972") pick the item and claim the year."""
+        if m.end >= len(tokens) or taken[m.end] or not re.fullmatch(r"(19|20)\d\d", tokens[m.end].text):
+            return
+        year = int(tokens[m.end].text)
+        same = [h for h in m.entries if self.catalog.year_of(h[0]) == year]
+        if same:
+            m.entries = same + [h for h in m.entries if h not in same]
+            m.end += 1
+
+    def _scan_vocabulary(self, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return attribute-value and domain-word matches among unclaimed words, longest first at each position."""
+        matches = []
+        i, n = 0, len(tokens)
+        while i < n:
+            if taken[i]:
+                i += 1
+                continue
+            found = None
+            keys = self._ngram_keys(tokens, taken, i)
+            for size in range(len(keys), 0, -1):
+                key = keys[size - 1]
                 surface = self.catalog.surface(key)
-                domain = self.catalog.domain_words.get(key)
-                if title_hits and (not (surface or domain)) and self._title_ok(text, tokens, i, size, key):
-                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
-                elif surface:
+                if surface and size > 1 and not self.catalog.is_structured_surface(key) and any(
+                        self.catalog.is_structured_surface(keys[k]) for k in range(size - 1)):
+                    continue  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
+                if surface:
                     found = Match(i, i + size, "attr", key, surface)
-                elif domain:
-                    found = Match(i, i + size, "domain", key, [domain])
-                elif title_hits and self._title_ok(text, tokens, i, size, key, strict=True):
-                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
+                elif self.catalog.domain_words.get(key):
+                    found = Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
                 if found:
                     break
             if found:
@@ -153,8 +200,8 @@ class Parser:
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
         words = key.split(" ")
-        if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.surface(w) or self.catalog.domain_words.get(w)
-                                      for w in words):
+        if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.is_structured_surface(w)
+                                      or self.catalog.domain_words.get(w) for w in words):
             return False  # "red summer dress" describes; it does not name one product
         if not strict and not title_key_is_weak(key):
             return True
@@ -165,11 +212,45 @@ class Parser:
         original = text[first.start : tokens[i + size - 1].end]
         sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
         capitalised = original[:1].isupper() and not sentence_start
-        prev = {t.text for t in tokens[max(0, i - 3) : i]}
-        return capitalised or bool(prev & TITLE_CUES)
+        # An uncapitalised ordinary word names a title only right after a cue ("loved heat", "like the heat"),
+        # not a few words later ("watch something with aliens").
+        k = i - 1
+        while k >= 0 and tokens[k].text in ("the", "a", "an", "really", "also", "too"):
+            k -= 1
+        return capitalised or (k >= 0 and tokens[k].text in TITLE_CUES)
 
-    def _unlinked_titles(self, text: str, tokens, taken: list[bool]) -> list[str]:
-        """Return title-shaped names after a liking cue that no catalog title, value or word claimed."""
+    def _describes(self, key: str) -> bool:
+        """Return whether every word of a phrase is an ordinary word or part of a structured value or domain word."""
+        words = key.split(" ")
+        covered = [w in lx.EN_STOPWORDS or w in _NOT_TITLES for w in words]
+        for size in range(min(4, len(words)), 0, -1):
+            for i in range(len(words) - size + 1):
+                phrase = " ".join(words[i:i + size])
+                if self.catalog.is_structured_surface(phrase) or self.catalog.domain_words.get(phrase):
+                    covered[i:i + size] = [True] * size
+        return all(covered)
+
+    def _link_name(self, name: str) -> tuple[ItemRef | None, list[str]]:
+        """Return (a reference for a written name, by exact key or within a typo; other close candidates)."""
+        hits = self.catalog.resolve_title(key_of(name))
+        if hits:
+            item_id, via, _ = hits[0]
+            others = [h[0] for h in hits[1:4] if h[2] == hits[0][2]]
+            return ItemRef(item_id, self.catalog.title_of(item_id), via=via, match="exact" if not others else
+                           "ambiguous", alternatives=others), others
+        close = self.catalog.fuzzy_titles(name)
+        if not close:
+            return None, []
+        best = close[0][1]
+        near = [item_id for item_id, score in close if score >= best - 2.0]
+        # Equally close candidates: the most popular wins and the others are reported.
+        near.sort(key=lambda i: -self.catalog.popularity.get(i, 0.0))
+        item_id = near[0]
+        return ItemRef(item_id, self.catalog.title_of(item_id), via="fuzzy",
+                       match="fuzzy" if len(near) == 1 else "ambiguous", alternatives=near[1:4]), near[1:4]
+
+    def _unlinked_titles(self, text: str, tokens, taken: list[bool]) -> list[tuple[str, list[int]]]:
+        """Return (title-shaped name after a liking cue, its token indices) where no title claimed the words."""
         out = []
         for m in _TITLE_AFTER_CUE.finditer(text):
             name = _TITLE_TAIL.sub("", m.group(1)).strip(" .:-")
@@ -178,15 +259,45 @@ class Parser:
                 continue
             covered = [k for k, t in enumerate(tokens) if t.start < end and t.end > start]
             if covered and not any(taken[k] for k in covered):
-                out.append(name)
+                out.append((name, covered))
+        return out
+
+    def titles_in(self, raw: str) -> list[str]:
+        """Return ids of the catalog items a message names, in order (quoted names, titles, cued names in a typo)."""
+        text = clean(raw)
+        tokens = tokenize(text)
+        taken = [False] * len(tokens)
+        found: list[tuple[int, str]] = []
+        ends = [t.end for t in tokens]
+        for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|\*\*([^*]{1,80})\*\*", text):
+            ref, _ = self._link_name(next(g for g in m.groups() if g))
+            k = bisect.bisect_right(ends, m.start())
+            if ref is not None:
+                found.append((m.start(), ref.item_id))
+            while k < len(tokens) and tokens[k].start < m.end():
+                taken[k] = True
+                k += 1
+        for m in self._scan_titles(text, tokens, taken):
+            self._year_after(tokens, taken, m)
+            for k in range(m.start, m.end):
+                taken[k] = True
+            found.append((tokens[m.start].start, m.entries[0][0]))
+        for name, covered in self._unlinked_titles(text, tokens, taken):
+            ref, _ = self._link_name(name) if not self._describes(key_of(name)) else (None, [])
+            if ref is not None:
+                found.append((tokens[covered[0]].start, ref.item_id))
+        out: list[str] = []
+        for _, item_id in sorted(found):
+            if item_id not in out:
+                out.append(item_id)
         return out
 
     # -- main -------------------------------------------------------------------------------------
     def parse(self, raw: str, state: ConversationState | None = None) -> tuple[Understanding, "Leftovers"]:
         """Return the turn's Understanding (keywords not yet filled) and its unclaimed words."""
         state = state or ConversationState()
-        text = clean(raw)
-        low = text.lower()
+        text = numbers_to_digits(clean(raw))
+        low = fold(text)  # lower case, diacritics and traditional characters folded, same offsets
         u = Understanding(language=detect_language(text, default=state.language), text=text)
         tokens = tokenize(text)
         if not tokens:
@@ -207,16 +318,18 @@ class Parser:
                 taken[k] = True
                 k += 1
 
-        # 1. Titles in 《》 or quotes are unambiguous mentions.
+        # 1. Titles in 《》 or quotes are unambiguous mentions; their words are never read as anything else.
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
             inner = next(g for g in m.groups() if g)
-            hits = self.catalog.resolve_title(join_tokens([t.text for t in tokenize(inner)]))
-            if not hits and (m.group(1) or inner[:1].isupper()):
-                u.unknown_titles.append(inner.strip())
-            if hits:
-                item_id, via, _ = hits[0]
-                refs.append((token_at(m.start()), ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
-                take_chars(m.start(), m.end())
+            titled = bool(m.group(1)) or inner[:1].isupper()
+            ref, _ = self._link_name(inner) if titled or self.catalog.resolve_title(key_of(inner)) else (None, [])
+            if ref is None:
+                if titled:
+                    u.unknown_titles.append(inner.strip())
+                    take_chars(m.start(), m.end())
+                continue
+            refs.append((token_at(m.start()), ref))
+            take_chars(m.start(), m.end())
         # 2. Numeric ranges and list positions.
         has_year = self.catalog.has_attribute("year")
         has_price = self.catalog.has_attribute("price")
@@ -233,18 +346,32 @@ class Parser:
             take_chars(pos.span.start, pos.span.end)
             if item_id:
                 refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
-        # 3. Titles, attribute values and domain words.
-        matches = self._scan(text, tokens, taken)
+        # 3. Titles first, then names after a liking cue (linked within a typo, else reported as unknown), and only
+        # then attribute values and domain words among the words no title claimed.
+        matches = self._scan_titles(text, tokens, taken)
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
-            if m.kind == "title":
-                item_id, via, _ = m.entries[0]
-                refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
-        self._polarity(text, low, tokens, clauses, matches)
-        for name in self._unlinked_titles(text, tokens, taken):
-            if name not in u.unknown_titles:
+            item_id, via, _ = m.entries[0]
+            others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
+            refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
+                                          match="ambiguous" if others else "exact", alternatives=others)))
+        for name, covered in self._unlinked_titles(text, tokens, taken):
+            if self._describes(key_of(name)):
+                continue  # "I like Horror movies": vocabulary, not a name
+            ref, _ = self._link_name(name)
+            for k in covered:
+                taken[k] = True
+            if ref is not None:
+                refs.append((covered[0], ref))
+            elif name not in u.unknown_titles:
                 u.unknown_titles.append(name)
+        vocabulary = self._scan_vocabulary(tokens, taken)
+        for m in vocabulary:
+            for k in range(m.start, m.end):
+                taken[k] = True
+        matches = sorted(matches + vocabulary, key=lambda m: m.start)
+        self._polarity(text, low, tokens, clauses, matches)
 
         # 4. Domain: stated words, Chinese genre compounds in 片, else the items' domains.
         domains = []
@@ -272,11 +399,25 @@ class Parser:
 
         # 5. Attribute values, resolved to one domain's vocabulary.
         attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
-        chosen = self._choose_domain(attr_matches, context_domain)
+        structured = [m for m in attr_matches
+                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
+        chosen = self._choose_domain(structured or attr_matches, context_domain)
+        chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries)
         for m in attr_matches:
-            entries = [e for e in m.entries if e[2] == chosen] or m.entries[:1]
-            attr, value, _ = entries[0]
-            bucket = u.exclude if m.negated else u.include
+            entries = [e for e in m.entries if e[2] == chosen]
+            if not entries and chosen_elsewhere:
+                # "a tent for camping with my family": a word only another domain files as a value stays a keyword.
+                for k in range(m.start, m.end):
+                    taken[k] = False
+                continue
+            entries = entries or m.entries[:1]
+            attr, value, domain = entries[0]
+            if self.catalog.is_free_form(attr, domain):
+                # Free-form values (user tags) are soft preferences: they re-rank and never filter.
+                bucket = u.avoid if m.negated else u.prefer
+                value = str(value).lower()
+            else:
+                bucket = u.exclude if m.negated else u.include
             if value not in bucket.setdefault(attr, []):
                 bucket[attr].append(value)
         self._avoid_intensity(low, chosen or context_domain, u)
@@ -294,6 +435,11 @@ class Parser:
         focus = state.focus_item
         slots = bool(u.include or u.exclude or u.ranges or u.domain)
         chat_words = self._is_chat(low, tokens, taken)
+        more = _has_phrase(low, lx.MORE_CUES)
+        seen_state = _seen_state(low)
+        accepted = bool(_has_phrase(low, lx.ACCEPT_CUES))
+        reacted = bool(seen_state or accepted or _has_phrase(low, lx.LIKE_WORDS) or _has_phrase(low, lx.DISLIKE_WORDS)
+                       or _NEGATED_LIKE.search(low))
         ab_question = has_question and attr_matches and refs and _ASK_AB.search(low)
 
         if _has_phrase(low, lx.OFF_TOPIC) and not (slots or refs):
@@ -305,22 +451,31 @@ class Parser:
             ask_field = attr_matches[0].entries[0][0]
         elif ask_field and (refs or (pronoun and focus)) and (has_question or ask_field == "description"):
             intent = "ask_info"
-        elif rejection and (state.last_items or not slots):
-            intent = "feedback"
+        elif rejection and not (more and rejection in lx.WEAK_REJECTION) and (
+                state.last_items or state.suggestions or not slots):
+            # Turning the shown list down asks for a fresh one.
+            intent = "recommend"
             u.reject_all = True
-        elif refs and not request and not (u.include or u.exclude or u.ranges or u.domain):
-            intent = "feedback"
-        elif slots or request or refs:
+        elif slots or request or refs or more or u.prefer or u.avoid or u.unknown_titles:
+            # Stating taste, naming liked items and asking for more all want a (refreshed) list.
             intent = "recommend"
         elif chat_words:
             intent = "chitchat"
+        elif focus and reacted:
+            intent = "recommend"
         else:
             intent = "recommend" if self._content_left(tokens, taken) else "chitchat"
         u.intent = intent
+        u.more = bool(more) and intent == "recommend"
 
-        if not refs and pronoun and focus and (intent in ("ask_info", "feedback") or _SIMILAR_TO_PRONOUN.search(low)):
+        # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
+        if not refs and focus and intent != "chitchat" and (
+                (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(low)))
+                or (reacted and not slots and not more and not request)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
         self._sentiments(text, low, tokens, clauses, refs, intent)
+        if seen_state or accepted:
+            self._reactions(refs, seen_state, accepted)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
@@ -335,6 +490,12 @@ class Parser:
             u.referenced_items = []
         elif intent == "feedback":
             u.domain = None
+        if intent == "recommend":
+            named = {self.catalog.domain_of(r.item_id) for r in u.referenced_items
+                     if r.via not in ("context", "ordinal") and r.sentiment != "disliked"} - {None}
+            vocab = {e[2] for m in structured for e in m.entries if not (m.negated or m.dropped)} if structured else set()
+            u.topic_domain = u.domain or (next(iter(named)) if len(named) == 1 else None) or (
+                chosen if len(vocab) == 1 or chosen in vocab else None)
         if u.domain:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:
@@ -347,6 +508,19 @@ class Parser:
         return u, left
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _reactions(self, refs, seen_state: str | None, accepted: bool) -> None:
+        """Mark reactions to suggestions: seen (sentiment from the words), or not seen yet and willing (accepted)."""
+        if len({r.item_id for _, r in refs}) != 1:
+            return  # one reaction, several items: which is which is not clear
+        for _, ref in refs:
+            if seen_state == "unseen":
+                ref.reaction = "accepted" if (accepted or ref.sentiment == "liked") else "unseen"
+                ref.sentiment = "neutral"  # not seen yet: nothing to like or dislike
+            elif seen_state == "seen":
+                ref.reaction = "seen"
+            elif accepted:
+                ref.reaction = "accepted"
+
     def _avoid_intensity(self, low: str, domain: str | None, u: Understanding) -> None:
         """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
         for phrases, excluded in lx.AVOID_INTENSITY:
@@ -430,7 +604,8 @@ class Parser:
             if sentiment is None and (c - 1) not in ref_clauses and ref.via != "context":
                 sentiment = polarity(c - 1)
             if sentiment is None:
-                sentiment = "liked" if intent == "recommend" else "neutral"
+                named = ref.via not in ("context", "ordinal")
+                sentiment = "liked" if intent == "recommend" and named else "neutral"
             ref.sentiment = sentiment
 
     def _is_chat(self, low, tokens, taken) -> bool:
