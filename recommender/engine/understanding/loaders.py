@@ -93,6 +93,7 @@ def load_ml_latest_movies(directory: Path | None = None) -> tuple[list[ItemRecor
                 tag = (row.get("tag") or "").strip()
                 if tag and tag.lower() not in (t.lower() for t in bucket):
                     bucket.append(tag)
+    aliases = _sample().load_movie_aliases()  # keyed by "Title (Year)", as both MovieLens releases write it
     items = []
     with open(root / "movies.csv", encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
@@ -104,7 +105,8 @@ def load_ml_latest_movies(directory: Path | None = None) -> tuple[list[ItemRecor
                 attrs["year"] = int(m.group(1))
             if row["movieId"] in tags:
                 attrs["tags"] = tags[row["movieId"]]
-            items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie", attributes=attrs))
+            items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie",
+                                    aliases=tuple(aliases.get(title, ())), attributes=attrs))
     counts: Counter = Counter()
     if (root / "ratings.csv").exists():
         with open(root / "ratings.csv", encoding="utf-8", newline="") as fh:

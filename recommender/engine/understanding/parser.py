@@ -181,8 +181,9 @@ class Parser:
             for size in range(len(keys), 0, -1):
                 key = keys[size - 1]
                 surface = self.catalog.surface(key)
-                if surface and size > 1 and not self.catalog.is_structured_surface(key) and any(
-                        self.catalog.is_structured_surface(keys[k]) for k in range(size - 1)):
+                if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
+                        any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
+                        or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
                     continue  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
                 if surface:
                     found = Match(i, i + size, "attr", key, surface)
@@ -203,13 +204,14 @@ class Parser:
         if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.is_structured_surface(w)
                                       or self.catalog.domain_words.get(w) for w in words):
             return False  # "red summer dress" describes; it does not name one product
-        if not strict and not title_key_is_weak(key):
-            return True
         first = tokens[i]
+        original = text[first.start : tokens[i + size - 1].end]
+        if not strict and not title_key_is_weak(key) and (
+                first.cjk or any(ch.isupper() for ch in original) or size >= 3 or any(ch.isdigit() for ch in key)):
+            return True
         if first.cjk:
             before = text[max(0, first.start - 3) : first.start]
             return any(c in before for c in ZH_TITLE_CUES) and len(key) >= 2
-        original = text[first.start : tokens[i + size - 1].end]
         sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
         capitalised = original[:1].isupper() and not sentence_start
         # An uncapitalised ordinary word names a title only right after a cue ("loved heat", "like the heat"),
@@ -217,7 +219,10 @@ class Parser:
         k = i - 1
         while k >= 0 and tokens[k].text in ("the", "a", "an", "really", "also", "too"):
             k -= 1
-        return capitalised or (k >= 0 and tokens[k].text in TITLE_CUES)
+        cued = k >= 0 and tokens[k].text in TITLE_CUES
+        if not title_key_is_weak(key):  # "date night, need a comedy": two lower-case words need a cue nearby
+            cued = cued or bool({t.text for t in tokens[max(0, i - 3) : i]} & TITLE_CUES)
+        return capitalised or cued
 
     def _describes(self, key: str) -> bool:
         """Return whether every word of a phrase is an ordinary word or part of a structured value or domain word."""
@@ -368,6 +373,8 @@ class Parser:
                 u.unknown_titles.append(name)
         vocabulary = self._scan_vocabulary(tokens, taken)
         for m in vocabulary:
+            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
+                continue  # a free-form value's words also serve content retrieval as keywords
             for k in range(m.start, m.end):
                 taken[k] = True
         matches = sorted(matches + vocabulary, key=lambda m: m.start)
@@ -456,12 +463,12 @@ class Parser:
             # Turning the shown list down asks for a fresh one.
             intent = "recommend"
             u.reject_all = True
-        elif slots or request or refs or more or u.prefer or u.avoid or u.unknown_titles:
+        elif slots or request or refs or more or u.unknown_titles:
             # Stating taste, naming liked items and asking for more all want a (refreshed) list.
             intent = "recommend"
         elif chat_words:
             intent = "chitchat"
-        elif focus and reacted:
+        elif u.prefer or u.avoid or (focus and reacted):
             intent = "recommend"
         else:
             intent = "recommend" if self._content_left(tokens, taken) else "chitchat"
@@ -487,6 +494,7 @@ class Parser:
             u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
         elif intent == "chitchat":
             u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+            u.prefer, u.avoid = {}, {}
             u.referenced_items = []
         elif intent == "feedback":
             u.domain = None
