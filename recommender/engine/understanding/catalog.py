@@ -133,6 +133,7 @@ class CatalogIndex:
         self.free_form: set[tuple[str, str]] = {
             (domain, attr) for domain, attrs in self.values.items() for attr in attrs if self._looks_free(domain, attr)}
         self._fuzzy_keys: list[str] | None = None
+        self._title_keys_sorted: list[str] | None = None
         # surface key -> [(attribute, value, domain)]
         self.surfaces: dict[str, list[tuple[str, Any, str]]] = defaultdict(list)
         self._build_surfaces(synonyms)
@@ -247,6 +248,31 @@ class CatalogIndex:
         """Return the best item for a written title or alias, or None."""
         hits = self.resolve_title(key_of(phrase))
         return self.items.get(hits[0][0]) if hits else None
+
+    def titles_starting_with(self, phrase: str, limit: int = 5) -> list[str]:
+        """Return ids of items whose full title begins with a written name of six letters or more, most popular first.
+
+        Ordinary words never qualify ("the best", "love"), so only distinctive heads such as "Shawshank" do.
+        """
+        key = key_of(phrase)
+        if len(key.replace(" ", "")) < 6 or any(is_cjk(ch) for ch in key):
+            return []
+        words = key.split(" ")
+        if all(w in EN_STOPWORDS or self.is_structured_surface(w) or w in self.surfaces for w in words):
+            return []
+        if self._title_keys_sorted is None:
+            self._title_keys_sorted = sorted(k for k, entries in self.titles.items()
+                                             if any(e.rank <= 1 for e in entries))
+        import bisect
+
+        found: list[str] = []
+        start = bisect.bisect_left(self._title_keys_sorted, key + " ")
+        for title_key in self._title_keys_sorted[start:start + 200]:
+            if not title_key.startswith(key + " "):
+                break
+            found += [h[0] for h in self.resolve_title(title_key) if h[0] not in found]
+        found.sort(key=lambda i: (-self.popularity.get(i, 0.0), i))
+        return found[:limit]
 
     def fuzzy_titles(self, phrase: str, limit: int = 5) -> list[tuple[str, float]]:
         """Return (item_id, score) for titles within a small typo of a written name, best first.

@@ -39,6 +39,9 @@ _TITLE_AFTER_CUE = re.compile(
     r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
+# Words around a title that is the whole message ("Amelie, please", "hmm, Godfather 2?").
+_TITLE_ONLY_FILLERS = {"please", "pls", "maybe", "hmm", "hm", "um", "uh", "yes", "yeah", "oh", "ah", "well", "and",
+                       "also", "too", "or", "perhaps", "again"}
 _TITLE_TAIL = re.compile(r"(\s+(?:of|the|and|in|on|a|an|to|at|for|with|&))+$")
 
 
@@ -212,6 +215,12 @@ class Parser:
         if first.cjk:
             before = text[max(0, first.start - 3) : first.start]
             return any(c in before for c in ZH_TITLE_CUES) and len(key) >= 2
+        rest = [t.text for k, t in enumerate(tokens) if not i <= k < i + size]
+        if all(w in _TITLE_ONLY_FILLERS or w in lx.GREETINGS for w in rest) and (
+                len(key.replace(" ", "")) >= 4):
+            return True  # the message is the title ("Amelie", "Godfather 2 please")
+        if any(ch.isdigit() for ch in key) and original[:1].isupper():
+            return True  # "Godfather 2", "Toy Story 3": a sequel number makes a capitalised name distinctive
         sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
         capitalised = original[:1].isupper() and not sentence_start
         # An uncapitalised ordinary word names a title only right after a cue ("loved heat", "like the heat"),
@@ -243,6 +252,13 @@ class Parser:
             others = [h[0] for h in hits[1:4] if h[2] == hits[0][2]]
             return ItemRef(item_id, self.catalog.title_of(item_id), via=via, match="exact" if not others else
                            "ambiguous", alternatives=others), others
+        prefixed = self.catalog.titles_starting_with(name)
+        if prefixed:
+            # "like Shawshank": a distinctive name that begins exactly one title (or several: the most popular).
+            item_id = prefixed[0]
+            return ItemRef(item_id, self.catalog.title_of(item_id), via="partial",
+                           match="partial" if len(prefixed) == 1 else "ambiguous",
+                           alternatives=prefixed[1:4]), prefixed[1:4]
         close = self.catalog.fuzzy_titles(name)
         if not close:
             return None, []
@@ -476,7 +492,7 @@ class Parser:
         u.more = bool(more) and intent == "recommend"
 
         # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
-        if not refs and focus and intent != "chitchat" and (
+        if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
                 (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(low)))
                 or (reacted and not slots and not more and not request)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
