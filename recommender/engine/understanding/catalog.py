@@ -20,10 +20,13 @@ MAX_SURFACE_TOKENS = 6
 MAX_VALUE_WORDS = 4
 SKIP_ATTRIBUTES = {"popularity", "rating", "rating_count", "num_ratings", "url", "image", "imdb_url", "id"}
 # An attribute is free-form (user tags, keywords) when it has many distinct values and they are either sparse over
-# the catalog or barely shared between items; such values re-rank as soft preferences and never filter.
-FREE_FORM_MIN_VALUES = 40
+# the catalog (carried by under half the items) or, like tags, several per item and barely shared (under three items
+# per value on average); such values re-rank as soft preferences and never filter. Few values (genres, colours) and
+# one-per-item names (author, brand) are structured.
+FREE_FORM_MIN_VALUES = 20
 FREE_FORM_MAX_COVERAGE = 0.5
-FREE_FORM_MIN_DISTINCT_SHARE = 0.25
+FREE_FORM_MIN_SUPPORT = 3.0
+FREE_FORM_MIN_VALUES_PER_ITEM = 1.5
 _SEQUEL_PART = re.compile(r"\bpart\s+(?=\d)")
 
 
@@ -121,6 +124,7 @@ class CatalogIndex:
         # domain -> attribute -> number of items carrying it; domain -> item count
         self._carriers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._domain_sizes: dict[str, int] = defaultdict(int)
+        self._assignments: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # item-value pairs
         self._forced_free = set(free_form or ())
         self.popularity = dict(popularity or {})
         # domain -> attribute -> set of values as the catalog writes them
@@ -151,8 +155,12 @@ class CatalogIndex:
         distinct = len(self.values[domain][attr])
         carriers = self._carriers[domain][attr] or 1
         coverage = carriers / (self._domain_sizes[domain] or 1)
+        assignments = self._assignments[domain][attr]
+        support = assignments / (distinct or 1)
+        per_item = assignments / carriers
         return distinct >= FREE_FORM_MIN_VALUES and (
-            coverage < FREE_FORM_MAX_COVERAGE or distinct > FREE_FORM_MIN_DISTINCT_SHARE * carriers)
+            coverage < FREE_FORM_MAX_COVERAGE
+            or (support < FREE_FORM_MIN_SUPPORT and per_item >= FREE_FORM_MIN_VALUES_PER_ITEM))
 
     def is_free_form(self, attr: str, domain: str | None = None) -> bool:
         """Return whether an attribute is free-form (soft preference only) in the domain, or in any domain."""
@@ -176,6 +184,7 @@ class CatalogIndex:
                     self.numeric[item.domain].add(attr)
                 elif isinstance(v, str) and v.strip() and len(v.split()) <= MAX_VALUE_WORDS:
                     self.values[item.domain][attr].add(v.strip())
+                    self._assignments[item.domain][attr] += 1
         for phrase, rank in title_variants(item.title):
             self._add_title(phrase, TitleKey(item.item_id, "title", rank))
         for alias in item.aliases or ():
