@@ -172,7 +172,10 @@ DISLIKE_WORDS = [
     "hate", "hated", "hates", "dislike", "disliked", "boring", "bored", "bad", "awful", "terrible", "worst",
     "too expensive", "overpriced", "not interested", "not interesting", "doesn't look interesting", "not for me",
     "not my thing", "meh", "ugly", "didn't like", "don't like", "do not like", "didn't enjoy", "wasn't good",
-    "pricey", "too long", "too slow", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
+    "pricey", "too long", "too slow", "disappointed", "disappointing", "tired of", "sick of", "not good",
+    "not great", "wasn't great", "overrated", "didn't care for", "not my cup of tea", "i'll pass", "will pass",
+    "pass on", "no thanks", "no thank you", "nope", "please no", "god no", "hell no", "no way", "not a fan",
+    "not really into", "not into", "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
 ]
 
 LIST_REJECTION = [
@@ -281,7 +284,8 @@ SEEN_CUES = [
 ]
 UNSEEN_CUES = [
     "haven't seen", "havent seen", "have not seen", "never seen", "not seen", "haven't watched", "never watched",
-    "didn't see", "haven't heard", "never heard", "haven't read", "not yet",
+    "didn't see", "haven't heard", "never heard", "haven't read", "not yet", "yet to see", "yet to watch",
+    "have yet to", "don't think i've seen", "don't think he has seen", "don't think she has seen", "hasn't seen",
     "没看过", "没看", "还没看", "没有看过", "没听过", "没读过", "没玩过",
 ]
 ACCEPT_CUES = [
@@ -289,4 +293,13 @@ ACCEPT_CUES = [
     "i'll check", "will check it out", "check it out", "i'll try", "i'll give it a", "give it a try", "add it",
     "on my list", "i'll take", "i'll go with", "let's go with", "that one it is",
     "听起来不错", "听着不错", "我去看", "去看看", "就它了", "就看这个", "试试", "加入", "就要",
+]
+
+# Closing a conversation: small talk even when it holds a liking word ("have a great day").
+CLOSINGS = [
+    "have a great day", "have a good day", "have a nice day", "have a great night", "have a good night",
+    "have a nice night", "have a great evening", "have a good one", "nice chatting", "nice talking", "good night",
+    "goodnight", "goodbye", "bye", "take care", "thanks for the suggestions", "thanks for the help",
+    "thanks for the recommendations", "thanks for chatting", "you too", "have a great weekend",
+    "再见", "拜拜", "晚安", "谢谢你的推荐", "谢谢推荐",
 ]

@@ -20,6 +20,9 @@ MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
 TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated", "hate",
               "about", "than", "to", "as", "is", "was", "did", "does", "watch", "rewatch"}
+# Only these make a lower-case ordinary word a title ("loved heat"); "was", "to", "about" do not ("it was perfect").
+STRONG_TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated",
+                     "hate", "watch", "rewatch"}
 ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比")
 _EN_PRONOUN = re.compile(r"\b(it|that one|this one|that movie|that film|this movie|this film|that|this|them)\b")
 _ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件|那件|这本|那本)")
@@ -39,14 +42,23 @@ _TITLE_AFTER_CUE = re.compile(
     r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
+_SUBJECT_PRONOUNS = {"i", "you", "we", "they", "he", "she", "it", "to", "will", "would", "dont", "do", "did", "didnt",
+                     "really", "also"}
 # Words around a title that is the whole message ("Amelie, please", "hmm, Godfather 2?").
 _TITLE_ONLY_FILLERS = {"please", "pls", "maybe", "hmm", "hm", "um", "uh", "yes", "yeah", "oh", "ah", "well", "and",
                        "also", "too", "or", "perhaps", "again"}
 _TITLE_TAIL = re.compile(r"(\s+(?:of|the|and|in|on|a|an|to|at|for|with|&))+$")
 
 
+# "Can you suggest something like X?" is a request, whatever its question mark.
+_REQUEST_IN_QUESTION = ["suggest", "recommend", "like", "similar", "lines of", "along the lines", "推荐", "类似", "像"]
+# Asking the other side whether they have seen something is not a reaction.
+_ASKED_IF_SEEN = re.compile(r"\b(have|did|do|had) you (ever |already )?(seen|see|watched|watch|heard)\b|\byou seen\b|你看过")
+
+
 def _seen_state(low: str) -> str | None:
     """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None."""
+    low = _ASKED_IF_SEEN.sub(" ", low)
     if _has_phrase(low, lx.UNSEEN_CUES):
         return "unseen"
     return "seen" if _has_phrase(low, lx.SEEN_CUES) else None
@@ -150,7 +162,7 @@ class Parser:
                 # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
                 if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
                     continue
-                if self._title_ok(text, tokens, i, size, key):
+                if self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits):
                     found = Match(i, i + size, "title", key, hits, via=hits[0][1])
                     break
             if found:
@@ -160,6 +172,12 @@ class Parser:
             else:
                 i += 1
         return matches
+
+    def _year_follows(self, tokens: list[Token], end: int, hits) -> bool:
+        """Return whether the words are followed by the year of one of the titles they match ("Arrival (2016)")."""
+        if end >= len(tokens) or not re.fullmatch(r"(19|20)\d\d", tokens[end].text):
+            return False
+        return any(self.catalog.year_of(h[0]) == int(tokens[end].text) for h in hits)
 
     def _year_after(self, tokens: list[Token], taken: list[bool], m: Match) -> None:
         """Let a year written after a title ("Heat (1995)", "Heat 1972") pick the item and claim the year."""
@@ -188,6 +206,9 @@ class Parser:
                         any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
                         or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
                     continue  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
+                if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
+                        (e[2], e[0]) not in self.catalog.free_form for e in surface):
+                    continue  # "I hope you ..." uses the word as a verb, not the tag "hope"
                 if surface:
                     found = Match(i, i + size, "attr", key, surface)
                 elif self.catalog.domain_words.get(key):
@@ -228,7 +249,7 @@ class Parser:
         k = i - 1
         while k >= 0 and tokens[k].text in ("the", "a", "an", "really", "also", "too"):
             k -= 1
-        cued = k >= 0 and tokens[k].text in TITLE_CUES
+        cued = k >= 0 and tokens[k].text in STRONG_TITLE_CUES
         if not title_key_is_weak(key):  # "date night, need a comedy": two lower-case words need a cue nearby
             cued = cued or bool({t.text for t in tokens[max(0, i - 3) : i]} & TITLE_CUES)
         return capitalised or cued
@@ -327,6 +348,7 @@ class Parser:
         clauses = clause_ids(text, tokens)
         taken = [False] * len(tokens)
         refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
+        title_spans: list[tuple[int, int]] = []  # character spans of names: their words carry no sentiment
 
         ends = [t.end for t in tokens]
 
@@ -348,13 +370,37 @@ class Parser:
                 if titled:
                     u.unknown_titles.append(inner.strip())
                     take_chars(m.start(), m.end())
+                    title_spans.append((m.start(), m.end()))
                 continue
             refs.append((token_at(m.start()), ref))
             take_chars(m.start(), m.end())
-        # 2. Numeric ranges and list positions.
+            title_spans.append((m.start(), m.end()))
+        # 2. Titles first; numeric ranges and list positions keep their words unless a longer title covers them
+        # ("Close Encounters of the Third Kind" is not "the third one").
         has_year = self.catalog.has_attribute("year")
         has_price = self.catalog.has_attribute("price")
-        for hit in find_ranges(low, price=has_price, year=has_year):
+        range_hits = find_ranges(low, price=has_price, year=has_year)
+        position_hits = find_positions(low)
+        matches = self._scan_titles(text, tokens, taken)
+
+        def title_wins(span) -> bool:
+            for m in matches:
+                m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
+                if m_start < span.end and span.start < m_end:
+                    return (m_end - m_start) > (span.end - span.start)
+            return False
+
+        kept = []
+        for m in matches:
+            m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
+            clash = [h.span for h in list(range_hits) + list(position_hits)
+                     if h.span.start < m_end and m_start < h.span.end]
+            if all((m_end - m_start) > (c.end - c.start) for c in clash):
+                kept.append(m)
+        matches = kept
+        for hit in range_hits:
+            if title_wins(hit.span):
+                continue
             low_b, high_b = hit.low, hit.high
             before = low[max(0, hit.span.start - 10) : hit.span.start]
             # "nothing before 1990" asks for the other side of the bound.
@@ -362,17 +408,19 @@ class Parser:
                 low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
             u.ranges[hit.attr] = [low_b, high_b]
             take_chars(hit.span.start, hit.span.end)
-        for pos in find_positions(low):
+        for pos in position_hits:
+            if title_wins(pos.span):
+                continue
             item_id = state.item_at(pos.index)
             take_chars(pos.span.start, pos.span.end)
             if item_id:
                 refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
-        # 3. Titles first, then names after a liking cue (linked within a typo, else reported as unknown), and only
-        # then attribute values and domain words among the words no title claimed.
-        matches = self._scan_titles(text, tokens, taken)
+        # 3. Then names after a liking cue (linked within a typo, else reported as unknown), and only then attribute
+        # values and domain words among the words no title claimed.
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
+            title_spans.append((tokens[m.start].start, tokens[m.end - 1].end))
             item_id, via, _ = m.entries[0]
             others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
             refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
@@ -383,6 +431,7 @@ class Parser:
             ref, _ = self._link_name(name)
             for k in covered:
                 taken[k] = True
+            title_spans.append((tokens[covered[0]].start, tokens[covered[-1]].end))
             if ref is not None:
                 refs.append((covered[0], ref))
             elif name not in u.unknown_titles:
@@ -449,25 +498,29 @@ class Parser:
             if not u.include[attr]:
                 del u.include[attr]
 
-        # 6. Intent, then sentiment and pronouns, which depend on it.
-        ask_field = _earliest(low, lx.ASK_FIELDS)
-        has_question = bool(_has_phrase(low, lx.QUESTION_MARKERS))
-        request = _has_phrase(low, lx.REQUEST_CUES)
-        rejection = _has_phrase(low, lx.LIST_REJECTION)
-        pronoun = bool(_EN_PRONOUN.search(low) or _ZH_PRONOUN.search(text))
+        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names blanked out, so that
+        # "A Bad Moms Christmas" is not criticism and "Who Framed Roger Rabbit" is not a question.
+        said = low
+        for span_start, span_end in title_spans:
+            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
+        ask_field = _earliest(said, lx.ASK_FIELDS)
+        has_question = bool(_has_phrase(said, lx.QUESTION_MARKERS))
+        request = _has_phrase(said, lx.REQUEST_CUES)
+        rejection = _has_phrase(said, lx.LIST_REJECTION)
+        pronoun = bool(_EN_PRONOUN.search(said) or _ZH_PRONOUN.search(text))
         focus = state.focus_item
         slots = bool(u.include or u.exclude or u.ranges or u.domain)
-        chat_words = self._is_chat(low, tokens, taken)
-        more = _has_phrase(low, lx.MORE_CUES)
-        seen_state = _seen_state(low)
-        accepted = bool(_has_phrase(low, lx.ACCEPT_CUES))
-        reacted = bool(seen_state or accepted or _has_phrase(low, lx.LIKE_WORDS) or _has_phrase(low, lx.DISLIKE_WORDS)
-                       or _NEGATED_LIKE.search(low))
-        ab_question = has_question and attr_matches and refs and _ASK_AB.search(low)
+        chat_words = self._is_chat(said, tokens, taken)
+        more = _has_phrase(said, lx.MORE_CUES)
+        seen_state = _seen_state(said)
+        accepted = bool(_has_phrase(said, lx.ACCEPT_CUES))
+        reacted = bool(seen_state or accepted or _has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                       or _NEGATED_LIKE.search(said))
+        ab_question = has_question and attr_matches and refs and _ASK_AB.search(said)
 
-        if _has_phrase(low, lx.OFF_TOPIC) and not (slots or refs):
+        if _has_phrase(said, lx.OFF_TOPIC) and not (slots or refs):
             intent = "chitchat"
-        elif _has_phrase(low, _ABOUT_ME) and has_question and not refs:
+        elif _has_phrase(said, _ABOUT_ME) and has_question and not refs:
             intent = "chitchat"
         elif ab_question:
             intent = "ask_info"
@@ -482,7 +535,7 @@ class Parser:
         elif slots or request or refs or more or u.unknown_titles:
             # Stating taste, naming liked items and asking for more all want a (refreshed) list.
             intent = "recommend"
-        elif chat_words:
+        elif chat_words or _has_phrase(said, lx.CLOSINGS):
             intent = "chitchat"
         elif u.prefer or u.avoid or (focus and reacted):
             intent = "recommend"
@@ -493,12 +546,14 @@ class Parser:
 
         # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
         if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
-                (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(low)))
-                or (reacted and not slots and not more and not request)):
+                (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(said)))
+                or (reacted and not slots and not more and not request and state.awaiting_reaction)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
-        self._sentiments(text, low, tokens, clauses, refs, intent)
+        self._sentiments(text, said, tokens, clauses, refs, intent)
         if seen_state or accepted:
-            self._reactions(refs, seen_state, accepted)
+            explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                            or _NEGATED_LIKE.search(said))
+            self._reactions(refs, seen_state, accepted, explicit)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
@@ -524,7 +579,7 @@ class Parser:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:
                 u.target_domain, u.source_items = u.domain, sources
-        if intent == "recommend" and u.include and state.include and _has_phrase(low, lx.REPLACE_CUES):
+        if intent == "recommend" and u.include and state.include and _has_phrase(said, lx.REPLACE_CUES):
             u.replace = True
         # Unclaimed words go on to keyword extraction, with the negations that may cover them.
         left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
@@ -532,16 +587,21 @@ class Parser:
         return u, left
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _reactions(self, refs, seen_state: str | None, accepted: bool) -> None:
+    def _reactions(self, refs, seen_state: str | None, accepted: bool, explicit: bool) -> None:
         """Mark reactions to suggestions: seen (sentiment from the words), or not seen yet and willing (accepted)."""
         if len({r.item_id for _, r in refs}) != 1:
             return  # one reaction, several items: which is which is not clear
         for _, ref in refs:
             if seen_state == "unseen":
-                ref.reaction = "accepted" if (accepted or ref.sentiment == "liked") else "unseen"
+                if ref.sentiment == "disliked":
+                    ref.reaction = "rejected"  # "haven't seen it, but I'll pass"
+                else:
+                    ref.reaction = "accepted" if (accepted or ref.sentiment == "liked") else "unseen"
                 ref.sentiment = "neutral"  # not seen yet: nothing to like or dislike
             elif seen_state == "seen":
                 ref.reaction = "seen"
+                if not explicit:
+                    ref.sentiment = "neutral"  # "I have seen X": seen, and nothing said about liking it
             elif accepted:
                 ref.reaction = "accepted"
 
@@ -622,6 +682,13 @@ class Parser:
                 ref.sentiment = "neutral"
                 continue
             c = clauses[min(idx, len(tokens) - 1)]
+            if ref.via == "context" and len(ref_clauses) == 1:
+                # "it": the whole turn is about it, and after a contrast the last word counts
+                # ("that one he is good in, but I do not like it much").
+                said = [p for p in (polarity(k) for k in sorted(spans)) if p]
+                if said:
+                    ref.sentiment = said[-1]
+                    continue
             sentiment = polarity(c)
             if sentiment is None and (c + 1) not in ref_clauses:
                 sentiment = polarity(c + 1)
@@ -629,7 +696,11 @@ class Parser:
                 sentiment = polarity(c - 1)
             if sentiment is None:
                 named = ref.via not in ("context", "ordinal")
-                sentiment = "liked" if intent == "recommend" and named else "neutral"
+                # A name in a question ("what is the rating for X?") says nothing about liking it.
+                start = tokens[min(idx, len(tokens) - 1)].start
+                end = next((k for k in range(start, len(text)) if text[k] in ".!?。！？"), len(text))
+                asked = end < len(text) and text[end] in "?？" and not _has_phrase(low, _REQUEST_IN_QUESTION)
+                sentiment = "liked" if intent == "recommend" and named and not asked else "neutral"
             ref.sentiment = sentiment
 
     def _is_chat(self, low, tokens, taken) -> bool:

@@ -43,6 +43,9 @@ class ConversationState:
     prefer: dict[str, list[Any]] = field(default_factory=dict)
     avoid: dict[str, list[Any]] = field(default_factory=dict)
     topic_domain: str | None = None
+    # The assistant has just suggested items and the person has not answered yet: a bare reaction ("loved it",
+    # "看过了") is about them.
+    awaiting_reaction: bool = False
     # What the latest turn changed (for replies and debugging): keys such as "liked", "include", "topic_reset".
     changed: dict[str, Any] = field(default_factory=dict)
 
@@ -73,6 +76,8 @@ class ConversationState:
         for entry in self.suggestions:
             if entry["item_id"] == item_id:
                 value = sentiment if sentiment in ("liked", "disliked") else reaction
+                if reaction == "unseen":
+                    value = entry["reaction"]  # not seen yet and no opinion: nothing changes
                 if reaction == "accepted" and sentiment != "disliked":
                     value = "accepted"
                 if value:
@@ -86,6 +91,7 @@ class ConversationState:
         persist, reactions update suggestions, and a new topic or domain drops the old topic's constraints."""
         self.turns += 1
         self.language = u.language or self.language
+        self.awaiting_reaction = False
         changed: dict[str, Any] = {}
         topic = getattr(u, "topic_domain", None)
         if u.intent == "recommend" and topic:
@@ -174,6 +180,7 @@ class ConversationState:
         if shown:
             self.last_items = shown
             self.focus_item = shown[0]
+            self.awaiting_reaction = True
         self.changed = {"suggested": shown}
         return shown
 

@@ -17,6 +17,10 @@ CLAUSE_PUNCT = set(",.;!?，。；！？、\n…")
 CLAUSE_WORDS = {"but", "however", "though", "although", "但", "但是", "不过", "可是", "只是", "然而"}
 # Sequel numerals as people and catalogs write them ("Part II", "2"); "i", "v" and "x" are left alone (words, "X-Men").
 ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+# "Part II", "Vol. 2", "Episode IV": the word goes and the number stays, on both the catalog's and the person's side,
+# so "Godfather Part II", "Godfather 2" and "Guardians of the Galaxy Vol. 2" meet their titles.
+SEQUEL_WORDS = {"part", "pt", "vol", "volume", "chapter", "episode"}
+_AFTER_SEQUEL_WORD = {"i": "1", "v": "5", "x": "10", "one": "1", "two": "2", "three": "3", "four": "4"}
 
 
 class _FoldTable(dict):
@@ -114,6 +118,11 @@ def tokenize(text: str) -> list[Token]:
         word = m.group().replace("\x00", "")
         word = ROMAN_NUMERALS.get(word, word)
         if word:
+            if tokens and tokens[-1].text in SEQUEL_WORDS:
+                number = _AFTER_SEQUEL_WORD.get(word, word)
+                if number.isdigit():
+                    tokens[-1] = Token(number, tokens[-1].start, m.end())
+                    continue
             tokens.append(Token(word, m.start(), m.end()))
     return tokens
 
