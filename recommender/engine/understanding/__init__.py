@@ -106,8 +106,8 @@ def understand(
     return u
 
 
-from .dialogue import read_dialogue, suggested_items  # noqa: E402  (needs understand above)
-from .soft import apply_soft_preferences  # noqa: E402
+from .dialogue import read_dialogue, suggested_items
+from .soft import apply_soft_preferences
 
-__all__ = ["CatalogIndex", "ConversationState", "INTENTS", "ItemRef", "Understanding", "apply_soft_preferences",
+__all__ = ["INTENTS", "CatalogIndex", "ConversationState", "ItemRef", "Understanding", "apply_soft_preferences",
            "read_dialogue", "suggested_items", "understand"]

@@ -1,7 +1,7 @@
 """Reading a whole dialogue: the person's turns and the assistant's suggestions, into one ConversationState."""
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from ..llm import LLMBackend
 from .catalog import CatalogIndex

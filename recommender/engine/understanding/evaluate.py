@@ -283,9 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="llamacpp", help="LLM backend (llamacpp, none, openai, transformers)")
     ap.add_argument("--data-dir", type=Path, default=None,
                     help="folder holding ml-100k/ and ml-latest-small/ (default CHATREC_DATA_DIR)")
-    ap.add_argument("--catalog", choices=("ml-100k", "ml-latest-small"), default="ml-100k",
-                    help="movie catalog the film conversations are grounded in; for ml-latest-small (with its free-form "
-                         "tags) the labels' ML-100K ids are mapped by title and year")
+    ap.add_argument("--catalog", choices=("ml-100k", "ml-latest-small", "both"), default="both",
+                    help="movie catalog the film conversations are grounded in (default: both, one after the other); "
+                         "for ml-latest-small (movies.csv with its free-form tags.csv) the labels' ML-100K ids are "
+                         "mapped by title and year")
     ap.add_argument("--errors", action="store_true", help="print every turn that differs from its label")
     ap.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
     ap.add_argument("--json", type=Path, default=None, help="also write full results as JSON")
@@ -297,39 +298,48 @@ def main(argv: list[str] | None = None) -> int:
     if error:
         print(f"LLM backend {args.backend!r} unavailable ({error}); evaluating with rules only", file=sys.stderr)
     data_dir = Path(args.data_dir) if args.data_dir else None
-    catalogs, source = build_catalogs(data_dir, args.catalog)
-    id_map = ml100k_to_ml_latest(catalogs["movies"], data_dir) if args.catalog == "ml-latest-small" else None
+    movie_catalogs = ["ml-100k", "ml-latest-small"] if args.catalog == "both" else [args.catalog]
     runs = [("dev", DEV)] + ([("held-out", HOLDOUT)] if args.holdout else [])
-    blocks, results = [], {}
-    for name, path in runs:
-        conversations = load_conversations(path)
-        if id_map is not None:
-            conversations, missing = remap_gold(conversations, catalogs["movies"], id_map)
-            source_note = f"; {missing} labelled film mentions have no ml-latest-small counterpart"
-        else:
+    blocks, results, sources = [], {}, []
+    for movies in movie_catalogs:
+        catalogs, source = build_catalogs(data_dir, movies)
+        sources.append(source)
+        id_map = ml100k_to_ml_latest(catalogs["movies"], data_dir) if movies == "ml-latest-small" else None
+        for name, path in runs:
+            conversations = load_conversations(path)
             source_note = ""
-        r = evaluate(conversations, backend, catalogs)
-        r["source_note"] = source_note
-        results[name] = r
-        blocks.append(format_report(f"{name} set (`{path.relative_to(REPO_ROOT)}`), {args.catalog}{source_note}", r))
-        print(blocks[-1] + "\n")
-        if args.errors:
-            for e in r["errors"]:
-                print(f"  [{e['id']}] {e['text']!r}: intent {e['gold_intent']}->{e['intent']} "
-                      f"missing {e['missing']} extra {e['extra']}")
-            print("  confusion:", r["confusion"])
-    header = (f"Command: `python manage.py eval_understanding --holdout --write-docs` "
-              f"(same as `python -m recommender.engine.understanding.evaluate --holdout --write-docs`). "
+            if id_map is not None:
+                conversations, missing = remap_gold(conversations, catalogs["movies"], id_map)
+                source_note = f"; {missing} labelled film mentions have no ml-latest-small counterpart"
+            r = evaluate(conversations, backend, catalogs)
+            results[f"{name} {movies}"] = r
+            blocks.append(format_report(f"{name} set (`{path.relative_to(REPO_ROOT)}`), films from {movies}"
+                                        f"{source_note}", r))
+            print(blocks[-1] + "\n")
+            if args.errors:
+                for e in r["errors"]:
+                    print(f"  [{e['id']}] {e['text']!r}: intent {e['gold_intent']}->{e['intent']} "
+                          f"missing {e['missing']} extra {e['extra']}")
+                print("  confusion:", r["confusion"])
+    source = "; ".join(sources)
+    header = (f"Command: `CHATREC_DATA_DIR=/path/to/data python manage.py eval_understanding --holdout --backend none "
+              f"--write-docs` (same as `python -m recommender.engine.understanding.evaluate ...`; `--catalog ml-100k` or "
+              f"`--catalog ml-latest-small` runs one movie catalog). "
               f"Backend: {backend.describe() if not isinstance(backend, NoneBackend) else 'none (rules only)'}"
               f"{'' if not error else ' — requested ' + args.backend + ' failed to start'}, loaded in {load_s:.2f} s; "
               f"movie catalog: {source}; product catalog: sample `catalog.jsonl` products; cross-domain turns: the whole "
-              f"sample catalog. Targets: intent ≥ 0.90 and slot F1 ≥ 0.85 per language, p95 ≤ 300 ms per turn.")
+              f"sample catalog. Targets: intent ≥ 0.95 and slot F1 ≥ 0.9 per language (ml-latest-small), p95 ≤ 300 ms per turn.")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     notes = (
-        "Notes: the rules were tuned while looking at the dev set's errors, so its figures are optimistic; the "
-        "held-out conversations (every 5th) were evaluated only after tuning and are the honest estimate. Slots are "
+        "Notes: the rules were tuned while looking at the dev set's errors, so its figures are optimistic. The "
+        "held-out conversations (every 5th) were first evaluated only after tuning; in the round that added dialogue "
+        "state and ml-latest-small, their errors were seen while working (a lower-case two-word title now needs a "
+        "cue, prompted by one of them), so they are no longer untouched. Under the rule that reactions to suggestions "
+        "and statements of taste ask for a refreshed list, 28 turns once labelled feedback (22 dev, 6 held-out) are "
+        "labelled recommend; the parser no longer answers feedback. On ml-latest-small the labels' ML-100K film ids "
+        "are mapped by title and year, and genre values by spelling (\"Children's\" -> \"Children\"). Slots are "
         "compared as tuples (attribute=value, range bounds, item id, item+sentiment, domain, asked field, replace flag, "
         "stemmed keyword words). Latency is wall time of `understand()` per turn, in one process, on a cold "
         f"translation cache, with a 1-minute load average of {load:.1f} on this 2-core machine when measured. The base "

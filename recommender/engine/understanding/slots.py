@@ -253,7 +253,8 @@ _EN_NUMBER_WORD = "|".join(sorted([*_EN_UNITS, *_EN_TENS, *_EN_SCALES, "and"], k
 _MONEY_UNIT = r"(?:dollars?|bucks|usd|euros?|pounds?|quid|yuan|rmb)"
 # A run of number words followed by a currency ("under fifty dollars", "a hundred and twenty bucks").
 _EN_WORD_AMOUNT = re.compile(
-    r"\b(?P<num>(?:" + _EN_NUMBER_WORD + r")(?:[\s-]+(?:" + _EN_NUMBER_WORD + r"))*)(?=\s+" + _MONEY_UNIT + r"\b)", re.I)
+    r"\b(?P<num>(?:" + _EN_NUMBER_WORD + r")(?:[\s-]+(?:" + _EN_NUMBER_WORD + r"))*)(?=\s+" + _MONEY_UNIT + r"\b)",
+    re.IGNORECASE)
 _ZH_NUMERAL = "零一二两三四五六七八九十百千万"
 # Chinese numerals before a currency or a bound ("五十块以下", "两百元以内", "不超过三百").
 _ZH_WORD_AMOUNT = re.compile(
@@ -303,7 +304,7 @@ def numbers_to_digits(text: str) -> str:
             import cn2an
 
             value = cn2an.cn2an(m["num"], "smart")
-        except Exception:  # not a well-formed numeral: leave the words as they are
+        except (ImportError, ValueError, KeyError, TypeError):  # not a well-formed numeral: leave the words
             return m.group()
         value = int(value) if float(value).is_integer() else value
         return f"{m['pre'] or ''}{value}{m['post']}"

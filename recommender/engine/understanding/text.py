@@ -53,7 +53,7 @@ class _FoldTable(dict):
                 import opencc
 
                 cls._converter = opencc.OpenCC("t2s")
-            except Exception:  # conversion is an improvement, not a requirement
+            except (ImportError, OSError, RuntimeError):  # conversion is an improvement, not a requirement
                 cls._converter = False
         if not cls._converter:
             return ch

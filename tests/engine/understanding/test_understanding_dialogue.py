@@ -236,7 +236,7 @@ def test_named_items_are_liked_and_excluded(films):
 
 
 def test_a_new_domain_resets_the_old_topic(mixed):
-    state, last = read_dialogue([
+    state, _ = read_dialogue([
         {"role": "user", "content": "I need a summer dress under 50 dollars"},
         {"role": "user", "content": "something like Star Wars from the 80s"},
     ], mixed)
