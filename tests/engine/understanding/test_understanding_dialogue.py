@@ -42,6 +42,9 @@ FILMS = [
     _film(12, "Casablanca (1942)", ["Drama", "Romance"], 1942, ["black and white", "classic"]),
     _film(13, "Toy Story (1995)", ["Animation", "Children", "Comedy"], 1995, ["pixar"], ["玩具总动员"]),
     _film(14, "Alien (1979)", ["Horror", "Sci-Fi"], 1979, ["science fiction", "space", "atmospheric"]),
+    _film(15, "Bad Moms Christmas, A (2017)", ["Comedy"], 2017),
+    _film(16, "Close Encounters of the Third Kind (1977)", ["Adventure", "Drama", "Sci-Fi"], 1977),
+    _film(17, "Arrival (2016)", ["Sci-Fi"], 2016),
 ]
 # Filler films give the catalog realistic statistics: genres on every film, tags sparse and barely shared.
 FILLER = [_film(100 + k, f"Quiet Harbour Story {k} ({1960 + k})", GENRE_CYCLE[k % len(GENRE_CYCLE)], 1960 + k,
@@ -141,6 +144,25 @@ def test_traditional_and_simplified_chinese_link_the_same_alias(films):
     assert refs(understand("我很喜歡黑客帝國", catalog=films)) == [("f-4", "liked")]
 
 
+def test_a_titles_own_words_carry_no_sentiment_or_position(films):
+    u = understand("I really want to see A Bad Moms Christmas", catalog=films)
+    assert refs(u) == [("f-15", "liked")]
+    state = ConversationState(last_items=["f-1", "f-2", "f-3"])
+    u = understand("I also like Close Encounters of the Third Kind", state=state, catalog=films)
+    assert refs(u) == [("f-16", "liked")]  # not "the third" item of the last list
+    assert refs(understand("I like the third one", state=state, catalog=films)) == [("f-3", "liked")]
+
+
+def test_a_year_after_an_ordinary_word_makes_it_a_title(films):
+    assert refs(understand("Arrival (2016) is great", catalog=films)) == [("f-17", "liked")]
+    assert not understand("arrival time is late", catalog=films).referenced_items
+
+
+def test_questions_about_an_item_are_not_likes(films):
+    assert refs(understand("What is the rating for Casablanca?", catalog=films)) == [("f-12", "neutral")]
+    assert refs(understand("Can you suggest something like Casablanca?", catalog=films)) == [("f-12", "liked")]
+
+
 # -- common phrases ground to structured values; tags are soft ------------------------------------------
 def test_common_phrases_ground_to_genres_not_rare_tags(films):
     assert understand("some science fiction please", catalog=films).include == {"genres": ["Sci-Fi"]}
@@ -227,6 +249,28 @@ def test_chinese_reactions_to_a_suggestion(films):
     ], films)
     assert state.reactions() == {"f-4": "disliked"} and last.intent == "recommend"
     assert "f-4" in state.constraints().exclude_items
+
+
+def test_a_bare_reaction_applies_only_right_after_a_suggestion(films):
+    state, last = read_dialogue([
+        {"role": "assistant", "content": "How about Arrival (2016)?"},
+        {"role": "user", "content": "I'm looking for sci-fi"},
+        {"role": "user", "content": "interesting pattern though"},
+    ], films)
+    assert state.reactions() == {"f-17": ""} and not last.referenced_items
+    state, _ = read_dialogue([
+        {"role": "assistant", "content": "How about Arrival (2016)?"},
+        {"role": "user", "content": "Have you seen it yourself? I haven't seen it, but I'll pass"},
+    ], films)
+    assert state.reactions() == {"f-17": "rejected"} and "f-17" not in state.profile().liked
+
+
+def test_closing_small_talk_is_not_a_reaction(films):
+    state, last = read_dialogue([
+        {"role": "assistant", "content": "Maybe The Matrix?"},
+        {"role": "user", "content": "I hope you have a great day!"},
+    ], films)
+    assert last.intent == "chitchat" and state.reactions() == {"f-4": ""} and not state.prefer
 
 
 def test_named_items_are_liked_and_excluded(films):
