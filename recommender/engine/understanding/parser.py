@@ -35,6 +35,11 @@ _NEGATION = re.compile("|".join(
 # "didn't love", "not a fan", "不太爱": praise under a negation is criticism.
 _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
                            r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
+# "too dude humor for me", "a bit too slow for us": a complaint whatever the adjective.
+_TOO_FOR_ME = re.compile(r"\btoo( \w+){1,3} for (me|us|my taste)\b")
+# "something like Star Wars but not Star Trek", "anything except Titanic", "除了《泰坦尼克号》".
+_NEGATED_BEFORE = re.compile(r"(\b(not|no|except|besides|other than|anything but|rather than|instead of)|除了|不要|别)"
+                             r"\s*(the\s+|a\s+)?$")
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
 # A capitalised run after a liking cue names a title: "something like The Matrix", "fan of Harry Potter".
 _TITLE_AFTER_CUE = re.compile(
@@ -42,6 +47,7 @@ _TITLE_AFTER_CUE = re.compile(
     r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
+_VERDICT_VERBS = {"was", "is", "has", "had", "looks", "seems", "sounds", "remains", "wasnt", "isnt"}
 _SUBJECT_PRONOUNS = {"i", "you", "we", "they", "he", "she", "it", "to", "will", "would", "dont", "do", "did", "didnt",
                      "really", "also"}
 # Words around a title that is the whole message ("Amelie, please", "hmm, Godfather 2?").
@@ -250,6 +256,9 @@ class Parser:
         while k >= 0 and tokens[k].text in ("the", "a", "an", "really", "also", "too"):
             k -= 1
         cued = k >= 0 and tokens[k].text in STRONG_TITLE_CUES
+        # A capitalised name as the subject of a verdict ("Casablanca was too slow", "Arrival is great").
+        after = tokens[i + size].text if i + size < len(tokens) else ""
+        cued = cued or (original[:1].isupper() and after in _VERDICT_VERBS)
         if not title_key_is_weak(key):  # "date night, need a comedy": two lower-case words need a cue nearby
             cued = cued or bool({t.text for t in tokens[max(0, i - 3) : i]} & TITLE_CUES)
         return capitalised or cued
@@ -671,7 +680,7 @@ class Parser:
             if c not in spans:
                 return None
             span = low[spans[c][0] : spans[c][1]]
-            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span):
+            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span) or _TOO_FOR_ME.search(span):
                 return "disliked"
             if _has_phrase(span, lx.LIKE_WORDS) or _has_phrase(span, ["similar", "类似", "像", "差不多", "一样"]):
                 return "liked"
@@ -682,6 +691,11 @@ class Parser:
                 ref.sentiment = "neutral"
                 continue
             c = clauses[min(idx, len(tokens) - 1)]
+            if ref.via != "context" and idx < len(tokens):
+                clause_start = spans[c][0] if c in spans else 0
+                if _NEGATED_BEFORE.search(low[clause_start:tokens[idx].start]):
+                    ref.sentiment = "disliked"
+                    continue
             if ref.via == "context" and len(ref_clauses) == 1:
                 # "it": the whole turn is about it, and after a contrast the last word counts
                 # ("that one he is good in, but I do not like it much").

@@ -313,3 +313,13 @@ def test_soft_preferences_rerank_within_a_bound_and_never_filter(films):
     assert [s.item_id for s in ties] == ["f-9", "f-10"]
     avoided = apply_soft_preferences(scored, {r.item_id: r for r in FILMS}, {}, {"tags": ["heist"]})
     assert [s.item_id for s in avoided][:2] == ["f-10", "f-1"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("something like The Matrix but not Alien", [("f-4", "liked"), ("f-14", "disliked")]),
+    ("anything except Casablanca", [("f-12", "disliked")]),
+    ("Casablanca was a bit too slow for me", [("f-12", "disliked")]),
+    ("I was not a huge fan of Casablanca", [("f-12", "disliked")]),
+])
+def test_negated_and_complained_about_titles_are_disliked(films, text, expected):
+    assert refs(understand(text, catalog=films)) == expected
