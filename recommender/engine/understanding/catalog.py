@@ -195,6 +195,8 @@ class CatalogIndex:
         k = key_of(phrase)
         if not k or len(tokenize(k)) > MAX_TITLE_TOKENS * 2:
             return
+        if key.rank >= 2 and all(w in EN_STOPWORDS or w.isdigit() for w in k.split(" ")):
+            return  # an alternative title or a head like "(Not)" or "The" would name nothing by itself
         existing = self.titles[k]
         if not any(e.item_id == key.item_id and e.rank <= key.rank for e in existing):
             existing.append(key)

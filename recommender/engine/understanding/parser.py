@@ -47,7 +47,9 @@ _TITLE_AFTER_CUE = re.compile(
     r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
-_VERDICT_VERBS = {"was", "is", "has", "had", "looks", "seems", "sounds", "remains", "wasnt", "isnt"}
+_NEWER = {"new", "newer", "latest", "recent", "remake", "reboot"}
+_OLDER = {"old", "older", "original", "classic", "first"}
+_VERDICT_VERBS = {"was", "is", "has", "had", "looks", "seems", "sounds", "remains", "wasnt", "isnt", "will"}
 _SUBJECT_PRONOUNS = {"i", "you", "we", "they", "he", "she", "it", "to", "will", "would", "dont", "do", "did", "didnt",
                      "really", "also"}
 # Words around a title that is the whole message ("Amelie, please", "hmm, Godfather 2?").
@@ -173,6 +175,7 @@ class Parser:
                     break
             if found:
                 self._year_after(tokens, taken, found)
+                self._prefer_by_age(tokens, found)
                 matches.append(found)
                 i = found.end
             else:
@@ -194,6 +197,19 @@ class Parser:
         if same:
             m.entries = same + [h for h in m.entries if h not in same]
             m.end += 1
+
+    def _prefer_by_age(self, tokens: list[Token], m: Match) -> None:
+        """Let "the new X" / "the original X" pick the latest / earliest of items sharing a name."""
+        k = m.start - 1
+        while k >= 0 and tokens[k].text in ("the", "a"):
+            k -= 1
+        word = tokens[k].text if k >= 0 else ""
+        if word not in _NEWER and word not in _OLDER or len(m.entries) < 2:
+            return
+        best_rank = m.entries[0][2]
+        same = [h for h in m.entries if h[2] == best_rank]
+        same.sort(key=lambda h: self.catalog.year_of(h[0]), reverse=word in _NEWER)
+        m.entries = same + [h for h in m.entries if h not in same]
 
     def _scan_vocabulary(self, tokens: list[Token], taken: list[bool]) -> list[Match]:
         """Return attribute-value and domain-word matches among unclaimed words, longest first at each position."""
@@ -231,11 +247,16 @@ class Parser:
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
         words = key.split(" ")
-        if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.is_structured_surface(w)
-                                      or self.catalog.domain_words.get(w) for w in words):
-            return False  # "red summer dress" describes; it does not name one product
         first = tokens[i]
         original = text[first.start : tokens[i + size - 1].end]
+        mid_sentence = not (first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？")
+        # "Get Out", "Saw": ordinary words written as a name, capitalised word by word in mid-sentence.
+        title_cased = mid_sentence and all(w[:1].isupper() or w.lower() in ("of", "the", "a", "an", "and", "in", "on")
+                                           for w in original.split()) and original[:1].isupper()
+        if not is_cjk(key[0]) and not title_cased and all(
+                w in lx.EN_STOPWORDS or self.catalog.is_structured_surface(w) or self.catalog.domain_words.get(w)
+                for w in words):
+            return False  # "red summer dress" describes; it does not name one product
         if not strict and not title_key_is_weak(key) and (
                 first.cjk or any(ch.isupper() for ch in original) or size >= 3 or any(ch.isdigit() for ch in key)):
             return True

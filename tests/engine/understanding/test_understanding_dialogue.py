@@ -323,3 +323,12 @@ def test_soft_preferences_rerank_within_a_bound_and_never_filter(films):
 ])
 def test_negated_and_complained_about_titles_are_disliked(films, text, expected):
     assert refs(understand(text, catalog=films)) == expected
+
+
+def test_ordinary_words_capitalised_as_a_name_and_remakes(films):
+    catalog = CatalogIndex([*FILMS, _film(30, "Get Out (2017)", ["Horror"], 2017),
+                            _film(31, "Heat (2023)", ["Drama"], 2023)], popularity=POPULARITY)
+    assert refs(understand("have you seen Get Out?", catalog=catalog)) == [("f-30", "neutral")]
+    assert not understand("get out of here", catalog=catalog).referenced_items
+    assert refs(understand("I loved the new Heat", catalog=catalog)) == [("f-31", "liked")]
+    assert refs(understand("I loved the original Heat", catalog=catalog)) == [("f-10", "liked")]
