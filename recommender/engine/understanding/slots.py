@@ -259,7 +259,7 @@ _ZH_NUMERAL = "零一二两三四五六七八九十百千万"
 # Chinese numerals before a currency or a bound ("五十块以下", "两百元以内", "不超过三百").
 _ZH_WORD_AMOUNT = re.compile(
     r"(?P<pre>不超过|不到|低于|少于|小于|最多|超过|高于|多于|大于|至少)?(?P<num>[" + _ZH_NUMERAL + r"]+)"
-    r"(?P<post>\s*(?:块钱|块|元|刀|美元|美金)|(?=以下|以内|之内|以上|左右))")
+    r"(?P<post>\s*(?:块钱|块|元|刀|美元|美金)|(?=以下|以内|之内|以上|左右)|(?=\s*(?:到|至|~|-)\s*[0-9" + _ZH_NUMERAL + r"]+\s*(?:块|元|刀|美元)))")
 
 
 def _en_words_value(words: list[str]) -> int | None:
@@ -289,11 +289,25 @@ def numbers_to_digits(text: str) -> str:
     Only amounts next to a currency or a price bound are rewritten, so titles such as "Ocean's Eleven" stay.
     """
     def english(m: re.Match) -> str:
-        words = [w for w in re.split(r"[\s-]+", m["num"].lower()) if w]
-        while words and words[0] in ("and", "a", "an") and len(words) > 1 and words[1] not in _EN_SCALES:
+        raw = m["num"]
+        # "between twenty and fifty dollars": an "and" not after "hundred" / "thousand" separates two amounts; only
+        # the one next to the currency is rewritten here, the other by the range that reads "between".
+        parts = re.split(r"[\s-]+", raw)
+        cut = 0
+        for k, word in enumerate(parts):
+            if word.lower() == "and" and (k == 0 or parts[k - 1].lower() not in _EN_SCALES):
+                cut = k + 1
+        head, words = parts[:cut], [w.lower() for w in parts[cut:] if w]
+        while words and words[0] in ("a", "an") and len(words) > 1 and words[1] not in _EN_SCALES:
             words = words[1:]
         value = _en_words_value(words)
-        return m.group() if value is None or value == 0 and words != ["zero"] else str(value)
+        if value is None or (value == 0 and words != ["zero"]):
+            return m.group()
+        prefix = " ".join(head)
+        if head:
+            first = _en_words_value([w.lower() for w in head[:-1]])
+            prefix = (str(first) if first else " ".join(head[:-1])) + " and"
+        return f"{prefix} {value}".strip()
 
     text = _EN_WORD_AMOUNT.sub(english, text)
     if not any(ch in _ZH_NUMERAL for ch in text):

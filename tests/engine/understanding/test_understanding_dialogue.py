@@ -193,6 +193,8 @@ def test_music_artist_names_are_items_not_tags(music):
 @pytest.mark.parametrize("text, out", [
     ("under fifty dollars", "under 50 dollars"), ("a hundred and twenty bucks", "120 bucks"),
     ("五十块以下", "50块以下"), ("不超过三百元", "不超过300元"), ("Ocean's Eleven", "Ocean's Eleven"),
+    ("between twenty and fifty dollars", "between 20 and 50 dollars"), ("三百到五百块", "300到500块"),
+    ("第三个", "第三个"), ("三十年代", "三十年代"),
 ])
 def test_numbers_in_words_become_digits_only_next_to_money(text, out):
     assert numbers_to_digits(text) == out
@@ -201,6 +203,7 @@ def test_numbers_in_words_become_digits_only_next_to_money(text, out):
 def test_prices_in_words_become_ranges(mixed):
     assert understand("a red dress under fifty dollars", catalog=mixed).ranges == {"price": [None, 50]}
     assert understand("五十块以下的包", catalog=mixed).ranges == {"price": [None, 50]}
+    assert understand("a bag between twenty and fifty dollars", catalog=mixed).ranges == {"price": [20, 50]}
 
 
 # -- intent in a recommendation dialogue ----------------------------------------------------------------
