@@ -177,7 +177,9 @@ DISLIKE_WORDS = [
     "pass on", "no thanks", "no thank you", "nope", "please no", "god no", "hell no", "no way", "not a fan",
     "not really into", "not into", "not a huge fan", "not a big fan", "not really a fan", "let down", "letdown",
     "not my speed", "not my style", "not my taste", "not my type", "not my kind", "do not suggest", "don't suggest",
-    "wouldn't recommend", "would not recommend", "waste of time", "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
+    "wouldn't recommend", "would not recommend", "waste of time", "annoying", "obnoxious", "lame", "mediocre",
+    "cheesy", "corny", "isn't my cup of tea", "isnt my cup of tea", "isn't my thing", "isnt my thing", "isnt for me",
+    "isn't for me", "wasn't for me", "wasnt for me", "wasn't fond", "wasnt fond", "not fond", "not too fond", "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
 ]
 
 LIST_REJECTION = [

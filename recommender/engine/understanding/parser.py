@@ -38,7 +38,8 @@ _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wa
 # "too dude humor for me", "a bit too slow for us": a complaint whatever the adjective.
 _TOO_FOR_ME = re.compile(r"\btoo( \w+){1,3} for (me|us|my taste)\b")
 # "something like Star Wars but not Star Trek", "anything except Titanic", "除了《泰坦尼克号》".
-_NEGATED_BEFORE = re.compile(r"(\b(not|no|except|besides|other than|anything but|rather than|instead of)|除了|不要|别)"
+_NEGATED_BEFORE = re.compile(r"(\b(not|no|except|except for|apart from|aside from|besides|other than|anything but|"
+                             r"rather than|instead of|nothing like|better than)|除了|不要|别)"
                              r"\s*(the\s+|a\s+)?$")
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
 # A capitalised run after a liking cue names a title: "something like The Matrix", "fan of Harry Potter".
@@ -271,6 +272,8 @@ class Parser:
             return True  # "Godfather 2", "Toy Story 3": a sequel number makes a capitalised name distinctive
         sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
         capitalised = original[:1].isupper() and not sentence_start
+        if self._inside_longer_name(text, tokens, i, size):
+            return False  # "Girls" in "Girls Trip (2017)": part of a longer name the catalog does not hold
         # An uncapitalised ordinary word names a title only right after a cue ("loved heat", "like the heat"),
         # not a few words later ("watch something with aliens").
         k = i - 1
@@ -283,6 +286,25 @@ class Parser:
         if not title_key_is_weak(key):  # "date night, need a comedy": two lower-case words need a cue nearby
             cued = cued or bool({t.text for t in tokens[max(0, i - 3) : i]} & TITLE_CUES)
         return capitalised or cued
+
+    def _inside_longer_name(self, text: str, tokens: list[Token], i: int, size: int) -> bool:
+        """Return whether capitalised words run on either side of a short name, or a different year follows it."""
+        end = i + size
+        if end < len(tokens):
+            nxt = tokens[end]
+            between = text[tokens[end - 1].end : nxt.start]
+            if not between.strip() and text[nxt.start : nxt.start + 1].isupper():
+                return True
+            if not between.strip(" (") and re.fullmatch(r"(19|20)\d\d", nxt.text):
+                return True  # a year follows that matched none of the items (_year_follows would have accepted)
+        if i > 0:
+            prev = tokens[i - 1]
+            between = text[prev.end : tokens[i].start]
+            word = text[prev.start : prev.end]
+            sentence_start = prev.start == 0 or text[: prev.start].rstrip()[-1:] in ".!?。！？"
+            if not between.strip() and word[:1].isupper() and word != "I" and not sentence_start:
+                return True
+        return False
 
     def _describes(self, key: str) -> bool:
         """Return whether every word of a phrase is an ordinary word or part of a structured value or domain word."""
@@ -626,7 +648,7 @@ class Parser:
                 if ref.sentiment == "disliked":
                     ref.reaction = "rejected"  # "haven't seen it, but I'll pass"
                 else:
-                    ref.reaction = "accepted" if (accepted or ref.sentiment == "liked") else "unseen"
+                    ref.reaction = "accepted" if (accepted or (explicit and ref.sentiment == "liked")) else "unseen"
                 ref.sentiment = "neutral"  # not seen yet: nothing to like or dislike
             elif seen_state == "seen":
                 ref.reaction = "seen"

@@ -335,3 +335,19 @@ def test_ordinary_words_capitalised_as_a_name_and_remakes(films):
     assert not understand("get out of here", catalog=catalog).referenced_items
     assert refs(understand("I loved the new Heat", catalog=catalog)) == [("f-31", "liked")]
     assert refs(understand("I loved the original Heat", catalog=catalog)) == [("f-10", "liked")]
+
+
+def test_a_short_title_inside_a_longer_unknown_name_is_not_linked(films):
+    # "Heat Wave (1990)" is not in the catalog: neither "Heat" nor any other piece of it is the film.
+    assert not understand("Have you seen Heat Wave (1990)?", catalog=films).referenced_items
+    assert refs(understand("anything except for Casablanca", catalog=films)) == [("f-12", "disliked")]
+    assert refs(understand("I liked Heat (1995) better than Heat (1972)", catalog=films)) == [
+        ("f-9", "liked"), ("f-10", "disliked")]
+
+
+def test_not_seen_yet_is_not_a_like(films):
+    state, _ = read_dialogue([
+        {"role": "assistant", "content": "Maybe Arrival (2016), a clever one."},
+        {"role": "user", "content": "i havent seen arrival"},
+    ], films)
+    assert state.reactions() == {"f-17": ""} and "f-17" not in state.profile().liked
