@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"films the catalog holds: {r['counts']['films']}; linked {r['linked']:.3f}; seeker-liked films in the "
           f"profile {r['liked_in_profile']:.3f}; recommender suggestions recognised {r['suggestions_recognised']:.3f}; "
           f"films the seeker disliked read as liked {r['disliked_read_as_liked']:.3f}")
+    c = r["counts"]
+    print(f"(out of {c['liked']} seeker-liked films, {c['suggested']} suggestions, {c['disliked']} disliked films)")
     print(f"latency: {r['ms_per_dialogue_p50']:.1f} ms per dialogue p50, {r['ms_per_dialogue_p95']:.1f} ms p95; "
           f"{r['ms_per_message_p95']:.2f} ms per message p95")
     return 0
