@@ -20,8 +20,8 @@ MAX_SURFACE_TOKENS = 6
 MAX_VALUE_WORDS = 4
 SKIP_ATTRIBUTES = {"popularity", "rating", "rating_count", "num_ratings", "url", "image", "imdb_url", "id"}
 # An attribute is free-form (user tags, keywords) when it has many distinct values and they are either sparse over
-# the catalog (carried by under half the items) or, like tags, several per item and barely shared (under three items
-# per value on average); such values re-rank as soft preferences and never filter. Few values (genres, colours) and
+# the catalog (carried by under half the items) or, like tags, several per item and barely shared (the median value
+# is carried by under three items); such values re-rank as soft preferences and never filter. Few values (genres, colours) and
 # one-per-item names (author, brand) are structured.
 FREE_FORM_MIN_VALUES = 20
 FREE_FORM_MAX_COVERAGE = 0.5
@@ -125,6 +125,8 @@ class CatalogIndex:
         self._carriers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._domain_sizes: dict[str, int] = defaultdict(int)
         self._assignments: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # item-value pairs
+        # (domain, attribute) -> value -> items carrying it
+        self._value_counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self._forced_free = set(free_form or ())
         self.popularity = dict(popularity or {})
         # domain -> attribute -> set of values as the catalog writes them
@@ -156,7 +158,9 @@ class CatalogIndex:
         carriers = self._carriers[domain][attr] or 1
         coverage = carriers / (self._domain_sizes[domain] or 1)
         assignments = self._assignments[domain][attr]
-        support = assignments / (distinct or 1)
+        # The median item count per value: a long tail of one-off tags keeps it low even when a few tags are common.
+        counts = sorted(self._value_counts[(domain, attr)].values())
+        support = counts[len(counts) // 2] if counts else 0
         per_item = assignments / carriers
         return distinct >= FREE_FORM_MIN_VALUES and (
             coverage < FREE_FORM_MAX_COVERAGE
@@ -185,6 +189,7 @@ class CatalogIndex:
                 elif isinstance(v, str) and v.strip() and len(v.split()) <= MAX_VALUE_WORDS:
                     self.values[item.domain][attr].add(v.strip())
                     self._assignments[item.domain][attr] += 1
+                    self._value_counts[(item.domain, attr)][v.strip()] += 1
         for phrase, rank in title_variants(item.title):
             self._add_title(phrase, TitleKey(item.item_id, "title", rank))
         for alias in item.aliases or ():

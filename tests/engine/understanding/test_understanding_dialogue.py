@@ -351,3 +351,13 @@ def test_not_seen_yet_is_not_a_like(films):
         {"role": "user", "content": "i havent seen arrival"},
     ], films)
     assert state.reactions() == {"f-17": ""} and "f-17" not in state.profile().liked
+
+
+def test_a_long_tail_of_tags_is_free_form_even_when_some_tags_are_common():
+    common = ["rock", "indie", "alternative", "british", "guitar", "live", "90s", "male vocals", "classic", "loud"]
+    artists = [ItemRecord(f"x-{k}", f"Signal Band {k}", "music", attributes={
+        "genres": ["rock"], "tags": [*common, f"oddity{k}", f"memory{k}"]}) for k in range(60)]
+    catalog = CatalogIndex(artists)
+    assert catalog.is_free_form("tags", "music")  # the mean item count per tag is over 5; the median is 1
+    u = understand("something loud with guitar", catalog=catalog)
+    assert u.prefer == {"tags": ["loud", "guitar"]} and not u.include
