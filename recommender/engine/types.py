@@ -76,6 +76,11 @@ class Profile:
     disliked: list[str] = field(default_factory=list)
     history: dict[str, float] = field(default_factory=dict)
     query_text: str = ""
+    # Soft preferences from free-form attributes (user tags): {attribute: [values]} that re-rank, never filter.
+    prefer: dict[str, list[Any]] = field(default_factory=dict)
+    avoid: dict[str, list[Any]] = field(default_factory=dict)
+    # Items not to recommend again: named by the person or already suggested in the conversation.
+    exclude: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,6 +1,8 @@
 """Conversational understanding in English and Chinese, grounded in the catalog.
 
-Entry point: understand(text, state=..., catalog=..., backend=...) -> Understanding.
+Entry points: understand(text, state=..., catalog=..., backend=...) -> Understanding for one user turn;
+read_dialogue(messages, catalog, backend=None) -> (ConversationState, Understanding) for a whole dialogue (user and
+assistant messages); apply_soft_preferences(scored, records, prefer, avoid) to re-rank by free-form preferences.
 """
 from __future__ import annotations
 
@@ -104,4 +106,8 @@ def understand(
     return u
 
 
-__all__ = ["CatalogIndex", "ConversationState", "INTENTS", "ItemRef", "Understanding", "understand"]
+from .dialogue import read_dialogue, suggested_items
+from .soft import apply_soft_preferences
+
+__all__ = ["INTENTS", "CatalogIndex", "ConversationState", "ItemRef", "Understanding", "apply_soft_preferences",
+           "read_dialogue", "suggested_items", "understand"]

@@ -19,6 +19,15 @@ MAX_SURFACE_TOKENS = 6
 # Attribute values longer than this are descriptions, not vocabulary.
 MAX_VALUE_WORDS = 4
 SKIP_ATTRIBUTES = {"popularity", "rating", "rating_count", "num_ratings", "url", "image", "imdb_url", "id"}
+# An attribute is free-form (user tags, keywords) when it has many distinct values and they are either sparse over
+# the catalog (carried by under half the items) or, like tags, several per item and barely shared (the median value
+# is carried by under three items); such values re-rank as soft preferences and never filter. Few values (genres, colours) and
+# one-per-item names (author, brand) are structured.
+FREE_FORM_MIN_VALUES = 20
+FREE_FORM_MAX_COVERAGE = 0.5
+FREE_FORM_MIN_SUPPORT = 3.0
+FREE_FORM_MIN_VALUES_PER_ITEM = 1.5
+_SEQUEL_PART = re.compile(r"\bpart\s+(?=\d)")
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,15 @@ def title_variants(title: str) -> list[tuple[str, int]]:
             head = phrase.split(":", 1)[0].strip()
             if len(head.split()) >= 2 or len(head) >= 5:
                 forms.append((head, 2))
+        if " - " in phrase:  # "Avengers: Infinity War - Part I" is written without its part
+            head = phrase.split(" - ", 1)[0].strip()
+            if len(head) >= 4:
+                forms.append((head, max(rank, 1)))
+    # "Godfather: Part II" is also "Godfather 2"; numerals are folded to digits when keys are made.
+    for phrase, rank in list(forms):
+        lowered = key_of(phrase)
+        if "part " in lowered and _SEQUEL_PART.search(lowered):
+            forms.append((_SEQUEL_PART.sub("", lowered), max(rank, 1)))
     return forms
 
 
@@ -73,6 +91,18 @@ def _value_forms(value: str) -> set[str]:
     return {f for f in forms if f}
 
 
+def _usable_free_value(value: str) -> bool:
+    """Return whether a free-form value carries a content word (not "i love", "good", "must see")."""
+    words = key_of(value).split(" ")
+    return any(w and w not in EN_STOPWORDS and w not in _FREE_FORM_NOISE and not w.isdigit() for w in words) \
+        and len(key_of(value)) >= 3
+
+
+_FREE_FORM_NOISE = {"love", "loved", "like", "liked", "favorite", "favourite", "awesome", "amazing", "seen", "owned",
+                    "queue", "netflix", "dvd", "watchlist", "want", "must", "see", "rewatch", "boring", "overrated",
+                    "underrated", "classic", "masterpiece"}
+
+
 def _canon(value: str) -> str:
     """Return a comparison form of a value: lower-case alphanumerics, trailing plural dropped."""
     flat = re.sub(r"[^0-9a-z\u3400-\u9fff]", "", str(value).lower())
@@ -87,8 +117,17 @@ class CatalogIndex:
         items: Iterable[ItemRecord],
         popularity: Mapping[str, float] | None = None,
         synonyms: Mapping[str, Mapping[str, list[str]]] = ATTRIBUTE_SYNONYMS,
+        free_form: Iterable[str] | None = None,
     ):
+        """free_form names attributes to treat as free-form regardless of the statistics (None: decide from them)."""
         self.items: dict[str, ItemRecord] = {}
+        # domain -> attribute -> number of items carrying it; domain -> item count
+        self._carriers: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._domain_sizes: dict[str, int] = defaultdict(int)
+        self._assignments: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))  # item-value pairs
+        # (domain, attribute) -> value -> items carrying it
+        self._value_counts: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        self._forced_free = set(free_form or ())
         self.popularity = dict(popularity or {})
         # domain -> attribute -> set of values as the catalog writes them
         self.values: dict[str, dict[str, set[Any]]] = defaultdict(lambda: defaultdict(set))
@@ -97,6 +136,10 @@ class CatalogIndex:
         for item in items:
             self._add_item(item)
         self.domains = set(self.values) | {i.domain for i in self.items.values()}
+        self.free_form: set[tuple[str, str]] = {
+            (domain, attr) for domain, attrs in self.values.items() for attr in attrs if self._looks_free(domain, attr)}
+        self._fuzzy_keys: list[str] | None = None
+        self._title_keys_sorted: list[str] | None = None
         # surface key -> [(attribute, value, domain)]
         self.surfaces: dict[str, list[tuple[str, Any, str]]] = defaultdict(list)
         self._build_surfaces(synonyms)
@@ -107,12 +150,37 @@ class CatalogIndex:
         self.max_title_tokens = MAX_TITLE_TOKENS
 
     # -- building -------------------------------------------------------------------------------
+    def _looks_free(self, domain: str, attr: str) -> bool:
+        """Return whether an attribute's values are free-form, from the catalog's own statistics."""
+        if attr in self._forced_free:
+            return True
+        distinct = len(self.values[domain][attr])
+        carriers = self._carriers[domain][attr] or 1
+        coverage = carriers / (self._domain_sizes[domain] or 1)
+        assignments = self._assignments[domain][attr]
+        # The median item count per value: a long tail of one-off tags keeps it low even when a few tags are common.
+        counts = sorted(self._value_counts[(domain, attr)].values())
+        support = counts[len(counts) // 2] if counts else 0
+        per_item = assignments / carriers
+        return distinct >= FREE_FORM_MIN_VALUES and (
+            coverage < FREE_FORM_MAX_COVERAGE
+            or (support < FREE_FORM_MIN_SUPPORT and per_item >= FREE_FORM_MIN_VALUES_PER_ITEM))
+
+    def is_free_form(self, attr: str, domain: str | None = None) -> bool:
+        """Return whether an attribute is free-form (soft preference only) in the domain, or in any domain."""
+        if domain is not None:
+            return (domain, attr) in self.free_form
+        return any(a == attr for _, a in self.free_form)
+
     def _add_item(self, item: ItemRecord) -> None:
         self.items[item.item_id] = item
+        self._domain_sizes[item.domain] += 1
         for attr, value in (item.attributes or {}).items():
             if attr in SKIP_ATTRIBUTES or value is None:
                 continue
             values = value if isinstance(value, (list, tuple, set)) else [value]
+            if values:
+                self._carriers[item.domain][attr] += 1
             for v in values:
                 if isinstance(v, bool):
                     continue
@@ -120,6 +188,8 @@ class CatalogIndex:
                     self.numeric[item.domain].add(attr)
                 elif isinstance(v, str) and v.strip() and len(v.split()) <= MAX_VALUE_WORDS:
                     self.values[item.domain][attr].add(v.strip())
+                    self._assignments[item.domain][attr] += 1
+                    self._value_counts[(item.domain, attr)][v.strip()] += 1
         for phrase, rank in title_variants(item.title):
             self._add_title(phrase, TitleKey(item.item_id, "title", rank))
         for alias in item.aliases or ():
@@ -130,28 +200,45 @@ class CatalogIndex:
         k = key_of(phrase)
         if not k or len(tokenize(k)) > MAX_TITLE_TOKENS * 2:
             return
+        if key.rank >= 2 and all(w in EN_STOPWORDS or w.isdigit() for w in k.split(" ")):
+            return  # an alternative title or a head like "(Not)" or "The" would name nothing by itself
         existing = self.titles[k]
         if not any(e.item_id == key.item_id and e.rank <= key.rank for e in existing):
             existing.append(key)
 
     def _build_surfaces(self, synonyms) -> None:
-        by_canon: dict[tuple[str, str], list[tuple[Any, str]]] = defaultdict(list)
+        by_canon: dict[str, list[tuple[str, Any, str]]] = defaultdict(list)
         for domain, attrs in self.values.items():
             for attr, vals in attrs.items():
+                free = (domain, attr) in self.free_form
                 for v in vals:
-                    by_canon[(attr, _canon(v))].append((v, domain))
+                    if free:
+                        if _usable_free_value(v):
+                            self._add_surface(key_of(v), attr, v, domain)
+                        continue
+                    by_canon[_canon(v)].append((attr, v, domain))
                     for form in _value_forms(v):
                         self._add_surface(form, attr, v, domain)
-        for attr, table in synonyms.items():
+        for table in synonyms.values():
             for concept, words in table.items():
-                # A synonym counts only where the catalog holds the value it names (under any of its names:
-                # books write "science fiction" where MovieLens writes "Sci-Fi").
-                targets = []
+                # A synonym counts only where the catalog holds, in a structured attribute of any name, the value it
+                # names under any of its spellings (books write "science fiction" where MovieLens writes "Sci-Fi").
+                targets: list[tuple[str, Any, str]] = []
                 for form in {_canon(concept), *(_canon(w) for w in words if not is_cjk(w[0]))}:
-                    targets += [t for t in by_canon.get((attr, form), []) if t not in targets]
-                for value, domain in targets:
+                    targets += [t for t in by_canon.get(form, []) if t not in targets]
+                for attr, value, domain in targets:
                     for word in [concept, *words]:
                         self._add_surface(key_of(word), attr, value, domain)
+        # A phrase that names a structured value never stands for a free-form one ("science fiction" is the genre,
+        # not the tag one person once typed).
+        for key, entries in self.surfaces.items():
+            structured = [e for e in entries if (e[2], e[0]) not in self.free_form]
+            if structured and len(structured) < len(entries):
+                self.surfaces[key] = structured
+
+    def is_structured_surface(self, key: str) -> bool:
+        """Return whether a phrase names a value of a structured attribute."""
+        return any((d, a) not in self.free_form for a, _, d in self.surfaces.get(key, []))
 
     def _add_surface(self, key: str, attr: str, value: Any, domain: str) -> None:
         if not key or key in EN_STOPWORDS or len(tokenize(key)) > MAX_SURFACE_TOKENS:
@@ -178,12 +265,71 @@ class CatalogIndex:
         hits = self.resolve_title(key_of(phrase))
         return self.items.get(hits[0][0]) if hits else None
 
+    def titles_starting_with(self, phrase: str, limit: int = 5) -> list[str]:
+        """Return ids of items whose full title begins with a written name of six letters or more, most popular first.
+
+        Ordinary words never qualify ("the best", "love"), so only distinctive heads such as "Shawshank" do.
+        """
+        key = key_of(phrase)
+        if len(key.replace(" ", "")) < 6 or any(is_cjk(ch) for ch in key):
+            return []
+        words = key.split(" ")
+        if all(w in EN_STOPWORDS or self.is_structured_surface(w) or w in self.surfaces for w in words):
+            return []
+        if self._title_keys_sorted is None:
+            self._title_keys_sorted = sorted(k for k, entries in self.titles.items()
+                                             if any(e.rank <= 1 for e in entries))
+        import bisect
+
+        found: list[str] = []
+        start = bisect.bisect_left(self._title_keys_sorted, key + " ")
+        for title_key in self._title_keys_sorted[start:start + 200]:
+            if not title_key.startswith(key + " "):
+                break
+            found += [h[0] for h in self.resolve_title(title_key) if h[0] not in found]
+        found.sort(key=lambda i: (-self.popularity.get(i, 0.0), i))
+        return found[:limit]
+
+    def fuzzy_titles(self, phrase: str, limit: int = 5) -> list[tuple[str, float]]:
+        """Return (item_id, score) for titles within a small typo of a written name, best first.
+
+        The threshold grows as the name gets shorter, and names under five letters or made only of ordinary words
+        never match: "war" or "the dark" must not become a film.
+        """
+        key = key_of(phrase)
+        letters = key.replace(" ", "")
+        if len(letters) < 5 or any(is_cjk(ch) for ch in key):
+            return []
+        words = key.split(" ")
+        if all(w in EN_STOPWORDS or self.is_structured_surface(w) or w.isdigit() for w in words):
+            return []
+        from rapidfuzz import fuzz, process
+
+        if self._fuzzy_keys is None:
+            self._fuzzy_keys = [k for k, entries in self.titles.items()
+                                if len(k) >= 4 and not any(is_cjk(ch) for ch in k)
+                                and any(e.rank <= 1 for e in entries)]
+        cutoff = 92.0 if len(letters) < 8 else 88.0 if len(letters) < 13 else 85.0
+        found: dict[str, float] = {}
+        for title_key, score, _ in process.extract(key, self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=cutoff,
+                                                   limit=limit * 3):
+            if title_key[:1] != key[:1] and title_key.split(" ", 1)[-1][:1] != key.split(" ", 1)[-1][:1]:
+                continue  # typos rarely hit the first letter of both the title and its main word
+            for item_id, _, _ in self.resolve_title(title_key):
+                found[item_id] = max(found.get(item_id, 0.0), float(score))
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1], -self.popularity.get(kv[0], 0.0), kv[0]))
+        return ranked[:limit]
+
     def _year(self, item_id: str) -> int:
         year = (self.items[item_id].attributes or {}).get("year") if item_id in self.items else None
         try:
             return int(year)
         except (TypeError, ValueError):
             return 0
+
+    def year_of(self, item_id: str) -> int:
+        """Return the item's year attribute, or 0 when it has none."""
+        return self._year(item_id)
 
     def surface(self, key: str) -> list[tuple[str, Any, str]]:
         """Return (attribute, value, domain) entries a written phrase stands for."""

@@ -27,7 +27,12 @@ for _attr, _table in lx.ATTRIBUTE_SYNONYMS.items():
                 _ZH_TERMS[_w] = _concept.lower()
 _GLOSSARY = sorted(_ZH_TERMS, key=len, reverse=True)
 _KEYWORD_NEGATIONS = re.compile(r"\b(less|not too|too much|fewer)\b|不要太|别太|不太")
-_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | {"watch", "read", "listen", "play", "wear"}
+# Words of reactions to a suggestion ("seen it already", "nah", "I'll take it") say nothing about content.
+_REACTION_WORDS = {"already", "nah", "nope", "yep", "exactly", "none", "take", "look", "looks", "own", "seen", "sounds",
+                   "try", "check", "heard", "watched", "read", "tried", "wanted", "yet",
+                   "dollars", "dollar", "bucks", "usd", "euros", "yuan", "rmb", "price", "budget"}
+_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | {"watch", "read", "listen", "play",
+                                                                                  "wear"}
 
 
 def _negated(left, index: int, char_pos: int) -> bool:

@@ -172,7 +172,14 @@ DISLIKE_WORDS = [
     "hate", "hated", "hates", "dislike", "disliked", "boring", "bored", "bad", "awful", "terrible", "worst",
     "too expensive", "overpriced", "not interested", "not interesting", "doesn't look interesting", "not for me",
     "not my thing", "meh", "ugly", "didn't like", "don't like", "do not like", "didn't enjoy", "wasn't good",
-    "pricey", "too long", "too slow", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
+    "pricey", "too long", "too slow", "disappointed", "disappointing", "tired of", "sick of", "not good",
+    "not great", "wasn't great", "overrated", "didn't care for", "not my cup of tea", "i'll pass", "will pass",
+    "pass on", "no thanks", "no thank you", "nope", "please no", "god no", "hell no", "no way", "not a fan",
+    "not really into", "not into", "not a huge fan", "not a big fan", "not really a fan", "let down", "letdown",
+    "not my speed", "not my style", "not my taste", "not my type", "not my kind", "do not suggest", "don't suggest",
+    "wouldn't recommend", "would not recommend", "waste of time", "annoying", "obnoxious", "lame", "mediocre",
+    "cheesy", "corny", "isn't my cup of tea", "isnt my cup of tea", "isn't my thing", "isnt my thing", "isnt for me",
+    "isn't for me", "wasn't for me", "wasnt for me", "wasn't fond", "wasnt fond", "not fond", "not too fond", "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
 ]
 
 LIST_REJECTION = [
@@ -260,4 +267,43 @@ ZH_FILLERS = [
     "电影", "影片", "片子", "好看的", "好看", "看看", "看", "的", "了", "吗", "呢", "吧", "啊", "呀", "我", "你", "他", "她",
     "是", "在", "和", "与", "或者", "还有", "也", "都", "很", "太", "最好", "要", "关于", "类似", "那样", "这样", "一样",
     "喜欢", "适合", "穿", "买", "找", "来点", "部", "个", "些", "点", "再", "就", "还", "又", "吧", "呗", "么", "什么", "时候",
+]
+
+# Asking for more of the same list ("any other suggestions?", "还有别的吗"): a refreshed list, nothing turned down.
+MORE_CUES = [
+    "any other", "anything else", "what else", "other suggestions", "more suggestions", "other ideas", "more ideas",
+    "more please", "more options", "some more", "a few more", "any more", "anymore", "another one", "one more",
+    "more like that", "more like this", "others?", "what about others", "keep them coming", "go on",
+    "还有别的", "还有吗", "还有其他", "还有什么", "还有没有", "再来", "再推荐", "多推荐", "更多", "别的呢", "其他的呢", "再给我",
+]
+# List rejections that, next to a "more" cue, only ask for other items ("还有别的吗" is not "none of these").
+WEAK_REJECTION = {"something else", "other options", "show me others", "different ones", "别的", "其他的"}
+
+# Reactions to a suggestion: whether the person has seen it, or will try it.
+SEEN_CUES = [
+    "seen it", "seen that", "seen this", "saw it", "saw that", "watched it", "watched that", "already seen",
+    "already watched", "i've seen", "ive seen", "i have seen", "have seen", "seen them", "read it", "heard it",
+    "already have", "already own", "we own", "i own", "listened to",
+    "看过", "看了", "已经看", "读过", "听过", "玩过", "买过", "已经有",
+]
+UNSEEN_CUES = [
+    "haven't seen", "havent seen", "have not seen", "never seen", "not seen", "haven't watched", "never watched",
+    "didn't see", "haven't heard", "never heard", "haven't read", "not yet", "yet to see", "yet to watch",
+    "have yet to", "don't think i've seen", "don't think he has seen", "don't think she has seen", "hasn't seen",
+    "没看过", "没看", "还没看", "没有看过", "没听过", "没读过", "没玩过",
+]
+ACCEPT_CUES = [
+    "sounds good", "sounds great", "sounds interesting", "sounds fun", "sounds like", "i'll watch", "i will watch",
+    "i'll check", "will check it out", "check it out", "i'll try", "i'll give it a", "give it a try", "add it",
+    "on my list", "i'll take", "i'll go with", "let's go with", "that one it is",
+    "听起来不错", "听着不错", "我去看", "去看看", "就它了", "就看这个", "试试", "加入", "就要",
+]
+
+# Closing a conversation: small talk even when it holds a liking word ("have a great day").
+CLOSINGS = [
+    "have a great day", "have a good day", "have a nice day", "have a great night", "have a good night",
+    "have a nice night", "have a great evening", "have a good one", "nice chatting", "nice talking", "good night",
+    "goodnight", "goodbye", "bye", "take care", "thanks for the suggestions", "thanks for the help",
+    "thanks for the recommendations", "thanks for chatting", "you too", "have a great weekend",
+    "再见", "拜拜", "晚安", "谢谢你的推荐", "谢谢推荐",
 ]

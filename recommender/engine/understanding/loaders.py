@@ -74,3 +74,48 @@ def product_catalog() -> CatalogIndex:
 def full_catalog() -> CatalogIndex:
     """Return an index over the whole sample catalog (products, films, books, music, games)."""
     return CatalogIndex(sample_items())
+
+
+def load_ml_latest_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
+    """Return (ml-latest-small films with genres, year and user tags; rating counts per id).
+
+    movies.csv writes "Title (Year)" and pipe-separated genres; tags.csv adds free-form user tags. Ids are the
+    dataset's movieId prefixed "mls-", so they never collide with ML-100K's.
+    """
+    import csv
+
+    root = Path(directory or data_dir() / "ml-latest-small")
+    tags: dict[str, list[str]] = {}
+    if (root / "tags.csv").exists():
+        with open(root / "tags.csv", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                bucket = tags.setdefault(row["movieId"], [])
+                tag = (row.get("tag") or "").strip()
+                if tag and tag.lower() not in (t.lower() for t in bucket):
+                    bucket.append(tag)
+    aliases = _sample().load_movie_aliases()  # keyed by "Title (Year)", as both MovieLens releases write it
+    items = []
+    with open(root / "movies.csv", encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            title = row["title"].strip()
+            genres = [g for g in row["genres"].split("|") if g and g != "(no genres listed)"]
+            attrs: dict = {"genres": genres}
+            m = _YEAR.search(title)
+            if m:
+                attrs["year"] = int(m.group(1))
+            if row["movieId"] in tags:
+                attrs["tags"] = tags[row["movieId"]]
+            items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie",
+                                    aliases=tuple(aliases.get(title, ())), attributes=attrs))
+    counts: Counter = Counter()
+    if (root / "ratings.csv").exists():
+        with open(root / "ratings.csv", encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                counts[f"mls-{row['movieId']}"] += 1
+    return items, dict(counts)
+
+
+def ml_latest_catalog(directory: Path | None = None) -> tuple[CatalogIndex, str]:
+    """Return (index over ml-latest-small films with their tags, a source label)."""
+    items, counts = load_ml_latest_movies(directory)
+    return CatalogIndex(items, popularity=counts), f"MovieLens ml-latest-small movies.csv + tags.csv ({len(items)} films)"

@@ -12,14 +12,17 @@ from dataclasses import dataclass, field
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
 from .result import ItemRef, Understanding
-from .slots import find_positions, find_ranges
+from .slots import find_positions, find_ranges, numbers_to_digits
 from .state import ConversationState
-from .text import Token, clause_ids, clause_starts, clean, detect_language, is_cjk, join_tokens, tokenize
+from .text import Token, clause_ids, clause_starts, clean, detect_language, fold, is_cjk, join_tokens, key_of, tokenize
 
 MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
 TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated", "hate",
               "about", "than", "to", "as", "is", "was", "did", "does", "watch", "rewatch"}
+# Only these make a lower-case ordinary word a title ("loved heat"); "was", "to", "about" do not ("it was perfect").
+STRONG_TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated",
+                     "hate", "watch", "rewatch"}
 ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比")
 _EN_PRONOUN = re.compile(r"\b(it|that one|this one|that movie|that film|this movie|this film|that|this|them)\b")
 _ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件|那件|这本|那本)")
@@ -32,6 +35,12 @@ _NEGATION = re.compile("|".join(
 # "didn't love", "not a fan", "不太爱": praise under a negation is criticism.
 _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
                            r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
+# "too dude humor for me", "a bit too slow for us": a complaint whatever the adjective.
+_TOO_FOR_ME = re.compile(r"\btoo( \w+){1,3} for (me|us|my taste)\b")
+# "something like Star Wars but not Star Trek", "anything except Titanic", "除了《泰坦尼克号》".
+_NEGATED_BEFORE = re.compile(r"(\b(not|no|except|except for|apart from|aside from|besides|other than|anything but|"
+                             r"rather than|instead of|nothing like|better than)|除了|不要|别)"
+                             r"\s*(the\s+|a\s+)?$")
 _ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
 # A capitalised run after a liking cue names a title: "something like The Matrix", "fan of Harry Potter".
 _TITLE_AFTER_CUE = re.compile(
@@ -39,7 +48,29 @@ _TITLE_AFTER_CUE = re.compile(
     r"((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:&.-]*(?:\s+(?:[A-Z0-9][\w'’:&.-]*|of|the|and|in|on|a|an|to|at|for|with|&))*)")
 _NOT_TITLES = {"i", "i'm", "i've", "it", "this", "that", "these", "those", "something", "anything", "me", "you", "we",
                "they", "he", "she", "them", "him", "her", "one", "some", "any", "more", "what", "the", "a", "an"}
+_NEWER = {"new", "newer", "latest", "recent", "remake", "reboot"}
+_OLDER = {"old", "older", "original", "classic", "first"}
+_VERDICT_VERBS = {"was", "is", "has", "had", "looks", "seems", "sounds", "remains", "wasnt", "isnt", "will"}
+_SUBJECT_PRONOUNS = {"i", "you", "we", "they", "he", "she", "it", "to", "will", "would", "dont", "do", "did", "didnt",
+                     "really", "also"}
+# Words around a title that is the whole message ("Amelie, please", "hmm, Godfather 2?").
+_TITLE_ONLY_FILLERS = {"please", "pls", "maybe", "hmm", "hm", "um", "uh", "yes", "yeah", "oh", "ah", "well", "and",
+                       "also", "too", "or", "perhaps", "again"}
 _TITLE_TAIL = re.compile(r"(\s+(?:of|the|and|in|on|a|an|to|at|for|with|&))+$")
+
+
+# "Can you suggest something like X?" is a request, whatever its question mark.
+_REQUEST_IN_QUESTION = ["suggest", "recommend", "like", "similar", "lines of", "along the lines", "推荐", "类似", "像"]
+# Asking the other side whether they have seen something is not a reaction.
+_ASKED_IF_SEEN = re.compile(r"\b(have|did|do|had) you (ever |already )?(seen|see|watched|watch|heard)\b|\byou seen\b|你看过")
+
+
+def _seen_state(low: str) -> str | None:
+    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None."""
+    low = _ASKED_IF_SEEN.sub(" ", low)
+    if _has_phrase(low, lx.UNSEEN_CUES):
+        return "unseen"
+    return "seen" if _has_phrase(low, lx.SEEN_CUES) else None
 
 
 @dataclass
@@ -108,39 +139,103 @@ class Parser:
         self.catalog = catalog
 
     # -- matching ---------------------------------------------------------------------------------
-    def _scan(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
-        """Return title, attribute and domain matches, longest first at each position."""
+    def _ngram_keys(self, tokens: list[Token], taken: list[bool], i: int) -> list[str]:
+        """Return lookup keys of sizes 1..MAX_NGRAM starting at token i, stopping at a claimed token."""
+        keys: list[str] = []
+        for j in range(i, min(i + MAX_NGRAM, len(tokens))):
+            if taken[j]:
+                break
+            tok = tokens[j]
+            if not keys:
+                keys.append(tok.text)
+            else:
+                sep = " " if not tok.cjk and not tokens[j - 1].cjk else ""
+                keys.append(keys[-1] + sep + tok.text)
+        return keys
+
+    def _scan_titles(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return believable title matches, longest first at each position; they claim their words first."""
         matches = []
-        i = 0
-        n = len(tokens)
+        i, n = 0, len(tokens)
         while i < n:
             if taken[i]:
                 i += 1
                 continue
             found = None
-            keys = []  # keys of sizes 1..MAX_NGRAM built incrementally; stops at a claimed token
-            for j in range(i, min(i + MAX_NGRAM, n)):
-                if taken[j]:
-                    break
-                tok = tokens[j]
-                if not keys:
-                    keys.append(tok.text)
-                else:
-                    sep = " " if not tok.cjk and not tokens[j - 1].cjk else ""
-                    keys.append(keys[-1] + sep + tok.text)
+            keys = self._ngram_keys(tokens, taken, i)
             for size in range(len(keys), 0, -1):
                 key = keys[size - 1]
-                title_hits = self.catalog.resolve_title(key)
+                hits = self.catalog.resolve_title(key)
+                if not hits:
+                    continue
+                # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
+                if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
+                    continue
+                if self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits):
+                    found = Match(i, i + size, "title", key, hits, via=hits[0][1])
+                    break
+            if found:
+                self._year_after(tokens, taken, found)
+                self._prefer_by_age(tokens, found)
+                matches.append(found)
+                i = found.end
+            else:
+                i += 1
+        return matches
+
+    def _year_follows(self, tokens: list[Token], end: int, hits) -> bool:
+        """Return whether the words are followed by the year of one of the titles they match ("Arrival (2016)")."""
+        if end >= len(tokens) or not re.fullmatch(r"(19|20)\d\d", tokens[end].text):
+            return False
+        return any(self.catalog.year_of(h[0]) == int(tokens[end].text) for h in hits)
+
+    def _year_after(self, tokens: list[Token], taken: list[bool], m: Match) -> None:
+        """Let a year written after a title ("Heat (1995)", "Heat 1972") pick the item and claim the year."""
+        if m.end >= len(tokens) or taken[m.end] or not re.fullmatch(r"(19|20)\d\d", tokens[m.end].text):
+            return
+        year = int(tokens[m.end].text)
+        same = [h for h in m.entries if self.catalog.year_of(h[0]) == year]
+        if same:
+            m.entries = same + [h for h in m.entries if h not in same]
+            m.end += 1
+
+    def _prefer_by_age(self, tokens: list[Token], m: Match) -> None:
+        """Let "the new X" / "the original X" pick the latest / earliest of items sharing a name."""
+        k = m.start - 1
+        while k >= 0 and tokens[k].text in ("the", "a"):
+            k -= 1
+        word = tokens[k].text if k >= 0 else ""
+        if word not in _NEWER and word not in _OLDER or len(m.entries) < 2:
+            return
+        best_rank = m.entries[0][2]
+        same = [h for h in m.entries if h[2] == best_rank]
+        same.sort(key=lambda h: self.catalog.year_of(h[0]), reverse=word in _NEWER)
+        m.entries = same + [h for h in m.entries if h not in same]
+
+    def _scan_vocabulary(self, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return attribute-value and domain-word matches among unclaimed words, longest first at each position."""
+        matches = []
+        i, n = 0, len(tokens)
+        while i < n:
+            if taken[i]:
+                i += 1
+                continue
+            found = None
+            keys = self._ngram_keys(tokens, taken, i)
+            for size in range(len(keys), 0, -1):
+                key = keys[size - 1]
                 surface = self.catalog.surface(key)
-                domain = self.catalog.domain_words.get(key)
-                if title_hits and (not (surface or domain)) and self._title_ok(text, tokens, i, size, key):
-                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
-                elif surface:
+                if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
+                        any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
+                        or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
+                    continue  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
+                if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
+                        (e[2], e[0]) not in self.catalog.free_form for e in surface):
+                    continue  # "I hope you ..." uses the word as a verb, not the tag "hope"
+                if surface:
                     found = Match(i, i + size, "attr", key, surface)
-                elif domain:
-                    found = Match(i, i + size, "domain", key, [domain])
-                elif title_hits and self._title_ok(text, tokens, i, size, key, strict=True):
-                    found = Match(i, i + size, "title", key, title_hits, via=title_hits[0][1])
+                elif self.catalog.domain_words.get(key):
+                    found = Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
                 if found:
                     break
             if found:
@@ -153,23 +248,103 @@ class Parser:
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
         words = key.split(" ")
-        if not is_cjk(key[0]) and all(w in lx.EN_STOPWORDS or self.catalog.surface(w) or self.catalog.domain_words.get(w)
-                                      for w in words):
-            return False  # "red summer dress" describes; it does not name one product
-        if not strict and not title_key_is_weak(key):
-            return True
         first = tokens[i]
+        original = text[first.start : tokens[i + size - 1].end]
+        mid_sentence = not (first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？")
+        # "Get Out", "Saw": ordinary words written as a name, capitalised word by word in mid-sentence.
+        title_cased = mid_sentence and all(w[:1].isupper() or w.lower() in ("of", "the", "a", "an", "and", "in", "on")
+                                           for w in original.split()) and original[:1].isupper()
+        if not is_cjk(key[0]) and not title_cased and all(
+                w in lx.EN_STOPWORDS or self.catalog.is_structured_surface(w) or self.catalog.domain_words.get(w)
+                for w in words):
+            return False  # "red summer dress" describes; it does not name one product
+        if not strict and not title_key_is_weak(key) and (
+                first.cjk or any(ch.isupper() for ch in original) or size >= 3 or any(ch.isdigit() for ch in key)):
+            return True
         if first.cjk:
             before = text[max(0, first.start - 3) : first.start]
             return any(c in before for c in ZH_TITLE_CUES) and len(key) >= 2
-        original = text[first.start : tokens[i + size - 1].end]
+        rest = [t.text for k, t in enumerate(tokens) if not i <= k < i + size]
+        if all(w in _TITLE_ONLY_FILLERS or w in lx.GREETINGS for w in rest) and (
+                len(key.replace(" ", "")) >= 4):
+            return True  # the message is the title ("Amelie", "Godfather 2 please")
+        if any(ch.isdigit() for ch in key) and original[:1].isupper():
+            return True  # "Godfather 2", "Toy Story 3": a sequel number makes a capitalised name distinctive
         sentence_start = first.start == 0 or text[: first.start].rstrip()[-1:] in ".!?。！？"
         capitalised = original[:1].isupper() and not sentence_start
-        prev = {t.text for t in tokens[max(0, i - 3) : i]}
-        return capitalised or bool(prev & TITLE_CUES)
+        if self._inside_longer_name(text, tokens, i, size):
+            return False  # "Girls" in "Girls Trip (2017)": part of a longer name the catalog does not hold
+        # An uncapitalised ordinary word names a title only right after a cue ("loved heat", "like the heat"),
+        # not a few words later ("watch something with aliens").
+        k = i - 1
+        while k >= 0 and tokens[k].text in ("the", "a", "an", "really", "also", "too"):
+            k -= 1
+        cued = k >= 0 and tokens[k].text in STRONG_TITLE_CUES
+        # A capitalised name as the subject of a verdict ("Casablanca was too slow", "Arrival is great").
+        after = tokens[i + size].text if i + size < len(tokens) else ""
+        cued = cued or (original[:1].isupper() and after in _VERDICT_VERBS)
+        if not title_key_is_weak(key):  # "date night, need a comedy": two lower-case words need a cue nearby
+            cued = cued or bool({t.text for t in tokens[max(0, i - 3) : i]} & TITLE_CUES)
+        return capitalised or cued
 
-    def _unlinked_titles(self, text: str, tokens, taken: list[bool]) -> list[str]:
-        """Return title-shaped names after a liking cue that no catalog title, value or word claimed."""
+    def _inside_longer_name(self, text: str, tokens: list[Token], i: int, size: int) -> bool:
+        """Return whether capitalised words run on either side of a short name, or a different year follows it."""
+        end = i + size
+        if end < len(tokens):
+            nxt = tokens[end]
+            between = text[tokens[end - 1].end : nxt.start]
+            if not between.strip() and text[nxt.start : nxt.start + 1].isupper():
+                return True
+            if not between.strip(" (") and re.fullmatch(r"(19|20)\d\d", nxt.text):
+                return True  # a year follows that matched none of the items (_year_follows would have accepted)
+        if i > 0:
+            prev = tokens[i - 1]
+            between = text[prev.end : tokens[i].start]
+            word = text[prev.start : prev.end]
+            sentence_start = prev.start == 0 or text[: prev.start].rstrip()[-1:] in ".!?。！？"
+            if not between.strip() and word[:1].isupper() and word != "I" and not sentence_start:
+                return True
+        return False
+
+    def _describes(self, key: str) -> bool:
+        """Return whether every word of a phrase is an ordinary word or part of a structured value or domain word."""
+        words = key.split(" ")
+        covered = [w in lx.EN_STOPWORDS or w in _NOT_TITLES for w in words]
+        for size in range(min(4, len(words)), 0, -1):
+            for i in range(len(words) - size + 1):
+                phrase = " ".join(words[i:i + size])
+                if self.catalog.is_structured_surface(phrase) or self.catalog.domain_words.get(phrase):
+                    covered[i:i + size] = [True] * size
+        return all(covered)
+
+    def _link_name(self, name: str) -> tuple[ItemRef | None, list[str]]:
+        """Return (a reference for a written name, by exact key or within a typo; other close candidates)."""
+        hits = self.catalog.resolve_title(key_of(name))
+        if hits:
+            item_id, via, _ = hits[0]
+            others = [h[0] for h in hits[1:4] if h[2] == hits[0][2]]
+            return ItemRef(item_id, self.catalog.title_of(item_id), via=via, match="exact" if not others else
+                           "ambiguous", alternatives=others), others
+        prefixed = self.catalog.titles_starting_with(name)
+        if prefixed:
+            # "like Shawshank": a distinctive name that begins exactly one title (or several: the most popular).
+            item_id = prefixed[0]
+            return ItemRef(item_id, self.catalog.title_of(item_id), via="partial",
+                           match="partial" if len(prefixed) == 1 else "ambiguous",
+                           alternatives=prefixed[1:4]), prefixed[1:4]
+        close = self.catalog.fuzzy_titles(name)
+        if not close:
+            return None, []
+        best = close[0][1]
+        near = [item_id for item_id, score in close if score >= best - 2.0]
+        # Equally close candidates: the most popular wins and the others are reported.
+        near.sort(key=lambda i: -self.catalog.popularity.get(i, 0.0))
+        item_id = near[0]
+        return ItemRef(item_id, self.catalog.title_of(item_id), via="fuzzy",
+                       match="fuzzy" if len(near) == 1 else "ambiguous", alternatives=near[1:4]), near[1:4]
+
+    def _unlinked_titles(self, text: str, tokens, taken: list[bool]) -> list[tuple[str, list[int]]]:
+        """Return (title-shaped name after a liking cue, its token indices) where no title claimed the words."""
         out = []
         for m in _TITLE_AFTER_CUE.finditer(text):
             name = _TITLE_TAIL.sub("", m.group(1)).strip(" .:-")
@@ -178,15 +353,45 @@ class Parser:
                 continue
             covered = [k for k, t in enumerate(tokens) if t.start < end and t.end > start]
             if covered and not any(taken[k] for k in covered):
-                out.append(name)
+                out.append((name, covered))
+        return out
+
+    def titles_in(self, raw: str) -> list[str]:
+        """Return ids of the catalog items a message names, in order (quoted names, titles, cued names in a typo)."""
+        text = clean(raw)
+        tokens = tokenize(text)
+        taken = [False] * len(tokens)
+        found: list[tuple[int, str]] = []
+        ends = [t.end for t in tokens]
+        for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|\*\*([^*]{1,80})\*\*", text):
+            ref, _ = self._link_name(next(g for g in m.groups() if g))
+            k = bisect.bisect_right(ends, m.start())
+            if ref is not None:
+                found.append((m.start(), ref.item_id))
+            while k < len(tokens) and tokens[k].start < m.end():
+                taken[k] = True
+                k += 1
+        for m in self._scan_titles(text, tokens, taken):
+            self._year_after(tokens, taken, m)
+            for k in range(m.start, m.end):
+                taken[k] = True
+            found.append((tokens[m.start].start, m.entries[0][0]))
+        for name, covered in self._unlinked_titles(text, tokens, taken):
+            ref, _ = self._link_name(name) if not self._describes(key_of(name)) else (None, [])
+            if ref is not None:
+                found.append((tokens[covered[0]].start, ref.item_id))
+        out: list[str] = []
+        for _, item_id in sorted(found):
+            if item_id not in out:
+                out.append(item_id)
         return out
 
     # -- main -------------------------------------------------------------------------------------
     def parse(self, raw: str, state: ConversationState | None = None) -> tuple[Understanding, "Leftovers"]:
         """Return the turn's Understanding (keywords not yet filled) and its unclaimed words."""
         state = state or ConversationState()
-        text = clean(raw)
-        low = text.lower()
+        text = numbers_to_digits(clean(raw))
+        low = fold(text)  # lower case, diacritics and traditional characters folded, same offsets
         u = Understanding(language=detect_language(text, default=state.language), text=text)
         tokens = tokenize(text)
         if not tokens:
@@ -195,6 +400,7 @@ class Parser:
         clauses = clause_ids(text, tokens)
         taken = [False] * len(tokens)
         refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
+        title_spans: list[tuple[int, int]] = []  # character spans of names: their words carry no sentiment
 
         ends = [t.end for t in tokens]
 
@@ -207,20 +413,46 @@ class Parser:
                 taken[k] = True
                 k += 1
 
-        # 1. Titles in 《》 or quotes are unambiguous mentions.
+        # 1. Titles in 《》 or quotes are unambiguous mentions; their words are never read as anything else.
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
             inner = next(g for g in m.groups() if g)
-            hits = self.catalog.resolve_title(join_tokens([t.text for t in tokenize(inner)]))
-            if not hits and (m.group(1) or inner[:1].isupper()):
-                u.unknown_titles.append(inner.strip())
-            if hits:
-                item_id, via, _ = hits[0]
-                refs.append((token_at(m.start()), ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
-                take_chars(m.start(), m.end())
-        # 2. Numeric ranges and list positions.
+            titled = bool(m.group(1)) or inner[:1].isupper()
+            ref, _ = self._link_name(inner) if titled or self.catalog.resolve_title(key_of(inner)) else (None, [])
+            if ref is None:
+                if titled:
+                    u.unknown_titles.append(inner.strip())
+                    take_chars(m.start(), m.end())
+                    title_spans.append((m.start(), m.end()))
+                continue
+            refs.append((token_at(m.start()), ref))
+            take_chars(m.start(), m.end())
+            title_spans.append((m.start(), m.end()))
+        # 2. Titles first; numeric ranges and list positions keep their words unless a longer title covers them
+        # ("Close Encounters of the Third Kind" is not "the third one").
         has_year = self.catalog.has_attribute("year")
         has_price = self.catalog.has_attribute("price")
-        for hit in find_ranges(low, price=has_price, year=has_year):
+        range_hits = find_ranges(low, price=has_price, year=has_year)
+        position_hits = find_positions(low)
+        matches = self._scan_titles(text, tokens, taken)
+
+        def title_wins(span) -> bool:
+            for m in matches:
+                m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
+                if m_start < span.end and span.start < m_end:
+                    return (m_end - m_start) > (span.end - span.start)
+            return False
+
+        kept = []
+        for m in matches:
+            m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
+            clash = [h.span for h in list(range_hits) + list(position_hits)
+                     if h.span.start < m_end and m_start < h.span.end]
+            if all((m_end - m_start) > (c.end - c.start) for c in clash):
+                kept.append(m)
+        matches = kept
+        for hit in range_hits:
+            if title_wins(hit.span):
+                continue
             low_b, high_b = hit.low, hit.high
             before = low[max(0, hit.span.start - 10) : hit.span.start]
             # "nothing before 1990" asks for the other side of the bound.
@@ -228,23 +460,42 @@ class Parser:
                 low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
             u.ranges[hit.attr] = [low_b, high_b]
             take_chars(hit.span.start, hit.span.end)
-        for pos in find_positions(low):
+        for pos in position_hits:
+            if title_wins(pos.span):
+                continue
             item_id = state.item_at(pos.index)
             take_chars(pos.span.start, pos.span.end)
             if item_id:
                 refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
-        # 3. Titles, attribute values and domain words.
-        matches = self._scan(text, tokens, taken)
+        # 3. Then names after a liking cue (linked within a typo, else reported as unknown), and only then attribute
+        # values and domain words among the words no title claimed.
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
-            if m.kind == "title":
-                item_id, via, _ = m.entries[0]
-                refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via)))
-        self._polarity(text, low, tokens, clauses, matches)
-        for name in self._unlinked_titles(text, tokens, taken):
-            if name not in u.unknown_titles:
+            title_spans.append((tokens[m.start].start, tokens[m.end - 1].end))
+            item_id, via, _ = m.entries[0]
+            others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
+            refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
+                                          match="ambiguous" if others else "exact", alternatives=others)))
+        for name, covered in self._unlinked_titles(text, tokens, taken):
+            if self._describes(key_of(name)):
+                continue  # "I like Horror movies": vocabulary, not a name
+            ref, _ = self._link_name(name)
+            for k in covered:
+                taken[k] = True
+            title_spans.append((tokens[covered[0]].start, tokens[covered[-1]].end))
+            if ref is not None:
+                refs.append((covered[0], ref))
+            elif name not in u.unknown_titles:
                 u.unknown_titles.append(name)
+        vocabulary = self._scan_vocabulary(tokens, taken)
+        for m in vocabulary:
+            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
+                continue  # a free-form value's words also serve content retrieval as keywords
+            for k in range(m.start, m.end):
+                taken[k] = True
+        matches = sorted(matches + vocabulary, key=lambda m: m.start)
+        self._polarity(text, low, tokens, clauses, matches)
 
         # 4. Domain: stated words, Chinese genre compounds in 片, else the items' domains.
         domains = []
@@ -272,11 +523,25 @@ class Parser:
 
         # 5. Attribute values, resolved to one domain's vocabulary.
         attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
-        chosen = self._choose_domain(attr_matches, context_domain)
+        structured = [m for m in attr_matches
+                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
+        chosen = self._choose_domain(structured or attr_matches, context_domain)
+        chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries)
         for m in attr_matches:
-            entries = [e for e in m.entries if e[2] == chosen] or m.entries[:1]
-            attr, value, _ = entries[0]
-            bucket = u.exclude if m.negated else u.include
+            entries = [e for e in m.entries if e[2] == chosen]
+            if not entries and chosen_elsewhere:
+                # "a tent for camping with my family": a word only another domain files as a value stays a keyword.
+                for k in range(m.start, m.end):
+                    taken[k] = False
+                continue
+            entries = entries or m.entries[:1]
+            attr, value, domain = entries[0]
+            if self.catalog.is_free_form(attr, domain):
+                # Free-form values (user tags) are soft preferences: they re-rank and never filter.
+                bucket = u.avoid if m.negated else u.prefer
+                value = str(value).lower()
+            else:
+                bucket = u.exclude if m.negated else u.include
             if value not in bucket.setdefault(attr, []):
                 bucket[attr].append(value)
         self._avoid_intensity(low, chosen or context_domain, u)
@@ -285,42 +550,62 @@ class Parser:
             if not u.include[attr]:
                 del u.include[attr]
 
-        # 6. Intent, then sentiment and pronouns, which depend on it.
-        ask_field = _earliest(low, lx.ASK_FIELDS)
-        has_question = bool(_has_phrase(low, lx.QUESTION_MARKERS))
-        request = _has_phrase(low, lx.REQUEST_CUES)
-        rejection = _has_phrase(low, lx.LIST_REJECTION)
-        pronoun = bool(_EN_PRONOUN.search(low) or _ZH_PRONOUN.search(text))
+        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names blanked out, so that
+        # "A Bad Moms Christmas" is not criticism and "Who Framed Roger Rabbit" is not a question.
+        said = low
+        for span_start, span_end in title_spans:
+            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
+        ask_field = _earliest(said, lx.ASK_FIELDS)
+        has_question = bool(_has_phrase(said, lx.QUESTION_MARKERS))
+        request = _has_phrase(said, lx.REQUEST_CUES)
+        rejection = _has_phrase(said, lx.LIST_REJECTION)
+        pronoun = bool(_EN_PRONOUN.search(said) or _ZH_PRONOUN.search(text))
         focus = state.focus_item
         slots = bool(u.include or u.exclude or u.ranges or u.domain)
-        chat_words = self._is_chat(low, tokens, taken)
-        ab_question = has_question and attr_matches and refs and _ASK_AB.search(low)
+        chat_words = self._is_chat(said, tokens, taken)
+        more = _has_phrase(said, lx.MORE_CUES)
+        seen_state = _seen_state(said)
+        accepted = bool(_has_phrase(said, lx.ACCEPT_CUES))
+        reacted = bool(seen_state or accepted or _has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                       or _NEGATED_LIKE.search(said))
+        ab_question = has_question and attr_matches and refs and _ASK_AB.search(said)
 
-        if _has_phrase(low, lx.OFF_TOPIC) and not (slots or refs):
+        if _has_phrase(said, lx.OFF_TOPIC) and not (slots or refs):
             intent = "chitchat"
-        elif _has_phrase(low, _ABOUT_ME) and has_question and not refs:
+        elif _has_phrase(said, _ABOUT_ME) and has_question and not refs:
             intent = "chitchat"
         elif ab_question:
             intent = "ask_info"
             ask_field = attr_matches[0].entries[0][0]
         elif ask_field and (refs or (pronoun and focus)) and (has_question or ask_field == "description"):
             intent = "ask_info"
-        elif rejection and (state.last_items or not slots):
-            intent = "feedback"
-            u.reject_all = True
-        elif refs and not request and not (u.include or u.exclude or u.ranges or u.domain):
-            intent = "feedback"
-        elif slots or request or refs:
+        elif rejection and not (more and rejection in lx.WEAK_REJECTION) and (
+                state.last_items or state.suggestions or not slots):
+            # Turning the shown list down asks for a fresh one.
             intent = "recommend"
-        elif chat_words:
+            u.reject_all = True
+        elif slots or request or refs or more or u.unknown_titles:
+            # Stating taste, naming liked items and asking for more all want a (refreshed) list.
+            intent = "recommend"
+        elif chat_words or _has_phrase(said, lx.CLOSINGS):
             intent = "chitchat"
+        elif u.prefer or u.avoid or (focus and reacted):
+            intent = "recommend"
         else:
             intent = "recommend" if self._content_left(tokens, taken) else "chitchat"
         u.intent = intent
+        u.more = bool(more) and intent == "recommend"
 
-        if not refs and pronoun and focus and (intent in ("ask_info", "feedback") or _SIMILAR_TO_PRONOUN.search(low)):
+        # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
+        if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
+                (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(said)))
+                or (reacted and not slots and not more and not request and state.awaiting_reaction)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
-        self._sentiments(text, low, tokens, clauses, refs, intent)
+        self._sentiments(text, said, tokens, clauses, refs, intent)
+        if seen_state or accepted:
+            explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                            or _NEGATED_LIKE.search(said))
+            self._reactions(refs, seen_state, accepted, explicit)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
@@ -332,14 +617,21 @@ class Parser:
             u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
         elif intent == "chitchat":
             u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+            u.prefer, u.avoid = {}, {}
             u.referenced_items = []
         elif intent == "feedback":
             u.domain = None
+        if intent == "recommend":
+            named = {self.catalog.domain_of(r.item_id) for r in u.referenced_items
+                     if r.via not in ("context", "ordinal") and r.sentiment != "disliked"} - {None}
+            vocab = {e[2] for m in structured for e in m.entries if not (m.negated or m.dropped)} if structured else set()
+            u.topic_domain = u.domain or (next(iter(named)) if len(named) == 1 else None) or (
+                chosen if len(vocab) == 1 or chosen in vocab else None)
         if u.domain:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:
                 u.target_domain, u.source_items = u.domain, sources
-        if intent == "recommend" and u.include and state.include and _has_phrase(low, lx.REPLACE_CUES):
+        if intent == "recommend" and u.include and state.include and _has_phrase(said, lx.REPLACE_CUES):
             u.replace = True
         # Unclaimed words go on to keyword extraction, with the negations that may cover them.
         left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
@@ -347,6 +639,24 @@ class Parser:
         return u, left
 
     # -- helpers ----------------------------------------------------------------------------------
+    def _reactions(self, refs, seen_state: str | None, accepted: bool, explicit: bool) -> None:
+        """Mark reactions to suggestions: seen (sentiment from the words), or not seen yet and willing (accepted)."""
+        if len({r.item_id for _, r in refs}) != 1:
+            return  # one reaction, several items: which is which is not clear
+        for _, ref in refs:
+            if seen_state == "unseen":
+                if ref.sentiment == "disliked":
+                    ref.reaction = "rejected"  # "haven't seen it, but I'll pass"
+                else:
+                    ref.reaction = "accepted" if (accepted or (explicit and ref.sentiment == "liked")) else "unseen"
+                ref.sentiment = "neutral"  # not seen yet: nothing to like or dislike
+            elif seen_state == "seen":
+                ref.reaction = "seen"
+                if not explicit:
+                    ref.sentiment = "neutral"  # "I have seen X": seen, and nothing said about liking it
+            elif accepted:
+                ref.reaction = "accepted"
+
     def _avoid_intensity(self, low: str, domain: str | None, u: Understanding) -> None:
         """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
         for phrases, excluded in lx.AVOID_INTENSITY:
@@ -413,7 +723,7 @@ class Parser:
             if c not in spans:
                 return None
             span = low[spans[c][0] : spans[c][1]]
-            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span):
+            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span) or _TOO_FOR_ME.search(span):
                 return "disliked"
             if _has_phrase(span, lx.LIKE_WORDS) or _has_phrase(span, ["similar", "类似", "像", "差不多", "一样"]):
                 return "liked"
@@ -424,13 +734,30 @@ class Parser:
                 ref.sentiment = "neutral"
                 continue
             c = clauses[min(idx, len(tokens) - 1)]
+            if ref.via != "context" and idx < len(tokens):
+                clause_start = spans[c][0] if c in spans else 0
+                if _NEGATED_BEFORE.search(low[clause_start:tokens[idx].start]):
+                    ref.sentiment = "disliked"
+                    continue
+            if ref.via == "context" and len(ref_clauses) == 1:
+                # "it": the whole turn is about it, and after a contrast the last word counts
+                # ("that one he is good in, but I do not like it much").
+                said = [p for p in (polarity(k) for k in sorted(spans)) if p]
+                if said:
+                    ref.sentiment = said[-1]
+                    continue
             sentiment = polarity(c)
             if sentiment is None and (c + 1) not in ref_clauses:
                 sentiment = polarity(c + 1)
             if sentiment is None and (c - 1) not in ref_clauses and ref.via != "context":
                 sentiment = polarity(c - 1)
             if sentiment is None:
-                sentiment = "liked" if intent == "recommend" else "neutral"
+                named = ref.via not in ("context", "ordinal")
+                # A name in a question ("what is the rating for X?") says nothing about liking it.
+                start = tokens[min(idx, len(tokens) - 1)].start
+                end = next((k for k in range(start, len(text)) if text[k] in ".!?。！？"), len(text))
+                asked = end < len(text) and text[end] in "?？" and not _has_phrase(low, _REQUEST_IN_QUESTION)
+                sentiment = "liked" if intent == "recommend" and named and not asked else "neutral"
             ref.sentiment = sentiment
 
     def _is_chat(self, low, tokens, taken) -> bool:

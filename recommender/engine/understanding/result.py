@@ -16,7 +16,12 @@ class ItemRef:
     item_id: str
     title: str = ""
     sentiment: str = "neutral"
-    via: str = "title"
+    via: str = "title"  # also "fuzzy" (a typo away from the title)
+    # "exact", "fuzzy", or "ambiguous" (others named as close: the most popular was taken; the reply may ask)
+    match: str = "exact"
+    alternatives: list[str] = field(default_factory=list)
+    # A reaction to a suggestion beyond liking: "seen", "unseen", "accepted" (not seen, will try), or ""
+    reaction: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -39,6 +44,13 @@ class Understanding:
     replace: bool = False
     # The whole shown list was turned down ("none of these").
     reject_all: bool = False
+    # Free-form values (user tags and the like): soft preferences that re-rank and never filter.
+    prefer: dict[str, list[Any]] = field(default_factory=dict)
+    avoid: dict[str, list[Any]] = field(default_factory=dict)
+    # The person asked for more of the same ("any other suggestions?", "还有别的吗").
+    more: bool = False
+    # The domain this turn is about (stated, or that of the items or vocabulary it names); a new one resets the topic.
+    topic_domain: str | None = None
     # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.
     unknown_titles: list[str] = field(default_factory=list)
     llm_used: bool = False

@@ -226,3 +226,86 @@ def find_positions(text: str) -> list[PositionHit]:
         hits.append(PositionHit(-1, Span(m.start(), m.end())))
     hits.sort(key=lambda h: h.span.start)
     return hits
+
+
+# -- numbers written as words ------------------------------------------------------------------------
+_EN_UNITS = {**EN_NUMBERS, "zero": 0, "a": 1, "an": 1, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+             "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_EN_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+            "ninety": 90}
+_EN_SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000}
+_EN_NUMBER_WORD = "|".join(sorted([*_EN_UNITS, *_EN_TENS, *_EN_SCALES, "and"], key=len, reverse=True))
+_MONEY_UNIT = r"(?:dollars?|bucks|usd|euros?|pounds?|quid|yuan|rmb)"
+# A run of number words followed by a currency ("under fifty dollars", "a hundred and twenty bucks").
+_EN_WORD_AMOUNT = re.compile(
+    r"\b(?P<num>(?:" + _EN_NUMBER_WORD + r")(?:[\s-]+(?:" + _EN_NUMBER_WORD + r"))*)(?=\s+" + _MONEY_UNIT + r"\b)",
+    re.IGNORECASE)
+_ZH_NUMERAL = "零一二两三四五六七八九十百千万"
+# Chinese numerals before a currency or a bound ("五十块以下", "两百元以内", "不超过三百").
+_ZH_WORD_AMOUNT = re.compile(
+    r"(?P<pre>不超过|不到|低于|少于|小于|最多|超过|高于|多于|大于|至少)?(?P<num>[" + _ZH_NUMERAL + r"]+)"
+    r"(?P<post>\s*(?:块钱|块|元|刀|美元|美金)|(?=以下|以内|之内|以上|左右)|(?=\s*(?:到|至|~|-)\s*[0-9" + _ZH_NUMERAL + r"]+\s*(?:块|元|刀|美元)))")
+
+
+def _en_words_value(words: list[str]) -> int | None:
+    """Return the value of English number words ("one hundred and fifty" -> 150), or None."""
+    total, current, seen = 0, 0, False
+    for word in words:
+        if word == "and":
+            continue
+        if word in _EN_UNITS:
+            current += _EN_UNITS[word]
+        elif word in _EN_TENS:
+            current += _EN_TENS[word]
+        elif word in _EN_SCALES:
+            scale = _EN_SCALES[word]
+            current = (current or 1) * scale
+            if scale >= 1000:
+                total, current = total + current, 0
+        else:
+            return None
+        seen = True
+    return total + current if seen else None
+
+
+def numbers_to_digits(text: str) -> str:
+    """Return the text with amounts written as words turned into digits ("under fifty dollars" -> "under 50 dollars").
+
+    Only amounts next to a currency or a price bound are rewritten, so titles such as "Ocean's Eleven" stay.
+    """
+    def english(m: re.Match) -> str:
+        raw = m["num"]
+        # "between twenty and fifty dollars": an "and" not after "hundred" / "thousand" separates two amounts; only
+        # the one next to the currency is rewritten here, the other by the range that reads "between".
+        parts = re.split(r"[\s-]+", raw)
+        cut = 0
+        for k, word in enumerate(parts):
+            if word.lower() == "and" and (k == 0 or parts[k - 1].lower() not in _EN_SCALES):
+                cut = k + 1
+        head, words = parts[:cut], [w.lower() for w in parts[cut:] if w]
+        while words and words[0] in ("a", "an") and len(words) > 1 and words[1] not in _EN_SCALES:
+            words = words[1:]
+        value = _en_words_value(words)
+        if value is None or (value == 0 and words != ["zero"]):
+            return m.group()
+        prefix = " ".join(head)
+        if head:
+            first = _en_words_value([w.lower() for w in head[:-1]])
+            prefix = (str(first) if first else " ".join(head[:-1])) + " and"
+        return f"{prefix} {value}".strip()
+
+    text = _EN_WORD_AMOUNT.sub(english, text)
+    if not any(ch in _ZH_NUMERAL for ch in text):
+        return text
+
+    def chinese(m: re.Match) -> str:
+        try:
+            import cn2an
+
+            value = cn2an.cn2an(m["num"], "smart")
+        except (ImportError, ValueError, KeyError, TypeError):  # not a well-formed numeral: leave the words
+            return m.group()
+        value = int(value) if float(value).is_integer() else value
+        return f"{m['pre'] or ''}{value}{m['post']}"
+
+    return _ZH_WORD_AMOUNT.sub(chinese, text)

@@ -1,4 +1,8 @@
-"""ConversationState: what a conversation has asked for so far, merged turn by turn and serialisable."""
+"""ConversationState: what a conversation has asked for so far, merged turn by turn and serialisable.
+
+It reads both sides: the person's turns (apply) and the assistant's (apply_assistant), so suggestions and the
+reactions to them shape the profile. The rules are written down in docs/dialogue.md.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
@@ -8,6 +12,9 @@ from ..types import Constraints, Profile
 from .result import Understanding
 
 MAX_KEYWORDS = 12
+MAX_PREFERENCES = 12
+# What a reaction to a suggestion means for taste: liked ones (and accepted ones) seed the profile.
+POSITIVE_REACTIONS = ("liked", "accepted")
 
 
 def _add(values: list, new: list) -> list:
@@ -28,6 +35,19 @@ class ConversationState:
     focus_item: str | None = None  # the item "it" / "that one" points to
     language: str = "en"
     turns: int = 0
+    # Items the person named: item id -> "liked", "disliked", "seen", "asked" or "neutral".
+    mentions: dict[str, str] = field(default_factory=dict)
+    # Items the assistant suggested, in order: {"item_id", "reaction"}; reaction is "" until the person reacts
+    # ("liked", "disliked", "seen", "accepted", "unseen", "rejected").
+    suggestions: list[dict[str, str]] = field(default_factory=list)
+    prefer: dict[str, list[Any]] = field(default_factory=dict)
+    avoid: dict[str, list[Any]] = field(default_factory=dict)
+    topic_domain: str | None = None
+    # The assistant has just suggested items and the person has not answered yet: a bare reaction ("loved it",
+    # "看过了") is about them.
+    awaiting_reaction: bool = False
+    # What the latest turn changed (for replies and debugging): keys such as "liked", "include", "topic_reset".
+    changed: dict[str, Any] = field(default_factory=dict)
 
     def set_last_items(self, item_ids) -> None:
         """Record the list just shown, in order, so "the second one" resolves next turn."""
@@ -41,26 +61,78 @@ class ConversationState:
             return self.last_items[-1]
         return self.last_items[position - 1] if 1 <= position <= len(self.last_items) else None
 
+    def suggested_ids(self) -> list[str]:
+        return [entry["item_id"] for entry in self.suggestions]
+
+    def _reset_topic(self) -> None:
+        """Drop what the old topic asked for; named items, suggestions and exclusions of items stay."""
+        self.include, self.exclude, self.ranges = {}, {}, {}
+        self.prefer, self.avoid = {}, {}
+        self.keywords = []
+        self.domain = None
+
+    def _react(self, item_id: str, sentiment: str, reaction: str, changed: dict) -> bool:
+        """Record a reaction if the item was suggested; return whether it was."""
+        for entry in self.suggestions:
+            if entry["item_id"] == item_id:
+                value = sentiment if sentiment in ("liked", "disliked") else reaction
+                if reaction == "unseen":
+                    value = entry["reaction"]  # not seen yet and no opinion: nothing changes
+                if reaction == "accepted" and sentiment != "disliked":
+                    value = "accepted"
+                if value:
+                    entry["reaction"] = value
+                    changed.setdefault("reactions", {})[item_id] = value
+                return True
+        return False
+
     def apply(self, u: Understanding) -> None:
-        """Merge one turn: new values refine (same attribute: replaced), negation removes positives, likes persist."""
+        """Merge one person's turn: new values refine (same attribute: replaced), negation removes positives, likes
+        persist, reactions update suggestions, and a new topic or domain drops the old topic's constraints."""
         self.turns += 1
         self.language = u.language or self.language
+        self.awaiting_reaction = False
+        changed: dict[str, Any] = {}
+        topic = getattr(u, "topic_domain", None)
+        if u.intent == "recommend" and topic:
+            if self.topic_domain and topic != self.topic_domain:
+                changed["topic_reset"] = {"from": self.topic_domain, "to": topic}
+                self._reset_topic()
+            self.topic_domain = topic
         for ref in u.referenced_items:
             self.focus_item = ref.item_id
+            reaction = getattr(ref, "reaction", "")
+            suggested = self._react(ref.item_id, ref.sentiment, reaction, changed)
+            if not suggested:
+                if ref.sentiment in ("liked", "disliked"):
+                    self.mentions[ref.item_id] = ref.sentiment
+                elif reaction == "seen":
+                    self.mentions[ref.item_id] = "seen"
+                elif ref.item_id not in self.mentions:
+                    self.mentions[ref.item_id] = "asked" if u.intent == "ask_info" else "neutral"
             if ref.sentiment == "liked":
                 self.liked = _add([i for i in self.liked if i != ref.item_id], [ref.item_id])
                 self.disliked = [i for i in self.disliked if i != ref.item_id]
+                changed.setdefault("liked", []).append(ref.item_id)
             elif ref.sentiment == "disliked":
                 self.disliked = _add([i for i in self.disliked if i != ref.item_id], [ref.item_id])
                 self.liked = [i for i in self.liked if i != ref.item_id]
+                changed.setdefault("disliked", []).append(ref.item_id)
         if u.reject_all:
-            self.rejected = _add(self.rejected, [i for i in self.last_items if i not in self.liked])
+            turned_down = [i for i in self.last_items if i not in self.liked]
+            self.rejected = _add(self.rejected, turned_down)
+            for entry in self.suggestions:
+                if entry["item_id"] in turned_down and not entry["reaction"]:
+                    entry["reaction"] = "rejected"
+            changed["rejected"] = turned_down
+        self.changed = changed
         if u.intent not in ("recommend", "feedback"):
             return
         if u.replace:
             # "算了，我更想看动画片": earlier wishes go, exclusions and ranges stay.
             self.include = {}
             self.keywords = []
+            self.prefer = {}
         for attr, values in u.include.items():
             self.include[attr] = list(values)
             if attr in self.exclude:
@@ -75,14 +147,54 @@ class ConversationState:
                     del self.include[attr]
         for attr, bounds in u.ranges.items():
             self.ranges[attr] = list(bounds)
+        for attr, values in (getattr(u, "prefer", None) or {}).items():
+            self.prefer[attr] = _add(self.prefer.get(attr, []), list(values))[-MAX_PREFERENCES:]
+            if attr in self.avoid:
+                self.avoid[attr] = [v for v in self.avoid[attr] if v not in values]
+        for attr, values in (getattr(u, "avoid", None) or {}).items():
+            self.avoid[attr] = _add(self.avoid.get(attr, []), list(values))[-MAX_PREFERENCES:]
+            if attr in self.prefer:
+                self.prefer[attr] = [v for v in self.prefer[attr] if v not in values]
+        self.prefer = {k: v for k, v in self.prefer.items() if v}
+        self.avoid = {k: v for k, v in self.avoid.items() if v}
         if u.domain:
             self.domain = u.domain
         if u.keywords:
             self.keywords = _add(self.keywords, u.keywords)[-MAX_KEYWORDS:]
+        for key in ("include", "exclude", "ranges", "prefer", "avoid"):
+            value = getattr(u, key, None)
+            if value:
+                changed[key] = {k: list(v) for k, v in value.items()}
+
+    def apply_assistant(self, text: str, catalog, *, item_ids: list[str] | None = None) -> list[str]:
+        """Read one assistant message: remember the items it suggests (linked from its text, or given as item_ids
+        when the caller knows what was shown) and return their ids. The first becomes "it" for the next turn."""
+        from .dialogue import suggested_items  # the parser imports this module
+
+        found = [str(i) for i in item_ids] if item_ids is not None else suggested_items(text, catalog)
+        named = set(self.mentions)
+        known = set(self.suggested_ids())
+        new = [i for i in found if i not in named and i not in known]
+        self.suggestions += [{"item_id": i, "reaction": ""} for i in new]
+        shown = [i for i in found if i not in named]
+        if shown:
+            self.last_items = shown
+            self.focus_item = shown[0]
+            self.awaiting_reaction = True
+        self.changed = {"suggested": shown}
+        return shown
+
+    def reactions(self) -> dict[str, str]:
+        """Return suggested item id -> the person's reaction ("" when none yet)."""
+        return {entry["item_id"]: entry["reaction"] for entry in self.suggestions}
+
+    def excluded_items(self) -> list[str]:
+        """Return items not to recommend again: disliked, turned down, named by the person, or already suggested."""
+        return _add(_add(_add(list(self.disliked), self.rejected), list(self.mentions)), self.suggested_ids())
 
     def constraints(self) -> Constraints:
         """Return the hard filters the conversation has set."""
-        excluded = _add(list(self.disliked), self.rejected)
+        excluded = self.excluded_items()
         return Constraints(
             include={k: list(v) for k, v in self.include.items()},
             exclude={k: list(v) for k, v in self.exclude.items()},
@@ -92,8 +204,15 @@ class ConversationState:
         )
 
     def profile(self) -> Profile:
-        """Return the taste the conversation reveals: liked/disliked ids and free text for retrieval."""
-        return Profile(liked=list(self.liked), disliked=list(self.disliked), query_text=" ".join(self.keywords))
+        """Return the taste the conversation reveals: liked ids (named and liked, or suggested and liked or
+        accepted), disliked ids, soft preferences, items to exclude, and free text for retrieval."""
+        reacted = self.reactions()
+        liked = _add(list(self.liked), [i for i, r in reacted.items() if r in POSITIVE_REACTIONS])
+        liked = [i for i in liked if reacted.get(i) not in ("disliked", "rejected") and i not in self.disliked]
+        disliked = _add(list(self.disliked), [i for i, r in reacted.items() if r == "disliked"])
+        return Profile(liked=liked, disliked=disliked, query_text=" ".join(self.keywords),
+                       prefer={k: list(v) for k, v in self.prefer.items()},
+                       avoid={k: list(v) for k, v in self.avoid.items()}, exclude=self.excluded_items())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,4 +221,6 @@ class ConversationState:
     def from_dict(cls, data: dict[str, Any] | None) -> "ConversationState":
         data = dict(data or {})
         known = set(cls.__dataclass_fields__)
-        return cls(**{k: v for k, v in data.items() if k in known})
+        state = cls(**{k: v for k, v in data.items() if k in known})
+        state.suggestions = [dict(e) for e in state.suggestions]
+        return state

@@ -15,6 +15,59 @@ _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 CLAUSE_PUNCT = set(",.;!?，。；！？、\n…")
 CLAUSE_WORDS = {"but", "however", "though", "although", "但", "但是", "不过", "可是", "只是", "然而"}
+# Sequel numerals as people and catalogs write them ("Part II", "2"); "i", "v" and "x" are left alone (words, "X-Men").
+ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+# "Part II", "Vol. 2", "Episode IV": the word goes and the number stays, on both the catalog's and the person's side,
+# so "Godfather Part II", "Godfather 2" and "Guardians of the Galaxy Vol. 2" meet their titles.
+SEQUEL_WORDS = {"part", "pt", "vol", "volume", "chapter", "episode"}
+_AFTER_SEQUEL_WORD = {"i": "1", "v": "5", "x": "10", "one": "1", "two": "2", "three": "3", "four": "4"}
+
+
+class _FoldTable(dict):
+    """str.translate table folding one character to one: diacritics dropped, traditional Chinese to simplified.
+
+    One character in, one out, so token offsets into the cleaned text stay valid. Filled lazily and cached.
+    """
+
+    _converter = None
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        out = ch
+        if code >= 0x80:
+            if _CJK.match(ch):
+                out = self._to_simplified(ch)
+            else:
+                base = unicodedata.normalize("NFKD", ch)
+                if base and base[0].isascii() and all(unicodedata.combining(c) for c in base[1:]):
+                    out = base[0]
+                else:
+                    out = _LIGATURES.get(ch, ch)
+        self[code] = out
+        return out
+
+    @classmethod
+    def _to_simplified(cls, ch: str) -> str:
+        if cls._converter is None:
+            try:
+                import opencc
+
+                cls._converter = opencc.OpenCC("t2s")
+            except (ImportError, OSError, RuntimeError):  # conversion is an improvement, not a requirement
+                cls._converter = False
+        if not cls._converter:
+            return ch
+        out = cls._converter.convert(ch)
+        return out if len(out) == 1 else ch
+
+
+_LIGATURES = {"ø": "o", "ß": "s", "æ": "a", "œ": "o", "ł": "l", "đ": "d", "ı": "i"}
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Return the text lower-cased with diacritics and traditional characters folded, length preserved."""
+    return text.lower().translate(_FOLD)
 
 
 def clean(text: str | None) -> str:
@@ -57,13 +110,19 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Return match tokens: Latin words and digits (apostrophes dropped, hyphens split) and single Chinese characters."""
-    lowered = text.lower()
+    lowered = fold(text)
     # Removing apostrophes keeps offsets only if we map them; replace with a joiner-free placeholder instead.
     masked = lowered.replace("'", "\x00")
     tokens = []
     for m in re.finditer(r"[a-z0-9\x00]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]", masked):
         word = m.group().replace("\x00", "")
+        word = ROMAN_NUMERALS.get(word, word)
         if word:
+            if tokens and tokens[-1].text in SEQUEL_WORDS:
+                number = _AFTER_SEQUEL_WORD.get(word, word)
+                if number.isdigit():
+                    tokens[-1] = Token(number, tokens[-1].start, m.end())
+                    continue
             tokens.append(Token(word, m.start(), m.end()))
     return tokens
 

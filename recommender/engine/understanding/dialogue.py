@@ -1,0 +1,47 @@
+"""Reading a whole dialogue: the person's turns and the assistant's suggestions, into one ConversationState."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from ..llm import LLMBackend
+from .catalog import CatalogIndex
+from .result import Understanding
+from .state import ConversationState
+
+USER_ROLES = ("user", "seeker", "human")
+ASSISTANT_ROLES = ("assistant", "recommender", "bot", "system_reply")
+
+
+def suggested_items(text: str, catalog: CatalogIndex) -> list[str]:
+    """Return ids of the catalog items an assistant message names, in the order it names them."""
+    from . import _parser
+
+    return _parser(catalog).titles_in(text)
+
+
+def read_dialogue(
+    messages: Iterable[Mapping[str, str]],
+    catalog: CatalogIndex,
+    backend: LLMBackend | None = None,
+    state: ConversationState | None = None,
+) -> tuple[ConversationState, Understanding]:
+    """Return (the state after every message, the Understanding of the last user message).
+
+    messages are {"role": "user" | "assistant", "content": str} in order; an assistant message may carry
+    "item_ids" (what was shown) to use instead of linking titles from its text. Other roles are skipped. Without
+    any user message the Understanding is an empty chitchat one.
+    """
+    from . import understand
+
+    state = state or ConversationState()
+    last = Understanding(intent="chitchat", language=state.language)
+    for message in messages:
+        role = (message.get("role") or "").lower()
+        content = message.get("content") or ""
+        if role in USER_ROLES:
+            last = understand(content, state=state, catalog=catalog, backend=backend)
+            state.apply(last)
+        elif role in ASSISTANT_ROLES:
+            ids = message.get("item_ids")
+            state.apply_assistant(content, catalog, item_ids=list(ids) if ids is not None else None)
+    return state, last
