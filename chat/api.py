@@ -112,6 +112,10 @@ class MessageIn(serializers.Serializer):
     role = serializers.ChoiceField(choices=["user", "assistant"])
     # Not blank and at most CHATREC_MAX_MESSAGE_CHARS: checked by the turn's one request validator.
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)
+    item_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), required=False, max_length=rules.MAX_K,
+        help_text="On an assistant message: the ids of the items it showed (from an earlier answer). Without "
+                  "them, the titles named in its content are linked to the catalog.")
 
 
 class RecommendIn(serializers.Serializer):

@@ -268,17 +268,20 @@ def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation
 
 
 def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k: int = DEFAULT_K) -> TurnResult:
-    """Return the answer to a message list: earlier user messages build the context, the last one is answered.
+    """Return the answer to a message list: the earlier messages (both roles) build the context, the last user
+    message is answered.
 
     Stateless: nothing is stored.
     """
-    user_texts = [m["content"] for m in messages if m.get("role") == "user"]
-    if not user_texts:
+    last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+    if last_user is None:
         raise TurnError("no_user_message", "Send at least one message with role 'user'.", field="messages")
     for message in messages:
         request_check(message["content"], k)
     backend = serving.llm_backend()
-    context = context_from_messages(user_texts[:-1], serving.serving_catalog(),
+    earlier = [{**m, "item_ids": [str(i) for i in m["item_ids"]]} if m.get("item_ids") is not None else m
+               for m in messages[:last_user]]
+    context = context_from_messages(earlier, serving.serving_catalog(),
                                     backend if getattr(backend, "enabled", False) else None)
-    return turn_start(text=user_texts[-1], profile=profile, state=TurnState(context=context), k=k,
+    return turn_start(text=messages[last_user]["content"], profile=profile, state=TurnState(context=context), k=k,
                       store=False).collect()

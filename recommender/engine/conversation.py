@@ -30,7 +30,7 @@ from . import explain as explain_pkg
 from .catalog import Catalog
 from .rerank import RERANK_POOL, rerank_with_llm
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
-from .understanding import CatalogIndex, ConversationState, Understanding, understand
+from .understanding import CatalogIndex, ConversationState, Understanding, apply_soft_preferences, read_dialogue, understand
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,8 @@ def merged_profile(state: ConversationState, stored: Profile) -> Profile:
     disliked = list(dict.fromkeys([*talk.disliked, *[i for i in stored.disliked if i not in talk.liked]]))
     liked = list(dict.fromkeys([*talk.liked, *[i for i in stored.liked if i not in disliked]]))
     history = {k: v for k, v in stored.history.items() if k not in liked and k not in disliked}
-    return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text)
+    return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text,
+                   prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude)
 
 
 def popular_items(catalog: ServingCatalog, *, constraints: Constraints, profile: Profile, n: int,
@@ -235,13 +236,16 @@ def stated_feedback(refs: list[dict]) -> list[dict]:
     return out
 
 
-def context_from_messages(texts: list[str], catalog: ServingCatalog, backend: Any = None,
+def context_from_messages(messages: list[dict], catalog: ServingCatalog, backend: Any = None,
                           language: str = "en") -> ConversationState:
-    """Return the dialogue state built from earlier user messages (the stateless API's context)."""
+    """Return the dialogue state built from earlier messages, the person's and the assistant's alike.
+
+    messages are {"role": "user" | "assistant", "content": str}; what the assistant suggested, and how the
+    person reacted to it, shape the state as much as the person's own requests (see docs/dialogue.md).
+    """
     state = ConversationState()
     state.language = language
-    for text in texts:
-        state.apply(understand(text, state=state, catalog=catalog.index, backend=backend))
+    state, _ = read_dialogue(messages, catalog.index, backend=backend, state=state)
     return state
 
 
@@ -372,7 +376,7 @@ class ConversationTurn:
         domain = getattr(u, "domain", None) or (records[plan.items[0].item_id].domain if plan.items else None)
         liked = [r["title"] for r in refs if r.get("sentiment") == "liked"]
         disliked = [r["title"] for r in refs if r.get("sentiment") == "disliked"]
-        if plan.intent == rules.FEEDBACK and (liked or disliked):
+        if (liked or disliked) and plan.items:  # a taste statement is acknowledged, then answered with a list
             plan.reply = replies.feedback_reply(liked, disliked, language)
         else:
             plan.reply = replies.recommend_reply(len(plan.items), self._summary, domain, language)
@@ -384,17 +388,33 @@ class ConversationTurn:
         """Return the candidates that satisfy the constraints, best first (evidence added later).
 
         The model ranks without evidence so the list can be shown at once; the bandit's strategy reweights
-        the candidates. Without a model (or when it fails) popularity serves.
+        the candidates. Without a model (or when it fails) popularity serves. Earlier suggestions the person
+        did not turn down fill the end of a list that new items cannot fill ("no horror" after a list of
+        action films shows the same films again rather than nothing).
         """
-        inp, plan = self.inp, self.result
+        inp = self.inp
         constraints = inp.state.constraints()
-        person = merged_profile(inp.state, inp.history)
         pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
+        scored = self._candidates(constraints, pool)
+        reshowable = set(inp.state.reshowable_items()) & set(constraints.exclude_items)
+        if len(scored) < pool and reshowable:
+            relaxed = Constraints(include=constraints.include, exclude=constraints.exclude,
+                                  ranges=constraints.ranges, domain=constraints.domain,
+                                  exclude_items=[i for i in constraints.exclude_items if i not in reshowable])
+            seen = {s.item_id for s in scored}
+            again = [s for s in self._candidates(relaxed, pool) if s.item_id in reshowable and s.item_id not in seen]
+            scored += again[:pool - len(scored)]
+        return scored
+
+    def _candidates(self, constraints: Constraints, pool: int) -> list[ScoredItem]:
+        inp, plan = self.inp, self.result
+        person = merged_profile(inp.state, inp.history)
         scored: list[ScoredItem] = []
         if inp.bundle is not None:
             try:
                 scored = inp.bundle.recommend(user_key=inp.user_key, profile=person, constraints=constraints,
                                               n=max(pool, bandit.CANDIDATE_POOL), with_evidence=False)
+                scored = self._prefer(scored, person)
                 scored = bandit.apply_strategy(scored, inp.strategy, pool)
                 plan.strategy = inp.strategy
                 self._fill = _bundle_filler(inp.bundle, inp.user_key, person, constraints)
@@ -403,11 +423,19 @@ class ConversationTurn:
                 scored = []
         if not scored:
             keywords = list(getattr(self.u, "keywords", []) or [])
-            scored = popular_items(inp.catalog, constraints=constraints, profile=person, n=pool, keywords=keywords)
+            scored = popular_items(inp.catalog, constraints=constraints, profile=person,
+                                   n=max(pool, bandit.CANDIDATE_POOL), keywords=keywords)
+            scored = self._prefer(scored, person)[:pool]
             plan.strategy, self._fill = "popularity", _evidence_is_there
         allowed = set(inp.catalog.satisfying(constraints, [s.item_id for s in scored]))
-        excluded = set(person.disliked)
+        excluded = set(person.disliked) | set(constraints.exclude_items)
         return [s for s in scored if s.item_id in allowed and s.item_id not in excluded]
+
+    def _prefer(self, scored: list[ScoredItem], person: Profile) -> list[ScoredItem]:
+        """Return the candidates re-ranked by the soft preferences (free-form tags): a bounded boost, no filter."""
+        if not (person.prefer or person.avoid):
+            return scored
+        return apply_soft_preferences(scored, self.inp.catalog.records, person.prefer, person.avoid)
 
     # ------------------------------------------------------------ stage 3
 
@@ -440,7 +468,8 @@ class ConversationTurn:
                                    source=source)
             plan.explained[s.item_id] = done
             yield done
-        inp.state.set_last_items([s.item_id for s in plan.items])
+        # The list shown is the assistant's suggestion: the person's next words may react to it.
+        inp.state.apply_assistant(plan.reply, inp.catalog.index, item_ids=[s.item_id for s in plan.items])
         inp.shown[:] = [{"item_id": s.item_id, "evidence": [e.to_dict() for e in s.evidence]} for s in plan.items]
 
 

@@ -16,29 +16,35 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
 
 def rest_recommend(messages, k):
-    body = json.dumps({"messages": [{"role": "user", "content": m} for m in messages], "k": k})
+    """POST the messages: plain strings are the person's, dicts are given as they are."""
+    listed = [m if isinstance(m, dict) else {"role": "user", "content": m} for m in messages]
+    body = json.dumps({"messages": listed, "k": k})
     return APIClient().post("/api/v1/recommend", data=body, content_type="application/json")
 
 
 async def websocket_turns(session_key, messages, k):
+    """Return the last turn's frames and the transcript the socket conversation had (with what it listed)."""
     comm = communicator(session_key)
     assert (await comm.connect())[0]
-    frames = []
+    frames, transcript = [], []
     for text in messages:
         await comm.send_json_to({"type": "message", "text": text, "k": k})
         # This tab also hears about its own conversation's change after a turn; only the turn's frames count.
         frames = [f for f in await receive_until(comm, "chat.done") if f["type"].startswith("chat.")]
+        reply = "".join(f["text"] for f in frames if f["type"] == "chat.token")
+        listed = [i["id"] for f in frames if f["type"] == "chat.items" for i in f["items"]]
+        transcript += [text, {"role": "assistant", "content": reply, "item_ids": listed}]
     await comm.disconnect()
-    return frames
+    return frames, transcript[:-1]
 
 
 @pytest.mark.parametrize("messages", [["recommend me a comedy"], ["comedy films please", "no romance"],
                                       ["推荐几部动作片"]])
 async def test_both_adapters_answer_the_same_items_and_explanations(catalog, guest, messages):
-    frames = await websocket_turns(guest[1], messages, 4)
+    frames, transcript = await websocket_turns(guest[1], messages, 4)
     socket_items = next(f for f in frames if f["type"] == "chat.items")["items"]
     socket_explained = {f["item_id"]: f["text"] for f in frames if f["type"] == "chat.explanation"}
-    response = await database_sync_to_async(rest_recommend)(messages, 4)
+    response = await database_sync_to_async(rest_recommend)(transcript, 4)
     assert response.status_code == 200
     body = response.json()
     assert socket_items, "the turn lists something"

@@ -78,7 +78,7 @@ def test_feedback_turn_records_a_like_from_chat(catalog, guest):
     profile, _ = guest
     conversation = services.conversation_start(profile=profile)
     events = run("I liked Fargo", profile, conversation, k=3)
-    assert of_type(events, "chat.start")[0]["intent"] == "feedback"
+    assert of_type(events, "chat.start")[0]["intent"] == "recommend"  # a taste statement gets a list
     event = Interaction.objects.get(profile=profile)
     assert (event.item, event.kind, event.origin, event.conversation) == (catalog["ml-100"], "like", "chat", conversation)
     assert "Fargo" in reply_text(events)

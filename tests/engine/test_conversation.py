@@ -158,7 +158,7 @@ def test_ask_info_chitchat_and_chinese(catalog):
 
 def test_feedback_in_words_is_reported_for_storing_and_never_relisted(catalog, bundle):
     plan = collect(turn_input("I liked Fargo", catalog, bundle=bundle, k=3))
-    assert plan.intent == "feedback" and plan.feedback == [{"item_id": "3", "kind": "like"}]
+    assert plan.intent == "recommend" and plan.feedback == [{"item_id": "3", "kind": "like"}]
     assert "Fargo" in plan.reply and "3" not in [s.item_id for s in plan.items]
 
 
@@ -182,7 +182,42 @@ def test_llm_rerank_may_only_permute_and_llm_explanations_are_checked(catalog, b
 
 
 def test_earlier_messages_build_the_context_of_a_stateless_turn(catalog):
-    state = context_from_messages(["comedy films please"], catalog)
+    state = context_from_messages([{"role": "user", "content": "comedy films please"}], catalog)
     plan = collect(turn_input("no romance", catalog, state=state, k=5))
     genres = [catalog.records[s.item_id].attributes["genres"] for s in plan.items]
     assert genres and all("Comedy" in g and "Romance" not in g for g in genres)
+
+
+def dialogue(*turns: str) -> list[dict]:
+    """Alternate user and assistant messages, the user first."""
+    return [{"role": ("user", "assistant")[i % 2], "content": t} for i, t in enumerate(turns)]
+
+
+def test_the_assistants_suggestions_and_the_reaction_to_them_shape_the_next_list(catalog, bundle):
+    messages = dialogue("I'm looking for a good movie", "Have you seen Fargo? It's a great crime film.",
+                        "Yes, loved that one!")
+    state = context_from_messages(messages, catalog)
+    plan = collect(turn_input("Any other suggestions?", catalog, bundle=bundle, state=state, k=3))
+    ids = [s.item_id for s in plan.items]
+    assert plan.intent == "recommend" and len(ids) == 3  # asking for more gets a list
+    assert "3" not in ids  # the suggestion already made is not made again
+    assert {"4", "5"} & set(ids)  # and the liked suggestion steers the list to its taste group
+
+
+def test_a_rejected_suggestion_is_not_liked_and_not_suggested_again(catalog, bundle):
+    messages = dialogue("recommend a film", "You might like Star Wars.", "Seen it, not for me.")
+    state = context_from_messages(messages, catalog)
+    assert "2" not in state.profile().liked
+    plan = collect(turn_input("what else do you have?", catalog, bundle=bundle, state=state, k=5))
+    assert plan.items and "2" not in [s.item_id for s in plan.items]
+
+
+def test_a_taste_statement_deep_in_a_dialogue_gets_a_list_that_never_repeats_the_named_film(catalog, bundle):
+    messages = dialogue("hi", "Hello! What kind of films do you enjoy?", "Not sure really",
+                        "Maybe something animated? Toy Story is a classic.")
+    state = context_from_messages(messages, catalog)
+    plan = collect(turn_input("Hmm. I really liked Pulp Fiction", catalog, bundle=bundle, state=state, k=3))
+    ids = [s.item_id for s in plan.items]
+    assert plan.intent == "recommend" and ids
+    assert "4" not in ids and "1" not in ids  # neither the film just named nor the earlier suggestion
+    assert "Pulp Fiction" in plan.reply

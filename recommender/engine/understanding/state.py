@@ -64,6 +64,13 @@ class ConversationState:
     def suggested_ids(self) -> list[str]:
         return [entry["item_id"] for entry in self.suggestions]
 
+    def reshowable_items(self) -> list[str]:
+        """Return earlier suggestions the person did not turn down: kept out of a new list while other items
+        can fill it, shown again (after the new ones) when a refinement leaves too few."""
+        refused = set(self.disliked) | set(self.rejected) | set(self.mentions)
+        return [entry["item_id"] for entry in self.suggestions
+                if entry["item_id"] not in refused and entry["reaction"] not in ("disliked", "rejected", "seen")]
+
     def _reset_topic(self) -> None:
         """Drop what the old topic asked for; named items, suggestions and exclusions of items stay."""
         self.include, self.exclude, self.ranges = {}, {}, {}
