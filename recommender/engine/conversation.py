@@ -76,6 +76,33 @@ class ServingCatalog:
         index = self.constraints.item_index
         return [i for i in ids if i in index and mask[index[i]]]
 
+    def count(self, constraints: Constraints) -> int:
+        """Return how many items meet the constraints' attribute, range and domain filters."""
+        mask = self.constraints.constraint_mask(constraints)
+        return len(self.records) if mask is None else int(np.count_nonzero(mask))
+
+    def relaxation(self, constraints: Constraints) -> tuple[Constraints, int] | None:
+        """Return (the one filter whose removal lets the most items through, how many), or None when no single
+        filter is to blame. Used to tell the person which condition to loosen when nothing matches."""
+        options: list[Constraints] = []
+        for attr, values in constraints.include.items():
+            options.append(Constraints(include={attr: list(values)}))
+        for attr, values in constraints.exclude.items():
+            options.append(Constraints(exclude={attr: list(values)}))
+        for attr, bounds in constraints.ranges.items():
+            options.append(Constraints(ranges={attr: bounds}))
+        best: tuple[Constraints, int] | None = None
+        for part in options:
+            rest = Constraints(
+                include={k: v for k, v in constraints.include.items() if part.include.get(k) != v},
+                exclude={k: v for k, v in constraints.exclude.items() if part.exclude.get(k) != v},
+                ranges={k: v for k, v in constraints.ranges.items() if part.ranges.get(k) != v},
+                domain=constraints.domain)
+            n = self.count(rest)
+            if n and (best is None or n > best[1]):
+                best = (part, n)
+        return best
+
 
 @dataclass
 class TurnInput:
@@ -378,6 +405,10 @@ class ConversationTurn:
         disliked = [r["title"] for r in refs if r.get("sentiment") == "disliked"]
         if (liked or disliked) and plan.items:  # a taste statement is acknowledged, then answered with a list
             plan.reply = replies.feedback_reply(liked, disliked, language)
+        elif not plan.items and (relax := inp.catalog.relaxation(inp.state.constraints())) is not None:
+            loosen = replies.request_summary(relax[0].to_dict(), language)
+            plan.reply = replies.relax_reply(self._summary, loosen, relax[1], language)
+            plan.extra["relax"] = relax[0].to_dict()
         else:
             plan.reply = replies.recommend_reply(len(plan.items), self._summary, domain, language)
         # Say so when a named title is not in the catalog, rather than silently ranking without it.

@@ -61,6 +61,14 @@ def recommend_reply(n: int, summary: str, domain: str | None, language: str) -> 
     return f"Here are {n} {noun} for you ({summary}):" if summary else f"Here are {n} {noun} you might enjoy:"
 
 
+def relax_reply(summary: str, loosen: str, count: int, language: str) -> str:
+    """Return the reply when nothing matches every condition: which one to loosen, and what that would allow."""
+    if language == "zh":
+        return f"没有同时符合“{summary}”的结果。去掉“{loosen}”这个条件的话，有{count}个可选，要试试吗？"
+    return (f"Nothing matches all of {summary}. Without “{loosen}” there would be {count} to choose from — "
+            "shall I drop it?")
+
+
 def unknown_titles_note(titles: list[str], language: str) -> str:
     """Return the sentence that says which named titles the catalog does not hold (empty when none)."""
     if not titles:
