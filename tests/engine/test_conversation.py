@@ -225,9 +225,9 @@ def test_a_taste_statement_deep_in_a_dialogue_gets_a_list_that_never_repeats_the
 
 def test_when_nothing_matches_the_reply_names_the_condition_to_loosen(catalog, bundle):
     # No horror film in the catalog is from the 1990s: dropping the decade leaves 2 (Alien, Jaws), dropping
-    # the genre leaves the six 1990s films, so the genre is the condition to loosen.
+    # the genre leaves the seven 1990s films, so the genre is the condition to loosen.
     state = ConversationState(include={"genres": ["Horror"]}, ranges={"year": [1990, 1999]})
     plan = collect(turn_input("recommend something", catalog, bundle=bundle, state=state, k=5))
     assert plan.items == []
     assert plan.extra["relax"]["include"] == {"genres": ["Horror"]}
-    assert "Without “Horror” there would be 6" in plan.reply
+    assert "Without “Horror” there would be 7" in plan.reply
