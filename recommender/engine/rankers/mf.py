@@ -7,7 +7,9 @@ splits exactly into per-history-item parts plus the item bias (reported as popul
 """
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +20,38 @@ from tqdm.auto import tqdm
 from ..data import InteractionData
 from .base import ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
 
+# The torch device asked for ("" = CUDA when available, else CPU); set by the caller with use_device, so the
+# same process can train on both devices for comparison.
+_DEVICE: ContextVar[str] = ContextVar("torch_device", default="")
 
-DEVICE_ENV = "CHATREC_DEVICE"
+
+@contextmanager
+def use_device(name: str | None) -> Iterator[torch.device]:
+    """Train on the named torch device (e.g. "cpu", "cuda:1"; None or "" = automatic) inside the block."""
+    token = _DEVICE.set((name or "").strip())
+    try:
+        yield torch_device()
+    finally:
+        _DEVICE.reset(token)
 
 
-def torch_device() -> torch.device:
-    """Return the device named in CHATREC_DEVICE (e.g. "cpu", "cuda:1"), else CUDA when available, else CPU.
+def torch_device(requested: str | None = None) -> torch.device:
+    """Return the requested device (default: the one set by use_device), else CUDA when available, else CPU.
 
-    The override lets the same process train on both devices for comparison; a name torch does not know,
-    or CUDA asked for where there is none, raises rather than quietly training elsewhere.
+    A name torch does not know, or CUDA asked for where there is none, raises rather than quietly
+    training elsewhere.
     """
-    requested = os.environ.get(DEVICE_ENV, "").strip()
+    requested = (_DEVICE.get() if requested is None else requested).strip()
     if not requested:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(requested)
     except RuntimeError as exc:
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} is not a torch device: {exc}") from exc
+        raise RuntimeError(f"device {requested!r} is not a torch device: {exc}") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but CUDA is not available")
+        raise RuntimeError(f"device {requested!r} asked for, but CUDA is not available")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+        raise RuntimeError(f"device {requested!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
 
 

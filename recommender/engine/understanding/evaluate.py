@@ -1,30 +1,23 @@
 """Evaluate understanding on the labelled dev set: intent accuracy, slot P/R/F1 per type and language, latency.
 
-Run: python -m recommender.engine.understanding.evaluate [--holdout] [--backend llamacpp|none|...] [--write-docs]
+Run: python -m benchmarks.understanding [--holdout] [--backend llamacpp|none|...] [--write-docs]
+(the files, catalogs and docs section are the benchmark's; the measuring is here)
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import re
-import sys
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
-from ..llm import LLMBackend, NoneBackend, start_backend
+from ..llm import LLMBackend
 from . import understand
 from .lexicon import EN_STOPWORDS
-from .loaders import REPO_ROOT, full_catalog, movie_catalog, product_catalog
 from .state import ConversationState
 
-DEV = REPO_ROOT / "tests" / "data" / "understanding_dev.jsonl"
-HOLDOUT = REPO_ROOT / "tests" / "data" / "understanding_dev_holdout.jsonl"
-DOCS = REPO_ROOT / "docs" / "benchmarks.md"
 SLOT_TYPES = ("include", "exclude", "range", "item", "sentiment", "domain", "ask_field", "replace", "keyword")
-BEGIN, END = "<!-- BEGIN understanding -->", "<!-- END understanding -->"
 
 
 def load_conversations(path: Path) -> list[dict]:
@@ -192,79 +185,3 @@ def format_report(name: str, r: dict) -> str:
               f"the LLM was asked on {r['llm_tries']} turns and answered within the per-turn budget on {r['llm_turns']}; "
               f"language detection accuracy {r['language_accuracy']:.3f}."]
     return "\n".join(lines)
-
-
-def write_docs(text: str, path: Path = DOCS) -> None:
-    """Replace the understanding section of docs/benchmarks.md (creating markers if missing)."""
-    body = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{text.strip()}\n{END}"
-    if BEGIN in body and END in body:
-        body = body[: body.index(BEGIN)] + block + body[body.index(END) + len(END):]
-    else:
-        body = body.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(body, encoding="utf-8")
-
-
-def build_catalogs(data_dir: Path | None = None) -> tuple[dict, str]:
-    movies, source = movie_catalog(data_dir)
-    return {"movies": movies, "products": product_catalog(), "all": full_catalog()}, source
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--holdout", action="store_true", help="also evaluate the held-out file")
-    ap.add_argument("--backend", default="llamacpp", help="LLM backend (llamacpp, none, openai, transformers)")
-    ap.add_argument("--data-dir", type=Path, default=None, help="folder holding ml-100k/ (default CHATREC_DATA_DIR)")
-    ap.add_argument("--errors", action="store_true", help="print every turn that differs from its label")
-    ap.add_argument("--write-docs", action="store_true", help="write the figures into docs/benchmarks.md")
-    ap.add_argument("--json", type=Path, default=None, help="also write full results as JSON")
-    args = ap.parse_args(argv)
-
-    loaded = time.perf_counter()
-    backend, error = start_backend({"backend": args.backend})
-    load_s = time.perf_counter() - loaded
-    if error:
-        print(f"LLM backend {args.backend!r} unavailable ({error}); evaluating with rules only", file=sys.stderr)
-    catalogs, source = build_catalogs(Path(args.data_dir) / "ml-100k" if args.data_dir else None)
-    runs = [("dev", DEV)] + ([("held-out", HOLDOUT)] if args.holdout else [])
-    blocks, results = [], {}
-    for name, path in runs:
-        r = evaluate(load_conversations(path), backend, catalogs)
-        results[name] = r
-        blocks.append(format_report(f"{name} set (`{path.relative_to(REPO_ROOT)}`)", r))
-        print(blocks[-1] + "\n")
-        if args.errors:
-            for e in r["errors"]:
-                print(f"  [{e['id']}] {e['text']!r}: intent {e['gold_intent']}->{e['intent']} "
-                      f"missing {e['missing']} extra {e['extra']}")
-            print("  confusion:", r["confusion"])
-    header = (f"Command: `python manage.py eval_understanding --holdout --write-docs` "
-              f"(same as `python -m recommender.engine.understanding.evaluate --holdout --write-docs`). "
-              f"Backend: {backend.describe() if not isinstance(backend, NoneBackend) else 'none (rules only)'}"
-              f"{'' if not error else ' — requested ' + args.backend + ' failed to start'}, loaded in {load_s:.2f} s; "
-              f"movie catalog: {source}; product catalog: sample `catalog.jsonl` products; cross-domain turns: the whole "
-              f"sample catalog. Targets: intent ≥ 0.90 and slot F1 ≥ 0.85 per language, p95 ≤ 300 ms per turn.")
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    notes = (
-        "Notes: the rules were tuned while looking at the dev set's errors, so its figures are optimistic; the "
-        "held-out conversations (every 5th) were evaluated only after tuning and are the honest estimate. Slots are "
-        "compared as tuples (attribute=value, range bounds, item id, item+sentiment, domain, asked field, replace flag, "
-        "stemmed keyword words). Latency is wall time of `understand()` per turn, in one process, on a cold "
-        f"translation cache, with a 1-minute load average of {load:.1f} on this 2-core machine when measured. The base "
-        "model is consulted only for Chinese phrases the lexicon cannot ground, under a hard 200 ms per-turn deadline "
-        "(an answer arriving later fills the cache for the next time); correctness never depends on it. "
-        "The dev labels predate the rule that turns \"less violent\" / \"something lighter\" / \"轻松的\" into "
-        "genre exclusions (Horror, War; Film-Noir for lighter); those turns keep their original labels, so the rule's "
-        "exclusions count as extra slots there (dev exclude precision)."
-    )
-    if args.write_docs:
-        write_docs("## Conversational understanding\n\n" + header + "\n\n" + "\n\n".join(blocks) + "\n\n" + notes)
-        print(f"wrote {DOCS}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
