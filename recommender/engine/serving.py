@@ -15,7 +15,7 @@ from .rankers.base import Ranker, ScoredVector, load_model
 from .rating import RatingModel
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 
-_BUNDLES: dict[str, "RecommenderBundle"] = {}
+_BUNDLES: dict[str, RecommenderBundle] = {}
 _LOCK = threading.Lock()
 
 try:  # one BLAS thread per request: single-row products lose more to thread hand-offs than they gain
@@ -45,7 +45,7 @@ class RecommenderBundle:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path | str, *, reuse: bool = True) -> "RecommenderBundle":
+    def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
         """Return the bundle stored under path; the same object again for the same path when reuse is set."""
         path = Path(path).resolve()
         key = str(path)

@@ -40,7 +40,8 @@ def test_manifest_and_files(trained, data):
     assert manifest["metrics"]["rating_holdout"]["rmse"] > 0
     assert not list(out.rglob("*.pkl"))
     for npz in out.rglob("*.npz"):
-        np.load(npz, allow_pickle=False).files  # loads without pickle
+        with np.load(npz, allow_pickle=False) as arrays:  # loads without pickle
+            assert arrays.files
     assert stages[-1] == ("done", 1.0)
     assert not (out.parent / "v1.partial").exists()
 

@@ -52,7 +52,7 @@ class ItemParts:
     counts: np.ndarray | None = None
 
     @classmethod
-    def zeros(cls, n_history: int, n_items: int) -> "ItemParts":
+    def zeros(cls, n_history: int, n_items: int) -> ItemParts:
         """Return parts that are zero everywhere (float32 item parts, float64 terms)."""
         return cls(history=np.zeros((n_history, n_items), dtype=np.float32),
                    content=np.zeros((n_history, n_items), dtype=np.float32), bias=np.zeros(n_items))
@@ -95,10 +95,11 @@ class Ranker:
     # Which part of a user's graded item vector the model reads: "interactions" (every positive entry
     # as 1), "likes" (liked entries only) or "raw" (the values as given, for models that pass them on).
     signal: ClassVar[str] = "interactions"
+    progress: bool = False  # per-epoch console bars, for models that train in epochs
+    catalog: Catalog  # set by fit() or load_model()
 
     def __init__(self, **params: Any) -> None:
         self.params: dict[str, Any] = dict(params)
-        self.catalog: Catalog | None = None
 
     # ------------------------------------------------------------ to implement
 
@@ -347,7 +348,7 @@ def attribute_matches(attributes: dict[str, Any], text: str) -> list[Evidence]:
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
     """Write arrays to path/state.npz."""
-    np.savez(path / "state.npz", **arrays)
+    np.savez(path / "state.npz", **arrays)  # type: ignore[arg-type]  # the stubs read ** as allow_pickle
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:

@@ -22,8 +22,8 @@ class ContentRanker(Ranker):
     def __init__(self, embedder: dict[str, Any] | None = None, embedder_obj: Embedder | None = None, **params) -> None:
         super().__init__(embedder=embedder or (embedder_obj.config() if embedder_obj else {"kind": "sentence"}), **params)
         self._embedder = embedder_obj
-        self.E: np.ndarray | None = None
-        self._embedded_ids: list[str] | None = None
+        self.E: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._embedded_ids: list[str] | None = None  # the catalog's item ids when E was computed
 
     @property
     def embedder(self) -> Embedder:
@@ -33,7 +33,7 @@ class ContentRanker(Ranker):
 
     def _fit(self, data: InteractionData) -> None:
         # Refits on the same catalog reuse the embeddings: item text does not change with interactions.
-        if self.E is None or self._embedded_ids != self.catalog.item_ids:
+        if self._embedded_ids != self.catalog.item_ids:
             self.E = self.embedder.encode([r.text() for r in self.catalog.records])
             self._embedded_ids = list(self.catalog.item_ids)
 

@@ -7,8 +7,9 @@ so every component's exact item parts (Ranker.item_parts) carry over into the hy
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -34,7 +35,7 @@ class HybridRanker(Ranker):
         super().__init__(weights=dict(weights or {}), query_weight=query_weight, **params)
         self.components: dict[str, Ranker] = {}
 
-    def with_components(self, components: dict[str, Ranker]) -> "HybridRanker":
+    def with_components(self, components: dict[str, Ranker]) -> HybridRanker:
         """Set the component rankers (unfitted or fitted); returns self."""
         self.components = dict(components)
         for name in components:
@@ -64,7 +65,7 @@ class HybridRanker(Ranker):
 
         weighted_only skips terms whose weight is zero (they add nothing to the hybrid's score).
         """
-        with_query = bool(queries) and any(q and q.strip() for q in queries) and \
+        with_query = any(q and q.strip() for q in queries or []) and \
             (not weighted_only or bool(self._weight(QUERY)))
         out = {}
         for name, ranker in self.components.items():
@@ -169,7 +170,7 @@ class HybridRanker(Ranker):
             return float(np.mean([found[m].mean() for m in metrics]))
 
         single = {n: quality({n: 1.0}) for n in normed}
-        anchor = max(single, key=single.get)
+        anchor = max(single, key=lambda name: single[name])
         weights = {n: (1.0 if n == anchor else 0.0) for n in normed}
         best = single[anchor]
         for _ in range(rounds):
@@ -191,7 +192,7 @@ class HybridRanker(Ranker):
 
     def fit_with_validation(self, data: InteractionData, protocol: str = "random", seed: int = 0,
                             fraction: float = 0.2, progress: Callable[[str, float], None] | None = None,
-                            tune: Callable[[InteractionData, Any], None] | None = None) -> "HybridRanker":
+                            tune: Callable[[InteractionData, Any], None] | None = None) -> HybridRanker:
         """Fit components on a carved train split, learn weights on its validation part, refit on all data."""
         from ..catalog import Catalog
 
