@@ -28,15 +28,11 @@ HOLDOUT = REPO / "tests" / "data" / "understanding_dev_holdout.jsonl"
 _YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
-def _sample():
-    return sample_data
-
-
 def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
     """Return (films as ml-<id> ItemRecords with genres, year and Chinese aliases; rating counts per id)."""
     root = Path(directory or data_root() / "ml-100k")
     genres = [line.split("|")[0] for line in (root / "u.genre").read_text(encoding="latin-1").splitlines() if "|" in line]
-    aliases = _sample().load_movie_aliases()
+    aliases = sample_data.load_movie_aliases()
     items = []
     for line in (root / "u.item").read_text(encoding="latin-1").splitlines():
         parts = line.split("|")
@@ -61,7 +57,7 @@ def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord],
 
 def sample_items(domain: str | None = None) -> list[ItemRecord]:
     """Return the sample catalog's items, optionally one domain only."""
-    return _sample().load_catalog(domain=domain)
+    return sample_data.load_catalog(domain=domain)
 
 
 def movie_catalog(directory: Path | None = None) -> tuple[CatalogIndex, str]:

@@ -165,12 +165,6 @@ def _with_titles(facts: list[tuple[str, str]], titles: tuple[str, ...]) -> list[
     return out
 
 
-def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
-    """Return the cited evidence as a compact fact line for the prompt."""
-    language = "zh" if language == "zh" else "en"
-    return _facts_line(_fact_list(evidence, language, catalog_titles), language)
-
-
 def build_prompt(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
     """Return the few-shot paraphrase prompt: two examples shaped like the evidence, then the evidence itself."""
     language = "zh" if language == "zh" else "en"
