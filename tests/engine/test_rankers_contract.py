@@ -219,3 +219,41 @@ def test_catalog_add_items_makes_new_item_scorable(data, embedder):
     ranker.extend(new)
     assert ranker.recommend(profile=Profile(query_text="lighthouse keeper storm"), n=1)[0].item_id == "fresh"
     assert ranker.score_matrix(sp.csr_matrix((1, ranker.catalog.n_items))).shape == (1, ranker.catalog.n_items)
+
+
+class _ItemBias(Ranker):
+    """A model written against the contract alone: each item's score is a fixed per-item bias."""
+
+    name = "item_bias"
+
+    def _fit(self, data) -> None:
+        self.bias = np.linspace(-1.0, 1.0, self.catalog.n_items).astype(np.float32)
+
+    def _score_rows(self, X, queries=None):
+        return np.broadcast_to(self.bias, (X.shape[0], len(self.bias))).copy()
+
+    def item_parts(self, x, items, query_text="", scored=None):
+        from recommender.engine.rankers.base import ItemParts
+
+        parts = ItemParts.zeros(len(np.flatnonzero(x)), len(items))
+        parts.bias[:] = self.bias[np.asarray(items)]
+        return parts
+
+
+def test_hybrid_composes_any_ranker_through_the_contract_alone(data):
+    from recommender.engine.rankers import HybridRanker
+
+    hybrid = HybridRanker(weights={"ease": 1.0, "item_bias": 0.5}).with_components(
+        {"ease": make_ranker("ease", l2=5.0), "item_bias": _ItemBias()}).fit(data)
+    profile = Profile(liked=["i0", "i2"])
+    x = hybrid.catalog.profile_vector("u3", profile)
+    items = np.array([data.item_index[i] for i in ("i4", "i20", COLD_ID)])
+    scored = hybrid.score_vector(x)
+    np.testing.assert_allclose(hybrid.item_parts(x, items, scored=scored).totals(), scored.scores[items],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scored.scores, hybrid.scores("u3", profile), rtol=1e-5, atol=1e-5)
+    # the bias model's term is reported as the item's own (popularity) part, scaled as in the score
+    bias_term = scored.sources["item_bias"][items]
+    np.testing.assert_allclose(hybrid.item_parts(x, items).bias, bias_term, rtol=1e-5, atol=1e-6)
+    _same_evidence(RecommenderBundle(hybrid).evidence_for(["i4"], user_key="u3", profile=profile)["i4"],
+                   hybrid.explain("i4", user_key="u3", profile=profile))
