@@ -15,6 +15,7 @@ import pytest
 
 from recommender.engine.embedding import HashingEmbedder
 from recommender.engine.rankers import make_ranker
+from recommender.engine.rankers.mf import use_device
 from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import build_hybrid, merged_config, train_bundle
 from recommender.engine.types import Profile
@@ -56,7 +57,13 @@ def _evidence(evidence) -> list[list]:
 
 
 def snapshot(out_dir: Path) -> dict:
-    """Return scores, top-10 lists and evidence of every ranker and of a trained bundle."""
+    """Return scores, top-10 lists and evidence of every ranker and of a trained bundle (torch on the CPU,
+    where the reference was recorded: CUDA kernels round differently)."""
+    with use_device("cpu"):
+        return _snapshot(out_dir)
+
+
+def _snapshot(out_dir: Path) -> dict:
     data, embedder = make_data(), HashingEmbedder(dim=128)
     snap: dict = {"rankers": {}, "bundle": {}}
     for name in SINGLE + ["hybrid"]:
