@@ -7,14 +7,15 @@ PORT ?= 8000
 # A portable llama.cpp build (no host-specific CPU flags), so a built wheel works on any x86-64 machine.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: help install system-packages demo data models serve worker beat test test-postgres bench clean
+.PHONY: help install system-packages demo data models serve worker beat lint test test-postgres bench clean
 
 help:
 	@echo "make demo       set up, load demo data, train, serve on http://$(HOST):$(PORT)"
-	@echo "make test       set up and run the test suite (embedded default: SQLite, in-memory layers)"
+	@echo "make lint       ruff on the whole tree, mypy on the engine and the chat app"
+	@echo "make test       lint, then the test suite (embedded default: SQLite, in-memory layers)"
 	@echo "make test-postgres  the same suite on PostgreSQL + Redis (DATABASE_URL/REDIS_URL)"
 	@echo "make worker / make beat   run a Celery worker / the periodic scheduler"
-	@echo "make bench      run the recommender benchmark (needs CHATREC_DATA_DIR with ml-100k)"
+	@echo "make bench      run the engine benchmark, python -m benchmarks.engine (data: CHATREC_DATA_DIR, default ../shared/data)"
 
 $(BIN)/activate: requirements.txt requirements-dev.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -48,16 +49,20 @@ beat: install
 	$(BIN)/python manage.py setup_schedules
 	$(BIN)/celery -A chatrec_site beat --loglevel=info
 
-test: install system-packages
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy recommender/engine chat
+
+test: lint install system-packages
 	$(BIN)/python -m pytest
 
-test-postgres: install system-packages
+test-postgres: lint install system-packages
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chatrec} \
 	REDIS_URL=$${REDIS_URL:-redis://127.0.0.1:6379/0} \
 	$(BIN)/python -m pytest
 
 bench: install
-	$(BIN)/python -m recommender.bench
+	$(BIN)/python -m benchmarks.engine
 
 clean:
-	rm -rf var staticfiles .pytest_cache test-results
+	rm -rf var staticfiles .pytest_cache .ruff_cache .mypy_cache test-results

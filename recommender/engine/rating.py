@@ -69,10 +69,10 @@ class BiasedMF(BiasedFactors):
 
     def __init__(self, factors: int = 64, epochs: int = 300, lr: float = 0.02, reg: float = 0.1,
                  seed: int = 0) -> None:
-        self.cfg = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
+        self.cfg: dict[str, Any] = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "BiasedMF":
+            progress: bool = False) -> BiasedMF:
         c = self.cfg
         dev, u, i, r = _seeded_tensors(users, items, ratings, c["seed"])
         self.mu = float(ratings.mean())
@@ -106,10 +106,10 @@ class SVDPlusPlus(BiasedFactors):
 
     def __init__(self, factors: int = 64, epochs: int = 150, lr: float = 0.03, reg: float = 0.25,
                  seed: int = 0) -> None:
-        self.cfg = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
+        self.cfg: dict[str, Any] = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "SVDPlusPlus":
+            progress: bool = False) -> SVDPlusPlus:
         c = self.cfg
         dev, u, i, r = _seeded_tensors(users, items, ratings, c["seed"])
         counts = np.bincount(users, minlength=n_users)
@@ -156,7 +156,7 @@ class BiasedALS(BiasedFactors):
     prefix = "als"
 
     def __init__(self, factors: int = 32, iters: int = 12, reg: float = 0.08, seed: int = 0) -> None:
-        self.cfg = dict(factors=factors, iters=iters, reg=reg, seed=seed)
+        self.cfg: dict[str, Any] = dict(factors=factors, iters=iters, reg=reg, seed=seed)
 
     @staticmethod
     def _solve(rows: np.ndarray, cols: np.ndarray, target: np.ndarray, n_rows: int, X: np.ndarray,
@@ -177,7 +177,7 @@ class BiasedALS(BiasedFactors):
         return W
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "BiasedALS":
+            progress: bool = False) -> BiasedALS:
         c = self.cfg
         rng = np.random.default_rng(c["seed"])
         self.mu = float(ratings.mean())
@@ -219,11 +219,11 @@ class ItemKNNBaseline:
 
     def __init__(self, k: int = 40, shrinkage: float = 100.0, reg_u: float = 15.0, reg_i: float = 10.0,
                  user_based: bool = False) -> None:
-        self.cfg = dict(k=k, shrinkage=shrinkage, reg_u=reg_u, reg_i=reg_i, user_based=user_based)
+        self.cfg: dict[str, Any] = dict(k=k, shrinkage=shrinkage, reg_u=reg_u, reg_i=reg_i, user_based=user_based)
         self.prefix = "uknn" if user_based else "knn"
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "ItemKNNBaseline":
+            progress: bool = False) -> ItemKNNBaseline:
         c = self.cfg
         reg_u, reg_i = c["reg_u"], c["reg_i"]
         if c["user_based"]:
@@ -300,10 +300,10 @@ class ItemAutoRec:
 
     def __init__(self, hidden: int = 200, epochs: int = 150, lr: float = 0.01, reg: float = 30.0,
                  seed: int = 0) -> None:
-        self.cfg = dict(hidden=hidden, epochs=epochs, lr=lr, reg=reg, seed=seed)
+        self.cfg: dict[str, Any] = dict(hidden=hidden, epochs=epochs, lr=lr, reg=reg, seed=seed)
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "ItemAutoRec":
+            progress: bool = False) -> ItemAutoRec:
         c = self.cfg
         dev, us, it, r = _seeded_tensors(users, items, ratings, c["seed"])
         R = torch.sparse_coo_tensor(torch.stack([it, us]), r, (n_items, n_users), check_invariants=False).coalesce()
@@ -366,7 +366,7 @@ class RatingModel:
                  autorec: dict[str, Any] | None = None, als: dict[str, Any] | None = None,
                  knn: dict[str, Any] | None = None, uknn: dict[str, Any] | None = None,
                  svdpp: dict[str, Any] | None = None) -> None:
-        self.cfg = dict(low=low, high=high, holdout=holdout, seed=seed, models=list(models), mf=mf or {},
+        self.cfg: dict[str, Any] = dict(low=low, high=high, holdout=holdout, seed=seed, models=list(models), mf=mf or {},
                         autorec=autorec or {}, als=als or {"factors": 32, "reg": 0.12}, knn=knn or {},
                         uknn=uknn or {}, svdpp=svdpp or {})
         self.blend = np.array([0.0] + [1.0 / len(models)] * len(models))
@@ -385,7 +385,7 @@ class RatingModel:
         return np.stack(cols, axis=1)
 
     def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> "RatingModel":
+            progress: bool = False) -> RatingModel:
         """Fit (blend weights on a held-out slice first when several models are listed); returns self."""
         users, items, ratings = np.asarray(users), np.asarray(items), np.asarray(ratings, dtype=np.float32)
         rng = np.random.default_rng(self.cfg["seed"])
@@ -430,7 +430,7 @@ class RatingModel:
         np.savez(path / "rating.npz", **arrays)
 
     @classmethod
-    def load(cls, path: Path) -> "RatingModel":
+    def load(cls, path: Path) -> RatingModel:
         """Return a model written by save()."""
         meta = json.loads((path / "rating.json").read_text())
         model = cls(**meta["cfg"])

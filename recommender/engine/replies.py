@@ -31,7 +31,7 @@ def _fmt_value(value: Any, language: str = "en") -> str:
 def request_summary(constraints: dict[str, Any], language: str) -> str:
     """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"."""
     parts: list[str] = []
-    for attr, values in (constraints.get("include") or {}).items():
+    for values in (constraints.get("include") or {}).values():
         parts.append("/".join(_fmt_value(v, language) for v in values))
     for attr, (low, high) in (constraints.get("ranges") or {}).items():
         name = ZH_ATTRIBUTES.get(attr, attr) if language == "zh" else attr
@@ -41,7 +41,7 @@ def request_summary(constraints: dict[str, Any], language: str) -> str:
             parts.append(f"{name} ≤ {_fmt_value(high)}")
         elif low is not None:
             parts.append(f"{name} ≥ {_fmt_value(low)}")
-    for attr, values in (constraints.get("exclude") or {}).items():
+    for values in (constraints.get("exclude") or {}).values():
         names = "/".join(_fmt_value(v, language) for v in values)
         parts.append(f"no {names}" if language == "en" else f"不要{names}")
     return ", ".join(parts) if language == "en" else "，".join(parts)
@@ -116,6 +116,7 @@ def ask_info_reply(record: ItemRecord | None, field: str | None, language: str) 
                 else "I couldn't tell which item you mean — could you give me its title?")
     title = display_title(record, language)
     field = field or "description"
+    value: Any
     if field == "description":
         value = record.description
     elif field in ("title", "name"):

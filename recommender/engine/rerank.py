@@ -5,6 +5,7 @@ import re
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from .types import ItemRecord, ScoredItem
 
@@ -18,7 +19,7 @@ _NUMBERS = re.compile(r"\d+")
 def rerank_with_llm(scored: list[ScoredItem], records: Mapping[str, ItemRecord], request: str, backend, k: int
                     ) -> tuple[list[ScoredItem], dict]:
     """Return (reordered items, report): the LLM may only permute the ranker's candidates; anything else is ignored."""
-    report = {"applied": False, "candidates": len(scored)}
+    report: dict[str, Any] = {"applied": False, "candidates": len(scored)}
     if not scored or backend is None or not getattr(backend, "enabled", False):
         report["reason"] = "no backend"
         return scored[:k], report

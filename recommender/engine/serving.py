@@ -11,12 +11,11 @@ import numpy as np
 
 from .catalog import Catalog
 from .metrics import topk_indices
-from .rankers.base import load_model
-from .rankers.hybrid import HybridRanker
+from .rankers.base import Ranker, ScoredVector, load_model
 from .rating import RatingModel
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 
-_BUNDLES: dict[str, "RecommenderBundle"] = {}
+_BUNDLES: dict[str, RecommenderBundle] = {}
 _LOCK = threading.Lock()
 
 try:  # one BLAS thread per request: single-row products lose more to thread hand-offs than they gain
@@ -32,9 +31,12 @@ def _one_blas_thread():
 
 
 class RecommenderBundle:
-    """A trained hybrid (and optional rating model) with its catalog; cheap to query after load."""
+    """A trained ranker (the hybrid) and optional rating model with their catalog; cheap to query after load.
 
-    def __init__(self, hybrid: HybridRanker, rating: RatingModel | None = None,
+    Served evidence and `explain` both come from the ranker's `evidence` (one decomposition, see rankers.base).
+    """
+
+    def __init__(self, hybrid: Ranker, rating: RatingModel | None = None,
                  manifest: dict[str, Any] | None = None, path: Path | None = None) -> None:
         self.hybrid = hybrid
         self.rating = rating
@@ -43,7 +45,7 @@ class RecommenderBundle:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, path: Path | str, *, reuse: bool = True) -> "RecommenderBundle":
+    def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
         """Return the bundle stored under path; the same object again for the same path when reuse is set."""
         path = Path(path).resolve()
         key = str(path)
@@ -98,42 +100,37 @@ class RecommenderBundle:
 
     def _recommend(self, user_key, profile, constraints, n, candidates, with_evidence) -> list[ScoredItem]:
         x, query = self._vector(user_key, profile)
-        total, sources, parts, spreads = self.hybrid.score_parts(x, query)
-        scores = total.astype(np.float64)
+        scored = self.hybrid.score_vector(x, query)
+        scores = scored.scores.astype(np.float64)
         scores[x != 0] = -np.inf
         mask = self.catalog.constraint_mask(constraints)
         if mask is not None:
             scores[~mask] = -np.inf
         size = max(n, candidates or 0)
         top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
-        out = []
-        nz = np.flatnonzero(x)
-        # Evidence for the shown items only, from the component scores and spreads already computed.
-        found = self.hybrid.evidence_many(x, nz, np.array(top, dtype=np.int64), query, parts, spreads) \
-            if with_evidence and top else [[] for _ in top]
-        for i, evidence in zip(top, found):
-            if with_evidence:
-                evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
-                             for a, v in self.catalog.satisfied(constraints, i)]
-            out.append(ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
-                                  sources={k: float(v[i]) for k, v in sources.items()}))
-        return out
+        # Evidence for the shown items only, from the scoring already done.
+        found = self._evidence(x, query, top, constraints, scored) if with_evidence else [[] for _ in top]
+        return [ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
+                           sources={k: float(v[i]) for k, v in scored.sources.items()})
+                for i, evidence in zip(top, found)]
+
+    def _evidence(self, x: np.ndarray, query: str, items: list[int], constraints: Constraints | None,
+                  scored: ScoredVector | None = None) -> list[list[Evidence]]:
+        """Return the ranker's evidence for items (catalog indices), each followed by the filters it satisfies."""
+        found = self.hybrid.evidence(x, np.array(items, dtype=np.int64), query, scored=scored)
+        for i, evidence in zip(items, found):
+            evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
+                         for a, v in self.catalog.satisfied(constraints, i)]
+        return found
 
     def evidence_for(self, item_ids: list[str], *, user_key: str | None = None, profile: Profile | None = None,
                      constraints: Constraints | None = None) -> dict[str, list[Evidence]]:
-        """Return the evidence for just these items, scoring the user once (cheaper than recommend for a few)."""
-        x, query = self._vector(user_key, profile)
-        _, _, parts, spreads = self.hybrid.score_parts(x, query)
-        nz = np.flatnonzero(x)
-        known = [(item_id, self.catalog.item_index[item_id]) for item_id in item_ids if item_id in self.catalog.item_index]
-        found = self.hybrid.evidence_many(x, nz, np.array([i for _, i in known], dtype=np.int64), query, parts,
-                                          spreads) if known else []
-        out = {}
-        for (item_id, i), evidence in zip(known, found):
-            evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
-                         for a, v in self.catalog.satisfied(constraints, i)]
-            out[item_id] = evidence
-        return out
+        """Return the evidence for just these items (unknown ids left out), as recommend would attach it."""
+        with _one_blas_thread():
+            x, query = self._vector(user_key, profile)
+            known = [item_id for item_id in item_ids if item_id in self.catalog.item_index]
+            found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints)
+        return dict(zip(known, found))
 
     def explain(self, *, item_id: str, user_key: str | None = None, profile: Profile | None = None,
                 limit: int = 5) -> list[Evidence]:

@@ -7,9 +7,10 @@ import json
 import os
 import shutil
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -17,6 +18,7 @@ from .data import InteractionData, Split
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.hybrid import HybridRanker
+from .rankers.mf import use_device
 from .rating import RatingModel
 
 FORMAT_VERSION = 1
@@ -62,7 +64,7 @@ def tune_ease(train: InteractionData, split: Split, grid: list[float]) -> tuple[
     for l2 in grid:
         ranker = make_ranker("ease", l2=l2).fit(train, catalog)
         results[l2] = evaluate_topk(ranker.score_users, catalog.train, split.test_items, ks=(10,))["NDCG@10"]
-    return max(results, key=results.get), results
+    return max(results, key=lambda l2: results[l2]), results
 
 
 def build_hybrid(config: dict[str, Any], embedder=None) -> HybridRanker:
@@ -121,7 +123,7 @@ def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = 
     """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest."""
     cfg = merged_config(config)
     threads = training_threads(cfg.get("threads"))
-    with torch_threads(threads):
+    with torch_threads(threads), use_device(cfg.get("device")):
         return _train(data, Path(out_dir), cfg, progress, embedder, threads)
 
 
@@ -169,7 +171,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     manifest = {
         "format": FORMAT_VERSION,
         "version": str(cfg.get("version") or out_dir.name),
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "n_users": data.n_users,
         "n_items": data.n_items,
         "n_interactions": data.n_interactions,

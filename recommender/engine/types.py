@@ -54,7 +54,7 @@ class Constraints:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> "Constraints":
+    def from_dict(cls, data: dict[str, Any] | None) -> Constraints:
         data = data or {}
         return cls(
             include={k: list(v) for k, v in (data.get("include") or {}).items()},

@@ -12,7 +12,7 @@ import argparse
 import csv
 import json
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).parent
@@ -27,7 +27,7 @@ CHINESE_CREATORS = {"Liu Cixin", "Yu Hua", "Wu Cheng'en", "Cao Xueqin", "Jay Cho
 CHINESE_FILMS = {"To Live (Huozhe) (1994)", "Farewell My Concubine (1993)", "Raise the Red Lantern (1991)",
                  "Eat Drink Man Woman (1994)", "Chungking Express (1994)", "Rumble in the Bronx (1995)",
                  "Supercop (1992)"}
-START = datetime(2025, 1, 6, tzinfo=timezone.utc)
+START = datetime(2025, 1, 6, tzinfo=UTC)
 
 
 def _attrs(item: dict) -> dict:
@@ -105,7 +105,7 @@ def _when(rng: random.Random, profile: str) -> datetime:
     if months and rng.random() < 0.7:
         month = rng.randrange(*months)
         year, month = (2025, month) if month <= 12 else (2026, month - 12)
-        day = datetime(year, month, 1, tzinfo=timezone.utc)
+        day = datetime(year, month, 1, tzinfo=UTC)
     else:
         day = START + timedelta(days=rng.randrange(0, 350))
     return day + timedelta(days=rng.randrange(0, 28), seconds=rng.randrange(0, 86400))

@@ -20,7 +20,7 @@ def interaction_record(
     item: Item,
     kind: str,
     value: float | None = None,
-    origin: str = Interaction.Origin.API,
+    origin: str = str(Interaction.Origin.API),  # the stored value "api" (mypy has no Django plugin here)
     idempotency_key: str | None = None,
     occurred_at: datetime | None = None,
     conversation=None,

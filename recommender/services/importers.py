@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -258,11 +258,11 @@ def parse_timestamp(value: Any) -> datetime | None:
                 except ValueError:
                     raise RowError(f"timestamp {text!r} is neither epoch seconds nor ISO 8601") from None
             if timezone.is_naive(parsed):
-                parsed = parsed.replace(tzinfo=dt_timezone.utc)
+                parsed = parsed.replace(tzinfo=UTC)
             return parsed
     if not math.isfinite(seconds) or seconds < 0 or seconds > 4e9:
         raise RowError(f"timestamp {value!r} is out of range")
-    return datetime.fromtimestamp(seconds, tz=dt_timezone.utc)
+    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 def parse_event_row(row: dict, *, default_source: str) -> dict[str, Any]:

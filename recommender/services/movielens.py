@@ -3,18 +3,16 @@ from __future__ import annotations
 
 import csv
 import shutil
-import socket
 import urllib.error
 import urllib.request
 import zipfile
 from collections import defaultdict
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from recommender.models import Profile
-
 from recommender.services.importers import (
     BATCH_SIZE,
     ML100K_GENRES,
@@ -248,7 +246,7 @@ def _store_ratings(ratings: list[tuple], source: str, report: ImportReport, prog
                 "item_id": item_pk,
                 "kind": "rating",
                 "value": value,
-                "occurred_at": datetime.fromtimestamp(stamp, tz=dt_timezone.utc),
+                "occurred_at": datetime.fromtimestamp(stamp, tz=UTC),
                 "idempotency_key": f"{source}:{user}:{movie}:rating:{stamp}",
             })
         store_events(events, report, user_source=source)
@@ -274,7 +272,7 @@ def download_movielens(name: str, cache_dir: Path, *, timeout: float = 15.0, pro
                 while chunk := response.read(1 << 16):
                     out.write(chunk)
                     bar.update(len(chunk))
-    except (urllib.error.URLError, socket.timeout, TimeoutError, OSError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError) as exc:
         partial.unlink(missing_ok=True)
         raise ImportFileError(
             f"could not download {url} ({exc}); if this machine is offline, unpack the archive yourself "

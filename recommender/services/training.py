@@ -73,6 +73,22 @@ def dataset_from_db() -> InteractionData:
     return InteractionData(users, items, values, timestamps=stamps, event_kinds=kinds, items=catalog_records())
 
 
+def engine_config(config: dict | None = None) -> dict:
+    """Return the training config with this deployment's settings filled in: torch device, embedding model."""
+    from recommender.engine.training import merged_config
+
+    cfg = merged_config(config)
+    if settings.CHATREC_DEVICE and not cfg.get("device"):
+        cfg["device"] = settings.CHATREC_DEVICE
+    content = cfg["components"].get("content")
+    if content is not None and settings.CHATREC_EMBEDDING_MODEL:
+        embedder = dict(content.get("embedder") or {"kind": "sentence"})
+        if embedder.get("kind", "sentence") == "sentence" and not embedder.get("model_path"):
+            embedder["model_path"] = settings.CHATREC_EMBEDDING_MODEL
+        content["embedder"] = embedder
+    return cfg
+
+
 def model_train(*, name: str | None = None, config: dict | None = None, progress: Progress = None,
                 activate: bool = True) -> ModelVersion:
     """Train the hybrid on everything stored, write a versioned artifact, record (and activate) it."""
@@ -87,7 +103,7 @@ def model_train(*, name: str | None = None, config: dict | None = None, progress
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
     name = name or f"hybrid-{stamp}"
     out_dir = Path(settings.CHATREC_ARTIFACTS_DIR) / name
-    manifest = train_bundle(data, out_dir, config=config, progress=progress)
+    manifest = train_bundle(data, out_dir, config=engine_config(config), progress=progress)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         version = ModelVersion.objects.create(

@@ -1,7 +1,13 @@
 import numpy as np
 
-from recommender.engine.data import (InteractionData, liked_holdout_split, load_ml100k, load_ml100k_fold,
-                                     load_ml_latest, random_split)
+from recommender.engine.data import (
+    InteractionData,
+    liked_holdout_split,
+    load_ml100k,
+    load_ml100k_fold,
+    load_ml_latest,
+    random_split,
+)
 
 
 def _write_ml100k(tmp_path):

@@ -1,8 +1,18 @@
 import numpy as np
 import pytest
 
-from recommender.engine.metrics import (batch_topk_metrics, evaluate_topk, like_accuracy_f1, mae, ndcg_at_k,
-                                        precision_at_k, recall_at_k, relevance_matrix, rmse, topk_indices)
+from recommender.engine.metrics import (
+    batch_topk_metrics,
+    evaluate_topk,
+    like_accuracy_f1,
+    mae,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+    relevance_matrix,
+    rmse,
+    topk_indices,
+)
 
 
 def test_precision_recall_hand_computed():

@@ -16,9 +16,9 @@ def minilm() -> SentenceEmbedder:
     return SentenceEmbedder()
 
 
-def test_model_path_is_configurable(monkeypatch, tmp_path):
-    monkeypatch.setenv("CHATREC_EMBEDDING_MODEL", str(tmp_path))
-    assert default_model_path() == str(tmp_path)
+def test_model_path_is_configurable(tmp_path):
+    assert SentenceEmbedder().model_path == default_model_path()  # the packaged model unless one is passed
+    assert SentenceEmbedder(model_path=tmp_path).model_path == str(tmp_path)
     assert make_embedder({"kind": "sentence", "model_path": "/models/x"}).config() == {
         "kind": "sentence", "model_path": "/models/x"}
 

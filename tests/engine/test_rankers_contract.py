@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from recommender.engine.catalog import Catalog
 from recommender.engine.rankers import RANKERS, Ranker, make_ranker
+from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import build_hybrid, merged_config
 from recommender.engine.types import Constraints, Profile
 
@@ -86,17 +87,49 @@ def test_cold_item_from_text(ranker, data):
         assert COLD_ID in {r.item_id for r in ranker.recommend(user_key="u0", n=data.n_items)}
 
 
-def test_contributions_sum_to_score(ranker, data):
+def test_item_parts_sum_to_score(ranker, data):
     profile = Profile(liked=["i2"], query_text="space galaxy")
     x = ranker.catalog.profile_vector("u3", profile)
     scores = ranker.scores("u3", profile)
-    for item in ["i4", "i20", COLD_ID]:
-        idx = data.item_index[item]
-        parts = ranker.contributions(x, idx, profile.query_text)
-        assert sum(e.weight for e in parts) == pytest.approx(float(scores[idx]), rel=1e-4, abs=1e-5)
+    items = np.array([data.item_index[item] for item in ["i4", "i20", COLD_ID]])
+    parts = ranker.item_parts(x, items, profile.query_text)
+    assert parts.history.shape == parts.content.shape == (len(np.flatnonzero(x)), len(items))
+    np.testing.assert_allclose(parts.totals(), scores[items], rtol=1e-4, atol=1e-5)
+    for k, idx in enumerate(items):  # one item at a time gives the same parts as several at once
+        alone = ranker.item_parts(x, np.array([idx]), profile.query_text)
+        assert alone.totals()[0] == pytest.approx(parts.totals()[k], rel=1e-6, abs=1e-7)
     evidence = ranker.explain("i4", user_key="u3", profile=profile, limit=100)
     assert evidence and sum(e.weight for e in evidence) == pytest.approx(1.0, rel=1e-4)
     assert ranker.explain("no-such-item", user_key="u3") == []
+
+
+def _same_evidence(served, explained):
+    """Equal evidence: the same facts, worded alike, with weights and similarities equal up to float rounding
+    (one item alone and several at once go through different BLAS kernels)."""
+    assert [(e.kind, e.item_id, e.attribute, e.detail) for e in served] == \
+        [(e.kind, e.item_id, e.attribute, e.detail) for e in explained]
+    assert [e.weight for e in served] == pytest.approx([e.weight for e in explained], rel=1e-5, abs=1e-6)
+    for a, b in zip(served, explained):
+        assert a.value == (pytest.approx(b.value, rel=1e-5) if isinstance(b.value, float) else b.value)
+
+
+@pytest.mark.parametrize("user_key,profile", [
+    ("u3", None),
+    (None, Profile(liked=["i0", "i2"], disliked=["i25"], query_text="space galaxy Sci-Fi")),
+    ("u7", Profile(liked=["i13"], history={"i30": 0.5}, query_text="haunted ghost")),
+])
+def test_served_evidence_equals_explain(ranker, data, user_key, profile):
+    """The evidence the chat serves (bundle.evidence_for, recommend) is exactly `explain`, for every ranker."""
+    bundle = RecommenderBundle(ranker)
+    items = ["i4", "i14", "i26", COLD_ID]
+    served = bundle.evidence_for(items, user_key=user_key, profile=profile)
+    assert list(served) == items
+    for item in items:
+        _same_evidence(served[item], ranker.explain(item, user_key=user_key, profile=profile))
+    for rec in bundle.recommend(user_key=user_key, profile=profile, n=4):
+        _same_evidence(rec.evidence, ranker.explain(rec.item_id, user_key=user_key, profile=profile))
+        assert rec.evidence and rec.score == pytest.approx(float(ranker.scores(user_key, profile)[
+            data.item_index[rec.item_id]]), rel=1e-4, abs=1e-5)
 
 
 def test_similar_items_excludes_the_item(ranker):
@@ -173,9 +206,9 @@ def test_hybrid_weights_learned_and_sources_reported(data, embedder):
     assert set(hybrid.weights) == {"ease", "rp3beta", "mf", "popularity", "content"}
     assert max(hybrid.weights.values()) == 1.0
     x = hybrid.catalog.profile_vector("u0", None)
-    total, sources, _ = hybrid.scored_sources(x)
-    np.testing.assert_allclose(total, sum(sources.values()), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(total, hybrid.scores("u0"), rtol=1e-5, atol=1e-5)
+    scored = hybrid.score_vector(x)
+    np.testing.assert_allclose(scored.scores, sum(scored.sources.values()), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(scored.scores, hybrid.scores("u0"), rtol=1e-5, atol=1e-5)
 
 
 def test_catalog_add_items_makes_new_item_scorable(data, embedder):
@@ -186,3 +219,41 @@ def test_catalog_add_items_makes_new_item_scorable(data, embedder):
     ranker.extend(new)
     assert ranker.recommend(profile=Profile(query_text="lighthouse keeper storm"), n=1)[0].item_id == "fresh"
     assert ranker.score_matrix(sp.csr_matrix((1, ranker.catalog.n_items))).shape == (1, ranker.catalog.n_items)
+
+
+class _ItemBias(Ranker):
+    """A model written against the contract alone: each item's score is a fixed per-item bias."""
+
+    name = "item_bias"
+
+    def _fit(self, data) -> None:
+        self.bias = np.linspace(-1.0, 1.0, self.catalog.n_items).astype(np.float32)
+
+    def _score_rows(self, X, queries=None):
+        return np.broadcast_to(self.bias, (X.shape[0], len(self.bias))).copy()
+
+    def item_parts(self, x, items, query_text="", scored=None):
+        from recommender.engine.rankers.base import ItemParts
+
+        parts = ItemParts.zeros(len(np.flatnonzero(x)), len(items))
+        parts.bias[:] = self.bias[np.asarray(items)]
+        return parts
+
+
+def test_hybrid_composes_any_ranker_through_the_contract_alone(data):
+    from recommender.engine.rankers import HybridRanker
+
+    hybrid = HybridRanker(weights={"ease": 1.0, "item_bias": 0.5}).with_components(
+        {"ease": make_ranker("ease", l2=5.0), "item_bias": _ItemBias()}).fit(data)
+    profile = Profile(liked=["i0", "i2"])
+    x = hybrid.catalog.profile_vector("u3", profile)
+    items = np.array([data.item_index[i] for i in ("i4", "i20", COLD_ID)])
+    scored = hybrid.score_vector(x)
+    np.testing.assert_allclose(hybrid.item_parts(x, items, scored=scored).totals(), scored.scores[items],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(scored.scores, hybrid.scores("u3", profile), rtol=1e-5, atol=1e-5)
+    # the bias model's term is reported as the item's own (popularity) part, scaled as in the score
+    bias_term = scored.sources["item_bias"][items]
+    np.testing.assert_allclose(hybrid.item_parts(x, items).bias, bias_term, rtol=1e-5, atol=1e-6)
+    _same_evidence(RecommenderBundle(hybrid).evidence_for(["i4"], user_key="u3", profile=profile)["i4"],
+                   hybrid.explain("i4", user_key="u3", profile=profile))

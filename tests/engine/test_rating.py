@@ -2,8 +2,15 @@ import numpy as np
 import pytest
 
 from recommender.engine.metrics import rmse
-from recommender.engine.rating import (BiasedALS, BiasedMF, ItemAutoRec, ItemKNNBaseline, RatingModel, SVDPlusPlus,
-                                      fit_baselines)
+from recommender.engine.rating import (
+    BiasedALS,
+    BiasedMF,
+    ItemAutoRec,
+    ItemKNNBaseline,
+    RatingModel,
+    SVDPlusPlus,
+    fit_baselines,
+)
 
 
 def _ratings(seed: int = 0):

@@ -40,7 +40,8 @@ def test_manifest_and_files(trained, data):
     assert manifest["metrics"]["rating_holdout"]["rmse"] > 0
     assert not list(out.rglob("*.pkl"))
     for npz in out.rglob("*.npz"):
-        np.load(npz, allow_pickle=False).files  # loads without pickle
+        with np.load(npz, allow_pickle=False) as arrays:  # loads without pickle
+            assert arrays.files
     assert stages[-1] == ("done", 1.0)
     assert not (out.parent / "v1.partial").exists()
 
@@ -104,16 +105,17 @@ def test_add_items_makes_new_item_recommendable_cold(trained, tmp_path):
 
 
 def test_serving_evidence_matches_exact_decomposition(trained):
-    from recommender.engine.rankers.base import shares
-
     bundle = RecommenderBundle.load(trained[0], reuse=False)
     hybrid = bundle.hybrid
     hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2, "content": 0.3}
     profile = Profile(liked=["i0", "i13"], disliked=["i25"], query_text="space galaxy")
+    x = bundle.catalog.profile_vector("u4", profile)
     for rec in bundle.recommend(user_key="u4", profile=profile, n=4):
         idx = bundle.catalog.item_index[rec.item_id]
-        x = bundle.catalog.profile_vector("u4", profile)
-        exact = shares(hybrid.contributions(x, idx, profile.query_text), limit=5)
+        # the served weights are shares of an exact decomposition of the served score
+        assert hybrid.item_parts(x, np.array([idx]), profile.query_text).totals()[0] == \
+            pytest.approx(rec.score, rel=1e-4, abs=1e-5)
+        exact = hybrid.explain(rec.item_id, user_key="u4", profile=profile, limit=5)
         assert [(e.kind, e.item_id) for e in rec.evidence[:5]] == [(e.kind, e.item_id) for e in exact]
         assert [e.weight for e in rec.evidence[:5]] == pytest.approx([e.weight for e in exact], rel=1e-4, abs=1e-6)
 
@@ -123,11 +125,12 @@ def test_zero_weight_components_are_skipped_but_scores_unchanged(trained):
     hybrid = bundle.hybrid
     hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.0, "popularity": 0.3, "content": 0.0}
     x = bundle.catalog.profile_vector("u4")
-    total, sources, parts, spreads = hybrid.score_parts(x)
+    scored = hybrid.score_vector(x)
+    parts, sources, spreads = scored.state["components"], scored.sources, scored.state["spreads"]
     assert set(parts) == {"ease", "popularity"} and set(sources) == set(spreads) == set(parts)
     full = hybrid.score_matrix(bundle.catalog.train[[bundle.catalog.user_index["u4"]]])[0]
-    assert total == pytest.approx(full, rel=1e-5, abs=1e-5)
-    assert sum(sources.values()) == pytest.approx(total, rel=1e-5, abs=1e-5)
+    assert scored.scores == pytest.approx(full, rel=1e-5, abs=1e-5)
+    assert sum(sources.values()) == pytest.approx(scored.scores, rel=1e-5, abs=1e-5)
 
 
 def test_evidence_for_matches_recommend_evidence(trained):

@@ -4,13 +4,27 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..types import Evidence, ItemRecord
-from .lexicon import (EN_GENRE_SYNONYMS, EXPLORATION_WORDS_EN, EXPLORATION_WORDS_ZH, INSTRUCTION_PATTERNS_EN,
-                      INSTRUCTION_PATTERNS_ZH, POPULARITY_WORDS_EN, POPULARITY_WORDS_ZH, REQUEST_WORDS_EN,
-                      REQUEST_WORDS_ZH, SIMILARITY_WORDS_EN, SIMILARITY_WORDS_ZH, STOCK_WORDS, ZH_GENRES, zh_forms)
+from .lexicon import (
+    EN_GENRE_SYNONYMS,
+    EXPLORATION_WORDS_EN,
+    EXPLORATION_WORDS_ZH,
+    INSTRUCTION_PATTERNS_EN,
+    INSTRUCTION_PATTERNS_ZH,
+    POPULARITY_WORDS_EN,
+    POPULARITY_WORDS_ZH,
+    REQUEST_WORDS_EN,
+    REQUEST_WORDS_ZH,
+    SIMILARITY_WORDS_EN,
+    SIMILARITY_WORDS_ZH,
+    STOCK_WORDS,
+    ZH_GENRES,
+    zh_forms,
+)
 from .template import HISTORY_KINDS, item_year
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
@@ -63,7 +77,7 @@ class CatalogIndex:
     max_vocab_len: int = 1
 
     @classmethod
-    def build(cls, records: Iterable[ItemRecord], extra_titles: Iterable[str] = ()) -> "CatalogIndex":
+    def build(cls, records: Iterable[ItemRecord], extra_titles: Iterable[str] = ()) -> CatalogIndex:
         """Return an index over records plus extra titles that must never be named (e.g. prompt examples)."""
         records = list(records)
         values: dict[str, set[str]] = {}
@@ -101,7 +115,7 @@ class CatalogIndex:
         return index
 
 
-_CACHE: "OrderedDict[int, tuple[Any, CatalogIndex]]" = OrderedDict()
+_CACHE: OrderedDict[int, tuple[Any, CatalogIndex]] = OrderedDict()
 _CACHE_LOCK = threading.Lock()
 
 
@@ -210,7 +224,9 @@ def _claimed_values(text: str, index: CatalogIndex) -> list[tuple[set[tuple[str,
 def _unverified_names(text: str) -> list[str]:
     """Return runs of capitalised words (names, titles) that nothing in the catalog accounts for."""
     stock = set(STOCK_WORDS) | {"i", "i'm", "i'd", "i've", "i'll"}
-    out, run, run_starts_sentence = [], [], False
+    out: list[str] = []
+    run: list[str] = []
+    run_starts_sentence = False
     toks = tokens(text)
     for j, (tok, start, end) in enumerate(toks):
         word = text[start:end]
@@ -257,7 +273,8 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
     # Title spans, allowed or not, are taken out before the word-level checks below.
     allowed_spans: list[tuple[int, int]] = []
     title_spans: list[tuple[int, int]] = []
-    hits, tails = [], []
+    hits: list = []
+    tails: list[tuple[int, int]] = []
     for hit in index.matcher.find(text):
         if any(a <= hit.start < b for a, b in tails):
             continue  # an alternative name in parentheses after a title already found

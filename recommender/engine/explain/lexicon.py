@@ -1,6 +1,8 @@
 """Words the explanation layer writes and recognises, in English and Simplified Chinese."""
 from __future__ import annotations
 
+from ..rules import EN_CARDINALS, EN_ORDINALS, ZH_NUMERALS  # noqa: F401 - list positions are one rule
+
 LANGUAGES = ("en", "zh")
 
 # Chinese names of common genre values (keys are lower-cased catalog values).
@@ -74,7 +76,6 @@ REQUEST_WORDS_EN = ("asked for", "described", "description", "your request", "yo
 REQUEST_WORDS_ZH = ("描述", "简介", "要求", "你想要", "你想找")
 ZH_ATTRIBUTE_NAMES = {"price": "价格", "year": "年份", "rating": "评分"}
 
-from ..rules import EN_CARDINALS, EN_ORDINALS, ZH_NUMERALS  # noqa: F401 - list positions are one rule
 
 
 def _shared_synonyms() -> dict[str, dict[str, list[str]]]:

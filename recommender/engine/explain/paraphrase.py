@@ -10,8 +10,7 @@ from typing import Any
 from ..llm.base import LLMBackend, LLMError
 from ..types import Evidence, ItemRecord
 from .checker import check_explanation
-from .template import (HISTORY_KINDS, cited_evidence, display_title, evidence_titles, explain_text, value_text,
-                       was_liked)
+from .template import HISTORY_KINDS, cited_evidence, display_title, evidence_titles, explain_text, value_text, was_liked
 
 MAX_TOKENS = 60
 STOP = ("\n",)
@@ -99,7 +98,7 @@ def _fact_list(evidence: list[Evidence], language: str,
     zh = language == "zh"
     facts: list[tuple[str, str]] = []
     for ev in cited_evidence(evidence):
-        title = (catalog_titles or {}).get(ev.item_id) or display_title(ev.title or ev.item_id or "", with_year=not zh)
+        title = (catalog_titles or {}).get(ev.item_id or "") or display_title(ev.title or ev.item_id or "", with_year=not zh)
         values = ev.value if isinstance(ev.value, (list, tuple)) else [ev.value]
         words = " ".join(value_text(v, language, ev.attribute) for v in values if v not in (None, ""))
         if ev.kind == "liked_item":
@@ -164,12 +163,6 @@ def _with_titles(facts: list[tuple[str, str]], titles: tuple[str, ...]) -> list[
             arg, i = titles[i % len(titles)], i + 1
         out.append((kind, arg))
     return out
-
-
-def evidence_facts(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:
-    """Return the cited evidence as a compact fact line for the prompt."""
-    language = "zh" if language == "zh" else "en"
-    return _facts_line(_fact_list(evidence, language, catalog_titles), language)
 
 
 def build_prompt(evidence: list[Evidence], language: str, catalog_titles: dict[str, str] | None = None) -> str:

@@ -1,7 +1,8 @@
 """The template path: evidence turned into a natural sentence in English or Chinese, always available."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..rules import display_title as localized_title  # the one rule for the title shown
 from ..types import Evidence, ItemRecord

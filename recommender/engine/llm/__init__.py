@@ -1,7 +1,8 @@
 """Pluggable LLM backends: the embedded llama.cpp default, transformers, OpenAI-compatible servers, fake, none."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from .base import LLMBackend, LLMError
 from .simple import FakeBackend, NoneBackend

@@ -1,7 +1,7 @@
 """The contract every LLM backend follows, and the one error type it raises."""
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 
 class LLMError(RuntimeError):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from .base import LLMBackend, LLMError
 
@@ -13,7 +13,7 @@ try:  # optional: the web side still runs (rules only) when the library is absen
 
     HAVE_LLAMA_CPP = True
 except ImportError:  # pragma: no cover - depends on the installation
-    llama_cpp = None
+    llama_cpp = None  # type: ignore[assignment]
     HAVE_LLAMA_CPP = False
 
 

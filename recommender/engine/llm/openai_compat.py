@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import httpx
 
@@ -78,8 +78,7 @@ class OpenAICompatBackend(LLMBackend):
 
         response = self._with_retries(open_stream)
         try:
-            for text in self._sse_texts(response):
-                yield text
+            yield from self._sse_texts(response)
         except httpx.TimeoutException as exc:
             # Once tokens flowed a retry would repeat them, so a mid-stream timeout is final.
             raise LLMError(f"openai backend timed out mid-stream: {exc}") from exc

@@ -1,7 +1,7 @@
 """Backends without a model: "none" (LLM switched off) and "fake" (scripted replies for tests and demos)."""
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from .base import LLMBackend, LLMError
 

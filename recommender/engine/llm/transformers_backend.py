@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Iterable
+from typing import Any
 
 from .base import LLMBackend, LLMError
 
@@ -13,7 +14,7 @@ try:  # optional: heavy import kept out of the default path
 
     HAVE_TRANSFORMERS = True
 except ImportError:  # pragma: no cover - depends on the installation
-    torch = transformers = None
+    torch = transformers = None  # type: ignore[assignment]
     HAVE_TRANSFORMERS = False
 
 
@@ -38,8 +39,8 @@ class TransformersBackend(LLMBackend):
         self.gguf_file = gguf_file
         self.device = pick_device(device)
         self.dtype = dtype
-        self._tok = None
-        self._lm = None
+        self._tok: Any = None
+        self._lm: Any = None
         self._lock = threading.Lock()
         self._worker: ThreadPoolExecutor | None = None
 
@@ -58,7 +59,7 @@ class TransformersBackend(LLMBackend):
         if self._lm is not None:
             return
         extra = {"gguf_file": self.gguf_file} if self.gguf_file else {}
-        weights = dict(extra)
+        weights: dict[str, Any] = dict(extra)
         if self.dtype:
             weights["dtype"] = getattr(torch, self.dtype)
         elif self.device.startswith("cuda"):
@@ -66,7 +67,7 @@ class TransformersBackend(LLMBackend):
         try:
             # The dtype is for the weights only: a tokenizer keeps unknown keywords in its config.
             self._tok = transformers.AutoTokenizer.from_pretrained(self.model_dir, local_files_only=True, **extra)
-            lm = transformers.AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True, **weights)
+            lm: Any = transformers.AutoModelForCausalLM.from_pretrained(self.model_dir, local_files_only=True, **weights)
         except Exception as exc:
             raise LLMError(f"transformers could not load {self.model_dir}: {exc}") from exc
         self._lm = lm.to(self.device).eval()

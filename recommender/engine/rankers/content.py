@@ -10,8 +10,7 @@ import scipy.sparse as sp
 
 from ..data import InteractionData
 from ..embedding import Embedder, make_embedder
-from ..types import Evidence
-from .base import Ranker, load_arrays, save_arrays
+from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
 
 
 class ContentRanker(Ranker):
@@ -23,8 +22,8 @@ class ContentRanker(Ranker):
     def __init__(self, embedder: dict[str, Any] | None = None, embedder_obj: Embedder | None = None, **params) -> None:
         super().__init__(embedder=embedder or (embedder_obj.config() if embedder_obj else {"kind": "sentence"}), **params)
         self._embedder = embedder_obj
-        self.E: np.ndarray | None = None
-        self._embedded_ids: list[str] | None = None
+        self.E: np.ndarray = np.zeros((0, 0), dtype=np.float32)
+        self._embedded_ids: list[str] | None = None  # the catalog's item ids when E was computed
 
     @property
     def embedder(self) -> Embedder:
@@ -34,7 +33,7 @@ class ContentRanker(Ranker):
 
     def _fit(self, data: InteractionData) -> None:
         # Refits on the same catalog reuse the embeddings: item text does not change with interactions.
-        if self.E is None or self._embedded_ids != self.catalog.item_ids:
+        if self._embedded_ids != self.catalog.item_ids:
             self.E = self.embedder.encode([r.text() for r in self.catalog.records])
             self._embedded_ids = list(self.catalog.item_ids)
 
@@ -71,54 +70,34 @@ class ContentRanker(Ranker):
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         return self.history_rows(X) + self.query_rows(queries, X.shape[0])
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.E.shape[0]
-        if idx >= n:
-            return []
-        xs = x[:n]
-        mass = max(float(np.abs(xs).sum()), 1e-12)
-        nz = np.flatnonzero(xs)
-        sims = np.zeros(n, dtype=np.float32)
-        sims[nz] = self.E[nz] @ self.E[idx]
-        parts = []
-        for j in nz:
-            rec = self.catalog.records[j]
-            parts.append(Evidence(kind="content_similarity", weight=float(xs[j] * sims[j] / mass), item_id=rec.item_id,
-                                  title=rec.title, value=float(sims[j]),
-                                  detail="similar text to an item you liked" if xs[j] > 0 else "similar text to an item you disliked"))
-        if query_text and query_text.strip():
-            sim = float(self.query_rows([query_text], 1)[0, idx])
-            parts.append(Evidence(kind="content_similarity", weight=sim, value=query_text,
-                                  detail="similar text to your request"))
-            parts += attribute_matches(self.catalog.records[idx].attributes, query_text)
-        return parts
+    def score_terms(self, X: sp.csr_matrix, queries: list[str] | None = None) -> dict[str, np.ndarray]:
+        """Return the history term and, when any row has request text, the query term (both padded)."""
+        terms = {HISTORY: self._pad(self.history_rows(self.read_signal(sp.csr_matrix(X, dtype=np.float32))))}
+        if queries and any(q and q.strip() for q in queries):
+            terms[QUERY] = self._pad(self.query_rows(queries, X.shape[0]))
+        return terms
 
-    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
+    def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
+                   scored: ScoredVector | None = None) -> ItemParts:
+        nz = np.flatnonzero(x)
+        x = self.read_vector(x)
         n = self.E.shape[0]
-        out = np.zeros(len(nz), dtype=np.float32)
-        if idx >= n:
-            return out, 0.0
-        keep = nz < n
-        rows = nz[keep]
-        mass = max(float(np.abs(x[:n]).sum()), 1e-12)
-        out[keep] = x[rows] * (self.E[rows] @ self.E[idx]) / mass
-        return out, 0.0
-
-    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.E.shape[0]
-        idxs = np.asarray(idxs, dtype=np.int64)
-        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
-        keep, cols = nz < n, idxs < n
+        items = np.asarray(items, dtype=np.int64)
+        parts = ItemParts.zeros(len(nz), len(items))
+        parts.similarity = np.zeros((len(nz), len(items)), dtype=np.float32)
+        keep, cols = nz < n, items < n
         if keep.any() and cols.any():
             rows = nz[keep]
             mass = max(float(np.abs(x[:n]).sum()), 1e-12)
-            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
-            sub[:, cols] = self.E[rows] @ self.E[idxs[cols]].T
-            out[keep] = x[rows][:, None] * sub / mass
-        return out, np.zeros(len(idxs))
+            sub = np.zeros((len(rows), len(items)), dtype=np.float32)
+            sub[:, cols] = self.E[rows] @ self.E[items[cols]].T
+            parts.similarity[keep] = sub
+            parts.content[keep] = x[rows][:, None] * sub / mass
+        if query_text and query_text.strip():
+            row = scored.terms[QUERY] if scored is not None and QUERY in scored.terms else \
+                self._pad(self.query_rows([query_text], 1))[0]
+            parts.query = row[items]
+        return parts
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, E=self.E)
@@ -127,16 +106,3 @@ class ContentRanker(Ranker):
     def _load_state(self, path: Path) -> None:
         self.E = load_arrays(path)["E"]
         self._embedded_ids = json.loads((path / "embedded_ids.json").read_text())
-
-
-def attribute_matches(attributes: dict[str, Any], text: str) -> list[Evidence]:
-    """Return zero-weight evidence for the item's attribute values that the text mentions."""
-    low, out = text.casefold(), []
-    for key, raw in attributes.items():
-        values = raw if isinstance(raw, (list, tuple)) else [raw]
-        for value in values:
-            token = str(value).casefold()
-            if len(token) >= 3 and token in low:
-                out.append(Evidence(kind="attribute_match", weight=0.0, attribute=key, value=value,
-                                    detail=f"{key} matches your request"))
-    return out

@@ -2,35 +2,21 @@
 
 hybrid(u, i) = sum_k w_k * s_k(u, i) / sd_k(u) + w_query * q(u, i) / sd_q(u), where sd is the spread of a
 component's scores over the catalog for that user. Each term stays linear in its component's score,
-so every component's exact contributions carry over into the hybrid's explanation.
+so every component's exact item parts (Ranker.item_parts) carry over into the hybrid's explanation.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData, liked_holdout_split, random_split
 from ..metrics import batch_topk_metrics, relevance_matrix, topk_indices
-from ..types import Evidence
-from .base import Ranker, history_kind, load_model
-from .content import attribute_matches
-
-QUERY = "query"
-_DETAILS = {
-    "liked_item": "you liked this item; items liked together with it score higher",
-    "history_item": "you interacted with this item; items picked together with it score higher",
-    "disliked_item": "you disliked this item; items liked together with it score lower",
-    "popularity": "popular with many users",
-}
-
-
-def _top_nonzero(values: np.ndarray, limit: int) -> list[int]:
-    """Return the positions of the `limit` largest values (stable order), skipping zeros."""
-    return [int(k) for k in np.argsort(-values, kind="stable")[:limit] if values[k] != 0]
+from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, load_model
 
 
 def _spread(S: np.ndarray) -> np.ndarray:
@@ -49,7 +35,7 @@ class HybridRanker(Ranker):
         super().__init__(weights=dict(weights or {}), query_weight=query_weight, **params)
         self.components: dict[str, Ranker] = {}
 
-    def with_components(self, components: dict[str, Ranker]) -> "HybridRanker":
+    def with_components(self, components: dict[str, Ranker]) -> HybridRanker:
         """Set the component rankers (unfitted or fitted); returns self."""
         self.components = dict(components)
         for name in components:
@@ -70,25 +56,27 @@ class HybridRanker(Ranker):
 
     # ------------------------------------------------------------ scoring
 
-    def component_scores(self, X: sp.csr_matrix, queries: list[str] | None = None,
-                         weighted_only: bool = False) -> dict[str, np.ndarray]:
-        """Return each component's raw scores, plus the query similarity when a content model is present.
-
-        weighted_only skips components whose weight is zero (they add nothing to the hybrid's score).
-        """
-        out = {}
-        for name, ranker in self.components.items():
-            if ranker.name == "content":
-                if not weighted_only or self._weight(name):
-                    out[name] = ranker._pad(ranker.history_rows(ranker.read_signal(X)))
-                if queries and any(q and q.strip() for q in queries) and (not weighted_only or self._weight(QUERY)):
-                    out[QUERY] = ranker._pad(ranker.query_rows(queries, X.shape[0]))
-            elif not weighted_only or self._weight(name):
-                out[name] = ranker.score_matrix(X)
-        return out
-
     def _weight(self, name: str) -> float:
         return float(self.params["query_weight"]) if name == QUERY else float(self.weights.get(name, 0.0))
+
+    def component_scores(self, X: sp.csr_matrix, queries: list[str] | None = None,
+                         weighted_only: bool = False) -> dict[str, np.ndarray]:
+        """Return each component's history-term scores, plus the query term when a text model is present.
+
+        weighted_only skips terms whose weight is zero (they add nothing to the hybrid's score).
+        """
+        with_query = any(q and q.strip() for q in queries or []) and \
+            (not weighted_only or bool(self._weight(QUERY)))
+        out = {}
+        for name, ranker in self.components.items():
+            if weighted_only and not self._weight(name) and not (with_query and ranker.uses_text):
+                continue
+            terms = ranker.score_terms(X, queries if with_query else None)
+            if not weighted_only or self._weight(name):
+                out[name] = terms[HISTORY]
+            if QUERY in terms:
+                out[QUERY] = terms[QUERY]
+        return out
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         total = np.zeros((X.shape[0], self.catalog.n_items), dtype=np.float32)
@@ -98,146 +86,63 @@ class HybridRanker(Ranker):
                 total += w * S / _spread(S)
         return total
 
-    def scored_sources(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict[str, np.ndarray], dict]:
-        """Return (hybrid scores, each component's weighted term, raw component scores) for one item vector."""
-        parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
-        sources = {}
-        for name, S in parts.items():
-            w = self._weight(name)
-            if w:
-                sources[name] = (w * S / _spread(S))[0]
-        total = np.sum(list(sources.values()), axis=0) if sources else np.zeros(self.catalog.n_items, np.float32)
-        return total, sources, parts
+    def score_vector(self, x: np.ndarray, query_text: str = "") -> ScoredVector:
+        """Return the hybrid scores of one vector; sources are the weighted terms (component names, `query`).
 
-    def score_parts(self, x: np.ndarray, query_text: str = "") -> tuple[np.ndarray, dict, dict, dict[str, float]]:
-        """Return (hybrid scores, weighted terms, raw scores, spreads) for one item vector: the serving path.
-
-        Zero-weight components are skipped and each spread is computed once, so evidence reuses them.
+        Zero-weight components are skipped; the components' own scored vectors and each term's spread
+        (the per-user normaliser) are kept in state, so item_parts reuses them.
         """
-        n = len(x)
-        nz = np.flatnonzero(x)
-        X = sp.csr_matrix((x[nz].astype(np.float32), nz, np.array([0, len(nz)])), shape=(1, n))
-        parts = self.component_scores(X, [query_text], weighted_only=True)
-        sources, spreads = {}, {}
+        with_query = bool(query_text and query_text.strip()) and bool(self._weight(QUERY))
+        components = {}
+        for name, ranker in self.components.items():
+            if self._weight(name) or (with_query and ranker.uses_text):
+                components[name] = ranker.score_vector(x, query_text if with_query else "")
+        terms, sources, spreads = {}, {}, {}
         total = np.zeros(self.catalog.n_items, dtype=np.float32)
-        for name, S in parts.items():
-            spreads[name] = float(_spread(S)[0, 0])
-            term = (self._weight(name) / spreads[name]) * S[0]
-            sources[name] = term
-            total += term
-        return total, sources, parts, spreads
+        for name, scored in components.items():
+            for term, row in scored.terms.items():
+                key = QUERY if term == QUERY else name
+                if not self._weight(key):
+                    continue
+                spreads[key] = float(_spread(row[None, :])[0, 0])
+                terms[key] = row
+                sources[key] = (self._weight(key) / spreads[key]) * row
+                total += sources[key]
+        return ScoredVector(scores=total, sources=sources, terms=terms,
+                            state={"components": components, "spreads": spreads})
 
-    def spreads(self, parts: dict[str, np.ndarray]) -> dict[str, float]:
-        """Return each component's score spread for a single-row `parts` (the per-user normaliser)."""
-        return {name: float(_spread(S)[0, 0]) for name, S in parts.items()}
+    def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
+                   scored: ScoredVector | None = None) -> ItemParts:
+        """Return the weighted sum of the components' item parts (each scaled as its term is in the score)."""
+        if scored is None:
+            scored = self.score_vector(x, query_text)
+        components, spreads = scored.state["components"], scored.state["spreads"]
+        items = np.asarray(items, dtype=np.int64)
+        n_history, m = len(np.flatnonzero(x)), len(items)
+        history, content = np.zeros((n_history, m)), np.zeros((n_history, m))
+        bias, query = np.zeros(m), np.zeros(m)
+        similarity = None
+        with_query = QUERY in spreads
+        for name, component_scored in components.items():
+            parts = self.components[name].item_parts(x, items, query_text if with_query else "", component_scored)
+            if name in spreads:
+                f = self._weight(name) / spreads[name]
+                history += f * parts.history
+                content += f * parts.content
+                bias += f * parts.bias
+            if with_query and parts.query is not None:
+                query += (self._weight(QUERY) / spreads[QUERY]) * parts.query
+            if similarity is None and parts.similarity is not None:
+                similarity = parts.similarity
+        return ItemParts(history=history, content=content, bias=bias, query=query if with_query else None,
+                         similarity=similarity, counts=self.popularity_counts(items))
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "",
-                      parts: dict[str, np.ndarray] | None = None,
-                      spreads: dict[str, float] | None = None) -> list[Evidence]:
-        """Return raw contributions; pass `parts`/`spreads` of this x to skip recomputing them."""
-        if parts is None:
-            parts = self.component_scores(sp.csr_matrix(x[None, :]), [query_text])
-        if spreads is None:
-            spreads = self.spreads(parts)
-        merged: dict[tuple, Evidence] = {}
-        for name, S in parts.items():
-            w = self._weight(name)
-            if not w:
-                continue
-            factor = w / spreads[name]
-            if name == QUERY:
-                evidence = [Evidence(kind="content_similarity", weight=float(S[0, idx]), value=query_text,
-                                     detail="similar text to your request")]
-                evidence += attribute_matches(self.catalog.records[idx].attributes, query_text)
-            else:
-                evidence = self.components[name].contributions(x, idx, "")
-            for e in evidence:
-                key = (e.kind, e.item_id, e.attribute, str(e.value) if e.kind == "attribute_match" else None)
-                if key in merged:
-                    merged[key].weight += factor * e.weight
-                    if merged[key].value is None:
-                        merged[key].value = e.value
-                else:
-                    merged[key] = Evidence(kind=e.kind, weight=factor * e.weight, item_id=e.item_id, title=e.title,
-                                           attribute=e.attribute, value=e.value, detail=_DETAILS.get(e.kind, e.detail))
-        for e in merged.values():
-            if e.kind == "popularity" and e.weight < 0:
-                e.detail = "popularity penalty: very popular items are down-weighted"
-        return list(merged.values())
-
-    def fast_evidence(self, x: np.ndarray, nz: np.ndarray, idx: int, query_text: str,
-                      parts: dict[str, np.ndarray], spreads: dict[str, float], limit: int = 5) -> list[Evidence]:
-        """Return shares(contributions(...), limit) computed with arrays: the serving path."""
-        return self.evidence_many(x, nz, np.array([idx]), query_text, parts, spreads, limit)[0]
-
-    def evidence_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray, query_text: str,
-                      parts: dict[str, np.ndarray], spreads: dict[str, float], limit: int = 5) -> list[list[Evidence]]:
-        """Return fast_evidence for several items, each component's parts computed for all of them at once."""
-        idxs = np.asarray(idxs, dtype=np.int64)
-        m = len(idxs)
-        collab = np.zeros((len(nz), m))
-        content = np.zeros((len(nz), m))
-        pop = np.zeros(m)
-        query = np.zeros(m)
-        content_ranker = None
-        for name, S in parts.items():
-            w = self._weight(name)
-            if not w:
-                continue
-            f = w / spreads[name]
-            if name == QUERY:
-                query += f * S[0, idxs]
-                continue
-            ranker = self.components[name]
-            item_part, bias = ranker.item_parts_many(x, nz, idxs)
-            if ranker.name == "content":
-                content += f * item_part
-                content_ranker = ranker
-            else:
-                collab += f * item_part
-            pop += f * bias
-        total = collab.sum(axis=0) + content.sum(axis=0) + pop + query
-        scale = np.abs(collab).sum(axis=0) + np.abs(content).sum(axis=0) + np.abs(pop) + np.abs(query)
-        denom = np.where(np.abs(total) > 1e-12, total, np.where(scale > 0, scale, 1.0))
-        records = self.catalog.records
-        pop_ranker = next((r for r in self.components.values() if r.name == "popularity"), None)
-        with_query = QUERY in parts and bool(self._weight(QUERY))
-        sims = None
-        if content_ranker is not None and len(nz):
-            live = nz[nz < content_ranker.E.shape[0]]
-            sims = np.zeros((len(nz), m), dtype=np.float32)
-            ok = idxs < content_ranker.E.shape[0]
-            sims[np.ix_(nz < content_ranker.E.shape[0], ok)] = content_ranker.E[live] @ content_ranker.E[idxs[ok]].T
-        result = []
-        for c, idx in enumerate(idxs):
-            d = denom[c]
-            out: list[Evidence] = []
-            col = collab[:, c]
-            for k in _top_nonzero(col, limit):
-                j = int(nz[k])
-                kind = history_kind(float(x[j]))
-                out.append(Evidence(kind=kind, weight=float(col[k] / d), item_id=records[j].item_id,
-                                    title=records[j].title, detail=_DETAILS[kind]))
-            col = content[:, c]
-            for k in _top_nonzero(col, limit):
-                j = int(nz[k])
-                out.append(Evidence(kind="content_similarity", weight=float(col[k] / d),
-                                    item_id=records[j].item_id, title=records[j].title, value=float(sims[k, c]),
-                                    detail="similar text to an item you liked" if x[j] >= 1.0
-                                    else "similar text to an item in your history" if x[j] > 0
-                                    else "similar text to an item you disliked"))
-            if pop[c] != 0:
-                count = int(pop_ranker.counts[idx]) if pop_ranker is not None and idx < len(pop_ranker.counts) else None
-                out.append(Evidence(kind="popularity", weight=float(pop[c] / d), value=count,
-                                    detail=_DETAILS["popularity"] if pop[c] > 0 else
-                                    "popularity penalty: very popular items are down-weighted"))
-            if with_query:
-                out.append(Evidence(kind="content_similarity", weight=float(query[c] / d), value=query_text,
-                                    detail="similar text to your request"))
-                out += attribute_matches(records[idx].attributes, query_text)
-            out.sort(key=lambda e: -e.weight)
-            result.append(out[:limit])
-        return result
+    def popularity_counts(self, items: np.ndarray) -> np.ndarray | None:
+        for ranker in self.components.values():
+            counts = ranker.popularity_counts(items)
+            if counts is not None:
+                return counts
+        return None
 
     # ------------------------------------------------------------ weight learning
 
@@ -265,7 +170,7 @@ class HybridRanker(Ranker):
             return float(np.mean([found[m].mean() for m in metrics]))
 
         single = {n: quality({n: 1.0}) for n in normed}
-        anchor = max(single, key=single.get)
+        anchor = max(single, key=lambda name: single[name])
         weights = {n: (1.0 if n == anchor else 0.0) for n in normed}
         best = single[anchor]
         for _ in range(rounds):
@@ -287,7 +192,7 @@ class HybridRanker(Ranker):
 
     def fit_with_validation(self, data: InteractionData, protocol: str = "random", seed: int = 0,
                             fraction: float = 0.2, progress: Callable[[str, float], None] | None = None,
-                            tune: Callable[[InteractionData, Any], None] | None = None) -> "HybridRanker":
+                            tune: Callable[[InteractionData, Any], None] | None = None) -> HybridRanker:
         """Fit components on a carved train split, learn weights on its validation part, refit on all data."""
         from ..catalog import Catalog
 

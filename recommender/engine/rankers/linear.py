@@ -1,4 +1,4 @@
-"""Item-item linear models: score = x @ W, so contributions are x_j * W[j, i] exactly."""
+"""Item-item linear models: score = x @ W, so item i's part from history item j is x_j * W[j, i] exactly."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,8 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData
-from ..types import Evidence
-from .base import Ranker, item_evidence, load_arrays, load_sparse, save_arrays, save_sparse
+from .base import ItemParts, Ranker, ScoredVector, load_arrays, load_sparse, save_arrays, save_sparse
 
 
 def _top_k_columns(W: np.ndarray, k: int) -> sp.csr_matrix:
@@ -26,11 +25,6 @@ class ItemItemRanker(Ranker):
     """Shared scoring, explanation and persistence for a fitted item-item weight matrix W."""
 
     W: np.ndarray | sp.csr_matrix
-    _Wc: sp.csc_matrix | None = None
-
-    def fit(self, data, catalog=None) -> "ItemItemRanker":
-        self._Wc = None
-        return super().fit(data, catalog)
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         n = self.W.shape[0]
@@ -42,52 +36,21 @@ class ItemItemRanker(Ranker):
         out = X @ self.W
         return out.toarray() if sp.issparse(out) else np.asarray(out)
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        graded, x = x, self.read_vector(x)  # the model's signal for the math, the grades for the labels
+    def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
+                   scored: ScoredVector | None = None) -> ItemParts:
+        nz = np.flatnonzero(x)
+        x = self.read_vector(x)  # the model's signal for the math; evidence labels come from the grades
         n = self.W.shape[0]
-        if idx >= n:
-            return []
-        xs = x[:n]
-        nz = np.flatnonzero(xs)
-        col = np.zeros(n, dtype=np.float32)
-        if len(nz):
-            picked = self.W[nz][:, [idx]] if sp.issparse(self.W) else self.W[nz, idx]
-            col[nz] = picked.toarray().ravel() if sp.issparse(picked) else np.asarray(picked).ravel()
-        return item_evidence(self.catalog, graded[:n], xs * col, f"{self.name} item-item weight")
-
-    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.W.shape[0]
-        out = np.zeros(len(nz), dtype=np.float32)
-        keep = nz < n
-        if idx >= n or not keep.any():
-            return out, 0.0
-        rows = nz[keep]
-        if sp.issparse(self.W):
-            if getattr(self, "_Wc", None) is None:
-                self._Wc = self.W.tocsc()  # column access for explanations
-            start, end = self._Wc.indptr[idx], self._Wc.indptr[idx + 1]
-            column = np.zeros(n, dtype=np.float32)
-            column[self._Wc.indices[start:end]] = self._Wc.data[start:end]
-            col = column[rows]
-        else:
-            col = self.W[rows, idx]
-        out[keep] = x[rows] * col
-        return out, 0.0
-
-    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.W.shape[0]
-        idxs = np.asarray(idxs, dtype=np.int64)
-        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
-        keep, cols = nz < n, idxs < n
+        items = np.asarray(items, dtype=np.int64)
+        parts = ItemParts.zeros(len(nz), len(items))
+        keep, cols = nz < n, items < n
         if keep.any() and cols.any():
-            rows, live = nz[keep], idxs[cols]
+            rows, live = nz[keep], items[cols]
             block = self.W[rows][:, live].toarray() if sp.issparse(self.W) else self.W[np.ix_(rows, live)]
-            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
+            sub = np.zeros((len(rows), len(items)), dtype=np.float32)
             sub[:, cols] = block
-            out[keep] = x[rows][:, None] * sub
-        return out, np.zeros(len(idxs))
+            parts.history[keep] = x[rows][:, None] * sub
+        return parts
 
     def _save_state(self, path: Path) -> None:
         if sp.issparse(self.W):
@@ -96,7 +59,6 @@ class ItemItemRanker(Ranker):
             save_arrays(path, W=self.W)
 
     def _load_state(self, path: Path) -> None:
-        self._Wc = None
         if (path / "W.npz").exists():
             self.W = load_sparse(path, "W")
         else:

@@ -7,7 +7,9 @@ splits exactly into per-history-item parts plus the item bias (reported as popul
 """
 from __future__ import annotations
 
-import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -16,30 +18,40 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import InteractionData
-from ..types import Evidence
-from .base import Ranker, item_evidence, load_arrays, save_arrays
+from .base import ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
+
+# The torch device asked for ("" = CUDA when available, else CPU); set by the caller with use_device, so the
+# same process can train on both devices for comparison.
+_DEVICE: ContextVar[str] = ContextVar("torch_device", default="")
 
 
-DEVICE_ENV = "CHATREC_DEVICE"
+@contextmanager
+def use_device(name: str | None) -> Iterator[torch.device]:
+    """Train on the named torch device (e.g. "cpu", "cuda:1"; None or "" = automatic) inside the block."""
+    token = _DEVICE.set((name or "").strip())
+    try:
+        yield torch_device()
+    finally:
+        _DEVICE.reset(token)
 
 
-def torch_device() -> torch.device:
-    """Return the device named in CHATREC_DEVICE (e.g. "cpu", "cuda:1"), else CUDA when available, else CPU.
+def torch_device(requested: str | None = None) -> torch.device:
+    """Return the requested device (default: the one set by use_device), else CUDA when available, else CPU.
 
-    The override lets the same process train on both devices for comparison; a name torch does not know,
-    or CUDA asked for where there is none, raises rather than quietly training elsewhere.
+    A name torch does not know, or CUDA asked for where there is none, raises rather than quietly
+    training elsewhere.
     """
-    requested = os.environ.get(DEVICE_ENV, "").strip()
+    requested = (_DEVICE.get() if requested is None else requested).strip()
     if not requested:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(requested)
     except RuntimeError as exc:
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} is not a torch device: {exc}") from exc
+        raise RuntimeError(f"device {requested!r} is not a torch device: {exc}") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but CUDA is not available")
+        raise RuntimeError(f"device {requested!r} asked for, but CUDA is not available")
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise RuntimeError(f"{DEVICE_ENV}={requested!r} but only {torch.cuda.device_count()} CUDA device(s) exist")
+        raise RuntimeError(f"device {requested!r} asked for, but only {torch.cuda.device_count()} CUDA device(s) exist")
     return device
 
 
@@ -106,49 +118,23 @@ class MFRanker(Ranker):
         U = np.asarray(X @ self.Q) / norms[:, None]
         return U @ self.P.T + self.b[None, :]
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        graded, x = x, self.read_vector(x)  # the model's signal for the math, the grades for the labels
+    def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
+                   scored: ScoredVector | None = None) -> ItemParts:
+        nz = np.flatnonzero(x)
+        x = self.read_vector(x)  # the model's signal for the math; evidence labels come from the grades
         n = self.Q.shape[0]
-        if idx >= n:
-            return []
-        xs = x[:n]
-        norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
-        nz = np.flatnonzero(xs)
-        raw = np.zeros(n, dtype=np.float32)
-        raw[nz] = xs[nz] * (self.Q[nz] @ self.P[idx]) / norm
-        parts = item_evidence(self.catalog, graded[:n], raw, "mf latent similarity")
-        parts.append(Evidence(kind="popularity", weight=float(self.b[idx]), detail="mf item bias (overall popularity)"))
-        return parts
-
-    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.Q.shape[0]
-        out = np.zeros(len(nz), dtype=np.float32)
-        if idx >= n:
-            return out, 0.0
-        keep = nz < n
-        rows = nz[keep]
-        xs = x[:n]
-        norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
-        out[keep] = x[rows] * (self.Q[rows] @ self.P[idx]) / norm
-        return out, float(self.b[idx])
-
-    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        x = self.read_vector(x)  # idempotent: callers may pass the graded vector
-        n = self.Q.shape[0]
-        idxs = np.asarray(idxs, dtype=np.int64)
-        out = np.zeros((len(nz), len(idxs)), dtype=np.float32)
-        bias = np.zeros(len(idxs))
-        keep, cols = nz < n, idxs < n
+        items = np.asarray(items, dtype=np.int64)
+        parts = ItemParts.zeros(len(nz), len(items))
+        keep, cols = nz < n, items < n
         if keep.any() and cols.any():
             rows = nz[keep]
             xs = x[:n]
             norm = float(np.sqrt(max(float(xs @ xs), 1e-12)))
-            sub = np.zeros((len(rows), len(idxs)), dtype=np.float32)
-            sub[:, cols] = self.Q[rows] @ self.P[idxs[cols]].T
-            out[keep] = x[rows][:, None] * sub / norm
-        bias[cols] = self.b[idxs[cols]]
-        return out, bias
+            sub = np.zeros((len(rows), len(items)), dtype=np.float32)
+            sub[:, cols] = self.Q[rows] @ self.P[items[cols]].T
+            parts.history[keep] = x[rows][:, None] * sub / norm
+        parts.bias[cols] = self.b[items[cols]]
+        return parts
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, Q=self.Q, P=self.P, b=self.b)

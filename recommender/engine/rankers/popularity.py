@@ -7,8 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData
-from ..types import Evidence
-from .base import Ranker, load_arrays, save_arrays
+from .base import ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
 
 
 class PopularityRanker(Ranker):
@@ -24,21 +23,21 @@ class PopularityRanker(Ranker):
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
         return np.broadcast_to(self.pop, (X.shape[0], self.pop.shape[0])).copy()
 
-    def contributions(self, x: np.ndarray, idx: int, query_text: str = "") -> list[Evidence]:
-        value = float(self.pop[idx]) if idx < self.pop.shape[0] else 0.0
-        count = int(self.counts[idx]) if idx < self.counts.shape[0] else 0
-        return [Evidence(kind="popularity", weight=value, value=count,
-                         detail=f"popular: {count} users interacted with it")]
+    def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
+                   scored: ScoredVector | None = None) -> ItemParts:
+        items = np.asarray(items, dtype=np.int64)
+        parts = ItemParts.zeros(len(np.flatnonzero(x)), len(items))
+        known = items < self.pop.shape[0]
+        parts.bias[known] = self.pop[items[known]]
+        parts.counts = self.popularity_counts(items)
+        return parts
 
-    def item_parts(self, x: np.ndarray, nz: np.ndarray, idx: int) -> tuple[np.ndarray, float]:
-        return np.zeros(len(nz), dtype=np.float32), float(self.pop[idx]) if idx < self.pop.shape[0] else 0.0
-
-    def item_parts_many(self, x: np.ndarray, nz: np.ndarray, idxs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        idxs = np.asarray(idxs, dtype=np.int64)
-        bias = np.zeros(len(idxs))
-        cols = idxs < self.pop.shape[0]
-        bias[cols] = self.pop[idxs[cols]]
-        return np.zeros((len(nz), len(idxs)), dtype=np.float32), bias
+    def popularity_counts(self, items: np.ndarray) -> np.ndarray:
+        items = np.asarray(items, dtype=np.int64)
+        counts = np.full(len(items), -1, dtype=np.int64)
+        known = items < self.counts.shape[0]
+        counts[known] = self.counts[items[known]]
+        return counts
 
     def _save_state(self, path: Path) -> None:
         save_arrays(path, counts=self.counts, pop=self.pop)

@@ -106,8 +106,9 @@ def understand(
     return u
 
 
-from .dialogue import read_dialogue, suggested_items
-from .soft import apply_soft_preferences
+# Imported last: these modules import understand() from this package.
+from .dialogue import read_dialogue, suggested_items  # noqa: E402
+from .soft import apply_soft_preferences  # noqa: E402
 
 __all__ = ["INTENTS", "CatalogIndex", "ConversationState", "ItemRef", "Understanding", "apply_soft_preferences",
            "read_dialogue", "suggested_items", "understand"]

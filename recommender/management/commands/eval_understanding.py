@@ -1,10 +1,10 @@
-"""Evaluate conversational understanding on the labelled dev set (the logic lives in the engine)."""
+"""Evaluate conversational understanding on the labelled dev set (runs benchmarks.understanding)."""
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from recommender.engine.understanding import evaluate
+from benchmarks import understanding
 
 
 class Command(BaseCommand):
@@ -25,4 +25,4 @@ class Command(BaseCommand):
         argv = ["--backend", backend, "--data-dir", str(options["data_dir"] or settings.CHATREC_DATA_DIR),
                 "--catalog", options["catalog"]]
         argv += [f"--{flag.replace('_', '-')}" for flag in ("holdout", "errors", "write_docs") if options[flag]]
-        evaluate.main(argv)
+        understanding.main(argv)

@@ -85,3 +85,20 @@ def test_train_command_reports_and_refuses_empty(small_shop, capsys):
     Interaction.objects.all().delete()
     with pytest.raises(CommandError, match="no interactions"):
         call_command("train", no_progress=True)
+
+
+def test_engine_config_passes_the_device_and_embedding_model_settings(settings):
+    from recommender.services.training import engine_config
+
+    settings.CHATREC_DEVICE = ""
+    settings.CHATREC_EMBEDDING_MODEL = ""
+    plain = engine_config({"components": {"content": {}}})
+    assert "device" not in plain and plain["components"]["content"] == {}
+    settings.CHATREC_DEVICE = "cpu"
+    settings.CHATREC_EMBEDDING_MODEL = "/models/other-minilm"
+    cfg = engine_config({"components": {"ease": {}, "content": {}}})
+    assert cfg["device"] == "cpu"
+    assert cfg["components"]["content"]["embedder"] == {"kind": "sentence", "model_path": "/models/other-minilm"}
+    assert engine_config({"device": "cuda:1"})["device"] == "cuda:1"  # an explicit config wins
+    hashing = engine_config({"components": {"content": {"embedder": {"kind": "hashing", "dim": 8}}}})
+    assert hashing["components"]["content"]["embedder"] == {"kind": "hashing", "dim": 8}

@@ -1,6 +1,6 @@
 """Engine benchmark: top-N on ML-100K (two protocols), rating prediction on u1-u5, cost, serving latency.
 
-python -m recommender.bench --data-dir ../shared/data [--quick] [--out FILE] [--no-docs]
+python -m benchmarks.engine --data-dir ../shared/data [--quick] [--out FILE] [--no-docs]
 Everything runs in one process on the same splits; seeds are printed and stored in the JSON.
 """
 from __future__ import annotations
@@ -9,29 +9,42 @@ import argparse
 import json
 import os
 import platform
-import re
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from benchmarks.common import REPO, add_data_dir, data_root, write_section
 from recommender.engine.catalog import Catalog
-from recommender.engine.data import (InteractionData, Split, liked_holdout_split, load_ml100k, load_ml100k_fold,
-                                     ml100k_dir, random_split)
+from recommender.engine.data import (
+    InteractionData,
+    Split,
+    liked_holdout_split,
+    load_ml100k,
+    load_ml100k_fold,
+    ml100k_dir,
+    random_split,
+)
 from recommender.engine.embedding import SentenceEmbedder
 from recommender.engine.metrics import evaluate_topk, like_accuracy_f1, mae, rmse
 from recommender.engine.rankers import make_ranker
 from recommender.engine.rating import RatingModel
 from recommender.engine.serving import RecommenderBundle
-from recommender.engine.training import (build_hybrid, merged_config, torch_threads, train_bundle,
-                                          training_threads, tune_ease)
+from recommender.engine.training import (
+    build_hybrid,
+    merged_config,
+    torch_threads,
+    train_bundle,
+    training_threads,
+    tune_ease,
+)
 from recommender.engine.types import ItemRecord, Profile
 
-REPO = Path(__file__).resolve().parent.parent
 PAPER_TOPK = {"P@5": 0.3240, "R@5": 0.1404, "NDCG@5": 0.3802}
 PAPER_RATING = {"MF": 0.988, "Item-KNN": 0.933}
 OURS_RATING = "ours: RatingModel blend (ALS MF, item/user kNN, SVD++, I-AutoRec)"
@@ -85,7 +98,7 @@ class ImplicitModel:
         else:
             self.model = BayesianPersonalizedRanking(factors=64, iterations=100, random_state=seed)
 
-    def fit(self, catalog: Catalog) -> "ImplicitModel":
+    def fit(self, catalog: Catalog) -> ImplicitModel:
         self.model.fit(catalog.interactions.astype(np.float32), show_progress=False)
         return self
 
@@ -458,22 +471,9 @@ def render_markdown(result: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_docs(markdown: str, path: Path) -> None:
-    """Replace the text between the engine markers in path (appending the markers when missing)."""
-    begin, end = "<!-- BEGIN engine -->", "<!-- END engine -->"
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{begin}\n{markdown.rstrip()}\n{end}"
-    if begin in text and end in text:
-        text = re.sub(re.escape(begin) + r".*?" + re.escape(end), lambda _: block, text, flags=re.S)
-    else:
-        text = text.rstrip() + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("CHATREC_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    add_data_dir(parser, "ml-100k folder, or a folder holding it")
     parser.add_argument("--quick", action="store_true", help="one protocol-(a)/(b) run each, fold u1 only, fewer users for latency")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--seeds", default="0,1,2,3,4", help="test seeds for the repeated EASE-vs-hybrid comparison")
@@ -483,8 +483,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--merge", default=None, help="earlier JSON files (comma-separated, first wins) whose sections fill the ones not run now")
     args = parser.parse_args(argv)
     sections = set(args.only.split(","))
-    data_dir = ml100k_dir(args.data_dir)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    data_dir = ml100k_dir(data_root(args.data_dir))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out) if args.out else REPO / "artifacts" / "bench" / f"engine-{stamp}.json"
     log = lambda msg: print(msg, flush=True)  # noqa: E731
     log(f"seed {args.seed}; data {data_dir}")
@@ -530,13 +530,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if not result.get(key) and earlier.get(key):
                 result[key] = earlier[key]
                 result.setdefault("merged_from", {})[key] = source
-    result["finished_at"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    result["finished_at"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float))
     log(f"wrote {out}")
     if not args.no_docs:
-        command = "python -m recommender.bench --data-dir ../shared/data" + (" --quick" if args.quick else "")
-        write_docs(render_markdown(result, command), REPO / "docs" / "benchmarks.md")
+        command = "python -m benchmarks.engine --data-dir ../shared/data" + (" --quick" if args.quick else "")
+        write_section("engine", render_markdown(result, command))
         log("updated docs/benchmarks.md (engine section)")
     return result
 

@@ -160,7 +160,7 @@ def test_catalog_csv_extra_columns_become_attributes(tmp_path):
     path = tmp_path / "catalog.csv"
     path.write_bytes("external_id,title,domain,aliases,color,season,price\r\n"
                      "s1,Canvas sneakers,product,帆布鞋,white,spring|summer,35\r\n"
-                     "s2,Broken row,product\r\n".encode("utf-8"))
+                     "s2,Broken row,product\r\n".encode())
     report = import_catalog(path)
     assert (report.created, report.error_count) == (2, 0)  # missing optional cells are allowed
     shoe = Item.objects.get(external_id="s1")

@@ -1,4 +1,4 @@
-"""The device override and a quick CPU run of recommender.gpu_check on synthetic ML-100K-format files."""
+"""The device choice and a quick CPU run of benchmarks.gpu on synthetic ML-100K-format files."""
 from __future__ import annotations
 
 import json
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from recommender import gpu_check
-from recommender.engine.rankers.mf import DEVICE_ENV, torch_device
+from benchmarks import gpu as gpu_check
+from recommender.engine.rankers.mf import torch_device, use_device
 
 GENRE_FLAGS = 19
 
@@ -33,38 +33,37 @@ def write_ml100k(directory, n_users: int = 40, n_items: int = 60, per_user: int 
     (directory / "u1.test").write_text("\n".join(test) + "\n")
 
 
-def test_device_unset_follows_cuda_availability(monkeypatch):
-    monkeypatch.delenv(DEVICE_ENV, raising=False)
+def test_device_unset_follows_cuda_availability():
     assert torch_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with use_device(None):
+        assert torch_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def test_device_override_picks_cpu(monkeypatch):
-    monkeypatch.setenv(DEVICE_ENV, "cpu")
-    assert torch_device() == torch.device("cpu")
+def test_device_override_picks_cpu():
+    with use_device("cpu") as device:
+        assert device == torch_device() == torch.device("cpu")
+    assert torch_device("cpu") == torch.device("cpu")
 
 
-def test_device_override_rejects_unknown_name(monkeypatch):
-    monkeypatch.setenv(DEVICE_ENV, "gpu-please")
-    with pytest.raises(RuntimeError, match=DEVICE_ENV):
-        torch_device()
+def test_device_override_rejects_unknown_name():
+    with pytest.raises(RuntimeError, match="not a torch device"):
+        torch_device("gpu-please")
+    with pytest.raises(RuntimeError, match="not a torch device"), use_device("gpu-please"):
+        pass
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_device_override_rejects_cuda_without_cuda(monkeypatch):
-    monkeypatch.setenv(DEVICE_ENV, "cuda")
+def test_device_override_rejects_cuda_without_cuda():
     with pytest.raises(RuntimeError, match="not available"):
-        torch_device()
+        torch_device("cuda")
 
 
-def test_on_device_restores_the_previous_setting(monkeypatch):
-    monkeypatch.setenv(DEVICE_ENV, "cpu")
-    with gpu_check.on_device("cpu") as device:
-        assert device.type == "cpu"
-    assert torch_device().type == "cpu"
-    monkeypatch.delenv(DEVICE_ENV)
-    with gpu_check.on_device("cpu"):
-        pass
-    assert DEVICE_ENV not in __import__("os").environ
+def test_on_device_restores_the_previous_setting():
+    with use_device("cpu"):
+        with gpu_check.on_device("meta") as device:
+            assert device.type == "meta" and torch_device().type == "meta"
+        assert torch_device().type == "cpu"
+    assert torch_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_quick_run_writes_json_and_docs(tmp_path):

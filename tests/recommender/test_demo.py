@@ -4,7 +4,7 @@ from django.core.management import call_command
 
 from recommender.models import Interaction, Item
 from recommender.services.demo import demo_load
-from tests.foundation.test_importers import write_ml100k
+from tests.recommender.test_importers import write_ml100k
 
 pytestmark = pytest.mark.django_db
 

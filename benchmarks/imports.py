@@ -1,6 +1,6 @@
 """Import speed: MovieLens 100K and latest-small into a fresh SQLite and a fresh PostgreSQL database.
 
-    python -m recommender.import_bench [--data-dir ../shared/data] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
+    python -m benchmarks.imports [--data-dir ../shared/data] [--postgres postgres://postgres@127.0.0.1:5432/postgres]
 
 Each run is a fresh `manage.py import_movielens` process on an empty, migrated database; the figure is the
 wall time of that process (start-up included). Results go to docs/benchmarks.md (section "import").
@@ -17,13 +17,14 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
-ROOT = Path(__file__).resolve().parent.parent
+from benchmarks.common import REPO, add_data_dir, data_root, write_section
+
 TARGETS = {"ml-100k": 20.0, "ml-latest-small": 30.0}
 
 
 def _run(args: list[str], env: dict) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
+    subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
 
@@ -72,7 +73,7 @@ def to_markdown(rows: list[dict]) -> str:
     lines = [
         "## Import speed",
         "",
-        "`python -m recommender.import_bench --data-dir ../shared/data` — one fresh `import_movielens` process per",
+        "`python -m benchmarks.imports --data-dir ../shared/data` — one fresh `import_movielens` process per",
         "row on an empty, migrated database (wall time including process start-up); the re-import of the same",
         "folder (which stores nothing new) is shown beside it. 2-core machine, shared with other work.",
         "",
@@ -87,13 +88,11 @@ def to_markdown(rows: list[dict]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("CHATREC_DATA_DIR", ROOT.parent / "shared" / "data")))
+    add_data_dir(parser, "folder holding ml-100k/ and ml-latest-small/")
     parser.add_argument("--postgres", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="An admin URL used to create and drop a scratch database; '' to skip PostgreSQL.")
     args = parser.parse_args(argv)
-    rows = measure(args.data_dir, args.postgres or None)
-    from recommender.docs_sections import write_section
-
+    rows = measure(data_root(args.data_dir), args.postgres or None)
     write_section("import", to_markdown(rows))
 
 

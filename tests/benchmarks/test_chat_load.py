@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from argparse import Namespace
 
-from chat import loadtest
+from benchmarks import chat_load as loadtest
 
 
 def test_percentile_is_nearest_rank_in_milliseconds():

@@ -1,6 +1,6 @@
 """Load test for the chat websocket: many concurrent conversations over real websockets against a running server.
 
-    python -m chat.loadtest --base http://127.0.0.1:8000 --conversations 50 --turns 10 [--write-docs]
+    python -m benchmarks.chat_load --base http://127.0.0.1:8000 --conversations 50 --turns 10 [--write-docs]
 
 Each conversation gets its own guest session (a GET of the chat page), opens /ws/chat/ and sends its turns
 one after another, waiting for `chat.done` each time. Reported per turn: time to the item list (send ->
@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from recommender.docs_sections import write_section
+from benchmarks.common import BENCHMARKS_MD, write_section
 
 # A mix of what people type: requests, refinements, follow-ups, facts, feedback, small talk; both languages.
 SCRIPTS = [
@@ -106,7 +106,7 @@ async def conversation(n: int, base: str, turns: int, timeout: float, results: R
                     await asyncio.sleep(think * rng.uniform(0.5, 1.5))
                 try:
                     results.turns.append(await one_turn(ws, script[i % len(script)], timeout))
-                except (asyncio.TimeoutError, websockets.ConnectionClosed) as exc:
+                except (TimeoutError, websockets.ConnectionClosed) as exc:
                     results.turns.append(TurnTiming(error=type(exc).__name__))
                     return
     except (OSError, websockets.WebSocketException) as exc:
@@ -223,8 +223,8 @@ def report_markdown(rows: list[str], note: str) -> str:
         "```",
         "python manage.py migrate && python manage.py load_demo && python manage.py train",
         "daphne -b 127.0.0.1 -p 8000 chatrec_site.asgi:application",
-        "python -m chat.loadtest --conversations 50 --turns 10 --think 2 --ramp 2 --label realistic --write-docs",
-        "python -m chat.loadtest --conversations 50 --turns 10 --label saturation --write-docs",
+        "python -m benchmarks.chat_load --conversations 50 --turns 10 --think 2 --ramp 2 --label realistic --write-docs",
+        "python -m benchmarks.chat_load --conversations 50 --turns 10 --label saturation --write-docs",
         "```",
     ])
 
@@ -279,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(summary, indent=2))
     if args.write_docs:
-        docs = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+        docs = BENCHMARKS_MD
         write_docs(docs, args.label, result_row(args.label, summary, args), args.note)
         print(f"wrote {docs}")
     return 0 if summary["errors"] == 0 else 1

@@ -1,7 +1,7 @@
 """The repeated-seed comparison of the engine benchmark, on small synthetic data."""
 from __future__ import annotations
 
-from recommender.bench import render_markdown, seeds_section
+from benchmarks.engine import render_markdown, seeds_section
 
 from .conftest import make_data
 
@@ -20,7 +20,7 @@ def test_seeds_section_compares_hybrid_and_ease_per_seed_and_renders(embedder):
     assert 0 <= section["hybrid_wins"]["P@5"] <= 2 and len(logged) == 2
 
     result = {"finished_at": "now", "machine": "test", "json": "x.json", "topk": {}, "seeds": {"a": section}}
-    text = render_markdown(result, "python -m recommender.bench")
+    text = render_markdown(result, "python -m benchmarks.engine")
     assert "### Protocol (a) over test seeds 0, 1" in text
     assert "| mean ± std |" in text
     assert f"P@5 in {section['hybrid_wins']['P@5']} of 2 seeds" in text

@@ -1,10 +1,10 @@
 """The engine's CUDA paths, measured next to the CPU in one process.
 
-    python -m recommender.gpu_check --data-dir DIR --out FILE.json [--quick] [--write-docs]
-    python -m recommender.gpu_check --from-json FILE.json --write-docs
+    python -m benchmarks.gpu --data-dir DIR --out FILE.json [--quick] [--write-docs]
+    python -m benchmarks.gpu --from-json FILE.json --write-docs
 
 Trains the MF ranker on ML-100K protocol (a) and fits the rating model (and its torch parts alone) on fold
-u1 once per device, chosen through CHATREC_DEVICE; then builds a tiny random-weight causal LM, loads it
+u1 once per device (the engine's use_device); then builds a tiny random-weight causal LM, loads it
 through TransformersBackend and streams from it. On a machine without CUDA only the CPU rows are measured
 and the report says CUDA was unavailable. Nothing here imports Django, so it runs where only torch,
 transformers and the engine's own packages are installed.
@@ -18,20 +18,20 @@ import platform
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 
-from recommender.docs_sections import BENCHMARKS_MD, write_section
+from benchmarks.common import BENCHMARKS_MD, add_data_dir, data_root, write_section
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import load_ml100k, load_ml100k_fold, ml100k_dir, random_split
 from recommender.engine.metrics import evaluate_topk, rmse
 from recommender.engine.rankers import make_ranker
-from recommender.engine.rankers.mf import DEVICE_ENV, torch_device
+from recommender.engine.rankers.mf import use_device
 from recommender.engine.rating import BiasedMF, ItemAutoRec, RatingModel, SVDPlusPlus
 from recommender.engine.training import merged_config
 
@@ -43,18 +43,9 @@ def log(message: str) -> None:
     print(message, flush=True)
 
 
-@contextmanager
-def on_device(name: str) -> Iterator[torch.device]:
-    """Run the block with CHATREC_DEVICE set to name (the engine's torch code reads it), then restore it."""
-    before = os.environ.get(DEVICE_ENV)
-    os.environ[DEVICE_ENV] = name
-    try:
-        yield torch_device()
-    finally:
-        if before is None:
-            os.environ.pop(DEVICE_ENV, None)
-        else:
-            os.environ[DEVICE_ENV] = before
+def on_device(name: str):
+    """Return a context in which the engine's torch code trains on the named device (use_device)."""
+    return use_device(name)
 
 
 def device_info() -> dict[str, Any]:
@@ -143,7 +134,7 @@ def rating_section(data_dir: Path, devices: list[str], quick: bool) -> dict[str,
         rows: dict[str, Any] = {}
         with on_device(name) as device:
             for part_name in ("svdpp", "autorec", "mf"):
-                model, seconds = timed(lambda: part(part_name).fit(*args))
+                model, seconds = timed(lambda name=part_name: part(name).fit(*args))
                 pred = np.clip(model.predict(test.rows, test.cols), 1.0, 5.0)
                 rows[part_name] = {"device": str(device), "fit_s": seconds, "rmse": rmse(test.values, pred)}
             model, seconds = timed(lambda: blend().fit(*args))
@@ -203,9 +194,9 @@ def stream_once(backend, max_tokens: int) -> dict[str, float]:
 
 def llm_section(devices: list[str], quick: bool) -> dict[str, Any]:
     """Load the tiny LM through TransformersBackend per device and stream from it (the first run warms up)."""
-    from recommender.engine.llm.transformers_backend import TransformersBackend
-
     import transformers
+
+    from recommender.engine.llm.transformers_backend import TransformersBackend
 
     transformers.utils.logging.disable_progress_bar()
     runs, max_tokens = (1, 8) if quick else (3, 64)
@@ -253,9 +244,9 @@ def markdown(result: dict[str, Any]) -> str:
         lines += [f"CUDA context start and first kernel: {result['cuda_warmup_s']:.2f} s, kept out of the times below.", ""]
     mf = result["mf"]
     lines += ["### MF ranker, ML-100K protocol (a) (random 80/20, seed 0)", "",
-              f"`MFRanker` with {', '.join(f'{k}={v}' for k, v in mf['params'].items())}; the device is chosen with `CHATREC_DEVICE`.", "",
+              f"`MFRanker` with {', '.join(f'{k}={v}' for k, v in mf['params'].items())}; the device is chosen with the engine's `use_device` (`CHATREC_DEVICE` in the Django settings).", "",
               "| device | train s | NDCG@5 | P@5 | R@5 | NDCG@10 |", "|---|---|---|---|---|---|"]
-    for name, row in mf["rows"].items():
+    for row in mf["rows"].values():
         lines.append(f"| {row['device']} | {row['train_s']:.2f} | {row['NDCG@5']:.4f} | {row['P@5']:.4f} | {row['R@5']:.4f} | {row['NDCG@10']:.4f} |")
     if "cuda_over_cpu_time" in mf:
         lines += ["", f"CUDA time ÷ CPU time: {mf['cuda_over_cpu_time']:.2f}."]
@@ -265,7 +256,7 @@ def markdown(result: dict[str, Any]) -> str:
               "| part | device | fit s | RMSE u1 |", "|---|---|---|---|"]
     labels = {"svdpp": "SVD++", "autorec": "I-AutoRec", "mf": "biased MF (Adam)", "blend": "RatingModel blend"}
     for part in labels:
-        for name, rows in rating["rows"].items():
+        for rows in rating["rows"].values():
             row = rows[part]
             lines.append(f"| {labels[part]} | {row['device']} | {row['fit_s']:.2f} | {row['rmse']:.4f} |")
     llm = result["llm"]
@@ -277,7 +268,7 @@ def markdown(result: dict[str, Any]) -> str:
               "after a warm-up.", "",
               "| device | dtype | load s | first chunk ms | decode tokens/s | first run: first chunk ms | first run: tokens/s |",
               "|---|---|---|---|---|---|---|"]
-    for name, row in llm["rows"].items():
+    for row in llm["rows"].values():
         lines.append(f"| {row['device']} | {row['dtype']} | {row['load_s']:.2f} | {row['first_chunk_s'] * 1000:.1f} | "
                      f"{row['decode_tokens_per_s']:.0f} | {row['first_run_first_chunk_s'] * 1000:.1f} | "
                      f"{row['first_run_decode_tokens_per_s']:.0f} |")
@@ -302,7 +293,7 @@ def run(data_dir: Path, quick: bool, command: str) -> dict[str, Any]:
                                                 else "unavailable: CPU rows only"))
     log(json.dumps(info))
     devices = ["cpu", "cuda"] if info["cuda_available"] else ["cpu"]
-    result: dict[str, Any] = {"measured": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    result: dict[str, Any] = {"measured": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                               "command": command, "quick": quick, "seed": SEED, "info": info}
     if info["cuda_available"]:
         result["cuda_warmup_s"] = warm_up_cuda()
@@ -317,7 +308,7 @@ def run(data_dir: Path, quick: bool, command: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", type=Path, help="ml-100k folder, or a folder holding it")
+    add_data_dir(parser, "ml-100k folder, or a folder holding it")
     parser.add_argument("--out", type=Path, help="write the JSON result here")
     parser.add_argument("--quick", action="store_true", help="few epochs and tokens: a smoke run")
     parser.add_argument("--from-json", type=Path, help="render docs from an earlier result instead of measuring")
@@ -327,10 +318,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.from_json:
         result = json.loads(args.from_json.read_text(encoding="utf-8"))
     else:
-        if not args.data_dir:
-            parser.error("--data-dir is required unless --from-json is given")
-        command = f"python -m recommender.gpu_check --data-dir {args.data_dir}" + (" --quick" if args.quick else "")
-        result = run(args.data_dir, args.quick, command + " --write-docs")
+        command = f"python -m benchmarks.gpu --data-dir {args.data_dir or '../shared/data'}" + (
+            " --quick" if args.quick else "")
+        result = run(data_root(args.data_dir), args.quick, command + " --write-docs")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2), encoding="utf-8")

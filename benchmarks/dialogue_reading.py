@@ -4,7 +4,7 @@ ReDial dialogues mark films as "@id"; each is replaced by the dataset's title (o
 usually write), the seeker's messages become user turns and the recommender's assistant turns, and read_dialogue reads
 the whole conversation. The seeker's own answers (suggested / seen / liked per film) are the reference.
 
-Run: python -m recommender.engine.understanding.evaluate_dialogues [--dialogues 300] [--seed 7] [--no-year]
+Run: python -m benchmarks.dialogue_reading [--dialogues 300] [--seed 7] [--no-year]
 """
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ import sys
 import time
 from pathlib import Path
 
-from .dialogue import read_dialogue
-from .loaders import data_dir, ml_latest_catalog
-from .text import key_of
+from benchmarks.common import data_root
+from benchmarks.understanding import ml_latest_catalog
+from recommender.engine.understanding.dialogue import read_dialogue
+from recommender.engine.understanding.text import key_of
 
 _YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
 
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--no-year", action="store_true", help="write titles without their year, as people usually do")
     args = ap.parse_args(argv)
-    root = Path(args.data_dir) if args.data_dir else data_dir()
+    root = data_root(args.data_dir)
     dialogues = load_redial(root / "redial")
     if not dialogues:
         print(f"no ReDial dialogues under {root / 'redial'}", file=sys.stderr)

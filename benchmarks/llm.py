@@ -1,6 +1,6 @@
 """LLM backend speed: load time and generation throughput of the configured backend.
 
-    python -m recommender.engine.llm.bench [--backend llamacpp] [--model-path PATH] [--runs 3] [--write-docs]
+    python -m benchmarks.llm [--backend llamacpp] [--model-path PATH] [--runs 3] [--write-docs]
 
 Load time is measured in a fresh process (what a server start pays after the first run has assembled the
 model); throughput is generated tokens per second over a fixed prompt, best and median of the runs.
@@ -13,6 +13,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from benchmarks.common import write_section
 
 PROMPT = (
     "Translate the shopping request into English keywords.\n"
@@ -80,12 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     result = {"backend": args.backend, "load_s": loads, "runs": runs}
     print(json.dumps(result))
     if args.write_docs:
-        from recommender.docs_sections import write_section
-
         write_section("llm", "\n".join([
             "## LLM backend speed",
             "",
-            f"`python -m recommender.engine.llm.bench --backend {args.backend} --write-docs` — load time in a fresh",
+            f"`python -m benchmarks.llm --backend {args.backend} --write-docs` — load time in a fresh",
             "process after the first run, and generation speed (up to 64 new tokens, greedy, 2 threads): decode",
             "tokens/s after the first chunk, and the time to the first chunk (prompt processing).",
             "",

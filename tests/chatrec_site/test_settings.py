@@ -62,6 +62,14 @@ def test_choice_rejects_unknown_word():
         envconfig.read_choice({"B": "gpt"}, "B", "none", {"openai", "none"})
 
 
+def test_torch_device_names():
+    assert envconfig.read_torch_device({}, "D") == ""
+    assert envconfig.read_torch_device({"D": " cuda:1 "}, "D") == "cuda:1"
+    assert envconfig.read_torch_device({"D": "cpu"}, "D") == "cpu"
+    with pytest.raises(ImproperlyConfigured, match="D must be cpu, cuda, cuda:N or mps"):
+        envconfig.read_torch_device({"D": "cuda:x"}, "D")
+
+
 def run_check(extra_env: dict, tmp_path, *args: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
     env.update({"CHATREC_VAR_DIR": str(tmp_path), **extra_env})
@@ -72,7 +80,8 @@ def run_check(extra_env: dict, tmp_path, *args: str) -> subprocess.CompletedProc
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("DEBUG", "perhaps"), ("DATABASE_URL", "oracle://x/y"), ("REDIS_URL", "tcp://x"),
-     ("CHATREC_LLM_BACKEND", "gpt5"), ("CHATREC_MAX_MESSAGE_CHARS", "-3"), ("SECRET_KEY", "short")],
+     ("CHATREC_LLM_BACKEND", "gpt5"), ("CHATREC_MAX_MESSAGE_CHARS", "-3"), ("SECRET_KEY", "short"),
+     ("CHATREC_DEVICE", "gpu-please")],
 )
 def test_start_up_fails_naming_the_variable(variable, value, tmp_path):
     result = run_check({variable: value}, tmp_path)

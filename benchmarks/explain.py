@@ -1,6 +1,6 @@
 """Explanation benchmark: faithfulness, evidence fidelity, latency and fallback rates per backend.
 
-Run: python -m recommender.explain_bench --data-dir ../shared/data
+Run: python -m benchmarks.explain --data-dir ../shared/data
 Part A explains the hybrid engine's top picks for MovieLens 100K users; part B explains picks for the
 requests in the project's dev conversations over the sample catalog and resolves their references to
 listed items. Figures are printed and written to docs/benchmarks.md between the explain markers.
@@ -20,21 +20,28 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import REPO, add_data_dir, data_root, write_section
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml100k, random_split
 from recommender.engine.embedding import make_embedder
-from recommender.engine.explain import (FallbackCounter, check_explanation, cited_in_text, evidence_coverage,
-                                        evidence_titles, explain_text, paraphrase, resolve_followup)
+from recommender.engine.explain import (
+    FallbackCounter,
+    check_explanation,
+    cited_in_text,
+    evidence_coverage,
+    evidence_titles,
+    explain_text,
+    paraphrase,
+    resolve_followup,
+)
 from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
+from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import build_hybrid, merged_config
-from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
+from recommender.engine.types import Constraints, ItemRecord, Profile, ScoredItem
 
-REPO = Path(__file__).resolve().parent.parent
-DOCS = REPO / "docs" / "benchmarks.md"
 DEV_SET = REPO / "tests" / "data" / "understanding_dev.jsonl"
-BEGIN, END = "<!-- BEGIN explain -->", "<!-- END explain -->"
 NOTES = (
     "Reading the figures: whenever an LLM text fails a check the template is shown instead, and the template passes "
     "its own checks on every item above, so what users see is 100 % faithful by this checker. The embedded Gemma 3 "
@@ -232,13 +239,16 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
     evidence_s: list[float] = []
     history_cited, liked_cited, liked_rated_high = 0, 0, 0
     done = 0
+    bundle = RecommenderBundle(hybrid)
     for n, u in enumerate(chosen):
         user = catalog.user_ids[int(u)]
         language = "zh" if n % 2 else "en"
-        for scored in hybrid.recommend(user, n=top):
-            start = time.perf_counter()
-            scored.evidence = hybrid.explain(scored.item_id, user)
-            evidence_s.append(time.perf_counter() - start)
+        picks = bundle.recommend(user_key=user, n=top, with_evidence=False)
+        start = time.perf_counter()
+        found = bundle.evidence_for([s.item_id for s in picks], user_key=user)  # as the chat asks for it
+        evidence_s += [(time.perf_counter() - start) / max(len(picks), 1)] * len(picks)
+        for scored in picks:
+            scored.evidence = found[scored.item_id]
             item = _record(catalog, scored.item_id)
             for ev in cited_evidence(scored.evidence):
                 if ev.kind in HISTORY_KINDS:
@@ -285,6 +295,7 @@ def part_dev(runner: Runner, top: int, llm_items: int, seed: int) -> dict:
     if not DEV_SET.exists():
         return {"missing": True}
     catalog, hybrid = _sample_engine(seed)
+    bundle = RecommenderBundle(hybrid)
     rng = random.Random(seed)
     explained, evidence_s = 0, []
     refs = {"en": [0, 0], "zh": [0, 0]}
@@ -327,15 +338,14 @@ def part_dev(runner: Runner, top: int, llm_items: int, seed: int) -> dict:
                                       domain=gold.get("domain") or DOMAIN_OF.get(convo.get("catalog")))
             profile = Profile(liked=[i for i in liked if i in catalog.item_index],
                               disliked=[i for i in disliked if i in catalog.item_index], query_text=text)
-            for scored in hybrid.recommend(profile=profile, n=top, constraints=constraints):
-                start = time.perf_counter()
-                evidence = hybrid.explain(scored.item_id, profile=profile)
+            picks = bundle.recommend(profile=profile, n=top, constraints=constraints, with_evidence=False)
+            start = time.perf_counter()
+            # The chat's path: the items' evidence with the constraints each satisfies, in one call.
+            found = bundle.evidence_for([s.item_id for s in picks], profile=profile, constraints=constraints)
+            evidence_s += [(time.perf_counter() - start) / max(len(picks), 1)] * len(picks)
+            for scored in picks:
+                scored.evidence = found[scored.item_id]
                 idx = catalog.item_index[scored.item_id]
-                # The constraints an item satisfied, as the serving layer attaches them.
-                evidence += [Evidence("constraint", 0.0, attribute=a, value=v)
-                             for a, v in catalog.satisfied(constraints, idx) if a != "domain"]
-                scored.evidence = evidence
-                evidence_s.append(time.perf_counter() - start)
                 runner.explain(catalog.records[idx], scored, catalog, language,
                                use_llm=explained % top == 0 and llm_items > 0)
                 explained += 1
@@ -387,8 +397,8 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
             f"item-kNN, MF, popularity, MiniLM content) fitted through the engine API on a per-user random 80/20 split "
             f"(seed {a['seed']}), weights learned on validation: "
             f"{', '.join(f'{k} {v:g}' for k, v in a['weights'].items())}; fit {a['fit_s']:.1f} s. "
-            f"Evidence extraction (`HybridRanker.explain`) p50 / p95: {_ms(a['evidence_s'], 0.5)} / "
-            f"{_ms(a['evidence_s'], 0.95)} ms per item.", ""]
+            f"Evidence extraction (`RecommenderBundle.evidence_for`, the chat's path: one call per user's "
+            f"list) p50 / p95: {_ms(a['evidence_s'], 0.5)} / {_ms(a['evidence_s'], 0.95)} ms per item.", ""]
     out += _table(rA, llm_name)
     out += ["", f"History items the texts cite: {a['history_cited']}; called liked: "
             f"{_pct(a['liked_cited'], a['history_cited'])}, of which the user rated 4 or 5: "
@@ -433,23 +443,9 @@ def _checker_recall(runner: Runner) -> list[str]:
             f"rejected: {_pct(*clean)}."]
 
 
-def write_docs(section: str, path: Path = DOCS) -> None:
-    """Replace the text between the explain markers in docs/benchmarks.md (adding them at the end if missing)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    block = f"{BEGIN}\n{section}{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        text = head + block + tail
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=os.environ.get("CHATREC_DATA_DIR", str(REPO.parent / "shared" / "data")))
+    add_data_dir(parser, "folder holding ml-100k/")
     parser.add_argument("--users", type=int, default=100)
     parser.add_argument("--top", type=int, default=5)
     parser.add_argument("--llm", default="llamacpp", help="LLM backend to measure (llamacpp, openai, none)")
@@ -467,9 +463,9 @@ def main(argv: list[str] | None = None) -> int:
         except LLMError as exc:
             llm, llm_error = None, str(exc)
     runners = {"A": Runner(llm, args.llm_items, args.seed), "B": Runner(llm, args.llm_items // 2, args.seed)}
-    a = part_movielens(Path(args.data_dir), runners["A"], args.users, args.top, args.llm_items, args.seed)
+    a = part_movielens(data_root(args.data_dir), runners["A"], args.users, args.top, args.llm_items, args.seed)
     b = part_dev(runners["B"], 3, args.llm_items // 2, args.seed)
-    command = "python -m recommender.explain_bench --data-dir ../shared/data" + (
+    command = "python -m benchmarks.explain --data-dir ../shared/data" + (
         f" --users {args.users}" if args.users != 100 else "") + (
         f" --llm-items {args.llm_items}" if args.llm_items != 40 else "")
     section = report(a, b, runners, llm.name if llm else None, llm_error, command)
@@ -477,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, runner in runners.items():
         print(f"fallbacks part {name}:", json.dumps(runner.counter.snapshot(), ensure_ascii=False), file=sys.stderr)
     if not args.no_docs:
-        write_docs(section)
+        write_section("explain", section)
     return 0
 
 

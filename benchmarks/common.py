@@ -1,0 +1,36 @@
+"""What every benchmark shares: the repository's paths, the data-folder rule and the docs section writer."""
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BENCHMARKS_MD = REPO / "docs" / "benchmarks.md"
+DATA_DIR_ENV = "CHATREC_DATA_DIR"
+
+
+def data_root(value: str | Path | None = None) -> Path:
+    """Return the data folder: value if given, else $CHATREC_DATA_DIR, else ../shared/data beside the repository."""
+    return Path(value or os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "data")
+
+
+def add_data_dir(parser: argparse.ArgumentParser, help: str = "folder holding the datasets") -> None:
+    """Add --data-dir (default: data_root()) to a benchmark's argument parser."""
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help=f"{help} (default: ${DATA_DIR_ENV}, else ../shared/data)")
+
+
+def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
+    """Replace the text between <!-- BEGIN name --> and <!-- END name --> (appending the section if absent)."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    block = f"{begin}\n{body.rstrip()}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        _, tail = rest.split(end, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
