@@ -133,3 +133,15 @@ def test_command_reports_and_rejects_missing_files(catalog, tmp_path, capsys):
         call_command("import_conversations", str(tmp_path / "missing.jsonl"), "--no-progress")
     with pytest.raises(ImportFileError):
         dialogues_import(path=path, fmt="xml")
+
+
+def test_admin_lists_dialogues_with_their_mentions(catalog, tmp_path, admin_client):
+    from django.urls import reverse
+
+    path = write(tmp_path, [redial(61, [("s", "@1"), ("r", "@3")], {"1": "Dark Knight (2008)", "3": "Heat (1995)"})])
+    dialogues_import(path=path, fmt="redial", source="redial")
+    log = DialogueLog.objects.get()
+    assert admin_client.get(reverse("admin:recommender_dialoguelog_changelist")).status_code == 200
+    page = admin_client.get(reverse("admin:recommender_dialoguelog_change", args=[log.pk]))
+    assert page.status_code == 200 and "Heat (1995)" in page.content.decode()
+    assert admin_client.get(reverse("admin:recommender_dialoguemention_changelist")).status_code == 200
