@@ -137,12 +137,22 @@ class CoMentionRanker(Ranker):
     @classmethod
     def load(cls, path: Path | str) -> CoMentionRanker:
         """Return the model saved under path (with its catalog)."""
-        path = Path(path)
-        meta = json.loads((path / "meta.json").read_text())
+        return cls.load_model(Path(path), Catalog.load(Path(path)))
+
+    @classmethod
+    def load_model(cls, path: Path, catalog: Catalog) -> CoMentionRanker:
+        """Return the model written by save_model under path, attached to a catalog loaded elsewhere."""
+        meta = json.loads((Path(path) / "meta.json").read_text())
         if meta.get("ranker") != cls.name or meta.get("format") != FORMAT_VERSION:
             raise ValueError(f"{path} does not hold a {cls.name} model")
         ranker = cls(**meta["params"])
-        ranker.catalog = Catalog.load(path)
-        ranker._load_state(path)
+        ranker.catalog = catalog
+        ranker._load_state(Path(path))
         return ranker
 
+
+def fit_and_save(pairs: Iterable[SuggestionPair], catalog: Catalog, path: Path, **params) -> dict:
+    """Fit a co-mention model on pairs over catalog, write its model state (not the catalog) to path; return facts."""
+    ranker = CoMentionRanker(**params).fit_pairs(pairs, catalog)
+    ranker.save_model(Path(path))
+    return {"pairs": ranker.n_pairs, "links": int(ranker.S.nnz), "items_suggested": int((ranker.counts > 0).sum())}
