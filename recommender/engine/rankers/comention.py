@@ -43,7 +43,7 @@ class CoMentionRanker(Ranker):
     # Weights pass through as given: a disliked earlier item (negative) pushes its usual follow-ups down.
     signal = "raw"
 
-    def __init__(self, shrink: float = 5.0, prior_weight: float = 0.05, window: int = 5, **params) -> None:
+    def __init__(self, shrink: float = 20.0, prior_weight: float = 0.05, window: int = 5, **params) -> None:
         super().__init__(shrink=shrink, prior_weight=prior_weight, window=window, **params)
         self.S = sp.csr_matrix((0, 0), dtype=np.float32)
         self.prior = np.zeros(0, dtype=np.float32)
