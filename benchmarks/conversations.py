@@ -46,6 +46,7 @@ TOP = 50
 TUNE_REMAINDER = 1  # training dialogues with conversationId % 5 == 1 tune the engine mix
 EASE_L2 = 200.0
 DIALOGUE_EASE_L2 = 50.0
+DIALOGUE_EASE_MIN_COUNT = 3  # items with fewer ratings + dialogues score 0 there (keeps the inverse small)
 DIALOGUE_ROW_WEIGHT = 3.0  # a dialogue row counts as much as three raters' rows
 SECTION = "conversations"
 # Published anchors on the official ReDial test split, same dedup protocol (He et al. 2023 and later papers).
@@ -136,7 +137,8 @@ class Scorers:
         # EASE on the ratings alone (the baseline), and on the ratings plus each training dialogue as a bag of
         # the movies it names (what the engine mix uses: it learns which films come up in the same dialogue).
         self.W = ease_weights(setup.catalog, None, EASE_L2, cache)
-        self.W_dialogue = ease_weights(setup.catalog, dialogue_rows(setup, dialogues), DIALOGUE_EASE_L2, cache)
+        self.W_dialogue = ease_weights(setup.catalog, dialogue_rows(setup, dialogues), DIALOGUE_EASE_L2, cache,
+                                       min_count=DIALOGUE_EASE_MIN_COUNT)
 
     def vector(self, named: dict[str, float]) -> sp.csr_matrix:
         index = self.setup.catalog.item_index
@@ -144,9 +146,8 @@ class Scorers:
         vals = [float(named[i]) for i in named if i in index]
         return sp.csr_matrix((vals, ([0] * len(cols), cols)), shape=(1, self.setup.catalog.n_items), dtype=np.float32)
 
-    def ease(self, named: dict[str, float], W: np.ndarray | None = None) -> np.ndarray:
-        x = self.vector({k: 1.0 for k in named})
-        return np.asarray(x @ (self.W if W is None else W)).ravel()
+    def ease(self, named: dict[str, float], model: Ease | None = None) -> np.ndarray:
+        return (model or self.W).score(self.vector({k: 1.0 for k in named}))
 
     def co_mention(self, named: dict[str, float]) -> np.ndarray:
         """The co-mention ranker's score (links plus its own small prior)."""
@@ -169,22 +170,37 @@ def dialogue_rows(setup: Setup, dialogues: list[Dialogue]) -> sp.csr_matrix:
                          shape=(len(dialogues), setup.catalog.n_items))
 
 
-def ease_weights(catalog: Catalog, extra: sp.csr_matrix | None, l2: float, cache: Path | None) -> np.ndarray:
-    """Return EASE item-item weights over the catalog's interactions plus extra rows (cached by content)."""
+class Ease:
+    """EASE item-item weights over the items with at least min_count interactions (the rest score 0)."""
+
+    def __init__(self, cols: np.ndarray, W: np.ndarray, n_items: int):
+        self.cols, self.W, self.n_items = cols, W, n_items
+
+    def score(self, x: sp.csr_matrix) -> np.ndarray:
+        out = np.zeros(self.n_items, dtype=np.float32)
+        out[self.cols] = np.asarray(x[:, self.cols] @ self.W).ravel()
+        return out
+
+
+def ease_weights(catalog: Catalog, extra: sp.csr_matrix | None, l2: float, cache: Path | None,
+                 min_count: int = 0) -> Ease:
+    """Return EASE over the catalog's interactions plus extra rows (cached by content and settings)."""
     X = catalog.interactions if extra is None else sp.vstack([catalog.interactions, extra]).tocsr()
+    cols = np.flatnonzero(X.getnnz(axis=0) >= min_count)
     digest = hashlib.sha1(np.concatenate([X.indptr, X.indices]).tobytes() + X.data.tobytes()).hexdigest()[:12]
-    path = cache / f"ease_{catalog.n_items}_{int(l2)}_{digest}.npy" if cache else None
+    path = cache / f"ease_{catalog.n_items}_{int(l2)}_{min_count}_{digest}.npy" if cache else None
     if path is not None and path.exists():
-        return np.load(path, allow_pickle=False)
-    G = (X.T @ X).toarray().astype(np.float64)
+        return Ease(cols, np.load(path, allow_pickle=False), catalog.n_items)
+    Xs = X[:, cols]
+    G = (Xs.T @ Xs).toarray().astype(np.float32)
     G[np.diag_indices_from(G)] += l2
     P = np.linalg.inv(G)
-    W = (P / (-np.diag(P))).astype(np.float32)
+    W = P / (-np.diag(P))
     np.fill_diagonal(W, 0.0)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, W)
-    return W
+    return Ease(cols, W, catalog.n_items)
 
 
 def standardised(scores: np.ndarray) -> np.ndarray:
