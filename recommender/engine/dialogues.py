@@ -274,6 +274,28 @@ class TitleLinker:
         return best[1] if best else None
 
 
+_YEAR_IN_TEXT = re.compile(r"\((\d{4})\)")
+_WORD = re.compile(r"\S+")
+MAX_TITLE_WORDS = 12
+
+
+def titles_in_text(text: str, linker: TitleLinker) -> list[str]:
+    """Return item ids of the "Title (year)" phrases in free text, in order: before each "(year)" the longest
+    run of up to MAX_TITLE_WORDS preceding words that names a catalog item of that year."""
+    found: list[str] = []
+    start = 0
+    for hit in _YEAR_IN_TEXT.finditer(text):
+        words = _WORD.findall(text[start:hit.start()])
+        for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
+            item = linker.link(f"{' '.join(words[-n:])} ({hit.group(1)})")
+            if item is not None:
+                if item not in found:
+                    found.append(item)
+                break
+        start = hit.end()
+    return found
+
+
 # ---------------------------------------------------------------- what was suggested after what
 
 # How much an earlier mention counts as context, by the seeker's answer about it.

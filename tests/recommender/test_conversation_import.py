@@ -145,3 +145,12 @@ def test_admin_lists_dialogues_with_their_mentions(catalog, tmp_path, admin_clie
     page = admin_client.get(reverse("admin:recommender_dialoguelog_change", args=[log.pk]))
     assert page.status_code == 200 and "Heat (1995)" in page.content.decode()
     assert admin_client.get(reverse("admin:recommender_dialoguemention_changelist")).status_code == 200
+
+
+def test_titles_in_free_text_take_the_longest_name_of_that_year():
+    from recommender.engine.dialogues import titles_in_text
+
+    linker = TitleLinker([("1", "Dark Knight, The (2008)", None), ("2", "Heat (1995)", None),
+                          ("3", "Knight (2008)", None)])
+    assert titles_in_text("I loved The Dark Knight (2008) and Heat (1995)! (1999)", linker) == ["1", "2"]
+    assert titles_in_text("Heat (1996) was fine", linker) == []

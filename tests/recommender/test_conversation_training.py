@@ -75,3 +75,16 @@ def test_chat_pairs_read_shown_items_the_person_liked(shop):
     Interaction.objects.create(profile=profile, item=shop[6], kind="like", occurred_at="2026-01-02T00:00:00Z",
                                conversation=conversation)
     assert chat_pairs() == [({str(shop[0].pk): 1.5}, [str(shop[6].pk)])]
+
+
+def test_system_under_test_goes_through_the_rest_path(shop):
+    from benchmarks.conversations import recommend_for_dialogue
+
+    model_train(config=FAST)
+    messages = [{"role": "user", "content": "Hi, I loved Film 1 (1991)"},
+                {"role": "assistant", "content": "What else do you like?"},
+                {"role": "user", "content": "something like Film 2 please"}]
+    ids = recommend_for_dialogue(messages, 5)
+    assert 0 < len(ids) <= 5
+    assert set(ids) <= {item.external_id for item in shop}
+    assert recommend_for_dialogue([{"role": "assistant", "content": "hello"}], 5) == []
