@@ -38,6 +38,7 @@ from recommender.engine.dialogues import (
     is_development,
     read_redial,
     suggestion_turns,
+    titles_in_text,
 )
 from recommender.engine.rankers.comention import CoMentionRanker
 
@@ -241,19 +242,24 @@ def top_ids(catalog: Catalog, scores: np.ndarray, exclude: Iterable[str], n: int
 
 
 class TextNamedItems:
-    """The movies a message names, found by the understanding layer in its text (no dataset ids)."""
+    """The movies a message names, read from its text only (no dataset ids): "Title (year)" phrases through the
+    title linker, then whatever else the understanding layer grounds (titles written without a year)."""
 
-    def __init__(self, catalog: Catalog, popularity: dict[str, float]):
+    def __init__(self, catalog: Catalog, popularity: dict[str, float], linker: TitleLinker):
         from recommender.engine.understanding import CatalogIndex
 
         self.index = CatalogIndex(catalog.records, popularity)
+        self.linker = linker
         self._cached = functools.lru_cache(maxsize=200_000)(self._named)
 
     def _named(self, text: str) -> tuple[tuple[str, str], ...]:
         from recommender.engine.understanding import understand
 
         u = understand(text, catalog=self.index)
-        return tuple((r.item_id, r.sentiment) for r in u.referenced_items if r.via in ("title", "alias"))
+        sentiment = {r.item_id: r.sentiment for r in u.referenced_items}
+        ids = titles_in_text(text, self.linker)
+        ids += [r.item_id for r in u.referenced_items if r.via in ("title", "alias") and r.item_id not in ids]
+        return tuple((i, sentiment.get(i, "neutral")) for i in ids)
 
     def __call__(self, messages: list[dict]) -> dict[str, float]:
         named: dict[str, float] = {}
@@ -330,7 +336,7 @@ def perfect_linking_rankers(setup: Setup, scorers: Scorers, redial_prior: np.nda
     }
 
 
-MIX_GRID = [Mix(e, p, q) for e in (0.5, 1.0, 2.0) for p in (0.2, 0.5, 1.0) for q in (0.0, 0.1)]
+MIX_GRID = [Mix(e, p, q) for e in (0.5, 1.0, 2.0) for p in (0.5, 1.0, 2.0) for q in (0.0, 0.1)]
 
 
 def tune_mix(setup: Setup, reader: TextNamedItems, limit: int | None, cache: Path | None,
@@ -366,7 +372,7 @@ def run(root: Path, *, system: bool = False, limit: int | None = None, progress:
     started = time.perf_counter()
     setup = load_setup(root)
     counts = dict(zip(setup.catalog.item_ids, np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=float)))
-    reader = TextNamedItems(setup.catalog, counts)
+    reader = TextNamedItems(setup.catalog, counts, setup.linker)
     mix, tuned = tune_mix(setup, reader, limit, cache, progress)
     comention = comention_model(setup, setup.train)
     scorers = Scorers(setup, comention, setup.train, cache=cache)
