@@ -137,6 +137,7 @@ class Scorers:
         self.log_popularity = np.log1p(counts) / max(float(np.log1p(counts.max())), 1.0)
         # EASE on the ratings alone (the baseline), and on the ratings plus each training dialogue as a bag of
         # the movies it names (what the engine mix uses: it learns which films come up in the same dialogue).
+        self.year_prior = year_prior(setup.catalog, comention)
         self.W = ease_weights(setup.catalog, None, EASE_L2, cache)
         self.W_dialogue = ease_weights(setup.catalog, dialogue_rows(setup, dialogues), DIALOGUE_EASE_L2, cache,
                                        min_count=DIALOGUE_EASE_MIN_COUNT)
@@ -158,6 +159,16 @@ class Scorers:
         """Return (co-mention links without the prior, dialogue EASE), each scaled to unit maximum."""
         links = np.asarray((self.vector(named) @ self.comention.S).todense()).ravel()
         return standardised(links), standardised(self.ease(named, self.W_dialogue))
+
+
+def year_prior(catalog: Catalog, comention: CoMentionRanker) -> np.ndarray:
+    """Return, per item, how often films of its release year were suggested in the fitted dialogues (the
+    recommenders' taste for recent films), relative to the most-suggested year."""
+    years = np.array([int((r.attributes or {}).get("year") or 0) for r in catalog.records])
+    by_year = np.bincount(years, weights=comention.counts.astype(np.float64), minlength=years.max(initial=0) + 1)
+    by_year[0] = 0.0
+    share = by_year[years]
+    return (share / max(float(share.max(initial=0.0)), 1.0)).astype(np.float32)
 
 
 def dialogue_rows(setup: Setup, dialogues: list[Dialogue]) -> sp.csr_matrix:
@@ -217,9 +228,11 @@ class Mix:
     ease: float = 1.0
     prior: float = 0.5
     popularity: float = 0.0
+    year: float = 0.0
 
     def combine(self, links: np.ndarray, ease: np.ndarray, scorers: Scorers) -> np.ndarray:
-        return links + self.ease * ease + self.prior * scorers.comention.prior + self.popularity * scorers.log_popularity
+        return (links + self.ease * ease + self.prior * scorers.comention.prior
+                + self.popularity * scorers.log_popularity + self.year * scorers.year_prior)
 
     def scores(self, scorers: Scorers, named: dict[str, float]) -> np.ndarray:
         return self.combine(*scorers.parts(named), scorers)
@@ -336,7 +349,8 @@ def perfect_linking_rankers(setup: Setup, scorers: Scorers, redial_prior: np.nda
     }
 
 
-MIX_GRID = [Mix(e, p, q) for e in (0.5, 1.0, 2.0) for p in (0.5, 1.0, 2.0) for q in (0.0, 0.1)]
+MIX_GRID = [Mix(e, p, q, y) for e in (1.0, 2.0) for p in (0.5, 1.0, 2.0) for q in (0.0, 0.1)
+            for y in (0.0, 0.1, 0.3)]
 
 
 def tune_mix(setup: Setup, reader: TextNamedItems, limit: int | None, cache: Path | None,
@@ -373,7 +387,7 @@ def run(root: Path, *, system: bool = False, limit: int | None = None, progress:
     setup = load_setup(root)
     counts = dict(zip(setup.catalog.item_ids, np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=float)))
     reader = TextNamedItems(setup.catalog, counts, setup.linker)
-    mix, tuned = tune_mix(setup, reader, limit, cache, progress)
+    mix, tuned = tune_mix(setup, reader, None, cache, progress)
     comention = comention_model(setup, setup.train)
     scorers = Scorers(setup, comention, setup.train, cache=cache)
     dev_turns = setup.turns(setup.dev)
@@ -405,11 +419,12 @@ def format_table(results: list[Result], facts: dict) -> str:
     mix = facts["mix"]
     intro = (
         "Development split only: ReDial training dialogues with conversationId % 5 == 0 "
-        f"({facts['dev_dialogues']} dialogues, {facts['dev_turns']} recommender turns that name a new movie found "
+        f"({facts['dev_dialogues']} dialogues; {facts['dev_turns']} recommender turns that name a new movie found "
         f"in ml-latest-small; {facts['linked_share']:.0%} of the dev dialogues' movies link by title and year). "
         f"Co-mention models fitted on the other {facts['train_dialogues']} dialogues "
         f"({facts['comention_pairs']} suggestion turns); the engine mix (co-mention links 1, dialogue EASE {mix.ease}, "
-        f"ReDial suggestion prior {mix.prior}, rating popularity {mix.popularity}) tuned on their "
+        f"ReDial suggestion prior {mix.prior}, rating popularity {mix.popularity}, suggested-year prior {mix.year}) "
+        "tuned on their "
         "conversationId % 5 == 1 slice. Dedup protocol: movies named earlier are removed from rankings and targets. "
         "Catalog: ml-latest-small (9,742 movies)."
     )
@@ -448,10 +463,16 @@ def main(argv: list[str] | None = None) -> int:
                          progress=not args.no_progress, cache=cache)
     text = format_table(results, facts)
     print(text)
-    if not args.no_docs and not args.limit:
+    if not args.no_docs:
         from recommender.docs_sections import write_section
 
-        write_section(SECTION, "## Conversational recommendation on ReDial dialogues (development split)\n\n" + text)
+        # A limited run (the first N development turns) gets its own section, so it never replaces the full one.
+        name, title = SECTION, "## Conversational recommendation on ReDial dialogues (development split)"
+        if args.limit:
+            name, title = f"{SECTION}-first-{args.limit}", f"{title[:-1]}, first {args.limit} turns)"
+        if args.system:
+            name, title = f"{name}-system", f"{title} with the REST path"
+        write_section(name, f"{title}\n\n{text}")
     return 0
 
 
