@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from recommender.engine.catalog import Catalog
-from recommender.engine.dialogues import Dialogue, DialogueTurn, MovieAnswer, suggestion_turns
+from recommender.engine.dialogues import (
+    Dialogue,
+    DialogueTurn,
+    MovieAnswer,
+    suggestion_turns,
+)
 from recommender.engine.rankers.comention import CoMentionRanker
 from recommender.engine.types import ItemRecord, Profile
 
