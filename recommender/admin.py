@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
-from recommender.models import BanditArm, Interaction, Item, ModelVersion, Profile
+from recommender.models import BanditArm, DialogueLog, DialogueMention, Interaction, Item, ModelVersion, Profile
 
 
 class AttributeKeyFilter(admin.SimpleListFilter):
@@ -112,3 +112,28 @@ class BanditArmAdmin(admin.ModelAdmin):
 def item_counts_by_domain() -> dict[str, int]:
     """Return how many items each domain holds (for the dashboard)."""
     return dict(Item.objects.values_list("domain").annotate(n=Count("id")).values_list("domain", "n"))
+
+
+class DialogueMentionInline(admin.TabularInline):
+    model = DialogueMention
+    fields = ("turn_index", "role", "name", "item", "suggested", "seen", "liked")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+
+@admin.register(DialogueLog)
+class DialogueLogAdmin(admin.ModelAdmin):
+    list_display = ("conversation_id", "source", "is_development", "created_at")
+    list_filter = ("source", "is_development")
+    search_fields = ("conversation_id",)
+    readonly_fields = ("created_at",)
+    inlines = [DialogueMentionInline]
+
+
+@admin.register(DialogueMention)
+class DialogueMentionAdmin(admin.ModelAdmin):
+    list_display = ("name", "item", "role", "turn_index", "liked", "dialogue")
+    list_filter = ("role", "liked", "dialogue__source")
+    search_fields = ("name", "source_key")
+    raw_id_fields = ("dialogue", "item")

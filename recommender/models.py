@@ -152,3 +152,46 @@ class BanditArm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy}/{self.arm}"
+
+
+class DialogueLog(models.Model):
+    """A recorded recommendation dialogue imported from a file (e.g. ReDial); one per (source, conversation id)."""
+
+    source = models.CharField(max_length=64, help_text="Where the dialogues came from, e.g. redial.")
+    conversation_id = models.CharField(max_length=128, help_text="The id the source uses; unique per source.")
+    turns = models.JSONField(default=list, encoder=UnicodeJSONEncoder,
+                             help_text="[{role, text, mentions}] with movie names written out.")
+    is_development = models.BooleanField(default=False, help_text="Held out for evaluation; never trained on.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "conversation_id"], name="dialogue_unique_per_source")]
+        ordering = ["source", "conversation_id"]
+
+    def __str__(self) -> str:
+        return f"{self.source}/{self.conversation_id}"
+
+
+class DialogueMention(models.Model):
+    """One movie (or other item) named in a recorded dialogue, linked to the catalog when it could be."""
+
+    class Role(models.TextChoices):
+        USER = "user", "seeker"
+        ASSISTANT = "assistant", "recommender"
+
+    dialogue = models.ForeignKey(DialogueLog, on_delete=models.CASCADE, related_name="mentions")
+    item = models.ForeignKey(Item, null=True, blank=True, on_delete=models.SET_NULL, related_name="dialogue_mentions")
+    source_key = models.CharField(max_length=128, help_text="The item's key in the source (ReDial movie id).")
+    name = models.CharField(max_length=512, help_text="The name the source gives, e.g. 'The Dark Knight (2008)'.")
+    role = models.CharField(max_length=16, choices=Role.choices)
+    turn_index = models.PositiveIntegerField(help_text="The turn that first names it.")
+    suggested = models.BooleanField(null=True, blank=True, help_text="The seeker says the recommender suggested it.")
+    seen = models.BooleanField(null=True, blank=True, help_text="The seeker has seen it.")
+    liked = models.BooleanField(null=True, blank=True, help_text="The seeker liked it.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dialogue", "source_key"], name="mention_unique_per_dialogue")]
+        ordering = ["dialogue", "turn_index"]
+
+    def __str__(self) -> str:
+        return f"{self.dialogue} #{self.turn_index} {self.name}"

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 MENTION = re.compile(r"@(\d+)")
 # Every fifth conversation (by id) is held out for development; nothing trained may read it.
@@ -110,3 +112,237 @@ def read_redial(path: Path | str) -> Iterator[tuple[int, Dialogue | DialogueForm
                 yield line_no, DialogueFormatError(f"invalid JSON: {exc.msg}")
             except DialogueFormatError as exc:
                 yield line_no, exc
+
+
+# ---------------------------------------------------------------- a generic JSON-lines format
+
+ROLES = ("user", "assistant")
+
+
+def _flag(raw: object) -> bool | None:
+    return raw if isinstance(raw, bool) else None
+
+
+def _generic_answers(raw: object, where: str) -> dict[str, MovieAnswer]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise DialogueFormatError(f"'{where}' is not an object")
+    out = {}
+    for key, answer in raw.items():
+        if not isinstance(answer, dict):
+            raise DialogueFormatError(f"'{where}' entry {key!r} is not an object")
+        out[str(key)] = MovieAnswer(suggested=_flag(answer.get("suggested")), seen=_flag(answer.get("seen")),
+                                    liked=_flag(answer.get("liked")))
+    return out
+
+
+def parse_generic(obj: object) -> Dialogue:
+    """Return the dialogue in one decoded object of the generic format (docs/import_formats.md).
+
+    {"id": "c1", "items": {"m1": "The Matrix (1999)"},
+     "turns": [{"role": "user", "text": "I loved @m1"}, {"role": "assistant", "text": "Try @m2", "mentions": ["m2"]}],
+     "seeker_answers": {"m1": {"liked": true, "seen": true, "suggested": false}}, "recommender_answers": {}}
+
+    `@key` in a text names an item of `items` and is replaced by its title; `mentions` (optional) lists more.
+    """
+    if not isinstance(obj, dict):
+        raise DialogueFormatError("not a JSON object")
+    conversation_id = obj.get("id")
+    if not isinstance(conversation_id, (str, int)) or isinstance(conversation_id, bool) or str(conversation_id) == "":
+        raise DialogueFormatError("missing 'id' (a string or an integer)")
+    items = obj.get("items") or {}
+    if not isinstance(items, dict) or not all(isinstance(v, str) for v in items.values()):
+        raise DialogueFormatError("'items' is not an object of key -> title")
+    movies = {str(k): clean_movie_name(v) for k, v in items.items() if v.strip()}
+    raw_turns = obj.get("turns")
+    if not isinstance(raw_turns, list) or not raw_turns:
+        raise DialogueFormatError("no 'turns' list")
+    turns = []
+    for number, t in enumerate(raw_turns, start=1):
+        if not isinstance(t, dict) or not isinstance(t.get("text"), str):
+            raise DialogueFormatError(f"turn {number} has no 'text'")
+        if t.get("role") not in ROLES:
+            raise DialogueFormatError(f"turn {number} has role {t.get('role')!r}, not 'user' or 'assistant'")
+        extra = t.get("mentions") or []
+        if not isinstance(extra, list):
+            raise DialogueFormatError(f"turn {number} 'mentions' is not a list")
+        named = [i for i in MENTION_KEY.findall(t["text"]) if i in movies]
+        text = MENTION_KEY.sub(lambda hit: movies.get(hit.group(1), hit.group(0)), t["text"]).strip()
+        mentions = named + [str(k) for k in extra if str(k) in movies and str(k) not in named]
+        turns.append(DialogueTurn(role=t["role"], text=text, mentions=mentions))
+    return Dialogue(conversation_id=str(conversation_id), turns=turns, movies=movies,
+                    seeker_answers=_generic_answers(obj.get("seeker_answers"), "seeker_answers"),
+                    recommender_answers=_generic_answers(obj.get("recommender_answers"), "recommender_answers"))
+
+
+MENTION_KEY = re.compile(r"@([\w-]+)")
+PARSERS = {"redial": parse_redial, "jsonl": parse_generic}
+
+
+def read_dialogues(path: Path | str, fmt: str = "redial") -> Iterator[tuple[int, Dialogue | DialogueFormatError]]:
+    """Yield (line number, dialogue or the error that line raised) for a JSON-lines file in format fmt."""
+    parse = PARSERS[fmt]
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                yield line_no, parse(json.loads(line))
+            except json.JSONDecodeError as exc:
+                yield line_no, DialogueFormatError(f"invalid JSON: {exc.msg}")
+            except DialogueFormatError as exc:
+                yield line_no, exc
+
+
+# ---------------------------------------------------------------- linking names to catalog items
+
+_YEAR_AT_END = re.compile(r"\s*\((\d{4})\)\s*$")
+_PARENS = re.compile(r"\(([^()]*)\)")
+_ARTICLE_LAST = re.compile(r"^(.*),\s*(the|a|an|le|la|les|l'|il|el|los|las|das|der|die|den|det|lo|un|une)$", re.IGNORECASE)
+_ARTICLE_FIRST = re.compile(r"^(the|a|an) (?=\S)")
+
+
+def _repair(text: str) -> str:
+    """Return UTF-8 text that was decoded as Latin-1 ("WALL\u00c2\u00b7E") as it was written; other text as is."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
+def fold(text: str) -> str:
+    """Return text lower-cased, without diacritics, '&' as 'and', punctuation as single spaces."""
+    text = unicodedata.normalize("NFKD", _repair(unquote(text)))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
+    text = re.sub(r"['\u2019`]", "", text)
+    text = re.sub(r"[^0-9a-z\u3400-\u9fff]+", " ", text).strip()
+    return re.sub(r"\bvolume\b", "vol", text)
+
+
+def title_keys(name: str) -> tuple[list[str], int | None]:
+    """Return (comparison keys, year) of a "Title (year)" name; the first key is the main title.
+
+    Articles are dropped wherever they stand ("Dark Knight, The" and "The Dark Knight" share "dark knight");
+    MovieLens's parenthesised alternative titles ("Amelie (Fabuleux destin d'Amélie Poulain, Le)") are extra keys.
+    """
+    name = clean_movie_name(name)
+    year = None
+    m = _YEAR_AT_END.search(name)
+    if m:
+        year, name = int(m.group(1)), name[:m.start()].strip()
+    alternatives = [a.strip() for a in _PARENS.findall(name) if a.strip() and not a.strip().isdigit()]
+    main = _PARENS.sub(" ", name).strip() or name
+    # The part before a colon ("Star Wars: Episode IV - A New Hope" -> "Star Wars") as a weaker key.
+    heads = [p.split(":", 1)[0] for p in [main] if ":" in p and len(p.split(":", 1)[0].strip()) >= 4]
+    keys = []
+    for phrase in [main, *alternatives, *heads]:
+        phrase = clean_movie_name(phrase)
+        hit = _ARTICLE_LAST.match(phrase)
+        if hit:
+            phrase = hit.group(1)
+        key = _ARTICLE_FIRST.sub("", fold(phrase))
+        if key and key not in keys:
+            keys.append(key)
+    return keys, year
+
+
+class TitleLinker:
+    """Link "Title (year)" names to catalog item ids; the year must match when both sides have one."""
+
+    def __init__(self, items: Iterable[tuple[str, str, int | None]], popularity: dict[str, float] | None = None):
+        """items: (item_id, title, year or None; a year in the title is read when None)."""
+        self.popularity = popularity or {}
+        self.index: dict[str, list[tuple[int, str, int | None]]] = {}
+        for item_id, title, year in items:
+            keys, title_year = title_keys(title)
+            year = year if year is not None else title_year
+            for rank, key in enumerate(keys):
+                self.index.setdefault(key, []).append((min(rank, 1), item_id, year))
+
+    def link(self, name: str) -> str | None:
+        """Return the item id for a name, or None: main titles before alternatives, then the more popular."""
+        keys, year = title_keys(name)
+        best = None
+        for key in keys[:1]:
+            for rank, item_id, item_year in self.index.get(key, ()):
+                if year is not None and item_year is not None and year != item_year:
+                    continue
+                order = (rank, item_year is None, -self.popularity.get(item_id, 0.0), item_id)
+                if best is None or order < best[0]:
+                    best = (order, item_id)
+        return best[1] if best else None
+
+
+_YEAR_IN_TEXT = re.compile(r"\((\d{4})\)")
+_WORD = re.compile(r"\S+")
+MAX_TITLE_WORDS = 12
+
+
+def titles_in_text(text: str, linker: TitleLinker) -> list[str]:
+    """Return item ids of the "Title (year)" phrases in free text, in order: before each "(year)" the longest
+    run of up to MAX_TITLE_WORDS preceding words that names a catalog item of that year."""
+    found: list[str] = []
+    start = 0
+    for hit in _YEAR_IN_TEXT.finditer(text):
+        words = _WORD.findall(text[start:hit.start()])
+        for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
+            item = linker.link(f"{' '.join(words[-n:])} ({hit.group(1)})")
+            if item is not None:
+                if item not in found:
+                    found.append(item)
+                break
+        start = hit.end()
+    return found
+
+
+# ---------------------------------------------------------------- what was suggested after what
+
+# How much an earlier mention counts as context, by the seeker's answer about it.
+LIKED_WEIGHT = 1.5
+DISLIKED_WEIGHT = 0.5
+
+
+def mention_weight(dialogue: Dialogue, source_id: str) -> float:
+    """Return the context weight of a mentioned movie: more when the seeker liked it, less when not."""
+    answer = dialogue.seeker_answers.get(source_id)
+    if answer is None or answer.liked is None:
+        return 1.0
+    return LIKED_WEIGHT if answer.liked else DISLIKED_WEIGHT
+
+
+@dataclass
+class SuggestionTurn:
+    """An assistant turn that suggests items not named before, with what the dialogue held until then."""
+
+    index: int  # turn index in the dialogue
+    context: dict[str, float]  # linked item id -> weight, for every item named earlier (either side)
+    suggested: list[str]  # linked ids of items this turn names for the first time
+    messages: list[dict]  # the dialogue so far as {"role", "content"}
+
+
+def suggestion_turns(dialogue: Dialogue, links: dict[str, str | None]) -> list[SuggestionTurn]:
+    """Return every assistant turn that names at least one new linked item; links maps source id -> item id.
+
+    "New" excludes anything named earlier, by source id or by linked item, so a repeat is never a target.
+    """
+    out: list[SuggestionTurn] = []
+    seen_sources: set[str] = set()
+    context: dict[str, float] = {}
+    for index, turn in enumerate(dialogue.turns):
+        if turn.role == "assistant":
+            new = []
+            for source in turn.mentions:
+                item = links.get(source)
+                if source in seen_sources or item is None or item in context or item in new:
+                    continue
+                new.append(item)
+            if new:
+                messages = [{"role": t.role, "content": t.text} for t in dialogue.turns[:index]]
+                out.append(SuggestionTurn(index=index, context=dict(context), suggested=new, messages=messages))
+        for source in turn.mentions:
+            seen_sources.add(source)
+            item = links.get(source)
+            if item is not None:
+                context[item] = max(context.get(item, 0.0), mention_weight(dialogue, source))
+    return out

@@ -12,6 +12,7 @@ import numpy as np
 from .catalog import Catalog
 from .metrics import topk_indices
 from .rankers.base import Ranker, ScoredVector, load_model
+from .rankers.comention import CoMentionRanker
 from .rating import RatingModel
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 
@@ -43,6 +44,8 @@ class RecommenderBundle:
         self.manifest = manifest or {}
         self.path = path
         self._lock = threading.Lock()
+        # Learned from recorded dialogues, when the version was trained with some (see conversation_recommend).
+        self.comention: CoMentionRanker | None = None
 
     @classmethod
     def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
@@ -57,6 +60,8 @@ class RecommenderBundle:
             hybrid = load_model(path / "hybrid", catalog)
             rating = RatingModel.load(path / "rating") if (path / "rating" / "rating.json").exists() else None
             bundle = cls(hybrid, rating, manifest, path)
+            if (path / "comention" / "meta.json").exists():
+                bundle.comention = CoMentionRanker.load_model(path / "comention", catalog)
             if reuse:
                 _BUNDLES[key] = bundle
             return bundle
@@ -122,6 +127,19 @@ class RecommenderBundle:
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
         return found
+
+    def conversation_recommend(self, *, profile: Profile, n: int = 10, constraints: Constraints | None = None,
+                               with_evidence: bool = True) -> list[ScoredItem]:
+        """Return what people suggested next in recorded dialogues that named the profile's items (co-mention
+        model); empty when this version has no such model. Never returns a named item or one breaking constraints."""
+        if self.comention is None:
+            return []
+        with _one_blas_thread():
+            out = self.comention.recommend(profile=profile, n=n, constraints=constraints)
+            if with_evidence:
+                for scored in out:
+                    scored.evidence = self.comention.explain(scored.item_id, profile=profile)
+            return out
 
     def evidence_for(self, item_ids: list[str], *, user_key: str | None = None, profile: Profile | None = None,
                      constraints: Constraints | None = None) -> dict[str, list[Evidence]]:

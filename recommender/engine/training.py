@@ -17,6 +17,7 @@ import numpy as np
 from .data import InteractionData, Split
 from .metrics import evaluate_topk
 from .rankers import make_ranker
+from .rankers.comention import fit_and_save as fit_comention
 from .rankers.hybrid import HybridRanker
 from .rankers.mf import use_device
 from .rating import RatingModel
@@ -119,16 +120,21 @@ def _has_ratings(data: InteractionData) -> bool:
 
 
 def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = None,
-                 progress: Callable[[str, float], None] | None = None, embedder=None) -> dict:
-    """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest."""
+                 progress: Callable[[str, float], None] | None = None, embedder=None,
+                 dialogue_pairs: list | None = None) -> dict:
+    """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest.
+
+    dialogue_pairs ((earlier items, items suggested next), from recorded dialogues) add a co-mention model.
+    """
     cfg = merged_config(config)
     threads = training_threads(cfg.get("threads"))
     with torch_threads(threads), use_device(cfg.get("device")):
-        return _train(data, Path(out_dir), cfg, progress, embedder, threads)
+        return _train(data, Path(out_dir), cfg, progress, embedder, threads, dialogue_pairs)
 
 
 def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
-           progress: Callable[[str, float], None] | None, embedder, threads: int) -> dict:
+           progress: Callable[[str, float], None] | None, embedder, threads: int,
+           dialogue_pairs: list | None = None) -> dict:
     report = progress or (lambda stage, fraction: None)
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".partial")
@@ -158,6 +164,9 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     timings["hybrid_s"] = time.perf_counter() - started
     metrics: dict[str, Any] = {"validation": hybrid.validation, "weights": dict(hybrid.weights)}
     hybrid.save(tmp / "hybrid")
+    if dialogue_pairs:
+        report("fitting co-mention model", 0.72)
+        metrics["comention"] = fit_comention(dialogue_pairs, hybrid.catalog, tmp / "comention")
 
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)

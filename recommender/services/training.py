@@ -103,7 +103,11 @@ def model_train(*, name: str | None = None, config: dict | None = None, progress
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
     name = name or f"hybrid-{stamp}"
     out_dir = Path(settings.CHATREC_ARTIFACTS_DIR) / name
-    manifest = train_bundle(data, out_dir, config=engine_config(config), progress=progress)
+    from recommender.services.dialogues import conversation_pairs
+
+    pairs = conversation_pairs()  # recorded dialogues and chats, for the co-mention model (none: no model)
+    manifest = train_bundle(data, out_dir, config=engine_config(config), progress=progress,
+                            dialogue_pairs=pairs or None)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         version = ModelVersion.objects.create(

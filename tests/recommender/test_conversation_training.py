@@ -1,0 +1,90 @@
+"""Training with recorded dialogues and chats: the version carries a co-mention model that serving uses."""
+import json
+import random
+
+import pytest
+
+from chat.models import Conversation, Message
+from recommender import selectors
+from recommender.engine.types import Profile
+from recommender.models import Interaction, Item
+from recommender.services.dialogues import chat_pairs, dialogues_import
+from recommender.services.importers import ensure_profiles
+from recommender.services.training import model_train
+
+pytestmark = pytest.mark.django_db
+
+FAST = {"components": {"ease": {"l2": 5.0}, "popularity": {}}, "tune": {}, "rating": None}
+
+
+@pytest.fixture
+def shop(settings, tmp_path):
+    settings.CHATREC_ARTIFACTS_DIR = tmp_path / "models"
+    selectors.reset_caches()
+    items = [Item.objects.create(source="s", external_id=str(i), title=f"Film {i} ({1990 + i})",
+                                 attributes={"year": 1990 + i}) for i in range(12)]
+    profiles = ensure_profiles("s", [f"u{u}" for u in range(8)])
+    rng = random.Random(1)
+    for profile_id in profiles.values():
+        for item in rng.sample(items, 4):
+            Interaction.objects.create(profile_id=profile_id, item=item, kind="rating", value=5.0,
+                                       occurred_at="2026-01-01T00:00:00Z", origin="import")
+    yield items
+    selectors.reset_caches()
+
+
+def redial_line(cid: int, seeker_named: int, suggested: int) -> str:
+    return json.dumps({"conversationId": cid, "initiatorWorkerId": 1, "respondentWorkerId": 2,
+                       "messages": [{"senderWorkerId": 1, "text": f"I like @{seeker_named}"},
+                                    {"senderWorkerId": 2, "text": f"You should see @{suggested}"}],
+                       "movieMentions": {str(seeker_named): f"Film {seeker_named} ({1990 + seeker_named})",
+                                         str(suggested): f"Film {suggested} ({1990 + suggested})"}})
+
+
+def test_training_fits_the_comention_model_and_serving_uses_it(shop, tmp_path):
+    # Film 3 is suggested after Film 1 in three training dialogues; dialogue 5 (development) says Film 7.
+    path = tmp_path / "d.jsonl"
+    path.write_text("\n".join([redial_line(1, 1, 3), redial_line(2, 1, 3), redial_line(3, 1, 3),
+                               redial_line(5, 1, 7), redial_line(6, 2, 9)]) + "\n")
+    dialogues_import(path=path, source="redial")
+    version = model_train(config=FAST)
+    assert version.metrics["comention"]["pairs"] == 4
+    bundle = selectors.active_bundle()
+    assert bundle.comention is not None
+    recs = bundle.conversation_recommend(profile=Profile(liked=[str(shop[1].pk)]), n=3)
+    assert recs[0].item_id == str(shop[3].pk)
+    assert str(shop[7].pk) not in [r.item_id for r in recs[:1]]
+    assert recs[0].evidence[0].item_id == str(shop[1].pk)
+
+
+def test_training_without_dialogues_has_no_comention_model(shop):
+    model_train(config=FAST)
+    bundle = selectors.active_bundle()
+    assert bundle.comention is None
+    assert bundle.conversation_recommend(profile=Profile(liked=[str(shop[1].pk)]), n=3) == []
+
+
+def test_chat_pairs_read_shown_items_the_person_liked(shop):
+    profile = Interaction.objects.first().profile
+    conversation = Conversation.objects.create(profile=profile)
+    understanding = {"referenced_items": [{"item_id": str(shop[0].pk), "sentiment": "liked"}]}
+    Message.objects.create(conversation=conversation, role="user", text="like Film 0")
+    Message.objects.create(conversation=conversation, role="assistant", text="try these",
+                           payload={"understanding": understanding,
+                                    "items": [{"item_id": str(shop[5].pk)}, {"item_id": str(shop[6].pk)}]})
+    Interaction.objects.create(profile=profile, item=shop[6], kind="like", occurred_at="2026-01-02T00:00:00Z",
+                               conversation=conversation)
+    assert chat_pairs() == [({str(shop[0].pk): 1.5}, [str(shop[6].pk)])]
+
+
+def test_system_under_test_goes_through_the_rest_path(shop):
+    from benchmarks.conversations import recommend_for_dialogue
+
+    model_train(config=FAST)
+    messages = [{"role": "user", "content": "Hi, I loved Film 1 (1991)"},
+                {"role": "assistant", "content": "What else do you like?"},
+                {"role": "user", "content": "something like Film 2 please"}]
+    ids = recommend_for_dialogue(messages, 5)
+    assert 0 < len(ids) <= 5
+    assert set(ids) <= {item.external_id for item in shop}
+    assert recommend_for_dialogue([{"role": "assistant", "content": "hello"}], 5) == []
