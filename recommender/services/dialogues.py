@@ -44,7 +44,7 @@ def catalog_linker(*, domain: str | None = "movie") -> TitleLinker:
 
 def _year(raw: object) -> int | None:
     try:
-        return int(raw)  # type: ignore[arg-type]
+        return int(raw)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 
@@ -137,7 +137,7 @@ def dialogue_pairs(*, include_development: bool = False) -> list[tuple[dict[str,
     Item ids are catalog primary keys as strings; development dialogues are left out unless asked for.
     """
     logs = DialogueLog.objects.all() if include_development else DialogueLog.objects.filter(is_development=False)
-    pairs = []
+    pairs: list[tuple[dict[str, float], list[str]]] = []
     for log in logs.prefetch_related("mentions").iterator(chunk_size=500):
         dialogue, links = stored_dialogue(log, log.mentions.all())
         pairs.extend((t.context, t.suggested) for t in suggestion_turns(dialogue, links))

@@ -198,7 +198,7 @@ def _scalar(value: str) -> Any:
 
 def parse_item_row(row: dict, *, default_source: str, default_domain: str) -> dict[str, Any]:
     """Return validated Item fields from one catalog row (CSV or JSON)."""
-    fields = {
+    fields: dict[str, Any] = {
         "external_id": _text(row, "external_id", required=True, max_length=128),
         "source": _text(row, "source", max_length=64) or default_source,
         "domain": (_text(row, "domain", max_length=32) or default_domain).lower(),
