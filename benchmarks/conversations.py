@@ -20,6 +20,8 @@ import functools
 import hashlib
 import math
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -50,6 +52,10 @@ DIALOGUE_EASE_L2 = 50.0
 DIALOGUE_EASE_MIN_COUNT = 3  # items with fewer ratings + dialogues score 0 there (keeps the inverse small)
 DIALOGUE_ROW_WEIGHT = 3.0  # a dialogue row counts as much as three raters' rows
 SECTION = "conversations"
+# The model version the product pipeline is measured with: EASE and popularity fused on validation as in
+# training, plus the co-mention model from the training dialogues (what `manage.py train` fits when dialogues are
+# imported).
+PIPELINE_CONFIG = {"components": {"ease": {"l2": 300.0}, "popularity": {}}, "tune": {}, "rating": None}
 # Published anchors on the official ReDial test split, same dedup protocol (He et al. 2023 and later papers).
 ANCHORS = [("GPT-4 zero-shot", 0.201, None), ("GPT-3.5 zero-shot", 0.183, None),
            ("UniCRS", 0.180, 0.335), ("ReFICR", 0.213, 0.465)]
@@ -305,6 +311,35 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
     return [str(card.get("external_id") or card["id"]) for card in answer.items]
 
 
+def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None,
+                    progress: bool = False) -> Callable[[list[dict], int], list[str]]:
+    """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
+    database reads): a model version trained on the catalog's ratings and the training dialogues' suggestion
+    turns, the whole dialogue read by the understanding layer, the last user message answered."""
+    from recommender.engine.conversation import ServingCatalog, TurnInput, collect, context_from_messages
+    from recommender.engine.serving import RecommenderBundle
+    from recommender.engine.training import train_bundle
+
+    pairs = [(t.context, t.suggested) for _, t in setup.turns(setup.train)]
+    report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
+    train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report)
+    bundle = RecommenderBundle.load(out_dir, reuse=False)
+    counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+    catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
+                                   dict(zip(setup.catalog.item_ids, counts)))
+
+    def recommend(messages: list[dict], k: int) -> list[str]:
+        last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
+        if last is None:
+            return []
+        state = context_from_messages(messages[:last] + messages[last + 1:], catalog)
+        plan = collect(TurnInput(text=messages[last]["content"] or "recommend something", state=state,
+                                 catalog=catalog, bundle=bundle, k=min(k, 100)))
+        return [s.item_id for s in plan.items]
+
+    return recommend
+
+
 # ---------------------------------------------------------------- running
 
 
@@ -380,8 +415,8 @@ def tune_mix(setup: Setup, reader: TextNamedItems, limit: int | None, cache: Pat
     return best, best_value
 
 
-def run(root: Path, *, system: bool = False, limit: int | None = None, progress: bool = True,
-        cache: Path | None = None) -> tuple[list[Result], dict]:
+def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int | None = None,
+        progress: bool = True, cache: Path | None = None) -> tuple[list[Result], dict]:
     """Return the results of every system on the development turns, plus facts about the run."""
     started = time.perf_counter()
     setup = load_setup(root)
@@ -401,6 +436,11 @@ def run(root: Path, *, system: bool = False, limit: int | None = None, progress:
     engine = engine_system(setup, scorers, mix, reader)
     results.append(evaluate("engine mix from text (no Django)", dev_turns,
                             lambda t: engine(t.messages, TOP + len(t.context)), progress))
+    if pipeline:
+        with tempfile.TemporaryDirectory() as tmp:
+            product = pipeline_system(setup, Path(tmp) / "version", progress=progress)
+            results.append(evaluate("ChatRec turn pipeline (whole dialogue as text)", dev_turns,
+                                    lambda t: product(t.messages, TOP + len(t.context)), progress))
     if system:
         results.append(evaluate("system under test (REST path)", dev_turns,
                                 lambda t: recommend_for_dialogue(t.messages, TOP + len(t.context)), progress))
@@ -449,6 +489,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data-dir", default=None)
     parser.add_argument("--system", action="store_true", help="Also replay the REST API's path (needs Django).")
+    parser.add_argument("--no-pipeline", action="store_true",
+                        help="Skip the product's turn pipeline (it trains a model version first).")
     parser.add_argument("--limit", type=int, default=None, help="Only the first N turns (a quick look).")
     parser.add_argument("--no-docs", action="store_true", help="Do not rewrite docs/benchmarks.md.")
     parser.add_argument("--no-progress", action="store_true")
@@ -459,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
     cache = Path(os.environ.get("CHATREC_VAR_DIR", Path(__file__).resolve().parent.parent / "var")) / "bench-cache"
-    results, facts = run(data_dir(args.data_dir), system=args.system, limit=args.limit,
+    results, facts = run(data_dir(args.data_dir), system=args.system, pipeline=not args.no_pipeline, limit=args.limit,
                          progress=not args.no_progress, cache=cache)
     text = format_table(results, facts)
     print(text)

@@ -4,10 +4,12 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .catalog import Catalog
 from .metrics import topk_indices
@@ -31,6 +33,50 @@ def _one_blas_thread():
     return _THREADS.limit(limits=1, user_api="blas") if _THREADS is not None else contextlib.nullcontext()
 
 
+@dataclass(frozen=True)
+class ConversationMix:
+    """How the co-mention model joins the hybrid when a conversation names items.
+
+    Each part is scaled to unit maximum over the catalog, then weighted: the hybrid's scores, the co-mention
+    links from the named items (what people suggested after them), and how often an item is suggested at all.
+    """
+
+    hybrid: float = 1.0
+    links: float = 1.0
+    prior: float = 0.5
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
+        return cls(**(manifest.get("conversation_mix") or {}))
+
+
+EVIDENCE_LIMIT = 5
+DIALOGUE_DETAIL = "suggested after it in recorded conversations"
+
+
+@dataclass
+class _Fused:
+    talk: np.ndarray  # the conversation's named items as a graded vector
+    hybrid: np.ndarray  # the hybrid's weighted, scaled part of each item's score
+    dialogue: np.ndarray  # the co-mention model's weighted, scaled part
+    hybrid_scale: float  # what the hybrid's raw scores were multiplied by
+
+    @property
+    def total(self) -> np.ndarray:
+        return self.hybrid + self.dialogue
+
+
+def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:
+    detail = detail if detail is not None and e.item_id else e.detail
+    return Evidence(kind=e.kind, weight=e.weight * share, item_id=e.item_id, title=e.title, attribute=e.attribute,
+                    value=e.value, detail=detail)
+
+
+def _unit_scaled(values: np.ndarray) -> np.ndarray:
+    top = float(np.abs(values).max()) if values.size else 0.0
+    return values / top if top > 0 else values
+
+
 class RecommenderBundle:
     """A trained ranker (the hybrid) and optional rating model with their catalog; cheap to query after load.
 
@@ -46,6 +92,7 @@ class RecommenderBundle:
         self._lock = threading.Lock()
         # Learned from recorded dialogues, when the version was trained with some (see conversation_recommend).
         self.comention: CoMentionRanker | None = None
+        self.mix = ConversationMix.from_manifest(self.manifest)
 
     @classmethod
     def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
@@ -105,8 +152,8 @@ class RecommenderBundle:
 
     def _recommend(self, user_key, profile, constraints, n, candidates, with_evidence) -> list[ScoredItem]:
         x, query = self._vector(user_key, profile)
-        scored = self.hybrid.score_vector(x, query)
-        scores = scored.scores.astype(np.float64)
+        scored, fused = self._fused(x, query, profile)
+        scores = (fused.total if fused is not None else scored.scores).astype(np.float64)
         scores[x != 0] = -np.inf
         mask = self.catalog.constraint_mask(constraints)
         if mask is not None:
@@ -114,15 +161,46 @@ class RecommenderBundle:
         size = max(n, candidates or 0)
         top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
         # Evidence for the shown items only, from the scoring already done.
-        found = self._evidence(x, query, top, constraints, scored) if with_evidence else [[] for _ in top]
+        found = self._evidence(x, query, top, constraints, scored, fused) if with_evidence else [[] for _ in top]
+        sources = dict(scored.sources)
+        if fused is not None:  # the parts keep summing to the score a strategy re-weights
+            sources = {k: v * fused.hybrid_scale for k, v in sources.items()}
+            sources["comention"] = fused.dialogue
         return [ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
-                           sources={k: float(v[i]) for k, v in scored.sources.items()})
+                           sources={k: float(v[i]) for k, v in sources.items()})
                 for i, evidence in zip(top, found)]
 
+    def _fused(self, x: np.ndarray, query: str, profile: Profile | None) -> tuple[ScoredVector, _Fused | None]:
+        """Return the hybrid's scoring and, when a conversation names items and this version learned from
+        dialogues, the scores with the co-mention model mixed in (see ConversationMix)."""
+        scored = self.hybrid.score_vector(x, query)
+        if self.comention is None or profile is None or not (profile.liked or profile.disliked):
+            return scored, None
+        talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked))
+        links = self.comention.read_signal(sp.csr_matrix(talk[None, :])) @ self.comention.S
+        dialogue = (self.mix.links * _unit_scaled(np.asarray(links.todense(), dtype=np.float64).ravel())
+                    + self.mix.prior * self.comention.prior.astype(np.float64))
+        raw = scored.scores.astype(np.float64)
+        top = float(np.abs(raw).max()) if raw.size else 0.0
+        scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
+        return scored, _Fused(talk=talk, hybrid=raw * scale, dialogue=dialogue, hybrid_scale=scale)
+
     def _evidence(self, x: np.ndarray, query: str, items: list[int], constraints: Constraints | None,
-                  scored: ScoredVector | None = None) -> list[list[Evidence]]:
-        """Return the ranker's evidence for items (catalog indices), each followed by the filters it satisfies."""
-        found = self.hybrid.evidence(x, np.array(items, dtype=np.int64), query, scored=scored)
+                  scored: ScoredVector | None = None, fused: _Fused | None = None) -> list[list[Evidence]]:
+        """Return the ranker's evidence for items (catalog indices), each followed by the filters it satisfies.
+
+        With the co-mention model mixed in, each model's evidence is weighted by its part of the item's score.
+        """
+        index = np.array(items, dtype=np.int64)
+        found = self.hybrid.evidence(x, index, query, scored=scored)
+        if fused is not None and self.comention is not None and len(items):
+            said = self.comention.evidence(fused.talk, index)
+            for k, i in enumerate(items):
+                h, d = abs(float(fused.hybrid[i])), abs(float(fused.dialogue[i]))
+                total = (h + d) or 1.0
+                merged = ([_reweighted(e, h / total) for e in found[k]]
+                          + [_reweighted(e, d / total, DIALOGUE_DETAIL) for e in said[k]])
+                found[k] = sorted(merged, key=lambda e: -e.weight)[:EVIDENCE_LIMIT]
         for i, evidence in zip(items, found):
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
@@ -147,7 +225,8 @@ class RecommenderBundle:
         with _one_blas_thread():
             x, query = self._vector(user_key, profile)
             known = [item_id for item_id in item_ids if item_id in self.catalog.item_index]
-            found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints)
+            scored, fused = self._fused(x, query, profile)
+            found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints, scored, fused)
         return dict(zip(known, found))
 
     def explain(self, *, item_id: str, user_key: str | None = None, profile: Profile | None = None,

@@ -55,6 +55,13 @@ def test_training_fits_the_comention_model_and_serving_uses_it(shop, tmp_path):
     assert recs[0].item_id == str(shop[3].pk)
     assert str(shop[7].pk) not in [r.item_id for r in recs[:1]]
     assert recs[0].evidence[0].item_id == str(shop[1].pk)
+    # The ordinary recommend mixes it in for a profile that names items, and the evidence says so.
+    mixed = bundle.recommend(profile=Profile(liked=[str(shop[1].pk)]), n=3)
+    assert mixed[0].item_id == str(shop[3].pk) and mixed[0].sources["comention"] > 0
+    assert any(e.detail == "suggested after it in recorded conversations" and e.item_id == str(shop[1].pk)
+               for e in mixed[0].evidence)
+    served = bundle.evidence_for([mixed[0].item_id], profile=Profile(liked=[str(shop[1].pk)]))
+    assert [(e.kind, e.item_id) for e in served[mixed[0].item_id]] == [(e.kind, e.item_id) for e in mixed[0].evidence]
 
 
 def test_training_without_dialogues_has_no_comention_model(shop):
