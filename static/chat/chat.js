@@ -659,7 +659,9 @@
   stopBtn.addEventListener("click", stop);
   // Esc stops a reply being written (the editor's own Esc cancels the edit instead).
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && busy && !event.isComposing) { event.preventDefault(); stop(); }
+    if (event.key !== "Escape" || event.isComposing) return;
+    if (busy) { event.preventDefault(); stop(); return; }
+    if (document.body.classList.contains("show-sidebar")) { closeSidebar(); toggle.focus(); }
   });
   bindStarters();
   document.getElementById("new-conversation").addEventListener("click", () => {
