@@ -122,3 +122,14 @@ def test_dashboard_is_for_staff_only(catalog, django_user_model):
     assert page.status_code == 200
     assert b"chart.umd.min.js" in page.content and page.content.count(b'data-testid="chart"') == 7
     assert b'/admin/dashboard/' in client.get("/admin/").content
+
+
+def test_reply_ratings_show_in_the_admin(catalog, django_user_model):
+    _, reply = a_turn(Profile.objects.create(kind="guest", session_key="s"), [catalog["ml-1"]])
+    services.reply_rate(message=reply, value=-1)
+    staff = django_user_model.objects.create_superuser("root", password="pw-123456")
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/chat/message/?rating=-1").content.decode()
+    assert "Thumbs down" in page and "Here you are" in page
+    assert "Here you are" not in client.get("/admin/chat/message/?rating=1").content.decode()
