@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import CharField, Count, F, FloatField, Func, IntegerField, Q, Value
+from django.db.models import (
+    CharField,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    Value,
+)
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
@@ -55,8 +64,9 @@ class JSONArrayLength(Func):
 
     def as_postgresql(self, compiler, conn, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return (f"COALESCE(jsonb_array_length(CASE WHEN jsonb_typeof({sql} -> %s) = 'array' "
-                f"THEN {sql} -> %s END), 0)", [*params, self.key, *params, self.key])
+        expression = (f"COALESCE(jsonb_array_length(CASE WHEN jsonb_typeof({sql} -> %s) = 'array' "
+                      f"THEN {sql} -> %s END), 0)")
+        return expression, [*params, self.key, *params, self.key]
 
 
 def _liked() -> Q:

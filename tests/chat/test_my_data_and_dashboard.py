@@ -92,7 +92,7 @@ def test_dashboard_figures_are_aggregates_of_the_stored_data(catalog):
     ModelVersion.objects.create(name="v1", path="x", metrics={"validation": {"objective": "NDCG@10", "ndcg@10": 0.4}})
     window = dash.Window.last_days(7)
     data = dash.dashboard_data(window)
-    today = [d for d in data["feedback"] if d["day"] == now.date().isoformat()][0]
+    today = next(d for d in data["feedback"] if d["day"] == now.date().isoformat())
     # 4 imported likes per the catalog fixture + like, rating 5 = liked; dislike = disliked.
     assert (today["liked"], today["disliked"]) == (today["total"] - 3, 1)
     assert today["like_rate"] == round(today["liked"] / (today["liked"] + 1), 4)

@@ -345,7 +345,7 @@ def test_rename_search_and_delete_conversations_and_my_data(server, page):
 
     with page.expect_download() as download:
         page.get_by_test_id("download-data").click()
-    data = json.loads(open(download.value.path(), encoding="utf-8").read())
+    data = json.loads(download.value.path().read_text(encoding="utf-8"))
     assert [c["title"] for c in data["conversations"]] == ["Funny films"]
     page.once("dialog", lambda d: d.accept())
     page.get_by_test_id("delete-data").click()
