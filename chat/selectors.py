@@ -99,6 +99,7 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
     records = serving.item_records()
     messages = list(conversation.messages.all())
     rows = items_by_engine_id(str(i.get("item_id")) for m in messages for i in (m.payload or {}).get("items", []))
+    pressed = buttons_pressed(profile_id=conversation.profile_id, item_ids=[int(pk) for pk in rows])
     out = []
     for m in messages:
         entry = {"id": m.pk, "role": m.role, "text": m.text, "items": []}
@@ -112,8 +113,31 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
             card = item_card(record, rows.get(it["item_id"]), it.get("score", 0.0), rank, lang)
             card["explanation"] = it.get("explanation", "")
             card["evidence"] = it.get("evidence", [])
+            card["pressed"] = pressed.get(str(it["item_id"]), [])
             entry["items"].append(card)
         out.append(entry)
+    return out
+
+
+# Buttons whose state one event sets: like and dislike exclude each other, favourite stands alone.
+BUTTON_GROUPS = ({"like": True, "dislike": True, "unlike": False, "undislike": False},
+                 {"favourite": True, "unfavourite": False})
+
+
+def buttons_pressed(*, profile_id: int, item_ids: list[int]) -> dict[str, list[str]]:
+    """Return, per item, the card buttons the person's newest presses leave pressed (e.g. ["like", "favourite"])."""
+    kinds = [kind for group in BUTTON_GROUPS for kind in group]
+    events = (Interaction.objects.filter(profile_id=profile_id, item_id__in=item_ids, kind__in=kinds)
+              .order_by("-occurred_at", "-pk").values_list("item_id", "kind"))
+    decided: dict[tuple[str, int], str | None] = {}
+    for item_id, kind in events:  # only this conversation's items
+        for n, group in enumerate(BUTTON_GROUPS):
+            if kind in group and (str(item_id), n) not in decided:
+                decided[(str(item_id), n)] = kind if group[kind] else None
+    out: dict[str, list[str]] = {}
+    for (item_id, _), kind in sorted(decided.items()):
+        if kind:
+            out.setdefault(item_id, []).append(kind)
     return out
 
 

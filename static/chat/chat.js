@@ -417,6 +417,10 @@
     });
     body.append(actions, why, reason);
     card.appendChild(body);
+    for (const kind of item.pressed || []) {
+      const btn = actions.querySelector(`.fb.${kind}`);
+      if (btn) { btn.classList.add("pressed"); btn.setAttribute("aria-pressed", "true"); }
+    }
     registry.set(String(item.id), { card, reasonText, evidenceList });
     if (item.evidence) showEvidence(registry.get(String(item.id)), item.explanation, item.evidence);
     return card;

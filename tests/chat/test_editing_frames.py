@@ -187,3 +187,18 @@ async def test_rename_delete_and_search_conversations(catalog, guest):
     await comm.send_json_to({"type": "conversation.delete", "conversation": second})
     assert (await receive_until(comm, "chat.error"))[-1]["code"] == "not_found"
     await comm.disconnect()
+
+
+async def test_history_shows_which_buttons_are_pressed(catalog, guest):
+    comm = await connected(guest)
+    frames = await turn(comm, "recommend me a comedy")
+    items = [i["id"] for i in next(f for f in frames if f["type"] == "chat.items")["items"]]
+    for item, kind in [(items[0], "like"), (items[0], "favourite"), (items[1], "like"), (items[1], "dislike"),
+                       (items[2], "dislike"), (items[2], "undislike")]:
+        await comm.send_json_to({"type": "feedback", "item": item, "kind": kind})
+        await receive_until(comm, "feedback.saved")
+    await comm.send_json_to({"type": "conversation.open", "conversation": frames[0]["conversation"]})
+    history = (await receive_until(comm, "conversation.history"))[-1]
+    pressed = {i["id"]: i["pressed"] for i in history["messages"][1]["items"]}
+    assert pressed == {items[0]: ["like", "favourite"], items[1]: ["dislike"], items[2]: []}
+    await comm.disconnect()

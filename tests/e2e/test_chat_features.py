@@ -76,6 +76,12 @@ def test_like_and_dislike_exclude_each_other_and_a_second_press_takes_it_back(se
     kinds = [k for (k,) in query(db, "SELECT kind FROM recommender_interaction WHERE item_id = ? AND origin = 'chat' "
                                      "ORDER BY id", (item_id,))]
     assert kinds[-3:] == ["like", "dislike", "undislike"]
+    like.click()
+    expect(like).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT)
+    page.reload()
+    card = page.locator(f'.card[data-item-id="{item_id}"]').first
+    expect(card.get_by_test_id("like")).to_have_attribute("aria-pressed", "true", timeout=TIMEOUT)
+    expect(card.get_by_test_id("dislike")).to_have_attribute("aria-pressed", "false")
 
 
 def test_regenerate_replaces_the_last_answer(server, page):
