@@ -255,15 +255,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.turn_running:
             await self.error("busy")
             return
-        found = await database_sync_to_async(self._rewind_last)(wanted)
+        found = await database_sync_to_async(self._last_question)(wanted)
         if found is None:
             await self.error("message_not_found")
             return
-        conversation, message_id, text = found
-        request = await self._turn_request(frame, text)
+        conversation, message = found
+        request = await self._turn_request(frame, message.text)
         if request is None:
             return
-        await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": message_id})
+        await database_sync_to_async(services.conversation_rewind)(conversation=conversation, message=message)
+        await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": message.pk})
         self._begin_turn(conversation, *request)
 
     async def on_rate_reply(self, frame: dict):
@@ -318,14 +319,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return None
         return services.conversation_rewind(conversation=message.conversation, message=message)
 
-    def _rewind_last(self, conversation_id: int | None):
+    def _last_question(self, conversation_id: int | None):
         conversation = (selectors.conversation_for(profile=self.profile, conversation_id=conversation_id)
                         if conversation_id is not None else self.conversation)
         message = selectors.last_user_message(conversation=conversation) if conversation is not None else None
-        if message is None:
-            return None
-        services.conversation_rewind(conversation=conversation, message=message)
-        return conversation, message.pk, message.text
+        return None if message is None else (conversation, message)
 
     def _rate_reply(self, message_id: int, value: int):
         message = selectors.reply_for(profile=self.profile, message_id=message_id)
