@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -64,7 +65,8 @@ ERRORS = {
 }
 
 
-def _is_id(value) -> bool:
+def _is_id(value: object) -> TypeGuard[int]:
+    """Return whether a frame field is an id: an int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
