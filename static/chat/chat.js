@@ -157,8 +157,8 @@
     const cards = el("div", "cards");
     const tools = el("div", "tools");
     const copy = button("tool copy", T.copy, "copy", () => copyReply(bubble, copy));
-    const up = thumb(bubble, 1, "👍", T.thumbsUp, "thumbs-up");
-    const down = thumb(bubble, -1, "👎", T.thumbsDown, "thumbs-down");
+    const up = thumb(bubble, 1, "▲", T.thumbsUp, "thumbs-up");
+    const down = thumb(bubble, -1, "▼", T.thumbsDown, "thumbs-down");
     const regen = button("tool regen", T.regenerate, "regenerate", () => regenerate());
     tools.append(copy, up, down, regen);
     tools.hidden = true;
@@ -466,7 +466,7 @@
       });
       rename.setAttribute("aria-label", `${T.rename}: ${row.title || T.untitled}`);
       rename.title = T.rename;
-      const del = button("conv-tool", "🗑", "conversation-delete", () => {
+      const del = button("conv-tool", "✕", "conversation-delete", () => {
         if (window.confirm(T.deleteConfirm)) send({ type: "conversation.delete", conversation: row.id });
       });
       del.setAttribute("aria-label", `${T.delete}: ${row.title || T.untitled}`);
