@@ -24,6 +24,11 @@ async def turn(comm, text, **extra):
     return await receive_until(comm, "chat.done")
 
 
+def started_in(frames) -> int:
+    """Return the conversation a turn ran in (from its chat.start; a late conversation.changed may come first)."""
+    return next(f for f in frames if f["type"] == "chat.start")["conversation"]
+
+
 @database_sync_to_async
 def messages_of(conversation_id):
     return list(Message.objects.filter(conversation_id=conversation_id).order_by("id").values_list("role", "text"))
@@ -32,7 +37,7 @@ def messages_of(conversation_id):
 async def test_edit_drops_later_messages_and_continues_from_the_edited_one(catalog, guest):
     comm = await connected(guest)
     first = await turn(comm, "recommend me a comedy")
-    conversation = first[0]["conversation"]
+    conversation = started_in(first)
     edited_id = first[-1]["user_message_id"]
     await turn(comm, "something with animation")
     await comm.send_json_to({"type": "message.edit", "message": edited_id, "text": "a crime drama", "k": 3})
@@ -51,7 +56,7 @@ async def test_edit_rebuilds_the_state_from_the_remaining_messages(catalog, gues
     comm = await connected(guest)
     await turn(comm, "recommend me a comedy")
     second = await turn(comm, "no romance")
-    conversation = second[0]["conversation"]
+    conversation = started_in(second)
     state = await database_sync_to_async(lambda: Conversation.objects.get(pk=conversation).state)()
     assert "Romance" in str(state["context"]["exclude"])
     await comm.send_json_to({"type": "message.edit", "message": second[-1]["user_message_id"], "text": "from the 90s"})
@@ -68,7 +73,7 @@ async def test_edit_rebuilds_the_state_from_the_remaining_messages(catalog, gues
 async def test_regenerate_replaces_the_last_answer(catalog, guest):
     comm = await connected(guest)
     first = await turn(comm, "recommend me a comedy")
-    conversation = first[0]["conversation"]
+    conversation = started_in(first)
     old_reply = first[-1]["message_id"]
     await comm.send_json_to({"type": "message.regenerate", "conversation": conversation})
     frames = await receive_until(comm, "chat.done")
@@ -166,10 +171,10 @@ def test_retractions_grade_as_seen_and_earn_no_reward():
 
 async def test_rename_delete_and_search_conversations(catalog, guest):
     comm = await connected(guest)
-    first = (await turn(comm, "recommend me a comedy"))[0]["conversation"]
+    first = started_in(await turn(comm, "recommend me a comedy"))
     await comm.send_json_to({"type": "conversation.new"})
     await receive_until(comm, "conversation.created")
-    second = (await turn(comm, "something like Fargo"))[0]["conversation"]
+    second = started_in(await turn(comm, "something like Fargo"))
     await comm.send_json_to({"type": "conversation.rename", "conversation": first, "title": "  Funny films "})
     renamed = await receive_until(comm, "conversation.renamed")
     assert renamed[-1] == {"type": "conversation.renamed", "conversation": first, "title": "Funny films"}
@@ -197,7 +202,7 @@ async def test_history_shows_which_buttons_are_pressed(catalog, guest):
                        (items[2], "dislike"), (items[2], "undislike")]:
         await comm.send_json_to({"type": "feedback", "item": item, "kind": kind})
         await receive_until(comm, "feedback.saved")
-    await comm.send_json_to({"type": "conversation.open", "conversation": frames[0]["conversation"]})
+    await comm.send_json_to({"type": "conversation.open", "conversation": started_in(frames)})
     history = (await receive_until(comm, "conversation.history"))[-1]
     pressed = {i["id"]: i["pressed"] for i in history["messages"][1]["items"]}
     assert pressed == {items[0]: ["like", "favourite"], items[1]: ["dislike"], items[2]: []}
