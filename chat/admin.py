@@ -21,8 +21,8 @@ def evidence_summary(evidence: list[dict]) -> str:
 class MessageInline(admin.TabularInline):
     model = Message
     extra = 0
-    fields = ("created_at", "role", "text", "payload")
-    readonly_fields = ("created_at", "role", "text", "payload")
+    fields = ("created_at", "role", "text", "rating", "payload")
+    readonly_fields = ("created_at", "role", "text", "rating", "payload")
     can_delete = False
 
 
@@ -37,8 +37,8 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "conversation", "role", "text", "strategy")
-    list_filter = ("role",)
+    list_display = ("created_at", "conversation", "role", "text", "strategy", "rating")
+    list_filter = ("role", "rating")
     search_fields = ("text",)
     raw_id_fields = ("conversation",)
     readonly_fields = ("recommendations",)

@@ -9,6 +9,7 @@ import json
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeGuard
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -24,7 +25,8 @@ log = logging.getLogger(__name__)
 # Room for the text limit in JSON (escapes, multi-byte characters) plus the other fields.
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
-FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click")
+FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click", "unlike", "undislike", "unfavourite")
+QUERY_CHARS = 200
 # Turns run on their own pools so a slow turn never blocks the thread that serves other frames. A turn's
 # head (up to the item list) runs on the larger pool; its tail (explanations, storing) on a smaller one, so
 # under load the work that puts lists on screens gets most of the interpreter.
@@ -57,8 +59,15 @@ ERRORS = {
     "busy": "A reply is still being written; send 'stop' first or wait for 'chat.done'.",
     "not_found": "No such conversation.",
     "bad_feedback": "{detail}",
+    "message_not_found": "No such message.",
+    "bad_value": "{detail}",
     "internal": "Something went wrong on our side; please try again.",
 }
+
+
+def _is_id(value: object) -> TypeGuard[int]:
+    """Return whether a frame field is an id: an int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def frame_limit() -> int:
@@ -195,8 +204,145 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame({"type": "conversation.created", "conversation": None})
 
     async def on_list(self, frame: dict):
-        rows = await database_sync_to_async(selectors.conversation_list)(profile=self.profile)
-        await self.send_frame({"type": "conversation.list", "conversations": rows})
+        query = frame.get("query", "")
+        if not isinstance(query, str) or len(query) > QUERY_CHARS:
+            await self.error("bad_field", field="query")
+            return
+        rows = await database_sync_to_async(selectors.conversation_list)(profile=self.profile, query=query)
+        await self.send_frame({"type": "conversation.list", "conversations": rows, "query": query})
+
+    # ------------------------------------------------------------ editing, regenerating, rating, managing
+
+    async def _turn_request(self, frame: dict, text) -> tuple[str, int] | None:
+        """Return (text, k) of a turn-starting frame, or send its error and return None."""
+        try:
+            checked = services.request_check(text, frame.get("k", services.DEFAULT_K))
+        except services.TurnError as exc:
+            if exc.code == "bad_field":
+                await self.error("bad_field", field=exc.field)
+            else:
+                await self.send_frame({"type": "chat.error", "code": exc.code, "message": exc.message})
+            return None
+        if self.turn_running:
+            await self.error("busy")
+            return None
+        return checked
+
+    def _begin_turn(self, conversation, text: str, k: int) -> None:
+        self.conversation = conversation
+        self.cancel = threading.Event()
+        self.turn_running = True
+        self.turn_task = asyncio.create_task(self._stream_turn(text, k, self.cancel))
+
+    async def on_edit(self, frame: dict):
+        wanted = frame.get("message")
+        if not _is_id(wanted):
+            await self.error("bad_field", field="message")
+            return
+        request = await self._turn_request(frame, frame.get("text"))
+        if request is None:
+            return
+        conversation = await database_sync_to_async(self._rewind_at)(wanted)
+        if conversation is None:
+            await self.error("message_not_found")
+            return
+        await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": wanted})
+        self._begin_turn(conversation, *request)
+
+    async def on_regenerate(self, frame: dict):
+        wanted = frame.get("conversation")
+        if wanted is not None and not _is_id(wanted):
+            await self.error("bad_field", field="conversation")
+            return
+        if self.turn_running:
+            await self.error("busy")
+            return
+        found = await database_sync_to_async(self._last_question)(wanted)
+        if found is None:
+            await self.error("message_not_found")
+            return
+        conversation, message = found
+        request = await self._turn_request(frame, message.text)
+        if request is None:
+            return
+        await database_sync_to_async(services.conversation_rewind)(conversation=conversation, message=message)
+        await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": message.pk})
+        self._begin_turn(conversation, *request)
+
+    async def on_rate_reply(self, frame: dict):
+        wanted, value = frame.get("message"), frame.get("value")
+        if not _is_id(wanted):
+            await self.error("bad_field", field="message")
+            return
+        if value not in services.REPLY_RATINGS or isinstance(value, bool):
+            await self.error("bad_field", field="value")
+            return
+        rated = await database_sync_to_async(self._rate_reply)(wanted, value)
+        if rated is None:
+            await self.error("message_not_found")
+            return
+        await self.send_frame({"type": "reply.rated", "message": wanted, "value": rated.rating or 0})
+
+    async def on_rename(self, frame: dict):
+        wanted, title = frame.get("conversation"), frame.get("title")
+        if not _is_id(wanted):
+            await self.error("bad_field", field="conversation")
+            return
+        try:
+            renamed = await database_sync_to_async(self._rename)(wanted, title)
+        except ValidationError as exc:
+            await self.error("bad_value", detail=" ".join(exc.messages))
+            return
+        if renamed is None:
+            await self.error("not_found")
+            return
+        await self.send_frame({"type": "conversation.renamed", "conversation": wanted, "title": renamed.title})
+        await self._tell_tabs(wanted)
+
+    async def on_delete(self, frame: dict):
+        wanted = frame.get("conversation")
+        if not _is_id(wanted):
+            await self.error("bad_field", field="conversation")
+            return
+        if not await database_sync_to_async(self._delete)(wanted):
+            await self.error("not_found")
+            return
+        await self.send_frame({"type": "conversation.deleted", "conversation": wanted})
+        await self._tell_tabs(wanted)
+
+    async def _tell_tabs(self, conversation_id: int) -> None:
+        if self.channel_layer is not None:
+            await self.channel_layer.group_send(self.group, {"type": "conversation.changed",
+                                                             "conversation": conversation_id})
+
+    def _rewind_at(self, message_id: int):
+        message = selectors.user_message_for(profile=self.profile, message_id=message_id)
+        if message is None:
+            return None
+        return services.conversation_rewind(conversation=message.conversation, message=message)
+
+    def _last_question(self, conversation_id: int | None):
+        conversation = (selectors.conversation_for(profile=self.profile, conversation_id=conversation_id)
+                        if conversation_id is not None else self.conversation)
+        message = selectors.last_user_message(conversation=conversation) if conversation is not None else None
+        return None if message is None else (conversation, message)
+
+    def _rate_reply(self, message_id: int, value: int):
+        message = selectors.reply_for(profile=self.profile, message_id=message_id)
+        return None if message is None else services.reply_rate(message=message, value=value)
+
+    def _rename(self, conversation_id: int, title):
+        conversation = selectors.conversation_for(profile=self.profile, conversation_id=conversation_id)
+        return None if conversation is None else services.conversation_rename(conversation=conversation, title=title)
+
+    def _delete(self, conversation_id: int) -> bool:
+        conversation = selectors.conversation_for(profile=self.profile, conversation_id=conversation_id)
+        if conversation is None:
+            return False
+        if self.conversation is not None and self.conversation.pk == conversation_id:
+            self.conversation = None
+        services.conversation_delete(conversation=conversation)
+        return True
 
     async def on_ping(self, frame: dict):
         await self.send_frame({"type": "pong"})
@@ -209,6 +355,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         "conversation.new": on_new,
         "conversation.list": on_list,
         "ping": on_ping,
+        "message.edit": on_edit,
+        "message.regenerate": on_regenerate,
+        "reply.rate": on_rate_reply,
+        "conversation.rename": on_rename,
+        "conversation.delete": on_delete,
     }
 
     # ------------------------------------------------------------ the turn

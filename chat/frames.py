@@ -62,12 +62,15 @@ class TurnDone:
     suggestions: list[str]
     timings: dict
     rerank: dict | None = None
+    user_message_id: int | None = None  # the stored user message (what `message.edit` names)
 
     def frame(self) -> dict:
         out = {"type": "chat.done", "intent": self.intent, "message_id": self.message_id, "stopped": self.stopped,
                "suggestions": self.suggestions, "timings": self.timings}
         if self.rerank is not None:
             out["rerank"] = self.rerank
+        if self.user_message_id is not None:
+            out["user_message_id"] = self.user_message_id
         return out
 
 

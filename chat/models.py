@@ -29,6 +29,9 @@ class Message(models.Model):
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True, default="")
     payload = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder, help_text="Understanding, items, scores and evidence.")
+    # Thumbs up (1) or down (-1) on a whole assistant reply; empty when not rated or taken back.
+    rating = models.SmallIntegerField(null=True, blank=True, choices=[(1, "Thumbs up"), (-1, "Thumbs down")])
+    rated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

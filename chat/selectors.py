@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from django.db.models import Count, Q
+
 from chat.models import Conversation, Message
 from recommender import selectors as serving
 from recommender.engine import rules
@@ -31,7 +33,11 @@ def history_profile(*, profile: Profile | None) -> EngineProfile:
     for item_id, kind, value in rows:
         key = str(item_id)
         grade = rules.grade(kind, value)
-        if grade == rules.DISLIKED and key not in decided:
+        if rules.is_retraction(kind) and key not in decided:
+            # A newer take-back decides: the like or dislike before it no longer counts.
+            decided.add(key)
+            out.history.setdefault(key, rules.NEUTRAL_WEIGHT)
+        elif grade == rules.DISLIKED and key not in decided:
             out.disliked.append(key)
             decided.add(key)
         elif grade == rules.LIKED and key not in decided:
@@ -78,9 +84,13 @@ def conversation_for(*, profile: Profile, conversation_id: int | None) -> Conver
     return Conversation.objects.filter(pk=conversation_id, profile=profile).first()
 
 
-def conversation_list(*, profile: Profile, limit: int = 30) -> list[dict]:
-    """Return the profile's recent conversations, newest first."""
-    rows = Conversation.objects.filter(profile=profile).order_by("-updated_at")[:limit]
+def conversation_list(*, profile: Profile, limit: int = 30, query: str = "") -> list[dict]:
+    """Return the profile's recent conversations, newest first; with a query, those whose title or text has it."""
+    rows = Conversation.objects.filter(profile=profile)
+    if query.strip():
+        words = query.strip()
+        rows = rows.filter(Q(title__icontains=words) | Q(messages__text__icontains=words)).distinct()
+    rows = rows.order_by("-updated_at")[:limit]
     return [{"id": c.pk, "title": c.title or "", "updated_at": c.updated_at.isoformat()} for c in rows]
 
 
@@ -89,9 +99,12 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
     records = serving.item_records()
     messages = list(conversation.messages.all())
     rows = items_by_engine_id(str(i.get("item_id")) for m in messages for i in (m.payload or {}).get("items", []))
+    pressed = buttons_pressed(profile_id=conversation.profile_id, item_ids=[int(pk) for pk in rows])
     out = []
     for m in messages:
         entry = {"id": m.pk, "role": m.role, "text": m.text, "items": []}
+        if m.role == Message.Role.ASSISTANT:
+            entry["rating"] = m.rating
         lang = (m.payload or {}).get("language", "en")
         for rank, it in enumerate((m.payload or {}).get("items", []), start=1):
             record = records.get(it["item_id"])
@@ -100,8 +113,31 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
             card = item_card(record, rows.get(it["item_id"]), it.get("score", 0.0), rank, lang)
             card["explanation"] = it.get("explanation", "")
             card["evidence"] = it.get("evidence", [])
+            card["pressed"] = pressed.get(str(it["item_id"]), [])
             entry["items"].append(card)
         out.append(entry)
+    return out
+
+
+# Buttons whose state one event sets: like and dislike exclude each other, favourite stands alone.
+BUTTON_GROUPS = ({"like": True, "dislike": True, "unlike": False, "undislike": False},
+                 {"favourite": True, "unfavourite": False})
+
+
+def buttons_pressed(*, profile_id: int, item_ids: list[int]) -> dict[str, list[str]]:
+    """Return, per item, the card buttons the person's newest presses leave pressed (e.g. ["like", "favourite"])."""
+    kinds = [kind for group in BUTTON_GROUPS for kind in group]
+    events = (Interaction.objects.filter(profile_id=profile_id, item_id__in=item_ids, kind__in=kinds)
+              .order_by("-occurred_at", "-pk").values_list("item_id", "kind"))
+    decided: dict[tuple[str, int], str | None] = {}
+    for item_id, kind in events:  # only this conversation's items
+        for n, group in enumerate(BUTTON_GROUPS):
+            if kind in group and (str(item_id), n) not in decided:
+                decided[(str(item_id), n)] = kind if group[kind] else None
+    out: dict[str, list[str]] = {}
+    for (item_id, _), kind in sorted(decided.items()):
+        if kind:
+            out.setdefault(item_id, []).append(kind)
     return out
 
 
@@ -114,3 +150,50 @@ def last_listing(*, conversation: Conversation, item_id: int) -> dict:
         if entry.get("item_id") == str(item_id):
             return {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
     return {}
+
+
+def user_message_for(*, profile: Profile, message_id: int) -> Message | None:
+    """Return the profile's own user message with that id, or None (never someone else's)."""
+    return (Message.objects.select_related("conversation")
+            .filter(pk=message_id, role=Message.Role.USER, conversation__profile=profile).first())
+
+
+def reply_for(*, profile: Profile, message_id: int) -> Message | None:
+    """Return the profile's own assistant message with that id, or None."""
+    return Message.objects.filter(pk=message_id, role=Message.Role.ASSISTANT, conversation__profile=profile).first()
+
+
+def last_user_message(*, conversation: Conversation) -> Message | None:
+    """Return the conversation's latest user message, or None."""
+    return conversation.messages.filter(role=Message.Role.USER).order_by("-id").first()
+
+
+def profile_data(*, profile: Profile) -> dict:
+    """Return everything stored about the person: conversations with their messages, and feedback events."""
+    conversations = []
+    for conv in Conversation.objects.filter(profile=profile).order_by("created_at").prefetch_related("messages"):
+        conversations.append({
+            "id": conv.pk, "title": conv.title, "language": conv.language,
+            "created_at": conv.created_at.isoformat(), "updated_at": conv.updated_at.isoformat(),
+            "messages": [{"id": m.pk, "role": m.role, "text": m.text, "created_at": m.created_at.isoformat(),
+                          "rating": m.rating,
+                          "items": [i.get("item_id") for i in (m.payload or {}).get("items", [])]}
+                         for m in conv.messages.all()],
+        })
+    feedback = [
+        {"item_id": row["item_id"], "item_title": row["item__title"], "kind": row["kind"], "value": row["value"],
+         "origin": row["origin"], "conversation_id": row["conversation_id"],
+         "occurred_at": row["occurred_at"].isoformat()}
+        for row in Interaction.objects.filter(profile=profile).order_by("occurred_at", "pk")
+        .values("item_id", "item__title", "kind", "value", "origin", "conversation_id", "occurred_at")
+    ]
+    return {"profile": {"id": profile.pk, "kind": profile.kind, "language": profile.language,
+                        "created_at": profile.created_at.isoformat()},
+            "conversations": conversations, "feedback": feedback}
+
+
+def catalog_domains(*, limit: int = 5) -> list[str]:
+    """Return the catalog's domains, the largest first."""
+    rows = (Item.objects.values("domain").annotate(n=Count("id")).order_by("-n", "domain")
+            .values_list("domain", flat=True)[:limit])
+    return list(rows)

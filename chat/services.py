@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from chat import selectors
 from chat.frames import (
@@ -54,6 +55,11 @@ TITLE_CHARS = 60
 WORDS_PER_CHUNK = 3
 CJK_CHARS_PER_CHUNK = 6
 TurnError = rules.TurnError
+TITLE_MAX = 200
+REPLY_RATINGS = (1, -1, 0)
+ERROR_TITLE = "A title must be text of 1 to {limit} characters."
+ERROR_REPLY_RATING = "A reply rating is 1 (thumbs up), -1 (thumbs down) or 0 (taken back)."
+ERROR_NOT_A_USER_MESSAGE = "Only a message the person sent can be edited."
 
 
 def request_check(text: Any, k: Any = DEFAULT_K) -> tuple[str, int]:
@@ -102,13 +108,22 @@ def conversation_start(*, profile: Profile, language: str = "en") -> Conversatio
 
 def turn_store(*, conversation: Conversation, text: str, reply: str, plan: TurnPlan, items: list[dict],
                state: TurnState) -> int:
-    """Store the user message, the assistant message (items, scores, evidence, understanding) and the new state."""
+    """Store the user message, the assistant message (items, scores, evidence, understanding) and the new state.
+
+    Returns the assistant message's id (`turn_write` returns both ids).
+    """
+    return turn_write(conversation=conversation, text=text, reply=reply, plan=plan, items=items, state=state)[1]
+
+
+def turn_write(*, conversation: Conversation, text: str, reply: str, plan: TurnPlan, items: list[dict],
+               state: TurnState) -> tuple[int, int]:
+    """Store a turn as `turn_store` does; return (user message id, assistant message id)."""
     extra = dict(plan.extra)
     if plan.listing:
         extra["suggestions"] = plan.suggestions
     with transaction.atomic():
-        Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text,
-                               payload={"language": plan.language})
+        question = Message.objects.create(conversation=conversation, role=Message.Role.USER, text=text,
+                                          payload={"language": plan.language})
         message = Message.objects.create(
             conversation=conversation, role=Message.Role.ASSISTANT, text=reply,
             payload={"intent": plan.intent, "language": plan.language, "understanding": plan.understanding,
@@ -120,7 +135,84 @@ def turn_store(*, conversation: Conversation, text: str, reply: str, plan: TurnP
         if not conversation.title:
             conversation.title = text[:TITLE_CHARS]
         conversation.save(update_fields=["state", "language", "title", "updated_at"])
-    return message.pk
+    return question.pk, message.pk
+
+
+def state_from_messages(messages: list[Message], language: str = "en") -> TurnState:
+    """Return the turn state rebuilt from a conversation's messages: the whole dialogue read in order (what each
+    assistant message listed counts as its suggestions), and the last list shown (with its stored evidence)."""
+    backend = serving.llm_backend()
+    dialogue: list[dict] = []
+    for m in messages:
+        if m.role == Message.Role.USER:
+            dialogue.append({"role": "user", "content": m.text})
+        else:
+            listed = [str(e["item_id"]) for e in (m.payload or {}).get("items") or []]
+            dialogue.append({"role": "assistant", "content": m.text, "item_ids": listed})
+    context = context_from_messages(dialogue, serving.serving_catalog(),
+                                    backend if getattr(backend, "enabled", False) else None, language=language)
+    shown: list[dict] = []
+    for m in reversed(messages):
+        entries = (m.payload or {}).get("items") if m.role == Message.Role.ASSISTANT else None
+        if entries:
+            shown = [{"item_id": e["item_id"], "evidence": e.get("evidence", [])} for e in entries]
+            break
+    context.set_last_items(s["item_id"] for s in shown)
+    return TurnState(context=context, shown=shown)
+
+
+def conversation_rewind(*, conversation: Conversation, message: Message) -> Conversation:
+    """Drop a user message and everything after it in its conversation, and rebuild the state from the rest.
+
+    Likes and dislikes stated in the dropped messages' words go with them; button presses stay (they were
+    made on items the person saw). The conversation then continues from the remaining messages.
+    """
+    if message.conversation_id != conversation.pk or message.role != Message.Role.USER:
+        raise ValidationError(ERROR_NOT_A_USER_MESSAGE)
+    with transaction.atomic():
+        conversation.messages.filter(id__gte=message.pk).delete()
+        Interaction.objects.filter(conversation=conversation, context__via="message",
+                                   occurred_at__gte=message.created_at).delete()
+        remaining = list(conversation.messages.order_by("id"))
+        conversation.state = state_from_messages(remaining, conversation.language).to_dict()
+        conversation.save(update_fields=["state", "updated_at"])
+    return conversation
+
+
+def conversation_rename(*, conversation: Conversation, title: Any) -> Conversation:
+    """Give a conversation a new title (trimmed, 1 to TITLE_MAX characters); raise ValidationError otherwise."""
+    if not isinstance(title, str) or not title.strip() or len(title.strip()) > TITLE_MAX:
+        raise ValidationError(ERROR_TITLE.format(limit=TITLE_MAX))
+    conversation.title = title.strip()
+    conversation.full_clean()
+    conversation.save(update_fields=["title", "updated_at"])
+    return conversation
+
+
+def conversation_delete(*, conversation: Conversation) -> None:
+    """Delete a conversation and its messages (feedback events stay, no longer linked to it)."""
+    conversation.delete()
+
+
+def reply_rate(*, message: Message, value: Any) -> Message:
+    """Store thumbs up (1) or down (-1) on an assistant reply, or take it back (0 or None)."""
+    if value is not None and (isinstance(value, bool) or value not in REPLY_RATINGS):
+        raise ValidationError(ERROR_REPLY_RATING)
+    message.rating = value or None
+    message.rated_at = timezone.now() if value else None
+    message.save(update_fields=["rating", "rated_at"])
+    return message
+
+
+def profile_data_delete(*, profile: Profile) -> dict[str, int]:
+    """Delete the person's conversations (with their messages) and feedback events; return what was deleted."""
+    with transaction.atomic():
+        conversations = Conversation.objects.filter(profile=profile).count()
+        messages = Message.objects.filter(conversation__profile=profile).count()
+        events = Interaction.objects.filter(profile=profile).count()
+        Interaction.objects.filter(profile=profile).delete()
+        Conversation.objects.filter(profile=profile).delete()
+    return {"conversations": conversations, "messages": messages, "feedback": events}
 
 
 def stated_feedback_record(*, feedback: list[dict], profile: Profile, conversation: Conversation | None) -> None:
@@ -188,6 +280,7 @@ class TurnRun:
         self.listed = False
         self.stopped = False
         self.message_id: int | None = None
+        self.user_message_id: int | None = None
 
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
@@ -223,12 +316,12 @@ class TurnRun:
             self.stopped = plan.stopped
         self.turn.mark("total")
         if self.store and self.conversation is not None:
-            self.message_id = turn_store(conversation=self.conversation, text=self.text, reply=self.reply,
-                                         plan=plan, items=plan.item_entries() if self.listed else [],
-                                         state=self.state)
+            self.user_message_id, self.message_id = turn_write(
+                conversation=self.conversation, text=self.text, reply=self.reply, plan=plan,
+                items=plan.item_entries() if self.listed else [], state=self.state)
         report = plan.extra.get("rerank")
         yield TurnDone(intent=plan.intent, message_id=self.message_id, stopped=self.stopped,
-                       suggestions=plan.suggestions, timings=plan.timings,
+                       suggestions=plan.suggestions, timings=plan.timings, user_message_id=self.user_message_id,
                        rerank=None if report is None else {"applied": report.get("applied", False),
                                                            "ms": report.get("ms"), "reason": report.get("reason", "")})
 

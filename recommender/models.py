@@ -86,6 +86,10 @@ class Interaction(models.Model):
         FAVOURITE = "favourite", "Favourite"
         PURCHASE = "purchase", "Purchase"
         VIEW = "view", "View"
+        # Taking a press back (rules.RETRACTION_KINDS): graded SEEN, so the retracted press stops counting.
+        UNLIKE = "unlike", "Like taken back"
+        UNDISLIKE = "undislike", "Dislike taken back"
+        UNFAVOURITE = "unfavourite", "Favourite taken back"
 
     class Origin(models.TextChoices):
         IMPORT = "import", "Import"

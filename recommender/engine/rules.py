@@ -14,6 +14,10 @@ from typing import Any
 LIKED, SEEN, DISLIKED = "liked", "seen", "disliked"
 LIKE_KINDS = frozenset({"like", "favourite", "purchase"})
 DISLIKE_KINDS = frozenset({"dislike"})
+# A second press on a pressed button takes the press back. The take-back is an event of its own (history is
+# never rewritten) that grades SEEN: the newest event about an item decides, so the retracted like or dislike
+# no longer counts for training or the person's profile, and the take-back itself earns no bandit reward.
+RETRACTION_KINDS = {"unlike": "like", "undislike": "dislike", "unfavourite": "favourite"}
 LIKE_THRESHOLD = 4.0  # a rating at or above this is a like (the training matrix's rule)
 DISLIKE_THRESHOLD = 2.0  # a rating at or below this is a dislike
 # Strengths in a person's item vector, by grade (what every ranker reads; see catalog.graded_train).
@@ -27,8 +31,11 @@ def grade(kind: str, value: float | None = None) -> str:
 
     The rule: a like, favourite or purchase, or a rating of LIKE_THRESHOLD (4) or more, is LIKED; a dislike,
     or a rating of DISLIKE_THRESHOLD (2) or less, is DISLIKED; anything else (a view, a click, a middling
-    rating, a rating without a value) is SEEN: the person met the item without saying they liked it.
+    rating, a rating without a value) is SEEN: the person met the item without saying they liked it. A
+    take-back (RETRACTION_KINDS) is SEEN too: the item is back to met-but-undecided.
     """
+    if kind in RETRACTION_KINDS:
+        return SEEN
     if kind in LIKE_KINDS:
         return LIKED
     if kind in DISLIKE_KINDS:
@@ -44,6 +51,11 @@ def grade(kind: str, value: float | None = None) -> str:
 def reward(kind: str, value: float | None = None) -> float | None:
     """Return the bandit reward of an event: 1 when it grades LIKED, 0 when DISLIKED, None when only SEEN."""
     return {LIKED: 1.0, DISLIKED: 0.0}.get(grade(kind, value))
+
+
+def is_retraction(kind: str) -> bool:
+    """Return whether an event takes back an earlier press (RETRACTION_KINDS); it decides the item's grade as SEEN."""
+    return kind in RETRACTION_KINDS
 
 
 def is_interaction(kind: str) -> bool:

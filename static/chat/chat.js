@@ -10,24 +10,39 @@
   const messagesEl = document.getElementById("messages");
   const chipsEl = document.getElementById("chips");
   const statusEl = document.getElementById("status");
+  const announcer = document.getElementById("announcer");
   const form = document.getElementById("composer");
   const input = document.getElementById("message-input");
   const sendBtn = document.getElementById("send");
   const stopBtn = document.getElementById("stop");
   const listEl = document.getElementById("conversation-list");
+  const searchEl = document.getElementById("conversation-search");
+  const toggle = document.getElementById("sidebar-toggle");
 
   let socket = null;
   let retry = 0;
   const STORE_KEY = "chatrec.conversation";
   let conversationId = Number(sessionStorage.getItem(STORE_KEY)) || null;
   let current = null; // the assistant bubble being streamed
+  let pendingUser = null; // the user bubble of the turn being streamed (gets its stored id at the end)
+  let pendingText = null; // the text of an edit or regeneration waiting for `conversation.rewound`
   let busy = false;
+  const welcomeTemplate = document.getElementById("welcome") ? document.getElementById("welcome").cloneNode(true) : null;
+  let following = true; // whether the view follows new text (only while the reader is at the bottom)
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = String(text);
     return node;
+  }
+
+  function button(className, label, testid, onClick) {
+    const btn = el("button", className, label);
+    btn.type = "button";
+    if (testid) btn.setAttribute("data-testid", testid);
+    if (onClick) btn.addEventListener("click", onClick);
+    return btn;
   }
 
   function send(frame) {
@@ -43,8 +58,16 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
-  function scrollDown() {
-    messagesEl.scrollTop = messagesEl.scrollHeight;
+  // ------------------------------------------------------------------ scrolling
+
+  const BOTTOM_SLACK = 40;
+  messagesEl.addEventListener("scroll", () => {
+    following = messagesEl.scrollHeight - messagesEl.scrollTop - messagesEl.clientHeight <= BOTTOM_SLACK;
+  });
+
+  function follow(force) {
+    if (force) following = true;
+    if (following) messagesEl.scrollTop = messagesEl.scrollHeight;
   }
 
   function setBusy(value) {
@@ -52,33 +75,182 @@
     sendBtn.hidden = value;
     stopBtn.hidden = !value;
     input.setAttribute("aria-busy", value ? "true" : "false");
+    for (const btn of messagesEl.querySelectorAll(".regen, .edit")) btn.disabled = value;
   }
 
   // ------------------------------------------------------------------ bubbles
 
-  function userBubble(text) {
+  function clearWelcome() {
     const welcome = document.getElementById("welcome");
     if (welcome) welcome.remove();
+  }
+
+  function userBubble(text, id) {
+    clearWelcome();
     const bubble = el("div", "msg user");
-    bubble.appendChild(el("div", "text", text));
+    bubble.setAttribute("data-testid", "user-message");
+    const body = el("div", "text", text);
+    const tools = el("div", "tools");
+    const edit = button("tool edit", T.edit, "edit", () => startEdit(bubble));
+    tools.appendChild(edit);
+    bubble.append(body, tools);
+    setMessageId(bubble, id);
     messagesEl.appendChild(bubble);
-    scrollDown();
+    follow(true);
+    return bubble;
+  }
+
+  function setMessageId(bubble, id) {
+    if (id) bubble.dataset.messageId = String(id);
+    for (const btn of bubble.querySelectorAll(".tool")) {
+      if (!btn.classList.contains("copy")) btn.hidden = !id;
+    }
+  }
+
+  function startEdit(bubble) {
+    if (busy || !bubble.dataset.messageId || bubble.querySelector("form")) return;
+    const textEl = bubble.querySelector(".text");
+    const editor = el("form", "editor");
+    const area = el("textarea");
+    area.value = textEl.textContent;
+    area.maxLength = MAX_CHARS;
+    area.setAttribute("aria-label", T.edit);
+    area.setAttribute("data-testid", "edit-input");
+    const save = el("button", "", T.save);
+    save.type = "submit";
+    save.setAttribute("data-testid", "edit-send");
+    const cancel = button("secondary", T.cancel, "edit-cancel", () => close());
+    editor.append(area, save, cancel);
+    textEl.hidden = true;
+    bubble.querySelector(".tools").hidden = true;
+    bubble.insertBefore(editor, textEl);
+    area.focus();
+    function close() {
+      editor.remove();
+      textEl.hidden = false;
+      bubble.querySelector(".tools").hidden = false;
+    }
+    editor.addEventListener("keydown", (event) => { if (event.key === "Escape") { event.stopPropagation(); close(); } });
+    editor.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = area.value.trim();
+      if (!text || busy) return;
+      if (send({ type: "message.edit", message: Number(bubble.dataset.messageId), text: text })) {
+        pendingText = text;
+        close();
+        setBusy(true);
+      }
+    });
   }
 
   function assistantBubble() {
+    clearWelcome();
     const bubble = el("div", "msg assistant");
     bubble.setAttribute("data-testid", "assistant-message");
     const text = el("div", "text");
     text.setAttribute("data-testid", "reply-text");
     const typing = el("div", "typing");
     typing.setAttribute("data-testid", "typing");
-    typing.setAttribute("aria-label", "…");
+    typing.setAttribute("role", "img");
+    typing.setAttribute("aria-label", T.typing);
     for (let i = 0; i < 3; i++) typing.appendChild(el("span", "dot"));
     const cards = el("div", "cards");
-    bubble.append(text, typing, cards);
+    const tools = el("div", "tools");
+    const copy = button("tool copy", T.copy, "copy", () => copyReply(bubble, copy));
+    const up = thumb(bubble, 1, "▲", T.thumbsUp, "thumbs-up");
+    const down = thumb(bubble, -1, "▼", T.thumbsDown, "thumbs-down");
+    const regen = button("tool regen", T.regenerate, "regenerate", () => regenerate());
+    tools.append(copy, up, down, regen);
+    tools.hidden = true;
+    bubble.append(text, typing, cards, tools);
     messagesEl.appendChild(bubble);
-    scrollDown();
-    return { bubble, text, typing, cards, byId: new Map() };
+    follow(false);
+    return { bubble, text, typing, cards, tools, byId: new Map() };
+  }
+
+  function thumb(bubble, value, symbol, label, testid) {
+    const btn = button("tool thumb", "", testid, () => {
+      const pressed = btn.getAttribute("aria-pressed") === "true";
+      send({ type: "reply.rate", message: Number(bubble.dataset.messageId), value: pressed ? 0 : value });
+    });
+    btn.dataset.value = String(value);
+    btn.setAttribute("aria-pressed", "false");
+    btn.setAttribute("aria-label", label);
+    btn.title = label;
+    btn.appendChild(el("span", "", symbol)).setAttribute("aria-hidden", "true");
+    return btn;
+  }
+
+  function showRating(bubble, value) {
+    for (const btn of bubble.querySelectorAll(".thumb")) {
+      btn.setAttribute("aria-pressed", Number(btn.dataset.value) === value ? "true" : "false");
+    }
+  }
+
+  function finishReply(entry, messageId, rating) {
+    entry.typing.remove();
+    entry.tools.hidden = false;
+    setMessageId(entry.bubble, messageId);
+    if (rating) showRating(entry.bubble, rating);
+    refreshRegenerate();
+  }
+
+  function refreshRegenerate() {
+    const replies = messagesEl.querySelectorAll(".msg.assistant");
+    replies.forEach((bubble, i) => {
+      const regen = bubble.querySelector(".regen");
+      if (regen) regen.hidden = i !== replies.length - 1 || !bubble.dataset.messageId;
+    });
+  }
+
+  function replyText(bubble) {
+    const parts = [bubble.querySelector(".text").textContent];
+    bubble.querySelectorAll(".card .title").forEach((t, i) => parts.push(`${i + 1}. ${t.textContent}`));
+    return parts.join("\n");
+  }
+
+  function copyReply(bubble, btn) {
+    const text = replyText(bubble);
+    const done = () => { statusEl.textContent = T.copied; btn.dataset.copied = "true"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, () => fallbackCopy(text) && done());
+    } else if (fallbackCopy(text)) {
+      done();
+    }
+  }
+
+  function fallbackCopy(text) {
+    const area = el("textarea", "visually-hidden");
+    area.value = text;
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    area.remove();
+    return ok;
+  }
+
+  function regenerate() {
+    if (busy) return;
+    if (send({ type: "message.regenerate", conversation: conversationId })) {
+      pendingText = null;
+      setBusy(true);
+    }
+  }
+
+  function rewound(frame) {
+    const from = messagesEl.querySelector(`.msg.user[data-message-id="${CSS.escape(String(frame.message))}"]`);
+    let text = pendingText;
+    if (from) {
+      if (text === null) text = from.querySelector(".text").textContent;
+      let node = from;
+      while (node) { const next = node.nextElementSibling; node.remove(); node = next; }
+    }
+    pendingText = null;
+    if (frame.conversation) remember(frame.conversation);
+    pendingUser = userBubble(text || "");
+    current = assistantBubble();
+    setBusy(true);
   }
 
   // ------------------------------------------------------------------ item cards
@@ -89,6 +261,9 @@
     return h;
   }
 
+  const COVER_WIDTH = 240;
+  const COVER_HEIGHT = 96;
+
   function cover(item) {
     const box = el("div", "cover");
     const url = String(item.image_url || "");
@@ -96,8 +271,17 @@
       const img = el("img");
       img.alt = "";
       img.loading = "lazy";
+      img.decoding = "async";
+      img.width = COVER_WIDTH;
+      img.height = COVER_HEIGHT;
+      img.setAttribute("data-testid", "item-image");
+      img.addEventListener("error", () => {
+        img.remove();
+        const failed = el("div", "image-failed", T.imageFailed);
+        failed.setAttribute("data-testid", "image-failed");
+        box.appendChild(failed);
+      });
       img.src = url;
-      img.addEventListener("error", () => { img.remove(); box.appendChild(generatedCover(item)); });
       box.appendChild(img);
     } else {
       box.appendChild(generatedCover(item));
@@ -109,9 +293,22 @@
     const title = String(item.display_title || item.title || "?");
     const h = hue(title);
     const art = el("div", "generated", Array.from(title.replace(/^(the|a|an)\s+/i, ""))[0] || "?");
-    art.style.background = `linear-gradient(135deg, hsl(${h} 60% 45%), hsl(${(h + 50) % 360} 65% 30%))`;
+    art.style.background = `linear-gradient(135deg, hsl(${h} 60% 40%), hsl(${(h + 50) % 360} 65% 28%))`;
     art.setAttribute("aria-hidden", "true");
     return art;
+  }
+
+  function formatPrice(value, currency) {
+    const amount = Number(value);
+    if (!Number.isFinite(amount)) return String(value);
+    try {
+      if (typeof currency === "string" && /^[A-Za-z]{3}$/.test(currency)) {
+        return new Intl.NumberFormat(LANG, { style: "currency", currency: currency.toUpperCase() }).format(amount);
+      }
+      return new Intl.NumberFormat(LANG, { maximumFractionDigits: 2 }).format(amount);
+    } catch (e) {
+      return String(value);
+    }
   }
 
   function keyAttributes(attrs) {
@@ -122,11 +319,15 @@
       let value = attrs[key];
       if (value === undefined || value === null || value === "") continue;
       if (Array.isArray(value)) value = value.slice(0, 3).join(" · ");
-      if (key === "price") value = "$" + value;
+      if (key === "price") value = formatPrice(value, attrs.currency);
       out.push(String(value));
     }
     return out.slice(0, 4);
   }
+
+  // A second press on a pressed button takes it back; like and dislike exclude each other.
+  const UNDO = { like: "unlike", dislike: "undislike", favourite: "unfavourite" };
+  const OPPOSITE = { like: "dislike", dislike: "like" };
 
   function feedbackButton(item, kind, label, symbol) {
     const btn = el("button", "fb " + kind);
@@ -136,10 +337,33 @@
     btn.setAttribute("aria-pressed", "false");
     btn.setAttribute("data-testid", kind);
     btn.append(el("span", "sym", symbol), el("span", "lbl", label));
+    btn.getElementsByClassName("sym")[0].setAttribute("aria-hidden", "true");
     btn.addEventListener("click", () => {
-      if (send({ type: "feedback", item: item.id, kind: kind, key: clientKey() })) btn.classList.add("pending");
+      const pressed = btn.getAttribute("aria-pressed") === "true";
+      const sent = pressed ? UNDO[kind] : kind;
+      if (send({ type: "feedback", item: item.id, kind: sent, key: clientKey() })) btn.classList.add("pending");
     });
     return btn;
+  }
+
+  function showFeedback(itemId, kind) {
+    const cards = messagesEl.querySelectorAll(`.card[data-item-id="${CSS.escape(String(itemId))}"]`);
+    const undone = Object.keys(UNDO).find((k) => UNDO[k] === kind);
+    for (const card of cards) {
+      const press = (name, on) => {
+        const btn = card.querySelector(`.fb.${name}`);
+        if (!btn) return;
+        btn.classList.remove("pending");
+        btn.classList.toggle("pressed", on);
+        btn.setAttribute("aria-pressed", on ? "true" : "false");
+      };
+      if (undone) {
+        press(undone, false);
+      } else if (UNDO[kind]) {
+        press(kind, true);
+        if (OPPOSITE[kind]) press(OPPOSITE[kind], false);
+      }
+    }
   }
 
   function itemCard(item, registry) {
@@ -152,6 +376,7 @@
     if (item.display_title && item.display_title !== item.title) title.title = item.title;
     body.appendChild(title);
     const attrs = el("div", "attrs");
+    attrs.setAttribute("data-testid", "attrs");
     for (const text of keyAttributes(item.attributes)) attrs.appendChild(el("span", "attr", text));
     body.appendChild(attrs);
 
@@ -177,6 +402,8 @@
     why.setAttribute("data-testid", "why");
     const reason = el("div", "reason");
     reason.hidden = true;
+    reason.id = "reason-" + clientKey();
+    why.setAttribute("aria-controls", reason.id);
     reason.setAttribute("data-testid", "reason");
     const reasonText = el("p", "reason-text", item.explanation || "");
     const evidenceList = el("ul", "evidence");
@@ -190,6 +417,10 @@
     });
     body.append(actions, why, reason);
     card.appendChild(body);
+    for (const kind of item.pressed || []) {
+      const btn = actions.querySelector(`.fb.${kind}`);
+      if (btn) { btn.classList.add("pressed"); btn.setAttribute("aria-pressed", "true"); }
+    }
     registry.set(String(item.id), { card, reasonText, evidenceList });
     if (item.evidence) showEvidence(registry.get(String(item.id)), item.explanation, item.evidence);
     return card;
@@ -214,10 +445,7 @@
   function showChips(list) {
     chipsEl.replaceChildren();
     for (const text of list || []) {
-      const chip = el("button", "chip", text);
-      chip.type = "button";
-      chip.setAttribute("data-testid", "chip");
-      chip.addEventListener("click", () => submit(text));
+      const chip = button("chip", text, "chip", () => submit(text));
       chipsEl.appendChild(chip);
     }
   }
@@ -225,16 +453,31 @@
   function showConversations(rows) {
     listEl.replaceChildren();
     for (const row of rows || []) {
-      const li = el("li");
-      const btn = el("button", "conv" + (row.id === conversationId ? " active" : ""), row.title || T.untitled);
-      btn.type = "button";
-      btn.addEventListener("click", () => {
+      const li = el("li", "conv-row");
+      li.setAttribute("data-testid", "conversation");
+      const open = button("conv" + (row.id === conversationId ? " active" : ""), row.title || T.untitled, "conversation-open", () => {
         send({ type: "conversation.open", conversation: row.id });
-        document.body.classList.remove("show-sidebar");
+        closeSidebar();
       });
-      li.appendChild(btn);
+      if (row.id === conversationId) open.setAttribute("aria-current", "true");
+      const rename = button("conv-tool", "✎", "conversation-rename", () => {
+        const title = window.prompt(T.renamePrompt, row.title || "");
+        if (title && title.trim()) send({ type: "conversation.rename", conversation: row.id, title: title.trim() });
+      });
+      rename.setAttribute("aria-label", `${T.rename}: ${row.title || T.untitled}`);
+      rename.title = T.rename;
+      const del = button("conv-tool", "✕", "conversation-delete", () => {
+        if (window.confirm(T.deleteConfirm)) send({ type: "conversation.delete", conversation: row.id });
+      });
+      del.setAttribute("aria-label", `${T.delete}: ${row.title || T.untitled}`);
+      del.title = T.delete;
+      li.append(open, rename, del);
       listEl.appendChild(li);
     }
+  }
+
+  function listConversations() {
+    send({ type: "conversation.list", query: searchEl ? searchEl.value.trim().slice(0, 200) : "" });
   }
 
   function remember(id) {
@@ -247,13 +490,20 @@
     messagesEl.replaceChildren();
     chipsEl.replaceChildren();
     for (const m of frame.messages || []) {
-      if (m.role === "user") { userBubble(m.text); continue; }
+      if (m.role === "user") { userBubble(m.text, m.id); continue; }
       const b = assistantBubble();
-      b.typing.remove();
       b.text.textContent = m.text;
       for (const item of m.items || []) b.cards.appendChild(itemCard(item, b.byId));
+      finishReply(b, m.id, m.rating);
     }
-    send({ type: "conversation.list" });
+    follow(true);
+    listConversations();
+  }
+
+  function announce(entry) {
+    // One announcement per finished reply (the stream itself is not a live region).
+    const titles = Array.from(entry.cards.querySelectorAll(".title"), (t) => t.textContent);
+    announcer.textContent = [T.replied, entry.text.textContent, titles.join(", ")].filter(Boolean).join(" ");
   }
 
   // ------------------------------------------------------------------ frames in
@@ -267,24 +517,28 @@
         if (!current) current = assistantBubble();
         current.typing.hidden = true;
         current.text.textContent += frame.text;
-        scrollDown();
+        follow(false);
         break;
       case "chat.items":
         if (!current) current = assistantBubble();
         for (const item of frame.items || []) current.cards.appendChild(itemCard(item, current.byId));
-        scrollDown();
+        follow(false);
         break;
       case "chat.explanation":
         if (current) showEvidence(current.byId.get(String(frame.item_id)), frame.text, frame.evidence);
         break;
       case "chat.done":
         if (current) {
-          current.typing.remove();
-          if (frame.stopped) current.bubble.appendChild(el("div", "note", T.stopped));
+          finishReply(current, frame.message_id, null);
+          if (frame.stopped) current.bubble.insertBefore(el("div", "note", T.stopped), current.tools);
+          announce(current);
         }
+        if (pendingUser) setMessageId(pendingUser, frame.user_message_id);
         current = null;
+        pendingUser = null;
         setBusy(false);
         showChips(frame.suggestions);
+        follow(false);
         break;
       case "chat.error":
         if (current) {
@@ -294,15 +548,20 @@
           statusEl.textContent = `${T.error} ${frame.message}`;
         }
         if (frame.code === "not_found" && !current) remember(null);
-        if (frame.code !== "busy") { current = null; setBusy(false); }
+        if (frame.code !== "busy") { current = null; pendingUser = null; pendingText = null; setBusy(false); }
         break;
       case "feedback.saved":
-        for (const btn of messagesEl.querySelectorAll(`.card[data-item-id="${CSS.escape(String(frame.item))}"] .fb.${frame.kind}`)) {
-          btn.classList.remove("pending");
-          btn.classList.add("pressed");
-          btn.setAttribute("aria-pressed", "true");
-        }
-        statusEl.textContent = T.saved;
+        showFeedback(frame.item, frame.kind);
+        statusEl.textContent = UNDO[frame.kind] || frame.kind === "rating" ? T.saved : T.undone;
+        break;
+      case "reply.rated": {
+        const bubble = messagesEl.querySelector(`.msg.assistant[data-message-id="${CSS.escape(String(frame.message))}"]`);
+        if (bubble) showRating(bubble, frame.value);
+        statusEl.textContent = frame.value ? T.saved : T.undone;
+        break;
+      }
+      case "conversation.rewound":
+        rewound(frame);
         break;
       case "conversation.history":
         showHistory(frame);
@@ -310,16 +569,35 @@
       case "conversation.list":
         showConversations(frame.conversations);
         break;
+      case "conversation.deleted":
+        if (frame.conversation === conversationId) startOver();
+        listConversations();
+        break;
+      case "conversation.renamed":
       case "conversation.changed":
-        send({ type: "conversation.list" });
+        listConversations();
         break;
       case "conversation.created":
-        remember(null);
-        messagesEl.replaceChildren();
-        chipsEl.replaceChildren();
+        startOver();
         break;
       default:
         break;
+    }
+  }
+
+  function startOver() {
+    remember(null);
+    messagesEl.replaceChildren();
+    chipsEl.replaceChildren();
+    if (welcomeTemplate) {
+      messagesEl.appendChild(welcomeTemplate.cloneNode(true));
+      bindStarters();
+    }
+  }
+
+  function bindStarters() {
+    for (const starter of messagesEl.querySelectorAll("[data-starter]")) {
+      starter.addEventListener("click", () => submit(starter.dataset.starter));
     }
   }
 
@@ -336,7 +614,7 @@
       if (conversationId && !busy && !messagesEl.querySelector(".msg")) {
         send({ type: "conversation.open", conversation: conversationId });
       } else {
-        send({ type: "conversation.list" });
+        listConversations();
       }
     });
     socket.addEventListener("message", (event) => {
@@ -363,24 +641,52 @@
     }
     statusEl.textContent = "";
     chipsEl.replaceChildren();
-    userBubble(text);
+    pendingUser = userBubble(text);
     current = assistantBubble();
     setBusy(true);
     input.value = "";
+  }
+
+  function stop() {
+    if (busy) send({ type: "stop" });
+  }
+
+  function closeSidebar() {
+    document.body.classList.remove("show-sidebar");
+    toggle.setAttribute("aria-expanded", "false");
   }
 
   form.addEventListener("submit", (event) => { event.preventDefault(); submit(input.value); });
   input.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(input.value); }
   });
-  stopBtn.addEventListener("click", () => send({ type: "stop" }));
+  stopBtn.addEventListener("click", stop);
+  // Esc stops a reply being written (the editor's own Esc cancels the edit instead).
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || event.isComposing) return;
+    if (busy) { event.preventDefault(); stop(); return; }
+    if (document.body.classList.contains("show-sidebar")) { closeSidebar(); toggle.focus(); }
+  });
+  bindStarters();
   document.getElementById("new-conversation").addEventListener("click", () => {
     send({ type: "conversation.new" });
-    document.body.classList.remove("show-sidebar");
+    closeSidebar();
   });
-  document.getElementById("sidebar-toggle").addEventListener("click", () => {
-    document.body.classList.toggle("show-sidebar");
+  toggle.addEventListener("click", () => {
+    const open = document.body.classList.toggle("show-sidebar");
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
   });
+  if (searchEl) {
+    let timer = null;
+    searchEl.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(listConversations, 200); });
+  }
+  const deleteData = document.getElementById("delete-data");
+  if (deleteData) {
+    deleteData.addEventListener("submit", (event) => {
+      if (!window.confirm(deleteData.dataset.confirm)) event.preventDefault();
+      else sessionStorage.removeItem(STORE_KEY);
+    });
+  }
 
   connect();
 })();

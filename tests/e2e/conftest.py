@@ -32,6 +32,8 @@ CATALOG = [
      "attributes": {"genres": ["Action", "Horror", "Sci-Fi"], "year": 1979}},
     {"external_id": "ml-94", "title": "Home Alone (1990)", "aliases": ["小鬼当家"],
      "attributes": {"genres": ["Children's", "Comedy"], "year": 1990}},
+    {"external_id": "p-2", "title": "Linen Summer Dress", "domain": "product",
+     "attributes": {"category": "dress", "color": "white", "season": ["summer"], "price": 79, "currency": "EUR"}},
 ]
 
 LOAD_SCRIPT = """
@@ -39,7 +41,20 @@ import json, sys, django
 django.setup()
 from recommender.models import Item
 for row in json.loads(open(sys.argv[1], encoding="utf-8").read()):
-    Item.objects.create(source="e2e", domain="movie", description=row["title"] + ".", **row)
+    Item.objects.create(**{"source": "e2e", "domain": "movie", "description": row["title"] + ".", **row})
+"""
+
+
+SERVER_ENV: dict[str, str] = {}
+STAFF = ("staff", "staff-password-1")
+MEMBER = ("member", "member-password-1")
+USERS_SCRIPT = """
+import sys, django
+django.setup()
+from django.contrib.auth import get_user_model
+User = get_user_model()
+User.objects.create_user(sys.argv[1], password=sys.argv[2], is_staff=True, is_superuser=True)
+User.objects.create_user(sys.argv[3], password=sys.argv[4])
 """
 
 
@@ -59,6 +74,7 @@ def server(tmp_path_factory):
                DJANGO_SETTINGS_MODULE="chatrec_site.settings", CHATREC_LLM_BACKEND="none",
                CELERY_TASK_ALWAYS_EAGER="false", PYTHONPATH=str(ROOT))
     run = dict(cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
+    SERVER_ENV.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], **run)
     (tmp / "catalog.json").write_text(json.dumps(CATALOG, ensure_ascii=False), encoding="utf-8")
     (tmp / "load.py").write_text(LOAD_SCRIPT)
@@ -116,6 +132,25 @@ def page(browser, request):
         RESULTS.mkdir(exist_ok=True)
         page.screenshot(path=str(RESULTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture(scope="session")
+def accounts(server, tmp_path_factory):
+    """Create a staff account and a plain one on the running server; return their (username, password)."""
+    script = tmp_path_factory.mktemp("users") / "users.py"
+    script.write_text(USERS_SCRIPT)
+    subprocess.run([sys.executable, str(script), *STAFF, *MEMBER], cwd=ROOT, env=SERVER_ENV, check=True,
+                   capture_output=True, timeout=180)
+    return {"staff": STAFF, "member": MEMBER}
+
+
+def sign_in(page, base: str, account: tuple[str, str]) -> None:
+    """Sign in through the login page."""
+    page.goto(base + "/accounts/login/")
+    page.fill("input[name=username]", account[0])
+    page.fill("input[name=password]", account[1])
+    page.get_by_test_id("login-form").locator("button[type=submit]").click()
+    page.wait_for_url(base + "/")
 
 
 def query(db_path: Path, sql: str, params=()) -> list[tuple]:

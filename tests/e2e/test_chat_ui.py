@@ -47,9 +47,12 @@ def test_send_see_streamed_reply_and_cards_like_and_why(server, page):
     expect(reason.locator(".reason-text")).to_contain_text(re.compile(r"\w{3,}"))
 
     item_id = int(first.get_attribute("data-item-id"))
-    stored = query(db, "SELECT kind, origin, item_id FROM recommender_interaction WHERE item_id = ?", (item_id,))
+    conversation = int(page.evaluate("sessionStorage.getItem('chatrec.conversation')"))
+    # Only this browser's feedback: the server (and its database) is shared by every browser test.
+    stored = query(db, "SELECT kind, origin, item_id FROM recommender_interaction WHERE item_id = ? AND profile_id = "
+                       "(SELECT profile_id FROM chat_conversation WHERE id = ?)", (item_id, conversation))
     assert stored == [("like", "chat", item_id)]
-    expect(page.get_by_test_id("conversation-list").locator("button")).to_have_count(1, timeout=TIMEOUT)
+    expect(page.get_by_test_id("conversation-open")).to_have_count(1, timeout=TIMEOUT)
 
 
 def test_switch_to_chinese_and_chat_in_chinese(server, page):
