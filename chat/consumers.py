@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from chat import selectors, services
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
 
@@ -51,9 +52,9 @@ def reset_turn_threads() -> None:
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
     "bad_frame": "A frame must be a JSON object with a string 'type'.",
-    "unknown_type": "Unknown frame type {type!r}.",
+    "unknown_type": "Unknown frame type '{type}'.",
     "frame_too_large": "The frame is larger than {limit} bytes.",
-    "bad_field": "Field {field!r} is missing or has the wrong type.",
+    "bad_field": "Field '{field}' is missing or has the wrong type.",
     "busy": "A reply is still being written; send 'stop' first or wait for 'chat.done'.",
     "not_found": "No such conversation.",
     "bad_feedback": "{detail}",
@@ -72,6 +73,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.profile = await self._profile()
         if self.profile is None:
+            # Accept first: a socket refused during the handshake reaches the browser as a bare 1006, while a
+            # close after accepting carries the documented code.
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         self.conversation = None
@@ -109,9 +113,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.error("frame_too_large", limit=frame_limit())
             return
         try:
-            frame = json.loads(raw)
-        except (ValueError, TypeError):
-            await self.error("bad_json")
+            frame = loads_untrusted(raw)  # bounded nesting, finite numbers, no lone surrogates
+        except UnsafeJSON as exc:
+            await self.send_frame({"type": "chat.error", "code": "bad_json", "message": str(exc)})
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.error("bad_frame")

@@ -168,6 +168,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every DRF view (the schema views too) answers failures in the API's one error shape.
+    "EXCEPTION_HANDLER": "chat.api.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -190,6 +192,10 @@ CHATREC_EMBEDDING_MODEL = ENV.get("CHATREC_EMBEDDING_MODEL", "")  # a local path
 # Threads torch/BLAS may use per serving process (turns run side by side; 0 leaves the libraries' default).
 CHATREC_SERVING_THREADS = read_int(ENV, "CHATREC_SERVING_THREADS", 1, minimum=0, maximum=256)
 CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, minimum=1, maximum=100_000)
+# A request body must arrive within this many seconds (a short body under a long Content-Length holds a
+# worker otherwise) and be at most this large; the API's own, smaller limit is checked after.
+CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1)
+CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 CHATREC_LLM = {
     "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
