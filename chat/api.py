@@ -7,7 +7,11 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -19,8 +23,8 @@ from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from chat import services
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from chat.frames import TurnResult
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender import selectors as serving
 from recommender.engine import rules
 from recommender.engine.types import Constraints
