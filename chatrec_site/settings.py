@@ -205,6 +205,10 @@ CHATREC_LLM = {
     "timeout": read_float(ENV, "CHATREC_LLM_TIMEOUT", 20.0, minimum=0.1),
     "retries": read_int(ENV, "CHATREC_LLM_RETRIES", 2, minimum=0, maximum=10),
     "threads": read_int(ENV, "CHATREC_LLM_THREADS", 2, minimum=1, maximum=256),
+    # A remote (openai) backend sits behind a circuit breaker: each call gets at most call_budget seconds,
+    # and while the server is down it is probed every probe_interval seconds in the background.
+    "call_budget": read_float(ENV, "CHATREC_LLM_CALL_BUDGET", 5.0, minimum=0.1),
+    "probe_interval": read_float(ENV, "CHATREC_LLM_PROBE_INTERVAL", 15.0, minimum=0.1),
 }
 if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
     raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
