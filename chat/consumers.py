@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from chat import selectors, services
+from chat import limits, selectors, services
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
@@ -78,6 +78,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.actor, self.address = limits.actor_of(self.scope), limits.client_address(self.scope)
+        if not await limits.socket_open(self.actor):
+            await self.accept()
+            await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.holds_socket_slot = True
         self.conversation = None
         self.turn_task: asyncio.Task | None = None
         self.turn_running = False
@@ -96,6 +102,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return profile_for_request_user(user=user, session_key=session_key)
 
     async def disconnect(self, code):
+        if getattr(self, "holds_socket_slot", False):
+            self.holds_socket_slot = False
+            await limits.socket_close(self.actor)
         if getattr(self, "cancel", None) is not None:
             self.cancel.set()
         if getattr(self, "group", None) and self.channel_layer is not None:
@@ -119,6 +128,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.error("bad_frame")
+            return
+        wait = await limits.frame_wait(self.actor, self.address, frame["type"])
+        if wait is not None:
+            await self.send_frame({"type": "chat.error", "code": limits.RATE_LIMITED,
+                                   "message": limits.refusal_message(wait), "retry_after": round(wait, 1)})
             return
         handler = self.HANDLERS.get(frame["type"])
         if handler is None:

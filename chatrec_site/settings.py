@@ -20,6 +20,7 @@ from chatrec_site.envconfig import (
     read_list,
     read_url,
 )
+from chatrec_site.ratelimit import Rate, parse_rate
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -214,6 +215,26 @@ if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
     raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
 if CHATREC_LLM["backend"] == "transformers" and not CHATREC_LLM["model_path"]:
     raise ImproperlyConfigured("CHATREC_LLM_MODEL_PATH must be set when CHATREC_LLM_BACKEND=transformers")
+
+
+def read_rate(name: str, default: str) -> Rate:
+    """Return the rate in the environment variable (e.g. "20/min"); a bad value stops start-up naming it."""
+    try:
+        return parse_rate(ENV.get(name, default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# Abuse limits, counted in the cache (shared by every process with Redis). A chat "actor" is the signed-in
+# user or the guest's browser session; every limit on an actor also has a wider one per client address.
+CHATREC_RATE_LIMITS = {
+    "ws_turn": read_rate("CHATREC_WS_TURN_RATE", "12/min"),          # chat messages per actor
+    "ws_feedback": read_rate("CHATREC_WS_FEEDBACK_RATE", "30/min"),  # feedback frames per actor
+    "ws_frame": read_rate("CHATREC_WS_FRAME_RATE", "300/min"),       # any frame per actor
+    "ws_ip": read_rate("CHATREC_WS_IP_RATE", "600/min"),             # any frame per client address
+    "login": read_rate("CHATREC_LOGIN_RATE", "5/15min"),             # failed sign-ins per username and address
+}
+CHATREC_WS_MAX_SOCKETS = read_int(ENV, "CHATREC_WS_MAX_SOCKETS", 5, minimum=1, maximum=1000)
 CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
 CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)
 
