@@ -15,7 +15,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from chat import limits, selectors, services
+from chat import guests, limits, selectors, services
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
@@ -78,7 +78,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.actor, self.address = limits.actor_of(self.scope), limits.client_address(self.scope)
+        self.actor, self.address = limits.actor_of(self.profile), limits.client_address(self.scope)
         if not await limits.socket_open(self.actor):
             await self.accept()
             await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
@@ -98,8 +98,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _profile(self):
         user = self.scope.get("user")
         session = self.scope.get("session")
-        session_key = getattr(session, "session_key", None) if session is not None else None
-        return profile_for_request_user(user=user, session_key=session_key)
+        guest = guests.guest_key(cookies=self.scope.get("cookies") or {}, session=session)
+        return profile_for_request_user(user=user, session_key=guest)
 
     async def disconnect(self, code):
         if getattr(self, "holds_socket_slot", False):

@@ -1,6 +1,6 @@
 """Abuse limits for the chat websocket: open sockets per actor, and frames per actor and per client address.
 
-An actor is a signed-in user or a guest's browser session. The rates live in settings.CHATREC_RATE_LIMITS
+An actor is a profile: a signed-in user or a guest. The rates live in settings.CHATREC_RATE_LIMITS
 and the counters in the Django cache (chatrec_site/ratelimit.py), so they hold across processes with Redis.
 """
 from __future__ import annotations
@@ -16,14 +16,9 @@ RATE_LIMITED = "rate_limited"
 COSTLY_FRAMES = {"message": "ws_turn", "feedback": "ws_feedback"}
 
 
-def actor_of(scope) -> str:
-    """Return who is acting on this socket: "user:<id>", else "session:<key>", else the client address."""
-    user = scope.get("user")
-    if user is not None and getattr(user, "is_authenticated", False):
-        return f"user:{user.pk}"
-    session = scope.get("session")
-    key = getattr(session, "session_key", None) if session is not None else None
-    return f"session:{key}" if key else f"ip:{client_address(scope)}"
+def actor_of(profile) -> str:
+    """Return who is acting on this socket: its profile (one per signed-in user or guest)."""
+    return f"profile:{profile.pk}"
 
 
 def client_address(scope) -> str:

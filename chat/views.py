@@ -5,26 +5,26 @@ from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext as _
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from chat import consumers
+from chat import consumers, guests
 
 
 @ensure_csrf_cookie
 def chat_page(request):
-    """Return the chat page; a guest gets a session so the websocket can recognise them."""
-    if not request.session.session_key:
-        request.session["guest"] = True
-        request.session.save()
+    """Return the chat page; a guest gets a signed guest cookie (no session row) so the websocket knows them."""
     context = {
         "max_chars": settings.CHATREC_MAX_MESSAGE_CHARS,
         "frame_limit": consumers.frame_limit(),
         "ui_language": get_language() or "en",
         "ui_strings": ui_strings(),
     }
-    return render(request, "chat/chat.html", context)
+    response = render(request, "chat/chat.html", context)
+    guests.guest_cookie_set(request, response)
+    return response
 
 
 def ui_strings() -> dict:

@@ -87,7 +87,31 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chatrec_site.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# Content-Security-Policy (chatrec_site/middleware.py): scripts and styles from this site only; item images
+# may come from any https host (catalogs link them). The API docs page loads Swagger UI from its CDN.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_PATH_OVERRIDES = {
+    "/api/docs/": {"script-src": ["https://cdn.jsdelivr.net"],
+                   "style-src": ["https://cdn.jsdelivr.net", "'unsafe-inline'"],
+                   "img-src": ["https://cdn.jsdelivr.net"]},
+}
+CSP_REPORT_ONLY = read_bool(ENV, "CHATREC_CSP_REPORT_ONLY", False)
+# Sign-in attempts are throttled per username and client address (CHATREC_LOGIN_RATE failures).
+AUTHENTICATION_BACKENDS = ["chatrec_site.auth.ThrottledModelBackend"]
 
 ROOT_URLCONF = "chatrec_site.urls"
 ASGI_APPLICATION = "chatrec_site.asgi.application"
