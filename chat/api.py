@@ -79,7 +79,8 @@ def error_responses(*statuses: int) -> dict:
     return {code: ErrorOut for code in statuses}
 
 
-COMMON_ERRORS = (400, 404, 406, 413, 429)
+COMMON_ERRORS = (400, 404, 406, 408, 413, 429)
+BODY_ERRORS = (*COMMON_ERRORS, 415)  # operations that take a JSON body
 
 
 def _first_problem(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
@@ -218,7 +219,7 @@ def turn_error_response(exc: services.TurnError) -> Response:
 
 class RecommendView(ApiView):
     @extend_schema(operation_id="recommend", request=RecommendIn,
-                   responses={200: RecommendOut, **error_responses(*COMMON_ERRORS)},
+                   responses={200: RecommendOut, **error_responses(*BODY_ERRORS)},
                    summary="Recommend from a conversation",
                    description="Stateless: earlier user messages set the context, the last user message is "
                                "answered. With a token, the user's stored feedback personalises the ranking.")
@@ -258,7 +259,7 @@ class FeedbackOut(serializers.Serializer):
 
 class FeedbackView(ApiView):
     @extend_schema(operation_id="feedback_create", request=FeedbackIn,
-                   responses={201: FeedbackOut, 200: FeedbackOut, **error_responses(401, *COMMON_ERRORS)},
+                   responses={201: FeedbackOut, 200: FeedbackOut, **error_responses(401, *BODY_ERRORS)},
                    summary="Record feedback",
                    description="Needs a token (or a signed-in session). 201 when stored, 200 when the key was seen.")
     def post(self, request):
