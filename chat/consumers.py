@@ -118,7 +118,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > frame_limit():
+        if len(raw.encode("utf-8", "surrogatepass")) > frame_limit():  # lone surrogates: refused when decoded
             await self.error("frame_too_large", limit=frame_limit())
             return
         try:
