@@ -15,3 +15,9 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("chat.urls")),
 ]
+
+# Under /api/, failures Django answers itself (no such route, a malformed request) keep the API's error shape.
+handler400 = "chatrec_site.errors.bad_request"
+handler403 = "chatrec_site.errors.permission_denied"
+handler404 = "chatrec_site.errors.not_found"
+handler500 = "chatrec_site.errors.server_error"

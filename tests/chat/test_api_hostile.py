@@ -46,6 +46,12 @@ def test_bad_item_queries_are_refused_in_the_error_shape(catalog, client, query)
     assert_error(response, response.status_code)
 
 
+@pytest.mark.parametrize("path", ["/api/v1/items/abc", "/api/v1/items/-1", "/api/v1/items/%C2%B2",
+                                  "/api/v1/nowhere", "/api/v2/items"])
+def test_unrouted_api_paths_answer_in_the_error_shape(client, path):
+    assert assert_error(client.get(path), 404)["code"] == "not_found"
+
+
 def post(client, url, raw):
     return client.post(url, data=raw, content_type="application/json")
 
