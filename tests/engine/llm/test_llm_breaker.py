@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,32 @@ def test_streams_are_bounded_as_a_whole_not_per_chunk():
             got.append(chunk)
     assert time.perf_counter() - started < 0.8 and 0 < len(got) < 100
     assert breaker.state == "closed"  # one slow answer is not an outage
+
+
+def test_a_process_with_a_hung_call_still_exits_promptly(server, tmp_path):
+    """What SIGTERM waits for: turn threads are free after the budget, and the hung request is on a daemon."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "hung.py"
+    script.write_text(
+        "import sys, time\n"
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "from recommender.engine.llm import CircuitBreaker, LLMError\n"
+        "from recommender.engine.llm.openai_compat import OpenAICompatBackend\n"
+        f"b = CircuitBreaker(OpenAICompatBackend(base_url={server.url!r}, model='m', timeout=60, retries=2),\n"
+        "                   call_budget=0.3, start_closed=True)\n"
+        "def turn():\n"
+        "    try:\n"
+        "        b.complete('hi')\n"
+        "    except LLMError:\n"
+        "        return 'no llm'\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    print(pool.submit(turn).result())\n"
+        "sys.exit(0)\n")
+    started = time.perf_counter()
+    root = str(Path(__file__).resolve().parents[3])
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=30, cwd=root,
+                          env={**os.environ, "PYTHONPATH": root})
+    assert done.returncode == 0 and done.stdout.strip() == "no llm", done.stderr
+    assert time.perf_counter() - started < 15  # not the 60 s read timeout times three tries
