@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -36,23 +37,28 @@ async def _run(app, messages, hang_after=True):
     return sent
 
 
-@pytest.mark.asyncio
-async def test_short_body_is_answered_408_within_the_deadline():
+def run_async(coroutine):
+    """Run a coroutine on a fresh loop in its own thread (the browser tests leave a loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_short_body_is_answered_408_within_the_deadline():
     app = BodyDeadline(_echo_app, timeout=0.3, max_bytes=1000)
     started = time.perf_counter()
-    sent = await asyncio.wait_for(_run(app, [{"type": "http.request", "body": b"{\"a\"", "more_body": True}]), 5)
+    partial = [{"type": "http.request", "body": b"{\"a\"", "more_body": True}]
+    sent = run_async(asyncio.wait_for(_run(app, partial), 5))
     assert time.perf_counter() - started < 2
     assert sent[0]["status"] == 408
     assert json.loads(sent[1]["body"])["error"]["code"] == "timeout"
 
 
-@pytest.mark.asyncio
-async def test_whole_body_is_passed_on_and_oversized_is_413():
+def test_whole_body_is_passed_on_and_oversized_is_413():
     app = BodyDeadline(_echo_app, timeout=1, max_bytes=10)
-    ok = await _run(app, [{"type": "http.request", "body": b"abc", "more_body": True},
-                          {"type": "http.request", "body": b"def", "more_body": False}])
+    ok = run_async(_run(app, [{"type": "http.request", "body": b"abc", "more_body": True},
+                                {"type": "http.request", "body": b"def", "more_body": False}]))
     assert ok[0]["status"] == 200 and ok[1]["body"] == b"abcdef"
-    big = await _run(app, [{"type": "http.request", "body": b"x" * 11, "more_body": True}])
+    big = run_async(_run(app, [{"type": "http.request", "body": b"x" * 11, "more_body": True}]))
     assert big[0]["status"] == 413
 
 
