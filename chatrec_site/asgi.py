@@ -10,9 +10,16 @@ django_asgi_app = get_asgi_application()  # load apps before importing consumers
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
-from chatrec_site.asgi_guards import BodyDeadline, SameOriginValidator  # noqa: E402
+from chatrec_site.asgi_guards import (  # noqa: E402
+    BodyDeadline,
+    SameOriginValidator,
+    bound_daphne_request_reads,
+)
+
+bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
 
 application = ProtocolTypeRouter(
     {

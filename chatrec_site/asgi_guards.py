@@ -1,5 +1,5 @@
-"""ASGI wrappers in front of Django and Channels: a deadline on reading request bodies, a same-origin check
-for websockets.
+"""ASGI wrappers in front of Django and Channels: a deadline on reading request bodies (and the same bound
+on Daphne's own request reading), a same-origin check for websockets.
 """
 from __future__ import annotations
 
@@ -76,6 +76,34 @@ class BodyDeadline:
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                                 (b"connection", b"close")]})
         await send({"type": "http.response.body", "body": body})
+
+
+def bound_daphne_request_reads(seconds: float) -> bool:
+    """Make Daphne drop a connection whose request (headers or body) stalls for `seconds`; return whether it did.
+
+    Daphne reads the whole body before calling the application, so BodyDeadline never sees a stalled upload
+    there; Twisted's idle timeout (60 s by default) is what ends it. Twisted switches that timeout off once a
+    request is complete, so responses that take long and upgraded websockets are not affected. A client that
+    trickles a byte at a time resets an idle timeout: bounding that is a job for the reverse proxy
+    (e.g. nginx's client_body_timeout).
+    """
+    try:
+        from daphne import http_protocol
+    except ImportError:  # another ASGI server: BodyDeadline covers it
+        return False
+    factory = http_protocol.HTTPFactory
+    if getattr(factory.__init__, "bounded_reads", None) == seconds:
+        return True
+    original = getattr(factory.__init__, "original", factory.__init__)
+
+    def __init__(self, server):
+        original(self, server)
+        self.timeOut = seconds
+
+    __init__.original = original  # type: ignore[attr-defined]
+    __init__.bounded_reads = seconds  # type: ignore[attr-defined]
+    factory.__init__ = __init__
+    return True
 
 
 # ---------------------------------------------------------------- websocket origin

@@ -120,3 +120,19 @@ def test_untrusted_json_passes_ordinary_values():
     assert loads_untrusted("[" * 32 + "]" * 32) is not None
     with pytest.raises(UnsafeJSON):
         loads_untrusted("[" * 33 + "]" * 33)
+
+
+def test_daphne_drops_a_stalled_request_after_the_body_timeout():
+    from daphne.http_protocol import HTTPFactory
+
+    from chatrec_site.asgi_guards import bound_daphne_request_reads
+
+    assert bound_daphne_request_reads(3.5)
+    assert HTTPFactory(server=None).timeOut == 3.5  # Twisted's idle timeout while a request is read (was 60 s)
+    assert bound_daphne_request_reads(7.0)  # applying it again replaces the bound, it does not stack
+    assert HTTPFactory(server=None).timeOut == 7.0
+    import chatrec_site.asgi  # noqa: F401 - the ASGI module applies the configured bound
+    from django.conf import settings
+
+    bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
+    assert HTTPFactory(server=None).timeOut == settings.CHATREC_BODY_TIMEOUT
