@@ -96,7 +96,8 @@ CONTENT_SECURITY_POLICY = {
     "default-src": ["'self'"],
     "script-src": ["'self'"],
     "style-src": ["'self'"],
-    "img-src": ["'self'", "data:", "https:"],
+    # Over plain HTTP (the local demo) catalogs' http:// image links are allowed too.
+    "img-src": ["'self'", "data:", "https:"] + ([] if CHATREC_HTTPS else ["http:"]),
     "connect-src": ["'self'"],
     "font-src": ["'self'"],
     "object-src": ["'none'"],
