@@ -506,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     text = format_table(results, facts)
     print(text)
     if not args.no_docs:
-        from recommender.docs_sections import write_section
+        from benchmarks.common import write_section
 
         # A limited run (the first N development turns) gets its own section, so it never replaces the full one.
         name, title = SECTION, "## Conversational recommendation on ReDial dialogues (development split)"

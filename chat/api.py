@@ -7,18 +7,24 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    SuspiciousOperation,
+)
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.paginator import Paginator
+from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from chat import services
 from chat.frames import TurnResult
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender import selectors as serving
 from recommender.engine import rules
 from recommender.engine.types import Constraints
@@ -49,10 +55,62 @@ class Oversized(exceptions.APIException):
     default_detail = "The request is too large."
 
 
+class SafeJSONParser(parsers.JSONParser):
+    """JSON bodies through the untrusted-input decoder: bounded nesting, finite numbers, valid strings."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return loads_untrusted(stream.read() if stream is not None else b"")
+        except UnsafeJSON as exc:
+            raise exceptions.ParseError(f"JSON parse error: {exc}") from None
+
+
+class ErrorDetailOut(serializers.Serializer):
+    code = serializers.CharField(help_text="A stable machine-readable code, e.g. invalid, not_found, throttled.")
+    message = serializers.CharField(help_text="A sentence for people.")
+
+
+class ErrorOut(serializers.Serializer):
+    error = ErrorDetailOut()
+
+
+def error_responses(*statuses: int) -> dict:
+    """Return the schema's error responses for these statuses (every one has the ErrorOut body)."""
+    return {code: ErrorOut for code in statuses}
+
+
+COMMON_ERRORS = (400, 404, 406, 408, 413, 429)
+BODY_ERRORS = (*COMMON_ERRORS, 415)  # operations that take a JSON body
+
+
+def _first_problem(detail, path: tuple[str, ...] = ()) -> tuple[str, str]:
+    """Return (dotted field path, message) of the first leaf in a DRF error detail, however nested."""
+    while True:
+        if isinstance(detail, dict):
+            if not detail:
+                return ".".join(path), ""
+            key, detail = next(iter(detail.items()))
+            if key != "non_field_errors":
+                path = (*path, str(key))
+        elif isinstance(detail, list):
+            if not detail:
+                return ".".join(path), ""
+            detail = detail[0]
+        else:
+            return ".".join(path), str(detail)
+
+
 def api_exception_handler(exc, context):
     """Return every API failure in the error body shape (throttling 429, size 413, validation 400...)."""
     if isinstance(exc, RequestDataTooBig):
         exc = Oversized()
+    if isinstance(exc, SuspiciousOperation):  # too many fields, a malformed header or cookie
+        log.warning("refused a suspicious request: %s", exc.__class__.__name__)
+        return error_response("invalid", "The request is malformed or has too many parameters.", 400)
+    if isinstance(exc, Http404):
+        return error_response("not_found", "Not found.", 404)
+    if isinstance(exc, PermissionDenied):
+        return error_response("permission_denied", "You may not do that.", 403)
     if isinstance(exc, DjangoValidationError):
         return error_response("invalid", " ".join(exc.messages), 400)
     if isinstance(exc, exceptions.Throttled):
@@ -61,20 +119,13 @@ def api_exception_handler(exc, context):
             response["Retry-After"] = str(int(exc.wait) + 1)
         return response
     if isinstance(exc, exceptions.APIException):
-        detail = exc.detail
-        if isinstance(detail, dict):
-            field, problems = next(iter(detail.items()))
-            problem = problems[0] if isinstance(problems, list) and problems else problems
-            if isinstance(problem, dict):  # nested (e.g. messages[3].content)
-                inner_field, inner = next(iter(problem.items()))
-                field, problem = f"{field}.{inner_field}", inner[0] if isinstance(inner, list) else inner
-            message = f"{field}: {problem}"
-        elif isinstance(detail, list):
-            message = str(detail[0]) if detail else exc.default_detail
-        else:
-            message = str(detail)
-        code = exc.get_codes() if not isinstance(exc.get_codes(), (dict, list)) else "invalid"
-        return error_response(str(code), message, exc.status_code)
+        field, problem = _first_problem(exc.detail)
+        message = problem or str(exc.default_detail)
+        if field:
+            message = f"{field}: {message}"
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "invalid"
+        return error_response(code, message, exc.status_code)
     log.exception("unexpected API error")
     return error_response("internal", "Something went wrong on our side.", 500)
 
@@ -83,6 +134,7 @@ class ApiView(APIView):
     """Base: throttled per client (anonymous) or per user (token), errors in one shape, size limit."""
 
     throttle_classes = [AnonRateThrottle, UserRateThrottle]
+    parser_classes = [SafeJSONParser]  # untrusted JSON: bounded nesting, finite numbers (chatrec_site/safejson.py)
 
     def get_exception_handler(self):
         return api_exception_handler
@@ -109,7 +161,8 @@ def _profile(request):
 
 
 class MessageIn(serializers.Serializer):
-    role = serializers.ChoiceField(choices=["user", "assistant"])
+    role = serializers.ChoiceField(choices=["user", "assistant"],
+                                   error_messages={"invalid_choice": "Must be 'user' or 'assistant'."})
     # Not blank and at most CHATREC_MAX_MESSAGE_CHARS: checked by the turn's one request validator.
     content = serializers.CharField(allow_blank=True, trim_whitespace=False)
     item_ids = serializers.ListField(
@@ -169,7 +222,8 @@ def turn_error_response(exc: services.TurnError) -> Response:
 
 
 class RecommendView(ApiView):
-    @extend_schema(operation_id="recommend", request=RecommendIn, responses={200: RecommendOut},
+    @extend_schema(operation_id="recommend", request=RecommendIn,
+                   responses={200: RecommendOut, **error_responses(*BODY_ERRORS)},
                    summary="Recommend from a conversation",
                    description="Stateless: earlier user messages set the context, the last user message is "
                                "answered. With a token, the user's stored feedback personalises the ranking.")
@@ -191,9 +245,10 @@ class RecommendView(ApiView):
 
 
 class FeedbackIn(serializers.Serializer):
-    item = serializers.IntegerField(min_value=1)
-    kind = serializers.ChoiceField(choices=Interaction.Kind.values)
-    value = serializers.FloatField(required=False, allow_null=True)
+    item = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    kind = serializers.ChoiceField(choices=Interaction.Kind.values, error_messages={
+        "invalid_choice": f"Must be one of: {', '.join(Interaction.Kind.values)}."})
+    value = serializers.FloatField(required=False, allow_null=True, min_value=-1e6, max_value=1e6)
     key = serializers.CharField(required=False, allow_blank=False, max_length=100,
                                 help_text="Client idempotency key: a repeated key records the event once.")
 
@@ -207,7 +262,8 @@ class FeedbackOut(serializers.Serializer):
 
 
 class FeedbackView(ApiView):
-    @extend_schema(operation_id="feedback_create", request=FeedbackIn, responses={201: FeedbackOut, 200: FeedbackOut},
+    @extend_schema(operation_id="feedback_create", request=FeedbackIn,
+                   responses={201: FeedbackOut, 200: FeedbackOut, **error_responses(401, *BODY_ERRORS)},
                    summary="Record feedback",
                    description="Needs a token (or a signed-in session). 201 when stored, 200 when the key was seen.")
     def post(self, request):
@@ -252,7 +308,7 @@ def _number(raw: str, name: str) -> float:
 def _positive_int(raw: str | None, name: str, default: int, maximum: int | None = None) -> int:
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
         bound = f" up to {maximum}" if maximum else ""
         raise exceptions.ValidationError({name: [f"Must be a whole number from 1{bound}."]})
     return int(raw)
@@ -291,7 +347,7 @@ class ItemListView(ApiView):
         responses={200: inline_serializer("ItemPage", {
             "count": serializers.IntegerField(), "page": serializers.IntegerField(),
             "page_size": serializers.IntegerField(), "results": serializers.ListField(child=serializers.DictField()),
-        })},
+        }), **error_responses(*COMMON_ERRORS)},
     )
     def get(self, request):
         params = request.query_params
@@ -315,7 +371,8 @@ class ItemListView(ApiView):
 
 
 class ItemDetailView(ApiView):
-    @extend_schema(operation_id="items_detail", summary="One catalog item", responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(operation_id="items_detail", summary="One catalog item",
+                   responses={200: OpenApiTypes.OBJECT, **error_responses(*COMMON_ERRORS)})
     def get(self, request, item_id: int):
         item = Item.objects.filter(pk=item_id).first()
         if item is None:

@@ -16,7 +16,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
-from chat import selectors, services
+from chat import guests, limits, selectors, services
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
 
@@ -53,9 +54,9 @@ def reset_turn_threads() -> None:
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
     "bad_frame": "A frame must be a JSON object with a string 'type'.",
-    "unknown_type": "Unknown frame type {type!r}.",
+    "unknown_type": "Unknown frame type '{type}'.",
     "frame_too_large": "The frame is larger than {limit} bytes.",
-    "bad_field": "Field {field!r} is missing or has the wrong type.",
+    "bad_field": "Field '{field}' is missing or has the wrong type.",
     "busy": "A reply is still being written; send 'stop' first or wait for 'chat.done'.",
     "not_found": "No such conversation.",
     "bad_feedback": "{detail}",
@@ -81,8 +82,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         self.profile = await self._profile()
         if self.profile is None:
+            # Accept first: a socket refused during the handshake reaches the browser as a bare 1006, while a
+            # close after accepting carries the documented code.
+            await self.accept()
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.actor, self.address = limits.actor_of(self.profile), limits.client_address(self.scope)
+        if not await limits.socket_open(self.actor):
+            await self.accept()
+            await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
+            return
+        self.holds_socket_slot = True
         self.conversation = None
         self.turn_task: asyncio.Task | None = None
         self.turn_running = False
@@ -97,10 +107,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def _profile(self):
         user = self.scope.get("user")
         session = self.scope.get("session")
-        session_key = getattr(session, "session_key", None) if session is not None else None
-        return profile_for_request_user(user=user, session_key=session_key)
+        guest = guests.guest_key(cookies=self.scope.get("cookies") or {}, session=session)
+        return profile_for_request_user(user=user, session_key=guest)
 
     async def disconnect(self, code):
+        if getattr(self, "holds_socket_slot", False):
+            self.holds_socket_slot = False
+            await limits.socket_close(self.actor)
         if getattr(self, "cancel", None) is not None:
             self.cancel.set()
         if getattr(self, "group", None) and self.channel_layer is not None:
@@ -114,16 +127,21 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data=None, bytes_data=None):
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > frame_limit():
+        if len(raw.encode("utf-8", "surrogatepass")) > frame_limit():  # lone surrogates: refused when decoded
             await self.error("frame_too_large", limit=frame_limit())
             return
         try:
-            frame = json.loads(raw)
-        except (ValueError, TypeError):
-            await self.error("bad_json")
+            frame = loads_untrusted(raw)  # bounded nesting, finite numbers, no lone surrogates
+        except UnsafeJSON as exc:
+            await self.send_frame({"type": "chat.error", "code": "bad_json", "message": str(exc)})
             return
         if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
             await self.error("bad_frame")
+            return
+        wait = await limits.frame_wait(self.actor, self.address, frame["type"])
+        if wait is not None:
+            await self.send_frame({"type": "chat.error", "code": limits.RATE_LIMITED,
+                                   "message": limits.refusal_message(wait), "retry_after": round(wait, 1)})
             return
         handler = self.HANDLERS.get(frame["type"])
         if handler is None:

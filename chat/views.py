@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from chat import consumers, selectors, services
+from chat import consumers, guests, selectors, services
 from recommender.services.profiles import profile_for_request_user
 
 # Openers shown before the first message, per catalog domain (ones for other domains use the generic pair).
@@ -30,10 +30,7 @@ STARTER_COUNT = 4
 
 @ensure_csrf_cookie
 def chat_page(request):
-    """Return the chat page; a guest gets a session so the websocket can recognise them."""
-    if not request.session.session_key:
-        request.session["guest"] = True
-        request.session.save()
+    """Return the chat page; a guest gets a signed guest cookie (no session row) so the websocket knows them."""
     context = {
         "max_chars": settings.CHATREC_MAX_MESSAGE_CHARS,
         "frame_limit": consumers.frame_limit(),
@@ -41,7 +38,9 @@ def chat_page(request):
         "ui_strings": ui_strings(),
         "starters": starter_suggestions(selectors.catalog_domains()),
     }
-    return render(request, "chat/chat.html", context)
+    response = render(request, "chat/chat.html", context)
+    guests.guest_cookie_set(request, response)
+    return response
 
 
 def starter_suggestions(domains: list[str]) -> list[str]:
@@ -55,9 +54,11 @@ def starter_suggestions(domains: list[str]) -> list[str]:
 
 
 def _profile(request):
-    if not request.session.session_key:
+    """Return the visitor's profile (a signed-in user's, or a guest's by session or guest cookie), else None."""
+    key = guests.guest_key(cookies=request.COOKIES, session=request.session)
+    if not request.user.is_authenticated and not key:
         return None
-    return profile_for_request_user(user=request.user, session_key=request.session.session_key)
+    return profile_for_request_user(user=request.user, session_key=key)
 
 
 @require_http_methods(["GET"])

@@ -1,4 +1,6 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels with auth and an origin check."""
+"""ASGI entry point: HTTP through Django (bodies read under a deadline), websockets through Channels with auth
+and a same-origin check (scheme, host and port).
+"""
 import os
 
 from django.core.asgi import get_asgi_application
@@ -8,13 +10,20 @@ django_asgi_app = get_asgi_application()  # load apps before importing consumers
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chatrec_site.asgi_guards import (  # noqa: E402
+    BodyDeadline,
+    SameOriginValidator,
+    bound_daphne_request_reads,
+)
+
+bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "http": BodyDeadline(django_asgi_app),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -21,6 +21,7 @@ from chatrec_site.envconfig import (
     read_torch_device,
     read_url,
 )
+from chatrec_site.ratelimit import Rate, parse_rate
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -89,7 +90,32 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "chatrec_site.middleware.ContentSecurityPolicyMiddleware",
 ]
+
+# Content-Security-Policy (chatrec_site/middleware.py): scripts and styles from this site only; item images
+# may come from any https host (catalogs link them). The API docs page loads Swagger UI from its CDN.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    # Over plain HTTP (the local demo) catalogs' http:// image links are allowed too.
+    "img-src": ["'self'", "data:", "https:"] + ([] if CHATREC_HTTPS else ["http:"]),
+    "connect-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+CSP_PATH_OVERRIDES = {
+    "/api/docs/": {"script-src": ["https://cdn.jsdelivr.net"],
+                   "style-src": ["https://cdn.jsdelivr.net", "'unsafe-inline'"],
+                   "img-src": ["https://cdn.jsdelivr.net"]},
+}
+CSP_REPORT_ONLY = read_bool(ENV, "CHATREC_CSP_REPORT_ONLY", False)
+# Sign-in attempts are throttled per username and client address (CHATREC_LOGIN_RATE failures).
+AUTHENTICATION_BACKENDS = ["chatrec_site.auth.ThrottledModelBackend"]
 
 ROOT_URLCONF = "chatrec_site.urls"
 ASGI_APPLICATION = "chatrec_site.asgi.application"
@@ -178,6 +204,8 @@ WHITENOISE_USE_FINDERS = True
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every DRF view (the schema views too) answers failures in the API's one error shape.
+    "EXCEPTION_HANDLER": "chat.api.api_exception_handler",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -205,6 +233,10 @@ CHATREC_DEVICE = read_torch_device(ENV, "CHATREC_DEVICE")  # torch device for tr
 # Threads torch/BLAS may use per serving process (turns run side by side; 0 leaves the libraries' default).
 CHATREC_SERVING_THREADS = read_int(ENV, "CHATREC_SERVING_THREADS", 1, minimum=0, maximum=256)
 CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, minimum=1, maximum=100_000)
+# A request body must arrive within this many seconds (a short body under a long Content-Length holds a
+# worker otherwise) and be at most this large; the API's own, smaller limit is checked after.
+CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1)
+CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 CHATREC_LLM = {
     "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
@@ -214,11 +246,35 @@ CHATREC_LLM = {
     "timeout": read_float(ENV, "CHATREC_LLM_TIMEOUT", 20.0, minimum=0.1),
     "retries": read_int(ENV, "CHATREC_LLM_RETRIES", 2, minimum=0, maximum=10),
     "threads": read_int(ENV, "CHATREC_LLM_THREADS", 2, minimum=1, maximum=256),
+    # A remote (openai) backend sits behind a circuit breaker: each call gets at most call_budget seconds,
+    # and while the server is down it is probed every probe_interval seconds in the background.
+    "call_budget": read_float(ENV, "CHATREC_LLM_CALL_BUDGET", 5.0, minimum=0.1),
+    "probe_interval": read_float(ENV, "CHATREC_LLM_PROBE_INTERVAL", 15.0, minimum=0.1),
 }
 if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
     raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
 if CHATREC_LLM["backend"] == "transformers" and not CHATREC_LLM["model_path"]:
     raise ImproperlyConfigured("CHATREC_LLM_MODEL_PATH must be set when CHATREC_LLM_BACKEND=transformers")
+
+
+def read_rate(name: str, default: str) -> Rate:
+    """Return the rate in the environment variable (e.g. "20/min"); a bad value stops start-up naming it."""
+    try:
+        return parse_rate(ENV.get(name, default))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from None
+
+
+# Abuse limits, counted in the cache (shared by every process with Redis). A chat "actor" is the signed-in
+# user or the guest's browser session; every limit on an actor also has a wider one per client address.
+CHATREC_RATE_LIMITS = {
+    "ws_turn": read_rate("CHATREC_WS_TURN_RATE", "12/min"),          # chat messages per actor
+    "ws_feedback": read_rate("CHATREC_WS_FEEDBACK_RATE", "30/min"),  # feedback frames per actor
+    "ws_frame": read_rate("CHATREC_WS_FRAME_RATE", "300/min"),       # any frame per actor
+    "ws_ip": read_rate("CHATREC_WS_IP_RATE", "600/min"),             # any frame per client address
+    "login": read_rate("CHATREC_LOGIN_RATE", "5/15min"),             # failed sign-ins per username and address
+}
+CHATREC_WS_MAX_SOCKETS = read_int(ENV, "CHATREC_WS_MAX_SOCKETS", 5, minimum=1, maximum=1000)
 CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
 CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)
 

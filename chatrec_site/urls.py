@@ -1,7 +1,7 @@
 """Top-level routes: admin dashboard, API schema, and the chat app (UI, accounts, REST API)."""
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from recommender.dashboard import dashboard_page
 
@@ -13,7 +13,14 @@ urlpatterns = [
     path("admin/dashboard/", dashboard_page, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its script as a file, so the page runs under the site's CSP without inline script.
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("chat.urls")),
 ]
+
+# Under /api/, failures Django answers itself (no such route, a malformed request) keep the API's error shape.
+handler400 = "chatrec_site.errors.bad_request"
+handler403 = "chatrec_site.errors.permission_denied"
+handler404 = "chatrec_site.errors.not_found"
+handler500 = "chatrec_site.errors.server_error"

@@ -130,6 +130,8 @@ class ModelVersion(models.Model):
     n_items = models.PositiveIntegerField(default=0)
     n_interactions = models.PositiveIntegerField(default=0)
     training_seconds = models.FloatField(default=0.0)
+    data_through_event_id = models.BigIntegerField(
+        default=0, help_text="Newest feedback event (Interaction id) the training data included; later ones are new.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -138,6 +140,21 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{' (active)' if self.is_active else ''}"
+
+
+class JobLock(models.Model):
+    """A named lock for a job that must run once at a time across workers (claimed by a conditional UPDATE).
+
+    A holder that dies leaves the lock to expire at `expires_at`; nothing waits on a database row lock.
+    """
+
+    name = models.CharField(max_length=64, unique=True)
+    holder = models.CharField(max_length=64, blank=True, default="", help_text="Empty when free.")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({'held by ' + self.holder if self.holder else 'free'})"
 
 
 class BanditArm(models.Model):

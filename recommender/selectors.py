@@ -59,6 +59,8 @@ def llm_config() -> dict:
         "base_url": llm["base_url"],
         "api_key": llm["api_key"] or None,
         "model": llm["model"],
+        "call_budget": llm.get("call_budget", 5.0),
+        "probe_interval": llm.get("probe_interval", 15.0),
     }
     if llm["backend"] == "llamacpp":
         config["model_path"] = llm["model_path"] or None

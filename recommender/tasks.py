@@ -14,7 +14,12 @@ def update_bandit_policy() -> dict:
 
 @shared_task(name="recommender.retrain", time_limit=60 * 60)
 def retrain(min_new_events: int = 1) -> dict:
-    """Retrain all models jointly from the database when there is new feedback; activate the new version."""
+    """Retrain all models jointly from the database when there is new feedback; activate the new version.
+
+    One retrain runs at a time across workers (a job lock in the database, see services.training); a second
+    one returns {"trained": False, "busy": True} at once. Not acks_late: a retrain killed mid-run is not
+    redelivered, the next scheduled one starts afresh (the active version keeps serving meanwhile).
+    """
     from recommender.services.training import model_train_if_stale
 
     return model_train_if_stale(min_new_events=min_new_events)

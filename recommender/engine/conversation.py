@@ -192,6 +192,11 @@ def merged_profile(state: ConversationState, stored: Profile) -> Profile:
     disliked = list(dict.fromkeys([*talk.disliked, *[i for i in stored.disliked if i not in talk.liked]]))
     liked = list(dict.fromkeys([*talk.liked, *[i for i in stored.liked if i not in disliked]]))
     history = {k: v for k, v in stored.history.items() if k not in liked and k not in disliked}
+    # Items the person named without saying they liked them ("I've seen X", "what about Y?") still say
+    # something about their taste, as items merely interacted with do.
+    for item_id, sentiment in state.mentions.items():
+        if sentiment != "disliked" and item_id not in liked and item_id not in disliked:
+            history[item_id] = max(history.get(item_id, 0.0), rules.NEUTRAL_WEIGHT)
     return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text,
                    prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude)
 

@@ -58,6 +58,26 @@ def is_retraction(kind: str) -> bool:
     return kind in RETRACTION_KINDS
 
 
+# One person's say in the shared bandit: at most ACTOR_REWARDS_PER_WINDOW rewards per strategy per window,
+# one per item, and a guest (an anonymous browser session, cheap to make) counts for GUEST_REWARD_WEIGHT.
+ACTOR_REWARDS_PER_WINDOW = 5
+REWARD_WINDOW_SECONDS = 24 * 3600
+GUEST_REWARD_WEIGHT = 0.5
+
+
+def reward_weight(*, guest: bool, earlier_rewards: int, item_rewarded_before: bool) -> float:
+    """Return how much one person's rewarded event counts toward a strategy's arm, from 0 to 1.
+
+    `earlier_rewards` is how many of that person's events already rewarded the same strategy within
+    REWARD_WINDOW_SECONDS, and `item_rewarded_before` whether one of them was about the same item. A repeat
+    about the same item, or anything past the person's ACTOR_REWARDS_PER_WINDOW, counts 0, so no single
+    person (or script) can move a strategy's arm far; a guest's reward counts GUEST_REWARD_WEIGHT.
+    """
+    if item_rewarded_before or earlier_rewards >= ACTOR_REWARDS_PER_WINDOW:
+        return 0.0
+    return GUEST_REWARD_WEIGHT if guest else 1.0
+
+
 def is_interaction(kind: str) -> bool:
     """Return whether an event counts as an interaction for training and popularity (all but a dislike).
 

@@ -41,7 +41,7 @@ class ConversationMix:
     links from the named items (what people suggested after them), and how often an item is suggested at all.
     """
 
-    hybrid: float = 1.0
+    hybrid: float = 2.0
     links: float = 1.0
     prior: float = 0.5
 
@@ -51,6 +51,7 @@ class ConversationMix:
 
 
 EVIDENCE_LIMIT = 5
+NAMED_WEIGHT = 0.5
 DIALOGUE_DETAIL = "suggested after it in recorded conversations"
 
 
@@ -174,9 +175,13 @@ class RecommenderBundle:
         """Return the hybrid's scoring and, when a conversation names items and this version learned from
         dialogues, the scores with the co-mention model mixed in (see ConversationMix)."""
         scored = self.hybrid.score_vector(x, query)
-        if self.comention is None or profile is None or not (profile.liked or profile.disliked):
+        if self.comention is None or profile is None or not (profile.liked or profile.disliked or profile.exclude):
             return scored, None
-        talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked))
+        # The conversation's items: liked and disliked as stated; the others it named or suggested (what the
+        # co-mention model learned its contexts from) count half.
+        named = {i: NAMED_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
+        talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
+                                                         history=named))
         links = self.comention.read_signal(sp.csr_matrix(talk[None, :])) @ self.comention.S
         dialogue = (self.mix.links * _unit_scaled(np.asarray(links.todense(), dtype=np.float64).ravel())
                     + self.mix.prior * self.comention.prior.astype(np.float64))

@@ -1,6 +1,7 @@
 """Recording feedback events, idempotently, from chat, API and imports."""
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -10,8 +11,9 @@ from django.utils import timezone
 from recommender.models import Interaction, Item, Profile
 
 RATING_RANGE = (0.5, 5.0)
+ERROR_VALUE_NOT_FINITE = "The value must be a finite number."
 ERROR_RATING_VALUE = "A rating needs a value between 0.5 and 5."
-ERROR_UNKNOWN_KIND = "Unknown feedback kind {kind!r}; use one of: {choices}."
+ERROR_UNKNOWN_KIND = "Unknown feedback kind '{kind}'; use one of: {choices}."
 
 
 def interaction_record(
@@ -29,6 +31,9 @@ def interaction_record(
     """Store one feedback event; return (event, created). A repeated idempotency key returns the stored one."""
     if kind not in Interaction.Kind.values:
         raise ValidationError(ERROR_UNKNOWN_KIND.format(kind=kind, choices=", ".join(Interaction.Kind.values)))
+    if value is not None and not math.isfinite(float(value)):
+        # inf/NaN would be stored and then break every JSON answer that carries the event.
+        raise ValidationError(ERROR_VALUE_NOT_FINITE)
     if kind == Interaction.Kind.RATING:
         if value is None or not (RATING_RANGE[0] <= float(value) <= RATING_RANGE[1]):
             raise ValidationError(ERROR_RATING_VALUE)

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction, Item, Profile
 
 BATCH_SIZE = 5000
@@ -126,9 +127,10 @@ def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str
                 if not text:
                     continue
                 try:
-                    row = json.loads(text)
-                except json.JSONDecodeError as exc:
-                    yield number, RowError(f"invalid JSON ({exc.msg})")
+                    # Bounded nesting, finite numbers, no lone surrogates (which no database column takes).
+                    row = loads_untrusted(text)
+                except UnsafeJSON as exc:
+                    yield number, RowError(f"invalid JSON ({exc})")
                     continue
                 if not isinstance(row, dict):
                     yield number, RowError("each line must be a JSON object")

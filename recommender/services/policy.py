@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import random
+from datetime import timedelta
 
 from django.db import transaction
 
 from recommender.engine import bandit, rules
-from recommender.models import BanditArm, Interaction
+from recommender.models import BanditArm, Interaction, Profile
 
 POLICY = "ranking-strategy"
 
@@ -20,10 +21,24 @@ def strategy_choose(*, rng: random.Random | None = None) -> str:
     return bandit.choose(arms, rng)
 
 
+def _actor_weight(*, pk: int, profile_id: int, guest: bool, item_id: int, arm: str, created_at) -> float:
+    """Return the weight of one event's reward (rules.reward_weight) from that person's earlier rewards."""
+    since = created_at - timedelta(seconds=rules.REWARD_WINDOW_SECONDS)
+    earlier = (
+        Interaction.objects.filter(profile_id=profile_id, pk__lt=pk, created_at__gte=since, context__strategy=arm)
+        .values_list("item_id", "kind", "value")
+    )
+    rewarded = [item for item, kind, value in earlier if rules.reward(kind, value) is not None]
+    return rules.reward_weight(guest=guest, earlier_rewards=len(rewarded), item_rewarded_before=item_id in rewarded)
+
+
 def policy_update() -> dict[str, int]:
     """Fold feedback events newer than each arm's watermark into the arms; return events counted per arm.
 
-    Safe to run concurrently: arms are locked while updated and the watermark only moves forward.
+    Each reward is weighted by rules.reward_weight, so one person (or a script behind one session) moves
+    an arm by at most a few events a day, whatever it sends. Safe to run concurrently: arms are locked while
+    updated and the watermark only moves forward; the weights depend only on stored events, so the result
+    is the same however the events are batched.
     """
     counted: dict[str, int] = {}
     with transaction.atomic():
@@ -34,17 +49,21 @@ def policy_update() -> dict[str, int]:
         events = (
             Interaction.objects.filter(pk__gt=watermark, context__has_key="strategy")
             .order_by("pk")
-            .values_list("pk", "kind", "value", "context")
+            .values_list("pk", "kind", "value", "context", "profile_id", "profile__kind", "item_id", "created_at")
         )
         newest = watermark
-        for pk, kind, value, context in events.iterator():
+        for pk, kind, value, context, profile_id, profile_kind, item_id, created_at in events.iterator():
             newest = max(newest, pk)
             arm = arms.get(str(context.get("strategy")))
             reward = rules.reward(kind, value)
             if arm is None or reward is None or pk <= arm.last_event_id:
                 continue
-            arm.successes += reward
-            arm.failures += 1.0 - reward
+            weight = _actor_weight(pk=pk, profile_id=profile_id, guest=profile_kind == Profile.Kind.GUEST,
+                                   item_id=item_id, arm=arm.arm, created_at=created_at)
+            if weight <= 0:
+                continue
+            arm.successes += weight * reward
+            arm.failures += weight * (1.0 - reward)
             arm.pulls += 1
             counted[arm.arm] = counted.get(arm.arm, 0) + 1
         for arm in arms.values():

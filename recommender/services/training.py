@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +16,7 @@ from recommender.engine import rules
 from recommender.engine.data import InteractionData
 from recommender.engine.types import ItemRecord
 from recommender.models import Interaction, Item, ModelVersion
+from recommender.services.locks import LockHeld, job_lock
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +25,12 @@ EVENT_VALUES = {"like": 5.0, "favourite": 5.0, "purchase": 5.0, "click": 3.5, "v
 EXCLUDED_KINDS = rules.DISLIKE_KINDS  # a dislike is not an interaction for CF (rules.is_interaction)
 
 Progress = Callable[[str, float], None] | None
+
+RETRAIN_LOCK = "retrain"
+# Longer than the retrain task's hard time limit, so a live training never loses its lock; a killed one
+# frees it after this.
+RETRAIN_LOCK_TTL = timedelta(hours=2)
+PARTIAL_SUFFIX = ".partial"  # where recommender.engine.training writes before renaming into place
 
 
 RECORD_FIELDS = ("pk", "title", "domain", "description", "aliases", "attributes")
@@ -47,11 +56,16 @@ def catalog_records() -> list[ItemRecord]:
     return [item_record(row) for row in rows.iterator(chunk_size=5000)]
 
 
-def dataset_from_db() -> InteractionData:
-    """Return all stored feedback (one value per user-item pair, latest wins) with the whole catalog."""
+def dataset_from_db(*, through_event_id: int | None = None) -> InteractionData:
+    """Return stored feedback (one value per user-item pair, latest wins) with the whole catalog.
+
+    With through_event_id, only events up to that id are read, so the data matches the mark recorded on
+    the version trained from it even while new feedback keeps arriving.
+    """
     latest: dict[tuple[int, int], tuple[float, str, float]] = {}
+    stored = Interaction.objects.all() if through_event_id is None else Interaction.objects.filter(pk__lte=through_event_id)
     events = (
-        Interaction.objects.exclude(kind__in=EXCLUDED_KINDS)
+        stored.exclude(kind__in=EXCLUDED_KINDS)
         .order_by("occurred_at", "pk")
         .values_list("profile_id", "item_id", "kind", "value", "occurred_at")
     )
@@ -91,18 +105,37 @@ def engine_config(config: dict | None = None) -> dict:
 
 def model_train(*, name: str | None = None, config: dict | None = None, progress: Progress = None,
                 activate: bool = True) -> ModelVersion:
-    """Train the hybrid on everything stored, write a versioned artifact, record (and activate) it."""
+    """Train the hybrid on everything stored, write a versioned artifact, record (and activate) it.
+
+    One training runs at a time across workers (the RETRAIN_LOCK job lock); raises LockHeld when another runs.
+    """
+    with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL):
+        return _train_locked(name=name, config=config, progress=progress, activate=activate)
+
+
+def _train_locked(*, name: str | None, config: dict | None, progress: Progress, activate: bool) -> ModelVersion:
+    """Train while holding the retrain lock: mark the data read, write the artifact aside, then record it.
+
+    The engine writes into "<name>.partial" and renames it when complete, and the version row is created
+    only after that, so a worker killed mid-run leaves the active version serving and no half-written
+    artifact under a version's path (leftover .partial folders are swept by the next run).
+    """
     from recommender.engine.training import train_bundle
 
     started = time.perf_counter()
+    artifacts = Path(settings.CHATREC_ARTIFACTS_DIR)
+    sweep_partial_artifacts(artifacts)
     if progress:
         progress("loading data", 0.0)
-    data = dataset_from_db()
+    # Read the mark first: events stored while the data is read or the model trains have larger ids and
+    # count as new for the next staleness check.
+    mark = Interaction.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    data = dataset_from_db(through_event_id=mark)
     if data.n_users == 0 or len(data.values) == 0:
         raise ValueError("there are no interactions to train on; import some first")
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
     name = name or f"hybrid-{stamp}"
-    out_dir = Path(settings.CHATREC_ARTIFACTS_DIR) / name
+    out_dir = artifacts / name
     from recommender.services.dialogues import conversation_pairs
 
     pairs = conversation_pairs()  # recorded dialogues and chats, for the co-mention model (none: no model)
@@ -119,10 +152,25 @@ def model_train(*, name: str | None = None, config: dict | None = None, progress
             n_items=len(data.item_ids),
             n_interactions=len(data.values),
             training_seconds=elapsed,
+            data_through_event_id=mark,
         )
         if activate:
             model_activate(version=version)
     return version
+
+
+def sweep_partial_artifacts(artifacts: Path) -> list[str]:
+    """Remove artifact folders a killed training left half-written; return their names (call under the lock)."""
+    if not artifacts.is_dir():
+        return []
+    swept = []
+    for leftover in artifacts.glob(f"*{PARTIAL_SUFFIX}"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+            swept.append(leftover.name)
+    if swept:
+        logger.warning("removed half-written artifacts of an interrupted training: %s", ", ".join(swept))
+    return swept
 
 
 def model_activate(*, version: ModelVersion) -> None:
@@ -134,12 +182,23 @@ def model_activate(*, version: ModelVersion) -> None:
 
 
 def model_train_if_stale(*, min_new_events: int = 1) -> dict:
-    """Retrain when at least min_new_events arrived since the active version; return what happened."""
-    active = ModelVersion.objects.filter(is_active=True).first()
-    new_events = Interaction.objects.all() if active is None else Interaction.objects.filter(created_at__gt=active.created_at)
-    count = new_events.count()
-    if active is not None and count < min_new_events:
-        return {"trained": False, "new_events": count}
-    version = model_train()
+    """Retrain when at least min_new_events arrived after the active version's data mark; return what happened.
+
+    The check and the training happen under the retrain lock, so two workers never both retrain on the
+    same news; the one that finds the lock held returns at once with "busy".
+    """
+    try:
+        with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL):
+            active = ModelVersion.objects.filter(is_active=True).first()
+            new_events = (Interaction.objects.all() if active is None
+                          else Interaction.objects.filter(pk__gt=active.data_through_event_id))
+            count = new_events.count()
+            if active is not None and count < min_new_events:
+                return {"trained": False, "new_events": count}
+            version = _train_locked(name=None, config=None, progress=None, activate=True)
+    except LockHeld:
+        logger.info("retrain skipped: another worker is training")
+        return {"trained": False, "busy": True}
     logger.info("trained %s on %s interactions", version.name, version.n_interactions)
-    return {"trained": True, "version": version.name, "new_events": count, "metrics": version.metrics}
+    return {"trained": True, "version": version.name, "new_events": count, "metrics": version.metrics,
+            "data_through_event_id": version.data_through_event_id}

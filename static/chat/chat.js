@@ -622,11 +622,12 @@
       try { frame = JSON.parse(event.data); } catch (e) { return; }
       onFrame(frame);
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       document.body.dataset.connected = "false";
       statusEl.textContent = T.offline;
       if (busy) { setBusy(false); current = null; }
-      retry = Math.min(retry + 1, 6);
+      // 4401 (not recognised) and 4429 (too many open tabs) close right after opening: retrying soon would not help.
+      retry = event.code === 4401 || event.code === 4429 ? 6 : Math.min(retry + 1, 6);
       setTimeout(connect, 500 * 2 ** retry);
     });
   }

@@ -15,10 +15,10 @@ def fast_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-def test_chat_page_gives_a_guest_a_session_and_loads_its_script(client):
+def test_chat_page_gives_a_guest_a_cookie_and_loads_its_script(client):
     response = client.get("/")
     assert response.status_code == 200
-    assert response.cookies["sessionid"].value
+    assert response.cookies["chatrec_guest"].value and "sessionid" not in response.cookies  # no session row
     html = response.content.decode()
     assert "chat/chat.js" in html and 'data-testid="message-input"' in html
     assert client.get("/static/chat/chat.js").status_code == 200

@@ -57,6 +57,7 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
 
 
 def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(trained, guest, quiet_engine, monkeypatch):
+    from recommender.engine import rules
     from recommender.models import BanditArm
     from recommender.services.policy import POLICY, policy_update
 
@@ -75,7 +76,7 @@ def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(traine
     assert event.context["strategy"] == "explore"
     policy_update()  # what the queued task does once the transaction commits
     arm = BanditArm.objects.get(policy=POLICY, arm="explore")
-    assert (arm.successes, arm.pulls) == (2.0, 1)
+    assert (arm.successes, arm.pulls) == (1.0 + rules.GUEST_REWARD_WEIGHT, 1)  # a guest's like counts half
 
 
 def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quiet_engine, monkeypatch):

@@ -12,10 +12,9 @@ from django_celery_beat.models import PeriodicTask
 
 from recommender.engine import bandit, rules
 from recommender.engine.types import ScoredItem
-from recommender.models import BanditArm, Item
+from recommender.models import BanditArm, Item, Profile
 from recommender.services.feedback import interaction_record
 from recommender.services.policy import POLICY, policy_update, strategy_choose
-from recommender.services.profiles import profile_for_session
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,10 +62,10 @@ def test_explore_labels_its_picks_from_beyond_the_top():
 
 @pytest.mark.django_db
 def test_policy_update_counts_each_event_once():
-    item = Item.objects.create(external_id="x", title="X")
-    profile = profile_for_session(session_key="s")
-    for kind, strategy in [("like", "explore"), ("dislike", "explore"), ("favourite", "taste-first"),
-                           ("view", "taste-first"), ("like", "no-such-arm")]:
+    profile = Profile.objects.create(kind="registered")
+    for n, (kind, strategy) in enumerate([("like", "explore"), ("dislike", "explore"), ("favourite", "taste-first"),
+                                          ("view", "taste-first"), ("like", "no-such-arm")]):
+        item = Item.objects.create(external_id=f"x{n}", title=f"X{n}")
         interaction_record(profile=profile, item=item, kind=kind, context={"strategy": strategy})
     interaction_record(profile=profile, item=item, kind="like")  # shown without a strategy: not counted
     policy_update()  # the eager per-event task already ran; running again must not double count

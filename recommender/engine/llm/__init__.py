@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .base import LLMBackend, LLMError
+from .breaker import CircuitBreaker
 from .simple import FakeBackend, NoneBackend
 
 BACKENDS = ("llamacpp", "transformers", "openai", "fake", "none")
@@ -51,7 +52,19 @@ def get_backend(config: Mapping[str, Any] | None = None) -> LLMBackend:
 
 
 def start_backend(config: Mapping[str, Any] | None = None, *, fallback: bool = True) -> tuple[LLMBackend, str | None]:
-    """Return (backend, error): a checked backend, or the "none" backend plus the start-up error when fallback is on."""
+    """Return (backend, error): a checked backend, or the "none" backend plus the start-up error when fallback is on.
+
+    A remote ("openai") backend with fallback on is returned at once behind a CircuitBreaker, which checks it
+    in the background: start-up never waits for the server, and the LLM joins in whenever it answers.
+    """
+    kind = (dict(config or {}).get("backend") or DEFAULT_BACKEND).lower()
+    if kind == "openai" and fallback:
+        try:
+            remote = get_backend(config)
+        except LLMError as exc:
+            return NoneBackend(), str(exc)
+        return CircuitBreaker(remote, call_budget=float((config or {}).get("call_budget", 5.0)),
+                              probe_interval=float((config or {}).get("probe_interval", 15.0))), None
     try:
         backend = get_backend(config)
         if hasattr(backend, "load"):
@@ -64,4 +77,4 @@ def start_backend(config: Mapping[str, Any] | None = None, *, fallback: bool = T
         return NoneBackend(), str(exc)
 
 
-__all__ = ["BACKENDS", "FakeBackend", "LLMBackend", "LLMError", "NoneBackend", "get_backend", "start_backend"]
+__all__ = ["BACKENDS", "CircuitBreaker", "FakeBackend", "LLMBackend", "LLMError", "NoneBackend", "get_backend", "start_backend"]

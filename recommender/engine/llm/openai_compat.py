@@ -11,6 +11,7 @@ from .base import LLMBackend, LLMError
 
 # Server-side failures worth another try; 4xx replies are the caller's mistake and fail at once.
 RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+CONNECT_TIMEOUT = 2.0
 
 
 class OpenAICompatBackend(LLMBackend):
@@ -38,7 +39,9 @@ class OpenAICompatBackend(LLMBackend):
         self.chat = chat
         self.backoff = backoff
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=self.timeout, transport=transport)
+        # A server that is down should be noticed in a second or two, whatever the read timeout.
+        timeouts = httpx.Timeout(self.timeout, connect=min(self.timeout, CONNECT_TIMEOUT))
+        self._client = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeouts, transport=transport)
 
     def _payload(self, prompt, max_tokens, stop, temperature, stream):
         body = {"model": self.model, "max_tokens": max_tokens, "temperature": temperature, "stream": stream}

@@ -6,6 +6,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from recommender.services.locks import LockHeld
 from recommender.services.training import model_train
 
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
         try:
             version = model_train(name=options["name"], config=config, progress=progress,
                                   activate=not options["no_activate"])
-        except ValueError as exc:
+        except (ValueError, LockHeld) as exc:
             raise CommandError(str(exc)) from None
         finally:
             bar.close()

@@ -1,7 +1,7 @@
 """The backend contract, the fake and none backends, and the factory."""
 import pytest
 
-from recommender.engine.llm import FakeBackend, LLMError, NoneBackend, get_backend, start_backend
+from recommender.engine.llm import CircuitBreaker, FakeBackend, LLMError, NoneBackend, get_backend, start_backend
 from recommender.engine.llm.base import _cut_at_stop
 
 
@@ -69,11 +69,23 @@ def test_missing_settings_are_start_up_errors():
 
 
 def test_start_backend_falls_back_to_none_with_the_reason():
-    backend, error = start_backend({"backend": "openai", "base_url": "http://127.0.0.1:9", "model": "m", "retries": 0, "timeout": 0.5})
+    backend, error = start_backend({"backend": "no-such-backend"})
     assert isinstance(backend, NoneBackend)
-    assert error and "failed" in error
+    assert error and "unknown LLM backend" in error
     with pytest.raises(LLMError):
         start_backend({"backend": "openai", "base_url": "http://127.0.0.1:9", "model": "m", "retries": 0, "timeout": 0.5}, fallback=False)
+
+
+def test_start_backend_puts_an_unreachable_server_behind_an_open_circuit():
+    backend, error = start_backend({"backend": "openai", "base_url": "http://127.0.0.1:9", "model": "m", "retries": 0,
+                                    "timeout": 0.5, "call_budget": 1.0, "probe_interval": 60})
+    try:
+        assert error is None and isinstance(backend, CircuitBreaker)
+        assert not backend.enabled  # callers skip it until a background check succeeds
+        with pytest.raises(LLMError, match="unavailable"):
+            backend.complete("hi")
+    finally:
+        backend.close()
 
 
 def test_fake_embed_returns_one_vector_per_text():

@@ -1,0 +1,109 @@
+"""Hostile input to the REST API: every failure is a 4xx in the documented error shape, never a 500 or a repr."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from recommender.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client():
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(django_user_model):
+    user = django_user_model.objects.create_user("mallory")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+def assert_error(response, status):
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}
+    message = body["error"]["message"]
+    # No Python reprs: no ErrorDetail(...), no quoted dicts or lists, no class names.
+    assert "ErrorDetail" not in message and "{'" not in message and "['" not in message, message
+    return body["error"]
+
+
+@pytest.mark.parametrize("query", [
+    "format=xyz", "page=%C2%B2", "page_size=%D9%A3", "page=-1", "year_min=1e400", "year_min=nan",
+    "year_max=%C2%B2", "&".join(f"a{i}=1" for i in range(1200)),
+])
+def test_bad_item_queries_are_refused_in_the_error_shape(catalog, client, query):
+    response = client.get(f"/api/v1/items?{query}")
+    assert 400 <= response.status_code < 500
+    assert_error(response, response.status_code)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/items/abc", "/api/v1/items/-1", "/api/v1/items/%C2%B2",
+                                  "/api/v1/nowhere", "/api/v2/items"])
+def test_unrouted_api_paths_answer_in_the_error_shape(client, path):
+    assert assert_error(client.get(path), 404)["code"] == "not_found"
+
+
+def post(client, url, raw):
+    return client.post(url, data=raw, content_type="application/json")
+
+
+@pytest.mark.parametrize("raw", [
+    "[" * 5000 + "]" * 5000,
+    '{"messages": ' + "[" * 3000 + "]" * 3000 + "}",
+    '{"messages": [{"role": "user", "content": "hi"}], "k": 1e400}',
+    '{"messages": [{"role": "user", "content": "hi"}], "k": NaN}',
+    '{"messages": [{"role": "user", "content": "\\ud800"}]}',
+    '{"messages": [{"role": "user", "content": "hi"}], "k": ' + "9" * 30 + "}",
+    '{"messages": [7]}',
+    '{"messages": [{"role": {"a": [1]}, "content": "x"}]}',
+    "\xff\xfe",
+])
+def test_hostile_recommend_bodies_are_refused(catalog, client, raw):
+    assert_error(post(client, "/api/v1/recommend", raw), 400)
+
+
+@pytest.mark.parametrize("raw", [
+    '{"item": 1, "kind": "like", "value": 1e400}',
+    '{"item": 1, "kind": "like", "value": "NaN"}',
+    '{"item": 1, "kind": "like", "value": "-Infinity"}',
+    '{"item": 1, "kind": "like", "key": "\\ud800"}',
+    '{"item": 99999999999999999999999, "kind": "like"}',
+    '{"item": ' + "[" * 2000 + "]" * 2000 + "}",
+])
+def test_hostile_feedback_is_refused_and_nothing_is_stored(catalog, token_client, raw):
+    before = Interaction.objects.count()
+    assert_error(post(token_client, "/api/v1/feedback", raw), 400)
+    assert Interaction.objects.count() == before
+
+
+def test_stored_feedback_values_are_always_serialisable(catalog, token_client):
+    item = catalog["ml-1"].pk
+    response = post(token_client, "/api/v1/feedback", json.dumps({"item": item, "kind": "rating", "value": 4.5}))
+    assert response.status_code == 201 and response.json()["value"] == 4.5
+    values = Interaction.objects.exclude(value=None).values_list("value", flat=True)
+    assert all(math.isfinite(v) for v in values)
+
+
+def test_schema_documents_the_error_responses(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    schema = json.loads(response.content)
+    assert "ErrorOut" in schema["components"]["schemas"]
+    for path, ops in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, op in ops.items():
+            for status in ("400", "408", "413", "429"):
+                ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+                assert ref.endswith("/ErrorOut"), (path, method, status)
+    assert client.get("/api/schema/?format=xyz").status_code == 404
+    assert {"401", "415"} <= set(schema["paths"]["/api/v1/feedback"]["post"]["responses"])

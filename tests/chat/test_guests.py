@@ -1,0 +1,50 @@
+"""Guests: a cookieless page view writes nothing; the signed guest cookie is who connects; forgeries are nobody."""
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from django.contrib.sessions.models import Session
+from django.test import Client
+
+from recommender.models import Profile
+from tests.chat.test_consumers import (  # noqa: F401
+    ORIGIN,
+    TIMEOUT,
+    _release_turn_threads,
+    application,
+    send_raw,
+)
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+def connect_with(cookie: str):
+    from channels.testing import WebsocketCommunicator
+
+    return WebsocketCommunicator(application(), "/ws/chat/", headers=[ORIGIN, (b"cookie", cookie.encode())])
+
+
+async def test_a_cookieless_page_view_writes_no_rows_and_its_cookie_connects(catalog):
+    client = Client()
+    sessions, profiles = await database_sync_to_async(lambda: (Session.objects.count(), Profile.objects.count()))()
+    response = await database_sync_to_async(client.get)("/")
+    again = await database_sync_to_async(client.get)("/")  # the cookie is kept, not replaced
+    assert "chatrec_guest" not in again.cookies
+    after = await database_sync_to_async(lambda: (Session.objects.count(), Profile.objects.count()))()
+    assert after == (sessions, profiles)
+    cookie = response.cookies["chatrec_guest"].value
+    comm = connect_with(f"chatrec_guest={cookie}")
+    assert (await comm.connect())[0]
+    assert (await send_raw(comm, '{"type": "ping"}')) == {"type": "pong"}
+    guests = await database_sync_to_async(lambda: list(Profile.objects.filter(kind="guest")))()
+    assert len(guests) == 1 and guests[0].session_key.startswith("g-")
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize("cookie", ["chatrec_guest=g-0123456789abcdef:forged", "sessionid=abcdefghijklmnopqrstuvwxyz012345"])
+async def test_forged_guest_cookies_and_invented_sessions_are_refused(catalog, cookie):
+    comm = connect_with(cookie)
+    connected, _ = await comm.connect()
+    assert connected
+    assert (await comm.receive_output(timeout=TIMEOUT)) == {"type": "websocket.close", "code": 4401}
+    assert await database_sync_to_async(Profile.objects.filter(kind="guest").count)() == 0

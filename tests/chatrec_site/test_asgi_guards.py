@@ -1,0 +1,139 @@
+"""The ASGI guards: request bodies under a deadline, websockets from this site's exact origin only."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from chatrec_site.asgi_guards import BodyDeadline, origin_allowed
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+
+
+async def _echo_app(scope, receive, send):
+    message = await receive()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": message["body"]})
+
+
+async def _run(app, messages, hang_after=True):
+    sent = []
+    queue = list(messages)
+
+    async def receive():
+        if queue:
+            return queue.pop(0)
+        if hang_after:
+            await asyncio.sleep(3600)  # a client that announced more than it sends
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "path": "/api/v1/recommend", "headers": [(b"content-length", b"100")]}
+    await app(scope, receive, send)
+    return sent
+
+
+def run_async(coroutine):
+    """Run a coroutine on a fresh loop in its own thread (the browser tests leave a loop running in this one)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def test_short_body_is_answered_408_within_the_deadline():
+    app = BodyDeadline(_echo_app, timeout=0.3, max_bytes=1000)
+    started = time.perf_counter()
+    partial = [{"type": "http.request", "body": b"{\"a\"", "more_body": True}]
+    sent = run_async(asyncio.wait_for(_run(app, partial), 5))
+    assert time.perf_counter() - started < 2
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"])["error"]["code"] == "timeout"
+
+
+def test_whole_body_is_passed_on_and_oversized_is_413():
+    app = BodyDeadline(_echo_app, timeout=1, max_bytes=10)
+    ok = run_async(_run(app, [{"type": "http.request", "body": b"abc", "more_body": True},
+                                {"type": "http.request", "body": b"def", "more_body": False}]))
+    assert ok[0]["status"] == 200 and ok[1]["body"] == b"abcdef"
+    big = run_async(_run(app, [{"type": "http.request", "body": b"x" * 11, "more_body": True}]))
+    assert big[0]["status"] == 413
+
+
+def _ws(origin: str, host: str | None = None, scheme: str = "ws", extra=()):
+    headers = [(b"origin", origin.encode())]
+    if host:
+        headers.append((b"host", host.encode()))
+    return {"type": "websocket", "scheme": scheme, "headers": headers + list(extra)}
+
+
+@pytest.mark.parametrize("origin, host, scheme, allowed", [
+    ("http://127.0.0.1:8000", "127.0.0.1:8000", "ws", True),
+    ("http://127.0.0.1:9999", "127.0.0.1:8000", "ws", False),    # another port on the same host
+    ("https://127.0.0.1:8000", "127.0.0.1:8000", "ws", False),   # another scheme
+    ("http://localhost:8000", "127.0.0.1:8000", "ws", False),    # another host name
+    ("https://localhost", "localhost", "wss", True),
+    ("http://localhost", "localhost", "wss", False),
+    ("http://evil.example", "evil.example", "ws", False),        # not an allowed host
+    ("http://[::1]:8000", "[::1]:8000", "ws", True),
+    ("http://testserver", None, "ws", True),                     # no Host header: default port only
+    ("http://testserver:81", None, "ws", False),
+    ("null", "127.0.0.1:8000", "ws", False),
+    ("", "127.0.0.1:8000", "ws", False),
+    ("http://127.0.0.1:notaport", "127.0.0.1:8000", "ws", False),
+])
+def test_origin_must_match_scheme_host_and_port(settings, origin, host, scheme, allowed):
+    settings.CSRF_TRUSTED_ORIGINS = []
+    assert origin_allowed(_ws(origin, host, scheme)) is allowed
+
+
+def test_proxy_header_sets_the_scheme_only_when_trusted(settings):
+    settings.CSRF_TRUSTED_ORIGINS = []
+    forwarded = [(b"x-forwarded-proto", b"https")]
+    scope = _ws("https://localhost", "localhost", "ws", forwarded)
+    settings.SECURE_PROXY_SSL_HEADER = None
+    assert not origin_allowed(scope)
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    assert origin_allowed(scope)
+
+
+def test_trusted_origins_are_accepted_as_written(settings):
+    settings.CSRF_TRUSTED_ORIGINS = ["https://chat.example.com:8443"]
+    assert origin_allowed(_ws("https://chat.example.com:8443", "internal:8000"))
+    assert not origin_allowed(_ws("https://chat.example.com", "internal:8000"))
+
+
+@pytest.mark.parametrize("text", [
+    "[" * 100_000, '{"a": 1e400}', '{"a": -1e999}', "[NaN]", "[Infinity]", '"\\ud800"', '{"\\udfff": 1}',
+    "1" * 5000, str(2**64), b"\xff", "{",
+])
+def test_untrusted_json_is_refused_with_one_error_type(text):
+    with pytest.raises(UnsafeJSON):
+        loads_untrusted(text)
+
+
+def test_untrusted_json_passes_ordinary_values():
+    text = '{"a": [1, 2.5, "x\\u00e9\\ud83d\\ude00", {"b": null}], "s": "[[[[{{{"}'
+    assert loads_untrusted(text) == {"a": [1, 2.5, "xé😀", {"b": None}], "s": "[[[[{{{"}
+    assert loads_untrusted("[" * 32 + "]" * 32) is not None
+    with pytest.raises(UnsafeJSON):
+        loads_untrusted("[" * 33 + "]" * 33)
+
+
+def test_daphne_drops_a_stalled_request_after_the_body_timeout():
+    from daphne.http_protocol import HTTPFactory
+
+    from chatrec_site.asgi_guards import bound_daphne_request_reads
+
+    assert bound_daphne_request_reads(3.5)
+    assert HTTPFactory(server=None).timeOut == 3.5  # Twisted's idle timeout while a request is read (was 60 s)
+    assert bound_daphne_request_reads(7.0)  # applying it again replaces the bound, it does not stack
+    assert HTTPFactory(server=None).timeOut == 7.0
+    from django.conf import settings
+
+    import chatrec_site.asgi  # noqa: F401 - the ASGI module applies the configured bound
+
+    bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
+    assert HTTPFactory(server=None).timeOut == settings.CHATREC_BODY_TIMEOUT
