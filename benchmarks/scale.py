@@ -45,7 +45,7 @@ def synthetic_catalog(n_items: int, events_per_item: float = 20.0, seed: int = 0
 
     rng = np.random.default_rng(seed)
     n_events = int(n_events if n_events is not None else round(events_per_item * n_items))
-    n_users = max(1, int(round(n_events / events_per_user)))
+    n_users = max(1, round(n_events / events_per_user))
     item_p = 1.0 / np.arange(1, n_items + 1) ** item_exponent
     item_p = (item_p / item_p.sum())[rng.permutation(n_items)]
     user_p = 1.0 / np.arange(1, n_users + 1) ** user_exponent
@@ -145,7 +145,13 @@ def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]
     from recommender.engine.data import random_split
     from recommender.engine.metrics import evaluate_topk
     from recommender.engine.rankers import make_ranker
-    from recommender.engine.training import build_hybrid, merged_config, torch_threads, training_threads, tune_ease
+    from recommender.engine.training import (
+        build_hybrid,
+        merged_config,
+        torch_threads,
+        training_threads,
+        tune_ease,
+    )
 
     data = load_dataset(name)
     split = random_split(data, 0.2, seed)
@@ -178,7 +184,7 @@ def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]
             lambda: make_ranker(ease_name, **dict(ease_params, l2=head_l2)).fit(split.train, catalog))
         for role in ("itemknn", "rp3beta", "mf"):
             ranker, params = spec(role)
-            run(ranker, lambda: make_ranker(ranker, **params).fit(split.train, catalog))
+            run(ranker, lambda ranker=ranker, params=params: make_ranker(ranker, **params).fit(split.train, catalog))
 
         def hybrid():
             model = build_hybrid(merged_config({"seed": seed + 1}), n_items=split.train.n_items)
@@ -224,13 +230,13 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
     synthetic = sorted((r for r in sweep + runs if r["dataset"].startswith("synthetic")), key=lambda r: r["items"])
     if len(synthetic) >= 3:
         sizes = [r["items"] for r in synthetic]
-        lines += ["", f"Growth over the synthetic catalogs ({', '.join(f'{s:,}' for s in sizes)} items): "
-                  f"train time ~ items^{growth_exponent(sizes, [r['train_s'] for r in synthetic]):.2f}, "
-                  f"peak RSS ~ items^{growth_exponent(sizes, [r['peak_rss_mib'] for r in synthetic]):.2f} "
-                  "(least-squares fit on logs)."]
+        time_b = growth_exponent(sizes, [r["train_s"] for r in synthetic])
+        rss_b = growth_exponent(sizes, [r["peak_rss_mib"] for r in synthetic])
+        lines += ["", f"Growth over the synthetic catalogs ({', '.join(f'{s:,}' for s in sizes)} items): train time ~ "
+                  f"items^{time_b:.2f}, peak RSS ~ items^{rss_b:.2f} (least-squares fit on logs)."]
     if quality_rows:
-        lines += ["", "Top-10 on ml-latest-small, per-user random 80/20 split (seed 0; a test split, the hybrid's "
-                  "weights and EASE's λ learned on a validation carved from its train part):", "",
+        lines += ["", ("Top-10 on ml-latest-small, per-user random 80/20 split (seed 0; a test split, the hybrid's "
+                       "weights and EASE's λ learned on a validation carved from its train part):"), "",
                   "| model | P@10 | R@10 | NDCG@10 | fit s |", "|---|---:|---:|---:|---:|"]
         for r in quality_rows:
             lines.append(f"| {r['model']} | {r['P@10']:.4f} | {r['R@10']:.4f} | {r['NDCG@10']:.4f} | {r['fit_s']:.1f} |")

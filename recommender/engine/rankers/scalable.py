@@ -14,7 +14,8 @@ All store float32 CSR (or n x factors) state, so a serving process holds megabyt
 from __future__ import annotations
 
 import contextlib
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -24,43 +25,67 @@ from .base import Ranker
 from .linear import ItemItemRanker
 from .mf import MFRanker
 
-# Columns per block when building item-item similarities: bounds the transient memory of X^T X[:, block].
-BLOCK_COLUMNS = 2048
+# Cells (items x block columns) of one block of the item-item similarity: bounds its transient memory.
+BLOCK_CELLS = 1 << 23
+# Co-occurring pairs (sum over users of items^2) above this share of items^2: the blocks are built dense.
+DENSE_SHARE = 0.05
 
 
 def top_k_sparse_columns(S: sp.spmatrix, k: int, by_magnitude: bool = False) -> sp.csc_matrix:
-    """Return S keeping each column's k largest entries (by value, positives only; or by |value|)."""
+    """Return S keeping each column's k largest entries (by value, positives only; or by |value|, nonzero)."""
     S = sp.csc_matrix(S)
     S.sum_duplicates()
-    n_cols = S.shape[1]
+    key = np.abs(S.data) if by_magnitude else S.data
+    keep = key > 0 if by_magnitude else S.data > 0
     counts = np.diff(S.indptr)
-    col_of = np.repeat(np.arange(n_cols), counts)
-    key = -np.abs(S.data) if by_magnitude else -S.data
-    # Sort entries by (column, key): the rank inside a column is then the distance from the column start.
-    order = np.lexsort((S.indices, key, col_of))
-    rank = np.arange(len(order)) - S.indptr[col_of[order]]
-    keep = order[rank < k]
-    keep = keep[S.data[keep] != 0] if by_magnitude else keep[S.data[keep] > 0]
-    return sp.csc_matrix((S.data[keep], (S.indices[keep], col_of[keep])), shape=S.shape)
+    for c in np.flatnonzero(counts > k):  # only crowded columns need a partition
+        lo, hi = S.indptr[c], S.indptr[c + 1]
+        drop = np.argpartition(-key[lo:hi], k - 1)[k:]
+        keep[lo + drop] = False
+    cols = np.repeat(np.arange(S.shape[1]), counts)
+    return sp.csc_matrix((S.data[keep], (S.indices[keep], cols[keep])), shape=S.shape)
 
 
-def blockwise_top_k(n_items: int, column_block: Callable[[np.ndarray], sp.spmatrix], k: int,
-                    block: int = BLOCK_COLUMNS) -> sp.csr_matrix:
-    """Return the n x n item-item matrix whose columns `column_block(cols)` yields, pruned to top-k per column.
+def top_k_dense_columns(S: np.ndarray, k: int, first_item: int) -> sp.csc_matrix:
+    """Return a dense block (columns first_item...) as CSC keeping each column's k largest positive entries."""
+    n, width = S.shape
+    S[first_item + np.arange(width), np.arange(width)] = 0.0  # no item is its own neighbour
+    k = min(k, n)
+    rows = np.argpartition(-S, k - 1, axis=0)[:k]
+    cols = np.broadcast_to(np.arange(width), rows.shape)
+    vals = S[rows, cols]
+    keep = vals > 0
+    return sp.csc_matrix((vals[keep], (rows[keep], cols[keep])), shape=S.shape)
 
-    Only one block of columns of the (sparse) similarity exists at a time, so memory stays near
-    n_items * k plus one block, however dense the full co-occurrence would be.
+
+def dense_cooccurrence(X: sp.csr_matrix) -> bool:
+    """Return whether X^T X is dense enough that dense blocks beat sparse products (few, heavy users)."""
+    per_user = np.diff(sp.csr_matrix(X).indptr).astype(np.float64)
+    return float((per_user ** 2).sum()) > DENSE_SHARE * float(X.shape[1]) ** 2
+
+
+def blockwise_top_k(left: sp.csr_matrix, right: sp.csc_matrix, k: int,
+                    transform: Callable[[Any, np.ndarray], Any], dense: bool) -> sp.csr_matrix:
+    """Return top-k-per-column of transform(left @ right[:, block], block), one block of columns at a time.
+
+    left is items x users and right users x items, so each block is items x block; the diagonal is
+    excluded. Dense blocks (sparse @ dense) suit heavy co-occurrence; sparse products suit light.
+    Memory stays near items * k plus one block, however dense the full co-occurrence would be.
     """
+    n = right.shape[1]
+    width = max(1, min(n, BLOCK_CELLS // max(n, 1)))
     parts = []
-    for start in range(0, n_items, block):
-        cols = np.arange(start, min(start + block, n_items))
-        S = sp.csc_matrix(column_block(cols), dtype=np.float64)
-        # Zero the diagonal entries of this block (item i is column i - start).
-        S = S.tocoo()
-        off = S.row != (S.col + start)
-        S = sp.csc_matrix((S.data[off], (S.row[off], S.col[off])), shape=(n_items, len(cols)))
-        parts.append(top_k_sparse_columns(S, k))
-    W = sp.hstack(parts, format="csr") if parts else sp.csr_matrix((n_items, n_items))
+    for start in range(0, n, width):
+        cols = np.arange(start, min(start + width, n))
+        if dense:
+            block = transform(np.asarray(left @ right[:, cols].toarray()), cols)
+            parts.append(top_k_dense_columns(block, k, start))
+        else:
+            block = transform(sp.coo_matrix(left @ right[:, cols]), cols)
+            off = block.row != block.col + start
+            block = sp.csc_matrix((block.data[off], (block.row[off], block.col[off])), shape=block.shape)
+            parts.append(top_k_sparse_columns(block, k))
+    W = sp.hstack(parts, format="csr") if parts else sp.csr_matrix((n, n))
     return sp.csr_matrix(W, dtype=np.float32)
 
 
@@ -74,17 +99,16 @@ class SparseItemKNNRanker(ItemItemRanker):
 
     def _fit(self, data: InteractionData) -> None:
         X = sp.csr_matrix(self.fit_matrix, dtype=np.float64)
-        Xt = X.T.tocsr()
-        Xc = X.tocsc()
         norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=0)).ravel())
         shrink = float(self.params["shrink"])
 
-        def similarity(cols: np.ndarray) -> sp.spmatrix:
-            G = (Xt @ Xc[:, cols]).tocoo()
-            G.data = G.data / (norms[G.row] * norms[cols[G.col]] + shrink + 1e-8)
-            return G
+        def similarity(G, cols: np.ndarray):
+            if sp.issparse(G):
+                G.data = G.data / (norms[G.row] * norms[cols[G.col]] + shrink + 1e-8)
+                return G
+            return G / (np.outer(norms, norms[cols]) + shrink + 1e-8)
 
-        self.W = blockwise_top_k(X.shape[1], similarity, int(self.params["k"]))
+        self.W = blockwise_top_k(X.T.tocsr(), X.tocsc(), int(self.params["k"]), similarity, dense_cooccurrence(X))
 
 
 class SparseRP3betaRanker(ItemItemRanker):
@@ -104,15 +128,15 @@ class SparseRP3betaRanker(ItemItemRanker):
         Piu = sp.csr_matrix(sp.diags(1.0 / np.maximum(item_deg, 1.0)) @ X.T)
         Pui.data **= alpha
         Piu.data **= alpha
-        Pui_c = Pui.tocsc()
         penalty = np.power(np.maximum(item_deg, 1.0), beta)
 
-        def similarity(cols: np.ndarray) -> sp.spmatrix:
-            W = (Piu @ Pui_c[:, cols]).tocoo()
-            W.data = W.data / penalty[cols[W.col]]
-            return W
+        def penalised(W, cols: np.ndarray):
+            if sp.issparse(W):
+                W.data = W.data / penalty[cols[W.col]]
+                return W
+            return W / penalty[cols][None, :]
 
-        self.W = blockwise_top_k(X.shape[1], similarity, int(self.params["k"]))
+        self.W = blockwise_top_k(Piu, Pui.tocsc(), int(self.params["k"]), penalised, dense_cooccurrence(X))
 
 
 def head_items(X: sp.spmatrix, head: int) -> np.ndarray:
@@ -141,7 +165,7 @@ class HeadEASERanker(ItemItemRanker):
 
     name = "ease_head"
 
-    def __init__(self, l2: float = 300.0, head: int = 4000, k: int = 200, **params) -> None:
+    def __init__(self, l2: float = 300.0, head: int = 2000, k: int = 200, **params) -> None:
         super().__init__(l2=l2, head=head, k=k, **params)
 
     def _fit(self, data: InteractionData) -> None:
@@ -163,7 +187,7 @@ class LikedHeadEASERanker(HeadEASERanker):
     name = "ease_liked_head"
     signal = "likes"
 
-    def __init__(self, l2: float = 200.0, head: int = 4000, k: int = 200, **params) -> None:
+    def __init__(self, l2: float = 200.0, head: int = 2000, k: int = 200, **params) -> None:
         super().__init__(l2=l2, head=head, k=k, **params)
 
 
