@@ -49,6 +49,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "itemknn": {"ranker": "itemknn_sparse", "k": 100, "shrink": 10.0},
         "mf": {"ranker": "als", "factors": 64, "iterations": 15, "regularization": 0.05},
     },
+    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items.
+    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"]},
     "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
     # The fused weights are learned on at most this many validation users x catalog items of scores per
     # component (a seeded sample of users beyond it): ML-100K and ml-latest-small use every user.
@@ -200,6 +202,28 @@ def torch_threads(n: int):
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def timed_fits(components: dict[str, Any], timings: dict[str, float]):
+    """Within the block, add each component's fitting seconds (validation fit and refit) to timings[fit_<role>_s]."""
+    def wrap(role: str, fit: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fit(*args, **kwargs)
+            finally:
+                key = f"fit_{role}_s"
+                timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+        return timed
+
+    for role, ranker in components.items():
+        ranker.fit = wrap(role, ranker.fit)
+    try:
+        yield
+    finally:
+        for ranker in components.values():
+            del ranker.fit  # the class's method again
+
+
 def _has_ratings(data: InteractionData) -> bool:
     return data.n_interactions > 0 and float(np.ptp(data.values)) > 0
 
@@ -243,10 +267,11 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
             tuned["ease_l2_ndcg@10"] = {str(k): v for k, v in results.items()}
 
     report("fitting hybrid", 0.0)
-    hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
-                               fraction=float(cfg["validation_fraction"]),
-                               progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune,
-                               max_users=validation_user_limit(data.n_items, cfg))
+    with timed_fits(hybrid.components, timings):
+        hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
+                                   fraction=float(cfg["validation_fraction"]),
+                                   progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune,
+                                   max_users=validation_user_limit(data.n_items, cfg))
     timings["hybrid_s"] = time.perf_counter() - started
     metrics: dict[str, Any] = {"validation": hybrid.validation, "weights": dict(hybrid.weights)}
     hybrid.save(tmp / "hybrid")
@@ -254,7 +279,10 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
-        rating = RatingModel(**cfg["rating"]).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
+        rating_cfg = dict(cfg["rating"])
+        if uses_scalable_components(data.n_items, cfg):
+            rating_cfg.update(cfg.get("scalable_rating") or {})
+        rating = RatingModel(**rating_cfg).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
                                                   progress=bool(cfg.get("tqdm")))
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
