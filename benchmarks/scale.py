@@ -253,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--datasets", default=f"ml-100k,ml-latest-small,synthetic:{MUSIC_SIZE[0]}:{MUSIC_SIZE[1]}")
     parser.add_argument("--sizes", default="", help="synthetic catalog sizes (items, ~20 events each), e.g. 1000,10000")
+    parser.add_argument("--sweep-config", default='{"dense_item_limit": 0}',
+                        help="training config (JSON) for the --sizes runs; by default every size uses the scalable components")
     parser.add_argument("--baseline", default="", help="git revision to also train ML-100K with (before/after)")
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--write", action="store_true", help="rewrite the scale section of docs/benchmarks.md")
@@ -282,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     sweep = []
     for size in [int(s) for s in args.sizes.split(",") if s]:
         log(f"synthetic:{size} ...")
-        sweep.append(run_child(f"synthetic:{size}"))
+        sweep.append(run_child(f"synthetic:{size}", config=json.loads(args.sweep_config)))
         log(f"  {sweep[-1]['train_s']:.1f} s, {sweep[-1]['peak_rss_mib']:.0f} MiB, timings {sweep[-1]['timings']}")
     quality_rows = [] if args.no_quality else quality()
     command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
