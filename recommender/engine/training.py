@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from .data import InteractionData, Split
 from .metrics import evaluate_topk
@@ -20,6 +21,7 @@ from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
 from .rankers.hybrid import HybridRanker
 from .rankers.mf import use_device
+from .rankers.scalable import HeadEASERanker, head_items
 from .rating import RatingModel
 
 FORMAT_VERSION = 1
@@ -37,7 +39,24 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "popularity": {},
         "content": {"embedder": {"kind": "sentence"}},
     },
+    # Catalogs with more items than this train the `scalable` components in place of the dense ones: the
+    # dense item-item models cost items^2 memory and EASE items^3 time (ml-latest-small's 9.7k items took
+    # minutes per inverse); below it the dense models are kept exactly as they are.
+    "dense_item_limit": 5000,
+    # Per role (a key of `components`), the ranker and parameters used above dense_item_limit.
+    "scalable": {
+        "ease": {"ranker": "ease_head", "l2": 300.0, "head": 2000, "k": 200},
+        "ease_liked": {"ranker": "ease_liked_head", "l2": 200.0, "head": 2000, "k": 200},
+        "rp3beta": {"ranker": "rp3beta_sparse", "alpha": 1.0, "beta": 0.5, "k": 300},
+        "itemknn": {"ranker": "itemknn_sparse", "k": 100, "shrink": 10.0},
+        "mf": {"ranker": "als", "factors": 64, "iterations": 15, "regularization": 0.05},
+    },
+    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items.
+    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"]},
     "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
+    # The fused weights are learned on at most this many validation users x catalog items of scores per
+    # component (a seeded sample of users beyond it): ML-100K and ml-latest-small use every user.
+    "validation_score_cells": 20_000_000,
     "query_weight": 1.0,
     "rating": {},
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
@@ -56,27 +75,97 @@ def merged_config(config: dict | None) -> dict[str, Any]:
     return out
 
 
-def tune_ease(train: InteractionData, split: Split, grid: list[float]) -> tuple[float, dict[float, float]]:
-    """Return the EASE l2 with the best NDCG@10 on split's held-out items, and every tried value's NDCG."""
+def ease_validation_curve(X: sp.csr_matrix, seen: sp.csr_matrix, test_items: dict[int, np.ndarray],
+                          grid: list[float], items: np.ndarray | None = None,
+                          dtype: type = np.float64) -> dict[float, float]:
+    """Return EASE's validation NDCG@10 for every l2 in grid from one eigendecomposition of the Gram matrix.
+
+    With G = V diag(s) V^T, P = (G + l2 I)^-1 = V diag(1/(s + l2)) V^T, and EASE's scores are
+    X B = X - (X P) diag(1/diag P): per l2 only the validation users' rows are computed (users x items^2),
+    never another items^3 inverse. `items` restricts EASE to those columns (the head); others score 0.
+    """
+    n = X.shape[1]
+    cols = np.arange(n) if items is None else np.asarray(items)
+    Xh = sp.csr_matrix(X[:, cols], dtype=dtype)
+    s, V = np.linalg.eigh((Xh.T @ Xh).toarray().astype(dtype))
+    V2 = V * V
+    users = np.array(sorted(test_items), dtype=np.int64)
+    XV = np.asarray(Xh[users] @ V)
+    results = {}
+    for l2 in grid:
+        inv: np.ndarray = (1.0 / (s + float(l2))).astype(dtype)
+        diag = V2 @ inv
+
+        def scores(chunk: np.ndarray, inv: np.ndarray = inv, diag: np.ndarray = diag) -> np.ndarray:
+            pos = np.searchsorted(users, chunk)
+            head = Xh[chunk].toarray() - ((XV[pos] * inv) @ V.T) / diag
+            out = np.zeros((len(chunk), n))
+            out[:, cols] = head
+            return out
+
+        results[float(l2)] = evaluate_topk(scores, seen, test_items, ks=(10,))["NDCG@10"]
+    return results
+
+
+def tune_ease(train: InteractionData, split: Split, grid: list[float], head: int | None = None,
+              max_users: int | None = None, seed: int = 0) -> tuple[float, dict[float, float]]:
+    """Return the EASE l2 with the best NDCG@10 on split's held-out items, and every tried value's NDCG.
+
+    head: tune EASE over only the `head` most-interacted items (as HeadEASERanker fits it), in float32.
+    max_users: score at most this many held-out users (a sample drawn with seed).
+    """
     from .catalog import Catalog
 
     catalog = Catalog.from_data(train)
-    results = {}
-    for l2 in grid:
-        ranker = make_ranker("ease", l2=l2).fit(train, catalog)
-        results[l2] = evaluate_topk(ranker.score_users, catalog.train, split.test_items, ks=(10,))["NDCG@10"]
+    X = catalog.interactions
+    items = None if head is None else head_items(X, head)
+    test_items = split.test_items
+    if max_users is not None and len(test_items) > max_users:
+        users = np.random.default_rng(seed).choice(np.array(sorted(test_items)), size=int(max_users), replace=False)
+        test_items = {int(u): test_items[int(u)] for u in users}
+    results = ease_validation_curve(X, catalog.train, test_items, grid, items,
+                                    np.float64 if head is None else np.float32)
     return max(results, key=lambda l2: results[l2]), results
 
 
-def build_hybrid(config: dict[str, Any], embedder=None) -> HybridRanker:
-    """Return an unfitted hybrid with the configured components (an embedder object may be injected)."""
+def uses_scalable_components(n_items: int, config: dict[str, Any]) -> bool:
+    """Return whether a catalog of n_items trains the scalable components (more than dense_item_limit items)."""
+    limit = config.get("dense_item_limit")
+    return limit is not None and n_items > int(limit)
+
+
+def component_specs(config: dict[str, Any], n_items: int | None = None) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Return {role: (ranker name, params)} for the configured components at this catalog size.
+
+    A component's params may name its ranker ("ranker"), else the role is the ranker's name. Above
+    dense_item_limit, every role listed under `scalable` takes that entry instead.
+    """
+    scalable = n_items is not None and uses_scalable_components(n_items, config)
+    replacements = config.get("scalable") or {}
+    specs = {}
+    for role, params in config["components"].items():
+        params = dict(replacements[role] if scalable and role in replacements else params)
+        specs[role] = (params.pop("ranker", role), params)
+    return specs
+
+
+def validation_user_limit(n_items: int, config: dict[str, Any]) -> int | None:
+    """Return how many validation users the fused weights are learned on (None: all of them)."""
+    cells = config.get("validation_score_cells")
+    return None if not cells else max(200, int(cells) // max(n_items, 1))
+
+
+def build_hybrid(config: dict[str, Any], embedder=None, n_items: int | None = None) -> HybridRanker:
+    """Return an unfitted hybrid with the configured components (an embedder object may be injected).
+
+    n_items (the catalog's size) selects the scalable components above config["dense_item_limit"].
+    """
     components = {}
-    for name, params in config["components"].items():
-        params = dict(params)
+    for role, (name, params) in component_specs(config, n_items).items():
         if name == "content" and embedder is not None:
             params.pop("embedder", None)
             params["embedder_obj"] = embedder
-        components[name] = make_ranker(name, **params)
+        components[role] = make_ranker(name, **params)
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
 
 
@@ -115,6 +204,28 @@ def torch_threads(n: int):
         torch.set_num_threads(before)
 
 
+@contextlib.contextmanager
+def timed_fits(components: dict[str, Any], timings: dict[str, float]):
+    """Within the block, add each component's fitting seconds (validation fit and refit) to timings[fit_<role>_s]."""
+    def wrap(role: str, fit: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return fit(*args, **kwargs)
+            finally:
+                key = f"fit_{role}_s"
+                timings[key] = timings.get(key, 0.0) + time.perf_counter() - t0
+        return timed
+
+    for role, ranker in components.items():
+        ranker.fit = wrap(role, ranker.fit)
+    try:
+        yield
+    finally:
+        for ranker in components.values():
+            del ranker.fit  # the class's method again
+
+
 def _has_ratings(data: InteractionData) -> bool:
     return data.n_interactions > 0 and float(np.ptp(data.values)) > 0
 
@@ -144,7 +255,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
-    hybrid = build_hybrid(cfg, embedder)
+    hybrid = build_hybrid(cfg, embedder, n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
     grid = (cfg.get("tune") or {}).get("ease_l2") or []
@@ -152,15 +263,22 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     def tune(train: InteractionData, split: Split) -> None:
         if grid and "ease" in hybrid.components:
             report("tuning EASE l2", 0.05)
-            best, results = tune_ease(train, split, grid)
+            t0 = time.perf_counter()
+            ease = hybrid.components["ease"]
+            head = int(ease.params["head"]) if isinstance(ease, HeadEASERanker) else None
+            best, results = tune_ease(train, split, grid, head=head, seed=int(cfg["seed"]),
+                                      max_users=validation_user_limit(data.n_items, cfg))
+            timings["tune_ease_s"] = time.perf_counter() - t0
             hybrid.components["ease"].params["l2"] = best
             tuned["ease_l2"] = best
             tuned["ease_l2_ndcg@10"] = {str(k): v for k, v in results.items()}
 
     report("fitting hybrid", 0.0)
-    hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
-                               fraction=float(cfg["validation_fraction"]),
-                               progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune)
+    with timed_fits(hybrid.components, timings):
+        hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
+                                   fraction=float(cfg["validation_fraction"]),
+                                   progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune,
+                                   max_users=validation_user_limit(data.n_items, cfg))
     timings["hybrid_s"] = time.perf_counter() - started
     metrics: dict[str, Any] = {"validation": hybrid.validation, "weights": dict(hybrid.weights)}
     hybrid.save(tmp / "hybrid")
@@ -171,7 +289,10 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
-        rating = RatingModel(**cfg["rating"]).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
+        rating_cfg = dict(cfg["rating"])
+        if uses_scalable_components(data.n_items, cfg):
+            rating_cfg.update(cfg.get("scalable_rating") or {})
+        rating = RatingModel(**rating_cfg).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
                                                   progress=bool(cfg.get("tqdm")))
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
@@ -185,6 +306,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
         "n_items": data.n_items,
         "n_interactions": data.n_interactions,
         "item_ids": list(data.item_ids),
+        "components": {role: ranker.name for role, ranker in hybrid.components.items()},
         "config": cfg,
         "tuned": tuned,
         "metrics": metrics,

@@ -13,7 +13,8 @@ from recommender.engine.types import Constraints, Profile
 
 from .conftest import COLD_ID, COLD_TEXT
 
-NAMES = ["popularity", "itemknn", "ease", "ease_liked", "rp3beta", "mf", "content", "hybrid"]
+NAMES = ["popularity", "itemknn", "ease", "ease_liked", "rp3beta", "mf", "content", "hybrid",
+         "itemknn_sparse", "rp3beta_sparse", "ease_head", "ease_liked_head", "als"]
 
 
 def build(name: str, data, embedder) -> Ranker:
@@ -24,6 +25,10 @@ def build(name: str, data, embedder) -> Ranker:
         return make_ranker("content", embedder_obj=embedder).fit(data)
     if name in ("ease", "ease_liked"):
         return make_ranker(name, l2=5.0).fit(data)
+    if name in ("ease_head", "ease_liked_head"):
+        return make_ranker(name, l2=5.0, head=30, k=15).fit(data)
+    if name == "als":
+        return make_ranker("als", factors=8, iterations=5).fit(data)
     if name == "hybrid":
         cfg = merged_config({"components": {"ease": {"l2": 5.0}, "rp3beta": {"k": 20},
                                             "mf": {"factors": 8, "epochs": 10, "lr": 0.02, "batch_size": 16},

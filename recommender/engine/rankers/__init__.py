@@ -7,11 +7,12 @@ from .hybrid import HybridRanker
 from .linear import EASERanker, ItemKNNRanker, LikedEASERanker, RP3betaRanker
 from .mf import MFRanker
 from .popularity import PopularityRanker
+from .scalable import ALSRanker, HeadEASERanker, LikedHeadEASERanker, SparseItemKNNRanker, SparseRP3betaRanker
 
 RANKERS: dict[str, type[Ranker]] = {
     cls.name: cls
     for cls in (PopularityRanker, ItemKNNRanker, EASERanker, LikedEASERanker, RP3betaRanker, MFRanker, ContentRanker,
-                HybridRanker)
+                HybridRanker, SparseItemKNNRanker, SparseRP3betaRanker, HeadEASERanker, LikedHeadEASERanker, ALSRanker)
 }
 
 
@@ -21,4 +22,5 @@ def make_ranker(name: str, **params) -> Ranker:
 
 
 __all__ = ["RANKERS", "Ranker", "make_ranker", "PopularityRanker", "ItemKNNRanker", "EASERanker", "LikedEASERanker",
-           "RP3betaRanker", "MFRanker", "ContentRanker", "HybridRanker"]
+           "RP3betaRanker", "MFRanker", "ContentRanker", "HybridRanker", "SparseItemKNNRanker",
+           "SparseRP3betaRanker", "HeadEASERanker", "LikedHeadEASERanker", "ALSRanker"]

@@ -192,8 +192,13 @@ class HybridRanker(Ranker):
 
     def fit_with_validation(self, data: InteractionData, protocol: str = "random", seed: int = 0,
                             fraction: float = 0.2, progress: Callable[[str, float], None] | None = None,
-                            tune: Callable[[InteractionData, Any], None] | None = None) -> HybridRanker:
-        """Fit components on a carved train split, learn weights on its validation part, refit on all data."""
+                            tune: Callable[[InteractionData, Any], None] | None = None,
+                            max_users: int | None = None) -> HybridRanker:
+        """Fit components on a carved train split, learn weights on its validation part, refit on all data.
+
+        max_users: learn the weights on at most this many validation users (a seeded sample), since each
+        component's validation scores are users x items.
+        """
         from ..catalog import Catalog
 
         split = (liked_holdout_split if protocol == "liked_holdout" else random_split)(data, fraction, seed)
@@ -206,6 +211,8 @@ class HybridRanker(Ranker):
             ranker.fit(split.train, sub_catalog)
         self.catalog = sub_catalog
         users = np.array(sorted(split.test_items), dtype=np.int64)
+        if max_users is not None and len(users) > max_users:
+            users = np.sort(np.random.default_rng(seed).choice(users, size=int(max_users), replace=False))
         rows = sub_catalog.train[users]
         val_scores = self.component_scores(rows)
         self.learn_weights(val_scores, rows, split.test_items, users)

@@ -1,0 +1,304 @@
+"""Training cost against catalog size: wall time and peak memory of the full train_bundle, and top-10 quality.
+
+    CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale --write
+    ... --sizes 1000,10000,50000 --baseline <git rev>   (a sweep of synthetic sizes; the old code on ML-100K)
+
+Every training run happens in a fresh child process, so its peak RSS (ru_maxrss) is that run's alone.
+The synthetic catalogs come from `synthetic_catalog`: power-law item popularity and user activity,
+one interaction per (user, item), item text for the content model, deterministic under a seed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+MUSIC_SIZE = (17_632, 75_000)  # the size of the music catalog whose training did not finish before this change
+
+_GENRES = ["rock", "pop", "jazz", "folk", "electronic", "hip hop", "classical", "metal", "soul", "blues",
+           "country", "ambient"]
+_WORDS = ["night", "river", "summer", "city", "echo", "golden", "broken", "neon", "quiet", "wild", "silver",
+          "heart", "ocean", "fire", "glass", "moon", "paper", "storm", "velvet", "winter"]
+
+
+def synthetic_catalog(n_items: int, events_per_item: float = 20.0, seed: int = 0, n_events: int | None = None,
+                      events_per_user: float = 25.0, item_exponent: float = 0.9, user_exponent: float = 0.5):
+    """Return InteractionData: about n_events (default events_per_item x n_items) implicit events over n_items.
+
+    Item popularity follows rank^-item_exponent (ranks shuffled over the ids, so the head is not the
+    first ids) and user activity rank^-user_exponent; repeated (user, item) pairs are dropped. Every
+    item has a title, genres, a year and a description. The same arguments give the same data.
+    """
+    from recommender.engine.data import InteractionData
+    from recommender.engine.types import ItemRecord
+
+    rng = np.random.default_rng(seed)
+    n_events = int(n_events if n_events is not None else round(events_per_item * n_items))
+    n_users = max(1, round(n_events / events_per_user))
+    item_p = 1.0 / np.arange(1, n_items + 1) ** item_exponent
+    item_p = (item_p / item_p.sum())[rng.permutation(n_items)]
+    user_p = 1.0 / np.arange(1, n_users + 1) ** user_exponent
+    user_p /= user_p.sum()
+    items = np.empty(0, dtype=np.int64)
+    users = np.empty(0, dtype=np.int64)
+    while len(items) < n_events:  # draw, drop repeats, top up until n_events distinct pairs
+        draw = int((n_events - len(items)) * 1.2) + 16
+        items = np.concatenate([items, rng.choice(n_items, size=draw, p=item_p)])
+        users = np.concatenate([users, rng.choice(n_users, size=draw, p=user_p)])
+        _, first = np.unique(users * n_items + items, return_index=True)
+        first.sort()
+        items, users = items[first], users[first]
+    items, users = items[:n_events], users[:n_events]
+    genre_of = rng.integers(0, len(_GENRES), size=(n_items, 2))
+    word_of = rng.integers(0, len(_WORDS), size=(n_items, 3))
+    years = rng.integers(1960, 2025, size=n_items)
+    records = [ItemRecord(item_id=f"t{i}", title=f"{_WORDS[w[0]].title()} {_WORDS[w[1]]} {i}", domain="music",
+                          description=f"A {_GENRES[g[0]]} track about {_WORDS[w[2]]}",
+                          attributes={"genres": sorted({_GENRES[g[0]], _GENRES[g[1]]}), "year": int(y)})
+               for i, (g, w, y) in enumerate(zip(genre_of, word_of, years))]
+    return InteractionData([f"u{u}" for u in users], [f"t{i}" for i in items], np.ones(len(items), np.float32),
+                           items=records)
+
+
+def load_dataset(name: str, seed: int = 0):
+    """Return a dataset by name: ml-100k, ml-latest-small (from CHATREC_DATA_DIR) or synthetic:ITEMS[:EVENTS]."""
+    from recommender.engine.data import load_ml100k, load_ml_latest
+
+    data_dir = Path(os.environ.get("CHATREC_DATA_DIR", "/work/shared/data"))
+    if name == "ml-100k":
+        return load_ml100k(data_dir / "ml-100k")
+    if name == "ml-latest-small":
+        return load_ml_latest(data_dir / "ml-latest-small")
+    if name.startswith("synthetic:"):
+        sizes = [int(v) for v in name.split(":")[1:]]
+        return synthetic_catalog(sizes[0], n_events=sizes[1] if len(sizes) > 1 else None, seed=seed)
+    raise ValueError(f"unknown dataset {name!r}")
+
+
+# ---------------------------------------------------------------- one training run (child process)
+
+
+def train_once(name: str, config: dict | None = None) -> dict[str, Any]:
+    """Train the full bundle on one dataset in this process; return wall time, peak RSS and the manifest's figures."""
+    from recommender.engine.training import train_bundle
+
+    data = load_dataset(name)
+    out = Path(tempfile.mkdtemp(prefix="chatrec-scale-"))
+    try:
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        manifest = train_bundle(data, out / "bundle", config=config)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        size = sum(f.stat().st_size for f in (out / "bundle").rglob("*") if f.is_file())
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"dataset": name, "items": data.n_items, "users": data.n_users, "events": data.n_interactions,
+            "train_s": wall, "cpu_s": cpu, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "artifact_mib": size / 2**20, "components": manifest.get("components"),
+            "weights": manifest["metrics"]["weights"], "validation": manifest["metrics"]["validation"],
+            "tuned": manifest["tuned"], "timings": manifest["timings"], "load_after": os.getloadavg()[0]}
+
+
+def run_child(name: str, code_root: Path = ROOT, config: dict | None = None) -> dict[str, Any]:
+    """Run train_once in a fresh interpreter whose `recommender` package comes from code_root."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys([str(code_root), str(ROOT)])))
+    load_before = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", name,
+                           "--config", json.dumps(config or {})],
+                          cwd=code_root, env=env, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError(f"training on {name} failed:\n{proc.stderr[-3000:]}")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    result["load_before"] = load_before
+    return result
+
+
+def checkout(rev: str) -> Path:
+    """Return a temporary directory holding the tree of git revision rev (for before/after runs)."""
+    target = Path(tempfile.mkdtemp(prefix="chatrec-rev-"))
+    archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+# ---------------------------------------------------------------- top-10 quality on one split
+
+
+def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]]:
+    """Return top-10 metrics of the scalable components, their hybrid, dense EASE, implicit ALS and popularity.
+
+    A per-user random 80/20 split (seed); the hybrid learns its weights on a validation carved from the
+    train part (seed + 1), as in training. Items seen in train are never ranked.
+    """
+    from recommender.bench import ImplicitModel
+    from recommender.engine.catalog import Catalog
+    from recommender.engine.data import random_split
+    from recommender.engine.metrics import evaluate_topk
+    from recommender.engine.rankers import make_ranker
+    from recommender.engine.training import (
+        build_hybrid,
+        merged_config,
+        torch_threads,
+        training_threads,
+        tune_ease,
+    )
+
+    data = load_dataset(name)
+    split = random_split(data, 0.2, seed)
+    val = random_split(split.train, 0.2, seed + 1)
+    catalog = Catalog.from_data(split.train)
+    cfg = merged_config({"seed": seed})
+    scalable = cfg["scalable"]
+    rows = []
+
+    def run(label: str, fit) -> None:
+        t0 = time.perf_counter()
+        model = fit()
+        record = {"model": label, "fit_s": time.perf_counter() - t0}
+        record.update(evaluate_topk(model.score_users, catalog.train, split.test_items, ks=(10,)))
+        rows.append(record)
+        print(f"  {label}: NDCG@10 {record['NDCG@10']:.4f} ({record['fit_s']:.1f} s)", file=sys.stderr, flush=True)
+
+    def spec(role: str) -> tuple[str, dict]:
+        params = dict(scalable[role])
+        return params.pop("ranker"), params
+
+    with torch_threads(training_threads(None)):
+        head_l2, _ = tune_ease(val.train, val, cfg["tune"]["ease_l2"], head=int(scalable["ease"]["head"]))
+        run("popularity", lambda: make_ranker("popularity").fit(split.train, catalog))
+        run("implicit ALS (its own user factors)", lambda: ImplicitModel("als", seed).fit(catalog))
+        # Dense EASE over every item takes the head's tuned λ: tuning it too would cost another items^3.
+        run(f"EASE, dense, all items (λ={head_l2:g})", lambda: make_ranker("ease", l2=head_l2).fit(split.train, catalog))
+        ease_name, ease_params = spec("ease")
+        run(f"{ease_name} (λ={head_l2:g})",
+            lambda: make_ranker(ease_name, **dict(ease_params, l2=head_l2)).fit(split.train, catalog))
+        for role in ("itemknn", "rp3beta", "mf"):
+            ranker, params = spec(role)
+            run(ranker, lambda ranker=ranker, params=params: make_ranker(ranker, **params).fit(split.train, catalog))
+
+        def hybrid():
+            model = build_hybrid(merged_config({"seed": seed + 1}), n_items=split.train.n_items)
+            model.components["ease"].params["l2"] = head_l2
+            return model.fit_with_validation(split.train, seed=seed + 1)
+
+        run("scalable hybrid (weights learned on validation)", hybrid)
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+
+def growth_exponent(sizes: list[float], values: list[float]) -> float:
+    """Return b in value ~ a * size^b, fitted by least squares on logs."""
+    return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
+
+
+def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_rows: list[dict],
+             command: str) -> str:
+    """Return the `scale` section of docs/benchmarks.md."""
+    lines = ["## Training cost against catalog size", "",
+             f"Command: `{command}`. Each row is one full `train_bundle` (tuning, validation fit, weight learning,",
+             "refit on all data, rating model) in a fresh process; peak RSS is that process's maximum resident memory.",
+             f"Machine: {os.cpu_count()} cores shared with other work; the 1-minute load average before and after each",
+             "run is shown: wall time on a loaded machine is slower than on an idle one; CPU time (all threads of the",
+             "process) moves less with the load.", "",
+             "| dataset | code | items | events | components | wall s | CPU s | peak RSS MiB | artifact MiB | load |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
+    for label, rows in (("before", baseline), ("after", runs), ("after", sweep)):
+        for r in rows:
+            kind = "dense" if (r.get("components") or {}).get("ease", "ease") == "ease" else "scalable"
+            lines.append(f"| {r['dataset']} | {label} | {r['items']:,} | {r['events']:,} | {kind} | {r['train_s']:.1f} | "
+                         f"{r.get('cpu_s', float('nan')):.1f} | "
+                         f"{r['peak_rss_mib']:.0f} | {r['artifact_mib']:.1f} | "
+                         f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
+    lines.append("")
+    for label, rows in (("before", baseline), ("after", runs)):
+        for r in rows:
+            val = r["validation"]
+            objective = val.get("objective", "NDCG@10").lower()
+            lines.append(f"- {r['dataset']} ({label}): validation {objective} {val.get(objective, float('nan')):.4f}, "
+                         f"EASE λ {r['tuned'].get('ease_l2')}, weights "
+                         + ", ".join(f"{k} {v:g}" for k, v in sorted(r["weights"].items())))
+    synthetic = sorted((r for r in sweep + runs if r["dataset"].startswith("synthetic")), key=lambda r: r["items"])
+    if len(synthetic) >= 3:
+        sizes = [r["items"] for r in synthetic]
+        time_b = growth_exponent(sizes, [r["train_s"] for r in synthetic])
+        rss_b = growth_exponent(sizes, [r["peak_rss_mib"] for r in synthetic])
+        cpu_b = growth_exponent(sizes, [r["cpu_s"] for r in synthetic])
+        listed = ", ".join(f"{s:,}" for s in sizes)
+        lines += ["", (f"Growth over the synthetic catalogs ({listed} items): wall time ~ items^{time_b:.2f}, "
+                       f"CPU time ~ items^{cpu_b:.2f}, peak RSS ~ items^{rss_b:.2f} (least-squares fit on logs).")]
+    if quality_rows:
+        lines += ["", ("Top-10 on ml-latest-small, per-user random 80/20 split (seed 0; a test split, the hybrid's "
+                       "weights and EASE's λ learned on a validation carved from its train part):"), "",
+                  "| model | P@10 | R@10 | NDCG@10 | fit s |", "|---|---:|---:|---:|---:|"]
+        for r in quality_rows:
+            lines.append(f"| {r['model']} | {r['P@10']:.4f} | {r['R@10']:.4f} | {r['NDCG@10']:.4f} | {r['fit_s']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--config", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--datasets", default=f"ml-100k,ml-latest-small,synthetic:{MUSIC_SIZE[0]}:{MUSIC_SIZE[1]}")
+    parser.add_argument("--sizes", default="", help="synthetic catalog sizes (items, ~20 events each), e.g. 1000,10000")
+    parser.add_argument("--sweep-config", default='{"dense_item_limit": 0}',
+                        help="training config (JSON) for the --sizes runs; by default every size uses the scalable components")
+    parser.add_argument("--baseline", default="", help="git revision to also train ML-100K with (before/after)")
+    parser.add_argument("--no-quality", action="store_true")
+    parser.add_argument("--write", action="store_true", help="rewrite the scale section of docs/benchmarks.md")
+    parser.add_argument("--json", type=Path, help="also write every figure here")
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(train_once(args.child, json.loads(args.config) or None), default=float))
+        return
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    baseline = []
+    if args.baseline:
+        tree = checkout(args.baseline)
+        try:
+            log(f"ml-100k with {args.baseline} ...")
+            baseline.append(run_child("ml-100k", tree))
+            log(f"  {baseline[-1]['train_s']:.1f} s, {baseline[-1]['peak_rss_mib']:.0f} MiB")
+        finally:
+            shutil.rmtree(tree, ignore_errors=True)
+    runs = []
+    for name in [d for d in args.datasets.split(",") if d]:
+        log(f"{name} ...")
+        runs.append(run_child(name))
+        log(f"  {runs[-1]['train_s']:.1f} s, {runs[-1]['peak_rss_mib']:.0f} MiB, timings {runs[-1]['timings']}")
+    sweep = []
+    for size in [int(s) for s in args.sizes.split(",") if s]:
+        log(f"synthetic:{size} ...")
+        sweep.append(run_child(f"synthetic:{size}", config=json.loads(args.sweep_config)))
+        log(f"  {sweep[-1]['train_s']:.1f} s, {sweep[-1]['peak_rss_mib']:.0f} MiB, timings {sweep[-1]['timings']}")
+    quality_rows = [] if args.no_quality else quality()
+    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write")
+    body = markdown(runs, baseline, sweep, quality_rows, command.strip())
+    print(body)
+    if args.json:
+        args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep, "quality": quality_rows},
+                                        default=float, indent=1))
+    if args.write:
+        from recommender.docs_sections import write_section
+
+        write_section("scale", body)
+
+
+if __name__ == "__main__":
+    main()
