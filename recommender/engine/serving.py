@@ -38,12 +38,13 @@ class ConversationMix:
     """How the co-mention model joins the hybrid when a conversation names items.
 
     Each part is scaled to unit maximum over the catalog, then weighted: the hybrid's scores, the co-mention
-    links from the named items (what people suggested after them), and how often an item is suggested at all.
+    model's scores for the named items (what people suggested after them, and how often an item is suggested
+    at all, as that model weighs them), and optionally that prior again on its own.
     """
 
-    hybrid: float = 2.0
+    hybrid: float = 0.25
     links: float = 1.0
-    prior: float = 0.5
+    prior: float = 0.0
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -175,16 +176,16 @@ class RecommenderBundle:
         """Return the hybrid's scoring and, when a conversation names items and this version learned from
         dialogues, the scores with the co-mention model mixed in (see ConversationMix)."""
         scored = self.hybrid.score_vector(x, query)
-        if self.comention is None or profile is None or not (profile.liked or profile.disliked or profile.exclude):
+        if self.comention is None or profile is None:
             return scored, None
         # The conversation's items: liked and disliked as stated; the others it named or suggested (what the
-        # co-mention model learned its contexts from) count half.
+        # co-mention model learned its contexts from) count half. With none yet, what people suggest at all
+        # (the model's prior) still says more about a conversation than the hybrid's popularity does.
         named = {i: NAMED_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
-        links = self.comention.read_signal(sp.csr_matrix(talk[None, :])) @ self.comention.S
-        dialogue = (self.mix.links * _unit_scaled(np.asarray(links.todense(), dtype=np.float64).ravel())
-                    + self.mix.prior * self.comention.prior.astype(np.float64))
+        said = self.comention.score_matrix(sp.csr_matrix(talk[None, :]))[0].astype(np.float64)
+        dialogue = self.mix.links * _unit_scaled(said) + self.mix.prior * self.comention.prior.astype(np.float64)
         raw = scored.scores.astype(np.float64)
         top = float(np.abs(raw).max()) if raw.size else 0.0
         scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
