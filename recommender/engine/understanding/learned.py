@@ -22,14 +22,16 @@ Training from stored dialogues writes them under `<model version>/understanding/
 """
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
 import zlib
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,8 +48,8 @@ INTENT_LABELS = ("recommend", "ask_info", "feedback", "chitchat")
 NO_RULE = "none"  # the rule value when the rule-based reading has nothing to say
 _YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]")
-_GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings)\b", re.I)
-_CLOSING = re.compile(r"\b(thanks|thank you|thx|bye|goodbye|good night|have a (good|great|nice))\b", re.I)
+_GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings)\b", re.IGNORECASE)
+_CLOSING = re.compile(r"\b(thanks|thank you|thx|bye|goodbye|good night|have a (good|great|nice))\b", re.IGNORECASE)
 
 
 # -- text preparation ---------------------------------------------------------------------------------
@@ -65,7 +67,7 @@ def mask_titles(text: str, item_titles: Iterable[str] = (), other_titles: Iterab
                 if form.strip():
                     spans.append((form.strip(), mark))
     for form, mark in sorted(spans, key=lambda s: len(s[0]), reverse=True):
-        text = re.sub(re.escape(form), mark, text, flags=re.I)
+        text = re.sub(re.escape(form), mark, text, flags=re.IGNORECASE)
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -74,7 +76,7 @@ def hashed_ngrams(texts: Sequence[str], dim: int) -> np.ndarray:
     out = np.zeros((len(texts), dim), dtype=np.float32)
     for row, text in enumerate(texts):
         words = _WORD.findall(text.lower().replace(ITEM, " itemmark ").replace(OTHER, " othermark "))
-        grams = words + [a + " " + b for a, b in zip(words, words[1:])]
+        grams = words + [a + " " + b for a, b in itertools.pairwise(words)]
         for gram in grams:
             h = zlib.crc32(gram.encode("utf-8"))
             out[row, h % dim] += 1.0 if (h >> 20) & 1 else -1.0
@@ -95,7 +97,7 @@ class FeatureConfig:
         return {"use_context": self.use_context, "ngram_dim": self.ngram_dim, "rule_values": list(self.rule_values)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "FeatureConfig":
+    def from_dict(cls, data: dict[str, Any]) -> FeatureConfig:
         return cls(bool(data.get("use_context")), int(data.get("ngram_dim", 0)), tuple(data.get("rule_values") or ()))
 
 
@@ -224,7 +226,7 @@ class IntentModel(TextClassifier):
 
 
 def _embedding_dim(embedder: Embedder) -> int:
-    return int(getattr(embedder, "dim"))
+    return int(embedder.dim)
 
 
 def feature_width(embedding_dim: int, features: FeatureConfig) -> int:
@@ -358,7 +360,7 @@ def fit_classifier(cls, examples: Sequence[Example], labels: Sequence[str], embe
 
 
 def _group_hash(group: str, seed: int) -> int:
-    return zlib.crc32(f"{seed}:{group}".encode("utf-8"))
+    return zlib.crc32(f"{seed}:{group}".encode())
 
 
 def fit_mention_sentiment(examples: Sequence[Example], embedder: Embedder | None = None, seed: int = 0,
@@ -514,9 +516,7 @@ def intent_examples_from_dialogue(dialogue: Dialogue) -> list[Example]:
         next_introduces = k + 1 < len(blocks) and introduces[k + 1]
         label = None
         if k == user_positions[0] and words <= 6 and not block.mentions and "?" not in block.text \
-                and _GREETING.search(block.text):
-            label = "chitchat"
-        elif k == user_positions[-1] and words <= 8 and not block.mentions and _CLOSING.search(block.text):
+                and _GREETING.search(block.text) or k == user_positions[-1] and words <= 8 and not block.mentions and _CLOSING.search(block.text):
             label = "chitchat"
         elif not block.mentions and next_introduces and not prev_introduced:
             label = "recommend"
