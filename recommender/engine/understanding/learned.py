@@ -324,7 +324,7 @@ def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) ->
     return float(np.mean(scores)) if scores else 0.0
 
 
-L2_GRID = (1e-4, 1e-3, 1e-2)
+L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)
 
 
 def fit_classifier(cls, examples: Sequence[Example], labels: Sequence[str], embedder: Embedder | None = None,
@@ -364,17 +364,17 @@ def _group_hash(group: str, seed: int) -> int:
 
 
 def fit_mention_sentiment(examples: Sequence[Example], embedder: Embedder | None = None, seed: int = 0,
-                          with_rule: bool = False, **kwargs) -> MentionSentimentModel:
+                          with_rule: bool = False, use_context: bool = True, **kwargs) -> MentionSentimentModel:
     """Return a liked/disliked model fitted on mention examples (see `mention_examples`)."""
-    features = FeatureConfig(use_context=True, ngram_dim=kwargs.pop("ngram_dim", 512),
+    features = FeatureConfig(use_context=use_context, ngram_dim=kwargs.pop("ngram_dim", 512),
                              rule_values=SENTIMENT_RULE_VALUES if with_rule else ())
     return fit_classifier(MentionSentimentModel, examples, SENTIMENT_LABELS, embedder, features, seed, **kwargs)
 
 
 def fit_reaction(examples: Sequence[Example], embedder: Embedder | None = None, seed: int = 0,
-                 with_rule: bool = False, **kwargs) -> ReactionModel:
+                 with_rule: bool = False, use_context: bool = True, **kwargs) -> ReactionModel:
     """Return an accepts/rejects/seen model fitted on reaction examples (see `reaction_examples`)."""
-    features = FeatureConfig(use_context=True, ngram_dim=kwargs.pop("ngram_dim", 512),
+    features = FeatureConfig(use_context=use_context, ngram_dim=kwargs.pop("ngram_dim", 512),
                              rule_values=REACTION_RULE_VALUES if with_rule else ())
     return fit_classifier(ReactionModel, examples, REACTION_LABELS, embedder, features, seed, **kwargs)
 
