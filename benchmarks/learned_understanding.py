@@ -404,8 +404,8 @@ def report(r: dict[str, Any]) -> str:
                        f"labelled {check['hand_counts']}, the rest too ambiguous to label). Accuracy: {accuracies}. "
                        "The labels were written after seeing the predictions, and they read a reply to a suggestion "
                        "as feedback, as the weak labels do; treat this as a sanity check, not a measurement.")]
-    lines += ["", ("### Latency per message (embedding included, cold embedding cache, embedder loaded once, 100 dev "
-              "messages)"), "", "| call | torch threads | mean ms | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+    lines += ["", (f"### Latency per message (embedding included, cold embedding cache, embedder loaded once, "
+                   f"{r['latency_n']} dev messages per call)"), "", "| call | torch threads | mean ms | p50 ms | p95 ms |", "|---|---|---|---|---|"]
     for threads, calls in r["latency_ms"].items():
         for name, lat in calls.items():
             lines.append(f"| {name} | {threads} | {lat['mean']:.1f} | {lat['p50']:.1f} | {lat['p95']:.1f} |")
