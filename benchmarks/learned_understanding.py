@@ -8,6 +8,7 @@ development split; intent is scored on tests/data/understanding_dev_holdout.json
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import statistics
@@ -367,6 +368,40 @@ def _table(block: dict[str, Any], labels: Sequence[str], extra: Sequence[str] = 
     return lines
 
 
+def _than(a: float, b: float) -> str:
+    return "above" if a > b else "below" if a < b else "equal to"
+
+
+def summary_lines(r: dict[str, Any]) -> list[str]:
+    """Return the comparison in words, each verdict computed from the figures."""
+    s, re_, it = r["sentiment"], r["reaction"], r["intent"]
+    rule_s = max(s["rules"]["macro_f1"], s["rules, neutral read as liked"]["macro_f1"])
+    learned_s, rule_dis = s["learned"], s["rules"]["per_label"]["disliked"]["f1"]
+    react_learned, react_rules = re_["learned"]["macro_f1"], re_["rules"]["macro_f1"]
+    replies = sum(re_["rule_outputs"].values())
+    concluded = replies - re_["rule_outputs"].get(L.NO_RULE, 0)
+    out = [(f"- Mention sentiment: learned macro-F1 {learned_s['macro_f1']:.3f} "
+            f"({s['learned + rule feature']['macro_f1']:.3f} with the rule as a feature), "
+            f"{_than(learned_s['macro_f1'], rule_s)} the rules read most favourably ({rule_s:.3f}); F1 on dislikes "
+            f"{learned_s['per_label']['disliked']['f1']:.3f} vs {rule_dis:.3f}. Accuracy "
+            f"{learned_s['accuracy']:.3f} is {_than(learned_s['accuracy'], s['always liked']['accuracy'])} always "
+            f"answering liked ({s['always liked']['accuracy']:.3f}): balanced class weights trade likes for dislikes."),
+           (f"- Reaction: learned macro-F1 {react_learned:.3f}, {_than(react_learned, react_rules)} the rules "
+            f"({react_rules:.3f}), which conclude something on {concluded} of {replies} replies and have no "
+            "already-seen reading.")]
+    learned_i = {k: v["accuracy"] for k, v in it.items() if isinstance(v, dict) and k.startswith("learned")}
+    best = max(learned_i, key=lambda k: learned_i[k])
+    weak_all, alone = learned_i["learned (labelled + weak ReDial)"], learned_i["learned (labelled dev turns only)"]
+    out.append(f"- Intent on the project's held-out turns: rules {it['rules']['accuracy']:.3f}, best learned or combined "
+               f"variant ({best}) {learned_i[best]:.3f}; all weak ReDial labels move learned accuracy from "
+               f"{alone:.3f} (hand-labelled turns only) to {weak_all:.3f}.")
+    check = r.get("intent_redial_dev", {}).get("accuracy", {})
+    if check:
+        out.append("- Intent on ReDial seeker turns (hand-check): " + ", ".join(f"{k} {v:.3f}" for k, v in check.items())
+                   + ".")
+    return out
+
+
 def report(r: dict[str, Any]) -> str:
     s, re_, it = r["sentiment"], r["reaction"], r["intent"]
     lines = [
@@ -404,6 +439,7 @@ def report(r: dict[str, Any]) -> str:
                        f"labelled {check['hand_counts']}, the rest too ambiguous to label). Accuracy: {accuracies}. "
                        "The labels were written after seeing the predictions, and they read a reply to a suggestion "
                        "as feedback, as the weak labels do; treat this as a sanity check, not a measurement.")]
+    lines += ["", "### Reading", "", *summary_lines(r)]
     lines += ["", (f"### Latency per message (embedding included, cold embedding cache, embedder loaded once, "
                    f"{r['latency_n']} dev messages per call)"), "", "| call | torch threads | mean ms | p50 ms | p95 ms |", "|---|---|---|---|---|"]
     for threads, calls in r["latency_ms"].items():
@@ -421,11 +457,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--limit", type=int, default=None, help="use only the first N dialogues (a quick look)")
     ap.add_argument("--latency-messages", type=int, default=100, help="dev messages timed per model")
+    ap.add_argument("--json", type=Path, default=None, help="also write every figure as JSON")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
     ap.add_argument("--show-intent-check", action="store_true", help="print the drawn dev seeker turns")
     args = ap.parse_args(argv)
     r = run(args.data_dir or data_dir(), seed=args.seed, limit=args.limit, latency_n=args.latency_messages, log=lambda m: print(m, file=sys.stderr))
     text = report(r)
+    if args.json:
+        args.json.write_text(json.dumps({k: v for k, v in r.items()}, indent=1, default=str), encoding="utf-8")
     print(text)
     if args.show_intent_check:
         for row in r["intent_redial_dev"]["rows"]:
