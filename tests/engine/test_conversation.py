@@ -231,3 +231,14 @@ def test_when_nothing_matches_the_reply_names_the_condition_to_loosen(catalog, b
     assert plan.items == []
     assert plan.extra["relax"]["include"] == {"genres": ["Horror"]}
     assert "Without “Horror” there would be 7" in plan.reply
+
+
+def test_a_named_item_keeps_the_list_in_its_domain():
+    # A catalog that sells pans beside films: "something like Fargo" asks for films, though it never says so.
+    items = {**records(), "p1": ItemRecord(item_id="p1", title="Copper Frying Pan", domain="product",
+                                           description="A pan.", attributes={"price": 20.0}),
+             "p2": ItemRecord(item_id="p2", title="Steel Kettle", domain="product", description="A kettle.",
+                              attributes={"price": 30.0})}
+    mixed = ServingCatalog.build(items, {"p1": 50.0, "p2": 40.0, "4": 1.0})
+    plan = collect(turn_input("something like Fargo", mixed, k=5))
+    assert plan.items and all(items[s.item_id].domain == "movie" for s in plan.items)

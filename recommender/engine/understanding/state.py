@@ -206,7 +206,8 @@ class ConversationState:
             include={k: list(v) for k, v in self.include.items()},
             exclude={k: list(v) for k, v in self.exclude.items()},
             ranges={k: (v[0], v[1]) for k, v in self.ranges.items()},
-            domain=self.domain,
+            # "Something like The Terminator" keeps to films even in a catalog that also sells frying pans.
+            domain=self.domain or self.topic_domain,
             exclude_items=excluded,
         )
 
