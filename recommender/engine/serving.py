@@ -39,12 +39,14 @@ class ConversationMix:
 
     Each part is scaled to unit maximum over the catalog, then weighted: the hybrid's scores, the co-mention
     model's scores for the named items (what people suggested after them, and how often an item is suggested
-    at all, as that model weighs them), and optionally that prior again on its own.
+    at all, as that model weighs them), optionally that prior again on its own, and the co-mention model's
+    conversation EASE (items that come up in the same conversations as the named ones) where it was fitted.
     """
 
     hybrid: float = 0.25
     links: float = 1.0
     prior: float = 0.0
+    together: float = 2.0
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -184,8 +186,12 @@ class RecommenderBundle:
         named = {i: NAMED_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
-        said = self.comention.score_matrix(sp.csr_matrix(talk[None, :]))[0].astype(np.float64)
+        row = sp.csr_matrix(talk[None, :])
+        said = self.comention.score_matrix(row)[0].astype(np.float64)
         dialogue = self.mix.links * _unit_scaled(said) + self.mix.prior * self.comention.prior.astype(np.float64)
+        together = self.comention.conversation_ease(row)
+        if together is not None:  # items that come up in the same conversations as the ones named
+            dialogue += self.mix.together * _unit_scaled(together[0].astype(np.float64))
         raw = scored.scores.astype(np.float64)
         top = float(np.abs(raw).max()) if raw.size else 0.0
         scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid

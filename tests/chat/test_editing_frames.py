@@ -5,7 +5,6 @@ import pytest
 from channels.db import database_sync_to_async
 
 from chat.models import Conversation, Message
-from recommender.engine import rules
 from recommender.models import Interaction
 from tests.chat.test_consumers import _release_turn_threads, communicator, receive_until  # noqa: F401
 
@@ -160,13 +159,6 @@ async def test_a_like_taken_back_no_longer_counts(catalog, guest):
         Interaction.objects.filter(profile=guest[0]).order_by("id").values_list("kind", flat=True)))()
     assert kinds == ["like", "unlike"]
     await comm.disconnect()
-
-
-def test_retractions_grade_as_seen_and_earn_no_reward():
-    for kind, retracted in rules.RETRACTION_KINDS.items():
-        assert rules.grade(kind) == rules.SEEN and rules.reward(kind) is None
-        assert rules.is_retraction(kind) and not rules.is_retraction(retracted)
-    assert rules.grade("like") == rules.LIKED
 
 
 async def test_rename_delete_and_search_conversations(catalog, guest):

@@ -101,3 +101,19 @@ def test_fit_from_interaction_histories(data):
     assert ranker.S.shape == (data.n_items, data.n_items) and ranker.n_pairs > 0
     recs = ranker.recommend(user_key="u0", n=5)
     assert len(recs) == 5
+
+
+def test_conversation_ease_learns_which_items_come_up_together(ranker, tmp_path):
+    import scipy.sparse as sp
+
+    no_ratings = sp.csr_matrix((0, len(IDS)), dtype=np.float32)
+    ranker.fit_conversation_ease(pairs(), no_ratings, l2=1.0, min_count=1)
+    index = ranker.catalog.item_index
+    together = ranker.conversation_ease(sp.csr_matrix(([1.0], ([0], [index["matrix"]])), shape=(1, len(IDS))))[0]
+    # The Matrix came up with Dark City (twice) and Alien, never with Titanic or The Notebook.
+    assert together[index["dark_city"]] > together[index["alien"]] > 0
+    assert together[index["titanic"]] <= 0 and together[index["notebook"]] <= 0
+    ranker.save(tmp_path / "m")
+    loaded = CoMentionRanker.load(tmp_path / "m")
+    assert (loaded.E != ranker.E).nnz == 0
+    assert CoMentionRanker(shrink=1.0).fit_pairs(pairs(), tiny_catalog()).conversation_ease(sp.csr_matrix((1, 6))) is None

@@ -69,3 +69,10 @@ def test_one_display_title_rule():
     from recommender.engine.explain import localized_title
 
     assert localized_title is rules.display_title
+
+
+def test_retractions_grade_as_seen_and_earn_no_reward():
+    for kind, retracted in rules.RETRACTION_KINDS.items():
+        assert rules.grade(kind) == rules.SEEN and rules.reward(kind) is None
+        assert rules.is_retraction(kind) and not rules.is_retraction(retracted)
+    assert rules.grade("like") == rules.LIKED

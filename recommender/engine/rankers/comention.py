@@ -31,6 +31,7 @@ from .base import (
     save_arrays,
     save_sparse,
 )
+from .scalable import ease_weights, head_items
 
 # One fitting example: ({earlier item id: weight}, [item ids suggested next]).
 SuggestionPair = tuple[dict[str, float], list[str]]
@@ -49,6 +50,9 @@ class CoMentionRanker(Ranker):
         self.prior = np.zeros(0, dtype=np.float32)
         self.counts = np.zeros(0, dtype=np.float32)
         self.n_pairs = 0
+        # Optional: EASE over the catalog's interactions plus each recorded conversation as a row of the items
+        # it names (which items come up together in the same conversation), pruned and sparse.
+        self.E: sp.csr_matrix | None = None
 
     # ------------------------------------------------------------ fitting
 
@@ -83,6 +87,41 @@ class CoMentionRanker(Ranker):
         self.prior = (counts / max(counts.max(initial=0.0), 1.0)).astype(np.float32)
         self.n_pairs = n_pairs
         return self
+
+    def fit_conversation_ease(self, pairs: Iterable[SuggestionPair], interactions: sp.csr_matrix, *,
+                              l2: float = 300.0, row_weight: float = 3.0, min_count: int = 3, head: int = 3000,
+                              k: int = 200) -> CoMentionRanker:
+        """Fit E: EASE over interactions (binary) plus one row per suggestion turn (the items named before it
+        and the items it suggested, at row_weight), on the at most `head` items seen min_count times or more,
+        keeping each column's k largest weights. Call after fit_pairs (same catalog)."""
+        index, n = self.catalog.item_index, self.catalog.n_items
+        rows, cols = [], []
+        for r, (context, suggested) in enumerate(pairs):
+            for item_id in {*context, *suggested}:
+                if item_id in index:
+                    rows.append(r)
+                    cols.append(index[item_id])
+        bags = sp.csr_matrix((np.full(len(rows), row_weight, dtype=np.float32), (rows, cols)),
+                             shape=(max(rows, default=-1) + 1, n))
+        X = sp.vstack([(sp.csr_matrix(interactions) != 0).astype(np.float32), bags]).tocsr()
+        counts = np.asarray((X != 0).sum(axis=0)).ravel()
+        keep = head_items(X, head)
+        keep = keep[counts[keep] >= min_count]
+        Xh = X[:, keep]
+        B = ease_weights((Xh.T @ Xh).toarray().astype(np.float32), float(l2))
+        k = min(int(k), len(keep))
+        top = np.argpartition(-B, k - 1, axis=0)[:k] if len(keep) else np.zeros((0, 0), dtype=np.int64)
+        col = np.broadcast_to(np.arange(len(keep)), top.shape)
+        vals = B[top, col]
+        live = vals > 0
+        self.E = sp.csr_matrix((vals[live], (keep[top[live]], keep[col[live]])), shape=(n, n), dtype=np.float32)
+        return self
+
+    def conversation_ease(self, X: sp.csr_matrix) -> np.ndarray | None:
+        """Return the E scores for rows of X, or None when E was not fitted."""
+        if self.E is None:
+            return None
+        return np.asarray((sp.csr_matrix(X, dtype=np.float32) @ self.E).todense(), dtype=np.float32)
 
     def _fit(self, data: InteractionData) -> None:
         """Fit from interaction histories in time order: each item counts as suggested after the `window` before it."""
@@ -125,10 +164,13 @@ class CoMentionRanker(Ranker):
 
     def _save_state(self, path: Path) -> None:
         save_sparse(path, "comention", self.S)
+        if self.E is not None:
+            save_sparse(path, "conversation_ease", self.E)
         save_arrays(path, prior=self.prior, counts=self.counts, n_pairs=np.array([self.n_pairs]))
 
     def _load_state(self, path: Path) -> None:
         self.S = load_sparse(path, "comention")
+        self.E = load_sparse(path, "conversation_ease") if (path / "conversation_ease.npz").exists() else None
         state = load_arrays(path)
         self.prior, self.counts, self.n_pairs = state["prior"], state["counts"], int(state["n_pairs"][0])
 
@@ -150,7 +192,11 @@ class CoMentionRanker(Ranker):
 
 
 def fit_and_save(pairs: Iterable[SuggestionPair], catalog: Catalog, path: Path, **params) -> dict:
-    """Fit a co-mention model on pairs over catalog, write its model state (not the catalog) to path; return facts."""
+    """Fit a co-mention model on pairs over catalog (and, from the catalog's interactions plus the pairs, its
+    conversation EASE), write its model state (not the catalog) to path; return facts."""
+    pairs = list(pairs)
     ranker = CoMentionRanker(**params).fit_pairs(pairs, catalog)
+    ranker.fit_conversation_ease(pairs, catalog.interactions)
     ranker.save_model(Path(path))
-    return {"pairs": ranker.n_pairs, "links": int(ranker.S.nnz), "items_suggested": int((ranker.counts > 0).sum())}
+    return {"pairs": ranker.n_pairs, "links": int(ranker.S.nnz), "items_suggested": int((ranker.counts > 0).sum()),
+            "conversation_ease_weights": int(ranker.E.nnz) if ranker.E is not None else 0}
