@@ -43,6 +43,8 @@ from recommender.engine.dialogues import (
     titles_in_text,
 )
 from recommender.engine.rankers.comention import CoMentionRanker
+from recommender.engine.rankers.scalable import ease_weights as ease_inverse
+from recommender.engine.serving import unit_scaled
 
 KS = (1, 10, 50)
 TOP = 50
@@ -164,7 +166,7 @@ class Scorers:
     def parts(self, named: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         """Return (co-mention links without the prior, dialogue EASE), each scaled to unit maximum."""
         links = np.asarray((self.vector(named) @ self.comention.S).todense()).ravel()
-        return standardised(links), standardised(self.ease(named, self.W_dialogue))
+        return unit_scaled(links), unit_scaled(self.ease(named, self.W_dialogue))
 
 
 def year_prior(catalog: Catalog, comention: CoMentionRanker) -> np.ndarray:
@@ -210,21 +212,11 @@ def ease_weights(catalog: Catalog, extra: sp.csr_matrix | None, l2: float, cache
     if path is not None and path.exists():
         return Ease(cols, np.load(path, allow_pickle=False), catalog.n_items)
     Xs = X[:, cols]
-    G = (Xs.T @ Xs).toarray().astype(np.float32)
-    G[np.diag_indices_from(G)] += l2
-    P = np.linalg.inv(G)
-    W = P / (-np.diag(P))
-    np.fill_diagonal(W, 0.0)
+    W = ease_inverse((Xs.T @ Xs).toarray().astype(np.float32), l2)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, W)
     return Ease(cols, W, catalog.n_items)
-
-
-def standardised(scores: np.ndarray) -> np.ndarray:
-    """Return scores scaled to unit maximum magnitude (zeros stay zeros), so mixed parts are comparable."""
-    top = float(np.abs(scores).max()) if scores.size else 0.0
-    return scores / top if top > 0 else scores
 
 
 @dataclass

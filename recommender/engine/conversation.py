@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -438,20 +438,19 @@ class ConversationTurn:
         inp = self.inp
         constraints = inp.state.constraints()
         pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
-        scored = self._candidates(constraints, pool)
+        person = merged_profile(inp.state, inp.history)
+        scored = self._candidates(person, constraints, pool)
         reshowable = set(inp.state.reshowable_items()) & set(constraints.exclude_items)
         if len(scored) < pool and reshowable:
-            relaxed = Constraints(include=constraints.include, exclude=constraints.exclude,
-                                  ranges=constraints.ranges, domain=constraints.domain,
-                                  exclude_items=[i for i in constraints.exclude_items if i not in reshowable])
+            relaxed = replace(constraints, exclude_items=[i for i in constraints.exclude_items if i not in reshowable])
             seen = {s.item_id for s in scored}
-            again = [s for s in self._candidates(relaxed, pool) if s.item_id in reshowable and s.item_id not in seen]
+            again = [s for s in self._candidates(person, relaxed, pool)
+                     if s.item_id in reshowable and s.item_id not in seen]
             scored += again[:pool - len(scored)]
         return scored
 
-    def _candidates(self, constraints: Constraints, pool: int) -> list[ScoredItem]:
+    def _candidates(self, person: Profile, constraints: Constraints, pool: int) -> list[ScoredItem]:
         inp, plan = self.inp, self.result
-        person = merged_profile(inp.state, inp.history)
         scored: list[ScoredItem] = []
         if inp.bundle is not None:
             try:

@@ -76,8 +76,14 @@ def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidenc
                     value=e.value, detail=detail)
 
 
-def _unit_scaled(values: np.ndarray) -> np.ndarray:
-    top = float(np.abs(values).max()) if values.size else 0.0
+def max_magnitude(values: np.ndarray) -> float:
+    """Return the largest |value| (0 for an empty array)."""
+    return float(np.abs(values).max()) if values.size else 0.0
+
+
+def unit_scaled(values: np.ndarray) -> np.ndarray:
+    """Return values scaled to unit maximum magnitude (all-zero values stay as they are)."""
+    top = max_magnitude(values)
     return values / top if top > 0 else values
 
 
@@ -188,12 +194,12 @@ class RecommenderBundle:
                                                          history=named))
         row = sp.csr_matrix(talk[None, :])
         said = self.comention.score_matrix(row)[0].astype(np.float64)
-        dialogue = self.mix.links * _unit_scaled(said) + self.mix.prior * self.comention.prior.astype(np.float64)
+        dialogue = self.mix.links * unit_scaled(said) + self.mix.prior * self.comention.prior.astype(np.float64)
         together = self.comention.conversation_ease(row)
         if together is not None:  # items that come up in the same conversations as the ones named
-            dialogue += self.mix.together * _unit_scaled(together[0].astype(np.float64))
+            dialogue += self.mix.together * unit_scaled(together[0].astype(np.float64))
         raw = scored.scores.astype(np.float64)
-        top = float(np.abs(raw).max()) if raw.size else 0.0
+        top = max_magnitude(raw)
         scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
         return scored, _Fused(talk=talk, hybrid=raw * scale, dialogue=dialogue, hybrid_scale=scale)
 

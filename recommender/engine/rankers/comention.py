@@ -31,7 +31,7 @@ from .base import (
     save_arrays,
     save_sparse,
 )
-from .scalable import ease_weights, head_items
+from .scalable import head_items, pruned_ease
 
 # One fitting example: ({earlier item id: weight}, [item ids suggested next]).
 SuggestionPair = tuple[dict[str, float], list[str]]
@@ -107,14 +107,7 @@ class CoMentionRanker(Ranker):
         counts = np.asarray((X != 0).sum(axis=0)).ravel()
         keep = head_items(X, head)
         keep = keep[counts[keep] >= min_count]
-        Xh = X[:, keep]
-        B = ease_weights((Xh.T @ Xh).toarray().astype(np.float32), float(l2))
-        k = min(int(k), len(keep))
-        top = np.argpartition(-B, k - 1, axis=0)[:k] if len(keep) else np.zeros((0, 0), dtype=np.int64)
-        col = np.broadcast_to(np.arange(len(keep)), top.shape)
-        vals = B[top, col]
-        live = vals > 0
-        self.E = sp.csr_matrix((vals[live], (keep[top[live]], keep[col[live]])), shape=(n, n), dtype=np.float32)
+        self.E = pruned_ease(X, keep, float(l2), int(k), by_magnitude=False)
         return self
 
     def conversation_ease(self, X: sp.csr_matrix) -> np.ndarray | None:

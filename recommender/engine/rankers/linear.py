@@ -21,6 +21,18 @@ def _top_k_columns(W: np.ndarray, k: int) -> sp.csr_matrix:
     return sp.csr_matrix((vals[keep], (rows[keep], cols[keep])), shape=W.shape, dtype=np.float32)
 
 
+def rp3_transitions(X: sp.csr_matrix, alpha: float) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """Return RP3beta's user->item and item->user transition matrices (rows normalised, entries raised to
+    alpha, CSR) and each item's degree, from the user-item matrix X."""
+    user_deg = np.asarray(X.sum(axis=1)).ravel()
+    item_deg = np.asarray(X.sum(axis=0)).ravel()
+    Pui = sp.csr_matrix(sp.diags(1.0 / np.maximum(user_deg, 1.0)) @ X)
+    Piu = sp.csr_matrix(sp.diags(1.0 / np.maximum(item_deg, 1.0)) @ X.T)
+    Pui.data **= alpha
+    Piu.data **= alpha
+    return Pui, Piu, item_deg
+
+
 class ItemItemRanker(Ranker):
     """Shared scoring, explanation and persistence for a fitted item-item weight matrix W."""
 
@@ -124,14 +136,8 @@ class RP3betaRanker(ItemItemRanker):
 
     def _fit(self, data: InteractionData) -> None:
         X = sp.csr_matrix(self.fit_matrix, dtype=np.float64)
-        user_deg = np.asarray(X.sum(axis=1)).ravel()
-        item_deg = np.asarray(X.sum(axis=0)).ravel()
-        Pui = sp.diags(1.0 / np.maximum(user_deg, 1.0)) @ X
-        Piu = sp.diags(1.0 / np.maximum(item_deg, 1.0)) @ X.T
-        alpha, beta = float(self.params["alpha"]), float(self.params["beta"])
-        Pui.data **= alpha
-        Piu = Piu.tocsr()
-        Piu.data **= alpha
+        Pui, Piu, item_deg = rp3_transitions(X, float(self.params["alpha"]))
+        beta = float(self.params["beta"])
         W = (Piu @ Pui).toarray()
         W /= np.power(np.maximum(item_deg, 1.0), beta)[None, :]
         np.fill_diagonal(W, 0.0)

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 
 from ..data import InteractionData
 from .base import Ranker
-from .linear import ItemItemRanker
+from .linear import ItemItemRanker, rp3_transitions
 from .mf import MFRanker
 
 # Cells (items x block columns) of one block of the item-item similarity: bounds its transient memory.
@@ -123,14 +123,8 @@ class SparseRP3betaRanker(ItemItemRanker):
 
     def _fit(self, data: InteractionData) -> None:
         X = sp.csr_matrix(self.fit_matrix, dtype=np.float64)
-        user_deg = np.asarray(X.sum(axis=1)).ravel()
-        item_deg = np.asarray(X.sum(axis=0)).ravel()
-        alpha, beta = float(self.params["alpha"]), float(self.params["beta"])
-        Pui = sp.csr_matrix(sp.diags(1.0 / np.maximum(user_deg, 1.0)) @ X)
-        Piu = sp.csr_matrix(sp.diags(1.0 / np.maximum(item_deg, 1.0)) @ X.T)
-        Pui.data **= alpha
-        Piu.data **= alpha
-        penalty = np.power(np.maximum(item_deg, 1.0), beta)
+        Pui, Piu, item_deg = rp3_transitions(X, float(self.params["alpha"]))
+        penalty = np.power(np.maximum(item_deg, 1.0), float(self.params["beta"]))
 
         def penalised(W, cols: np.ndarray):
             if sp.issparse(W):
@@ -158,6 +152,17 @@ def ease_weights(G: np.ndarray, l2: float) -> np.ndarray:
     return B
 
 
+def pruned_ease(X: sp.spmatrix, items: np.ndarray, l2: float, k: int, by_magnitude: bool) -> sp.csr_matrix:
+    """Return EASE over the columns `items` of X, each column keeping its k largest weights (by |weight|, or
+    positive ones only), as a catalog-sized float32 CSR matrix (zero outside items x items)."""
+    n = X.shape[1]
+    Xh = sp.csr_matrix(X[:, items], dtype=np.float32)
+    # float32 halves the inverse's time and memory; its weights match float64 to ~1e-6 relative.
+    B = ease_weights((Xh.T @ Xh).toarray().astype(np.float32), l2)
+    pruned = top_k_sparse_columns(sp.csc_matrix(B), k, by_magnitude=by_magnitude).tocoo()
+    return sp.csr_matrix((pruned.data.astype(np.float32), (items[pruned.row], items[pruned.col])), shape=(n, n))
+
+
 class HeadEASERanker(ItemItemRanker):
     """EASE over the `head` most-interacted items, pruned to each column's k largest weights (float32 CSR).
 
@@ -172,15 +177,8 @@ class HeadEASERanker(ItemItemRanker):
 
     def _fit(self, data: InteractionData) -> None:
         X = self.fit_matrix
-        n = X.shape[1]
         items = head_items(X, int(self.params["head"]))
-        Xh = sp.csr_matrix(X[:, items], dtype=np.float32)
-        # float32 halves the inverse's time and memory; its weights match float64 to ~1e-6 relative.
-        G = (Xh.T @ Xh).toarray().astype(np.float32)
-        B = ease_weights(G, float(self.params["l2"]))
-        pruned = top_k_sparse_columns(sp.csc_matrix(B), int(self.params["k"]), by_magnitude=True).tocoo()
-        self.W = sp.csr_matrix((pruned.data.astype(np.float32), (items[pruned.row], items[pruned.col])),
-                               shape=(n, n))
+        self.W = pruned_ease(X, items, float(self.params["l2"]), int(self.params["k"]), by_magnitude=True)
 
 
 class LikedHeadEASERanker(HeadEASERanker):
