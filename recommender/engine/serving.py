@@ -16,6 +16,7 @@ from .metrics import topk_indices
 from .rankers.base import Ranker, ScoredVector, load_model
 from .rankers.comention import CoMentionRanker
 from .rating import RatingModel
+from .rules import NEUTRAL_WEIGHT
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 
 _BUNDLES: dict[str, RecommenderBundle] = {}
@@ -54,7 +55,6 @@ class ConversationMix:
 
 
 EVIDENCE_LIMIT = 5
-NAMED_WEIGHT = 0.5
 DIALOGUE_DETAIL = "suggested after it in recorded conversations"
 
 
@@ -189,7 +189,7 @@ class RecommenderBundle:
         # The conversation's items: liked and disliked as stated; the others it named or suggested (what the
         # co-mention model learned its contexts from) count half. With none yet, what people suggest at all
         # (the model's prior) still says more about a conversation than the hybrid's popularity does.
-        named = {i: NAMED_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
+        named = {i: NEUTRAL_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
         row = sp.csr_matrix(talk[None, :])
