@@ -299,6 +299,13 @@ ACCEPT_CUES = [
     "听起来不错", "听着不错", "我去看", "去看看", "就它了", "就看这个", "试试", "加入", "就要",
 ]
 
+# Saying yes to what the assistant offered or asked.
+AFFIRMATIVES = [
+    "yes", "yeah", "yea", "yep", "yup", "sure", "ok", "okay", "please", "of course", "go ahead", "go for it",
+    "absolutely", "definitely", "why not", "i do", "i did", "i have", "i would",
+    "好", "好的", "可以", "行", "是的", "对", "当然", "要的", "好啊", "嗯",
+]
+
 # Closing a conversation: small talk even when it holds a liking word ("have a great day").
 CLOSINGS = [
     "have a great day", "have a good day", "have a nice day", "have a great night", "have a good night",

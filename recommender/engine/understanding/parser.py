@@ -97,6 +97,9 @@ class Match:
     dropped: bool = False
 
 
+_INFLECTIONS = r"(?:s|es|d|ed|ing|ion|ions|ation|ations)?"
+
+
 @functools.lru_cache(maxsize=256)
 def _phrase_patterns(phrases: tuple[str, ...]) -> list[tuple[str, re.Pattern | None]]:
     """Return (phrase, compiled word-boundary pattern or None for plain substring search), longest first."""
@@ -105,7 +108,11 @@ def _phrase_patterns(phrases: tuple[str, ...]) -> list[tuple[str, re.Pattern | N
         if is_cjk(p[0]) or not p[0].isalnum():
             out.append((p, None))
         else:
-            out.append((p, re.compile(r"(?<![a-z0-9])" + re.escape(p) + r"(?![a-z0-9])")))
+            # A cue whose last word is a long enough English word also matches its regular inflections
+            # ("suggest" -> "suggestions", "recommend" -> "recommendations"); short words stay exact ("hi" != "his").
+            last = p.split()[-1] if p.split() else ""
+            suffix = _INFLECTIONS if len(last) >= 4 and last.isalpha() and p[-1].isalpha() else ""
+            out.append((p, re.compile(r"(?<![a-z0-9])" + re.escape(p) + suffix + r"(?![a-z0-9])")))
     return out
 
 
@@ -569,10 +576,15 @@ class Parser:
         reacted = bool(seen_state or accepted or _has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
                        or _NEGATED_LIKE.search(said))
         ab_question = has_question and attr_matches and refs and _ASK_AB.search(said)
+        # "Yes please" / "sure" answering the assistant's offer or suggestion in a recommendation conversation.
+        answers_offer = bool(state.recommending and (state.assistant_asked or state.awaiting_reaction)
+                             and _has_phrase(said, lx.AFFIRMATIVES) and not has_question)
 
         if _has_phrase(said, lx.OFF_TOPIC) and not (slots or refs):
             intent = "chitchat"
-        elif _has_phrase(said, _ABOUT_ME) and has_question and not refs:
+        elif _has_phrase(said, _ABOUT_ME) and has_question and not (refs or request or (slots and state.recommending)):
+            # Asking the assistant's own taste is small talk, except inside a recommendation conversation, where
+            # "do you like horror?" / "what's your favourite comedy?" asks what to watch.
             intent = "chitchat"
         elif ab_question:
             intent = "ask_info"
@@ -587,12 +599,20 @@ class Parser:
         elif slots or request or refs or more or u.unknown_titles:
             # Stating taste, naming liked items and asking for more all want a (refreshed) list.
             intent = "recommend"
-        elif chat_words or _has_phrase(said, lx.CLOSINGS):
+        elif _has_phrase(said, lx.CLOSINGS):
             intent = "chitchat"
-        elif u.prefer or u.avoid or (focus and reacted):
+        elif (focus and reacted) or answers_offer:
+            # Reacting to a suggestion ("haven't seen it", "ok, seen that one") asks for the next ones.
+            intent = "recommend"
+        elif chat_words:
+            intent = "chitchat"
+        elif u.prefer or u.avoid:
             intent = "recommend"
         else:
-            intent = "recommend" if self._content_left(tokens, taken) else "chitchat"
+            # Inside a recommendation conversation, what is neither small talk nor a question about an item
+            # answers the assistant ("other?", "not so old", "any kind really") and gets a refreshed list.
+            intent = "recommend" if (state.recommending or state.assistant_asked
+                                     or self._content_left(tokens, taken)) else "chitchat"
         u.intent = intent
         u.more = bool(more) and intent == "recommend"
 

@@ -5,6 +5,7 @@ reactions to them shape the profile. The rules are written down in docs/dialogue
 """
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -19,6 +20,11 @@ POSITIVE_REACTIONS = ("liked", "accepted")
 
 def _add(values: list, new: list) -> list:
     return values + [v for v in new if v not in values]
+
+
+# The assistant offering suggestions ("May I suggest some comedies?") makes it a recommendation conversation.
+_OFFERS = re.compile(r"suggest|recommend|推荐", re.IGNORECASE)
+ASSISTANT_TEXT_LIMIT = 500
 
 
 @dataclass
@@ -46,6 +52,13 @@ class ConversationState:
     # The assistant has just suggested items and the person has not answered yet: a bare reaction ("loved it",
     # "看过了") is about them.
     awaiting_reaction: bool = False
+    # The conversation is about recommendations: the person asked for some or the assistant suggested some.
+    # Then a bare answer ("other?", "I haven't seen it", "yes please") asks for a refreshed list.
+    recommending: bool = False
+    # The assistant's last message asked something ("Want another?"): a bare "yes" answers it.
+    assistant_asked: bool = False
+    # The assistant's last message (its start), which a learned reading of the reply takes as context.
+    assistant_text: str = ""
     # What the latest turn changed (for replies and debugging): keys such as "liked", "include", "topic_reset".
     changed: dict[str, Any] = field(default_factory=dict)
 
@@ -98,7 +111,8 @@ class ConversationState:
         persist, reactions update suggestions, and a new topic or domain drops the old topic's constraints."""
         self.turns += 1
         self.language = u.language or self.language
-        self.awaiting_reaction = False
+        self.awaiting_reaction = self.assistant_asked = False
+        self.recommending = self.recommending or u.intent == "recommend"
         changed: dict[str, Any] = {}
         topic = getattr(u, "topic_domain", None)
         if u.intent == "recommend" and topic:
@@ -184,6 +198,9 @@ class ConversationState:
         new = [i for i in found if i not in named and i not in known]
         self.suggestions += [{"item_id": i, "reaction": ""} for i in new]
         shown = [i for i in found if i not in named]
+        self.assistant_asked = "?" in text or "？" in text
+        self.assistant_text = text[:ASSISTANT_TEXT_LIMIT]
+        self.recommending = self.recommending or bool(found) or bool(_OFFERS.search(text))
         if shown:
             self.last_items = shown
             self.focus_item = shown[0]

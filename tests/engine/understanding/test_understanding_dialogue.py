@@ -221,6 +221,50 @@ def test_small_talk_gets_no_list(films, text):
     assert understand(text, state=ConversationState(focus_item="f-4"), catalog=films).intent == "chitchat"
 
 
+@pytest.mark.parametrize("text", ["Any suggestions?", "Got any recommendations for me?", "Do you have suggestions?"])
+def test_inflected_request_words_ask_for_a_list(films, text):
+    assert understand(text, catalog=films).intent == "recommend"
+
+
+@pytest.mark.parametrize("reply", ["Other?", "I havent actually", "No, I haven't seen that one", "Sure!",
+                                   "Any kind really.", "not so old"])
+def test_bare_answers_inside_a_recommendation_dialogue_get_a_list(films, reply):
+    state, last = read_dialogue([
+        {"role": "user", "content": "Hi, I'm looking for a movie"},
+        {"role": "assistant", "content": "Have you seen Heat (1995)?"},
+        {"role": "user", "content": reply},
+    ], films)
+    assert last.intent == "recommend", reply
+
+
+def test_yes_to_the_assistants_offer_gets_a_list_and_small_talk_stays_small_talk(films):
+    offer = [{"role": "user", "content": "Hi! How are you doing?"},
+             {"role": "assistant", "content": "I am great. May I suggest some romantic comedies?"}]
+    assert read_dialogue([*offer, {"role": "user", "content": "Yes please!!"}], films)[1].intent == "recommend"
+    for text in ("Thanks", "Bye!", "Nice chatting with you. Bye."):
+        assert read_dialogue([*offer, {"role": "user", "content": text}], films)[1].intent == "chitchat", text
+    # Without an offer or a request, the same bare words are small talk.
+    assert read_dialogue([{"role": "user", "content": "Sure!"}], films)[1].intent == "chitchat"
+
+
+def test_the_assistants_taste_is_small_talk_unless_the_dialogue_is_about_recommendations(films):
+    assert understand("what's your favourite movie?", catalog=films).intent == "chitchat"
+    _, last = read_dialogue([
+        {"role": "user", "content": "I need a film for tonight"},
+        {"role": "assistant", "content": "Sure, any genre in mind?"},
+        {"role": "user", "content": "Do you like horror movies?"},
+    ], films)
+    assert last.intent == "recommend" and last.include == {"genres": ["Horror"]}
+
+
+def test_cues_match_inflections_of_long_words_only():
+    from recommender.engine.understanding.parser import _has_phrase
+
+    assert _has_phrase("any suggestions?", ["suggest"]) == "suggest"
+    assert _has_phrase("recommendations please", ["recommend"]) == "recommend"
+    assert _has_phrase("his films", ["hi"]) is None and _has_phrase("a suggestive title", ["suggest"]) is None
+
+
 # -- whole dialogues --------------------------------------------------------------------------------------
 def test_assistant_suggestions_and_reactions_shape_the_profile(films):
     messages = [
