@@ -276,7 +276,7 @@ def stated_feedback(refs: list[dict]) -> list[dict]:
 
 
 def context_from_messages(messages: list[dict], catalog: ServingCatalog, backend: Any = None,
-                          language: str = "en") -> ConversationState:
+                          language: str = "en", learned: Any = None) -> ConversationState:
     """Return the dialogue state built from earlier messages, the person's and the assistant's alike.
 
     messages are {"role": "user" | "assistant", "content": str}; what the assistant suggested, and how the
@@ -284,7 +284,7 @@ def context_from_messages(messages: list[dict], catalog: ServingCatalog, backend
     """
     state = ConversationState()
     state.language = language
-    state, _ = read_dialogue(messages, catalog.index, backend=backend, state=state)
+    state, _ = read_dialogue(messages, catalog.index, backend=backend, state=state, learned=learned)
     return state
 
 
@@ -331,7 +331,8 @@ class ConversationTurn:
         if self._result is not None:
             return Understood(self._result.intent, self._result.language, self._result.understanding)
         inp = self.inp
-        u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend)
+        u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend,
+                                 learned=getattr(inp.bundle, "learned", None))
         language = rules.language_of(getattr(u, "language", "en"))
         intent = rules.known_intent(getattr(u, "intent", rules.RECOMMEND))
         self._result = TurnPlan(intent=intent, language=language, understanding=u.to_dict())

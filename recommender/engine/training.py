@@ -23,6 +23,7 @@ from .rankers.hybrid import HybridRanker
 from .rankers.mf import use_device
 from .rankers.scalable import HeadEASERanker, head_items
 from .rating import RatingModel
+from .understanding.learned import fit_all as fit_learned_understanding
 
 FORMAT_VERSION = 1
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -232,20 +233,21 @@ def _has_ratings(data: InteractionData) -> bool:
 
 def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = None,
                  progress: Callable[[str, float], None] | None = None, embedder=None,
-                 dialogue_pairs: list | None = None) -> dict:
+                 dialogue_pairs: list | None = None, dialogues: list | None = None) -> dict:
     """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest.
 
-    dialogue_pairs ((earlier items, items suggested next), from recorded dialogues) add a co-mention model.
+    dialogue_pairs ((earlier items, items suggested next), from recorded dialogues) add a co-mention model;
+    dialogues (recorded `Dialogue`s with the seekers' answers) add the learned readings of reactions and opinions.
     """
     cfg = merged_config(config)
     threads = training_threads(cfg.get("threads"))
     with torch_threads(threads), use_device(cfg.get("device")):
-        return _train(data, Path(out_dir), cfg, progress, embedder, threads, dialogue_pairs)
+        return _train(data, Path(out_dir), cfg, progress, embedder, threads, dialogue_pairs, dialogues)
 
 
 def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
            progress: Callable[[str, float], None] | None, embedder, threads: int,
-           dialogue_pairs: list | None = None) -> dict:
+           dialogue_pairs: list | None = None, dialogues: list | None = None) -> dict:
     report = progress or (lambda stage, fraction: None)
     out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".partial")
@@ -285,6 +287,13 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     if dialogue_pairs:
         report("fitting co-mention model", 0.72)
         metrics["comention"] = fit_comention(dialogue_pairs, hybrid.catalog, tmp / "comention")
+    if dialogues:
+        report("fitting learned readings of dialogue", 0.74)
+        t0 = time.perf_counter()
+        # The serving path reads reactions and opinions with them (intent stays with the rules, which do better).
+        metrics["learned_understanding"] = fit_learned_understanding(dialogues, tmp,
+                                                                     names=("mention_sentiment", "reaction"))
+        timings["learned_understanding_s"] = time.perf_counter() - t0
 
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)

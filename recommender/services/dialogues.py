@@ -131,17 +131,21 @@ def stored_dialogue(log: DialogueLog, mentions: Iterable[DialogueMention]) -> tu
     return Dialogue(conversation_id=log.conversation_id, turns=turns, movies=movies, seeker_answers=answers), links
 
 
+def stored_dialogues(*, include_development: bool = False) -> list[tuple[Dialogue, dict[str, str | None]]]:
+    """Return every stored dialogue as an engine record with its links (source key -> catalog item id as a string);
+    development dialogues are left out unless asked for."""
+    logs = DialogueLog.objects.all() if include_development else DialogueLog.objects.filter(is_development=False)
+    return [stored_dialogue(log, log.mentions.all())
+            for log in logs.prefetch_related("mentions").iterator(chunk_size=500)]
+
+
 def dialogue_pairs(*, include_development: bool = False) -> list[tuple[dict[str, float], list[str]]]:
     """Return (earlier items with weights, items suggested next) for every stored dialogue's suggestion turns.
 
     Item ids are catalog primary keys as strings; development dialogues are left out unless asked for.
     """
-    logs = DialogueLog.objects.all() if include_development else DialogueLog.objects.filter(is_development=False)
-    pairs: list[tuple[dict[str, float], list[str]]] = []
-    for log in logs.prefetch_related("mentions").iterator(chunk_size=500):
-        dialogue, links = stored_dialogue(log, log.mentions.all())
-        pairs.extend((t.context, t.suggested) for t in suggestion_turns(dialogue, links))
-    return pairs
+    return [(t.context, t.suggested) for dialogue, links in stored_dialogues(include_development=include_development)
+            for t in suggestion_turns(dialogue, links)]
 
 
 LIKE_KINDS = ("like", "favourite", "purchase")

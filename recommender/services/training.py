@@ -136,11 +136,13 @@ def _train_locked(*, name: str | None, config: dict | None, progress: Progress, 
     stamp = timezone.now().strftime("%Y%m%d-%H%M%S-%f")
     name = name or f"hybrid-{stamp}"
     out_dir = artifacts / name
-    from recommender.services.dialogues import conversation_pairs
+    from recommender.services.dialogues import conversation_pairs, stored_dialogues
 
     pairs = conversation_pairs()  # recorded dialogues and chats, for the co-mention model (none: no model)
+    # Recorded dialogues with the seekers' answers teach the learned readings of reactions and opinions.
+    dialogues = [dialogue for dialogue, _ in stored_dialogues() if dialogue.seeker_answers]
     manifest = train_bundle(data, out_dir, config=engine_config(config), progress=progress,
-                            dialogue_pairs=pairs or None)
+                            dialogue_pairs=pairs or None, dialogues=dialogues or None)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         version = ModelVersion.objects.create(

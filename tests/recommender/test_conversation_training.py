@@ -95,3 +95,22 @@ def test_system_under_test_goes_through_the_rest_path(shop):
     assert 0 < len(ids) <= 5
     assert set(ids) <= {item.external_id for item in shop}
     assert recommend_for_dialogue([{"role": "assistant", "content": "hello"}], 5) == []
+
+
+def test_dialogues_with_the_seekers_answers_teach_the_served_readings(shop, tmp_path):
+    lines = []
+    for cid in range(1, 9):
+        line = json.loads(redial_line(cid * 5 + 1, 1, 3))  # never a development id (id % 5 == 0)
+        liked = cid % 2 == 0
+        line["messages"].append({"senderWorkerId": 1, "text": "loved it, will watch" if liked else "no, hated that"})
+        line["initiatorQuestions"] = {"1": {"suggested": 0, "seen": 1, "liked": 1},
+                                      "3": {"suggested": 1, "seen": 0, "liked": 1 if liked else 0}}
+        lines.append(json.dumps(line))
+    path = tmp_path / "answered.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    dialogues_import(path=path, source="redial")
+    version = model_train(config=FAST)
+    assert version.metrics["learned_understanding"]["reaction"]["labels"] == {"accepts": 4, "rejects": 4}
+    reading = selectors.active_bundle().learned
+    assert reading is not None and reading.reaction is not None
+    assert reading.reaction.predict("no, hated that", "You should see <movie>")[0] == "rejects"

@@ -11,6 +11,7 @@ import time
 import weakref
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
 
 from ..llm import LLMBackend, LLMError
 from .catalog import CatalogIndex
@@ -19,6 +20,9 @@ from .parser import Parser
 from .result import INTENTS, ItemRef, Understanding
 from .state import ConversationState
 from .text import clean, detect_language
+
+if TYPE_CHECKING:
+    from .learned_reading import LearnedReading
 
 log = logging.getLogger(__name__)
 LLM_BUDGET_S = 0.2  # the LLM gets what is left of this per turn, then the turn goes on without it
@@ -76,8 +80,12 @@ def understand(
     state: ConversationState | None = None,
     catalog: CatalogIndex,
     backend: LLMBackend | None = None,
+    learned: LearnedReading | None = None,
 ) -> Understanding:
-    """Return what the turn asks for; never raises on odd input, and falls back to rules if the LLM fails."""
+    """Return what the turn asks for; never raises on odd input, and falls back to rules if the LLM fails.
+
+    With `learned` (classifiers trained on recorded dialogues), its confident readings of a reaction or an opinion
+    replace the rules' (see learned_reading.py)."""
     started = time.perf_counter()
     state = state or ConversationState()
     try:
@@ -87,6 +95,11 @@ def understand(
         cleaned = clean(text)
         return Understanding(intent="chitchat", language=detect_language(cleaned, state.language), text=cleaned,
                              timings={"total": (time.perf_counter() - started) * 1000})
+    if learned is not None:
+        try:
+            learned.refine(u, text, state, catalog)
+        except Exception:  # a model failure must not break the chat: the rules' reading stands
+            log.exception("learned reading failed on a turn")
     parsed = time.perf_counter()
     keywords, unknown = extract(left) if u.intent == "recommend" else ([], [])
     # The LLM only helps where the lexicon found nothing to ground the request in.

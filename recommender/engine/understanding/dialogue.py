@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from ..llm import LLMBackend
 from .catalog import CatalogIndex
 from .result import Understanding
 from .state import ConversationState
+
+if TYPE_CHECKING:
+    from .learned_reading import LearnedReading
 
 USER_ROLES = ("user", "seeker", "human")
 ASSISTANT_ROLES = ("assistant", "recommender", "bot", "system_reply")
@@ -24,6 +28,7 @@ def read_dialogue(
     catalog: CatalogIndex,
     backend: LLMBackend | None = None,
     state: ConversationState | None = None,
+    learned: LearnedReading | None = None,
 ) -> tuple[ConversationState, Understanding]:
     """Return (the state after every message, the Understanding of the last user message).
 
@@ -39,7 +44,7 @@ def read_dialogue(
         role = (message.get("role") or "").lower()
         content = message.get("content") or ""
         if role in USER_ROLES:
-            last = understand(content, state=state, catalog=catalog, backend=backend)
+            last = understand(content, state=state, catalog=catalog, backend=backend, learned=learned)
             state.apply(last)
         elif role in ASSISTANT_ROLES:
             ids = message.get("item_ids")

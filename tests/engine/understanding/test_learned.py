@@ -187,3 +187,40 @@ def test_weak_recommend_label_needs_a_new_suggestion_after_a_turn_naming_no_movi
     labels = {e.text: e.label for e in L.intent_examples_from_dialogue(dialogue)}
     assert labels == {"hello there": "chitchat", "something funny for tonight": "recommend",
                       "ok, I will watch it tonight": "feedback"}
+
+
+# -- the learned readings in the serving path ----------------------------------------------------------
+REPLIES = {"accepts": ["I will check it out", "sounds fun, I will watch it tonight", "adding it to my list"],
+           "rejects": ["no thanks, not my kind of film", "nah, that does not appeal", "no, I would rather not"],
+           "seen": ["already watched it years ago", "watched it last week", "I have watched that already"]}
+
+
+def _reaction_model():
+    examples = [L.Example(text=t, label=label, context=f"How about {L.ITEM}?", group=f"{label}{k}")
+                for label, texts in REPLIES.items() for k, t in enumerate(texts)]
+    return L.fit_reaction(examples, embedder=EMBEDDER, seed=0, l2=1e-4)
+
+
+def test_a_confident_learned_reaction_replaces_the_rules_reading():
+    from recommender.engine.types import ItemRecord
+    from recommender.engine.understanding import CatalogIndex, read_dialogue
+    from recommender.engine.understanding.learned_reading import LearnedReading
+
+    films = CatalogIndex([ItemRecord(f"f{k}", f"{title} ({1990 + k})", "movie",
+                                     attributes={"genres": ["Drama"], "year": 1990 + k})
+                          for k, title in enumerate(["Heat", "Alien", "Arrival", "Cars"])])
+    reading = LearnedReading(reaction=_reaction_model(), min_confidence=0.4)
+    dialogue = [{"role": "user", "content": "I want a film"}, {"role": "assistant", "content": "How about Arrival (1992)?"},
+                {"role": "user", "content": "nah, that does not appeal to me"}]
+    rules_only, _ = read_dialogue(dialogue, films)
+    state, last = read_dialogue(dialogue, films, learned=reading)
+    assert rules_only.reactions() == {"f2": ""}  # the rules hear no reaction in these words
+    assert state.reactions() == {"f2": "disliked"} and "f2" in state.profile().disliked
+    assert last.intent == "recommend"
+    state, _ = read_dialogue([*dialogue[:2], {"role": "user", "content": "already watched it years ago"}], films,
+                             learned=reading)
+    assert state.reactions() == {"f2": "seen"} and "f2" not in state.profile().disliked
+    # An unsure model leaves the rules' reading alone.
+    unsure = LearnedReading(reaction=reading.reaction, min_confidence=1.01)
+    state, _ = read_dialogue(dialogue, films, learned=unsure)
+    assert state.reactions() == {"f2": ""}
