@@ -303,8 +303,8 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
     return [str(card.get("external_id") or card["id"]) for card in answer.items]
 
 
-def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None,
-                    progress: bool = False) -> Callable[[list[dict], int], list[str]]:
+def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
+                    pairs_from: list[Dialogue] | None = None, with_bundle: bool = False, learned: bool = True):
     """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
     database reads): a model version trained on the catalog's ratings and the training dialogues' suggestion
     turns, the whole dialogue read by the understanding layer, the last user message answered."""
@@ -312,54 +312,54 @@ def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None,
     from recommender.engine.serving import RecommenderBundle
     from recommender.engine.training import train_bundle
 
-    pairs = [(t.context, t.suggested) for _, t in setup.turns(setup.train)]
+    dialogues = setup.train if pairs_from is None else pairs_from
+    pairs = [(t.context, t.suggested) for _, t in setup.turns(dialogues)]
     report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
-    train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report)
+    if not (out_dir / "manifest.json").exists():
+        train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report,
+                     dialogues=dialogues)
     bundle = RecommenderBundle.load(out_dir, reuse=False)
     counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
     catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
                                    dict(zip(setup.catalog.item_ids, counts)))
+
+    # Without the learned readings, the rules alone read reactions and opinions (what a version trained without
+    # recorded dialogues does).
+    if not learned:
+        bundle.learned = None
+    reading = bundle.learned
 
     def recommend(messages: list[dict], k: int) -> list[str]:
         last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
         if last is None:
             return []
-        state = context_from_messages(messages[:last] + messages[last + 1:], catalog)
+        state = context_from_messages(messages[:last] + messages[last + 1:], catalog, learned=reading)
         plan = collect(TurnInput(text=messages[last]["content"] or "recommend something", state=state,
                                  catalog=catalog, bundle=bundle, k=min(k, 100)))
         return [s.item_id for s in plan.items]
 
-    return recommend
+    return (recommend, bundle) if with_bundle else recommend
 
 
-MIX_GRID_PIPELINE = [(h, tg, pr) for h in (0.1, 0.25, 0.5) for tg in (1.0, 2.0, 4.0) for pr in (0.0, 0.25)]
+MIX_GRID_PIPELINE = [(h, tg, pr) for h in (0.1, 0.25) for tg in (1.0, 2.0, 4.0) for pr in (0.0, 0.25, 0.5)]
 
 
 def tune_pipeline_mix(setup: Setup, out_dir: Path, turns_limit: int = 700) -> list[tuple[tuple, float, float]]:
     """Return (hybrid, conversation EASE, prior) weights with R@10 and R@50 on the training slice
-    (conversationId % 5 == TUNE_REMAINDER), the models fitted on the other training dialogues only."""
-    from recommender.engine.conversation import ServingCatalog, context_from_messages, merged_profile
-    from recommender.engine.serving import ConversationMix, RecommenderBundle
-    from recommender.engine.training import train_bundle
-    from recommender.engine.types import Profile
+    (conversationId % 5 == TUNE_REMAINDER), the models fitted on the other training dialogues only. Each
+    weighting replays the turns through the whole turn pipeline (understanding, constraints, intent), as served."""
+    from recommender.engine.serving import ConversationMix
 
     fit = [d for d in setup.train if int(d.conversation_id) % 5 != TUNE_REMAINDER]
     tune = [d for d in setup.train if int(d.conversation_id) % 5 == TUNE_REMAINDER]
-    train_bundle(setup.data, out_dir, config=PIPELINE_CONFIG,
-                 dialogue_pairs=[(t.context, t.suggested) for _, t in setup.turns(fit)])
-    bundle = RecommenderBundle.load(out_dir, reuse=False)
-    counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
-    catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
-                                   dict(zip(setup.catalog.item_ids, counts)))
     turns = [t for _, t in setup.turns(tune)][:turns_limit]
-    profiles = [merged_profile(context_from_messages(t.messages, catalog), Profile()) for t in turns]
+    recommend, bundle = pipeline_system(setup, out_dir, pairs_from=fit, with_bundle=True)
     results = []
     for weights in MIX_GRID_PIPELINE:
         bundle.mix = ConversationMix(hybrid=weights[0], links=1.0, prior=weights[2], together=weights[1])
         found = []
-        for t, profile in zip(turns, profiles):
-            ranking = [s.item_id for s in bundle.recommend(profile=profile, n=TOP + len(t.context), with_evidence=False)]
-            ranking, targets = dedup(ranking, t.suggested, t.context)
+        for t in turns:
+            ranking, targets = dedup(recommend(t.messages, TOP + len(t.context)), t.suggested, t.context)
             if targets:
                 found.append((recall_at(ranking, targets, 10), recall_at(ranking, targets, 50)))
         results.append((weights, float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))))
@@ -464,9 +464,11 @@ def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int |
                             lambda t: engine(t.messages, TOP + len(t.context)), progress))
     if pipeline:
         with tempfile.TemporaryDirectory() as tmp:
-            product = pipeline_system(setup, Path(tmp) / "version", progress=progress)
-            results.append(evaluate("ChatRec turn pipeline (whole dialogue as text)", dev_turns,
-                                    lambda t: product(t.messages, TOP + len(t.context)), progress))
+            for learned, name in ((False, "ChatRec turn pipeline, rules only"),
+                                  (True, "ChatRec turn pipeline (whole dialogue as text)")):
+                product = pipeline_system(setup, Path(tmp) / "version", progress=progress, learned=learned)
+                results.append(evaluate(name, dev_turns,
+                                        lambda t, rank=product: rank(t.messages, TOP + len(t.context)), progress))
     if system:
         results.append(evaluate("system under test (REST path)", dev_turns,
                                 lambda t: recommend_for_dialogue(t.messages, TOP + len(t.context)), progress))
@@ -540,9 +542,12 @@ def main(argv: list[str] | None = None) -> int:
         django.setup()
     if args.tune_pipeline:
         with tempfile.TemporaryDirectory() as tmp:
-            for weights, r10, r50 in tune_pipeline_mix(load_setup(data_dir(args.data_dir)), Path(tmp) / "version"):
+            results = tune_pipeline_mix(load_setup(data_dir(args.data_dir)), Path(tmp) / "version")
+            # Both recalls are targets: the weighting with the best sum wins.
+            best = max(results, key=lambda r: r[1] + r[2])
+            for weights, r10, r50 in results:
                 print(f"hybrid {weights[0]} conversation EASE {weights[1]} prior {weights[2]}: "
-                      f"R@10 {r10:.4f} R@50 {r50:.4f}")
+                      f"R@10 {r10:.4f} R@50 {r50:.4f}{'   <- best R@10 + R@50' if (weights, r10, r50) == best else ''}")
         return 0
     cache = Path(os.environ.get("CHATREC_VAR_DIR", Path(__file__).resolve().parent.parent / "var")) / "bench-cache"
     results, facts = run(data_dir(args.data_dir), system=args.system, pipeline=not args.no_pipeline, limit=args.limit,

@@ -18,6 +18,7 @@ from .rankers.comention import CoMentionRanker
 from .rating import RatingModel
 from .rules import NEUTRAL_WEIGHT
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
+from .understanding.learned_reading import LearnedReading
 
 _BUNDLES: dict[str, RecommenderBundle] = {}
 _LOCK = threading.Lock()
@@ -44,10 +45,11 @@ class ConversationMix:
     conversation EASE (items that come up in the same conversations as the named ones) where it was fitted.
     """
 
-    hybrid: float = 0.25
+    # The best R@10 + R@50 of `python -m benchmarks.conversations --tune-pipeline` (ReDial training slice).
+    hybrid: float = 0.1
     links: float = 1.0
-    prior: float = 0.0
-    together: float = 2.0
+    prior: float = 0.25
+    together: float = 1.0
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -103,6 +105,22 @@ class RecommenderBundle:
         # Learned from recorded dialogues, when the version was trained with some (see conversation_recommend).
         self.comention: CoMentionRanker | None = None
         self.mix = ConversationMix.from_manifest(self.manifest)
+        self._learned: Any = None
+        self._learned_loaded = False
+
+    @property
+    def learned(self) -> LearnedReading | None:
+        """The learned readings of reactions and opinions this version carries (loaded on first use), or None."""
+        if not self._learned_loaded:
+            with self._lock:
+                if not self._learned_loaded and self.path is not None:
+                    self._learned = LearnedReading.load(self.path)
+                self._learned_loaded = True
+        return self._learned
+
+    @learned.setter
+    def learned(self, reading: LearnedReading | None) -> None:
+        self._learned, self._learned_loaded = reading, True
 
     @classmethod
     def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
