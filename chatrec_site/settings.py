@@ -237,6 +237,7 @@ CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, min
 # worker otherwise) and be at most this large; the API's own, smaller limit is checked after.
 CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1)
 CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+CHATREC_HTTP_CONCURRENCY = read_int(ENV, "CHATREC_HTTP_CONCURRENCY", 16, minimum=1, maximum=10_000)
 CHATREC_LLM = {
     "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
