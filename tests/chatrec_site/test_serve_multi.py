@@ -100,7 +100,8 @@ async def test_one_conversation_goes_on_through_two_processes(tmp_path):
     # A Redis database of its own, so groups and counters never meet another suite's on the same server.
     redis_url = urlunsplit(urlsplit(os.environ["REDIS_URL"])._replace(path="/14"))
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": redis_url, "CHATREC_VAR_DIR": str(tmp_path / "var"),
-           "CHATREC_LLM_BACKEND": "none", "DJANGO_SETTINGS_MODULE": "chatrec_site.settings"}
+           "CHATREC_LLM_BACKEND": "none", "DJANGO_SETTINGS_MODULE": "chatrec_site.settings",
+           "CHATREC_WS_MAX_SOCKETS": "100"}  # the probing sockets below are not what this test is about
     env.pop("CELERY_BROKER_URL", None)
     admin_sql(f"DROP DATABASE IF EXISTS {name}")
     admin_sql(f"CREATE DATABASE {name}")
