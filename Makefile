@@ -4,16 +4,18 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?= 2
 # A portable llama.cpp build (no host-specific CPU flags), so a built wheel works on any x86-64 machine.
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 
-.PHONY: help install system-packages demo data models serve worker beat lint test test-postgres bench clean
+.PHONY: help install system-packages demo data models serve serve-multi worker beat lint test test-postgres bench clean
 
 help:
 	@echo "make demo       set up, load demo data, train, serve on http://$(HOST):$(PORT)"
 	@echo "make lint       ruff on the whole tree, mypy on the engine and the chat app"
 	@echo "make test       lint, then the test suite (embedded default: SQLite, in-memory layers)"
 	@echo "make test-postgres  the same suite on PostgreSQL + Redis (DATABASE_URL/REDIS_URL)"
+	@echo "make serve-multi  WORKERS Daphne processes on one address (needs REDIS_URL for more than one)"
 	@echo "make worker / make beat   run a Celery worker / the periodic scheduler"
 	@echo "make bench      run the engine benchmark, python -m benchmarks.engine (data: CHATREC_DATA_DIR, default ../shared/data)"
 
@@ -39,6 +41,11 @@ models: install
 serve: install
 	$(BIN)/python manage.py collectstatic --noinput -v0
 	$(BIN)/daphne -b $(HOST) -p $(PORT) chatrec_site.asgi:application
+
+# Several processes on one port, sharing the database and (REDIS_URL) the channel layer: chatrec_site/servemulti.py.
+serve-multi: install
+	$(BIN)/python manage.py collectstatic --noinput -v0
+	VENV=$(VENV) bin/serve-multi --workers $(WORKERS) --host $(HOST) --port $(PORT)
 
 demo: data models serve
 

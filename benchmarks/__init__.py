@@ -7,6 +7,7 @@ explain      explanation faithfulness, evidence fidelity, fallbacks (the evidenc
 understanding  intent and slot accuracy of conversational understanding on the labelled dev set
 imports      import speed (SQLite and PostgreSQL)
 llm          LLM backend load time and tokens/s
-chat_load    websocket load against a running server
+chat_load    websocket load against a running server, or (--serve N) sustained load on processes it starts
+faults       fault runs under load (docs/reliability.md); acklog: the nothing-lost check; servers: what they start
 gpu          CUDA vs CPU for the torch models and the LLM backend
 """

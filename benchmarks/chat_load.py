@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import websockets
 
+from benchmarks.acklog import AckLog
 from benchmarks.common import BENCHMARKS_MD, write_section
 
 # A mix of what people type: requests, refinements, follow-ups, facts, feedback, small talk; both languages.
@@ -45,6 +46,11 @@ class TurnTiming:
     total: float | None = None
     error: str | None = None
     rerank: dict | None = None
+    started: float = 0.0  # time.monotonic() when the message was sent (a fault run's timeline)
+    conversation: int | None = None
+    first_item: int | None = None
+    done: dict | None = None
+    who: int = -1  # which conversation of the run
 
 
 @dataclass
@@ -52,28 +58,55 @@ class Results:
     turns: list[TurnTiming] = field(default_factory=list)
     connect_errors: list[str] = field(default_factory=list)
     wall: float = 0.0
+    acks: AckLog = field(default_factory=AckLog)
+    feedback_errors: list[str] = field(default_factory=list)
+    reconnects: int = 0
+
+
+@dataclass
+class Plan:
+    """How conversations behave: how long they go on, how often people press like, whether they reconnect."""
+
+    turns: int = 10
+    think: float = 0.0
+    deadline: float | None = None  # time.monotonic() after which no conversation starts another turn
+    feedback: float = 0.0  # chance of a like on the first listed item after a turn with a list
+    reconnect: bool = False  # after a dropped connection, connect again and go on with the same conversation
+
+    def more(self, done: int) -> bool:
+        return time.monotonic() < self.deadline if self.deadline is not None else done < self.turns
 
 
 async def guest_cookie(client: httpx.AsyncClient, base: str) -> str:
-    """Return a fresh guest session cookie from the chat page."""
+    """Return the Cookie header of a fresh guest: the chat page's signed guest cookie (or a session)."""
     response = await client.get(base + "/")
     response.raise_for_status()
-    return f"sessionid={response.cookies['sessionid']}"
+    cookies = {name: response.cookies[name] for name in ("chatrec_guest", "sessionid") if name in response.cookies}
+    if not cookies:
+        raise KeyError("the chat page set no guest cookie")
+    return "; ".join(f"{k}={v}" for k, v in cookies.items())
 
 
-async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
-    timing = TurnTiming()
+async def one_turn(ws, text: str, timeout: float, conversation: int | None = None) -> TurnTiming:
+    timing = TurnTiming(started=time.monotonic())
     started = time.perf_counter()
-    await ws.send(json.dumps({"type": "message", "text": text}))
+    frame_out: dict = {"type": "message", "text": text}
+    if conversation is not None:
+        frame_out["conversation"] = conversation
+    await ws.send(json.dumps(frame_out))
     while True:
         raw = await asyncio.wait_for(ws.recv(), timeout=timeout)
         frame = json.loads(raw)
         now = time.perf_counter() - started
         kind = frame.get("type")
-        if kind == "chat.token" and timing.first_token is None:
+        if kind == "chat.start":
+            timing.conversation = frame.get("conversation")
+        elif kind == "chat.token" and timing.first_token is None:
             timing.first_token = now
         elif kind == "chat.items" and timing.items is None:
             timing.items = now
+            listed = frame.get("items") or []
+            timing.first_item = listed[0]["id"] if listed else None
         elif kind == "chat.error":
             timing.error = frame.get("code", "error")
             timing.total = now
@@ -81,11 +114,30 @@ async def one_turn(ws, text: str, timeout: float) -> TurnTiming:
         elif kind == "chat.done":
             timing.total = now
             timing.rerank = frame.get("rerank")
+            timing.done = frame
             return timing
 
 
+async def press_like(ws, item: int, key: str, timeout: float, results: Results) -> None:
+    """Send a like on an item and wait for its acknowledgement (recorded) or its error."""
+    await ws.send(json.dumps({"type": "feedback", "item": item, "kind": "like", "key": key}))
+    while True:
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+        except (TimeoutError, websockets.ConnectionClosed) as exc:
+            results.feedback_errors.append(type(exc).__name__)
+            raise
+        if frame.get("type") == "feedback.saved":
+            results.acks.feedback_saved(frame)
+            return
+        if frame.get("type") == "chat.error":
+            results.feedback_errors.append(frame.get("code", "error"))
+            return
+
+
 async def conversation(n: int, base: str, turns: int, timeout: float, results: Results, start: asyncio.Event,
-                       think: float = 0.0, delay: float = 0.0):
+                       think: float = 0.0, delay: float = 0.0, plan: Plan | None = None):
+    plan = plan or Plan(turns=turns, think=think)
     script = SCRIPTS[n % len(SCRIPTS)]
     rng = random.Random(n)
     ws_url = base.replace("http://", "ws://").replace("https://", "wss://") + "/ws/chat/"
@@ -97,20 +149,38 @@ async def conversation(n: int, base: str, turns: int, timeout: float, results: R
             return
     await start.wait()
     await asyncio.sleep(delay)
-    try:
-        async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": base},
-                                      max_size=2**22, open_timeout=timeout) as ws:
-            for i in range(turns):
-                if think and i:
-                    # A person reads the reply before typing the next message: uniform in [0.5, 1.5] × think.
-                    await asyncio.sleep(think * rng.uniform(0.5, 1.5))
-                try:
-                    results.turns.append(await one_turn(ws, script[i % len(script)], timeout))
-                except (TimeoutError, websockets.ConnectionClosed) as exc:
-                    results.turns.append(TurnTiming(error=type(exc).__name__))
-                    return
-    except (OSError, websockets.WebSocketException) as exc:
-        results.connect_errors.append(f"websocket: {exc!r}")
+    done, current = 0, None
+    while plan.more(done):
+        try:
+            async with websockets.connect(ws_url, additional_headers={"Cookie": cookie, "Origin": base},
+                                          max_size=2**22, open_timeout=timeout) as ws:
+                while plan.more(done):
+                    if plan.think and done:
+                        # A person reads the reply before typing the next message: uniform in [0.5, 1.5] × think.
+                        await asyncio.sleep(plan.think * rng.uniform(0.5, 1.5))
+                        if not plan.more(done):
+                            break
+                    try:
+                        timing = await one_turn(ws, script[done % len(script)], timeout, current)
+                    except (TimeoutError, websockets.ConnectionClosed) as exc:
+                        results.turns.append(TurnTiming(error=type(exc).__name__, started=time.monotonic(), who=n))
+                        raise
+                    timing.who = n
+                    results.turns.append(timing)
+                    done += 1
+                    if timing.error is None:
+                        current = timing.conversation or current
+                        results.acks.turn_done(timing.done or {}, current)
+                        if timing.first_item is not None and rng.random() < plan.feedback:
+                            await press_like(ws, timing.first_item, f"load-{n}-{done}", timeout, results)
+                return
+        except (OSError, TimeoutError, websockets.WebSocketException) as exc:
+            if not isinstance(exc, (TimeoutError, websockets.ConnectionClosed)):
+                results.connect_errors.append(f"websocket: {type(exc).__name__}")
+            if not plan.reconnect:
+                return
+            results.reconnects += 1
+            await asyncio.sleep(0.5 + rng.random())
 
 
 async def warm_up(base: str, timeout: float) -> None:
@@ -125,16 +195,21 @@ async def warm_up(base: str, timeout: float) -> None:
 
 
 async def run(base: str, conversations: int, turns: int, timeout: float, think: float = 0.0,
-              ramp: float = 0.0) -> Results:
-    await warm_up(base, timeout)
-    results = Results()
+              ramp: float = 0.0, duration: float | None = None, feedback: float = 0.0,
+              reconnect: bool = False, warm: bool = True, results: Results | None = None) -> Results:
+    if warm:
+        await warm_up(base, timeout)
+    results = results or Results()
     start = asyncio.Event()
+    plan = Plan(turns=turns, think=think, feedback=feedback, reconnect=reconnect)
     # Conversation n opens at n/N of the ramp, as people arrive over a few seconds rather than in one instant.
     tasks = [asyncio.create_task(conversation(n, base, turns, timeout, results, start, think,
-                                              ramp * n / max(conversations, 1)))
+                                              ramp * n / max(conversations, 1), plan))
              for n in range(conversations)]
     await asyncio.sleep(0.5)  # sessions first, so every conversation starts talking at once
     began = time.perf_counter()
+    if duration is not None:
+        plan.deadline = time.monotonic() + duration
     start.set()
     await asyncio.gather(*tasks)
     results.wall = time.perf_counter() - began
@@ -156,7 +231,7 @@ def summarize(results: Results) -> dict:
     items = [t.items for t in ok if t.items is not None]
     tokens = [t.first_token for t in ok if t.first_token is not None]
     totals = [t.total for t in ok if t.total is not None]
-    errors = [t.error for t in results.turns if t.error] + results.connect_errors
+    errors = [t.error for t in results.turns if t.error] + results.connect_errors + results.feedback_errors
     reranked = [t.rerank for t in ok if t.rerank]
     rerank_ms = [r["ms"] / 1000 for r in reranked if r.get("ms") is not None]
     return {
@@ -166,9 +241,11 @@ def summarize(results: Results) -> dict:
         "turns_with_items": len(items),
         "errors": len(errors),
         "error_kinds": sorted(set(errors)),
-        "time_to_items_ms": {"p50": percentile(items, 50), "p95": percentile(items, 95)},
-        "time_to_first_token_ms": {"p50": percentile(tokens, 50), "p95": percentile(tokens, 95)},
-        "turn_ms": {"p50": percentile(totals, 50), "p95": percentile(totals, 95)},
+        "time_to_items_ms": {q: percentile(items, n) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "time_to_first_token_ms": {q: percentile(tokens, n) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "turn_ms": {q: percentile(totals, n) for q, n in (("p50", 50), ("p95", 95), ("p99", 99))},
+        "feedback_acked": len(results.acks.feedback),
+        "reconnects": results.reconnects,
         "turns_per_second": round(len(results.turns) / results.wall, 1) if results.wall else None,
         "wall_s": round(results.wall, 2),
     }
@@ -252,6 +329,105 @@ def write_docs(path: Path, label: str, row: str, note: str) -> None:
     write_section("chat", report_markdown(rows, note), path)
 
 
+RELIABILITY_MD = BENCHMARKS_MD.parent / "reliability.md"
+SUSTAINED_HEADER = ("| run | web processes | database, channel layer | conversations × minutes | turns | errors "
+                    "| items p50 / p95 / p99 ms | first token p50 / p95 / p99 ms | likes acked | lost "
+                    "| RSS per process, MiB: start → end (peak) | load avg start → end |")
+
+
+def triple(values: dict) -> str:
+    return " / ".join(fmt(values.get(q)) for q in ("p50", "p95", "p99"))
+
+
+def sustained_row(label: str, summary: dict) -> str:
+    """Return one row of the sustained-load table in docs/reliability.md."""
+    rss = ", ".join(f"{r['start']['rss']:.0f} → {r['end']['rss']:.0f} ({r['end']['peak']:.0f})"
+                    if r.get("end") else f"{r['start']['rss']:.0f} → gone" for r in summary.get("rss_mib", []))
+    lost = summary.get("nothing_lost")
+    lost_text = "not checked" if lost is None else (
+        f"{lost['lost']} of {lost['messages_acked']} messages + {lost['feedback_acked']} likes")
+    minutes = summary["duration_s"] / 60 if summary.get("duration_s") else None
+    return (f"| {label} | {summary.get('processes', '–')} | {summary.get('stack', '–')} "
+            f"| {summary['conversations']} × {minutes:g} | {summary['turns']} | {summary['errors']} "
+            f"| {triple(summary['time_to_items_ms'])} | {triple(summary['time_to_first_token_ms'])} "
+            f"| {summary['feedback_acked']} | {lost_text} | {rss or '–'} "
+            f"| {summary.get('load_average_start', '–')} → {summary['load_average_1m']} |")
+
+
+def sustained_markdown(rows: list[str]) -> str:
+    return "\n".join([
+        "Sustained load: 200 conversations at once for 5 minutes over real websockets (the scripted English, "
+        "Chinese and shopping conversations above; a person pauses 4–12 s before each message, and likes the "
+        "first listed item after 30 % of turns with a list). The benchmark starts the web processes itself "
+        "(`bin/serve-multi`), runs the demo data with a trained model and no LLM, samples each process's "
+        "resident memory after the warm-up and at the end, and then checks that every message and like the "
+        "server acknowledged is in the database (*lost*: missing ones plus half-stored turns). Times in ms from "
+        "sending a message. The load generator runs on the same 2-core machine, which was shared with other jobs.",
+        "",
+        SUSTAINED_HEADER,
+        "|---" * (SUSTAINED_HEADER.count("|") - 1) + "|",
+        *rows,
+        "",
+        "Reproduce (a migrated database with `load_demo` and `train` run; rate limits raised because every "
+        "conversation comes from one address and one machine):",
+        "",
+        "```",
+        "CHATREC_LLM_BACKEND=none CHATREC_WS_IP_RATE=100000/min \\",
+        "  python -m benchmarks.chat_load --serve 1 --conversations 200 --duration 300 --think 8 --ramp 20 \\",
+        "  --feedback 0.3 --check-db --label 'embedded default' --write-reliability",
+        "DATABASE_URL=postgres://postgres@127.0.0.1:5432/chatrec_load REDIS_URL=redis://127.0.0.1:6390/0 \\",
+        "  CHATREC_LLM_BACKEND=none CHATREC_WS_IP_RATE=100000/min python -m benchmarks.chat_load --serve 2 \\",
+        "  --conversations 200 --duration 300 --think 8 --ramp 20 --feedback 0.3 --check-db \\",
+        "  --label 'PostgreSQL + Redis, 2 processes' --write-reliability",
+        "```",
+    ])
+
+
+def write_sustained(path: Path, label: str, row: str) -> None:
+    """Replace the `load` section of docs/reliability.md, keeping other runs' rows (a rerun replaces its own)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    begin, end = "<!-- BEGIN load -->", "<!-- END load -->"
+    rows = []
+    if begin in text and end in text:
+        section = text.split(begin, 1)[1].split(end, 1)[0]
+        rows = [line for line in section.splitlines() if line.startswith("| ") and not line.startswith("| run ")]
+    rows = [r for r in rows if not r.startswith(f"| {label} |")] + [row]
+    write_section("load", sustained_markdown(rows), path)
+
+
+def stack_of(env) -> str:
+    database = "PostgreSQL" if str(env.get("DATABASE_URL", "")).startswith("postgres") else "SQLite"
+    return f"{database}, {'Redis' if env.get('REDIS_URL') else 'in-memory'}"
+
+
+def serve_and_run(args) -> tuple[Results, dict]:
+    """Start `--serve` web processes, warm up, run the load, and return the results with memory and spread."""
+    from benchmarks.servers import WebServers, rss_mib
+
+    log_dir = Path(args.log_dir) if args.log_dir else BENCHMARKS_MD.parent.parent / "var" / "load-logs" / str(
+        int(time.time()))
+    extra: dict = {"processes": args.serve, "stack": stack_of(os.environ)}
+    with WebServers(args.serve, dict(os.environ), log_dir) as servers:
+        # A process loads its models on the turns that first need them: warm up until each has served two
+        # warm-up rounds' worth of conversations (the kernel, not the client, picks the process), so that
+        # model loading is not measured.
+        for _ in range(20 * args.serve):
+            asyncio.run(warm_up(servers.base, args.timeout))
+            served = [(log_dir / f"worker-{i}.log").read_text().count('"WSCONNECT ') for i in servers.pids]
+            if min(served) >= 2 * len(SCRIPTS):
+                break
+        pids = list(servers.pids.values())
+        start = {pid: rss_mib(pid) for pid in pids}
+        extra["load_average_start"] = round(os.getloadavg()[0], 2)
+        results = asyncio.run(run(servers.base, args.conversations, args.turns, args.timeout, args.think, args.ramp,
+                                  args.duration, args.feedback, warm=False))
+        extra["rss_mib"] = [{"pid": pid, "start": start[pid], "end": rss_mib(pid)} for pid in pids]
+        extra["websockets_per_process"] = {  # from the access logs: how the kernel spread the connections
+            i: (log_dir / f"worker-{i}.log").read_text().count('"WSCONNECT ') for i in servers.pids}
+        extra["shutdown_s"] = round(servers.stop(), 1)
+    return results, extra
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", default="http://127.0.0.1:8000", help="the server's base URL")
@@ -266,10 +442,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", default="", help="a sentence about the server (model, LLM backend, database)")
     parser.add_argument("--label", default="run", help="the row this run fills in the docs table")
     parser.add_argument("--write-docs", action="store_true", help="rewrite the chat section of docs/benchmarks.md")
+    parser.add_argument("--duration", type=float, help="seconds every conversation goes on (instead of --turns)")
+    parser.add_argument("--feedback", type=float, default=0.0,
+                        help="chance of a like on the first listed item after a turn with a list")
+    parser.add_argument("--serve", type=int, metavar="N",
+                        help="start N web processes (bin/serve-multi) with this environment instead of using --base")
+    parser.add_argument("--log-dir", help="with --serve: where the processes' access logs go")
+    parser.add_argument("--check-db", action="store_true",
+                        help="check that every acknowledged message and like is in the database (DATABASE_URL)")
+    parser.add_argument("--ack-log", type=Path, help="write the acknowledged ids here (JSON)")
+    parser.add_argument("--write-reliability", action="store_true",
+                        help="rewrite this run's row of the sustained-load table in docs/reliability.md")
     args = parser.parse_args(argv)
-    results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout, args.think,
-                              args.ramp))
+    extra: dict = {}
+    if args.serve:
+        results, extra = serve_and_run(args)
+    else:
+        results = asyncio.run(run(args.base.rstrip("/"), args.conversations, args.turns, args.timeout, args.think,
+                                  args.ramp, args.duration, args.feedback))
     summary = summarize(results)
+    summary.update(extra, conversations=args.conversations, duration_s=args.duration)
+    if args.ack_log:
+        results.acks.write(args.ack_log)
+    if args.check_db:
+        from benchmarks import acklog
+
+        summary["nothing_lost"] = acklog.check(results.acks)
     summary["machine"] = f"{platform.machine()}, {platform.system()}, Python {platform.python_version()}"
     summary["think_s"] = args.think
     summary["ramp_s"] = args.ramp
@@ -282,7 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         docs = BENCHMARKS_MD
         write_docs(docs, args.label, result_row(args.label, summary, args), args.note)
         print(f"wrote {docs}")
-    return 0 if summary["errors"] == 0 else 1
+    if args.write_reliability:
+        write_sustained(RELIABILITY_MD, args.label, sustained_row(args.label, summary))
+        print(f"wrote {RELIABILITY_MD}")
+    lost = (summary.get("nothing_lost") or {}).get("lost", 0)
+    return 0 if summary["errors"] == 0 and lost == 0 else 1
 
 
 if __name__ == "__main__":

@@ -292,8 +292,6 @@ class TurnRun:
                           conversation=self.conversation.pk if self.conversation else None,
                           understanding=understood.understanding)
         self.plan = plan = self.turn.plan()
-        if plan.feedback and self.store and self.profile is not None:
-            stated_feedback_record(feedback=plan.feedback, profile=self.profile, conversation=self.conversation)
         for piece in reply_pieces(plan.reply):
             if self._cancelled():
                 self.stopped = plan.stopped = True
@@ -315,10 +313,15 @@ class TurnRun:
                 yield ItemExplained(item_id=done.item_id, text=done.text, evidence=done.evidence, source=done.source)
             self.stopped = plan.stopped
         self.turn.mark("total")
-        if self.store and self.conversation is not None:
-            self.user_message_id, self.message_id = turn_write(
-                conversation=self.conversation, text=self.text, reply=self.reply, plan=plan,
-                items=plan.item_entries() if self.listed else [], state=self.state)
+        # Likes said in words are stored in the turn's transaction, after its messages: a turn never stored (its
+        # process stopped mid-way) leaves no feedback behind, and a rewind to the message drops them with it.
+        with transaction.atomic():
+            if self.store and self.conversation is not None:
+                self.user_message_id, self.message_id = turn_write(
+                    conversation=self.conversation, text=self.text, reply=self.reply, plan=plan,
+                    items=plan.item_entries() if self.listed else [], state=self.state)
+            if plan.feedback and self.store and self.profile is not None:
+                stated_feedback_record(feedback=plan.feedback, profile=self.profile, conversation=self.conversation)
         report = plan.extra.get("rerank")
         yield TurnDone(intent=plan.intent, message_id=self.message_id, stopped=self.stopped,
                        suggestions=plan.suggestions, timings=plan.timings, user_message_id=self.user_message_id,

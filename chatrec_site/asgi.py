@@ -15,6 +15,7 @@ from django.conf import settings  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chatrec_site.asgi_guards import (  # noqa: E402
     BodyDeadline,
+    HttpConcurrency,
     SameOriginValidator,
     bound_daphne_request_reads,
 )
@@ -23,7 +24,8 @@ bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
 
 application = ProtocolTypeRouter(
     {
-        "http": BodyDeadline(django_asgi_app),
+        # The body is read first, so a slow sender holds no request slot.
+        "http": BodyDeadline(HttpConcurrency(django_asgi_app)),
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -24,6 +24,28 @@ def _error_body(code: str, message: str) -> bytes:
     return json.dumps({"error": {"code": code, "message": message}}).encode()
 
 
+class HttpConcurrency:
+    """Run at most `limit` of this process's HTTP requests at once; the others wait for a slot.
+
+    Django runs each request's synchronous part on a thread of its own with a database connection of its own,
+    so without a bound a burst of N page loads opens N connections at once. Websockets are not counted: their
+    database work runs on the consumer's few fixed threads.
+    """
+
+    def __init__(self, app, *, limit: int | None = None):
+        self.app = app
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit or settings.CHATREC_HTTP_CONCURRENCY)
+        async with self._slots:
+            return await self.app(scope, receive, send)
+
+
 class BodyDeadline:
     """Read each HTTP request body within `timeout` seconds and at most `max_bytes`, then hand it to the app.
 

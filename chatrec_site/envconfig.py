@@ -102,7 +102,11 @@ def read_database(env: Mapping[str, str], name: str, sqlite_path: str) -> dict:
         return sqlite_database(config["NAME"])
     if not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://user@host:5432/chatrec")
-    config.setdefault("CONN_MAX_AGE", 60)
+    # No persistent connections: under ASGI every HTTP request runs on a thread of its own, and a connection
+    # kept open past its request stays open with the finished thread, so a burst of page loads exhausted
+    # PostgreSQL's connections (`max_connections`, 100 by default). How many requests use one at once is
+    # bounded per process by CHATREC_HTTP_CONCURRENCY (chatrec_site/asgi_guards.py).
+    config.setdefault("CONN_MAX_AGE", 0)
     config["CONN_HEALTH_CHECKS"] = True
     config.setdefault("TEST", {})["NAME"] = f"test_{config['NAME']}"
     return config

@@ -144,7 +144,9 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            # A read may wait longer than the layer's 5 s blocking pop: with redis-py's default 5 s socket
+            # timeout the two race, and a consumer whose read times out first is closed with 1011.
+            "CONFIG": {"hosts": [{"address": REDIS_URL, "socket_timeout": 30}]},
         }
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
@@ -237,6 +239,7 @@ CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, min
 # worker otherwise) and be at most this large; the API's own, smaller limit is checked after.
 CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1)
 CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
+CHATREC_HTTP_CONCURRENCY = read_int(ENV, "CHATREC_HTTP_CONCURRENCY", 16, minimum=1, maximum=10_000)
 CHATREC_LLM = {
     "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),

@@ -27,9 +27,10 @@ EXCLUDED_KINDS = rules.DISLIKE_KINDS  # a dislike is not an interaction for CF (
 Progress = Callable[[str, float], None] | None
 
 RETRAIN_LOCK = "retrain"
-# Longer than the retrain task's hard time limit, so a live training never loses its lock; a killed one
-# frees it after this.
-RETRAIN_LOCK_TTL = timedelta(hours=2)
+# The holder renews the lock every RETRAIN_LOCK_RENEW_S while it trains, so a worker killed mid-run
+# (SIGKILL, out of memory, the task's hard time limit) blocks the next retrain for at most the ttl.
+RETRAIN_LOCK_TTL = timedelta(minutes=5)
+RETRAIN_LOCK_RENEW_S = 60.0
 PARTIAL_SUFFIX = ".partial"  # where recommender.engine.training writes before renaming into place
 
 
@@ -109,7 +110,7 @@ def model_train(*, name: str | None = None, config: dict | None = None, progress
 
     One training runs at a time across workers (the RETRAIN_LOCK job lock); raises LockHeld when another runs.
     """
-    with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL):
+    with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL, renew_every=RETRAIN_LOCK_RENEW_S):
         return _train_locked(name=name, config=config, progress=progress, activate=activate)
 
 
@@ -190,7 +191,7 @@ def model_train_if_stale(*, min_new_events: int = 1) -> dict:
     same news; the one that finds the lock held returns at once with "busy".
     """
     try:
-        with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL):
+        with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL, renew_every=RETRAIN_LOCK_RENEW_S):
             active = ModelVersion.objects.filter(is_active=True).first()
             new_events = (Interaction.objects.all() if active is None
                           else Interaction.objects.filter(pk__gt=active.data_through_event_id))

@@ -92,6 +92,17 @@ def test_a_like_stated_inside_a_request_is_recorded_too(catalog, guest):
         ("ml-100", "like")]
 
 
+def test_a_like_stated_in_a_message_goes_when_the_message_is_rewound(catalog, guest):
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    run("recommend me a comedy", profile, conversation, k=3)
+    events = run("I liked Fargo", profile, conversation, k=3)
+    assert Interaction.objects.filter(profile=profile, context__via="message").count() == 1
+    edited = Message.objects.get(pk=of_type(events, "chat.done")[0]["user_message_id"])
+    services.conversation_rewind(conversation=conversation, message=edited)
+    assert not Interaction.objects.filter(profile=profile).exists()
+
+
 def test_ask_info_answers_from_the_catalog(catalog, guest):
     profile, _ = guest
     events = run("What year did Titanic come out?", profile)

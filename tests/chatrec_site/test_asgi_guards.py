@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from chatrec_site.asgi_guards import BodyDeadline, origin_allowed
+from chatrec_site.asgi_guards import BodyDeadline, HttpConcurrency, origin_allowed
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 
 
@@ -137,3 +137,31 @@ def test_daphne_drops_a_stalled_request_after_the_body_timeout():
 
     bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
     assert HTTPFactory(server=None).timeOut == settings.CHATREC_BODY_TIMEOUT
+
+
+async def test_http_requests_beyond_the_limit_wait_for_a_slot():
+    inside, most, release = 0, 0, asyncio.Event()
+
+    async def app(scope, receive, send):
+        nonlocal inside, most
+        inside += 1
+        most = max(most, inside)
+        await release.wait()
+        inside -= 1
+
+    guarded = HttpConcurrency(app, limit=2)
+    requests = [asyncio.create_task(guarded({"type": "http"}, None, None)) for _ in range(5)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert inside == 2  # three are waiting, not running
+    release.set()
+    await asyncio.gather(*requests)
+    assert most == 2 and inside == 0
+    # Websockets are never held back.
+    release.clear()
+    sockets = [asyncio.create_task(guarded({"type": "websocket"}, None, None)) for _ in range(3)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert inside == 3
+    release.set()
+    await asyncio.gather(*sockets)

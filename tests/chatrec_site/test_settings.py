@@ -1,4 +1,5 @@
 """Environment parsing: good values, defaults, and errors that name the variable."""
+import json
 import os
 import subprocess
 import sys
@@ -108,3 +109,17 @@ def test_deploy_check_is_clean_with_the_documented_production_variables(tmp_path
     assert result.returncode == 0, result.stdout + result.stderr
     plain = run_check({}, tmp_path, "--deploy")
     assert "security.W008" in plain.stdout + plain.stderr  # without them the check does warn
+
+
+def test_redis_layer_reads_outlast_its_blocking_pop(tmp_path):
+    from channels_redis.core import RedisChannelLayer
+
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
+    env.update(CHATREC_VAR_DIR=str(tmp_path), REDIS_URL="redis://127.0.0.1:6379/0",
+               DJANGO_SETTINGS_MODULE="chatrec_site.settings")
+    shown = subprocess.run([sys.executable, "-c", "import json, django; django.setup(); from django.conf import "
+                            "settings; print(json.dumps(settings.CHANNEL_LAYERS))"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    host = json.loads(shown.stdout)["default"]["CONFIG"]["hosts"][0]
+    assert host["address"] == "redis://127.0.0.1:6379/0"
+    assert host["socket_timeout"] > RedisChannelLayer.brpop_timeout

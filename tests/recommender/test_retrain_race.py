@@ -9,7 +9,7 @@ from recommender.engine import training as engine_training
 from recommender.models import Interaction, JobLock, ModelVersion
 from recommender.services import training
 from recommender.services.feedback import interaction_record
-from recommender.services.locks import LockHeld, job_lock, lock_claim, lock_release
+from recommender.services.locks import LockHeld, job_lock, keep_alive, lock_claim, lock_release, lock_renew
 from recommender.services.training import model_train, model_train_if_stale
 from tests.recommender.test_training import FAST, small_shop  # noqa: F401
 
@@ -68,6 +68,33 @@ def test_a_dead_workers_lock_expires():
     with pytest.raises(LockHeld):
         with job_lock(name="job", ttl=timedelta(minutes=5)):
             pass
+
+
+class Ticks:
+    """A stop event that lets a keep-alive loop run `n` rounds without waiting."""
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def wait(self, timeout=None) -> bool:
+        self.n -= 1
+        return self.n < 0
+
+
+def test_a_live_holder_keeps_its_lock_and_only_its_own():
+    token = lock_claim(name="job", ttl=timedelta(seconds=-1))  # about to expire
+    assert lock_renew(name="job", token=token, ttl=timedelta(minutes=5))
+    assert lock_claim(name="job", ttl=timedelta(minutes=5)) is None  # renewed: still held
+    assert not lock_renew(name="job", token="someone-else", ttl=timedelta(minutes=5))
+    assert keep_alive(name="job", token=token, ttl=timedelta(minutes=5), every=60, stop=Ticks(3)) == 3
+    lock_release(name="job", token=token)
+    assert keep_alive(name="job", token=token, ttl=timedelta(minutes=5), every=60, stop=Ticks(2)) == 0
+
+
+def test_retraining_renews_a_short_lock():
+    # A killed trainer blocks the next retrain for at most the ttl; the renewal keeps a live one's lock.
+    assert training.RETRAIN_LOCK_TTL <= timedelta(minutes=10)
+    assert training.RETRAIN_LOCK_RENEW_S * 3 <= training.RETRAIN_LOCK_TTL.total_seconds()
 
 
 def test_a_killed_training_leaves_the_active_version_serving(small_shop, monkeypatch, settings, fast_config):
