@@ -16,7 +16,7 @@ from .types import Evidence, ScoredItem
 from .understanding.catalog import CatalogIndex
 from .understanding.llm_reader import dialogue_text, json_object, link_title
 
-MAX_SUGGESTIONS = 10
+MAX_SUGGESTIONS = 8
 LLM_CANDIDATE_WEIGHT = 0.3  # the first title's gain as a share of the pool's score spread; later ones less
 SOURCE = "llm"
 
