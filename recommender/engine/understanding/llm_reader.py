@@ -21,7 +21,7 @@ from .state import ConversationState, _add
 from .text import key_of
 
 SENTIMENTS = ("liked", "disliked", "seen", "asked")
-MAX_ITEMS = 8
+MAX_ITEMS = 6
 MAX_VALUES = 10
 MAX_TEXT = 200
 DIALOGUE_CHARS = 1800  # the end of a long dialogue (small models have small contexts)
