@@ -645,7 +645,8 @@ def format_llm_table(results: list[Result], facts: dict, described: str, limit: 
     """Return the LLM run as Markdown: recall per system and what the LLM steps did."""
     lines = [
         f"Backend: {described}. The first {facts['turns']} recommender turns of the development split "
-        "(conversationId % 5 == 0), the same model version and dedup protocol as the turn pipeline row above; "
+        "(conversationId % 5 == 0), with the model version and dedup protocol of the *ChatRec turn pipeline* row of the "
+        "development-split table; "
         f"the LLM steps get {facts['budget']:.0f} s a turn. The dialogue reading is asked once per turn and "
         "shared by both LLM rows (deterministic decoding), so their ms/turn are not comparable with each other.",
         "",
