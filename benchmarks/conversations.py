@@ -8,8 +8,11 @@ al. 2023), so repeating the dialogue's own movies earns nothing. Only the develo
 dialogues, and the engine mix is tuned on a slice of those (conversationId % 5 == 1), never on dev.
 
     python -m benchmarks.conversations [--data-dir DIR] [--system] [--limit N] [--no-docs]
+    python -m benchmarks.conversations --llm [--limit N] [--llm-budget S]   (the configured CHATREC_LLM_* backend)
     python manage.py eval_conversations [...]            (the same, with the Django path available)
 
+`--llm` replays the first N development turns (default 100) through the turn pipeline without and with the
+LLM steps (`CHATREC_LLM_READ`, `CHATREC_LLM_CANDIDATES`), using the backend the settings configure.
 `--system` adds the system under test: `recommend_for_dialogue`, the same call the REST API makes. It needs a
 migrated database with ml-latest-small imported and a trained active model (see `docs/benchmarks.md`).
 """
@@ -26,6 +29,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -303,12 +307,12 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
     return [str(card.get("external_id") or card["id"]) for card in answer.items]
 
 
-def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
-                    pairs_from: list[Dialogue] | None = None, with_bundle: bool = False, learned: bool = True):
-    """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
-    database reads): a model version trained on the catalog's ratings and the training dialogues' suggestion
-    turns, the whole dialogue read by the understanding layer, the last user message answered."""
-    from recommender.engine.conversation import ServingCatalog, TurnInput, collect, context_from_messages
+def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
+                    pairs_from: list[Dialogue] | None = None):
+    """Return (bundle, serving catalog): a model version trained on the catalog's ratings and the training
+    dialogues (or `pairs_from`), as `manage.py train` fits it when dialogues are imported; a version already in
+    out_dir is loaded as it is."""
+    from recommender.engine.conversation import ServingCatalog
     from recommender.engine.serving import RecommenderBundle
     from recommender.engine.training import train_bundle
 
@@ -322,9 +326,17 @@ def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, pro
     counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
     catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
                                    dict(zip(setup.catalog.item_ids, counts)))
+    return bundle, catalog
 
-    # Without the learned readings, the rules alone read reactions and opinions (what a version trained without
-    # recorded dialogues does).
+
+def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None = None, learned: bool = True,
+                         **turn_options: Any) -> Callable[[list[dict], int], list[str]]:
+    """Return recommend(messages, k) through the product's own turn pipeline: the whole dialogue read by the
+    understanding layer, the last user message answered. `turn_options` go to `TurnInput` (the LLM steps);
+    `on_plan` sees each finished plan. Without `learned`, the rules alone read replies to suggestions (what a
+    version trained without recorded dialogues does)."""
+    from recommender.engine.conversation import TurnInput, collect, context_from_messages
+
     if not learned:
         bundle.learned = None
     reading = bundle.learned
@@ -333,12 +345,24 @@ def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, pro
         last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
         if last is None:
             return []
-        state = context_from_messages(messages[:last] + messages[last + 1:], catalog, learned=reading)
+        others = messages[:last] + messages[last + 1:]
+        state = context_from_messages(others, catalog, learned=reading)
         plan = collect(TurnInput(text=messages[last]["content"] or "recommend something", state=state,
-                                 catalog=catalog, bundle=bundle, k=min(k, 100)))
+                                 catalog=catalog, bundle=bundle, k=min(k, 100), dialogue=others, **turn_options))
+        if on_plan is not None:
+            on_plan(plan)
         return [s.item_id for s in plan.items]
 
-    return (recommend, bundle) if with_bundle else recommend
+    return recommend
+
+
+def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
+                    pairs_from: list[Dialogue] | None = None, learned: bool = True
+                    ) -> Callable[[list[dict], int], list[str]]:
+    """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
+    database reads), with a model version from `pipeline_bundle`."""
+    bundle, catalog = pipeline_bundle(setup, out_dir, config, progress, pairs_from)
+    return pipeline_recommender(bundle, catalog, learned=learned)
 
 
 MIX_GRID_PIPELINE = [(h, tg, pr) for h in (0.1, 0.25) for tg in (1.0, 2.0, 4.0) for pr in (0.0, 0.25, 0.5)]
@@ -353,7 +377,8 @@ def tune_pipeline_mix(setup: Setup, out_dir: Path, turns_limit: int = 700) -> li
     fit = [d for d in setup.train if int(d.conversation_id) % 5 != TUNE_REMAINDER]
     tune = [d for d in setup.train if int(d.conversation_id) % 5 == TUNE_REMAINDER]
     turns = [t for _, t in setup.turns(tune)][:turns_limit]
-    recommend, bundle = pipeline_system(setup, out_dir, pairs_from=fit, with_bundle=True)
+    bundle, catalog = pipeline_bundle(setup, out_dir, pairs_from=fit)
+    recommend = pipeline_recommender(bundle, catalog)
     results = []
     for weights in MIX_GRID_PIPELINE:
         bundle.mix = ConversationMix(hybrid=weights[0], links=1.0, prior=weights[2], together=weights[1])
@@ -523,6 +548,132 @@ def format_table(results: list[Result], facts: dict) -> str:
     return "\n".join(lines)
 
 
+# ---------------------------------------------------------------- the configured LLM in the turn pipeline
+
+LLM_SECTION = "conversations-llm"
+LLM_SYSTEMS = [("ChatRec turn pipeline, rules only", {}),
+               ("+ LLM reading of the dialogue", {"llm_read": True}),
+               ("+ LLM reading and LLM-suggested titles", {"llm_read": True, "llm_candidates": True})]
+
+
+def configured_backend():
+    """Return (backend, description) from the Django settings' CHATREC_LLM_* (the path serving uses).
+
+    Refuses the scripted and the absent backend: this measures a real model.
+    """
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatrec_site.settings")
+    import django
+
+    django.setup()
+    from recommender.engine.llm import start_backend
+    from recommender.selectors import llm_config
+
+    config = llm_config()
+    if config["backend"] in ("fake", "none"):
+        raise SystemExit("--llm measures a real model: set CHATREC_LLM_BACKEND to llamacpp, transformers or openai")
+    backend, _ = start_backend(config, fallback=False)
+    return backend, backend.describe()
+
+
+class RepliesOnce:
+    """The backend with its structured replies remembered per prompt, so the LLM systems that share a call
+    (the dialogue reading) ask it once; generation is deterministic (temperature 0), so the answer is the same."""
+
+    def __init__(self, backend):
+        self.backend, self.name, self.enabled = backend, backend.name, True
+        self.replies: dict[tuple[str, str], str] = {}
+        self.seconds: list[float] = []
+
+    def complete(self, prompt: str, **kwargs: Any) -> str:
+        import json
+
+        key = (prompt, json.dumps(kwargs, sort_keys=True, default=str))
+        if key not in self.replies:
+            started = time.perf_counter()
+            self.replies[key] = self.backend.complete(prompt, **kwargs)
+            self.seconds.append(time.perf_counter() - started)
+        return self.replies[key]
+
+
+@dataclass
+class LLMTally:
+    """What the LLM steps did over a run of turns (from each plan's "llm" report)."""
+
+    turns: int = 0
+    readings: int = 0  # valid readings
+    added: int = 0  # mentions, reactions and constraint slots a reading added
+    suggested: int = 0  # catalog titles the LLM suggested
+    allowed: int = 0  # of those, the ones that passed the turn's constraints and exclusions
+    failed: int = 0  # turns whose LLM step timed out or failed
+
+    def see(self, plan: Any) -> None:
+        report = plan.extra.get("llm", {})
+        self.turns += 1
+        read, cands = report.get("read"), report.get("candidates")
+        if read is not None:
+            self.readings += bool(read.get("applied"))
+            self.added += sum(len(v) for v in (read.get("changed") or {}).values())
+        if cands is not None:
+            self.suggested += len(cands.get("suggested", []))
+            self.allowed += len(cands.get("allowed", []))
+        self.failed += any(r is not None and not r.get("applied") and r.get("reason") not in (None, "", "invalid reply")
+                           for r in (read, cands))
+
+
+def run_llm(root: Path, backend, *, limit: int, budget: float, progress: bool = True
+            ) -> tuple[list[Result], dict]:
+    """Return the turn pipeline's recall on the first `limit` development turns without and with the LLM steps."""
+    started = time.perf_counter()
+    setup = load_setup(root)
+    turns = setup.turns(setup.dev)[:limit]
+    once = RepliesOnce(backend)
+    tallies: dict[str, LLMTally] = {}
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, catalog = pipeline_bundle(setup, Path(tmp) / "version", progress=progress)
+        for name, options in LLM_SYSTEMS:
+            tally = tallies[name] = LLMTally()
+            llm: dict[str, Any] = {"backend": once, "llm_budget_s": budget, **options} if options else {}
+            product = pipeline_recommender(bundle, catalog, on_plan=tally.see, **llm)
+
+            def rank(t: SuggestionTurn, rec=product) -> list[str]:
+                return rec(t.messages, TOP + len(t.context))
+
+            results.append(evaluate(name, turns, rank, progress))
+    calls = sorted(once.seconds)
+    facts = {"turns": len(turns), "tallies": tallies, "budget": budget, "calls": len(calls),
+             "call_p50_s": percentile(calls, 50), "call_p95_s": percentile(calls, 95),
+             "seconds": time.perf_counter() - started}
+    return results, facts
+
+
+def format_llm_table(results: list[Result], facts: dict, described: str, limit: int) -> str:
+    """Return the LLM run as Markdown: recall per system and what the LLM steps did."""
+    lines = [
+        f"Backend: {described}. The first {facts['turns']} recommender turns of the development split "
+        "(conversationId % 5 == 0), with the model version and dedup protocol of the *ChatRec turn pipeline* row of the "
+        "development-split table; "
+        f"the LLM steps get {facts['budget']:.0f} s a turn. The dialogue reading is asked once per turn and "
+        "shared by both LLM rows (deterministic decoding), so their ms/turn are not comparable with each other.",
+        "",
+        "| system | R@1 | R@10 | R@50 | p95 ms/turn | valid readings | things added | titles suggested (kept) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        t = facts["tallies"][r.name]
+        read = f"{t.readings}/{t.turns}" if r.name != LLM_SYSTEMS[0][0] else "–"
+        added = str(t.added) if r.name != LLM_SYSTEMS[0][0] else "–"
+        sugg = f"{t.suggested} ({t.allowed})" if "suggested" in r.name else "–"
+        lines.append(f"| {r.name} | {r.recall[1]:.3f} | {r.recall[10]:.3f} | {r.recall[50]:.3f} | {r.p95_ms:.0f} "
+                     f"| {read} | {added} | {sugg} |")
+    failed = max(t.failed for t in facts["tallies"].values())
+    lines += ["", (f"{failed} turns had an LLM step time out or fail. {facts['calls']} LLM calls, median {facts['call_p50_s']:.1f} s, p95 {facts['call_p95_s']:.1f} s; "
+                   f"run time {facts['seconds']:.0f} s. Reproduce: `CHATREC_LLM_BACKEND=... python -m "
+                   f"benchmarks.conversations --llm --limit {limit}` (the backend as configured for serving: "
+                   "`CHATREC_LLM_*`, e.g. `CHATREC_LLM_BACKEND=openai CHATREC_LLM_BASE_URL=... CHATREC_LLM_MODEL=...`).")]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--data-dir", default=None)
@@ -532,6 +683,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tune-pipeline", action="store_true",
                         help="Print the turn pipeline's mix weights against recall on the training slice, then stop.")
     parser.add_argument("--limit", type=int, default=None, help="Only the first N turns (a quick look).")
+    parser.add_argument("--llm", action="store_true",
+                        help="Measure the configured LLM backend (CHATREC_LLM_*) in the turn pipeline: rules only, "
+                             "with the LLM reading the dialogue, and with LLM-suggested titles too (default --limit 100).")
+    parser.add_argument("--llm-budget", type=float, default=120.0,
+                        help="Seconds the LLM steps may take per turn (serving uses CHATREC_LLM_TURN_BUDGET).")
     parser.add_argument("--no-docs", action="store_true", help="Do not rewrite docs/benchmarks.md.")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
@@ -540,6 +696,19 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
+    if args.llm:
+        backend, described = configured_backend()
+        limit = args.limit or 100
+        results, facts = run_llm(data_dir(args.data_dir), backend, limit=limit, budget=args.llm_budget,
+                                 progress=not args.no_progress)
+        text = format_llm_table(results, facts, described, limit)
+        print(text)
+        if not args.no_docs:
+            from benchmarks.common import write_section
+
+            write_section(f"{LLM_SECTION}-first-{limit}", "## LLM reading and candidates on ReDial dialogues "
+                          f"(development split, first {limit} turns)\n\n{text}")
+        return 0
     if args.tune_pipeline:
         with tempfile.TemporaryDirectory() as tmp:
             results = tune_pipeline_mix(load_setup(data_dir(args.data_dir)), Path(tmp) / "version")

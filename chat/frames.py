@@ -34,6 +34,17 @@ class ReplyPiece:
 
 
 @dataclass
+class ReplyReplaced:
+    """The reply streamed so far is withdrawn: an LLM-written text failed its check (or its backend failed)."""
+
+    text: str  # the reply that stands instead (the template's, built from facts)
+    reason: str
+
+    def frame(self) -> dict:
+        return {"type": "chat.replace", "text": self.text, "reason": self.reason}
+
+
+@dataclass
 class ItemsListed:
     items: list[dict]  # item cards, best first
     strategy: str
@@ -74,7 +85,7 @@ class TurnDone:
         return out
 
 
-TurnEvent = TurnStarted | ReplyPiece | ItemsListed | ItemExplained | TurnDone
+TurnEvent = TurnStarted | ReplyPiece | ReplyReplaced | ItemsListed | ItemExplained | TurnDone
 
 
 @dataclass

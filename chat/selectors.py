@@ -119,6 +119,18 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
     return out
 
 
+DIALOGUE_MESSAGES = 20  # what an LLM reads of a conversation: its latest messages
+
+
+def dialogue_messages(*, conversation: Conversation | None, limit: int = DIALOGUE_MESSAGES) -> list[dict]:
+    """Return the conversation's latest messages as {"role": "user" | "assistant", "content"}, oldest first."""
+    if conversation is None or conversation.pk is None:
+        return []
+    rows = list(conversation.messages.order_by("-id").values_list("role", "text")[:limit])
+    return [{"role": "user" if role == Message.Role.USER else "assistant", "content": text}
+            for role, text in reversed(rows)]
+
+
 # Buttons whose state one event sets: like and dislike exclude each other, favourite stands alone.
 BUTTON_GROUPS = ({"like": True, "dislike": True, "unlike": False, "undislike": False},
                  {"favourite": True, "unfavourite": False})

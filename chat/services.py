@@ -3,11 +3,13 @@
 `turn_start` returns a `TurnRun`; the websocket consumer streams its events as frames, the REST API collects
 them (`TurnRun.collect`). Order of events in a turn (docs/protocol.md):
 
-    chat.start -> chat.token* (the opening sentence) -> chat.items -> chat.explanation* -> chat.done
+    chat.start -> chat.token* (the opening sentence) [-> chat.replace] -> chat.items -> chat.explanation* -> chat.done
 
 `TurnRun.head()` yields up to the item list, `TurnRun.tail()` the explanations and the end, so a caller can
-give the part that puts lists on screens more of the machine. The opening sentence is a template built
-from facts; any text written by an LLM (explanation paraphrases) comes after the item list.
+give the part that puts lists on screens more of the machine. A list's opening sentence is a template built
+from facts; explanation paraphrases come after the item list. With CHATREC_LLM_REPLY, small talk and factual
+answers are written by the LLM and streamed chunk by chunk as it writes them; the whole text is then checked,
+and `chat.replace` withdraws it for the template reply when it fails.
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from chat.frames import (
     ItemExplained,
     ItemsListed,
     ReplyPiece,
+    ReplyReplaced,
     TurnDone,
     TurnEvent,
     TurnResult,
@@ -261,18 +264,23 @@ class TurnRun:
     """One turn in progress: `head()` streams up to the item list, `tail()` explanations, storage and the end."""
 
     def __init__(self, *, text: str, profile: Profile | None, conversation: Conversation | None, state: TurnState,
-                 k: int, cancel: threading.Event | None, store: bool):
+                 k: int, cancel: threading.Event | None, store: bool, dialogue: list[dict] | None = None):
         self.text, self.profile, self.conversation, self.state = text, profile, conversation, state
         self.cancel, self.store = cancel, store
         bundle = serving.active_bundle()
         backend = serving.llm_backend()
         enabled = backend if getattr(backend, "enabled", False) else None
+        reads = settings.CHATREC_LLM_READ or settings.CHATREC_LLM_CANDIDATES
+        if dialogue is None:  # the LLM reads the conversation's earlier messages; the rules need only the state
+            dialogue = selectors.dialogue_messages(conversation=conversation) if reads and enabled else []
         self.turn = ConversationTurn(TurnInput(
             text=text, state=state.context, shown=state.shown, catalog=serving.serving_catalog(),
             history=selectors.history_profile(profile=profile), bundle=bundle,
             strategy=policy.strategy_choose() if bundle is not None else bandit.DEFAULT_STRATEGY,
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
             backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
+            llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
+            llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
         ))
         self.plan: TurnPlan | None = None
         self.reply = ""  # what was sent of the reply
@@ -292,18 +300,32 @@ class TurnRun:
                           conversation=self.conversation.pk if self.conversation else None,
                           understanding=understood.understanding)
         self.plan = plan = self.turn.plan()
-        for piece in reply_pieces(plan.reply):
+        written = plan.written
+        for piece in written.stream() if written is not None else reply_pieces(plan.reply):
             if self._cancelled():
                 self.stopped = plan.stopped = True
-                return
+                break
             self.reply += piece
             yield ReplyPiece(piece)
+        if written is not None:
+            yield from self._settle(written)
+        if self.stopped:
+            return
         if plan.listing:
             self.cards = selectors.item_cards([(s.item_id, s.score) for s in plan.items],
                                               self.turn.inp.catalog.records, plan.language)
             self.listed = True
             self.turn.mark("items")
             yield ItemsListed(items=self.cards, strategy=plan.strategy)
+
+    def _settle(self, written) -> Iterator[TurnEvent]:
+        """Check an LLM-written reply once it is whole; replace it with the template reply when it fails."""
+        replacement = written.replacement()
+        if replacement is not None:
+            log.info("LLM-written reply withdrawn: %s", "; ".join(written.problems[:3]))
+            self.reply = replacement
+            yield ReplyReplaced(text=replacement, reason=written.problems[0])
+        self.plan.reply = self.reply
 
     def tail(self) -> Iterator[TurnEvent]:
         """Yield each explanation, store the turn (with a conversation), then yield the end of the turn."""
@@ -349,7 +371,7 @@ class TurnRun:
 
 def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation | None = None,
                state: TurnState | None = None, k: Any = DEFAULT_K, cancel: threading.Event | None = None,
-               store: bool = True) -> TurnRun:
+               store: bool = True, dialogue: list[dict] | None = None) -> TurnRun:
     """Check the request, read what the turn needs and return it ready to run.
 
     With a conversation the turn continues its state and, when `store`, is stored with the new state when it
@@ -360,7 +382,7 @@ def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation
         state = load_state(conversation.state if conversation else None,
                            conversation.language if conversation else "en")
     return TurnRun(text=text, profile=profile, conversation=conversation, state=state, k=k, cancel=cancel,
-                   store=store)
+                   store=store, dialogue=dialogue)
 
 
 def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k: int = DEFAULT_K) -> TurnResult:
@@ -380,4 +402,4 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     context = context_from_messages(earlier, serving.serving_catalog(),
                                     backend if getattr(backend, "enabled", False) else None)
     return turn_start(text=messages[last_user]["content"], profile=profile, state=TurnState(context=context), k=k,
-                      store=False).collect()
+                      store=False, dialogue=earlier).collect()

@@ -280,6 +280,13 @@ CHATREC_RATE_LIMITS = {
 CHATREC_WS_MAX_SOCKETS = read_int(ENV, "CHATREC_WS_MAX_SOCKETS", 5, minimum=1, maximum=1000)
 CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
 CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)
+# Optional LLM steps of a turn (off by default; the rules answer without them): read the whole dialogue into the
+# state, suggest titles as candidates, write small talk and factual answers (streamed, checked). Reading and
+# suggesting share CHATREC_LLM_TURN_BUDGET seconds a turn, however slow the backend.
+CHATREC_LLM_READ = read_bool(ENV, "CHATREC_LLM_READ", False)
+CHATREC_LLM_CANDIDATES = read_bool(ENV, "CHATREC_LLM_CANDIDATES", False)
+CHATREC_LLM_REPLY = read_bool(ENV, "CHATREC_LLM_REPLY", False)
+CHATREC_LLM_TURN_BUDGET = read_float(ENV, "CHATREC_LLM_TURN_BUDGET", 1.5, minimum=0.1)
 
 LOGGING = {
     "version": 1,

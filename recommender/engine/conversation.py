@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from . import bandit, replies, rules
 from . import explain as explain_pkg
 from .catalog import Catalog
+from .llm_turn import LLMAssist, written_reply
 from .rerank import RERANK_POOL, rerank_with_llm
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 from .understanding import (
@@ -127,6 +128,13 @@ class TurnInput:
     k: int = rules.DEFAULT_K
     rerank: bool = False  # let the LLM reorder the candidates
     llm_explain: bool = False  # let the LLM paraphrase explanations (checked; template fallback)
+    # Optional LLM steps (llm_turn.py), within llm_budget_s a turn: read the whole dialogue (`dialogue` holds the
+    # earlier messages, {"role", "content"}), suggest titles as candidates, write small talk and factual answers.
+    llm_read: bool = False
+    llm_candidates: bool = False
+    llm_reply: bool = False
+    llm_budget_s: float = 1.5
+    dialogue: list[dict] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- outputs
@@ -169,6 +177,7 @@ class TurnPlan:
     timings: dict = field(default_factory=dict)
     stopped: bool = False
     listing: bool = False  # the turn ranks items (recommend, feedback), even when none qualify
+    written: Any = None  # an LLM-written reply streamed in place of `reply` (llm_reply.WrittenReply), or None
 
     def item_entries(self) -> list[dict]:
         """Return the listed items as stored: id, score, evidence, per-ranker sources, explanation and its source."""
@@ -303,6 +312,7 @@ class ConversationTurn:
         self._fill: Callable[[list[ScoredItem]], None] = _evidence_is_there
         self._summary = ""
         self._planned = False
+        self._assist = LLMAssist()
 
     @property
     def u(self) -> Understanding:
@@ -351,6 +361,7 @@ class ConversationTurn:
         followup = self._followup() if is_why_question(inp.text) else None
         if followup is None:  # a "why?" question is not feedback on the item it names
             inp.state.apply(u)
+            self._assist = LLMAssist.start(inp, plan)
         if followup is not None:
             title, body = rules.display_title(records[followup.item_id], plan.language), followup.text
             plan.intent, plan.followup = rules.ASK_INFO, followup
@@ -359,14 +370,18 @@ class ConversationTurn:
             plan.suggestions = replies.suggestions(None, False, plan.language)
         elif plan.intent == rules.CHITCHAT:
             plan.reply = replies.chitchat_reply(inp.text, plan.language)
+            plan.written = written_reply(inp, plan, None)
             plan.suggestions = replies.suggestions(None, False, plan.language)
         elif plan.intent == rules.ASK_INFO:
             record = self._referenced_record()
             plan.reply = replies.ask_info_reply(record, getattr(u, "ask_field", None), plan.language)
             plan.extra["about"] = record.item_id if record else None
+            plan.written = written_reply(inp, plan, record)
             plan.suggestions = replies.suggestions(None, False, plan.language)
         else:
             self._recommend()
+        if self._assist.report:
+            plan.extra["llm"] = self._assist.report
         return plan
 
     def _followup(self) -> ItemExplanation | None:
@@ -407,6 +422,8 @@ class ConversationTurn:
         if plan.feedback:
             plan.extra["feedback"] = plan.feedback
         scored = self._rank()
+        scored = self._assist.add_candidates(scored, inp, inp.state.constraints(),
+                                             merged_profile(inp.state, inp.history))
         self.mark("ranked")
         if inp.rerank:
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
@@ -521,7 +538,7 @@ def _evidence_is_there(items: list[ScoredItem]) -> None:
 
 
 def _bundle_filler(bundle, user_key, person, constraints) -> Callable[[list[ScoredItem]], None]:
-    """Return a function that adds the model's evidence to the items it ranked (exploration labels kept)."""
+    """Return a function that adds the model's evidence to the items it ranked (exploration and LLM labels kept)."""
     def fill(items: list[ScoredItem]) -> None:
         try:
             found = bundle.evidence_for([s.item_id for s in items], user_key=user_key, profile=person,
@@ -530,8 +547,8 @@ def _bundle_filler(bundle, user_key, person, constraints) -> Callable[[list[Scor
             log.exception("model evidence failed")
             return
         for s in items:
-            exploration = [e for e in s.evidence if e.kind == "exploration"]
-            s.evidence = found.get(s.item_id, []) + exploration
+            kept = [e for e in s.evidence if e.kind in ("exploration", "llm_suggestion")]
+            s.evidence = found.get(s.item_id, []) + kept
 
     return fill
 

@@ -91,7 +91,7 @@ class Evidence:
     """Why an item scored as it did: structured, checkable facts from the ranker."""
 
     # "liked_item", "history_item" (interacted with, not liked), "disliked_item", "attribute_match",
-    # "content_similarity", "popularity", "exploration", "constraint"
+    # "content_similarity", "popularity", "exploration", "constraint", "llm_suggestion" (an LLM named the title)
     kind: str
     weight: float  # share of the item's score this fact accounts for (0..1) where the ranker can say
     item_id: str | None = None

@@ -519,6 +519,13 @@
         current.text.textContent += frame.text;
         follow(false);
         break;
+      case "chat.replace":
+        // An LLM-written reply failed its check: the text built from facts takes its place.
+        if (!current) current = assistantBubble();
+        current.typing.hidden = true;
+        current.text.textContent = frame.text;
+        follow(false);
+        break;
       case "chat.items":
         if (!current) current = assistantBubble();
         for (const item of frame.items || []) current.cards.appendChild(itemCard(item, current.byId));

@@ -34,3 +34,36 @@ def test_evaluate_scores_after_dedup():
 def test_percentile_nearest_rank():
     assert percentile(list(range(1, 101)), 95) == 95
     assert percentile([], 95) == 0.0
+
+
+# ---------------------------------------------------------------- --llm
+
+
+def test_the_llm_run_refuses_the_scripted_and_the_absent_backend(settings):
+    from benchmarks.conversations import configured_backend
+
+    for kind in ("fake", "none"):
+        settings.CHATREC_LLM = {**settings.CHATREC_LLM, "backend": kind}
+        with pytest.raises(SystemExit, match="real model"):
+            configured_backend()
+
+
+def test_the_llm_run_asks_each_structured_prompt_once_and_tallies_what_the_steps_did():
+    from types import SimpleNamespace
+
+    from benchmarks.conversations import LLMTally, RepliesOnce
+    from recommender.engine.llm import FakeBackend
+
+    backend = FakeBackend(default="{}")
+    once = RepliesOnce(backend)
+    assert once.complete("read", max_tokens=9, schema={"a": 1}) == once.complete("read", max_tokens=9, schema={"a": 1})
+    once.complete("suggest", max_tokens=9)
+    assert len(backend.calls) == 2 and len(once.seconds) == 2
+    tally = LLMTally()
+    tally.see(SimpleNamespace(extra={"llm": {"read": {"applied": True, "changed": {"mentions": {"1": "liked"},
+                                                                                     "include": {"genres": ["X"]}}},
+                                             "candidates": {"applied": True, "suggested": ["1", "2"], "allowed": ["2"]}}}))
+    tally.see(SimpleNamespace(extra={"llm": {"read": {"applied": False, "reason": "invalid reply"},
+                                             "candidates": {"applied": False, "reason": "no answer within budget"}}}))
+    tally.see(SimpleNamespace(extra={}))
+    assert (tally.turns, tally.readings, tally.added, tally.suggested, tally.allowed, tally.failed) == (3, 1, 2, 2, 1, 1)

@@ -40,3 +40,19 @@ def test_turns_are_answered_while_the_llm_server_hangs(catalog, hung_llm):
     assert hung_llm.state == "open"
     second, second_s = recommend("推荐几部九十年代的动画片")
     assert second.status_code == 200 and second_s < 5.0  # the open circuit is not even tried
+
+
+def test_the_llm_reading_and_suggestions_never_hold_a_turn_past_the_turn_budget(catalog, monkeypatch, settings):
+    server = FlakyServer()  # accepts and never answers
+    breaker = CircuitBreaker(remote(server), call_budget=30.0, failure_threshold=5, probe_interval=60,
+                             start_closed=True)
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: breaker)
+    settings.CHATREC_LLM_READ = settings.CHATREC_LLM_CANDIDATES = True
+    settings.CHATREC_LLM_TURN_BUDGET = 0.5
+    try:
+        response, seconds = recommend("I loved Fargo, something similar")
+        assert response.status_code == 200 and len(response.json()["items"]) == 3
+        assert seconds < 4.0  # the turn's 0.5 s budget, not the breaker's 30 s
+    finally:
+        breaker.close()
+        server.close()

@@ -80,10 +80,11 @@ def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
     """Return the evidence a template explanation cites: top liked and similar items plus every other fact."""
     # Zero-weight facts (matched attributes, satisfied filters) are cited; anything that lowered the score is not.
     positive = [e for e in evidence
-                if e.weight > 0 or (e.weight == 0 and e.kind in ("attribute_match", "constraint", "exploration"))]
+                if e.weight > 0 or (e.weight == 0 and e.kind in ("attribute_match", "constraint", "exploration", "llm_suggestion"))]
     liked = sorted((e for e in positive if e.kind in HISTORY_KINDS and (e.title or e.item_id)), key=lambda e: -e.weight)
     similar = sorted((e for e in positive if e.kind == "content_similarity"), key=lambda e: -e.weight)
-    rest = [e for e in positive if e.kind in ("attribute_match", "constraint", "popularity", "exploration")]
+    rest = [e for e in positive
+            if e.kind in ("attribute_match", "constraint", "popularity", "exploration", "llm_suggestion")]
     return liked[:MAX_LIKED] + similar[:MAX_SIMILAR] + rest
 
 
@@ -145,6 +146,13 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
         out.append(popularity_phrase(item.domain, zh))
     if by_kind.get("exploration"):
         out.append("这是一次新的尝试，帮你探索口味" if zh else "it is something new, picked to explore your taste")
+    if by_kind.get("llm_suggestion"):  # the language model's pick: said plainly, never dressed up as the model's
+        named = any(e.value == "titles" for e in by_kind["llm_suggestion"])
+        if zh:
+            out.append("它是根据对你提到的作品的一般了解推荐的" if named else "它是根据对你的要求的一般了解推荐的")
+        else:
+            out.append("it was suggested from general knowledge of the titles you named" if named
+                       else "it was suggested from general knowledge of what you asked for")
     return out
 
 

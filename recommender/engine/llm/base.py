@@ -1,7 +1,8 @@
 """The contract every LLM backend follows, and the one error type it raises."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 
 class LLMError(RuntimeError):
@@ -40,8 +41,14 @@ class LLMBackend:
         max_tokens: int = 64,
         stop: Sequence[str] | None = None,
         temperature: float = 0.0,
+        schema: Mapping[str, Any] | None = None,
     ) -> str:
-        """Return the whole generated text."""
+        """Return the whole generated text.
+
+        `schema` (a JSON schema) asks for output constrained to it where the backend can enforce one
+        (OpenAI-compatible servers, llama.cpp); others ignore it, so callers always validate the reply.
+        """
+        del schema  # this backend cannot constrain its output
         return "".join(self.generate(prompt, max_tokens=max_tokens, stop=stop, temperature=temperature))
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:

@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .base import LLMBackend, LLMError
@@ -175,6 +175,12 @@ class CircuitBreaker(LLMBackend):
                 yield item
         finally:
             abandoned.set()  # a caller that stops reading (or gave up) lets the pump thread end
+
+    def complete(self, prompt: str, *, max_tokens: int = 64, stop: Sequence[str] | None = None,
+                 temperature: float = 0.0, schema: Mapping[str, Any] | None = None) -> str:
+        """Return the backend's whole text (schema passed on), within call_budget like every call."""
+        return self._guarded(lambda: self.backend.complete(prompt, max_tokens=max_tokens, stop=stop,
+                                                           temperature=temperature, schema=schema))
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
         return self._guarded(lambda: self.backend.embed(texts))

@@ -1,6 +1,8 @@
 """The embedded default: a GGUF model (by default the packaged Gemma 3 270M) run on CPU by llama.cpp."""
 from __future__ import annotations
 
+import functools
+import json
 import os
 import threading
 from collections.abc import Iterable
@@ -37,6 +39,16 @@ def packaged_model_path() -> Path:
     stat = path.stat()
     marker.write_text(f"{stat.st_size}:{int(stat.st_mtime)}:{pkg.EXPECTED_SHA256}")
     return path
+
+
+@functools.lru_cache(maxsize=8)
+def _grammar_of(schema_json: str):
+    return llama_cpp.LlamaGrammar.from_json_schema(schema_json, verbose=False)
+
+
+def _grammar(schema):
+    """Return the llama.cpp grammar for a JSON schema (compiled once per schema)."""
+    return _grammar_of(json.dumps(schema, sort_keys=True))
 
 
 class LlamaCppBackend(LLMBackend):
@@ -92,6 +104,19 @@ class LlamaCppBackend(LLMBackend):
                 text = part["choices"][0].get("text") or ""
                 if text:
                     yield text
+
+    def complete(self, prompt, *, max_tokens=64, stop=None, temperature=0.0, schema=None) -> str:
+        """Return the whole text; with a schema, llama.cpp's grammar keeps every token inside it."""
+        if schema is None:
+            return super().complete(prompt, max_tokens=max_tokens, stop=stop, temperature=temperature)
+        model = self._model()
+        try:
+            with self._lock:
+                out = model.create_completion(prompt, max_tokens=max_tokens, stop=list(stop or []) or None,
+                                              temperature=temperature, seed=self.seed, grammar=_grammar(schema))
+        except Exception as exc:
+            raise LLMError(f"llamacpp backend failed: {exc}") from exc
+        return out["choices"][0].get("text") or ""
 
     def embed(self, texts):
         raise LLMError("the llamacpp backend was loaded for generation, not embeddings")

@@ -125,17 +125,27 @@ class OpenAICompatBackend(LLMBackend):
         except (KeyError, IndexError, TypeError, AttributeError) as exc:
             raise LLMError(f"openai backend reply has no choices: {str(event)[:80]!r}") from exc
 
-    def complete(self, prompt, *, max_tokens=64, stop=None, temperature=0.0) -> str:
-        """Return the whole reply from one non-streaming request."""
+    def complete(self, prompt, *, max_tokens=64, stop=None, temperature=0.0, schema=None) -> str:
+        """Return the whole reply from one non-streaming request, constrained to `schema` when given.
+
+        The schema goes out both as OpenAI's `response_format` and as vLLM's `guided_json`; a server that
+        refuses them (HTTP 400) is asked once more without, and the caller validates the reply either way.
+        """
         path = "/chat/completions" if self.chat else "/completions"
         body = self._payload(prompt, max_tokens, list(stop or []), temperature, stream=False)
 
-        def call():
-            response = self._client.post(path, json=body)
+        def call(payload):
+            response = self._client.post(path, json=payload)
             _raise_for_status(response)
             return _json_of(response)
 
-        return self._text_of(self._with_retries(call))
+        if schema is not None:
+            try:
+                return self._text_of(self._with_retries(lambda: call({**body, **structured_output(schema)})))
+            except LLMError as exc:
+                if "HTTP 400" not in str(exc):
+                    raise
+        return self._text_of(self._with_retries(lambda: call(body)))
 
     def embed(self, texts):
         """Return vectors from `{base_url}/embeddings`."""
@@ -157,6 +167,13 @@ class OpenAICompatBackend(LLMBackend):
 
     def describe(self) -> str:
         return f"openai-compatible ({self.base_url}, model {self.model})"
+
+
+def structured_output(schema) -> dict:
+    """Return the request fields that ask OpenAI-compatible servers for JSON matching a schema."""
+    return {"response_format": {"type": "json_schema",
+                                "json_schema": {"name": "reply", "schema": dict(schema), "strict": True}},
+            "guided_json": dict(schema)}
 
 
 class _Retryable(Exception):
