@@ -1,12 +1,12 @@
-"""Learned readings in the serving path: the reaction to a suggestion and how a named item is spoken of.
+"""Learned readings in the serving path: the reaction to a suggestion (and, when a version carries one, opinions).
 
-A model version trained with recorded dialogues carries the classifiers of `learned.py` (`<version>/understanding/`).
-When it does, `LearnedReading.refine` revises what the rules read from one person's message before the state takes
-it in: the reaction to the one item the assistant just suggested (accepts / rejects / seen), and liked vs disliked
-for an item the person names with an opinion. The rules stay the fallback: no model, an unsure model (probability
-below `min_confidence`), a reply to several suggestions at once, or a message that is small talk keep the rules'
-reading. On the ReDial development split the learned reaction model reads replies far better than the rules
-(macro-F1 0.659 vs 0.108) and the sentiment model somewhat better (0.730 vs 0.666): see docs/benchmarks.md.
+A model version trained with recorded dialogues carries the reaction classifier of `learned.py`
+(`<version>/understanding/reaction/`). When it does, `LearnedReading.refine` revises what the rules read from one
+person's message before the state takes it in: the reaction to the one item the assistant just suggested (accepts /
+rejects / seen). A version may also carry a mention-sentiment model (liked vs disliked for an item named with an
+opinion); training leaves it out by default, as it cost recall on the ReDial development split. The rules stay the
+fallback: no model, an unsure model (probability below `min_confidence`), a reply to several suggestions at once, or
+a message that is small talk keep the rules' reading. See docs/dialogue.md.
 """
 from __future__ import annotations
 
