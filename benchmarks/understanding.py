@@ -266,7 +266,9 @@ def main(argv: list[str] | None = None) -> int:
         "(an answer arriving later fills the cache for the next time); correctness never depends on it. "
         "The dev labels predate the rule that turns \"less violent\" / \"something lighter\" / \"轻松的\" into "
         "genre exclusions (Horror, War; Film-Noir for lighter); those turns keep their original labels, so the rule's "
-        "exclusions count as extra slots there (dev exclude precision)."
+        "exclusions count as extra slots there (dev exclude precision). The one English dev intent error, \"ok I'll "
+        "watch that, thanks!\" (labelled small talk), keeps its label: under the rule that accepting a suggestion "
+        "asks for a refreshed list, it now gets one."
     )
     if args.write_docs:
         write_section("understanding", "## Conversational understanding\n\n" + header + "\n\n" + "\n\n".join(blocks)
