@@ -16,6 +16,7 @@ import scipy.sparse as sp
 import torch
 from tqdm.auto import tqdm
 
+from .arrays import load_npz, save_npz
 from .rankers.mf import torch_device
 
 
@@ -427,7 +428,7 @@ class RatingModel:
         arrays = {}
         for m in self.models:
             arrays.update(m.arrays())
-        np.savez(path / "rating.npz", **arrays)
+        save_npz(path / "rating.npz", **arrays)
 
     @classmethod
     def load(cls, path: Path) -> RatingModel:
@@ -435,8 +436,7 @@ class RatingModel:
         meta = json.loads((path / "rating.json").read_text())
         model = cls(**meta["cfg"])
         model.blend = np.array(meta["blend"])
-        with np.load(path / "rating.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        arrays = load_npz(path / "rating.npz")
         model.models = model._models()
         for m in model.models:
             m.set_arrays(arrays)

@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data import InteractionData, Split
+from .embedding import StoredEmbeddings, make_embedder
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
@@ -59,6 +60,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "validation_score_cells": 20_000_000,
     "query_weight": 1.0,
     "rating": {},
+    # Item text embeddings kept by text hash across trainings (embedding.StoredEmbeddings): True keeps them in
+    # `embedding-cache` beside the version folders, a path keeps them there, None embeds every text afresh.
+    "embedding_cache": True,
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
     "threads": None,  # torch threads while training; None: the cores the machine's load leaves free
 }
@@ -169,6 +173,16 @@ def build_hybrid(config: dict[str, Any], embedder=None, n_items: int | None = No
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
 
 
+def embedding_store(cfg: dict[str, Any], out_dir: Path, embedder=None):
+    """Return the content model's embedder wrapped in the configured on-disk store (None without content)."""
+    setting = cfg.get("embedding_cache")
+    content = cfg["components"].get("content")
+    if not setting or content is None:
+        return embedder
+    directory = Path(out_dir).parent / "embedding-cache" if setting is True else Path(setting)
+    return StoredEmbeddings(embedder or make_embedder(content.get("embedder")), directory)
+
+
 def training_threads(requested: int | None) -> int:
     """Return the torch thread count to train with: requested, else the cores not already busy (at least 1)."""
     if requested:
@@ -255,7 +269,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
-    hybrid = build_hybrid(cfg, embedder, n_items=data.n_items)
+    hybrid = build_hybrid(cfg, embedding_store(cfg, out_dir, embedder), n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
     grid = (cfg.get("tune") or {}).get("ease_l2") or []
