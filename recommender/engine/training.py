@@ -52,8 +52,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "itemknn": {"ranker": "itemknn_sparse", "k": 100, "shrink": 10.0},
         "mf": {"ranker": "als", "factors": 64, "iterations": 15, "regularization": 0.05},
     },
-    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items.
-    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"]},
+    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items,
+    # and the parts fitted for the blend are kept rather than refitted on every rating (half the time).
+    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"], "refit": False},
     "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
     # The fused weights are learned on at most this many validation users x catalog items of scores per
     # component (a seeded sample of users beyond it): ML-100K and ml-latest-small use every user.
