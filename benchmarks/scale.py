@@ -150,12 +150,45 @@ def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]
     # The first requests page the arrays in. CPU time moves less with the machine's load than wall time;
     # requests with text also embed it (the sentence model), so they are reported apart.
     ms, cpu_ms, text = np.array(latencies[10:]) * 1000, np.array(cpu[10:]) * 1000, np.array(texts[10:])
-    return {"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
-            "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_mib": rss_loaded,
+    rss_served = _current_rss_mib()
+    probe = ann_probe(bundle, rng) if "content" in bundle.hybrid.components else {}
+    return {**probe,"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
+            "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
+            "serving_rss_mib": rss_served,
             "serving_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
             "max_ms": float(ms.max()), "requests": len(ms), "serving_catalog_items": len(serving.records), "ann": bundle.hybrid.components["content"].ann is not None
             if "content" in bundle.hybrid.components else False}
+
+
+def ann_probe(bundle, rng: np.random.Generator, queries: int = 200) -> dict[str, Any]:
+    """Return the content model's similarity search, exact against the ANN index, on seeded profiles.
+
+    The profiles are the mean embedding of three random items; the index is the version's own, or one
+    built here from its embeddings (timed) where the catalog is at or below the ANN threshold. Reported:
+    recall@10 of the index's candidates re-scored exactly, and per-query CPU ms of each way.
+    """
+    from recommender.engine.ann import NearestItems
+
+    content = bundle.hybrid.components["content"]
+    E = content.E
+    t0 = time.process_time()
+    index = content.ann or NearestItems.build(np.asarray(E))
+    build_s = time.process_time() - t0 if content.ann is None else None
+    V = np.stack([np.asarray(E[rng.choice(len(E), size=3, replace=False)]).mean(axis=0) for _ in range(queries)])
+    t0 = time.process_time()
+    exact = [np.argsort(-(E @ v))[:10] for v in V]
+    exact_ms = (time.process_time() - t0) / queries * 1000
+    t0 = time.process_time()
+    found = []
+    for v in V:
+        candidates = index.search(v[None, :], int(content.params.get("ann_candidates", 500)))[0]
+        candidates = candidates[candidates >= 0]
+        found.append(candidates[np.argsort(-(np.asarray(E[candidates]) @ v))[:10]])
+    ann_ms = (time.process_time() - t0) / queries * 1000
+    recall = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, exact)]))
+    return {"ann_recall@10": recall, "ann_query_cpu_ms": ann_ms, "exact_query_cpu_ms": exact_ms,
+            "ann_build_cpu_s": build_s}
 
 
 def _current_rss_mib() -> float:
@@ -188,7 +221,10 @@ def run_child(name: str, code_root: Path = ROOT, config: dict | None = None, ser
                         code_root)
         result["load_before"] = load_before
         if serve:
-            result.update(_child(["--serve", str(out / "bundle")], code_root))
+            try:
+                result.update(_child(["--serve", str(out / "bundle")], code_root))
+            except RuntimeError as exc:  # the training figures still count
+                result["serving_error"] = str(exc)[-500:]
             result["load_serving"] = os.getloadavg()[0]
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -291,7 +327,7 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
              "refit on all data, rating model) in a fresh process; peak RSS is that process's maximum resident memory.",
              "Serving: another fresh process loads the version (catalog, model arrays memory-mapped, the serving",
              "catalog with the understanding index) and answers 300 seeded top-10 requests with evidence (half known",
-             "users, half three liked items and a request text); serve RSS is its resident memory after loading,",
+             "users, half three liked items and a request text); serve RSS is its resident memory after the requests,",
              "latency is per request after the first 10 (p95 apart for requests without and with text, which embed",
              "the text with the sentence model; CPU ms: the serving process's CPU time per request, p95).",
              f"Machine: {os.cpu_count()} cores shared with other work; the 1-minute load average before and after each",
@@ -319,7 +355,13 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
                          + ", ".join(f"{k} {v:g}" for k, v in sorted(r["weights"].items()))
                          + (f"; seconds: {parts}" if parts else "")
                          + (f"; rating RMSE {r['rating_holdout']['rmse']:.4f} on the held-out slice"
-                            if r.get("rating_holdout") else ""))
+                            if r.get("rating_holdout") else "")
+                         + (f"; content search per query: exact {r['exact_query_cpu_ms']:.1f} CPU ms, ANN index "
+                            f"{r['ann_query_cpu_ms']:.1f} CPU ms, recall@10 {r['ann_recall@10']:.3f}"
+                            + (f" (index built in {r['ann_build_cpu_s']:.0f} CPU s)" if r.get("ann_build_cpu_s") else
+                               " (the version's own index)")
+                            if "ann_recall@10" in r else "")
+                         + (f"; serving failed: {r['serving_error'][-200:]}" if r.get("serving_error") else ""))
     synthetic = synthetic_rows(runs + sweep)
     if len(synthetic) >= 3:
         sizes = [r["items"] for r in synthetic]
