@@ -242,7 +242,7 @@ def checkout(rev: str) -> Path:
 # ---------------------------------------------------------------- top-10 quality on one split
 
 
-def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]]:
+def quality(name: str = "ml-latest-small", seed: int = 0, embedding_cache: str = "") -> list[dict[str, Any]]:
     """Return top-10 metrics of the scalable components, their hybrid, dense EASE, implicit ALS and popularity.
 
     A per-user random 80/20 split (seed); the hybrid learns its weights on a validation carved from the
@@ -295,7 +295,13 @@ def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]
             run(ranker, lambda ranker=ranker, params=params: make_ranker(ranker, **params).fit(split.train, catalog))
 
         def hybrid():
-            model = build_hybrid(merged_config({"seed": seed + 1}), n_items=split.train.n_items)
+            config = merged_config({"seed": seed + 1})
+            embedder = None
+            if embedding_cache:  # the same vectors the sentence model gives, read from the store
+                from recommender.engine.embedding import StoredEmbeddings, make_embedder
+
+                embedder = StoredEmbeddings(make_embedder(config["components"]["content"]["embedder"]), embedding_cache)
+            model = build_hybrid(config, embedder, n_items=split.train.n_items)
             model.components["ease"].params["l2"] = head_l2
             return model.fit_with_validation(split.train, seed=seed + 1)
 
@@ -499,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     for size in [int(s) for s in args.sizes.split(",") if s]:
         log(f"synthetic:{size} ...")
         sweep.append(train(f"synthetic:{size}", json.loads(args.sweep_config)))
-    quality_rows = [] if args.no_quality else quality()
+    quality_rows = [] if args.no_quality else quality(embedding_cache=args.embedding_cache)
     if args.json:
         args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep, "quality": quality_rows},
                                         default=float, indent=1))
