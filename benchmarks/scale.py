@@ -248,7 +248,7 @@ def quality(name: str = "ml-latest-small", seed: int = 0, embedding_cache: str =
     A per-user random 80/20 split (seed); the hybrid learns its weights on a validation carved from the
     train part (seed + 1), as in training. Items seen in train are never ranked.
     """
-    from recommender.bench import ImplicitModel
+    from benchmarks.engine import ImplicitModel
     from recommender.engine.catalog import Catalog
     from recommender.engine.data import random_split
     from recommender.engine.metrics import evaluate_topk
