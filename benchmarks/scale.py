@@ -489,26 +489,33 @@ def main(argv: list[str] | None = None) -> None:
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
         return result
 
-    baseline = []
+    baseline: list[dict] = []
+    runs: list[dict] = []
+    sweep: list[dict] = []
+
+    def save(quality_rows: list[dict]) -> None:  # after every run, so a later failure loses nothing measured
+        if args.json:
+            args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep,
+                                             "quality": quality_rows}, default=float, indent=1))
+
     if args.baseline:
         tree = checkout(args.baseline)
         try:
             log(f"ml-100k with {args.baseline} ...")
             baseline.append(train("ml-100k", {}, tree))
+            save([])
         finally:
             shutil.rmtree(tree, ignore_errors=True)
-    runs = []
     for name in [d for d in args.datasets.split(",") if d]:
         log(f"{name} ...")
         runs.append(train(name, {}))
-    sweep = []
+        save([])
     for size in [int(s) for s in args.sizes.split(",") if s]:
         log(f"synthetic:{size} ...")
         sweep.append(train(f"synthetic:{size}", json.loads(args.sweep_config)))
+        save([])
     quality_rows = [] if args.no_quality else quality(embedding_cache=args.embedding_cache)
-    if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep, "quality": quality_rows},
-                                        default=float, indent=1))
+    save(quality_rows)
     for file in [f for f in args.previous.split(",") if f]:
         earlier = json.loads(Path(file).read_text())
         runs, baseline, sweep = earlier["runs"] + runs, earlier["baseline"] + baseline, earlier["sweep"] + sweep
