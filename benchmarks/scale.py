@@ -329,7 +329,8 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
              command: str, plot: str | None = None) -> str:
     """Return the `scale` section of docs/benchmarks.md."""
     lines = ["## Training cost against catalog size", "",
-             f"Command: `{command}`. Each row is one full `train_bundle` (tuning, validation fit, weight learning,",
+             f"Command{'s' if '`, `' in command else ''}: `{command}`. Each row is one full `train_bundle` (tuning, "
+             "validation fit, weight learning,",
              "refit on all data, rating model) in a fresh process; peak RSS is that process's maximum resident memory.",
              "Serving: another fresh process loads the version (catalog, model arrays memory-mapped, the serving",
              "catalog with the understanding index) and answers 300 seeded top-10 requests with evidence (half known",
@@ -489,6 +490,8 @@ def main(argv: list[str] | None = None) -> None:
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
         return result
 
+    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--write",)).strip()
     baseline: list[dict] = []
     runs: list[dict] = []
     sweep: list[dict] = []
@@ -496,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
     def save(quality_rows: list[dict]) -> None:  # after every run, so a later failure loses nothing measured
         if args.json:
             args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep,
-                                             "quality": quality_rows}, default=float, indent=1))
+                                             "quality": quality_rows, "command": command}, default=float, indent=1))
 
     if args.baseline:
         tree = checkout(args.baseline)
@@ -516,15 +519,15 @@ def main(argv: list[str] | None = None) -> None:
         save([])
     quality_rows = [] if args.no_quality else quality(embedding_cache=args.embedding_cache)
     save(quality_rows)
+    commands = [] if not (runs or baseline or sweep or quality_rows) else [command]
     for file in [f for f in args.previous.split(",") if f]:
         earlier = json.loads(Path(file).read_text())
+        commands.append(earlier.get("command", file))
         runs, baseline, sweep = earlier["runs"] + runs, earlier["baseline"] + baseline, earlier["sweep"] + sweep
         quality_rows = quality_rows or earlier["quality"]
-    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write")
     synthetic = synthetic_rows(runs + sweep)
     plot = args.plot if args.write and len(synthetic) >= 2 else None
-    body = markdown(runs, baseline, sweep, quality_rows, command.strip(),
+    body = markdown(runs, baseline, sweep, quality_rows, "`, `".join(commands),
                     plot=os.path.relpath(plot, ROOT / "docs") if plot else None)
     print(body)
     if args.write:
