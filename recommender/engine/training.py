@@ -104,7 +104,7 @@ def ease_validation_curve(X: sp.csr_matrix, seen: sp.csr_matrix, test_items: dic
         def scores(chunk: np.ndarray, inv: np.ndarray = inv, diag: np.ndarray = diag) -> np.ndarray:
             pos = np.searchsorted(users, chunk)
             head = Xh[chunk].toarray() - ((XV[pos] * inv) @ V.T) / diag
-            out = np.zeros((len(chunk), n))
+            out = np.zeros((len(chunk), n), dtype=dtype)  # float32 for the head: half of users x catalog
             out[:, cols] = head
             return out
 
@@ -152,6 +152,18 @@ def component_specs(config: dict[str, Any], n_items: int | None = None) -> dict[
         params = dict(replacements[role] if scalable and role in replacements else params)
         specs[role] = (params.pop("ranker", role), params)
     return specs
+
+
+def rating_config(cfg: dict[str, Any], n_users: int, n_items: int) -> dict[str, Any]:
+    """Return the rating model's settings at this size: `scalable_rating` over `rating` above dense_item_limit
+    items, and without the user-kNN member (a users x users matrix) above dense_item_limit users."""
+    out = dict(cfg["rating"])
+    if uses_scalable_components(n_items, cfg):
+        out.update(cfg.get("scalable_rating") or {})
+    if uses_scalable_components(n_users, cfg):
+        models = list(out.get("models") or RatingModel().cfg["models"])
+        out["models"] = [m for m in models if m != "uknn"]
+    return out
 
 
 def validation_user_limit(n_items: int, config: dict[str, Any]) -> int | None:
@@ -304,11 +316,8 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
-        rating_cfg = dict(cfg["rating"])
-        if uses_scalable_components(data.n_items, cfg):
-            rating_cfg.update(cfg.get("scalable_rating") or {})
-        rating = RatingModel(**rating_cfg).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
-                                                  progress=bool(cfg.get("tqdm")))
+        rating = RatingModel(**rating_config(cfg, data.n_users, data.n_items)).fit(
+            data.rows, data.cols, data.values, data.n_users, data.n_items, progress=bool(cfg.get("tqdm")))
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
         rating.save(tmp / "rating")
