@@ -368,6 +368,8 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
                             + (f" (index built in {r['ann_build_cpu_s']:.0f} CPU s)" if r.get("ann_build_cpu_s") else
                                " (the version's own index)")
                             if "ann_recall@10" in r else "")
+                         + (f"; the serving process loaded the version in {r['load_s']:.1f} s and built its serving "
+                            f"catalog (understanding index) in {r['serving_catalog_s']:.1f} s" if "load_s" in r else "")
                          + (f"; serving failed: {r['serving_error'][-200:]}" if r.get("serving_error") else ""))
     synthetic = synthetic_rows(runs + sweep)
     if len(synthetic) >= 3:
