@@ -102,11 +102,12 @@ class StoredEmbeddings:
 
     @staticmethod
     def _key(text: str) -> bytes:
-        return hashlib.sha1(text.encode("utf-8")).digest()
+        # Hex, not the raw digest: numpy's bytes arrays drop trailing NUL bytes, so 1 digest in 256 would never match.
+        return hashlib.sha1(text.encode("utf-8")).hexdigest().encode("ascii")
 
     def _stored(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.file.exists():
-            return np.zeros(0, dtype="S20"), np.zeros((0, 0), dtype=np.float32)
+            return np.zeros(0, dtype="S40"), np.zeros((0, 0), dtype=np.float32)
         stored = load_npz(self.file)
         return stored["keys"], stored["vectors"]
 
@@ -121,7 +122,7 @@ class StoredEmbeddings:
             fresh = np.asarray(self.inner.encode([text_of[k] for k in missing]), dtype=np.float32)
             for k in missing:
                 row_of[k] = len(row_of)
-            keys = np.concatenate([keys, np.array(missing, dtype="S20")])
+            keys = np.concatenate([keys, np.array(missing, dtype="S40")])
             vectors = fresh if not len(vectors) else np.vstack([vectors, fresh])
             self._write(keys, vectors)
         if not texts:

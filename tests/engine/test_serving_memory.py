@@ -186,3 +186,11 @@ def test_stored_embeddings_embed_only_texts_not_seen_before(tmp_path):
     other.embedded = []
     StoredEmbeddings(other, tmp_path).encode(["red fox"])
     assert other.embedded == ["red fox"]  # another model configuration keeps its own store
+
+
+def test_stored_embeddings_find_every_text_again(tmp_path):
+    texts = [f"text {i}" for i in range(400)]  # "text 171" has a SHA-1 digest ending in a NUL byte
+    StoredEmbeddings(_Counting(), tmp_path).encode(texts)
+    again = _Counting()
+    StoredEmbeddings(again, tmp_path).encode(texts)
+    assert again.embedded == []
