@@ -194,3 +194,13 @@ def test_stored_embeddings_find_every_text_again(tmp_path):
     again = _Counting()
     StoredEmbeddings(again, tmp_path).encode(texts)
     assert again.embedded == []
+
+
+def test_saved_members_start_aligned_so_mapped_arrays_take_the_fast_paths(tmp_path):
+    save_npz(tmp_path / "s.npz", a=np.arange(3, dtype=np.int8), E=np.ones((7, 5), dtype=np.float32),
+             idx=np.arange(11, dtype=np.int64))
+    loaded = load_npz(tmp_path / "s.npz")
+    assert all(is_mapped(v) and v.ctypes.data % 64 == 0 and v.flags.aligned for v in loaded.values())
+    np.savez(tmp_path / "plain.npz", E=np.ones((7, 5), dtype=np.float32))  # members at whatever offset
+    plain = load_npz(tmp_path / "plain.npz")["E"]
+    assert plain.flags.aligned and (is_mapped(plain) or plain.flags.writeable)
