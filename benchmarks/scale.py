@@ -491,7 +491,7 @@ def main(argv: list[str] | None = None) -> None:
     def train(name: str, config: dict, code_root: Path = ROOT) -> dict:
         stored = bool(args.embedding_cache) and any(Path(args.embedding_cache).glob("embeddings-*.npz"))
         result = run_child(name, code_root, config_with_cache(config), serve=not args.no_serve)
-        result["note"] = " (embeddings stored)" if stored else ""
+        result["note"] = " (embedding store)" if stored else ""
         timings = {k: round(v, 1) for k, v in result["timings"].items()}
         serving = {k: round(result[k], 1) for k in ("serving_rss_mib", "p50_ms", "p95_ms") if k in result}
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
