@@ -472,6 +472,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--embedding-cache", default="",
                         help="keep item embeddings here across the runs (default: each training embeds afresh)")
     parser.add_argument("--no-serve", action="store_true", help="skip the serving process after each training")
+    parser.add_argument("--note", default="", help="a closing paragraph for the report (what the rows were run with)")
     parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale-growth.svg",
                         help="with --write: the growth plot of the synthetic rows (SVG)")
     args = parser.parse_args(argv)
@@ -536,6 +537,8 @@ def main(argv: list[str] | None = None) -> None:
     plot = args.plot if args.write and len(synthetic) >= 2 else None
     body = markdown(runs, baseline, sweep, quality_rows, "`, `".join(commands),
                     plot=os.path.relpath(plot, ROOT / "docs") if plot else None)
+    if args.note:
+        body += "\n\n" + args.note
     print(body)
     if args.write:
         from benchmarks.common import write_section
