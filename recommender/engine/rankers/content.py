@@ -1,6 +1,6 @@
 """Content: cosine similarity of item text embeddings to the user's items and to the query text.
 
-Above ann.ANN_MIN_ITEMS items the similarities come from an approximate nearest-neighbour index: each
+Above ann.ANN_MIN_ITEMS items (20k) the similarities come from an approximate nearest-neighbour index: each
 profile's (and request's) `ann_candidates` nearest items get their exact cosine, every other item 0, as
 the neighbourhood models keep only each item's k nearest. Explanations decompose that same term.
 """
