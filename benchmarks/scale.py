@@ -348,7 +348,7 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
     for label, rows in (("before", baseline), ("after", runs), ("after", sweep)):
         for r in rows:
             kind = "dense" if (r.get("components") or {}).get("ease", "ease") == "ease" else "scalable"
-            lines.append(f"| {r['dataset']}{r.get('note', '')} | {label} | {r['items']:,} | {r['events']:,} | {kind} | "
+            lines.append(f"| {r['dataset']}{r.get('note', '')} | {r.get('code', label)} | {r['items']:,} | {r['events']:,} | {kind} | "
                          f"{r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
                          f"{r['peak_rss_mib']:.0f} | {r['artifact_mib']:.1f}{_serving_cells(r)}"
                          f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
