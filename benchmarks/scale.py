@@ -1,9 +1,13 @@
-"""Training cost against catalog size: wall time and peak memory of the full train_bundle, and top-10 quality.
+"""Training and serving cost against catalog size: wall time and peak memory of the full train_bundle, one
+serving process's memory and top-10 latency, and top-10 quality.
 
     CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale --write
     ... --sizes 1000,10000,50000 --baseline <git rev>   (a sweep of synthetic sizes; the old code on ML-100K)
+    ... --sizes 200000 --json big.json --no-quality     (one size alone; --previous big.json merges it later)
 
-Every training run happens in a fresh child process, so its peak RSS (ru_maxrss) is that run's alone.
+Every training run happens in a fresh child process, so its peak RSS (ru_maxrss) is that run's alone; the
+trained version is then loaded by another fresh process (a web process's view: catalog, model, serving
+catalog with the understanding index) that answers seeded top-10 requests with evidence.
 The synthetic catalogs come from `synthetic_catalog`: power-law item popularity and user activity,
 one interaction per (user, item), item text for the content model, deterministic under a seed.
 """
@@ -89,37 +93,141 @@ def load_dataset(name: str, seed: int = 0):
 # ---------------------------------------------------------------- one training run (child process)
 
 
-def train_once(name: str, config: dict | None = None) -> dict[str, Any]:
-    """Train the full bundle on one dataset in this process; return wall time, peak RSS and the manifest's figures."""
+def train_once(name: str, out: Path, config: dict | None = None) -> dict[str, Any]:
+    """Train the full bundle on one dataset in this process into out; return wall time, peak RSS and the
+    manifest's figures."""
     from recommender.engine.training import train_bundle
 
     data = load_dataset(name)
-    out = Path(tempfile.mkdtemp(prefix="chatrec-scale-"))
-    try:
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        manifest = train_bundle(data, out / "bundle", config=config)
-        wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
-        size = sum(f.stat().st_size for f in (out / "bundle").rglob("*") if f.is_file())
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    manifest = train_bundle(data, out, config=config)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and "embedding-cache" not in f.parts)
     return {"dataset": name, "items": data.n_items, "users": data.n_users, "events": data.n_interactions,
             "train_s": wall, "cpu_s": cpu, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "artifact_mib": size / 2**20, "components": manifest.get("components"),
             "weights": manifest["metrics"]["weights"], "validation": manifest["metrics"]["validation"],
-            "tuned": manifest["tuned"], "timings": manifest["timings"], "load_after": os.getloadavg()[0]}
+            "tuned": manifest["tuned"], "timings": manifest["timings"], "load_after": os.getloadavg()[0],
+            "rating_holdout": manifest["metrics"].get("rating_holdout")}
 
 
-def run_child(name: str, code_root: Path = ROOT, config: dict | None = None) -> dict[str, Any]:
-    """Run train_once in a fresh interpreter whose `recommender` package comes from code_root."""
+def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]:
+    """Load a trained version as a web process does and answer seeded top-10 requests with evidence.
+
+    Half the requests are known users, half ad-hoc profiles (three liked items from the user's history and
+    a request text). Returns the process's RSS after loading and at its peak, and latency percentiles.
+    """
+    from recommender.engine.conversation import ServingCatalog
+    from recommender.engine.serving import RecommenderBundle
+    from recommender.engine.types import Profile
+
+    t0 = time.perf_counter()
+    bundle = RecommenderBundle.load(path)
+    load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    counts = np.diff(bundle.catalog.train.tocsc().indptr)
+    serving = ServingCatalog.build(bundle.items, dict(zip(bundle.catalog.item_ids, counts.astype(float).tolist())))
+    catalog_s = time.perf_counter() - t0
+    rss_loaded = _current_rss_mib()
+    rng = np.random.default_rng(seed)
+    train = bundle.catalog.train
+    users = rng.choice(np.flatnonzero(np.diff(train.indptr) >= 3), size=requests)
+    queries = ["something upbeat to run to", "quiet songs for a rainy night", "classic rock from the seventies"]
+    latencies, cpu, texts = [], [], []
+    for k, u in enumerate(users):
+        if k % 2:
+            items = train.indices[train.indptr[u]:train.indptr[u + 1]]
+            liked = [bundle.catalog.item_ids[i] for i in rng.choice(items, size=3, replace=False)]
+            request = {"profile": Profile(liked=liked, query_text=queries[k % len(queries)])}
+        else:
+            request = {"user_key": bundle.catalog.user_ids[u]}
+        t0, c0 = time.perf_counter(), time.process_time()
+        found = bundle.recommend(n=10, with_evidence=True, **request)
+        latencies.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
+        texts.append(bool(k % 2))
+        assert len(found) == 10 and all(s.evidence for s in found)
+    # The first requests page the arrays in. CPU time moves less with the machine's load than wall time;
+    # requests with text also embed it (the sentence model), so they are reported apart.
+    ms, cpu_ms, text = np.array(latencies[10:]) * 1000, np.array(cpu[10:]) * 1000, np.array(texts[10:])
+    rss_served = _current_rss_mib()
+    probe = ann_probe(bundle, rng) if "content" in bundle.hybrid.components else {}
+    return {**probe,"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
+            "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
+            "serving_rss_mib": rss_served,
+            "serving_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "max_ms": float(ms.max()), "requests": len(ms), "serving_catalog_items": len(serving.records), "ann": bundle.hybrid.components["content"].ann is not None
+            if "content" in bundle.hybrid.components else False}
+
+
+def ann_probe(bundle, rng: np.random.Generator, queries: int = 200) -> dict[str, Any]:
+    """Return the content model's similarity search, exact against the ANN index, on seeded profiles.
+
+    The profiles are the mean embedding of three random items; the index is the version's own, or one
+    built here from its embeddings (timed) where the catalog is at or below the ANN threshold. Reported:
+    recall@10 of the index's candidates re-scored exactly, and per-query CPU ms of each way.
+    """
+    from recommender.engine.ann import NearestItems
+
+    content = bundle.hybrid.components["content"]
+    E = content.E
+    t0 = time.process_time()
+    index = content.ann or NearestItems.build(np.asarray(E))
+    build_s = time.process_time() - t0 if content.ann is None else None
+    V = np.stack([np.asarray(E[rng.choice(len(E), size=3, replace=False)]).mean(axis=0) for _ in range(queries)])
+    t0 = time.process_time()
+    exact = [np.argsort(-(E @ v))[:10] for v in V]
+    exact_ms = (time.process_time() - t0) / queries * 1000
+    t0 = time.process_time()
+    found = []
+    for v in V:
+        candidates = index.search(v[None, :], int(content.params.get("ann_candidates", 500)))[0]
+        candidates = candidates[candidates >= 0]
+        found.append(candidates[np.argsort(-(np.asarray(E[candidates]) @ v))[:10]])
+    ann_ms = (time.process_time() - t0) / queries * 1000
+    recall = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, exact)]))
+    return {"ann_recall@10": recall, "ann_query_cpu_ms": ann_ms, "exact_query_cpu_ms": exact_ms,
+            "ann_build_cpu_s": build_s}
+
+
+def _current_rss_mib() -> float:
+    """Return this process's resident memory now (MiB), from /proc (peak RSS where that is unavailable)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child(args: list[str], code_root: Path) -> dict[str, Any]:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys([str(code_root), str(ROOT)])))
-    load_before = os.getloadavg()[0]
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", "--child", name,
-                           "--config", json.dumps(config or {})],
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.scale", *args],
                           cwd=code_root, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"training on {name} failed:\n{proc.stderr[-3000:]}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["load_before"] = load_before
+        raise RuntimeError(f"{' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_child(name: str, code_root: Path = ROOT, config: dict | None = None, serve: bool = True) -> dict[str, Any]:
+    """Run train_once in a fresh interpreter whose `recommender` package comes from code_root, then (serve)
+    serve_once on the trained version in another."""
+    load_before = os.getloadavg()[0]
+    out = Path(tempfile.mkdtemp(prefix="chatrec-scale-"))
+    try:
+        result = _child(["--child", name, "--out", str(out / "bundle"), "--config", json.dumps(config or {})],
+                        code_root)
+        result["load_before"] = load_before
+        if serve:
+            try:
+                result.update(_child(["--serve", str(out / "bundle")], code_root))
+            except RuntimeError as exc:  # the training figures still count
+                result["serving_error"] = str(exc)[-500:]
+            result["load_serving"] = os.getloadavg()[0]
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     return result
 
 
@@ -134,13 +242,13 @@ def checkout(rev: str) -> Path:
 # ---------------------------------------------------------------- top-10 quality on one split
 
 
-def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]]:
+def quality(name: str = "ml-latest-small", seed: int = 0, embedding_cache: str = "") -> list[dict[str, Any]]:
     """Return top-10 metrics of the scalable components, their hybrid, dense EASE, implicit ALS and popularity.
 
     A per-user random 80/20 split (seed); the hybrid learns its weights on a validation carved from the
     train part (seed + 1), as in training. Items seen in train are never ranked.
     """
-    from recommender.bench import ImplicitModel
+    from benchmarks.engine import ImplicitModel
     from recommender.engine.catalog import Catalog
     from recommender.engine.data import random_split
     from recommender.engine.metrics import evaluate_topk
@@ -187,7 +295,13 @@ def quality(name: str = "ml-latest-small", seed: int = 0) -> list[dict[str, Any]
             run(ranker, lambda ranker=ranker, params=params: make_ranker(ranker, **params).fit(split.train, catalog))
 
         def hybrid():
-            model = build_hybrid(merged_config({"seed": seed + 1}), n_items=split.train.n_items)
+            config = merged_config({"seed": seed + 1})
+            embedder = None
+            if embedding_cache:  # the same vectors the sentence model gives, read from the store
+                from recommender.engine.embedding import StoredEmbeddings, make_embedder
+
+                embedder = StoredEmbeddings(make_embedder(config["components"]["content"]["embedder"]), embedding_cache)
+            model = build_hybrid(config, embedder, n_items=split.train.n_items)
             model.components["ease"].params["l2"] = head_l2
             return model.fit_with_validation(split.train, seed=seed + 1)
 
@@ -203,41 +317,81 @@ def growth_exponent(sizes: list[float], values: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
 
 
+def _serving_cells(r: dict) -> str:
+    if "p95_ms" not in r:
+        return " | | | "
+    split = (f" ({r['p95_no_text_ms']:.1f} without text, {r['p95_text_ms']:.1f} with)" if "p95_text_ms" in r else "")
+    cpu = f"{r['p95_cpu_ms']:.1f}" if "p95_cpu_ms" in r else ""
+    return f" | {r['serving_rss_mib']:.0f} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f}{split} | {cpu} | "
+
+
 def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_rows: list[dict],
-             command: str) -> str:
+             command: str, plot: str | None = None) -> str:
     """Return the `scale` section of docs/benchmarks.md."""
     lines = ["## Training cost against catalog size", "",
-             f"Command: `{command}`. Each row is one full `train_bundle` (tuning, validation fit, weight learning,",
+             f"Command{'s' if '`, `' in command else ''}: `{command}`. Each row is one full `train_bundle` (tuning, "
+             "validation fit, weight learning,",
              "refit on all data, rating model) in a fresh process; peak RSS is that process's maximum resident memory.",
+             "Serving: another fresh process loads the version (catalog, model arrays memory-mapped, the serving",
+             "catalog with the understanding index) and answers 300 seeded top-10 requests with evidence (half known",
+             "users, half three liked items and a request text); serve RSS is its resident memory after the requests,",
+             "latency is per request after the first 10 (p95 apart for requests without and with text, which embed",
+             "the text with the sentence model; CPU ms: the serving process's CPU time per request, p95).",
              f"Machine: {os.cpu_count()} cores shared with other work; the 1-minute load average before and after each",
              "run is shown: wall time on a loaded machine is slower than on an idle one; CPU time (all threads of the",
-             "process) moves less with the load.", "",
-             "| dataset | code | items | events | components | wall s | CPU s | peak RSS MiB | artifact MiB | load |",
-             "|---|---|---:|---:|---|---:|---:|---:|---:|---|"]
+             "process) moves less with the load.",
+             "Targets on 2 cores: ml-latest-small trains in 90 s; 17,632 items / 75k events in 120 s and 3 GB; 200k",
+             "items / 4M events in 30 min and 8 GB; one serving process within 1.5 GB; top-10 p95 within 30 ms.", "",
+             "| dataset | code | items | events | components | wall s | CPU s | peak RSS MiB | artifact MiB "
+             "| serve RSS MiB | top-10 p50 / p95 ms | p95 CPU ms | load |",
+             "|---|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for label, rows in (("before", baseline), ("after", runs), ("after", sweep)):
         for r in rows:
             kind = "dense" if (r.get("components") or {}).get("ease", "ease") == "ease" else "scalable"
-            lines.append(f"| {r['dataset']} | {label} | {r['items']:,} | {r['events']:,} | {kind} | {r['train_s']:.1f} | "
-                         f"{r.get('cpu_s', float('nan')):.1f} | "
-                         f"{r['peak_rss_mib']:.0f} | {r['artifact_mib']:.1f} | "
+            lines.append(f"| {r['dataset']}{r.get('note', '')} | {r.get('code', label)} | {r['items']:,} | {r['events']:,} | {kind} | "
+                         f"{r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
+                         f"{r['peak_rss_mib']:.0f} | {r['artifact_mib']:.1f}{_serving_cells(r)}"
                          f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
     lines.append("")
-    for label, rows in (("before", baseline), ("after", runs)):
+    for label, rows in (("before", baseline), ("after", runs + sweep)):
         for r in rows:
             val = r["validation"]
             objective = val.get("objective", "NDCG@10").lower()
+            timings = r.get("timings", {})
+            parts = ", ".join(f"{k[:-2]} {v:.0f} s" for k, v in timings.items() if k.endswith("_s"))
             lines.append(f"- {r['dataset']} ({label}): validation {objective} {val.get(objective, float('nan')):.4f}, "
                          f"EASE λ {r['tuned'].get('ease_l2')}, weights "
-                         + ", ".join(f"{k} {v:g}" for k, v in sorted(r["weights"].items())))
-    synthetic = sorted((r for r in sweep + runs if r["dataset"].startswith("synthetic")), key=lambda r: r["items"])
+                         + ", ".join(f"{k} {v:g}" for k, v in sorted(r["weights"].items()))
+                         + (f"; seconds: {parts}" if parts else "")
+                         + (f"; rating RMSE {r['rating_holdout']['rmse']:.4f} on the held-out slice"
+                            if r.get("rating_holdout") else "")
+                         + (f"; content search per query: exact {r['exact_query_cpu_ms']:.1f} CPU ms, ANN index "
+                            f"{r['ann_query_cpu_ms']:.1f} CPU ms, recall@10 {r['ann_recall@10']:.3f}"
+                            + (f" (index built in {r['ann_build_cpu_s']:.0f} CPU s)" if r.get("ann_build_cpu_s") else
+                               " (the version's own index)")
+                            if "ann_recall@10" in r else "")
+                         + (f"; the serving process loaded the version in {r['load_s']:.1f} s and built its serving "
+                            f"catalog (understanding index) in {r['serving_catalog_s']:.1f} s" if "load_s" in r else "")
+                         + (f"; serving failed: {r['serving_error'][-200:]}" if r.get("serving_error") else ""))
+    synthetic = synthetic_rows(runs + sweep)
     if len(synthetic) >= 3:
         sizes = [r["items"] for r in synthetic]
-        time_b = growth_exponent(sizes, [r["train_s"] for r in synthetic])
-        rss_b = growth_exponent(sizes, [r["peak_rss_mib"] for r in synthetic])
-        cpu_b = growth_exponent(sizes, [r["cpu_s"] for r in synthetic])
         listed = ", ".join(f"{s:,}" for s in sizes)
-        lines += ["", (f"Growth over the synthetic catalogs ({listed} items): wall time ~ items^{time_b:.2f}, "
-                       f"CPU time ~ items^{cpu_b:.2f}, peak RSS ~ items^{rss_b:.2f} (least-squares fit on logs).")]
+        fits = [f"{label} ~ items^{growth_exponent(sizes, [r[key] for r in synthetic]):.2f}"
+                for label, key, _ in GROWTH if all(key in r for r in synthetic)]
+        lines += ["", f"Growth over the synthetic catalogs ({listed} items), least-squares fits on logs: "
+                  + ", ".join(fits) + "."]
+    if len(synthetic) >= 2 and synthetic[-1]["items"] < TARGET_ITEMS:
+        sizes = [r["items"] for r in synthetic]
+        guesses = []
+        for label, key, unit in GROWTH:
+            if all(key in r for r in synthetic):
+                b = growth_exponent(sizes, [r[key] for r in synthetic])
+                guesses.append(f"{label} ≈ {synthetic[-1][key] * (TARGET_ITEMS / sizes[-1]) ** b:,.0f} {unit}")
+        lines += ["", (f"Not measured: {TARGET_ITEMS:,} items, extrapolated from the largest run with the fitted "
+                       f"exponents ({len(sizes)} sizes, so only a rough guide): " + ", ".join(guesses) + ".")]
+    if plot:
+        lines += ["", f"![Training and serving cost against catalog size]({plot})"]
     if quality_rows:
         lines += ["", ("Top-10 on ml-latest-small, per-user random 80/20 split (seed 0; a test split, the hybrid's "
                        "weights and EASE's λ learned on a validation carved from its train part):"), "",
@@ -247,10 +401,64 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
     return "\n".join(lines)
 
 
+TARGET_ITEMS = 200_000  # the largest catalog the scale targets name
+
+# (label, key, unit) of the figures whose growth with catalog size is fitted and plotted.
+GROWTH = [("training wall time", "train_s", "s"), ("training CPU time", "cpu_s", "s"),
+          ("training peak RSS", "peak_rss_mib", "MiB"), ("serving RSS", "serving_rss_mib", "MiB"),
+          ("top-10 p95 latency", "p95_ms", "ms")]
+
+
+def synthetic_rows(rows: list[dict]) -> list[dict]:
+    """Return the synthetic-catalog rows with the default events per item, one per size (the latest), by size.
+
+    Catalogs named with their own event count (synthetic:ITEMS:EVENTS) grow differently and are left out.
+    """
+    by_size = {r["items"]: r for r in rows if r["dataset"].startswith("synthetic") and r["dataset"].count(":") == 1}
+    return [by_size[n] for n in sorted(by_size)]
+
+
+def growth_svg(rows: list[dict]) -> str:
+    """Return an SVG of each GROWTH figure against catalog size (log-log, one panel per figure)."""
+    panels = [(label, key, unit) for label, key, unit in GROWTH if all(key in r for r in rows)]
+    width, height, pad = 300, 220, 46
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width * len(panels)}" height="{height}" '
+           'font-family="sans-serif" font-size="10">', '<rect width="100%" height="100%" fill="white"/>']
+    sizes = np.log10([r["items"] for r in rows])
+    for p, (label, key, unit) in enumerate(panels):
+        values = np.log10([max(r[key], 1e-3) for r in rows])
+        x0 = p * width
+
+        def place(lx: float, ly: float, values: np.ndarray = values, x0: float = x0) -> tuple[float, float]:
+            span_x = (sizes.max() - sizes.min()) or 1.0
+            span_y = (values.max() - values.min()) or 1.0
+            return (x0 + pad + (lx - sizes.min()) / span_x * (width - 1.6 * pad),
+                    height - pad - (ly - values.min()) / span_y * (height - 2 * pad))
+
+        b = growth_exponent(list(10 ** sizes), list(10 ** values)) if len(rows) >= 2 else float("nan")
+        out.append(f'<text x="{x0 + width / 2}" y="16" text-anchor="middle" font-weight="bold">'
+                   f'{label} ({unit}), ~items^{b:.2f}</text>')
+        out.append(f'<line x1="{x0 + pad}" y1="{height - pad}" x2="{x0 + width - 0.6 * pad}" y2="{height - pad}" '
+                   'stroke="black"/>')
+        out.append(f'<line x1="{x0 + pad}" y1="{height - pad}" x2="{x0 + pad}" y2="{pad}" stroke="black"/>')
+        points = [place(lx, ly) for lx, ly in zip(sizes, values)]
+        out.append('<polyline fill="none" stroke="#1f77b4" stroke-width="2" points="'
+                   + " ".join(f"{x:.1f},{y:.1f}" for x, y in points) + '"/>')
+        for (x, y), r in zip(points, rows):
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#1f77b4"/>')
+            out.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" text-anchor="middle">{r[key]:.0f}</text>')
+            out.append(f'<text x="{x:.1f}" y="{height - pad + 14}" text-anchor="middle">{r["items"] / 1000:g}k</text>')
+        out.append(f'<text x="{x0 + width / 2}" y="{height - 8}" text-anchor="middle">catalog items (log scale)</text>')
+    out.append("</svg>")
+    return "\n".join(out)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--config", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--datasets", default=f"ml-100k,ml-latest-small,synthetic:{MUSIC_SIZE[0]}:{MUSIC_SIZE[1]}")
     parser.add_argument("--sizes", default="", help="synthetic catalog sizes (items, ~20 events each), e.g. 1000,10000")
     parser.add_argument("--sweep-config", default='{"dense_item_limit": 0}',
@@ -259,45 +467,85 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-quality", action="store_true")
     parser.add_argument("--write", action="store_true", help="rewrite the scale section of docs/benchmarks.md")
     parser.add_argument("--json", type=Path, help="also write every figure here")
+    parser.add_argument("--previous", default="",
+                        help="comma-separated --json files of earlier runs whose rows join this report")
+    parser.add_argument("--embedding-cache", default="",
+                        help="keep item embeddings here across the runs (default: each training embeds afresh)")
+    parser.add_argument("--no-serve", action="store_true", help="skip the serving process after each training")
+    parser.add_argument("--note", default="", help="a closing paragraph for the report (what the rows were run with)")
+    parser.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale-growth.svg",
+                        help="with --write: the growth plot of the synthetic rows (SVG)")
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(train_once(args.child, json.loads(args.config) or None), default=float))
+        print(json.dumps(train_once(args.child, args.out, json.loads(args.config) or None), default=float))
+        return
+    if args.serve:
+        print(json.dumps(serve_once(args.serve), default=float))
         return
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    baseline = []
+    def config_with_cache(config: dict) -> dict:
+        return dict(config, embedding_cache=args.embedding_cache or None)
+
+    def train(name: str, config: dict, code_root: Path = ROOT) -> dict:
+        stored = bool(args.embedding_cache) and any(Path(args.embedding_cache).glob("embeddings-*.npz"))
+        result = run_child(name, code_root, config_with_cache(config), serve=not args.no_serve)
+        result["note"] = " (embedding store)" if stored else ""
+        timings = {k: round(v, 1) for k, v in result["timings"].items()}
+        serving = {k: round(result[k], 1) for k in ("serving_rss_mib", "p50_ms", "p95_ms") if k in result}
+        log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
+        return result
+
+    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
+        a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--write",)).strip()
+    baseline: list[dict] = []
+    runs: list[dict] = []
+    sweep: list[dict] = []
+
+    def save(quality_rows: list[dict]) -> None:  # after every run, so a later failure loses nothing measured
+        if args.json:
+            args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep,
+                                             "quality": quality_rows, "command": command}, default=float, indent=1))
+
     if args.baseline:
         tree = checkout(args.baseline)
         try:
             log(f"ml-100k with {args.baseline} ...")
-            baseline.append(run_child("ml-100k", tree))
-            log(f"  {baseline[-1]['train_s']:.1f} s, {baseline[-1]['peak_rss_mib']:.0f} MiB")
+            baseline.append(train("ml-100k", {}, tree))
+            save([])
         finally:
             shutil.rmtree(tree, ignore_errors=True)
-    runs = []
     for name in [d for d in args.datasets.split(",") if d]:
         log(f"{name} ...")
-        runs.append(run_child(name))
-        log(f"  {runs[-1]['train_s']:.1f} s, {runs[-1]['peak_rss_mib']:.0f} MiB, timings {runs[-1]['timings']}")
-    sweep = []
+        runs.append(train(name, {}))
+        save([])
     for size in [int(s) for s in args.sizes.split(",") if s]:
         log(f"synthetic:{size} ...")
-        sweep.append(run_child(f"synthetic:{size}", config=json.loads(args.sweep_config)))
-        log(f"  {sweep[-1]['train_s']:.1f} s, {sweep[-1]['peak_rss_mib']:.0f} MiB, timings {sweep[-1]['timings']}")
-    quality_rows = [] if args.no_quality else quality()
-    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
-        a for a in (argv if argv is not None else sys.argv[1:]) if a != "--write")
-    body = markdown(runs, baseline, sweep, quality_rows, command.strip())
+        sweep.append(train(f"synthetic:{size}", json.loads(args.sweep_config)))
+        save([])
+    quality_rows = [] if args.no_quality else quality(embedding_cache=args.embedding_cache)
+    save(quality_rows)
+    commands = [] if not (runs or baseline or sweep or quality_rows) else [command]
+    for file in [f for f in args.previous.split(",") if f]:
+        earlier = json.loads(Path(file).read_text())
+        commands.append(earlier.get("command", file))
+        runs, baseline, sweep = earlier["runs"] + runs, earlier["baseline"] + baseline, earlier["sweep"] + sweep
+        quality_rows = quality_rows or earlier["quality"]
+    synthetic = synthetic_rows(runs + sweep)
+    plot = args.plot if args.write and len(synthetic) >= 2 else None
+    body = markdown(runs, baseline, sweep, quality_rows, "`, `".join(commands),
+                    plot=os.path.relpath(plot, ROOT / "docs") if plot else None)
+    if args.note:
+        body += "\n\n" + args.note
     print(body)
-    if args.json:
-        args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep, "quality": quality_rows},
-                                        default=float, indent=1))
     if args.write:
-        from recommender.docs_sections import write_section
+        from benchmarks.common import write_section
 
         write_section("scale", body)
+        if plot:
+            plot.write_text(growth_svg(synthetic))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .arrays import load_csr, save_csr
 from .data import InteractionData
 from .rules import DISLIKE_WEIGHT, LIKE_THRESHOLD, NEUTRAL_WEIGHT
 from .types import Constraints, ItemRecord, Profile
@@ -242,7 +243,7 @@ class Catalog:
     # ------------------------------------------------------------ persistence
 
     def save(self, path: Path) -> None:
-        """Write catalog.json (records, users) and train.npz (CSR arrays)."""
+        """Write catalog.json (records, users) and train.npz (CSR arrays, loaded memory-mapped)."""
         path.mkdir(parents=True, exist_ok=True)
         payload = {
             "items": [
@@ -253,8 +254,7 @@ class Catalog:
             "users": self.user_ids,
         }
         (path / "catalog.json").write_text(json.dumps(payload, ensure_ascii=False))
-        m = self.train
-        np.savez(path / "train.npz", data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape))
+        save_csr(path / "train.npz", self.train)
 
     @classmethod
     def load(cls, path: Path) -> Catalog:
@@ -266,6 +266,4 @@ class Catalog:
                        attributes=d.get("attributes", {}))
             for d in payload["items"]
         ]
-        with np.load(path / "train.npz", allow_pickle=False) as z:
-            train = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
-        return cls(records, payload["users"], train)
+        return cls(records, payload["users"], load_csr(path / "train.npz"))

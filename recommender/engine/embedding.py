@@ -1,12 +1,17 @@
 """Text embedders: sentence-transformers from a local path (offline), or a deterministic hashing one."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import re
 import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from .arrays import load_npz, save_npz
 
 _MODELS: dict[str, Any] = {}
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -80,6 +85,58 @@ class HashingEmbedder:
 
     def config(self) -> dict[str, Any]:
         return {"kind": "hashing", "dim": self.dim}
+
+
+class StoredEmbeddings:
+    """An embedder whose vectors are kept on disk by text hash, so a retrain embeds only new or changed texts.
+
+    One file per model configuration under `directory` holds the keys (SHA-1 of each text) and the
+    vectors; it is replaced atomically after every encode that adds texts, so concurrent trainings
+    never read a half-written store (the last writer's texts win).
+    """
+
+    def __init__(self, inner: Embedder, directory: Path | str) -> None:
+        self.inner = inner
+        model_key = hashlib.sha1(json.dumps(inner.config(), sort_keys=True).encode()).hexdigest()[:16]
+        self.file = Path(directory) / f"embeddings-{model_key}.npz"
+
+    @staticmethod
+    def _key(text: str) -> bytes:
+        # Hex, not the raw digest: numpy's bytes arrays drop trailing NUL bytes, so 1 digest in 256 would never match.
+        return hashlib.sha1(text.encode("utf-8")).hexdigest().encode("ascii")
+
+    def _stored(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self.file.exists():
+            return np.zeros(0, dtype="S40"), np.zeros((0, 0), dtype=np.float32)
+        stored = load_npz(self.file)
+        return stored["keys"], stored["vectors"]
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Return the inner embedder's vectors for texts, embedding only those not stored yet."""
+        keys, vectors = self._stored()
+        row_of = {k: i for i, k in enumerate(keys.tolist())}
+        wanted = [self._key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in wanted if k not in row_of))
+        if missing:
+            text_of = dict(zip(wanted, texts))
+            fresh = np.asarray(self.inner.encode([text_of[k] for k in missing]), dtype=np.float32)
+            for k in missing:
+                row_of[k] = len(row_of)
+            keys = np.concatenate([keys, np.array(missing, dtype="S40")])
+            vectors = fresh if not len(vectors) else np.vstack([vectors, fresh])
+            self._write(keys, vectors)
+        if not texts:
+            return np.asarray(self.inner.encode([]), dtype=np.float32)
+        return np.asarray(vectors[[row_of[k] for k in wanted]], dtype=np.float32)
+
+    def _write(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.file.with_name(f"{self.file.stem}.{os.getpid()}.partial.npz")
+        save_npz(partial, keys=keys, vectors=vectors)
+        os.replace(partial, self.file)
+
+    def config(self) -> dict[str, Any]:
+        return self.inner.config()
 
 
 def make_embedder(config: dict[str, Any] | None = None) -> Embedder:

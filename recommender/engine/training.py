@@ -16,6 +16,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data import InteractionData, Split
+from .embedding import StoredEmbeddings, make_embedder
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
@@ -52,14 +53,18 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "itemknn": {"ranker": "itemknn_sparse", "k": 100, "shrink": 10.0},
         "mf": {"ranker": "als", "factors": 64, "iterations": 15, "regularization": 0.05},
     },
-    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items.
-    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"]},
+    # Rating-model settings merged over `rating` above dense_item_limit: its item-kNN member is items x items,
+    # and the parts fitted for the blend are kept rather than refitted on every rating (half the time).
+    "scalable_rating": {"models": ["als", "uknn", "svdpp", "autorec"], "refit": False},
     "tune": {"ease_l2": [150.0, 300.0, 500.0, 800.0]},
     # The fused weights are learned on at most this many validation users x catalog items of scores per
     # component (a seeded sample of users beyond it): ML-100K and ml-latest-small use every user.
     "validation_score_cells": 20_000_000,
     "query_weight": 1.0,
     "rating": {},
+    # Item text embeddings kept by text hash across trainings (embedding.StoredEmbeddings): True keeps them in
+    # `embedding-cache` beside the version folders, a path keeps them there, None embeds every text afresh.
+    "embedding_cache": True,
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
     "threads": None,  # torch threads while training; None: the cores the machine's load leaves free
 }
@@ -100,7 +105,7 @@ def ease_validation_curve(X: sp.csr_matrix, seen: sp.csr_matrix, test_items: dic
         def scores(chunk: np.ndarray, inv: np.ndarray = inv, diag: np.ndarray = diag) -> np.ndarray:
             pos = np.searchsorted(users, chunk)
             head = Xh[chunk].toarray() - ((XV[pos] * inv) @ V.T) / diag
-            out = np.zeros((len(chunk), n))
+            out = np.zeros((len(chunk), n), dtype=dtype)  # float32 for the head: half of users x catalog
             out[:, cols] = head
             return out
 
@@ -150,6 +155,18 @@ def component_specs(config: dict[str, Any], n_items: int | None = None) -> dict[
     return specs
 
 
+def rating_config(cfg: dict[str, Any], n_users: int, n_items: int) -> dict[str, Any]:
+    """Return the rating model's settings at this size: `scalable_rating` over `rating` above dense_item_limit
+    items, and without the user-kNN member (a users x users matrix) above dense_item_limit users."""
+    out = dict(cfg["rating"])
+    if uses_scalable_components(n_items, cfg):
+        out.update(cfg.get("scalable_rating") or {})
+    if uses_scalable_components(n_users, cfg):
+        models = list(out.get("models") or RatingModel().cfg["models"])
+        out["models"] = [m for m in models if m != "uknn"]
+    return out
+
+
 def validation_user_limit(n_items: int, config: dict[str, Any]) -> int | None:
     """Return how many validation users the fused weights are learned on (None: all of them)."""
     cells = config.get("validation_score_cells")
@@ -168,6 +185,16 @@ def build_hybrid(config: dict[str, Any], embedder=None, n_items: int | None = No
             params["embedder_obj"] = embedder
         components[role] = make_ranker(name, **params)
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
+
+
+def embedding_store(cfg: dict[str, Any], out_dir: Path, embedder=None):
+    """Return the content model's embedder wrapped in the configured on-disk store (None without content)."""
+    setting = cfg.get("embedding_cache")
+    content = cfg["components"].get("content")
+    if not setting or content is None:
+        return embedder
+    directory = Path(out_dir).parent / "embedding-cache" if setting is True else Path(setting)
+    return StoredEmbeddings(embedder or make_embedder(content.get("embedder")), directory)
 
 
 def training_threads(requested: int | None) -> int:
@@ -257,7 +284,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
-    hybrid = build_hybrid(cfg, embedder, n_items=data.n_items)
+    hybrid = build_hybrid(cfg, embedding_store(cfg, out_dir, embedder), n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
     grid = (cfg.get("tune") or {}).get("ease_l2") or []
@@ -299,11 +326,8 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
-        rating_cfg = dict(cfg["rating"])
-        if uses_scalable_components(data.n_items, cfg):
-            rating_cfg.update(cfg.get("scalable_rating") or {})
-        rating = RatingModel(**rating_cfg).fit(data.rows, data.cols, data.values, data.n_users, data.n_items,
-                                                  progress=bool(cfg.get("tqdm")))
+        rating = RatingModel(**rating_config(cfg, data.n_users, data.n_items)).fit(
+            data.rows, data.cols, data.values, data.n_users, data.n_items, progress=bool(cfg.get("tqdm")))
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
         rating.save(tmp / "rating")

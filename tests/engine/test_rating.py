@@ -10,6 +10,7 @@ from recommender.engine.rating import (
     RatingModel,
     SVDPlusPlus,
     fit_baselines,
+    trains_dense,
 )
 
 
@@ -117,3 +118,21 @@ def test_default_blend_is_validated_and_roundtrips(tmp_path):
     model.save(tmp_path)
     again = RatingModel.load(tmp_path)
     np.testing.assert_allclose(again.predict(probe_u, probe_i), pred)
+
+
+def test_sparse_ratings_train_on_sparse_matrices_and_filled_small_ones_dense():
+    assert trains_dense(943, 1682, 100_000)  # ML-100K: 6.3 % of the cells rated
+    assert not trains_dense(610, 9742, 100_836)  # ml-latest-small: 1.7 %
+    assert not trains_dense(100_000, 1_000, 50_000_000)  # filled, but more cells than dense memory allows
+
+
+def test_without_refit_the_blend_keeps_the_parts_fitted_without_the_held_out_slice():
+    users, items, ratings, nu, ni, _ = _ratings(7)
+    cfg = {"holdout": 0.2, "models": ["als", "uknn"], "als": {"factors": 3, "iters": 5}}
+    kept = RatingModel(refit=False, **cfg).fit(users, items, ratings, nu, ni)
+    refitted = RatingModel(**cfg).fit(users, items, ratings, nu, ni)
+    held = np.random.default_rng(0).random(len(ratings)) < 0.2
+    # The slice stays unseen: predicting it again gives the validation figure the blend was fitted on.
+    assert kept._scores(users[held], items[held], ratings[held])["rmse"] == pytest.approx(kept.holdout_metrics["rmse"])
+    assert refitted._scores(users[held], items[held], ratings[held])["rmse"] < refitted.holdout_metrics["rmse"]
+    np.testing.assert_array_equal(kept.blend, refitted.blend)

@@ -22,6 +22,7 @@ from recommender.engine.training import (
     build_hybrid,
     ease_validation_curve,
     merged_config,
+    rating_config,
     train_bundle,
     tune_ease,
     uses_scalable_components,
@@ -192,3 +193,12 @@ def test_synthetic_catalog_is_deterministic_under_a_seed():
     assert len(pairs) == a.n_interactions  # one event per (user, item)
     counts = np.sort(np.bincount(a.cols, minlength=300))[::-1]
     assert counts[:30].sum() > 3 * counts[-30:].sum()  # a popular head and a long tail
+
+
+def test_rating_members_with_a_square_matrix_are_left_out_above_the_dense_limit():
+    cfg = merged_config({"dense_item_limit": 100})
+    assert rating_config(cfg, 50, 80) == {}
+    assert "knn" not in rating_config(cfg, 50, 500)["models"] and "uknn" in rating_config(cfg, 50, 500)["models"]
+    assert rating_config(cfg, 50, 500)["refit"] is False
+    assert rating_config(cfg, 5000, 80)["models"] == ["als", "knn", "svdpp", "autorec"]
+    assert rating_config(cfg, 5000, 500)["models"] == ["als", "svdpp", "autorec"]

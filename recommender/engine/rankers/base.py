@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.sparse as sp
 
+from ..arrays import load_csr, load_npz, save_csr, save_npz
 from ..catalog import Catalog, read_rows, read_values
 from ..data import InteractionData
 from ..metrics import topk_indices
@@ -347,23 +348,20 @@ def attribute_matches(attributes: dict[str, Any], text: str) -> list[Evidence]:
 
 
 def save_arrays(path: Path, **arrays: np.ndarray) -> None:
-    """Write arrays to path/state.npz."""
-    np.savez(path / "state.npz", **arrays)  # type: ignore[arg-type]  # the stubs read ** as allow_pickle
+    """Write arrays to path/state.npz (uncompressed: loaded memory-mapped, see arrays.py)."""
+    save_npz(path / "state.npz", **arrays)
 
 
 def load_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Return arrays from path/state.npz (no pickle)."""
-    with np.load(path / "state.npz", allow_pickle=False) as z:
-        return {k: z[k] for k in z.files}
+    """Return arrays from path/state.npz, memory-mapped read-only (no pickle)."""
+    return load_npz(path / "state.npz")
 
 
 def save_sparse(path: Path, name: str, m: sp.csr_matrix) -> None:
     """Write a CSR matrix as plain arrays."""
-    m = sp.csr_matrix(m)
-    np.savez(path / f"{name}.npz", data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape))
+    save_csr(path / f"{name}.npz", m)
 
 
 def load_sparse(path: Path, name: str) -> sp.csr_matrix:
-    """Return a CSR matrix written by save_sparse."""
-    with np.load(path / f"{name}.npz", allow_pickle=False) as z:
-        return sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+    """Return a CSR matrix written by save_sparse, its arrays memory-mapped read-only."""
+    return load_csr(path / f"{name}.npz")
