@@ -329,17 +329,15 @@ def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, pro
     return bundle, catalog
 
 
-def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None = None, learned: bool = True,
+def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None = None, learned: bool = False,
                          **turn_options: Any) -> Callable[[list[dict], int], list[str]]:
     """Return recommend(messages, k) through the product's own turn pipeline: the whole dialogue read by the
     understanding layer, the last user message answered. `turn_options` go to `TurnInput` (the LLM steps);
-    `on_plan` sees each finished plan. Without `learned`, the rules alone read replies to suggestions (what a
-    version trained without recorded dialogues does)."""
+    `on_plan` sees each finished plan. With `learned`, the version's learned reading of replies reads them (what
+    CHATREC_LEARNED_READING turns on); without, the rules alone, as served by default."""
     from recommender.engine.conversation import TurnInput, collect, context_from_messages
 
-    if not learned:
-        bundle.learned = None
-    reading = bundle.learned
+    reading = bundle.learned if learned else None
 
     def recommend(messages: list[dict], k: int) -> list[str]:
         last = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
@@ -348,7 +346,8 @@ def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None 
         others = messages[:last] + messages[last + 1:]
         state = context_from_messages(others, catalog, learned=reading)
         plan = collect(TurnInput(text=messages[last]["content"] or "recommend something", state=state,
-                                 catalog=catalog, bundle=bundle, k=min(k, 100), dialogue=others, **turn_options))
+                                 catalog=catalog, bundle=bundle, k=min(k, 100), dialogue=others, learned=reading,
+                                 **turn_options))
         if on_plan is not None:
             on_plan(plan)
         return [s.item_id for s in plan.items]
@@ -357,7 +356,7 @@ def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None 
 
 
 def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
-                    pairs_from: list[Dialogue] | None = None, learned: bool = True
+                    pairs_from: list[Dialogue] | None = None, learned: bool = False
                     ) -> Callable[[list[dict], int], list[str]]:
     """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
     database reads), with a model version from `pipeline_bundle`."""
@@ -489,8 +488,8 @@ def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int |
                             lambda t: engine(t.messages, TOP + len(t.context)), progress))
     if pipeline:
         with tempfile.TemporaryDirectory() as tmp:
-            for learned, name in ((False, "ChatRec turn pipeline, rules only"),
-                                  (True, "ChatRec turn pipeline (whole dialogue as text)")):
+            for learned, name in ((False, "ChatRec turn pipeline (whole dialogue as text)"),
+                                  (True, "ChatRec turn pipeline + learned reading of replies")):
                 product = pipeline_system(setup, Path(tmp) / "version", progress=progress, learned=learned)
                 results.append(evaluate(name, dev_turns,
                                         lambda t, rank=product: rank(t.messages, TOP + len(t.context)), progress))
@@ -532,9 +531,9 @@ def format_table(results: list[Result], facts: dict) -> str:
         f"hybrid {served.hybrid}, suggestion prior {served.prior}) is the best R@10 + R@50 of "
         "`python -m benchmarks.conversations --tune-pipeline` (18 weightings replayed through the whole turn "
         "pipeline on 700 suggestion turns of the training slice, models fitted on the other training dialogues: "
-        "R@10 0.173 / R@50 0.370). *rules only* reads replies to suggestions with the rules alone; the default row "
-        "adds the learned reading of replies (the reaction classifier fitted on the training dialogues' "
-        "questionnaires, `docs/dialogue.md`)."
+        "R@10 0.173 / R@50 0.370). *+ learned reading of replies* reads replies to a suggestion with the reaction "
+        "classifier fitted on the training dialogues' questionnaires (`CHATREC_LEARNED_READING`, off by default; "
+        "`docs/dialogue.md`)."
     )
     lines = [
         intro,

@@ -141,6 +141,11 @@ def turn_write(*, conversation: Conversation, text: str, reply: str, plan: TurnP
     return question.pk, message.pk
 
 
+def learned_reading(bundle: Any):
+    """Return the learned reading of replies the model version carries, when the deployment turns it on."""
+    return getattr(bundle, "learned", None) if settings.CHATREC_LEARNED_READING and bundle is not None else None
+
+
 def state_from_messages(messages: list[Message], language: str = "en") -> TurnState:
     """Return the turn state rebuilt from a conversation's messages: the whole dialogue read in order (what each
     assistant message listed counts as its suggestions), and the last list shown (with its stored evidence)."""
@@ -153,7 +158,8 @@ def state_from_messages(messages: list[Message], language: str = "en") -> TurnSt
             listed = [str(e["item_id"]) for e in (m.payload or {}).get("items") or []]
             dialogue.append({"role": "assistant", "content": m.text, "item_ids": listed})
     context = context_from_messages(dialogue, serving.serving_catalog(),
-                                    backend if getattr(backend, "enabled", False) else None, language=language)
+                                    backend if getattr(backend, "enabled", False) else None, language=language,
+                                    learned=learned_reading(serving.active_bundle()))
     shown: list[dict] = []
     for m in reversed(messages):
         entries = (m.payload or {}).get("items") if m.role == Message.Role.ASSISTANT else None
@@ -281,6 +287,7 @@ class TurnRun:
             backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
             llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
             llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
+            learned=learned_reading(bundle),
         ))
         self.plan: TurnPlan | None = None
         self.reply = ""  # what was sent of the reply
@@ -400,6 +407,7 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     earlier = [{**m, "item_ids": [str(i) for i in m["item_ids"]]} if m.get("item_ids") is not None else m
                for m in messages[:last_user]]
     context = context_from_messages(earlier, serving.serving_catalog(),
-                                    backend if getattr(backend, "enabled", False) else None)
+                                    backend if getattr(backend, "enabled", False) else None,
+                                    learned=learned_reading(serving.active_bundle()))
     return turn_start(text=messages[last_user]["content"], profile=profile, state=TurnState(context=context), k=k,
                       store=False, dialogue=earlier).collect()

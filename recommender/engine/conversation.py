@@ -135,6 +135,7 @@ class TurnInput:
     llm_reply: bool = False
     llm_budget_s: float = 1.5
     dialogue: list[dict] = field(default_factory=list)
+    learned: Any = None  # learned readings of replies (understanding.learned_reading), or None: the rules alone
 
 
 # ---------------------------------------------------------------- outputs
@@ -342,7 +343,7 @@ class ConversationTurn:
             return Understood(self._result.intent, self._result.language, self._result.understanding)
         inp = self.inp
         u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend,
-                                 learned=getattr(inp.bundle, "learned", None))
+                                 learned=inp.learned)
         language = rules.language_of(getattr(u, "language", "en"))
         intent = rules.known_intent(getattr(u, "intent", rules.RECOMMEND))
         self._result = TurnPlan(intent=intent, language=language, understanding=u.to_dict())

@@ -118,10 +118,6 @@ class RecommenderBundle:
                 self._learned_loaded = True
         return self._learned
 
-    @learned.setter
-    def learned(self, reading: LearnedReading | None) -> None:
-        self._learned, self._learned_loaded = reading, True
-
     @classmethod
     def load(cls, path: Path | str, *, reuse: bool = True) -> RecommenderBundle:
         """Return the bundle stored under path; the same object again for the same path when reuse is set."""

@@ -114,3 +114,15 @@ def test_dialogues_with_the_seekers_answers_teach_the_served_readings(shop, tmp_
     reading = selectors.active_bundle().learned
     assert reading is not None and reading.reaction is not None
     assert reading.reaction.predict("no, hated that", "You should see <movie>")[0] == "rejects"
+
+
+def test_the_learned_reading_is_served_only_when_the_deployment_turns_it_on(settings):
+    from chat.services import learned_reading
+
+    class Version:
+        learned = object()
+
+    settings.CHATREC_LEARNED_READING = False
+    assert learned_reading(Version()) is None
+    settings.CHATREC_LEARNED_READING = True
+    assert learned_reading(Version()) is Version.learned and learned_reading(None) is None
