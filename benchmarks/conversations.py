@@ -502,6 +502,7 @@ def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int |
         "linked_share": sum(v is not None for v in linked) / max(len(linked), 1),
         "comention_pairs": comention.n_pairs, "mix": mix, "mix_tuned_value": tuned,
         "seconds": time.perf_counter() - started,
+        "load": os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"),
     }
     return results, facts
 
@@ -546,7 +547,9 @@ def format_table(results: list[Result], facts: dict) -> str:
     anchors = "; ".join(f"{name} R@10 {r10:.3f}" + (f" / R@50 {r50:.3f}" if r50 else "") for name, r10, r50 in ANCHORS)
     lines += ["", ("Published, official ReDial **test** split, same protocol (not comparable one to one: other split, "
                    f"full ReDial catalog): {anchors}."),
-              "", (f"Run time {facts['seconds']:.0f} s (EASE weights cached from an earlier run). Reproduce: "
+              "", (f"Run time {facts['seconds']:.0f} s (EASE weights cached from an earlier run); 1-minute load "
+                   f"average {facts.get('load', float('nan')):.1f} at the end on this 2-core machine, which the "
+                   "ms/turn column feels. Reproduce: "
               "`python -m benchmarks.conversations --data-dir ../shared/data` (or `manage.py eval_conversations`; "
               "`--system` adds the REST call itself, which needs a migrated database with ml-latest-small and "
               "the ReDial dialogues imported and a trained model).")]

@@ -289,7 +289,7 @@ CHATREC_LLM_REPLY = read_bool(ENV, "CHATREC_LLM_REPLY", False)
 CHATREC_LLM_TURN_BUDGET = read_float(ENV, "CHATREC_LLM_TURN_BUDGET", 1.5, minimum=0.1)
 # Read replies to a suggestion with the classifier a model version learned from answered dialogues (where it has
 # one) instead of the rules alone. Off by default: on the ReDial development split it reads reactions far better
-# but leaves recall where the rules put it, at several times the per-turn time (docs/dialogue.md).
+# but leaves recall where the rules put it, at more per-turn time (docs/dialogue.md).
 CHATREC_LEARNED_READING = read_bool(ENV, "CHATREC_LEARNED_READING", False)
 
 LOGGING = {
