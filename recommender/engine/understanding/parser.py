@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
@@ -160,35 +161,43 @@ class Parser:
                 keys.append(keys[-1] + sep + tok.text)
         return keys
 
-    def _scan_titles(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
-        """Return believable title matches, longest first at each position; they claim their words first."""
+    def _longest_first(self, tokens: list[Token], taken: list[bool],
+                       match_at: Callable[[int, int, list[str]], Match | None]) -> list[Match]:
+        """Return the matches `match_at(start, size, keys)` accepts among unclaimed words (keys[size - 1] is the
+        phrase of `size` words), trying the longest phrase first at each position and going on after each match."""
         matches = []
         i, n = 0, len(tokens)
         while i < n:
             if taken[i]:
                 i += 1
                 continue
-            found = None
             keys = self._ngram_keys(tokens, taken, i)
-            for size in range(len(keys), 0, -1):
-                key = keys[size - 1]
-                hits = self.catalog.resolve_title(key)
-                if not hits:
-                    continue
-                # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
-                if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
-                    continue
-                if self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits):
-                    found = Match(i, i + size, "title", key, hits, via=hits[0][1])
-                    break
+            found = next((m for size in range(len(keys), 0, -1) if (m := match_at(i, size, keys))), None)
             if found:
-                self._year_after(tokens, taken, found)
-                self._prefer_by_age(tokens, found)
                 matches.append(found)
                 i = found.end
             else:
                 i += 1
         return matches
+
+    def _scan_titles(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
+        """Return believable title matches, longest first at each position; they claim their words first."""
+        def title_at(i: int, size: int, keys: list[str]) -> Match | None:
+            key = keys[size - 1]
+            hits = self.catalog.resolve_title(key)
+            if not hits:
+                return None
+            # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
+            if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
+                return None
+            if not (self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits)):
+                return None
+            found = Match(i, i + size, "title", key, hits, via=hits[0][1])
+            self._year_after(tokens, taken, found)
+            self._prefer_by_age(tokens, found)
+            return found
+
+        return self._longest_first(tokens, taken, title_at)
 
     def _year_follows(self, tokens: list[Token], end: int, hits) -> bool:
         """Return whether the words are followed by the year of one of the titles they match ("Arrival (2016)")."""
@@ -221,36 +230,23 @@ class Parser:
 
     def _scan_vocabulary(self, tokens: list[Token], taken: list[bool]) -> list[Match]:
         """Return attribute-value and domain-word matches among unclaimed words, longest first at each position."""
-        matches = []
-        i, n = 0, len(tokens)
-        while i < n:
-            if taken[i]:
-                i += 1
-                continue
-            found = None
-            keys = self._ngram_keys(tokens, taken, i)
-            for size in range(len(keys), 0, -1):
-                key = keys[size - 1]
-                surface = self.catalog.surface(key)
-                if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
-                        any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
-                        or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
-                    continue  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
-                if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
-                        (e[2], e[0]) not in self.catalog.free_form for e in surface):
-                    continue  # "I hope you ..." uses the word as a verb, not the tag "hope"
-                if surface:
-                    found = Match(i, i + size, "attr", key, surface)
-                elif self.catalog.domain_words.get(key):
-                    found = Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
-                if found:
-                    break
-            if found:
-                matches.append(found)
-                i = found.end
-            else:
-                i += 1
-        return matches
+        def value_at(i: int, size: int, keys: list[str]) -> Match | None:
+            key = keys[size - 1]
+            surface = self.catalog.surface(key)
+            if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
+                    any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
+                    or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
+                return None  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
+            if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
+                    (e[2], e[0]) not in self.catalog.free_form for e in surface):
+                return None  # "I hope you ..." uses the word as a verb, not the tag "hope"
+            if surface:
+                return Match(i, i + size, "attr", key, surface)
+            if self.catalog.domain_words.get(key):
+                return Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
+            return None
+
+        return self._longest_first(tokens, taken, value_at)
 
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
