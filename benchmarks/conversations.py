@@ -308,10 +308,10 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
 
 
 def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
-                    pairs_from: list[Dialogue] | None = None):
+                    pairs_from: list[Dialogue] | None = None, learned_reading: bool = False):
     """Return (bundle, serving catalog): a model version trained on the catalog's ratings and the training
     dialogues (or `pairs_from`), as `manage.py train` fits it when dialogues are imported; a version already in
-    out_dir is loaded as it is."""
+    out_dir is loaded as it is. The learned reading of replies is fitted only when asked for (it takes minutes)."""
     from recommender.engine.conversation import ServingCatalog
     from recommender.engine.serving import RecommenderBundle
     from recommender.engine.training import train_bundle
@@ -321,7 +321,7 @@ def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, pro
     report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
     if not (out_dir / "manifest.json").exists():
         train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report,
-                     dialogues=dialogues)
+                     dialogues=dialogues if learned_reading else None)
     bundle = RecommenderBundle.load(out_dir, reuse=False)
     counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
     catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
@@ -353,15 +353,6 @@ def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None 
         return [s.item_id for s in plan.items]
 
     return recommend
-
-
-def pipeline_system(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
-                    pairs_from: list[Dialogue] | None = None, learned: bool = False
-                    ) -> Callable[[list[dict], int], list[str]]:
-    """Return recommend(messages, k) through the product's own turn pipeline (what the REST API runs, less its
-    database reads), with a model version from `pipeline_bundle`."""
-    bundle, catalog = pipeline_bundle(setup, out_dir, config, progress, pairs_from)
-    return pipeline_recommender(bundle, catalog, learned=learned)
 
 
 MIX_GRID_PIPELINE = [(h, tg, pr) for h in (0.1, 0.25) for tg in (1.0, 2.0, 4.0) for pr in (0.0, 0.25, 0.5)]
@@ -488,9 +479,11 @@ def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int |
                             lambda t: engine(t.messages, TOP + len(t.context)), progress))
     if pipeline:
         with tempfile.TemporaryDirectory() as tmp:
+            # One version serves both rows: they differ only in whether a turn reads replies with its classifier.
+            bundle, catalog = pipeline_bundle(setup, Path(tmp) / "version", progress=progress, learned_reading=True)
             for learned, name in ((False, "ChatRec turn pipeline (whole dialogue as text)"),
                                   (True, "ChatRec turn pipeline + learned reading of replies")):
-                product = pipeline_system(setup, Path(tmp) / "version", progress=progress, learned=learned)
+                product = pipeline_recommender(bundle, catalog, learned=learned)
                 results.append(evaluate(name, dev_turns,
                                         lambda t, rank=product: rank(t.messages, TOP + len(t.context)), progress))
     if system:

@@ -567,15 +567,20 @@ def fit_all(dialogues: Iterable[Dialogue], out_dir: Path | str, labelled_intents
     dialogues = list(dialogues)
     root = Path(out_dir) / ARTIFACT_DIR
     summary: dict[str, Any] = {}
-    mentions = [e for d in dialogues for e in mention_examples(d)]
-    reactions = [e for d in dialogues for e in reaction_examples(d)]
-    weak = cap_per_label([e for d in dialogues for e in intent_examples_from_dialogue(d)], weak_intent_cap, seed)
-    intents = intent_examples_from_labelled(labelled_intents, weight=5.0) + weak
-    jobs: list[tuple[str, Callable[..., TextClassifier], list[Example]]] = [("mention_sentiment", fit_mention_sentiment, mentions), ("reaction", fit_reaction, reactions),
-            ("intent", fit_intent, intents)]
-    for name, fit, examples in jobs:
+
+    def intent_examples() -> list[Example]:
+        weak = cap_per_label([e for d in dialogues for e in intent_examples_from_dialogue(d)], weak_intent_cap, seed)
+        return intent_examples_from_labelled(labelled_intents, weight=5.0) + weak
+
+    # Examples are built only for the models asked for.
+    jobs: list[tuple[str, Callable[..., TextClassifier], Callable[[], list[Example]]]] = [
+        ("mention_sentiment", fit_mention_sentiment, lambda: [e for d in dialogues for e in mention_examples(d)]),
+        ("reaction", fit_reaction, lambda: [e for d in dialogues for e in reaction_examples(d)]),
+        ("intent", fit_intent, intent_examples)]
+    for name, fit, build in jobs:
         if name not in names:
             continue
+        examples = build()
         if progress:
             progress(name)
         if len({e.label for e in examples}) < 2:
