@@ -95,12 +95,13 @@ def understand(
         cleaned = clean(text)
         return Understanding(intent="chitchat", language=detect_language(cleaned, state.language), text=cleaned,
                              timings={"total": (time.perf_counter() - started) * 1000})
+    parsed = time.perf_counter()
     if learned is not None:
         try:
             learned.refine(u, text, state, catalog)
         except Exception:  # a model failure must not break the chat: the rules' reading stands
             log.exception("learned reading failed on a turn")
-    parsed = time.perf_counter()
+        u.timings["learned"] = (time.perf_counter() - parsed) * 1000
     keywords, unknown = extract(left) if u.intent == "recommend" else ([], [])
     # The LLM only helps where the lexicon found nothing to ground the request in.
     grounded = u.include or u.exclude or u.ranges or u.referenced_items

@@ -299,6 +299,9 @@ ACCEPT_CUES = [
     "听起来不错", "听着不错", "我去看", "去看看", "就它了", "就看这个", "试试", "加入", "就要",
 ]
 
+# The assistant offering suggestions: the conversation is about recommendations.
+OFFER_CUES = ["suggest", "recommend", "推荐"]
+
 # Saying yes to what the assistant offered or asked.
 AFFIRMATIVES = [
     "yes", "yeah", "yea", "yep", "yup", "sure", "ok", "okay", "please", "of course", "go ahead", "go for it",

@@ -5,11 +5,11 @@ reactions to them shape the profile. The rules are written down in docs/dialogue
 """
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..types import Constraints, Profile
+from . import lexicon as lx
 from .result import Understanding
 
 MAX_KEYWORDS = 12
@@ -22,8 +22,6 @@ def _add(values: list, new: list) -> list:
     return values + [v for v in new if v not in values]
 
 
-# The assistant offering suggestions ("May I suggest some comedies?") makes it a recommendation conversation.
-_OFFERS = re.compile(r"suggest|recommend|推荐", re.IGNORECASE)
 ASSISTANT_TEXT_LIMIT = 500
 
 
@@ -191,6 +189,7 @@ class ConversationState:
         """Read one assistant message: remember the items it suggests (linked from its text, or given as item_ids
         when the caller knows what was shown) and return their ids. The first becomes "it" for the next turn."""
         from .dialogue import suggested_items  # the parser imports this module
+        from .parser import _has_phrase
 
         found = [str(i) for i in item_ids] if item_ids is not None else suggested_items(text, catalog)
         named = set(self.mentions)
@@ -200,7 +199,8 @@ class ConversationState:
         shown = [i for i in found if i not in named]
         self.assistant_asked = "?" in text or "？" in text
         self.assistant_text = text[:ASSISTANT_TEXT_LIMIT]
-        self.recommending = self.recommending or bool(found) or bool(_OFFERS.search(text))
+        # The assistant offering suggestions ("May I suggest some comedies?") makes it a recommendation conversation.
+        self.recommending = self.recommending or bool(found) or bool(_has_phrase(text.lower(), lx.OFFER_CUES))
         if shown:
             self.last_items = shown
             self.focus_item = shown[0]
