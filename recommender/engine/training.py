@@ -284,7 +284,13 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
-    hybrid = build_hybrid(cfg, embedding_store(cfg, out_dir, embedder), n_items=data.n_items)
+    store = embedding_store(cfg, out_dir, embedder)
+    if isinstance(store, StoredEmbeddings):  # the longest step of a cold run on a large catalog: show its progress
+        t0 = time.perf_counter()
+        store.encode([r.text() for r in data.items.values()],
+                     progress=lambda done, total: report(f"embedding item texts ({done}/{total})", 0.05 * done / total))
+        timings["embed_texts_s"] = time.perf_counter() - t0
+    hybrid = build_hybrid(cfg, store, n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
     grid = (cfg.get("tune") or {}).get("ease_l2") or []

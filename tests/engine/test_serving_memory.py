@@ -196,6 +196,24 @@ def test_stored_embeddings_find_every_text_again(tmp_path):
     assert again.embedded == []
 
 
+def test_stored_embeddings_report_progress_and_keep_what_a_killed_run_embedded(tmp_path):
+    class _Dies(_Counting):
+        def encode(self, texts):
+            if len(self.embedded) >= 4:
+                raise KeyboardInterrupt  # the process is stopped part-way through a cold run
+            return super().encode(texts)
+
+    texts = [f"item {i}" for i in range(10)]
+    store = StoredEmbeddings(_Dies(), tmp_path, chunk=2, save_every_s=0.0)
+    with pytest.raises(KeyboardInterrupt):
+        store.encode(texts)
+    resumed, seen = _Counting(), []
+    out = StoredEmbeddings(resumed, tmp_path, chunk=4).encode(texts, progress=lambda done, total: seen.append((done, total)))
+    assert resumed.embedded == texts[4:]  # the two saved chunks are not embedded again
+    assert seen == [(4, 6), (6, 6)]
+    np.testing.assert_array_equal(out, HashingEmbedder(dim=32).encode(texts))
+
+
 def test_saved_members_start_aligned_so_mapped_arrays_take_the_fast_paths(tmp_path):
     save_npz(tmp_path / "s.npz", a=np.arange(3, dtype=np.int8), E=np.ones((7, 5), dtype=np.float32),
              idx=np.arange(11, dtype=np.int64))
