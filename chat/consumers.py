@@ -8,15 +8,15 @@ import asyncio
 import json
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TypeGuard
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from chat import guests, limits, selectors, services
+from chat.workers import run_on, socket_work
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_request_user
@@ -28,29 +28,6 @@ FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
 FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click", "unlike", "undislike", "unfavourite")
 QUERY_CHARS = 200
-# Turns run on their own pools so a slow turn never blocks the thread that serves other frames. A turn's
-# head (up to the item list) runs on the larger pool; its tail (explanations, storing) on a smaller one, so
-# under load the work that puts lists on screens gets most of the interpreter.
-TURN_WORKERS = 4
-TAIL_WORKERS = 2
-
-
-def _pools() -> tuple[ThreadPoolExecutor, ThreadPoolExecutor]:
-    return (ThreadPoolExecutor(max_workers=TURN_WORKERS, thread_name_prefix="chat-turn"),
-            ThreadPoolExecutor(max_workers=TAIL_WORKERS, thread_name_prefix="chat-tail"))
-
-
-_turn_threads, _tail_threads = _pools()
-
-
-def reset_turn_threads() -> None:
-    """Replace the turn pools, letting their threads (and their database connections) go."""
-    global _turn_threads, _tail_threads
-    old = (_turn_threads, _tail_threads)
-    _turn_threads, _tail_threads = _pools()
-    for pool in old:
-        pool.shutdown(wait=True)
-
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
     "bad_frame": "A frame must be a JSON object with a string 'type'.",
@@ -79,6 +56,15 @@ def frame_limit() -> int:
 class ChatConsumer(AsyncWebsocketConsumer):
     """One browser tab's chat connection."""
 
+    async def dispatch(self, message):
+        # Channels hops to the process's one thread-sensitive thread before every frame of every socket to close
+        # that thread's stale connections, queueing all sockets behind whatever runs there. This consumer's
+        # database work runs on chat.workers' pools, which close their connections after each call.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self):
         self.profile = await self._profile()
         if self.profile is None:
@@ -103,7 +89,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
-    @database_sync_to_async
+    @socket_work
     def _profile(self):
         user = self.scope.get("user")
         session = self.scope.get("session")
@@ -226,7 +212,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not isinstance(query, str) or len(query) > QUERY_CHARS:
             await self.error("bad_field", field="query")
             return
-        rows = await database_sync_to_async(selectors.conversation_list)(profile=self.profile, query=query)
+        rows = await run_on("socket", selectors.conversation_list)(profile=self.profile, query=query)
         await self.send_frame({"type": "conversation.list", "conversations": rows, "query": query})
 
     # ------------------------------------------------------------ editing, regenerating, rating, managing
@@ -260,7 +246,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         request = await self._turn_request(frame, frame.get("text"))
         if request is None:
             return
-        conversation = await database_sync_to_async(self._rewind_at)(wanted)
+        conversation = await run_on("socket", self._rewind_at)(wanted)
         if conversation is None:
             await self.error("message_not_found")
             return
@@ -275,7 +261,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.turn_running:
             await self.error("busy")
             return
-        found = await database_sync_to_async(self._last_question)(wanted)
+        found = await run_on("socket", self._last_question)(wanted)
         if found is None:
             await self.error("message_not_found")
             return
@@ -283,7 +269,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         request = await self._turn_request(frame, message.text)
         if request is None:
             return
-        await database_sync_to_async(services.conversation_rewind)(conversation=conversation, message=message)
+        await run_on("socket", services.conversation_rewind)(conversation=conversation, message=message)
         await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": message.pk})
         self._begin_turn(conversation, *request)
 
@@ -295,7 +281,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if value not in services.REPLY_RATINGS or isinstance(value, bool):
             await self.error("bad_field", field="value")
             return
-        rated = await database_sync_to_async(self._rate_reply)(wanted, value)
+        rated = await run_on("socket", self._rate_reply)(wanted, value)
         if rated is None:
             await self.error("message_not_found")
             return
@@ -307,7 +293,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.error("bad_field", field="conversation")
             return
         try:
-            renamed = await database_sync_to_async(self._rename)(wanted, title)
+            renamed = await run_on("socket", self._rename)(wanted, title)
         except ValidationError as exc:
             await self.error("bad_value", detail=" ".join(exc.messages))
             return
@@ -322,7 +308,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if not _is_id(wanted):
             await self.error("bad_field", field="conversation")
             return
-        if not await database_sync_to_async(self._delete)(wanted):
+        if not await run_on("socket", self._delete)(wanted):
             await self.error("not_found")
             return
         await self.send_frame({"type": "conversation.deleted", "conversation": wanted})
@@ -416,9 +402,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         async def work():
             try:
-                run = await database_sync_to_async(head, thread_sensitive=False, executor=_turn_threads)()
+                run = await run_on("turn", head)()
                 if run is not None:
-                    await database_sync_to_async(forward, thread_sensitive=False, executor=_tail_threads)(run.tail())
+                    await run_on("tail", forward)(run.tail())
             finally:
                 queue.put_nowait(None)
 
@@ -441,7 +427,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------ database work
 
-    @database_sync_to_async
+    @socket_work
     def _conversation(self, wanted: int | None, language):
         if wanted is not None:
             return selectors.conversation_for(profile=self.profile, conversation_id=wanted)
@@ -449,14 +435,14 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return self.conversation
         return services.conversation_start(profile=self.profile, language=language if isinstance(language, str) else "en")
 
-    @database_sync_to_async
+    @socket_work
     def _feedback(self, item: int, kind: str, value, key):
         conversation = self.conversation
         return services.feedback_record(profile=self.profile, item_id=item, kind=kind, value=value,
                                            client_key=key, conversation=conversation,
                                            origin=Interaction.Origin.CHAT)
 
-    @database_sync_to_async
+    @socket_work
     def _history(self, wanted: int):
         conversation = selectors.conversation_for(profile=self.profile, conversation_id=wanted)
         if conversation is None:

@@ -8,11 +8,11 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatrec_site.settings")
 django_asgi_app = get_asgi_application()  # load apps before importing consumers
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
+from chat.workers import socket_auth_stack  # noqa: E402
 from chatrec_site.asgi_guards import (  # noqa: E402
     BodyDeadline,
     HttpConcurrency,
@@ -26,6 +26,6 @@ application = ProtocolTypeRouter(
     {
         # The body is read first, so a slow sender holds no request slot.
         "http": BodyDeadline(HttpConcurrency(django_asgi_app)),
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
     }
 )

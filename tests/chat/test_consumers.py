@@ -57,9 +57,9 @@ def _release_turn_threads():
     from asgiref.sync import SyncToAsync
     from django.db import connections
 
-    from chat import consumers
+    from chat import workers
 
-    consumers.reset_turn_threads()
+    workers.reset()
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
     gc.collect()  # connections of finished per-connection threads close when collected
 
@@ -254,3 +254,28 @@ async def test_a_failing_turn_becomes_an_error_frame(catalog, guest, monkeypatch
     assert "boom" not in frame["message"]
     assert (await send_raw(comm, json.dumps({"type": "ping"})))["type"] == "pong"
     await comm.disconnect()
+
+
+async def test_sockets_open_and_store_feedback_while_the_thread_sensitive_thread_is_busy(catalog, guest, django_user_model):
+    """Handshakes (session, user, profile) and a socket's own database work never queue on the one shared thread."""
+    import threading
+
+    from asgiref.sync import SyncToAsync
+
+    user = await database_sync_to_async(django_user_model.objects.create_user)("grace")
+    client = Client()
+    await database_sync_to_async(client.force_login)(user)
+    release = threading.Event()
+    blocker = SyncToAsync.single_thread_executor.submit(release.wait, 30)  # e.g. a slow lookup of another socket
+    try:
+        for session_key in (client.cookies["sessionid"].value, guest[1]):
+            comm = communicator(session_key)
+            assert (await comm.connect(timeout=5))[0]
+            await comm.send_json_to({"type": "feedback", "item": catalog["ml-100"].pk, "kind": "like", "key": "k"})
+            saved = await comm.receive_json_from(timeout=5)
+            assert saved["type"] == "feedback.saved" and saved["created"] is True
+            await comm.disconnect()
+        assert not blocker.done()  # all of it ran while the shared thread was still held
+    finally:
+        release.set()
+        blocker.result()
