@@ -17,6 +17,7 @@ import os
 import platform
 import random
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -268,13 +269,19 @@ def result_row(label: str, summary: dict, args) -> str:
 
 
 def notes(summary: dict) -> str:
-    """Return what else a run showed (the LLM re-rank's use and cost when it was on)."""
+    """Return what else a run showed: CPU cost per turn when the benchmark ran the servers, the LLM re-rank's use."""
     rerank = summary.get("rerank") or {}
-    if not rerank.get("turns"):
-        return ""
-    return (f"LLM re-rank on: applied in {rerank['applied']} of {rerank['turns']} turns (skipped while the LLM "
-            f"was busy or its answer unusable), re-rank p50 {fmt(rerank['ms']['p50'])} / p95 "
-            f"{fmt(rerank['ms']['p95'])} ms")
+    parts = []
+    if summary.get("cpu_ms_per_turn"):
+        cpu = summary["cpu_ms_per_turn"]
+        parts.append(f"{summary['processes']} web processes ({summary['stack']}); CPU per turn: servers "
+                     f"{cpu['servers']:.1f} ms, load generator {cpu['load_generator']:.1f} ms, so at most "
+                     f"{summary['turns_per_second_cpu_bound']} turns/s on this machine's cores")
+    if rerank.get("turns"):
+        parts.append(f"LLM re-rank on: applied in {rerank['applied']} of {rerank['turns']} turns (skipped while "
+                     f"the LLM was busy or its answer unusable), re-rank p50 {fmt(rerank['ms']['p50'])} / p95 "
+                     f"{fmt(rerank['ms']['p95'])} ms")
+    return "; ".join(parts)
 
 
 def report_markdown(rows: list[str], note: str) -> str:
@@ -332,7 +339,8 @@ def write_docs(path: Path, label: str, row: str, note: str) -> None:
 RELIABILITY_MD = BENCHMARKS_MD.parent / "reliability.md"
 SUSTAINED_HEADER = ("| run | web processes | database, channel layer | conversations × minutes | turns | errors "
                     "| items p50 / p95 / p99 ms | first token p50 / p95 / p99 ms | likes acked | lost "
-                    "| RSS per process, MiB: start → end (peak) | load avg start → end |")
+                    "| RSS per process, MiB: start → end (peak; growth over the second half) | CPU ms per turn: servers / load generator "
+                    "| load avg start → end |")
 
 
 def triple(values: dict) -> str:
@@ -341,8 +349,13 @@ def triple(values: dict) -> str:
 
 def sustained_row(label: str, summary: dict) -> str:
     """Return one row of the sustained-load table in docs/reliability.md."""
-    rss = ", ".join(f"{r['start']['rss']:.0f} → {r['end']['rss']:.0f} ({r['end']['peak']:.0f})"
+    def growth(r: dict) -> str:
+        return "" if r.get("second_half_growth") is None else f"; {r['second_half_growth']:+.0f}"
+
+    rss = ", ".join(f"{r['start']['rss']:.0f} → {r['end']['rss']:.0f} ({r['end']['peak']:.0f}{growth(r)})"
                     if r.get("end") else f"{r['start']['rss']:.0f} → gone" for r in summary.get("rss_mib", []))
+    cpu = summary.get("cpu_ms_per_turn")
+    cpu_text = f"{cpu['servers']:.1f} / {cpu['load_generator']:.1f}" if cpu else "–"
     lost = summary.get("nothing_lost")
     lost_text = "not checked" if lost is None else (
         f"{lost['lost']} of {lost['messages_acked']} messages + {lost['feedback_acked']} likes")
@@ -350,7 +363,7 @@ def sustained_row(label: str, summary: dict) -> str:
     return (f"| {label} | {summary.get('processes', '–')} | {summary.get('stack', '–')} "
             f"| {summary['conversations']} × {minutes:g} | {summary['turns']} | {summary['errors']} "
             f"| {triple(summary['time_to_items_ms'])} | {triple(summary['time_to_first_token_ms'])} "
-            f"| {summary['feedback_acked']} | {lost_text} | {rss or '–'} "
+            f"| {summary['feedback_acked']} | {lost_text} | {rss or '–'} | {cpu_text} "
             f"| {summary.get('load_average_start', '–')} → {summary['load_average_1m']} |")
 
 
@@ -400,9 +413,16 @@ def stack_of(env) -> str:
     return f"{database}, {'Redis' if env.get('REDIS_URL') else 'in-memory'}"
 
 
+def half_growth(samples: list[tuple[float, float]]) -> float | None:
+    """Return how much resident memory grew over the second half of a run's samples (MiB)."""
+    if len(samples) < 4:
+        return None
+    return round(samples[-1][1] - samples[len(samples) // 2][1], 1)
+
+
 def serve_and_run(args) -> tuple[Results, dict]:
     """Start `--serve` web processes, warm up, run the load, and return the results with memory and spread."""
-    from benchmarks.servers import WebServers, rss_mib
+    from benchmarks.servers import WebServers, cpu_seconds, rss_mib
 
     log_dir = Path(args.log_dir) if args.log_dir else BENCHMARKS_MD.parent.parent / "var" / "load-logs" / str(
         int(time.time()))
@@ -418,10 +438,33 @@ def serve_and_run(args) -> tuple[Results, dict]:
                 break
         pids = list(servers.pids.values())
         start = {pid: rss_mib(pid) for pid in pids}
+        cpu_start, client_start = {pid: cpu_seconds(pid) for pid in pids}, time.process_time()
         extra["load_average_start"] = round(os.getloadavg()[0], 2)
+        samples: dict[int, list[tuple[float, float]]] = {pid: [] for pid in pids}
+        stop_sampling = threading.Event()
+
+        def sample_memory() -> None:  # every 15 s: shows whether a process's memory levels off
+            began = time.monotonic()
+            while not stop_sampling.wait(15.0):
+                for pid in pids:
+                    now = rss_mib(pid)
+                    if now:
+                        samples[pid].append((round(time.monotonic() - began, 1), now["rss"]))
+
+        sampler = threading.Thread(target=sample_memory, daemon=True)
+        sampler.start()
         results = asyncio.run(run(servers.base, args.conversations, args.turns, args.timeout, args.think, args.ramp,
                                   args.duration, args.feedback, warm=False))
-        extra["rss_mib"] = [{"pid": pid, "start": start[pid], "end": rss_mib(pid)} for pid in pids]
+        stop_sampling.set()
+        client_cpu = time.process_time() - client_start
+        server_cpu = sum((cpu_seconds(pid) or 0.0) - (cpu_start[pid] or 0.0) for pid in pids)
+        turns = max(1, len(results.turns))
+        extra["cpu_ms_per_turn"] = {"servers": round(1000 * server_cpu / turns, 1),
+                                    "load_generator": round(1000 * client_cpu / turns, 1)}
+        # The most turns per second the machine's cores could do at these costs, if nothing else ran.
+        extra["turns_per_second_cpu_bound"] = round((os.cpu_count() or 1) * turns / (server_cpu + client_cpu), 1)
+        extra["rss_mib"] = [{"pid": pid, "start": start[pid], "end": rss_mib(pid), "samples": samples[pid],
+                             "second_half_growth": half_growth(samples[pid])} for pid in pids]
         extra["websockets_per_process"] = {  # from the access logs: how the kernel spread the connections
             i: (log_dir / f"worker-{i}.log").read_text().count('"WSCONNECT ') for i in servers.pids}
         extra["shutdown_s"] = round(servers.stop(), 1)

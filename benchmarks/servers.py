@@ -51,6 +51,15 @@ def rss_mib(pid: int) -> dict[str, float] | None:
     return {"rss": round(values.get("VmRSS", 0), 1), "peak": round(values.get("VmHWM", 0), 1)}
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """Return the CPU time (user + system) the process has used so far, or None when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (fields 14, 15)
+
+
 class WebServers:
     """`bin/serve-multi --workers N` on a free port, with the given environment; a context manager."""
 
