@@ -197,15 +197,37 @@ def embedding_store(cfg: dict[str, Any], out_dir: Path, embedder=None):
     return StoredEmbeddings(embedder or make_embedder(content.get("embedder")), directory)
 
 
-def training_threads(requested: int | None) -> int:
+def busy_cores(window_s: float = 0.5) -> float:
+    """Return how many cores other work keeps busy now (CPU time over a short window; Linux /proc/stat).
+
+    The load average would answer too, but it trails by a minute: right after another job ends it still
+    counts that job, and training would start on fewer threads than the machine has free.
+    """
+    def sample() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+        return sum(fields[:8]), idle
+
+    cores = os.cpu_count() or 1
+    try:
+        total0, idle0 = sample()
+        time.sleep(window_s)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):  # not Linux: fall back to the load average
+        try:
+            return os.getloadavg()[0]
+        except OSError:
+            return 0.0
+    elapsed = max(total1 - total0, 1)
+    return cores * (1.0 - (idle1 - idle0) / elapsed)
+
+
+def training_threads(requested: int | None, busy: float | None = None) -> int:
     """Return the torch thread count to train with: requested, else the cores not already busy (at least 1)."""
     if requested:
         return max(1, int(requested))
     cores = os.cpu_count() or 1
-    try:
-        busy = os.getloadavg()[0]
-    except OSError:
-        busy = 0.0
+    busy = busy_cores() if busy is None else busy
     return max(1, min(cores, int(cores - busy + 0.5)))
 
 
