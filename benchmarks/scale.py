@@ -490,9 +490,11 @@ def main(argv: list[str] | None = None) -> None:
         return dict(config, embedding_cache=args.embedding_cache or None)
 
     def train(name: str, config: dict, code_root: Path = ROOT) -> dict:
-        stored = bool(args.embedding_cache) and any(Path(args.embedding_cache).glob("embeddings-*.npz"))
         result = run_child(name, code_root, config_with_cache(config), serve=not args.no_serve)
-        result["note"] = " (embedding store)" if stored else ""
+        embedded = result["timings"].get("texts_embedded")
+        # With a store, a training embeds only texts it has not seen: a retrain of the same catalog embeds none.
+        result["note"] = "" if embedded is None or embedded >= result["items"] else (
+            f" (retrain: {embedded:,} texts embedded, the rest from the store)")
         timings = {k: round(v, 1) for k, v in result["timings"].items()}
         serving = {k: round(result[k], 1) for k in ("serving_rss_mib", "p50_ms", "p95_ms") if k in result}
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")

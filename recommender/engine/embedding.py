@@ -152,6 +152,7 @@ class StoredEmbeddings:
         self.file = Path(directory) / f"embeddings-{model_key}.npz"
         self.chunk = chunk  # texts per inner call, between progress reports
         self.save_every_s = save_every_s  # a long cold run saves what it has, so a killed one resumes from there
+        self.last_embedded = 0
 
     @staticmethod
     def _key(text: str) -> bytes:
@@ -173,6 +174,7 @@ class StoredEmbeddings:
         row_of = {k: i for i, k in enumerate(keys.tolist())}
         wanted = [self._key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in wanted if k not in row_of))
+        self.last_embedded = len(missing)  # how many texts the last call had to embed (the rest were stored)
         text_of = dict(zip(wanted, texts))
         pending_keys: list[bytes] = []
         pending: list[np.ndarray] = []

@@ -312,6 +312,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
         store.encode([r.text() for r in data.items.values()],
                      progress=lambda done, total: report(f"embedding item texts ({done}/{total})", 0.05 * done / total))
         timings["embed_texts_s"] = time.perf_counter() - t0
+        timings["texts_embedded"] = store.last_embedded
     hybrid = build_hybrid(cfg, store, n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
