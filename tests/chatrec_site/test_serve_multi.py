@@ -44,6 +44,9 @@ def test_workers_inherit_the_one_listening_socket():
         command = servemulti.worker_command(sock, 1, Path("/tmp/logs"))
         assert command[command.index("--fd") + 1] == str(sock.fileno()) and sock.get_inheritable()
         assert command[command.index("--access-log") + 1] == "/tmp/logs/worker-1.log"
+        assert "--proxy-headers" not in command  # a client could claim any address without a proxy in front
+        behind_proxy = servemulti.worker_command(sock, 0, None, proxy_headers=True)
+        assert behind_proxy.index("--proxy-headers") < behind_proxy.index(servemulti.APPLICATION)
     finally:
         sock.close()
 
