@@ -12,6 +12,9 @@ a change made through another, and each process would count limits on its own).
 - Lines on stdout say what happened: `serve-multi: listening on http://H:P`, `serve-multi: worker I pid P`,
   `serve-multi: worker I pid P exited with C`, `serve-multi: stopped`. With `--access-log-dir`, worker I
   writes its access log (client address and port of every request and websocket) to `worker-I.log`.
+- Behind a reverse proxy, `--proxy-headers` makes each worker take the client's address from the proxy's
+  `X-Forwarded-For` (and the scheme from `X-Forwarded-Proto`), so limits per client address count the
+  people, not the proxy. Only behind a proxy that overwrites those headers: a client could set them itself.
 """
 from __future__ import annotations
 
@@ -44,9 +47,12 @@ def listening_socket(host: str, port: int, backlog: int = 1024) -> socket.socket
     return sock
 
 
-def worker_command(sock: socket.socket, index: int, access_log_dir: Path | None) -> list[str]:
+def worker_command(sock: socket.socket, index: int, access_log_dir: Path | None,
+                   proxy_headers: bool = False) -> list[str]:
     """Return the command line of worker `index`: Daphne serving the inherited socket."""
     command = [sys.executable, "-m", "daphne", "--fd", str(sock.fileno())]
+    if proxy_headers:
+        command.append("--proxy-headers")
     if access_log_dir is not None:
         command += ["--access-log", str(access_log_dir / f"worker-{index}.log")]
     return command + [APPLICATION]
@@ -55,13 +61,16 @@ def worker_command(sock: socket.socket, index: int, access_log_dir: Path | None)
 class Launcher:
     """Starts, watches and stops the workers."""
 
-    def __init__(self, sock: socket.socket, workers: int, grace: float, access_log_dir: Path | None):
+    def __init__(self, sock: socket.socket, workers: int, grace: float, access_log_dir: Path | None,
+                 proxy_headers: bool = False):
         self.sock, self.count, self.grace, self.access_log_dir = sock, workers, grace, access_log_dir
+        self.proxy_headers = proxy_headers
         self.procs: dict[int, subprocess.Popen] = {}
         self.stopping = False
 
     def start(self, index: int) -> None:
-        proc = subprocess.Popen(worker_command(self.sock, index, self.access_log_dir), pass_fds=(self.sock.fileno(),))
+        command = worker_command(self.sock, index, self.access_log_dir, self.proxy_headers)
+        proc = subprocess.Popen(command, pass_fds=(self.sock.fileno(),))
         self.procs[index] = proc
         say(f"worker {index} pid {proc.pid}")
 
@@ -109,6 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8000, help="0: any free port (printed)")
     parser.add_argument("--grace", type=float, default=30.0, help="seconds a worker gets to stop before SIGKILL")
     parser.add_argument("--access-log-dir", type=Path, help="write worker I's access log to DIR/worker-I.log")
+    parser.add_argument("--proxy-headers", action="store_true",
+                        help="take the client's address and scheme from X-Forwarded-For / X-Forwarded-Proto "
+                             "(only behind a reverse proxy that sets them)")
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error("--workers must be at least 1")
@@ -119,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     sock = listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     say(f"listening on http://{host}:{port} with {args.workers} worker(s)")
-    return Launcher(sock, args.workers, args.grace, args.access_log_dir).run()
+    return Launcher(sock, args.workers, args.grace, args.access_log_dir, args.proxy_headers).run()
 
 
 if __name__ == "__main__":
