@@ -104,7 +104,8 @@ def evaluate_topk(
     """Return mean P@k, R@k, NDCG@k over test users; items seen in train are never ranked."""
     users = np.array(sorted(test_items), dtype=np.int64)
     kmax = max(ks)
-    sums: dict[str, float] = {}
+    # Every metric is present even with no test users (a catalog too small to hold any out): 0, not missing.
+    sums: dict[str, float] = {f"{name}@{k}": 0.0 for k in ks for name in ("P", "R", "NDCG")}
     for start in range(0, len(users), batch):
         chunk = users[start:start + batch]
         scores = np.array(score_users(chunk), dtype=np.float64, copy=True)

@@ -142,3 +142,15 @@ def test_evidence_for_matches_recommend_evidence(trained):
     for rec in recs:
         assert [(e.kind, e.item_id, round(e.weight, 6)) for e in found[rec.item_id]] == \
             [(e.kind, e.item_id, round(e.weight, 6)) for e in rec.evidence]
+
+
+def test_a_catalog_too_small_to_hold_anything_out_still_trains_and_serves(tmp_path):
+    """Four items, three people: the validation split has no one in it; training must not fail on that."""
+    from recommender.engine.data import InteractionData
+
+    items = [ItemRecord(item_id=f"i{n}", title=f"Item {n}") for n in range(4)]
+    data = InteractionData(["a", "a", "b", "c"], ["i0", "i1", "i1", "i2"], np.full(4, 5.0, np.float32), items=items)
+    manifest = train_bundle(data, tmp_path / "v1", config={**CONFIG, "rating": {"models": ["mf"], "mf": {"factors": 2, "epochs": 5}}})
+    assert manifest["metrics"]["validation"]["ndcg@10"] == 0.0  # nothing held out to measure
+    top = RecommenderBundle.load(tmp_path / "v1").recommend(profile=Profile(liked=["i1"]), n=2)
+    assert len(top) == 2 and "i1" not in [r.item_id for r in top]
