@@ -289,7 +289,7 @@ def report_markdown(rows: list[str], note: str) -> str:
     return "\n".join([
         "## Chat: websocket load",
         "",
-        "Concurrent conversations over real websockets against one Daphne process (scripted English, Chinese "
+        "Concurrent conversations over real websockets against one Daphne process unless the notes say otherwise (scripted English, Chinese "
         "and shopping conversations: requests, refinements, “why?” follow-ups, facts, feedback, small talk). "
         "Times in ms from sending a message: to the `chat.items` frame, to the first `chat.token`, to "
         "`chat.done`. Targets: items p95 ≤ 500, first token p95 ≤ 800, no errors. *think* is the mean pause "
@@ -309,6 +309,9 @@ def report_markdown(rows: list[str], note: str) -> str:
         "daphne -b 127.0.0.1 -p 8000 chatrec_site.asgi:application",
         "python -m benchmarks.chat_load --conversations 50 --turns 10 --think 2 --ramp 2 --label realistic --write-docs",
         "python -m benchmarks.chat_load --conversations 50 --turns 10 --label saturation --write-docs",
+        "# several processes (the benchmark starts bin/serve-multi itself; PostgreSQL + Redis):",
+        "DATABASE_URL=postgres://... REDIS_URL=redis://... CHATREC_WS_IP_RATE=100000/min \\",
+        "  python -m benchmarks.chat_load --serve 2 --conversations 50 --turns 10 --label 'saturation, 2 processes' --write-docs",
         "```",
     ])
 
