@@ -161,7 +161,9 @@ class RecommenderBundle:
     # ------------------------------------------------------------ queries
 
     def _vector(self, user_key: str | None, profile: Profile | None) -> tuple[np.ndarray, str]:
-        return self.catalog.profile_vector(user_key, profile), (profile.query_text if profile else "")
+        x = self.catalog.profile_vector(user_key, profile)
+        x.flags.writeable = False  # one request's vector, read by every component (see rankers.base.history_indices)
+        return x, (profile.query_text if profile else "")
 
     def recommend(self, *, user_key: str | None = None, profile: Profile | None = None,
                   constraints: Constraints | None = None, n: int = 10, candidates: int | None = None,

@@ -154,3 +154,20 @@ def test_a_catalog_too_small_to_hold_anything_out_still_trains_and_serves(tmp_pa
     assert manifest["metrics"]["validation"]["ndcg@10"] == 0.0  # nothing held out to measure
     top = RecommenderBundle.load(tmp_path / "v1").recommend(profile=Profile(liked=["i1"]), n=2)
     assert len(top) == 2 and "i1" not in [r.item_id for r in top]
+
+
+def test_history_positions_are_reused_only_for_a_vector_that_cannot_change():
+    from recommender.engine.rankers.base import history_indices
+
+    x = np.zeros(50, dtype=np.float32)
+    x[[3, 7]] = 1.0
+    assert history_indices(x).tolist() == [3, 7]
+    x[9] = 0.5  # a writable vector may change between calls: never answered from before
+    assert history_indices(x).tolist() == [3, 7, 9]
+    x.flags.writeable = False
+    first = history_indices(x)
+    assert history_indices(x) is first and first.tolist() == [3, 7, 9]
+    y = x.copy()  # another vector with the same values is its own
+    y[0] = 1.0
+    y.flags.writeable = False
+    assert history_indices(y).tolist() == [0, 3, 7, 9]

@@ -8,6 +8,7 @@ recommendations (`evidence`) are both built from it here, so they cannot drift a
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -78,9 +79,29 @@ class ScoredVector:
     state: dict[str, Any] = field(default_factory=dict)
 
 
+_last_history = threading.local()
+
+
+def history_indices(x: np.ndarray) -> np.ndarray:
+    """Return np.flatnonzero(x): the positions of a graded item vector's history items.
+
+    One request reads its profile vector's history about ten times (every component scores and explains
+    from it), a full pass over the catalog each time; serving makes that vector read-only, so for such a
+    vector the positions are found once per thread and reused.
+    """
+    if x.flags.writeable:
+        return np.flatnonzero(x)
+    last = getattr(_last_history, "pair", None)
+    if last is not None and last[0] is x:
+        return last[1]
+    nz = np.flatnonzero(x)
+    _last_history.pair = (x, nz)
+    return nz
+
+
 def one_row(x: np.ndarray) -> sp.csr_matrix:
     """Return the dense item vector x as a one-row CSR matrix of its nonzero entries."""
-    nz = np.flatnonzero(x)
+    nz = history_indices(x)
     return sp.csr_matrix((np.asarray(x)[nz].astype(np.float32), nz, np.array([0, len(nz)])), shape=(1, len(x)))
 
 
@@ -297,7 +318,7 @@ def parts_evidence(catalog: Catalog, x: np.ndarray, items: np.ndarray, parts: It
     History items are labelled from their grade in x (liked, merely seen, disliked); the share's
     denominator is the item's score, or the sum of absolute parts where the score is zero.
     """
-    nz = np.flatnonzero(x)
+    nz = history_indices(x)
     m = len(items)
     collab, content, pop = parts.history, parts.content, parts.bias
     query = parts.query if parts.query is not None else np.zeros(m)

@@ -26,6 +26,7 @@ from .base import (
     ItemParts,
     Ranker,
     ScoredVector,
+    history_indices,
     load_arrays,
     load_sparse,
     save_arrays,
@@ -142,7 +143,7 @@ class CoMentionRanker(Ranker):
 
     def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
                    scored: ScoredVector | None = None) -> ItemParts:
-        nz = np.flatnonzero(x)
+        nz = history_indices(x)
         items = np.asarray(items, dtype=np.int64)
         v = self.read_vector(x)
         parts = ItemParts.zeros(len(nz), len(items))

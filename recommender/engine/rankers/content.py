@@ -16,7 +16,7 @@ import scipy.sparse as sp
 from ..ann import ANN_MIN_ITEMS, NearestItems, uses_ann
 from ..data import InteractionData
 from ..embedding import Embedder, make_embedder
-from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, load_arrays, one_row, save_arrays
+from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, history_indices, load_arrays, one_row, save_arrays
 
 
 class ContentRanker(Ranker):
@@ -106,7 +106,7 @@ class ContentRanker(Ranker):
 
     def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
                    scored: ScoredVector | None = None) -> ItemParts:
-        nz = np.flatnonzero(x)
+        nz = history_indices(x)
         x = self.read_vector(x)
         n = self.E.shape[0]
         items = np.asarray(items, dtype=np.int64)

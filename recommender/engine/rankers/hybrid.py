@@ -16,7 +16,7 @@ import scipy.sparse as sp
 
 from ..data import InteractionData, liked_holdout_split, random_split
 from ..metrics import batch_topk_metrics, relevance_matrix, topk_indices
-from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, load_model
+from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, history_indices, load_model
 
 
 def _spread(S: np.ndarray) -> np.ndarray:
@@ -190,7 +190,7 @@ class HybridRanker(Ranker):
             scored = self.score_vector(x, query_text)
         components, spreads = scored.state["components"], scored.state["spreads"]
         items = np.asarray(items, dtype=np.int64)
-        n_history, m = len(np.flatnonzero(x)), len(items)
+        n_history, m = len(history_indices(x)), len(items)
         history, content = np.zeros((n_history, m)), np.zeros((n_history, m))
         bias, query = np.zeros(m), np.zeros(m)
         similarity = None

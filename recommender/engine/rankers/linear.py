@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData
-from .base import ItemParts, Ranker, ScoredVector, load_arrays, load_sparse, save_arrays, save_sparse
+from .base import ItemParts, Ranker, ScoredVector, history_indices, load_arrays, load_sparse, save_arrays, save_sparse
 
 
 def _top_k_columns(W: np.ndarray, k: int) -> sp.csr_matrix:
@@ -50,7 +50,7 @@ class ItemItemRanker(Ranker):
 
     def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
                    scored: ScoredVector | None = None) -> ItemParts:
-        nz = np.flatnonzero(x)
+        nz = history_indices(x)
         x = self.read_vector(x)  # the model's signal for the math; evidence labels come from the grades
         n = self.W.shape[0]
         items = np.asarray(items, dtype=np.int64)

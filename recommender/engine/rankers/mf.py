@@ -18,7 +18,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..data import InteractionData
-from .base import ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
+from .base import ItemParts, Ranker, ScoredVector, history_indices, load_arrays, save_arrays
 
 # The torch device asked for ("" = CUDA when available, else CPU); set by the caller with use_device, so the
 # same process can train on both devices for comparison.
@@ -120,7 +120,7 @@ class MFRanker(Ranker):
 
     def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
                    scored: ScoredVector | None = None) -> ItemParts:
-        nz = np.flatnonzero(x)
+        nz = history_indices(x)
         x = self.read_vector(x)  # the model's signal for the math; evidence labels come from the grades
         n = self.Q.shape[0]
         items = np.asarray(items, dtype=np.int64)

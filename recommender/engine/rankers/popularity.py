@@ -7,7 +7,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..data import InteractionData
-from .base import ItemParts, Ranker, ScoredVector, load_arrays, save_arrays
+from .base import ItemParts, Ranker, ScoredVector, history_indices, load_arrays, save_arrays
 
 
 class PopularityRanker(Ranker):
@@ -26,7 +26,7 @@ class PopularityRanker(Ranker):
     def item_parts(self, x: np.ndarray, items: np.ndarray, query_text: str = "",
                    scored: ScoredVector | None = None) -> ItemParts:
         items = np.asarray(items, dtype=np.int64)
-        parts = ItemParts.zeros(len(np.flatnonzero(x)), len(items))
+        parts = ItemParts.zeros(len(history_indices(x)), len(items))
         known = items < self.pop.shape[0]
         parts.bias[known] = self.pop[items[known]]
         parts.counts = self.popularity_counts(items)
