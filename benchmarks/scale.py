@@ -150,11 +150,12 @@ def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]
     # The first requests page the arrays in. CPU time moves less with the machine's load than wall time;
     # requests with text also embed it (the sentence model), so they are reported apart.
     ms, cpu_ms, text = np.array(latencies[10:]) * 1000, np.array(cpu[10:]) * 1000, np.array(texts[10:])
-    rss_served = _current_rss_mib()
+    rss_served, rss_parts = _current_rss_mib(), _rss_parts_mib()
     probe = ann_probe(bundle, rng) if "content" in bundle.hybrid.components else {}
     return {**probe,"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
             "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
-            "serving_rss_mib": rss_served,
+            "serving_rss_mib": rss_served, "serving_rss_private_mib": rss_parts.get("RssAnon"),
+            "serving_rss_mapped_mib": rss_parts.get("RssFile"),
             "serving_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
             "max_ms": float(ms.max()), "requests": len(ms), "serving_catalog_items": len(serving.records), "ann": bundle.hybrid.components["content"].ann is not None
@@ -189,6 +190,23 @@ def ann_probe(bundle, rng: np.random.Generator, queries: int = 200) -> dict[str,
     recall = float(np.mean([len(set(a.tolist()) & set(b.tolist())) / 10 for a, b in zip(found, exact)]))
     return {"ann_recall@10": recall, "ann_query_cpu_ms": ann_ms, "exact_query_cpu_ms": exact_ms,
             "ann_build_cpu_s": build_s}
+
+
+def _rss_parts_mib() -> dict[str, float]:
+    """Return this process's resident memory by kind (MiB): private (anonymous) and file-backed.
+
+    File-backed pages here are mostly the memory-mapped model arrays: one copy in the page cache, shared by
+    every process that maps the same version, so each extra web process costs about its private part.
+    """
+    parts = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key = line.split(":", 1)[0]
+            if key in ("RssAnon", "RssFile", "RssShmem"):
+                parts[key] = int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return parts
 
 
 def _current_rss_mib() -> float:
@@ -322,7 +340,8 @@ def _serving_cells(r: dict) -> str:
         return " | | | "
     split = (f" ({r['p95_no_text_ms']:.1f} without text, {r['p95_text_ms']:.1f} with)" if "p95_text_ms" in r else "")
     cpu = f"{r['p95_cpu_ms']:.1f}" if "p95_cpu_ms" in r else ""
-    return f" | {r['serving_rss_mib']:.0f} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f}{split} | {cpu} | "
+    private = f" ({r['serving_rss_private_mib']:.0f} private)" if r.get("serving_rss_private_mib") else ""
+    return f" | {r['serving_rss_mib']:.0f}{private} | {r['p50_ms']:.1f} / {r['p95_ms']:.1f}{split} | {cpu} | "
 
 
 def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_rows: list[dict],
@@ -334,7 +353,9 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
              "refit on all data, rating model) in a fresh process; peak RSS is that process's maximum resident memory.",
              "Serving: another fresh process loads the version (catalog, model arrays memory-mapped, the serving",
              "catalog with the understanding index) and answers 300 seeded top-10 requests with evidence (half known",
-             "users, half three liked items and a request text); serve RSS is its resident memory after the requests,",
+             "users, half three liked items and a request text); serve RSS is its resident memory after the requests",
+             "(private: the part not backed by the memory-mapped model files, which every web process on the machine",
+             "shares through the page cache, so each further process adds about its private part),",
              "latency is per request after the first 10 (p95 apart for requests without and with text, which embed",
              "the text with the sentence model; CPU ms: the serving process's CPU time per request, p95).",
              f"Machine: {os.cpu_count()} cores shared with other work; the 1-minute load average before and after each",

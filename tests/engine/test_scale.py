@@ -202,3 +202,13 @@ def test_rating_members_with_a_square_matrix_are_left_out_above_the_dense_limit(
     assert rating_config(cfg, 50, 500)["refit"] is False
     assert rating_config(cfg, 5000, 80)["models"] == ["als", "knn", "svdpp", "autorec"]
     assert rating_config(cfg, 5000, 500)["models"] == ["als", "svdpp", "autorec"]
+
+
+def test_serving_memory_is_reported_with_its_private_part():
+    from benchmarks.scale import _rss_parts_mib, _serving_cells
+
+    parts = _rss_parts_mib()
+    assert parts["RssAnon"] > 0 and "RssFile" in parts  # this process, read from /proc
+    row = {"p95_ms": 9.0, "p50_ms": 6.0, "serving_rss_mib": 1528.0, "serving_rss_private_mib": 1010.4, "p95_cpu_ms": 8.0}
+    assert "| 1528 (1010 private) | 6.0 / 9.0 |" in _serving_cells(row)
+    assert "| 700 | " in _serving_cells({**row, "serving_rss_mib": 700.0, "serving_rss_private_mib": None})
