@@ -335,6 +335,12 @@ def growth_exponent(sizes: list[float], values: list[float]) -> float:
     return float(np.polyfit(np.log(sizes), np.log(values), 1)[0])
 
 
+def _store_note(r: dict) -> str:
+    """Return how many item texts a training with an embedding store had to embed (a retrain: none)."""
+    embedded = (r.get("timings") or {}).get("texts_embedded")
+    return "" if embedded is None else f" (embedding store: {embedded:,} texts embedded)"
+
+
 def _serving_cells(r: dict) -> str:
     if "p95_ms" not in r:
         return " | | | "
@@ -369,7 +375,7 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
     for label, rows in (("before", baseline), ("after", runs), ("after", sweep)):
         for r in rows:
             kind = "dense" if (r.get("components") or {}).get("ease", "ease") == "ease" else "scalable"
-            lines.append(f"| {r['dataset']}{r.get('note', '')} | {r.get('code', label)} | {r['items']:,} | {r['events']:,} | {kind} | "
+            lines.append(f"| {r['dataset']}{_store_note(r)} | {r.get('code', label)} | {r['items']:,} | {r['events']:,} | {kind} | "
                          f"{r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
                          f"{r['peak_rss_mib']:.0f} | {r['artifact_mib']:.1f}{_serving_cells(r)}"
                          f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
@@ -512,10 +518,6 @@ def main(argv: list[str] | None = None) -> None:
 
     def train(name: str, config: dict, code_root: Path = ROOT) -> dict:
         result = run_child(name, code_root, config_with_cache(config), serve=not args.no_serve)
-        embedded = result["timings"].get("texts_embedded")
-        # With a store, a training embeds only texts it has not seen: a retrain of the same catalog embeds none.
-        result["note"] = "" if embedded is None or embedded >= result["items"] else (
-            f" (retrain: {embedded:,} texts embedded, the rest from the store)")
         timings = {k: round(v, 1) for k, v in result["timings"].items()}
         serving = {k: round(result[k], 1) for k in ("serving_rss_mib", "p50_ms", "p95_ms") if k in result}
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
