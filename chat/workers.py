@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
+from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddleware, get_user
-from channels.db import database_sync_to_async
 from channels.sessions import CookieMiddleware, SessionMiddleware
+from django.db import connections
 
 TURN_WORKERS = 4
 TAIL_WORKERS = 2
@@ -36,10 +37,33 @@ def _new_pools() -> dict[str, ThreadPoolExecutor]:
 _pools = _new_pools()
 
 
+def _keep_usable_connections() -> None:
+    """After a call on a pool thread: close this thread's connections that failed, keep the others open.
+
+    The pools' threads live as long as the process and there are few of them, so each keeps its database
+    connections between calls instead of opening new ones (CONN_MAX_AGE=0 is for HTTP requests, whose
+    threads end with the request): a new PostgreSQL connection per turn step took about a tenth of a busy
+    web process. Django's own check decides, with the age limit lifted; CONN_HEALTH_CHECKS makes the next
+    call test a kept connection first, so one cut by a database restart is replaced, not used.
+    """
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            conn.close_at = None
+            conn.close_if_unusable_or_obsolete()
+
+
+def _call_keeping_connections(fn: Callable[..., R], *args: Any, **kwargs: Any) -> R:
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _keep_usable_connections()
+
+
 def run_on(pool: str, fn: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """Return an awaitable version of fn that runs on the named pool (its database connections closed after)."""
+    """Return an awaitable version of fn that runs on the named pool (see _keep_usable_connections)."""
     async def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        return await database_sync_to_async(fn, thread_sensitive=False, executor=_pools[pool])(*args, **kwargs)
+        call = sync_to_async(_call_keeping_connections, thread_sensitive=False, executor=_pools[pool])
+        return await call(fn, *args, **kwargs)
 
     return run
 
