@@ -64,12 +64,13 @@ class SentenceEmbedder:
     """A sentence-transformers model loaded once per process from a local directory (no network).
 
     On a CPU with native bfloat16 instructions, `precision="auto"` encodes under bfloat16 autocast: about 1.8x
-    the texts per second of float32 for MiniLM, with vectors at cosine 0.99998 to the float32 ones (measured in
-    docs/benchmarks.md), so both precisions share one embedding store. Output is always float32.
+    the texts per second of float32 for MiniLM, with vectors at cosine 0.99998 to the float32 ones, so both
+    precisions share one embedding store. Training asks for it on large catalogs only
+    (`fast_embedding_min_items`). Output is always float32.
     """
 
     def __init__(self, model_path: str | Path | None = None, batch_size: int = 32, device: str | None = None,
-                 precision: str = "auto") -> None:
+                 precision: str = "float32") -> None:
         self.model_path = str(model_path or default_model_path())
         self.batch_size = batch_size  # 32: short item texts pad less than in larger batches, ~10 % faster on CPU
         self.device = device

@@ -65,6 +65,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Item text embeddings kept by text hash across trainings (embedding.StoredEmbeddings): True keeps them in
     # `embedding-cache` beside the version folders, a path keeps them there, None embeds every text afresh.
     "embedding_cache": True,
+    # Catalogs with more items than this embed their texts in bfloat16 where the CPU computes it natively
+    # (precision "auto": ~1.8x faster, vectors at cosine 0.99998 to float32), the size where the content
+    # search turns approximate anyway (ann.ANN_MIN_ITEMS). Below it float32: on ml-latest-small the small
+    # differences moved the learned weights and test NDCG@10 from 0.3712 to 0.3662.
+    "fast_embedding_min_items": 20_000,
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
     "threads": None,  # torch threads while training; None: the cores the machine's load leaves free
 }
@@ -152,6 +157,13 @@ def component_specs(config: dict[str, Any], n_items: int | None = None) -> dict[
     for role, params in config["components"].items():
         params = dict(replacements[role] if scalable and role in replacements else params)
         specs[role] = (params.pop("ranker", role), params)
+    content = specs.get("content")
+    fast_from = config.get("fast_embedding_min_items")
+    if content and fast_from is not None and n_items is not None and n_items > int(fast_from):
+        embedder = dict(content[1].get("embedder") or {"kind": "sentence"})
+        if embedder.get("kind", "sentence") == "sentence":
+            embedder.setdefault("precision", "auto")
+            content[1]["embedder"] = embedder
     return specs
 
 
@@ -187,14 +199,14 @@ def build_hybrid(config: dict[str, Any], embedder=None, n_items: int | None = No
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
 
 
-def embedding_store(cfg: dict[str, Any], out_dir: Path, embedder=None):
+def embedding_store(cfg: dict[str, Any], out_dir: Path, embedder=None, n_items: int | None = None):
     """Return the content model's embedder wrapped in the configured on-disk store (None without content)."""
     setting = cfg.get("embedding_cache")
-    content = cfg["components"].get("content")
+    content = component_specs(cfg, n_items).get("content")
     if not setting or content is None:
         return embedder
     directory = Path(out_dir).parent / "embedding-cache" if setting is True else Path(setting)
-    return StoredEmbeddings(embedder or make_embedder(content.get("embedder")), directory)
+    return StoredEmbeddings(embedder or make_embedder(content[1].get("embedder")), directory)
 
 
 def busy_cores(window_s: float = 0.5) -> float:
@@ -306,7 +318,7 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
     tuned: dict[str, Any] = {}
     started = time.perf_counter()
 
-    store = embedding_store(cfg, out_dir, embedder)
+    store = embedding_store(cfg, out_dir, embedder, n_items=data.n_items)
     if isinstance(store, StoredEmbeddings):  # the longest step of a cold run on a large catalog: show its progress
         t0 = time.perf_counter()
         store.encode([r.text() for r in data.items.values()],

@@ -212,3 +212,17 @@ def test_serving_memory_is_reported_with_its_private_part():
     row = {"p95_ms": 9.0, "p50_ms": 6.0, "serving_rss_mib": 1528.0, "serving_rss_private_mib": 1010.4, "p95_cpu_ms": 8.0}
     assert "| 1528 (1010 private) | 6.0 / 9.0 |" in _serving_cells(row)
     assert "| 700 | " in _serving_cells({**row, "serving_rss_mib": 700.0, "serving_rss_private_mib": None})
+
+
+def test_item_texts_are_embedded_in_bfloat16_only_above_the_configured_size(tmp_path):
+    from recommender.engine.training import component_specs, embedding_store
+
+    cfg = merged_config({})
+    small, large = cfg["fast_embedding_min_items"], cfg["fast_embedding_min_items"] + 1
+    assert "precision" not in component_specs(cfg, small)["content"][1]["embedder"]  # float32, the default
+    assert component_specs(cfg, large)["content"][1]["embedder"]["precision"] == "auto"
+    assert cfg["components"]["content"]["embedder"] == {"kind": "sentence"}  # the config itself is left alone
+    assert embedding_store(cfg, tmp_path / "v1", n_items=large).inner.precision == "auto"
+    assert embedding_store(cfg, tmp_path / "v1", n_items=small).inner.precision == "float32"
+    hashing = merged_config({"components": {"content": {"embedder": {"kind": "hashing", "dim": 8}}}})
+    assert component_specs(hashing, large)["content"][1]["embedder"] == {"kind": "hashing", "dim": 8}
