@@ -378,7 +378,9 @@ def sustained_markdown(rows: list[str]) -> str:
         "(`bin/serve-multi`), runs the demo data with a trained model and no LLM, samples each process's "
         "resident memory after the warm-up and at the end, and then checks that every message and like the "
         "server acknowledged is in the database (*lost*: missing ones plus half-stored turns). Times in ms from "
-        "sending a message. The load generator runs on the same 2-core machine, which was shared with other jobs.",
+        "sending a message. The load generator runs on the same 2-core machine; the last column is the machine's "
+        "load average (a value well above 2 means other work shared the cores). CPU ms per turn: the web processes' "
+        "CPU time (PostgreSQL and Redis not included) and the load generator's, divided by the turns.",
         "",
         SUSTAINED_HEADER,
         "|---" * (SUSTAINED_HEADER.count("|") - 1) + "|",
