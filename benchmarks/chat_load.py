@@ -274,7 +274,8 @@ def notes(summary: dict) -> str:
     parts = []
     if summary.get("cpu_ms_per_turn"):
         cpu = summary["cpu_ms_per_turn"]
-        parts.append(f"{summary['processes']} web processes ({summary['stack']}); CPU per turn: servers "
+        processes = f"{summary['processes']} web process{'es' if summary['processes'] != 1 else ''}"
+        parts.append(f"{processes} ({summary['stack']}); CPU per turn: servers "
                      f"{cpu['servers']:.1f} ms, load generator {cpu['load_generator']:.1f} ms, so at most "
                      f"{summary['turns_per_second_cpu_bound']} turns/s on this machine's cores")
     if rerank.get("turns"):
