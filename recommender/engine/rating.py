@@ -326,6 +326,11 @@ class ItemAutoRec:
         opt = torch.optim.Adam([W_enc, b_enc, W_dec, b_dec], lr=c["lr"])
         n_obs = float(len(ratings))
         dense = trains_dense(n_users, n_items, len(ratings))
+        # Sparse input but every cell decoded: one matmul, then the observed cells picked out. Backward through
+        # the matmul is 2-3x cheaper than through per-rating row gathers (ml-latest-small: 0.17 against
+        # 0.41-0.60 CPU s per epoch), at cells x 4 bytes of memory, so only up to DENSE_IMPLICIT_CELLS.
+        decode_all = not dense and n_items * n_users <= DENSE_IMPLICIT_CELLS
+        observed = it * n_users + us
         if dense:
             # Small, filled matrices: dense matmuls masked to the observed cells beat sparse.mm plus gathers.
             R = R.to_dense()
@@ -334,6 +339,9 @@ class ItemAutoRec:
             if dense:
                 H = torch.sigmoid(R @ W_enc + b_enc)
                 sq = (((H @ W_dec.T + b_dec) - R) * mask) ** 2
+            elif decode_all:
+                H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
+                sq = ((H @ W_dec.T + b_dec).reshape(-1)[observed] - r) ** 2
             else:
                 H = torch.sigmoid(torch.sparse.mm(R, W_enc) + b_enc)
                 sq = ((H[it] * W_dec[us]).sum(1) + b_dec[us] - r) ** 2

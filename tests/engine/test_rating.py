@@ -136,3 +136,19 @@ def test_without_refit_the_blend_keeps_the_parts_fitted_without_the_held_out_sli
     assert kept._scores(users[held], items[held], ratings[held])["rmse"] == pytest.approx(kept.holdout_metrics["rmse"])
     assert refitted._scores(users[held], items[held], ratings[held])["rmse"] < refitted.holdout_metrics["rmse"]
     np.testing.assert_array_equal(kept.blend, refitted.blend)
+
+
+def test_autorec_decoding_every_cell_fits_the_same_model_as_gathering_the_rated_ones(monkeypatch):
+    from recommender.engine import rating
+
+    rng = np.random.default_rng(3)
+    nu, ni, n = 60, 250, 300  # 2 % filled: below the dense path's fill, so the sparse input is used
+    cells = rng.choice(nu * ni, size=n, replace=False)
+    users, items = cells // ni, cells % ni
+    ratings = rng.integers(1, 6, size=n).astype(np.float32)
+    assert not trains_dense(nu, ni, n)
+    every_cell = ItemAutoRec(hidden=8, epochs=40, lr=0.02, reg=1.0).fit(users, items, ratings, nu, ni)
+    monkeypatch.setattr(rating, "DENSE_IMPLICIT_CELLS", 0)  # too big to decode every cell: per-rating gathers
+    gathered = ItemAutoRec(hidden=8, epochs=40, lr=0.02, reg=1.0).fit(users, items, ratings, nu, ni)
+    np.testing.assert_allclose(every_cell.predict(users, items), gathered.predict(users, items), atol=1e-4)
+    assert rmse(every_cell.predict(users, items), ratings) < rmse(np.full(n, ratings.mean()), ratings)
