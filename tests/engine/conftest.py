@@ -13,6 +13,14 @@ CLUSTERS = [("Sci-Fi", "space rocket alien galaxy"), ("Romance", "love wedding h
 COLD_ID = "cold"
 COLD_TEXT = "quantum submarine odyssey beneath arctic ice"
 
+# Small training configs for the dense components and for their scalable replacements (training.DEFAULT_CONFIG).
+SMALL = {"ease": {"l2": 5.0}, "ease_liked": {"l2": 5.0}, "itemknn": {"k": 10}, "rp3beta": {"k": 10},
+         "mf": {"factors": 8, "epochs": 3, "lr": 0.02, "batch_size": 16}, "popularity": {}, "content": {}}
+SCALABLE = {"ease": {"ranker": "ease_head", "l2": 5.0, "head": 20, "k": 10},
+            "ease_liked": {"ranker": "ease_liked_head", "l2": 5.0, "head": 20, "k": 10},
+            "itemknn": {"ranker": "itemknn_sparse", "k": 10}, "rp3beta": {"ranker": "rp3beta_sparse", "k": 10},
+            "mf": {"ranker": "als", "factors": 8, "iterations": 3}}
+
 
 def make_items() -> list[ItemRecord]:
     items = []

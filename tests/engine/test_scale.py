@@ -28,12 +28,7 @@ from recommender.engine.training import (
     uses_scalable_components,
 )
 
-SMALL = {"ease": {"l2": 5.0}, "ease_liked": {"l2": 5.0}, "itemknn": {"k": 10}, "rp3beta": {"k": 10},
-         "mf": {"factors": 8, "epochs": 3, "lr": 0.02, "batch_size": 16}, "popularity": {}, "content": {}}
-SCALABLE = {"ease": {"ranker": "ease_head", "l2": 5.0, "head": 20, "k": 10},
-            "ease_liked": {"ranker": "ease_liked_head", "l2": 5.0, "head": 20, "k": 10},
-            "itemknn": {"ranker": "itemknn_sparse", "k": 10}, "rp3beta": {"ranker": "rp3beta_sparse", "k": 10},
-            "mf": {"ranker": "als", "factors": 8, "iterations": 3}}
+from .conftest import SCALABLE, SMALL
 
 
 def _names(hybrid) -> dict[str, str]:

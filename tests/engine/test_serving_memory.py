@@ -19,12 +19,8 @@ from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import build_hybrid, merged_config, train_bundle
 from recommender.engine.types import Profile
 
-SMALL = {"ease": {"l2": 5.0}, "ease_liked": {"l2": 5.0}, "itemknn": {"k": 10}, "rp3beta": {"k": 10},
-         "mf": {"factors": 8, "epochs": 3, "lr": 0.02, "batch_size": 16}, "popularity": {}, "content": {}}
-SCALABLE = {"ease": {"ranker": "ease_head", "l2": 5.0, "head": 20, "k": 10},
-            "ease_liked": {"ranker": "ease_liked_head", "l2": 5.0, "head": 20, "k": 10},
-            "itemknn": {"ranker": "itemknn_sparse", "k": 10}, "rp3beta": {"ranker": "rp3beta_sparse", "k": 10},
-            "mf": {"ranker": "als", "factors": 8, "iterations": 3}}
+from .conftest import SCALABLE, SMALL
+
 PROFILES = [Profile(liked=["i1", "i2"]), Profile(liked=["i14"], disliked=["i3"], query_text="love wedding"),
             Profile(history={"i25": 0.5}, query_text="haunted ghost")]
 
