@@ -59,7 +59,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message):
         # Channels hops to the process's one thread-sensitive thread before every frame of every socket to close
         # that thread's stale connections, queueing all sockets behind whatever runs there. This consumer's
-        # database work runs on chat.workers' pools, which close their connections after each call.
+        # database work runs on chat.workers' pools, which look after their own connections after each call.
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
