@@ -150,7 +150,8 @@ def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]
     # The first requests page the arrays in. CPU time moves less with the machine's load than wall time;
     # requests with text also embed it (the sentence model), so they are reported apart.
     ms, cpu_ms, text = np.array(latencies[10:]) * 1000, np.array(cpu[10:]) * 1000, np.array(texts[10:])
-    rss_served, rss_parts = _current_rss_mib(), _rss_parts_mib()
+    rss_parts = _rss_parts_mib()
+    rss_served = rss_parts.get("VmRSS") or _current_rss_mib()
     probe = ann_probe(bundle, rng) if "content" in bundle.hybrid.components else {}
     return {**probe,"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
             "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
@@ -193,7 +194,7 @@ def ann_probe(bundle, rng: np.random.Generator, queries: int = 200) -> dict[str,
 
 
 def _rss_parts_mib() -> dict[str, float]:
-    """Return this process's resident memory by kind (MiB): private (anonymous) and file-backed.
+    """Return this process's resident memory (MiB) from /proc: VmRSS in all, RssAnon private, RssFile file-backed.
 
     File-backed pages here are mostly the memory-mapped model arrays: one copy in the page cache, shared by
     every process that maps the same version, so each extra web process costs about its private part.
@@ -202,7 +203,7 @@ def _rss_parts_mib() -> dict[str, float]:
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
             key = line.split(":", 1)[0]
-            if key in ("RssAnon", "RssFile", "RssShmem"):
+            if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
                 parts[key] = int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -211,13 +212,7 @@ def _rss_parts_mib() -> dict[str, float]:
 
 def _current_rss_mib() -> float:
     """Return this process's resident memory now (MiB), from /proc (peak RSS where that is unavailable)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return _rss_parts_mib().get("VmRSS") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _child(args: list[str], code_root: Path) -> dict[str, Any]:
