@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from benchmarks.common import data_root
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml_latest
 from recommender.engine.dialogues import (
@@ -46,9 +47,9 @@ from recommender.engine.dialogues import (
     suggestion_turns,
     titles_in_text,
 )
+from recommender.engine.mixing import unit_scaled
 from recommender.engine.rankers.comention import CoMentionRanker
 from recommender.engine.rankers.scalable import ease_weights as ease_inverse
-from recommender.engine.serving import unit_scaled
 
 KS = (1, 10, 50)
 TOP = 50
@@ -110,18 +111,24 @@ class Setup:
 
 
 def data_dir(explicit: str | None = None) -> Path:
-    return Path(explicit or os.environ.get("CHATREC_DATA_DIR") or "/work/shared/data")
+    return data_root(explicit)
 
 
 def load_setup(root: Path) -> Setup:
     """Return the catalog, the title linker and the ReDial dialogues split into training and development."""
     data = load_ml_latest(root / "ml-latest-small")
+    return link_dialogues(data, root / "redial")
+
+
+def link_dialogues(data: InteractionData, redial_dir: Path) -> Setup:
+    """Return the ReDial dialogues in redial_dir linked by title and year to data's catalog, split into training
+    and development (any catalog: the linker reads only titles, years and how often each item was rated)."""
     catalog = Catalog.from_data(data)
     counts = np.asarray(catalog.interactions.getnnz(axis=0), dtype=np.float64)
     popularity = {item_id: float(c) for item_id, c in zip(catalog.item_ids, counts)}
     linker = TitleLinker([(r.item_id, r.title, r.attributes.get("year")) for r in catalog.records], popularity)
     train, dev, links = [], [], {}
-    for path in sorted((root / "redial").glob("*.jsonl")):
+    for path in sorted(redial_dir.glob("*.jsonl")):
         for _, dialogue in read_redial(path):
             if isinstance(dialogue, DialogueFormatError):
                 continue
@@ -362,7 +369,7 @@ def tune_pipeline_mix(setup: Setup, out_dir: Path, turns_limit: int = 700) -> li
     """Return (hybrid, conversation EASE, prior) weights with R@10 and R@50 on the training slice
     (conversationId % 5 == TUNE_REMAINDER), the models fitted on the other training dialogues only. Each
     weighting replays the turns through the whole turn pipeline (understanding, constraints, intent), as served."""
-    from recommender.engine.serving import ConversationMix
+    from recommender.engine.mixing import ConversationMix
 
     fit = [d for d in setup.train if int(d.conversation_id) % 5 != TUNE_REMAINDER]
     tune = [d for d in setup.train if int(d.conversation_id) % 5 == TUNE_REMAINDER]
@@ -502,7 +509,7 @@ def run(root: Path, *, system: bool = False, pipeline: bool = True, limit: int |
 
 def format_table(results: list[Result], facts: dict) -> str:
     """Return the results as a Markdown table with the run's facts and the published anchors."""
-    from recommender.engine.serving import ConversationMix
+    from recommender.engine.mixing import ConversationMix
 
     mix, served = facts["mix"], ConversationMix()
     intro = (
@@ -521,11 +528,12 @@ def format_table(results: list[Result], facts: dict) -> str:
         "training suggestion turn as a row of the items it names) from the training dialogues, the whole "
         "dialogue read as text by "
         "the understanding layer (user and assistant turns), the last user message answered with k = 50 + the "
-        f"named items. Its mix (`ConversationMix`: co-mention {served.links}, conversation EASE {served.together}, "
-        f"hybrid {served.hybrid}, suggestion prior {served.prior}) is the best R@10 + R@50 of "
-        "`python -m benchmarks.conversations --tune-pipeline` (18 weightings replayed through the whole turn "
-        "pipeline on 700 suggestion turns of the training slice, models fitted on the other training dialogues: "
-        "R@10 0.173 / R@50 0.370). *+ learned reading of replies* reads replies to a suggestion with the reaction "
+        "named items. Its mix is `recommender.engine.mixing.ConversationMix` (co-mention links "
+        f"{served.links}, conversation EASE {served.together}, both times the dialogues' share of what is known "
+        f"about the named items; hybrid {served.hybrid}; suggestion prior {served.prior} once something is named, "
+        f"{served.prior_alone} when nothing is), chosen on several objectives at once with `python -m "
+        "benchmarks.person --tune` (the \"What a person sees\" section). *+ learned reading of replies* reads "
+        "replies to a suggestion with the reaction "
         "classifier fitted on the training dialogues' questionnaires (`CHATREC_LEARNED_READING`, off by default; "
         "`docs/dialogue.md`)."
     )

@@ -18,7 +18,7 @@ STRATEGIES: dict[str, dict[str, float]] = {
     "request-first": {"collaborative": 0.7, "content": 1.6},
     "explore": {"popularity": 0.3},
 }
-COMPONENT_GROUPS = {"content": "content", "query": "content", "popularity": "popularity"}  # the rest: collaborative
+COMPONENT_GROUPS = {"content": "content", "query": "content", "likeness": "content", "popularity": "popularity"}  # the rest: collaborative
 EXPLORE_PICKS = 2
 CANDIDATE_POOL = 30
 DEFAULT_STRATEGY = "balanced"

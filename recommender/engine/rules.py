@@ -251,3 +251,10 @@ def display_title(record, language: str) -> str:
             if _has_cjk(alias):
                 return alias.strip("《》 ")
     return written_title(record.title, with_year=language_of(language) != "zh")
+
+
+# ---------------------------------------------------------------- what kind of item it is
+
+# The attributes that say what kind of item something is (a film's genres, a product's category): "something
+# like X" stays X's kind by their overlap (serving's likeness part), whatever the catalog's domain.
+KIND_ATTRIBUTES = ("genres", "category")

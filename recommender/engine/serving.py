@@ -12,7 +12,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from .catalog import Catalog
+from .likeness import KindIndex
 from .metrics import topk_indices
+from .mixing import ConversationMix, MixInputs, dialogue_share, max_magnitude, mix_parts
 from .rankers.base import Ranker, ScoredVector, load_model
 from .rankers.comention import CoMentionRanker
 from .rating import RatingModel
@@ -35,58 +37,29 @@ def _one_blas_thread():
     return _THREADS.limit(limits=1, user_api="blas") if _THREADS is not None else contextlib.nullcontext()
 
 
-@dataclass(frozen=True)
-class ConversationMix:
-    """How the co-mention model joins the hybrid when a conversation names items.
-
-    Each part is scaled to unit maximum over the catalog, then weighted: the hybrid's scores, the co-mention
-    model's scores for the named items (what people suggested after them, and how often an item is suggested
-    at all, as that model weighs them), optionally that prior again on its own, and the co-mention model's
-    conversation EASE (items that come up in the same conversations as the named ones) where it was fitted.
-    """
-
-    # The best R@10 + R@50 of `python -m benchmarks.conversations --tune-pipeline` (ReDial training slice).
-    hybrid: float = 0.1
-    links: float = 1.0
-    prior: float = 0.25
-    together: float = 1.0
-
-    @classmethod
-    def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
-        return cls(**(manifest.get("conversation_mix") or {}))
-
-
 EVIDENCE_LIMIT = 5
 DIALOGUE_DETAIL = "suggested after it in recorded conversations"
+LIKENESS_DETAIL = "the same kind as"
+# How many of the named liked items likeness compares with (the conversation's come first in a merged profile).
+LIKENESS_ITEMS = 10
 
 
 @dataclass
 class _Fused:
-    talk: np.ndarray  # the conversation's named items as a graded vector
-    hybrid: np.ndarray  # the hybrid's weighted, scaled part of each item's score
-    dialogue: np.ndarray  # the co-mention model's weighted, scaled part
+    talk: np.ndarray  # the conversation's named items as a graded vector (zeros when it names none)
+    parts: dict[str, np.ndarray]  # mixing.mix_parts: the weighted parts, summing to the score
     hybrid_scale: float  # what the hybrid's raw scores were multiplied by
+    named_like: list[int]  # catalog indices of the named liked items likeness compared with
 
     @property
     def total(self) -> np.ndarray:
-        return self.hybrid + self.dialogue
+        return sum(self.parts.values())  # type: ignore[return-value]
 
 
 def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:
     detail = detail if detail is not None and e.item_id else e.detail
     return Evidence(kind=e.kind, weight=e.weight * share, item_id=e.item_id, title=e.title, attribute=e.attribute,
                     value=e.value, detail=detail)
-
-
-def max_magnitude(values: np.ndarray) -> float:
-    """Return the largest |value| (0 for an empty array)."""
-    return float(np.abs(values).max()) if values.size else 0.0
-
-
-def unit_scaled(values: np.ndarray) -> np.ndarray:
-    """Return values scaled to unit maximum magnitude (all-zero values stay as they are)."""
-    top = max_magnitude(values)
-    return values / top if top > 0 else values
 
 
 class RecommenderBundle:
@@ -107,6 +80,9 @@ class RecommenderBundle:
         self.mix = ConversationMix.from_manifest(self.manifest)
         self._learned: Any = None
         self._learned_loaded = False
+        self._kinds: KindIndex | None = None
+        self._counts_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._popularity_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def learned(self) -> LearnedReading | None:
@@ -144,6 +120,13 @@ class RecommenderBundle:
         return self.hybrid.catalog
 
     @property
+    def kinds(self) -> KindIndex:
+        """Return the catalog's kind values (rebuilt when items were added)."""
+        if self._kinds is None or self._kinds.n_items != self.catalog.n_items:
+            self._kinds = KindIndex(self.catalog.records)
+        return self._kinds
+
+    @property
     def items(self) -> dict[str, ItemRecord]:
         """Return item id -> record for every servable item."""
         return {r.item_id: r for r in self.catalog.records}
@@ -156,6 +139,7 @@ class RecommenderBundle:
         with self._lock:
             new = self.catalog.add_items(records)
             self.hybrid.extend(new)
+            self._kinds = None  # a replaced record may have changed its kind
         return [self.catalog.item_ids[i] for i in new]
 
     # ------------------------------------------------------------ queries
@@ -190,55 +174,142 @@ class RecommenderBundle:
         found = self._evidence(x, query, top, constraints, scored, fused) if with_evidence else [[] for _ in top]
         sources = dict(scored.sources)
         if fused is not None:  # the parts keep summing to the score a strategy re-weights
-            sources = {k: v * fused.hybrid_scale for k, v in sources.items()}
-            sources["comention"] = fused.dialogue
+            sources = {k: v * fused.hybrid_scale for k, v in sources.items()} if x.any() else {
+                k: v * fused.hybrid_scale for k, v in sources.items() if k != "popularity"}
+            sources["comention"] = fused.parts["comention"]
+            sources["likeness"] = fused.parts["likeness"]
+            sources["popularity"] = sources.get("popularity", 0.0) + fused.parts["popularity"]
         return [ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
                            sources={k: float(v[i]) for k, v in sources.items()})
                 for i, evidence in zip(top, found)]
 
     def _fused(self, x: np.ndarray, query: str, profile: Profile | None) -> tuple[ScoredVector, _Fused | None]:
-        """Return the hybrid's scoring and, when a conversation names items and this version learned from
-        dialogues, the scores with the co-mention model mixed in (see ConversationMix)."""
+        """Return the hybrid's scoring and, when the conversation names items or nothing at all is known of the
+        person, the scores as the conversation mix adds them up (see mixing)."""
         scored = self.hybrid.score_vector(x, query)
-        if self.comention is None or profile is None:
+        talk = self._talk(profile)
+        if talk is None and x.any():  # a known history and nothing named: the trained model as it learned
             return scored, None
-        # The conversation's items: liked and disliked as stated; the others it named or suggested (what the
-        # co-mention model learned its contexts from) count half. With none yet, what people suggest at all
-        # (the model's prior) still says more about a conversation than the hybrid's popularity does.
+        talk = talk if talk is not None else np.zeros(self.catalog.n_items, dtype=np.float32)
+        raw = scored.scores.astype(np.float64)
+        if not x.any():
+            # Nothing known of the person: the learned weights' popularity correction (fitted for people with a
+            # history) would rank the least-known items first; the mix's own popularity leads instead.
+            raw = raw - scored.sources.get("popularity", 0.0)
+        named_like = self._liked_named(talk, profile)
+        mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
+                          popularity=self._popularity[0], log_popularity=self._popularity[1])
+        if self.comention is not None:
+            self._dialogue_inputs(mixed, talk)
+        top = max_magnitude(raw)
+        scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
+        return scored, _Fused(talk=talk, parts=mix_parts(self.mix, mixed), hybrid_scale=scale,
+                              named_like=named_like)
+
+    def _talk(self, profile: Profile | None) -> np.ndarray | None:
+        """Return the conversation's items as a graded vector: liked and disliked as stated, the others it named
+        or suggested at half weight (what the co-mention model learned its contexts from); None when it names none."""
+        if profile is None:
+            return None
         named = {i: NEUTRAL_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
-        row = sp.csr_matrix(talk[None, :])
-        said = self.comention.score_matrix(row)[0].astype(np.float64)
-        dialogue = self.mix.links * unit_scaled(said) + self.mix.prior * self.comention.prior.astype(np.float64)
-        together = self.comention.conversation_ease(row)
-        if together is not None:  # items that come up in the same conversations as the ones named
-            dialogue += self.mix.together * unit_scaled(together[0].astype(np.float64))
-        raw = scored.scores.astype(np.float64)
-        top = max_magnitude(raw)
-        scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
-        return scored, _Fused(talk=talk, hybrid=raw * scale, dialogue=dialogue, hybrid_scale=scale)
+        return talk if talk.any() else None
+
+    def _dialogue_inputs(self, mixed: MixInputs, talk: np.ndarray) -> None:
+        """Add what the recorded dialogues say about the named items to the mix's inputs."""
+        comention = self.comention
+        assert comention is not None
+        known = comention.S.shape[0]
+        row = sp.csr_matrix(talk[None, :known])
+        mixed.links = np.asarray((row @ comention.S).todense(), dtype=np.float64).ravel()
+        together = comention.conversation_ease(row)
+        mixed.together = together[0].astype(np.float64) if together is not None else None
+        mixed.prior = comention.prior.astype(np.float64)
+        dialogue_counts, catalog_counts = self._evidence_counts
+        mixed.share = dialogue_share(talk, dialogue_counts, catalog_counts)
+
+    @property
+    def _evidence_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return (suggestions recorded after each item in dialogues, each item's interactions in the catalog)."""
+        comention = self.comention
+        assert comention is not None
+        if self._counts_cache is None or len(self._counts_cache[1]) != self.catalog.n_items:
+            # Each co-mention row is r / (r + shrink) of its raw mass: solve for r, the recorded suggestions.
+            kept = np.asarray(comention.S.sum(axis=1), dtype=np.float64).ravel()
+            shrink = float(comention.params["shrink"])
+            recorded = shrink * kept / np.maximum(1.0 - kept, 1e-9)
+            catalog = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+            self._counts_cache = (recorded, catalog)
+        return self._counts_cache
+
+    @property
+    def _popularity(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return the catalog's interactions per item scaled to [0, 1], linearly and on a log scale."""
+        n = self.catalog.n_items
+        if self._popularity_cache is None or len(self._popularity_cache[0]) != n:
+            counts = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+            top = max(float(counts.max(initial=0.0)), 1.0)
+            self._popularity_cache = (counts / top, np.log1p(counts) / np.log1p(top))
+        return self._popularity_cache
+
+    def _likeness(self, named_like: list[int], talk: np.ndarray) -> np.ndarray:
+        if not named_like:
+            return np.zeros(self.catalog.n_items, dtype=np.float64)
+        return self.kinds.likeness(named_like, talk[named_like])
+
+    def _liked_named(self, talk: np.ndarray, profile: Profile | None) -> list[int]:
+        """Return the catalog indices of the named items likeness compares with: the liked ones in the profile's
+        order (the conversation's first), else whatever the conversation named without disliking it."""
+        index = self.catalog.item_index
+        liked = [index[i] for i in (profile.liked if profile else []) if i in index][:LIKENESS_ITEMS]
+        if liked:
+            return liked
+        return [int(i) for i in np.flatnonzero(talk > 0)[:LIKENESS_ITEMS]]
 
     def _evidence(self, x: np.ndarray, query: str, items: list[int], constraints: Constraints | None,
                   scored: ScoredVector | None = None, fused: _Fused | None = None) -> list[list[Evidence]]:
         """Return the ranker's evidence for items (catalog indices), each followed by the filters it satisfies.
 
-        With the co-mention model mixed in, each model's evidence is weighted by its part of the item's score.
+        With the conversation mix, each part's evidence is weighted by its share of the item's positive parts.
         """
         index = np.array(items, dtype=np.int64)
         found = self.hybrid.evidence(x, index, query, scored=scored)
-        if fused is not None and self.comention is not None and len(items):
-            said = self.comention.evidence(fused.talk, index)
+        if fused is not None and len(items):
+            said = (self.comention.evidence(fused.talk, index) if self.comention is not None
+                    else [[] for _ in items])
             for k, i in enumerate(items):
-                h, d = abs(float(fused.hybrid[i])), abs(float(fused.dialogue[i]))
-                total = (h + d) or 1.0
-                merged = ([_reweighted(e, h / total) for e in found[k]]
-                          + [_reweighted(e, d / total, DIALOGUE_DETAIL) for e in said[k]])
-                found[k] = sorted(merged, key=lambda e: -e.weight)[:EVIDENCE_LIMIT]
+                share = {name: max(float(part[i]), 0.0) for name, part in fused.parts.items()}
+                total = sum(share.values()) or 1.0
+                merged = ([_reweighted(e, share["hybrid"] / total) for e in found[k]]
+                          + [_reweighted(e, share["comention"] / total, DIALOGUE_DETAIL) for e in said[k]]
+                          + self._likeness_evidence(i, fused, share["likeness"] / total)
+                          + self._popularity_evidence(i, share["popularity"] / total))
+                found[k] = sorted((e for e in merged if e.weight > 0), key=lambda e: -e.weight)[:EVIDENCE_LIMIT]
         for i, evidence in zip(items, found):
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
         return found
+
+    def _popularity_evidence(self, item: int, share: float) -> list[Evidence]:
+        """Return "liked by many" with the item's interaction count, when popularity lifted it."""
+        if share <= 0:
+            return []
+        count = int(self.catalog.interactions[:, item].getnnz())
+        return [Evidence(kind="popularity", weight=share, item_id=self.catalog.item_ids[item],
+                         detail=f"{count} positive events")]
+
+    def _likeness_evidence(self, item: int, fused: _Fused, share: float) -> list[Evidence]:
+        """Return the kind the item shares with the named item it is most like, as one attribute match."""
+        if share <= 0 or not fused.named_like:
+            return []
+        best = self.kinds.closest(item, fused.named_like)
+        if best is None:
+            return []
+        named, attribute, shared = best
+        record = self.catalog.records[named]
+        return [Evidence(kind="attribute_match", weight=share, item_id=record.item_id, title=record.title,
+                         attribute=attribute, value=shared, detail=LIKENESS_DETAIL)]
 
     def conversation_recommend(self, *, profile: Profile, n: int = 10, constraints: Constraints | None = None,
                                with_evidence: bool = True) -> list[ScoredItem]:

@@ -105,10 +105,11 @@ def test_add_items_makes_new_item_recommendable_cold(trained, tmp_path):
 
 
 def test_serving_evidence_matches_exact_decomposition(trained):
+    # A stored history and nothing named in the conversation: the trained model's score as it is.
     bundle = RecommenderBundle.load(trained[0], reuse=False)
     hybrid = bundle.hybrid
     hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2, "content": 0.3}
-    profile = Profile(liked=["i0", "i13"], disliked=["i25"], query_text="space galaxy")
+    profile = Profile(query_text="space galaxy")
     x = bundle.catalog.profile_vector("u4", profile)
     for rec in bundle.recommend(user_key="u4", profile=profile, n=4):
         idx = bundle.catalog.item_index[rec.item_id]
@@ -118,6 +119,30 @@ def test_serving_evidence_matches_exact_decomposition(trained):
         exact = hybrid.explain(rec.item_id, user_key="u4", profile=profile, limit=5)
         assert [(e.kind, e.item_id) for e in rec.evidence[:5]] == [(e.kind, e.item_id) for e in exact]
         assert [e.weight for e in rec.evidence[:5]] == pytest.approx([e.weight for e in exact], rel=1e-4, abs=1e-6)
+
+
+def test_named_items_are_mixed_with_parts_that_sum_to_the_score(trained):
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    bundle.hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2, "content": 0.3}
+    profile = Profile(liked=["i0", "i13"], disliked=["i25"], query_text="space galaxy")
+    recs = bundle.recommend(user_key="u4", profile=profile, n=4)
+    assert recs
+    for rec in recs:
+        assert sum(rec.sources.values()) == pytest.approx(rec.score, rel=1e-4, abs=1e-5)
+        assert {"likeness", "popularity"} <= set(rec.sources)
+        weights = [e.weight for e in rec.evidence if e.kind != "constraint"]
+        assert weights and all(0 < w <= 1 for w in weights)
+
+
+def test_an_empty_request_from_nobody_lists_what_people_like_not_the_least_known(trained):
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    # A popularity correction learned for people with a history must not rank the least-known items first.
+    bundle.hybrid.params["weights"] = {"ease": 1.0, "popularity": -0.5}
+    counts = np.asarray(bundle.catalog.interactions.getnnz(axis=0))
+    recs = bundle.recommend(profile=Profile(), n=3)
+    listed = [counts[bundle.catalog.item_index[r.item_id]] for r in recs]
+    assert min(listed) >= np.sort(counts)[-3]
+    assert all(e.kind == "popularity" and e.weight > 0 for r in recs for e in r.evidence)
 
 
 def test_zero_weight_components_are_skipped_but_scores_unchanged(trained):

@@ -1,0 +1,412 @@
+"""What a person sees: the product's lists measured on several objectives at once, on more than one catalog.
+
+A change to ranking or understanding that buys one of these with another is a regression, so they are
+measured in one run and reported in one table:
+- **named favourites**: a person held out of training names three films they rated >= 4 ("I love A, B and C.
+  What else should I watch?"); precision@10 of their other films rated >= 4, against EASE over the same three
+  films (perfect linking, same training data, same run) and a popularity list;
+- **"like X"** over films spread across the catalog's popularity ("Something like X"): *variety* (the share of
+  lists that hold the most frequent item), *likeness* (the share of listed items whose genres overlap X's
+  with Jaccard >= 1/3) and how often X itself is listed;
+- **ReDial development recall** (ml-latest-small only; conversationId % 5 == 0; dedup protocol of
+  `benchmarks.conversations`).
+Every list comes from the product's own turn pipeline (what `POST /api/v1/recommend` runs, less its database
+reads): a model version trained with the served configuration on the catalog's ratings without the held-out
+people, plus the co-mention model from the ReDial training dialogues linked to that catalog.
+
+    python -m benchmarks.person [--catalogs ml-latest-small,ml-100k] [--no-docs]
+    python -m benchmarks.person --tune      (the mix grid on the tuning halves; prints, writes nothing)
+
+`--tune` replays a grid of `ConversationMix` weightings on the tuning halves only (even-numbered held-out
+people and films, development dialogues with conversationId % 10 == 0, ml-latest-small); the full run reports
+every half and ML-100K, which tuning never sees.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.common import REPO, add_data_dir, data_root, write_section
+from benchmarks.conversations import (
+    TOP,
+    Setup,
+    dedup,
+    ease_weights,
+    link_dialogues,
+    pipeline_bundle,
+    pipeline_recommender,
+    recall_at,
+    top_ids,
+)
+from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest, ml100k_dir
+from recommender.engine.explain.titles import display_title
+from recommender.engine.likeness import KindIndex
+from recommender.engine.mixing import ConversationMix
+from recommender.engine.rules import LIKE_THRESHOLD
+
+SECTION = "person"
+K = 10
+NAMED = 3
+HELD_OUT_SHARE = 0.2
+HELD_OUT_MAX = 200
+LIKE_FILMS = 40  # "like X" films: every 5th of the 200 most-rated, so lists span head and torso
+LIKENESS_JACCARD = 1 / 3
+EASE_L2 = 300.0
+SEED = 0
+LOADERS: dict[str, Callable[[Path], InteractionData]] = {
+    "ml-latest-small": lambda root: load_ml_latest(root / "ml-latest-small"),
+    "ml-100k": lambda root: load_ml100k(ml100k_dir(root / "ml-100k")),
+}
+# Targets of the mix (docs: the person-facing thresholds a change must keep).
+VARIETY_MAX = 0.10
+LIKENESS_MIN = 0.70
+FAVOURITES_RATIO_MIN = 1.10
+
+
+@dataclass
+class HeldOut:
+    user: str
+    named: list[str]
+    targets: set[str]
+
+
+@dataclass
+class PersonSetup:
+    name: str
+    setup: Setup  # the training data (held-out people removed) and the dialogues linked to its catalog
+    people: list[HeldOut]
+    like_films: list[str]
+    kinds: KindIndex
+    popularity: np.ndarray
+    bundle: object = None
+    serving: object = None
+    recommend: Callable[[list[dict], int], list[str]] | None = None
+    facts: dict = field(default_factory=dict)
+
+
+def held_out_people(data: InteractionData, seed: int = SEED) -> tuple[list[HeldOut], np.ndarray]:
+    """Return held-out people (each naming NAMED random films they liked, the rest of their liked films the
+    targets) and the mask of the interactions that stay for training."""
+    rng = np.random.default_rng(seed)
+    liked: dict[int, list[int]] = {}
+    for r, c, v in zip(data.rows, data.cols, data.values):
+        if v >= LIKE_THRESHOLD:
+            liked.setdefault(int(r), []).append(int(c))
+    eligible = sorted(u for u, items in liked.items() if len(items) >= NAMED + 3)
+    n = min(HELD_OUT_MAX, int(round(len(eligible) * HELD_OUT_SHARE)))
+    chosen = sorted(rng.choice(eligible, size=n, replace=False).tolist())
+    people = []
+    for u in chosen:
+        items = sorted(set(liked[u]))
+        named = rng.choice(items, size=NAMED, replace=False).tolist()
+        people.append(HeldOut(user=data.user_ids[u], named=[data.item_ids[i] for i in named],
+                              targets={data.item_ids[i] for i in items if i not in named}))
+    keep = ~np.isin(data.rows, np.array(chosen, dtype=np.int64))
+    return people, keep
+
+
+def load_person_setup(name: str, root: Path, progress: bool = True) -> PersonSetup:
+    """Return the catalog's held-out people and "like X" films, a trained served-configuration model version
+    without the held-out people (cached under var/bench-cache/person) and the turn pipeline over it."""
+    data = LOADERS[name](root)
+    people, keep = held_out_people(data)
+    train = data.subset(keep)
+    setup = link_dialogues(train, root / "redial")
+    counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+    ranked = np.argsort(-counts, kind="stable")[:200:5][:LIKE_FILMS]
+    out = PersonSetup(name=name, setup=setup, people=people,
+                      like_films=[setup.catalog.item_ids[i] for i in ranked],
+                      kinds=KindIndex(setup.catalog.records), popularity=counts)
+    digest = hashlib.sha1(",".join(p.user for p in people).encode()).hexdigest()[:10]
+    version = _cache_dir() / f"{name}-{digest}"
+    # The served configuration (training.DEFAULT_CONFIG); only the ReDial training dialogues' pairs.
+    out.bundle, out.serving = pipeline_bundle(setup, version, config={"seed": SEED}, progress=progress)
+    out.recommend = pipeline_recommender(out.bundle, out.serving)
+    out.facts = {"people": len(people), "train_interactions": train.n_interactions,
+                 "items": setup.catalog.n_items, "dialogue_pairs": sum(1 for _ in setup.turns(setup.train))}
+    return out
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("CHATREC_VAR_DIR", REPO / "var")) / "bench-cache" / "person"
+
+
+def spoken(ps: PersonSetup, item_id: str) -> str:
+    """Return a title as a person types it: article in front, no year."""
+    return display_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item_id]].title, with_year=False)
+
+
+def favourites_text(titles: list[str]) -> str:
+    return f"I love {', '.join(titles[:-1])} and {titles[-1]}. What else should I watch?"
+
+
+# ---------------------------------------------------------------- the objectives
+
+
+def precision(ranking: list[str], targets: set[str]) -> float:
+    return len(set(ranking[:K]) & targets) / K
+
+
+def named_favourites(ps: PersonSetup, people: list[HeldOut], ease) -> dict[str, float]:
+    """Return mean P@10 of the product, EASE over the named films and popularity, for these people."""
+    cat = ps.setup.catalog
+    sums = Counter()
+    for p in people:
+        product = ps.recommend([{"role": "user", "content": favourites_text([spoken(ps, i) for i in p.named])}],
+                               K + NAMED)
+        product = [i for i in product if i not in p.named]
+        sums["product"] += precision(product, p.targets)
+        named = {i: 1.0 for i in p.named}
+        ease_scores = ease.score(_vector(cat, named)) + 1e-6 * ps.popularity
+        sums["ease"] += precision(top_ids(cat, ease_scores, p.named, K), p.targets)
+        sums["popularity"] += precision(top_ids(cat, ps.popularity, p.named, K), p.targets)
+    n = max(len(people), 1)
+    return {k: v / n for k, v in sums.items()}
+
+
+def _vector(catalog, named: dict[str, float]):
+    import scipy.sparse as sp
+
+    cols = [catalog.item_index[i] for i in named]
+    return sp.csr_matrix((list(named.values()), ([0] * len(cols), cols)), shape=(1, catalog.n_items),
+                         dtype=np.float32)
+
+
+@dataclass
+class LikeLists:
+    lists: dict[str, list[str]]  # film -> its list
+
+    def variety(self) -> tuple[float, str | None]:
+        """Return the share of lists holding the most frequent item, and that item."""
+        counts = Counter(i for items in self.lists.values() for i in set(items))
+        if not counts:
+            return 0.0, None
+        item, n = counts.most_common(1)[0]
+        return n / len(self.lists), item
+
+    def likeness(self, kinds: KindIndex, index: dict[str, int]) -> float:
+        shares = []
+        for film, items in self.lists.items():
+            if not items:
+                continue
+            overlap = kinds.jaccard(index[film])
+            shares.append(np.mean([overlap[index[i]] >= LIKENESS_JACCARD - 1e-9 for i in items]))
+        return float(np.mean(shares)) if shares else 0.0
+
+    def self_listed(self) -> int:
+        return sum(film in items for film, items in self.lists.items())
+
+
+def like_lists(ps: PersonSetup, films: list[str], system: str, ease=None) -> LikeLists:
+    """Return the top-10 "like X" list of each film from the product (or the EASE / popularity reference)."""
+    cat, out = ps.setup.catalog, {}
+    for film in films:
+        if system == "product":
+            out[film] = ps.recommend([{"role": "user", "content": f"Something like {spoken(ps, film)}"}], K)[:K]
+        elif system == "ease":
+            out[film] = top_ids(cat, ease.score(_vector(cat, {film: 1.0})) + 1e-6 * ps.popularity, [film], K)
+        else:
+            out[film] = top_ids(cat, ps.popularity, [film], K)
+    return LikeLists(out)
+
+
+def redial_recall(ps: PersonSetup, tuning: bool) -> dict[int, float]:
+    """Return R@10 and R@50 over the development turns (conversationId % 10 == 0 only when tuning)."""
+    dev = [d for d in ps.setup.dev if not tuning or int(d.conversation_id) % 10 == 0]
+    sums, n = Counter(), 0
+    for _, t in ps.setup.turns(dev):
+        ranked, targets = dedup(ps.recommend(t.messages, TOP + len(t.context)), t.suggested, t.context)
+        for k in (10, 50):
+            sums[k] += recall_at(ranked, targets, k)
+        n += 1
+    return {k: sums[k] / max(n, 1) for k in (10, 50)}
+
+
+@dataclass
+class Row:
+    catalog: str
+    mix: ConversationMix
+    favourites: dict[str, float]
+    like: dict[str, LikeLists]
+    recall: dict[int, float] | None
+    seconds: float
+
+
+def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, references: bool = True) -> Row:
+    """Return every objective for one mix (the tuning halves only when tuning)."""
+    started = time.perf_counter()
+    ps.bundle.mix = mix
+    people = ps.people[::2] if tuning else ps.people
+    films = ps.like_films[::2] if tuning else ps.like_films
+    like = {"product": like_lists(ps, films, "product")}
+    if references:
+        like["ease"] = like_lists(ps, films, "ease", ease)
+        like["popularity"] = like_lists(ps, films, "popularity")
+    recall = redial_recall(ps, tuning) if ps.name == "ml-latest-small" else None
+    return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started)
+
+
+def meets_targets(row: Row, ps: PersonSetup) -> list[str]:
+    """Return the person-facing targets a row misses (empty when it meets all)."""
+    misses = []
+    variety, _ = row.like["product"].variety()
+    if variety > VARIETY_MAX:
+        misses.append(f"variety {variety:.2f} > {VARIETY_MAX}")
+    likeness = row.like["product"].likeness(ps.kinds, ps.setup.catalog.item_index)
+    if likeness < LIKENESS_MIN:
+        misses.append(f"likeness {likeness:.2f} < {LIKENESS_MIN}")
+    ratio = row.favourites["product"] / max(row.favourites["ease"], 1e-9)
+    if ratio < FAVOURITES_RATIO_MIN:
+        misses.append(f"favourites {ratio:.2f}x EASE < {FAVOURITES_RATIO_MIN}x")
+    if row.like["product"].self_listed():
+        misses.append("X listed")
+    return misses
+
+
+# ---------------------------------------------------------------- tuning and reporting
+
+# The grid replayed by --tune: the dialogues' weights, likeness and the hub damping for one named item, and
+# the popularity a short taste borrows; the other weights as served.
+TUNE_GRID = [ConversationMix(links=links, together=2 * links, likeness_one=likeness, hub_penalty=hub,
+                             popularity_several=popularity)
+             for links in (1.0, 2.0) for likeness in (1.5, 2.5) for hub in (0.0, 0.2)
+             for popularity in (0.8, 1.2)]
+
+
+def tune(ps: PersonSetup, ease) -> list[Row]:
+    rows = []
+    for mix in TUNE_GRID:
+        row = measure(ps, mix, tuning=True, ease=ease, references=False)
+        rows.append(row)
+        print(describe(row, ps), flush=True)
+    return rows
+
+
+def describe(row: Row, ps: PersonSetup) -> str:
+    m, like = row.mix, row.like["product"]
+    variety, _ = like.variety()
+    recall = f"R@10 {row.recall[10]:.3f} R@50 {row.recall[50]:.3f} " if row.recall else ""
+    ratio = row.favourites["product"] / max(row.favourites["ease"], 1e-9)
+    return (f"links {m.links} together {m.together} likeness {m.likeness_one} hub {m.hub_penalty} "
+            f"popularity {m.popularity_several}: {recall}"
+            f"fav P@10 {row.favourites['product']:.3f} ({ratio:.2f}x EASE) variety {variety:.2f} "
+            f"likeness {like.likeness(ps.kinds, ps.setup.catalog.item_index):.2f} X listed {like.self_listed()} "
+            f"misses {meets_targets(row, ps) or 'none'}")
+
+
+def table(rows: list[tuple[Row, PersonSetup]]) -> str:
+    lines = ["| catalog | system | named favourites P@10 | x EASE | variety (most frequent item) | likeness "
+             "| X listed | ReDial dev R@10 / R@50 |", "|---|---|---|---|---|---|---|---|"]
+    for row, ps in rows:
+        index = ps.setup.catalog.item_index
+        for system, label in (("product", "ChatRec turn pipeline"), ("ease", "EASE over the named films"),
+                              ("popularity", "popularity")):
+            like = row.like[system]
+            variety, item = like.variety()
+            title = display_title(ps.setup.catalog.records[index[item]].title) if item else "–"
+            fav = row.favourites[system]
+            ratio = fav / max(row.favourites["ease"], 1e-9)
+            recall = (f"{row.recall[10]:.3f} / {row.recall[50]:.3f}" if row.recall and system == "product"
+                      else "–")
+            lines.append(f"| {row.catalog} | {label} | {fav:.3f} | {ratio:.2f} | {variety:.2f} ({title}) | "
+                         f"{like.likeness(ps.kinds, index):.2f} | {like.self_listed()} | {recall} |")
+    return "\n".join(lines)
+
+
+def sample_lists(ps: PersonSetup, n: int = 5) -> str:
+    """Return n "like X" lists with the product's explanations, as a person reads them."""
+    from recommender.engine.conversation import TurnInput, collect, context_from_messages
+
+    out = []
+    for film in ps.like_films[:n * 8:8]:
+        text = f"Something like {spoken(ps, film)}"
+        state = context_from_messages([], ps.serving)
+        plan = collect(TurnInput(text=text, state=state, catalog=ps.serving, bundle=ps.bundle, k=5, dialogue=[]))
+        out.append(f"**\u201c{text}\u201d** \u2014 {plan.reply}")
+        for s in plan.items:
+            record = ps.serving.records[s.item_id]
+            explained = plan.explained.get(s.item_id)
+            genres = ", ".join(record.attributes.get("genres") or [])
+            out.append(f"- {display_title(record.title)} ({genres}): {explained.text if explained else ''}")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    add_data_dir(parser)
+    parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
+    parser.add_argument("--tune", action="store_true", help="Print the mix grid on the tuning halves, then stop.")
+    parser.add_argument("--no-docs", action="store_true")
+    args = parser.parse_args(argv)
+    root = data_root(args.data_dir)
+    started = time.perf_counter()
+    if args.tune:
+        ps = load_person_setup("ml-latest-small", root)
+        tune(ps, ease_weights(ps.setup.catalog, None, EASE_L2, _cache_dir()))
+        return 0
+    rows, samples = [], []
+    served = ConversationMix()
+    for name in args.catalogs.split(","):
+        ps = load_person_setup(name, root)
+        ease = ease_weights(ps.setup.catalog, None, EASE_L2, _cache_dir())
+        row = measure(ps, served, tuning=False, ease=ease)
+        print(describe(row, ps), flush=True)
+        rows.append((row, ps))
+        samples.append(f"#### {name}\n\n{sample_lists(ps)}")
+    text = report(rows, served, samples, time.perf_counter() - started)
+    print(text)
+    if not args.no_docs:
+        write_section(SECTION, f"## What a person sees\n\n{text}")
+    return 0
+
+
+def report(rows: list[tuple[Row, PersonSetup]], mix: ConversationMix, samples: list[str], seconds: float) -> str:
+    facts = "; ".join(f"{ps.name}: {ps.facts['people']} held-out people, {ps.facts['items']:,} items, "
+                      f"{ps.facts['dialogue_pairs']:,} ReDial suggestion turns linked for training"
+                      for _, ps in rows)
+    misses = {ps.name: meets_targets(row, ps) for row, ps in rows}
+    return "\n".join([
+        "Every list from the product's turn pipeline (what `POST /api/v1/recommend` runs, less its database "
+        "reads) over a model version trained with the served configuration on the catalog's ratings without the "
+        "held-out people, plus the co-mention model from the ReDial training dialogues linked to that catalog "
+        f"by title and year. {facts}. *Named favourites*: each held-out person names {NAMED} films they rated "
+        "\u2265 4, typed as people type them (\u201cI love A, B and C. What else should I watch?\u201d); P@10 of "
+        "their other films rated \u2265 4; EASE (\u03bb 300) over the same named films, perfect linking, same "
+        f"training data. *Like X*: \u201cSomething like X\u201d for {LIKE_FILMS} films (every 5th of the 200 "
+        "most-rated): *variety* is the share of lists that hold the most frequent item (target \u2264 "
+        f"{VARIETY_MAX:.0%}), *likeness* the share of listed items whose genres overlap X's with Jaccard \u2265 1/3 "
+        f"(target \u2265 {LIKENESS_MIN:.0%}). ReDial: development split (conversationId % 5 == 0), dedup "
+        "protocol, as in the conversations section.",
+        "",
+        table(rows),
+        "",
+        f"Served mix (`recommender.engine.mixing.ConversationMix`): hybrid {mix.hybrid}; co-mention links "
+        f"{mix.links} and conversation EASE {mix.together}, both times the dialogues' share of what is known about "
+        f"the named items; one named item: likeness {mix.likeness_one}, hub damping {mix.hub_penalty} x log "
+        f"popularity; several: likeness {mix.likeness_several}, popularity {mix.popularity_several}; suggestion "
+        f"prior {mix.prior} (nothing named: {mix.prior_alone}, with popularity {mix.popularity_alone}). Chosen "
+        "with `python -m benchmarks.person --tune` on the tuning halves "
+        "(even-numbered people and films of ml-latest-small, development dialogues with conversationId % 10 == 0); "
+        "ML-100K is never seen in tuning. Targets missed: "
+        + ("; ".join(f"{k}: {', '.join(v)}" for k, v in misses.items() if v) or "none") + ".",
+        "",
+        f"Run time {seconds:.0f} s on this 2-core machine. Reproduce: `python -m benchmarks.person` "
+        "(`--catalogs ml-latest-small,ml-100k`, data from `CHATREC_DATA_DIR`).",
+        "",
+        "### Five \u201clike X\u201d lists per catalog, as a person reads them",
+        "",
+        *samples,
+    ])
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

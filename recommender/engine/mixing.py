@@ -1,0 +1,110 @@
+"""How a conversation's evidence adds up: the trained model, the recorded dialogues, likeness and priors.
+
+One place for the rule, used by serving (`RecommenderBundle`) and by the benchmarks that tune it. Each source
+counts as much as the conversation and the data support it:
+- the trained model's scores (the catalog's own behaviour: the neighbours of the named items) always count;
+- what recorded dialogues add (what people suggested after the named items, items that came up in the same
+  conversations) counts in proportion to the dialogues' share of what is known about the named items:
+  r_d / (r_d + r_c), r_d the suggestions recorded after an item and r_c its interactions in the catalog. A film
+  the catalog's people rated 300 times and recorded dialogues named 30 times is mostly the catalog's;
+- with one named item ("something like X") the request is about that item: likeness (the overlap of
+  `rules.KIND_ATTRIBUTES`, e.g. genres) counts strongly and items that are everyone's neighbour are damped by
+  their log popularity, so the same few films do not end every list;
+- with several named items the person describes a taste: a few items are thin evidence, so what the catalog's
+  people like at all (its popularity) weighs in, with a little likeness;
+- with nothing named and no history, what people are suggested in recorded conversations and what the
+  catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class ConversationMix:
+    """The weights of the parts. Chosen with `python -m benchmarks.person --tune` on the tuning halves of several
+    objectives at once (ReDial development recall, named favourites against EASE, variety, likeness)."""
+
+    hybrid: float = 1.0
+    links: float = 2.0
+    together: float = 4.0
+    likeness_one: float = 2.5
+    hub_penalty: float = 0.2
+    likeness_several: float = 0.3
+    popularity_several: float = 1.2
+    prior: float = 0.02
+    prior_alone: float = 1.0
+    popularity_alone: float = 0.5
+
+    @classmethod
+    def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (manifest.get("conversation_mix") or {}).items() if k in known})
+
+
+def max_magnitude(values: np.ndarray) -> float:
+    """Return the largest |value| (0 for an empty array)."""
+    return float(np.abs(values).max()) if values.size else 0.0
+
+
+def unit_scaled(values: np.ndarray) -> np.ndarray:
+    """Return values scaled to unit maximum magnitude (all-zero values stay as they are)."""
+    top = max_magnitude(values)
+    return values / top if top > 0 else values
+
+
+def dialogue_share(talk: np.ndarray, dialogue_counts: np.ndarray, catalog_counts: np.ndarray) -> float:
+    """Return the |weight|-weighted mean over the named items of r_d / (r_d + r_c) (0 when nothing is named)."""
+    weights = np.abs(talk)
+    total = float(weights.sum())
+    if total <= 0:
+        return 0.0
+    n = len(dialogue_counts)
+    r_d, r_c = dialogue_counts, catalog_counts[:n]
+    share = np.divide(r_d, r_d + r_c, out=np.zeros(n, dtype=np.float64), where=(r_d + r_c) > 0)
+    return float(weights[:n] @ share) / total
+
+
+@dataclass
+class MixInputs:
+    """What the mix reads for one request; the dialogue arrays are None when no dialogues were recorded."""
+
+    hybrid: np.ndarray  # the trained model's scores
+    named: int  # how many items the conversation names without disliking them
+    likeness: np.ndarray  # mean kind overlap with the named liked items
+    log_popularity: np.ndarray  # the catalog's interactions per item, log-scaled to [0, 1]
+    popularity: np.ndarray  # the catalog's interactions per item, scaled to [0, 1]
+    links: np.ndarray | None = None
+    together: np.ndarray | None = None
+    prior: np.ndarray | None = None
+    share: float = 0.0
+
+
+def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
+    """Return the weighted parts of each item's score (they sum to it): hybrid, comention, likeness, popularity."""
+    n_items = len(inp.hybrid)
+    zeros = np.zeros(n_items, dtype=np.float64)
+    parts = {"hybrid": mix.hybrid * unit_scaled(inp.hybrid.astype(np.float64)), "comention": zeros.copy(),
+             "likeness": zeros.copy(), "popularity": zeros.copy()}
+    if inp.links is not None and inp.prior is not None:
+        dialogue = zeros.copy()
+        known = len(inp.links)  # items added after training are unknown to the recorded dialogues
+        dialogue[:known] = mix.links * unit_scaled(inp.links)
+        if inp.together is not None:
+            dialogue[:known] += mix.together * unit_scaled(inp.together)
+        dialogue *= inp.share
+        prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
+        dialogue[:known] += prior_weight * inp.prior
+        parts["comention"] = dialogue
+    if inp.named == 0:
+        parts["popularity"] = mix.popularity_alone * inp.popularity
+    elif inp.named == 1:
+        parts["likeness"] = mix.likeness_one * inp.likeness
+        parts["popularity"] = -mix.hub_penalty * inp.log_popularity
+    else:
+        parts["likeness"] = mix.likeness_several * inp.likeness
+        parts["popularity"] = mix.popularity_several * inp.popularity
+    return parts
