@@ -31,8 +31,10 @@ _KEYWORD_NEGATIONS = re.compile(r"\b(less|not too|too much|fewer)\b|不要太|�
 _REACTION_WORDS = {"already", "nah", "nope", "yep", "exactly", "none", "take", "look", "looks", "own", "seen", "sounds",
                    "try", "check", "heard", "watched", "read", "tried", "wanted", "yet",
                    "dollars", "dollar", "bucks", "usd", "euros", "yuan", "rmb", "price", "budget"}
-_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | {"watch", "read", "listen", "play",
-                                                                                  "wear"}
+# Negation words ("without", "isn't") refuse what follows them; they are never something to look for.
+_NEGATION_WORDS = {w.replace("'", "") for w in lx.NEGATION_CUES if " " not in w and not is_cjk(w[0])} | {"less"}
+_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | _NEGATION_WORDS | {
+    "watch", "read", "listen", "play", "wear"}
 
 
 def _negated(left, index: int, char_pos: int) -> bool:
