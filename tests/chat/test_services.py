@@ -103,6 +103,26 @@ def test_a_like_stated_in_a_message_goes_when_the_message_is_rewound(catalog, gu
     assert not Interaction.objects.filter(profile=profile).exists()
 
 
+def test_a_like_stated_in_one_conversation_stays_with_it(catalog, guest):
+    profile, _ = guest
+    films = services.conversation_start(profile=profile)
+    run("I loved Fargo", profile, films, k=3)
+    assert Interaction.objects.filter(profile=profile, context__via=rules.STATED_VIA).count() == 1
+    # The next conversation (another day, another domain) is not explained by it ...
+    assert selectors.history_profile(profile=profile).liked == []
+    events = run("recommend something", profile, services.conversation_start(profile=profile), k=5)
+    evidence = [e for item in of_type(events, "chat.items")[0]["items"] for e in item.get("evidence", [])]
+    evidence += [e for x in of_type(events, "chat.explanation") for e in x.get("evidence", [])]
+    listed = [card["id"] for card in of_type(events, "chat.items")[0]["items"]]
+    assert listed and catalog["ml-100"].pk not in listed  # kept off the list: the person has met it
+    assert all(e.get("item_id") != str(catalog["ml-100"].pk) for e in evidence)
+    # ... while a press counts everywhere, and its own conversation still holds the stated like.
+    services.feedback_record(profile=profile, item_id=catalog["ml-1"].pk, kind="like")
+    assert selectors.history_profile(profile=profile).liked == [str(catalog["ml-1"].pk)]
+    films.refresh_from_db()
+    assert services.load_state(films.state).context.liked == [str(catalog["ml-100"].pk)]
+
+
 def test_ask_info_answers_from_the_catalog(catalog, guest):
     profile, _ = guest
     events = run("What year did Titanic come out?", profile)
