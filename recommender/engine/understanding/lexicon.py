@@ -166,6 +166,8 @@ LIKE_WORDS = [
     "great", "good", "perfect", "awesome", "amazing", "excellent", "nice", "interesting", "fantastic", "best",
     "exactly what", "looks good", "sounds good", "want this", "i'll take", "喜欢", "爱", "好看", "不错", "很棒", "棒",
     "完美", "精彩", "就是它", "就要", "正是", "挺好", "很好", "喜爱", "推荐得好",
+    # Agreeing with someone else's taste ("my wife loves it and so do I", "我也是").
+    "so do i", "me too", "i do too", "我也是", "我也爱",
 ]
 
 DISLIKE_WORDS = [
@@ -340,7 +342,8 @@ OTHER_PEOPLE = [
 OTHER_TASTE_VERBS = [
     "loves", "love", "likes", "like", "adores", "adore", "enjoys", "enjoy", "is into", "are into", "is obsessed with",
     "is a fan of", "are fans of", "keeps watching", "watches", "liked", "loved", "enjoyed", "thinks", "says",
-    "喜欢", "爱看", "爱", "最爱", "迷", "推荐",
+    "hates", "hated", "dislikes", "can't stand", "doesn't like", "didn't like",
+    "喜欢", "爱看", "爱", "最爱", "迷", "推荐", "讨厌", "不喜欢", "受不了",
 ]
 # Answers that accept an offer to loosen a filter ("shall I drop it?").
 LOOSEN_CUES = [

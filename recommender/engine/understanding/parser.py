@@ -24,7 +24,7 @@ TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "se
 # Only these make a lower-case ordinary word a title ("loved heat"); "was", "to", "about" do not ("it was perfect").
 STRONG_TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated",
                      "hate", "watch", "rewatch"}
-ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比")
+ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比", "爱")
 _EN_PRONOUN = re.compile(r"\b(it|that one|this one|that movie|that film|this movie|this film|that|this|them)\b")
 _ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件|那件|这本|那本)")
 _SIMILAR_TO_PRONOUN = re.compile(r"\b(like|similar to) (that|this|it)\b|(类似|像)(这个|那个|这部|那部|它)")
@@ -184,6 +184,14 @@ def _token_index(tokens: list[Token], char_pos: int) -> int:
 _NEXT_IN_LIST = re.compile(r"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:.-]*"
                            r"(?:\s+(?:[A-Z0-9][\w'’:.-]*|of|the|in|on|a|an|to|at|for|with))*)")
 _LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*")
+
+
+def _take_chars(tokens: list[Token], taken: list[bool], start: int, end: int) -> None:
+    """Mark the tokens between two character offsets as claimed."""
+    k = bisect.bisect_right([t.end for t in tokens], start)
+    while k < len(tokens) and tokens[k].start < end:
+        taken[k] = True
+        k += 1
 
 
 def _name_list(name: str) -> list[tuple[str, int]]:
@@ -489,18 +497,50 @@ class Parser:
         refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
         title_spans: list[tuple[int, int]] = []  # character spans of names: their words carry no sentiment
 
-        ends = [t.end for t in tokens]
-
-        def token_at(char_pos):
-            return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
-
-        def take_chars(start, end):
-            k = bisect.bisect_right(ends, start)
-            while k < len(tokens) and tokens[k].start < end:
-                taken[k] = True
-                k += 1
-
         # 1. Titles in 《》 or quotes are unambiguous mentions; their words are never read as anything else.
+        self._quoted_titles(text, tokens, taken, refs, u, title_spans)
+        # 2. Titles first, then numeric ranges and list positions; 3. then names after a liking cue (linked within a
+        # typo, else reported as unknown), and only then attribute values and domain words among unclaimed words.
+        matches = self._titles_ranges_positions(text, low, tokens, taken, refs, u, title_spans, state)
+        self._cued_names(text, tokens, taken, refs, u, title_spans)
+        theirs = self._other_taste_spans(low)
+        vocabulary = self._scan_vocabulary(tokens, taken)
+        self._whose_words(vocabulary, tokens, refs, theirs)
+        for m in vocabulary:
+            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
+                continue  # a free-form value's words also serve content retrieval as keywords
+            for k in range(m.start, m.end):
+                taken[k] = True
+        matches = sorted(matches + vocabulary, key=lambda m: m.start)
+        self._polarity(text, low, tokens, clauses, matches)
+        # 4. The domain the words ask for.
+        context_domain = self._stated_domain(u, matches, tokens, refs, state)
+
+        # 5. Attribute values, resolved to one domain's vocabulary.
+        attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
+        structured = [m for m in attr_matches
+                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
+        chosen = self._choose_domain(structured or attr_matches, context_domain)
+        self._attribute_values(u, attr_matches, structured, chosen, taken, low, tokens)
+        self._avoid_intensity(low, chosen or context_domain, u)
+
+        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
+        # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
+        # Roger Rabbit" is not a question.
+        said = low
+        for span_start, span_end in title_spans + theirs:
+            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
+        cues = self._read_intent(u, said, text, tokens, taken, refs, attr_matches, state)
+        self._read_items(u, cues, said, text, tokens, clauses, refs, state, theirs)
+        self._settle(u, structured, chosen, said, state)
+        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
+        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
+                         self._negation_starts(low, tokens), clauses, tokens)
+        return u, left
+
+    # -- steps of parse -----------------------------------------------------------------------------
+    def _quoted_titles(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+        """Link names in 《》 or quotes (unknown capitalised ones are reported); their words are claimed."""
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
             inner = next(g for g in m.groups() if g)
             titled = bool(m.group(1)) or inner[:1].isupper()
@@ -508,17 +548,18 @@ class Parser:
             if ref is None:
                 if titled:
                     u.unknown_titles.append(inner.strip())
-                    take_chars(m.start(), m.end())
+                    _take_chars(tokens, taken, m.start(), m.end())
                     title_spans.append((m.start(), m.end()))
                 continue
-            refs.append((token_at(m.start()), ref))
-            take_chars(m.start(), m.end())
+            refs.append((_token_index(tokens, m.start()), ref))
+            _take_chars(tokens, taken, m.start(), m.end())
             title_spans.append((m.start(), m.end()))
-        # 2. Titles first; numeric ranges and list positions keep their words unless a longer title covers them
-        # ("Close Encounters of the Third Kind" is not "the third one").
-        has_year = self.catalog.has_attribute("year")
-        has_price = self.catalog.has_attribute("price")
-        range_hits = find_ranges(low, price=has_price, year=has_year)
+
+    def _titles_ranges_positions(self, text: str, low: str, tokens, taken: list[bool], refs, u: Understanding,
+                                 title_spans, state: ConversationState) -> list[Match]:
+        """Read catalog titles, numeric ranges and list positions; a longer span wins a clash ("Close Encounters of
+        the Third Kind" is not "the third one"). Return the title matches kept."""
+        range_hits = find_ranges(low, price=self.catalog.has_attribute("price"), year=self.catalog.has_attribute("year"))
         position_hits = find_positions(low)
         matches = self._scan_titles(text, tokens, taken)
 
@@ -546,16 +587,15 @@ class Parser:
             if re.search(r"(nothing|no|not|不要|别)\s*$", before) and (low_b is None) != (high_b is None):
                 low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
             u.ranges[hit.attr] = [low_b, high_b]
-            take_chars(hit.span.start, hit.span.end)
+            _take_chars(tokens, taken, hit.span.start, hit.span.end)
         for pos in position_hits:
             if title_wins(pos.span):
                 continue
             item_id = state.item_at(pos.index)
-            take_chars(pos.span.start, pos.span.end)
+            _take_chars(tokens, taken, pos.span.start, pos.span.end)
             if item_id:
-                refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
-        # 3. Then names after a liking cue (linked within a typo, else reported as unknown), and only then attribute
-        # values and domain words among the words no title claimed.
+                refs.append((_token_index(tokens, pos.span.start),
+                             ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
@@ -564,42 +604,7 @@ class Parser:
             others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
             refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
                                           match="ambiguous" if others else "exact", alternatives=others)))
-        self._cued_names(text, tokens, taken, refs, u, title_spans)
-        theirs = self._other_taste_spans(low)
-        vocabulary = self._scan_vocabulary(tokens, taken)
-        self._whose_words(vocabulary, tokens, refs, theirs)
-        for m in vocabulary:
-            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
-                continue  # a free-form value's words also serve content retrieval as keywords
-            for k in range(m.start, m.end):
-                taken[k] = True
-        matches = sorted(matches + vocabulary, key=lambda m: m.start)
-        self._polarity(text, low, tokens, clauses, matches)
-        context_domain = self._stated_domain(u, matches, tokens, refs, state)
-
-        # 5. Attribute values, resolved to one domain's vocabulary.
-        attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
-        structured = [m for m in attr_matches
-                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
-        chosen = self._choose_domain(structured or attr_matches, context_domain)
-        self._attribute_values(u, attr_matches, structured, chosen, taken, low, tokens)
-        self._avoid_intensity(low, chosen or context_domain, u)
-
-        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
-        # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
-        # Roger Rabbit" is not a question.
-        said = low
-        for span_start, span_end in title_spans + theirs:
-            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
-        cues = self._read_intent(u, said, text, tokens, taken, refs, attr_matches, state)
-        self._read_items(u, cues, said, text, tokens, clauses, refs, state, theirs)
-        self._settle(u, structured, chosen, said, state)
-        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
-        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
-                         self._negation_starts(low, tokens), clauses, tokens)
-        return u, left
-
-    # -- steps of parse -----------------------------------------------------------------------------
+        return matches
     def _cued_names(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
         """Link names after a liking cue that no title claimed; a list of them ("The Matrix and Inception",
         "A, B and C") links name by name, and what the catalog does not hold is reported as unknown."""
@@ -846,11 +851,13 @@ class Parser:
         items named, "seen" marks those in the sentence that says it ("I've seen Contact and Gattaca already")."""
         if len({r.item_id for _, r in refs}) != 1:
             if seen_state == "seen":
-                for idx, ref in refs:
-                    if ref.via != "context" and idx < len(tokens) and _seen_state(_sentence_at(said, tokens[idx].start)):
-                        ref.reaction = "seen"
-                        if id(ref) not in worded:
-                            ref.sentiment = "neutral"  # seen, and nothing said about liking it
+                named = [(idx, ref) for idx, ref in refs if ref.via != "context" and idx < len(tokens)]
+                marked = [(idx, ref) for idx, ref in named if _seen_state(_sentence_at(said, tokens[idx].start))]
+                # "Pulp Fiction and Reservoir Dogs? I've seen both": a sentence of its own says it of them all.
+                for _, ref in marked or named:
+                    ref.reaction = "seen"
+                    if id(ref) not in worded:
+                        ref.sentiment = "neutral"  # seen, and nothing said about liking it
             return  # one other reaction, several items: which is which is not clear
         explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
                         or _NEGATED_LIKE.search(said))
@@ -928,7 +935,11 @@ class Parser:
         ref_clauses = {clauses[min(idx, len(tokens) - 1)] for idx, _ in refs}
 
         def polarity(c, own=True):
-            return _clause_polarity(low[spans[c][0] : spans[c][1]], own) if c in spans else None
+            if c not in spans:
+                return None
+            if not own and text[spans[c][1] : spans[c][1] + 1] in ("?", "？"):
+                return None  # "he loves Heat, but what would I like?" asks; it says nothing of Heat
+            return _clause_polarity(low[spans[c][0] : spans[c][1]], own)
 
         def beside(c, step):  # the nearest clause with words before (-1) or after (+1): ", but" leaves one empty
             near = [k for k in spans if (k - c) * step > 0]

@@ -14,6 +14,8 @@ _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 CLAUSE_PUNCT = set(",.;!?，。；！？、\n…")
+# "anything but war films": this "but" means "except" and keeps the refusal in one clause.
+_BUT_MEANS_EXCEPT = {"anything", "everything", "all", "nothing"}
 CLAUSE_WORDS = {"but", "however", "though", "although", "但", "但是", "不过", "可是", "只是", "然而"}
 # Sequel numerals as people and catalogs write them ("Part II", "2"); "i", "v" and "x" are left alone (words, "X-Men").
 ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
@@ -160,13 +162,16 @@ def clause_ids(text: str, tokens: list[Token]) -> list[int]:
     ids = []
     clause = 0
     prev_end = 0
+    prev_word = ""
     for tok in tokens:
         between = text[prev_end : tok.start]
         if any(ch in CLAUSE_PUNCT for ch in between):
             clause += 1
-        if tok.text in CLAUSE_WORDS or text[tok.start : tok.start + 2] in CLAUSE_WORDS:
+        if (tok.text in CLAUSE_WORDS or text[tok.start : tok.start + 2] in CLAUSE_WORDS) and not (
+                tok.text == "but" and prev_word in _BUT_MEANS_EXCEPT):
             clause += 1
         ids.append(clause)
+        prev_word = tok.text
         prev_end = tok.end
     return ids
 
