@@ -263,7 +263,8 @@ EN_STOPWORDS = set(
     around over under below above after before between since until year years s ve ll re d m t being well
     someone's his her hers him us ours yours next totally different shopping help fine set forget week weekend
     tomorrow evening morning afternoon hmm hm um uh nothing though although came come comes coming out entertain
-    possible if whatever less anyway kinda sorta quite pretty ideally preferably hopefully sure great fun""".split()
+    possible if whatever less anyway kinda sorta quite pretty ideally preferably hopefully sure great fun both
+    either neither""".split()
 )
 # Contractions lose their apostrophe in tokens ("i'll" -> "ill"); both spellings are stop words.
 EN_STOPWORDS |= {w.replace("'", "") for w in EN_STOPWORDS if "'" in w} | {

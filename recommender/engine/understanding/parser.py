@@ -523,6 +523,8 @@ class Parser:
         chosen = self._choose_domain(structured or attr_matches, context_domain)
         self._attribute_values(u, attr_matches, structured, chosen, taken, low, tokens)
         self._avoid_intensity(low, chosen or context_domain, u)
+        for span_start, span_end in theirs:  # "my boyfriend is obsessed with": no words to look for
+            _take_chars(tokens, taken, span_start, span_end)
 
         # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
         # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
@@ -651,12 +653,14 @@ class Parser:
                 u.unknown_titles.append(name)
 
     def _whose_words(self, vocabulary: list[Match], tokens, refs, theirs: list[tuple[int, int]]) -> None:
-        """Drop person words that only say whose taste it is: "my sister loves Titanic" asks for no women's sizes
-        (the named items' domain has no such value), while "my kids loved Aladdin" still asks for children's films."""
+        """Drop person words that only say whose taste it is: "my sister loves Titanic" and "my wife and I loved
+        Titanic" ask for no women's sizes (the named items' domain has no such value), while "my kids loved Aladdin"
+        still asks for children's films."""
         named = {self.catalog.domain_of(r.item_id) for _, r in refs}
         for m in vocabulary:
             inside = any(s <= tokens[m.start].start < e for s, e in theirs)
-            if inside and named and not any(entry[2] in named for entry in m.entries):
+            people = all(entry[0] == "gender" for entry in m.entries)  # "my wife and I loved Titanic"
+            if (inside or people) and named and not any(entry[2] in named for entry in m.entries):
                 m.dropped = True
 
     def _other_taste_spans(self, low: str) -> list[tuple[int, int]]:

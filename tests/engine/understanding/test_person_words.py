@@ -84,6 +84,19 @@ def test_someone_elses_taste_is_not_the_speakers_like(movies):
     assert refs(understand("my sister loves Titanic and I love it too", catalog=movies)) == {"ml-4": ("liked", "")}
 
 
+def test_people_words_next_to_a_film_are_not_a_wish_for_womens_sizes(shop):
+    u = understand("my wife and I loved Toy Story", catalog=shop)  # products with genders, and two films
+    assert refs(u) == {"ml-1": ("liked", "")} and not u.include and not u.keywords
+    assert understand("a dress for my wife", catalog=shop).include == {"category": ["dress"], "gender": ["women"]}
+
+
+def test_whose_taste_it_is_gives_no_keywords(movies):
+    u = understand("My boyfriend is obsessed with Star Wars", catalog=movies)
+    assert refs(u) == {"ml-6": ("neutral", "")} and u.keywords == []
+    u = understand("I'd like a comedy, my husband hates romance", catalog=movies)
+    assert u.include == {"genres": ["Comedy"]} and u.exclude == {"genres": ["Romance"]} and u.keywords == []
+
+
 def test_a_gift_for_someone_keeps_their_words_as_wishes(shop):
     u = understand("a dress for my sister, she loves red", catalog=shop)
     assert u.include == {"category": ["dress"], "gender": ["women"], "color": ["red"]}
