@@ -82,6 +82,7 @@ def test_someone_elses_taste_is_not_the_speakers_like(movies):
     assert refs(understand("我女朋友喜欢泰坦尼克号", catalog=movies)) == {"ml-4": ("neutral", "")}
     assert refs(understand("我女朋友喜欢泰坦尼克号，但我受不了", catalog=movies)) == {"ml-4": ("disliked", "")}
     assert refs(understand("my sister loves Titanic and I love it too", catalog=movies)) == {"ml-4": ("liked", "")}
+    assert understand("my sister loves Titanic but I cannot stand it", catalog=movies).keywords == []
 
 
 def test_people_words_next_to_a_film_are_not_a_wish_for_womens_sizes(shop):
