@@ -123,6 +123,21 @@ def test_a_like_stated_in_one_conversation_stays_with_it(catalog, guest):
     assert services.load_state(films.state).context.liked == [str(catalog["ml-100"].pk)]
 
 
+def test_yes_to_an_offer_to_drop_a_filter_loosens_it_also_after_a_rewind(catalog, guest):
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    events = run("a horror musical", profile, conversation, k=3)
+    assert not of_type(events, "chat.items")[0]["items"] and "?" in reply_text(events)
+    extra = run("what about comedies?", profile, conversation, k=3)  # answered otherwise: the offer lapses
+    services.conversation_rewind(conversation=conversation,
+                                 message=Message.objects.get(pk=of_type(extra, "chat.done")[0]["user_message_id"]))
+    conversation.refresh_from_db()
+    events = run("好的", profile, conversation, k=3)  # the rebuilt state still holds the offer
+    assert of_type(events, "chat.items")[0]["items"] and reply_text(events).startswith("好的，去掉了")
+    conversation.refresh_from_db()
+    assert services.load_state(conversation.state).context.include == {}
+
+
 def test_ask_info_answers_from_the_catalog(catalog, guest):
     profile, _ = guest
     events = run("What year did Titanic come out?", profile)
