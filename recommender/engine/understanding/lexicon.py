@@ -346,14 +346,17 @@ OTHER_TASTE_VERBS = [
     "hates", "hated", "dislikes", "can't stand", "doesn't like", "didn't like",
     "喜欢", "爱看", "爱", "最爱", "迷", "推荐", "讨厌", "不喜欢", "受不了",
 ]
-# Answers that accept an offer to loosen a filter ("shall I drop it?").
+# Accepting an offer to loosen a filter ("shall I drop it?"): these phrases anywhere in the answer ...
 LOOSEN_CUES = [
     "drop it", "drop that", "drop the", "remove it", "remove that", "loosen", "relax it", "relax that", "without it",
-    "skip it", "forget it", "forget that", "never mind that", "ignore it", "ignore that", "that's fine", "fine",
-    "go ahead", "do it", "please do", "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "alright", "of course",
-    "why not", "sounds good", "please", "no problem", "no worries",
-    "去掉", "去掉吧", "去掉它", "放宽", "不要这个条件", "不用这个条件", "好的", "好", "好啊", "行", "行吧", "可以",
-    "可以的", "嗯", "是的", "对", "没问题", "试试", "那就这样",
+    "skip it", "forget it", "forget that", "never mind that", "ignore it", "ignore that", "go ahead", "do it",
+    "please do", "that's fine", "no problem", "no worries",
+    "去掉", "放宽", "不要这个条件", "不用这个条件", "没问题", "那就这样",
+]
+# ... and these yes-words only where the answer begins ("好的", but not the 好 of "有好看的吗").
+LOOSEN_ANSWERS = [
+    "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "alright", "fine", "of course", "why not", "sounds good",
+    "please", "好", "好的", "好啊", "好吧", "好呀", "行", "行吧", "可以", "可以的", "嗯", "是的", "对", "试试",
 ]
 # Declining the offer: keep the filter.
 KEEP_CUES = ["keep it", "keep that", "keep the", "don't drop", "do not drop", "rather not", "不用了", "不用去掉", "不要去掉", "别去掉",

@@ -39,6 +39,8 @@ def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
+# A yes-word that begins the answer and is a word of its own: "好的", "ok fine", not "好看的" or "yesterday".
+_LOOSEN_ANSWER = re.compile(r"\s*(?:" + _alternatives(lx.LOOSEN_ANSWERS) + r")(?![a-z0-9\u4e00-\u9fff])")
 # Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
 _OTHER_TASTE = re.compile(
     r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
@@ -802,7 +804,7 @@ class Parser:
             return False
         if re.match(r"\s*(no|nope|nah)\b(?! problem| worries)", said) or _has_phrase(said, lx.KEEP_CUES):
             return False  # "no, keep it"; a "no" later on ("yes, and no gore") refuses something else
-        return bool(_has_phrase(said, lx.LOOSEN_CUES))
+        return bool(_has_phrase(said, lx.LOOSEN_CUES) or _LOOSEN_ANSWER.match(said))
 
     def _read_items(self, u: Understanding, cues: _Cues, said: str, text: str, tokens, clauses, refs,
                     state: ConversationState, theirs: list[tuple[int, int]]) -> None:

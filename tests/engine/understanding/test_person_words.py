@@ -190,6 +190,11 @@ def test_declining_the_offer_keeps_the_filter(movies, text):
     assert state.include == {"genres": ["Western", "Musical"]}
 
 
+@pytest.mark.parametrize("text", ["有好看的喜剧吗", "不好", "yesterday's films?", "what about comedies?"])
+def test_other_answers_to_the_offer_loosen_nothing(movies, text):
+    assert not understand(text, state=offered(movies), catalog=movies).loosen, text
+
+
 def test_yes_without_an_offer_loosens_nothing(movies):
     state = ConversationState()
     state.apply(understand("a western musical", catalog=movies))
