@@ -234,4 +234,5 @@ def test_limits_written_with_signs_are_read(movies, shop):
     assert understand("films with year >2000", catalog=movies).ranges == {"year": [2001, None]}
     assert understand("comedies, year <= 1995", catalog=movies).ranges == {"year": [None, 1995]}
     assert understand("价格<200元的裙子", catalog=shop).ranges == {"price": [None, 200.0]}
-    assert understand("rating <4 please", catalog=movies).ranges == {}  # no rating attribute to filter on
+    rated = understand("rating <4 please", catalog=movies)
+    assert rated.ranges == {} and rated.keywords == []  # no rating attribute to filter on, and no word to look for
