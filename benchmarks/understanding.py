@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         "genre exclusions (Horror, War; Film-Noir for lighter); those turns keep their original labels, so the rule's "
         "exclusions count as extra slots there (dev exclude precision). The one English dev intent error, \"ok I'll "
         "watch that, thanks!\" (labelled small talk), keeps its label: under the rule that accepting a suggestion "
-        "asks for a refreshed list, it now gets one."
+        "asks for a refreshed list, it now gets one. Under the rule that someone else's taste is not the speaker's "
+        "like, dev turn c163 (\"My kids loved Aladdin, got anything similar?\") labels Aladdin neutral (it was liked)."
     )
     if args.write_docs:
         write_section("understanding", "## Conversational understanding\n\n" + header + "\n\n" + "\n\n".join(blocks)

@@ -11,6 +11,7 @@ from recommender.engine import rules
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
 from recommender.models import Interaction, Item, Profile
+from recommender.services.feedback import stated_in_chat
 
 HISTORY_LIMIT = 300
 
@@ -19,13 +20,15 @@ def history_profile(*, profile: Profile | None) -> EngineProfile:
     """Return the person's latest stored feedback as an engine profile, graded by `rules.grade`.
 
     The newest event about an item decides its grade; liked and disliked items are listed, items only seen
-    carry the neutral weight in `history`.
+    carry the neutral weight in `history`. Likes and dislikes read from chat words are left out: they stay with
+    the conversation they were said in (rules.STATED_VIA), so another conversation is never explained by them.
     """
     out = EngineProfile()
     if profile is None or profile.pk is None:
         return out
     rows = (
         Interaction.objects.filter(profile=profile)
+        .exclude(stated_in_chat())
         .order_by("-occurred_at")
         .values_list("item_id", "kind", "value")[:HISTORY_LIMIT]
     )
@@ -46,6 +49,19 @@ def history_profile(*, profile: Profile | None) -> EngineProfile:
         elif grade == rules.SEEN and key not in decided and key not in out.history:
             out.history[key] = rules.NEUTRAL_WEIGHT
     return out
+
+
+def named_elsewhere(*, profile: Profile | None, conversation: Conversation | None) -> list[str]:
+    """Return the items whose like or dislike the person stated in words in other conversations (newest first).
+
+    They are kept off this conversation's lists but never explain them (rules.STATED_VIA)."""
+    if profile is None or profile.pk is None:
+        return []
+    rows = Interaction.objects.filter(stated_in_chat(), profile=profile)
+    if conversation is not None and conversation.pk is not None:
+        rows = rows.exclude(conversation=conversation)
+    ids = rows.order_by("-occurred_at").values_list("item_id", flat=True)[:HISTORY_LIMIT]
+    return list(dict.fromkeys(str(i) for i in ids))
 
 
 def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, language: str) -> dict:
@@ -194,10 +210,12 @@ def profile_data(*, profile: Profile) -> dict:
         })
     feedback = [
         {"item_id": row["item_id"], "item_title": row["item__title"], "kind": row["kind"], "value": row["value"],
-         "origin": row["origin"], "conversation_id": row["conversation_id"],
-         "occurred_at": row["occurred_at"].isoformat()}
+         "origin": row["origin"], "source": rules.event_source(row["kind"], row["origin"], row["context"]),
+         # A like read from chat words counts in its own conversation only; presses and ratings count everywhere.
+         "scope": "conversation" if (row["context"] or {}).get("via") == rules.STATED_VIA else "everywhere",
+         "conversation_id": row["conversation_id"], "occurred_at": row["occurred_at"].isoformat()}
         for row in Interaction.objects.filter(profile=profile).order_by("occurred_at", "pk")
-        .values("item_id", "item__title", "kind", "value", "origin", "conversation_id", "occurred_at")
+        .values("item_id", "item__title", "kind", "value", "origin", "context", "conversation_id", "occurred_at")
     ]
     return {"profile": {"id": profile.pk, "kind": profile.kind, "language": profile.language,
                         "created_at": profile.created_at.isoformat()},

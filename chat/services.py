@@ -156,7 +156,8 @@ def state_from_messages(messages: list[Message], language: str = "en") -> TurnSt
             dialogue.append({"role": "user", "content": m.text})
         else:
             listed = [str(e["item_id"]) for e in (m.payload or {}).get("items") or []]
-            dialogue.append({"role": "assistant", "content": m.text, "item_ids": listed})
+            dialogue.append({"role": "assistant", "content": m.text, "item_ids": listed,
+                             "relax": (m.payload or {}).get("relax")})
     context = context_from_messages(dialogue, serving.serving_catalog(),
                                     backend if getattr(backend, "enabled", False) else None, language=language,
                                     learned=learned_reading(serving.active_bundle()))
@@ -180,7 +181,7 @@ def conversation_rewind(*, conversation: Conversation, message: Message) -> Conv
         raise ValidationError(ERROR_NOT_A_USER_MESSAGE)
     with transaction.atomic():
         conversation.messages.filter(id__gte=message.pk).delete()
-        Interaction.objects.filter(conversation=conversation, context__via="message",
+        Interaction.objects.filter(conversation=conversation, context__via=rules.STATED_VIA,
                                    occurred_at__gte=message.created_at).delete()
         remaining = list(conversation.messages.order_by("id"))
         conversation.state = state_from_messages(remaining, conversation.language).to_dict()
@@ -225,13 +226,14 @@ def profile_data_delete(*, profile: Profile) -> dict[str, int]:
 
 
 def stated_feedback_record(*, feedback: list[dict], profile: Profile, conversation: Conversation | None) -> None:
-    """Store the likes and dislikes a person stated in a message as feedback events."""
+    """Store the likes and dislikes a person stated in a message as feedback events marked as stated
+    (rules.STATED_VIA): they stay with this conversation; presses and ratings count everywhere."""
     rows = selectors.items_by_engine_id(f["item_id"] for f in feedback)
     for entry in feedback:
         item = rows.get(entry["item_id"])
         if item is not None:
             interaction_record(profile=profile, item=item, kind=entry["kind"], origin=Interaction.Origin.CHAT,
-                               conversation=conversation, context={"via": "message"})
+                               conversation=conversation, context={"via": rules.STATED_VIA})
 
 
 def feedback_record(*, profile: Profile, item_id: int, kind: str, value: float | None = None,
@@ -282,6 +284,7 @@ class TurnRun:
         self.turn = ConversationTurn(TurnInput(
             text=text, state=state.context, shown=state.shown, catalog=serving.serving_catalog(),
             history=selectors.history_profile(profile=profile), bundle=bundle,
+            named_elsewhere=selectors.named_elsewhere(profile=profile, conversation=conversation),
             strategy=policy.strategy_choose() if bundle is not None else bandit.DEFAULT_STRATEGY,
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
             backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,

@@ -203,7 +203,10 @@ class Catalog:
             return None
         mask = np.ones(self.n_items, dtype=bool)
         for attribute, wanted in constraints.include.items():
-            if wanted:
+            if wanted and attribute in constraints.all_of:
+                for value in wanted:  # every value must hold
+                    mask &= self._matching(attribute, [value])
+            elif wanted:
                 mask &= self._matching(attribute, list(wanted))
         for attribute, unwanted in constraints.exclude.items():
             if unwanted:

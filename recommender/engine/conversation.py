@@ -94,7 +94,8 @@ class ServingCatalog:
         filter is to blame. Used to tell the person which condition to loosen when nothing matches."""
         options: list[Constraints] = []
         for attr, values in constraints.include.items():
-            options.append(Constraints(include={attr: list(values)}))
+            options.append(Constraints(include={attr: list(values)},
+                                       all_of=[attr] if attr in constraints.all_of else []))
         for attr, values in constraints.exclude.items():
             options.append(Constraints(exclude={attr: list(values)}))
         for attr, bounds in constraints.ranges.items():
@@ -105,7 +106,7 @@ class ServingCatalog:
                 include={k: v for k, v in constraints.include.items() if part.include.get(k) != v},
                 exclude={k: v for k, v in constraints.exclude.items() if part.exclude.get(k) != v},
                 ranges={k: v for k, v in constraints.ranges.items() if part.ranges.get(k) != v},
-                domain=constraints.domain)
+                domain=constraints.domain, all_of=list(constraints.all_of))
             n = self.count(rest)
             if n and (best is None or n > best[1]):
                 best = (part, n)
@@ -119,7 +120,10 @@ class TurnInput:
     text: str
     state: ConversationState
     catalog: ServingCatalog
-    history: Profile = field(default_factory=Profile)  # the person's stored feedback
+    history: Profile = field(default_factory=Profile)  # the person's stored feedback (presses, ratings, imports)
+    # Items the person named in other conversations (likes and dislikes read from their words): kept off the list,
+    # never a reason for one; they stay with the conversation they were said in.
+    named_elsewhere: list[str] = field(default_factory=list)
     shown: list[dict] = field(default_factory=list)  # the last list: [{"item_id", "evidence": [dict]}]
     bundle: Any = None  # the serving bundle (`recommend`, `evidence_for`), or None before the first training
     strategy: str = bandit.DEFAULT_STRATEGY
@@ -209,6 +213,22 @@ def merged_profile(state: ConversationState, stored: Profile) -> Profile:
             history[item_id] = max(history.get(item_id, 0.0), rules.NEUTRAL_WEIGHT)
     return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text,
                    prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude)
+
+
+def topic_profile(person: Profile, state: ConversationState, stored: Profile, records: Mapping[str, ItemRecord],
+                  domain: str | None, keep: list[str] | tuple[str, ...] = ()) -> Profile:
+    """Return the person's profile without the conversation's own items (named or suggested in it, not pressed or
+    rated) of another domain than the one asked for: films liked earlier in the talk do not pick or explain games.
+    `keep` holds items the turn names as seeds on purpose ("games for someone who loves The Matrix")."""
+    if not domain:
+        return person
+    pressed = set(stored.liked) | set(stored.disliked) | set(stored.history)
+    talked = (set(state.liked) | set(state.mentions) | set(state.suggested_ids())) - pressed - set(keep)
+    other = {i for i in talked if i in records and records[i].domain != domain}
+    if not other:
+        return person
+    return replace(person, liked=[i for i in person.liked if i not in other],
+                   history={i: w for i, w in person.history.items() if i not in other})
 
 
 def popular_items(catalog: ServingCatalog, *, constraints: Constraints, profile: Profile, n: int,
@@ -423,8 +443,7 @@ class ConversationTurn:
         if plan.feedback:
             plan.extra["feedback"] = plan.feedback
         scored = self._rank()
-        scored = self._assist.add_candidates(scored, inp, inp.state.constraints(),
-                                             merged_profile(inp.state, inp.history))
+        scored = self._assist.add_candidates(scored, inp, self._constraints(), self._person())
         self.mark("ranked")
         if inp.rerank:
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
@@ -440,8 +459,12 @@ class ConversationTurn:
             loosen = replies.request_summary(relax[0].to_dict(), language)
             plan.reply = replies.relax_reply(self._summary, loosen, relax[1], language)
             plan.extra["relax"] = relax[0].to_dict()
+            inp.state.offer_relax(plan.extra["relax"])  # "yes" / "drop it" / "好的" next turn loosens it
         else:
             plan.reply = replies.recommend_reply(len(plan.items), self._summary, domain, language)
+        if inp.state.changed.get("loosened"):
+            dropped = replies.request_summary(inp.state.changed["loosened"], language)
+            plan.reply = replies.loosened_note(dropped, language) + plan.reply
         # Say so when a named title is not in the catalog, rather than silently ranking without it.
         plan.reply = replies.unknown_titles_note(list(getattr(u, "unknown_titles", []) or []), language) + plan.reply
         plan.suggestions = replies.suggestions(domain, bool(plan.items), language)
@@ -455,9 +478,9 @@ class ConversationTurn:
         action films shows the same films again rather than nothing).
         """
         inp = self.inp
-        constraints = inp.state.constraints()
+        constraints = self._constraints()
         pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
-        person = merged_profile(inp.state, inp.history)
+        person = self._person()
         scored = self._candidates(person, constraints, pool)
         reshowable = set(inp.state.reshowable_items()) & set(constraints.exclude_items)
         if len(scored) < pool and reshowable:
@@ -467,6 +490,18 @@ class ConversationTurn:
                      if s.item_id in reshowable and s.item_id not in seen]
             scored += again[:pool - len(scored)]
         return scored
+
+    def _constraints(self) -> Constraints:
+        """Return the conversation's filters, with what the person named in other conversations kept off."""
+        constraints = self.inp.state.constraints()
+        elsewhere = [i for i in self.inp.named_elsewhere if i not in constraints.exclude_items]
+        return replace(constraints, exclude_items=constraints.exclude_items + elsewhere) if elsewhere else constraints
+
+    def _person(self) -> Profile:
+        """Return the taste this turn ranks for: the conversation over stored history, in the domain asked for."""
+        inp = self.inp
+        return topic_profile(merged_profile(inp.state, inp.history), inp.state, inp.history, inp.catalog.records,
+                             inp.state.constraints().domain, keep=list(getattr(self.u, "source_items", []) or []))
 
     def _candidates(self, person: Profile, constraints: Constraints, pool: int) -> list[ScoredItem]:
         inp, plan = self.inp, self.result

@@ -31,8 +31,9 @@ def _fmt_value(value: Any, language: str = "en") -> str:
 def request_summary(constraints: dict[str, Any], language: str) -> str:
     """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"."""
     parts: list[str] = []
-    for values in (constraints.get("include") or {}).values():
-        parts.append("/".join(_fmt_value(v, language) for v in values))
+    all_of = set(constraints.get("all_of") or ())  # "romantic comedy" asks for both, not either
+    for attr, values in (constraints.get("include") or {}).items():
+        parts.append((" + " if attr in all_of else "/").join(_fmt_value(v, language) for v in values))
     for attr, (low, high) in (constraints.get("ranges") or {}).items():
         name = ZH_ATTRIBUTES.get(attr, attr) if language == "zh" else attr
         if low is not None and high is not None:
@@ -67,6 +68,13 @@ def relax_reply(summary: str, loosen: str, count: int, language: str) -> str:
         return f"没有同时符合“{summary}”的结果。去掉“{loosen}”这个条件的话，有{count}个可选，要试试吗？"
     return (f"Nothing matches all of {summary}. Without “{loosen}” there would be {count} to choose from — "
             "shall I drop it?")
+
+
+def loosened_note(dropped: str, language: str) -> str:
+    """Return the sentence that says which filter was dropped at the person's word (empty when none)."""
+    if not dropped:
+        return ""
+    return f"好的，去掉了“{dropped}”。" if language == "zh" else f"OK, without “{dropped}”. "
 
 
 def unknown_titles_note(titles: list[str], language: str) -> str:

@@ -20,6 +20,23 @@ DISLIKE_KINDS = frozenset({"dislike"})
 RETRACTION_KINDS = {"unlike": "like", "undislike": "dislike", "unfavourite": "favourite"}
 LIKE_THRESHOLD = 4.0  # a rating at or above this is a like (the training matrix's rule)
 DISLIKE_THRESHOLD = 2.0  # a rating at or below this is a dislike
+# Likes and dislikes read from a person's words are stored as events with context {"via": STATED_VIA}. They stay
+# with the conversation they were said in (its dialogue state holds them, in its domain): stored history and
+# training read only what was pressed, rated or imported. "Download my data" says which is which (event_source).
+STATED_VIA = "message"
+EVENT_SOURCES = {STATED_VIA: "stated", "button": "pressed", "api": "api"}
+
+
+def event_source(kind: str, origin: str, context: dict | None) -> str:
+    """Return how a feedback event came to be: "stated" (read from chat words), "pressed" (a card button),
+    "rated", "imported" or "api"."""
+    if kind == "rating":
+        return "rated"
+    if origin == "import":
+        return "imported"
+    return EVENT_SOURCES.get(str((context or {}).get("via", "")), "api")
+
+
 # Strengths in a person's item vector, by grade (what every ranker reads; see catalog.graded_train).
 LIKED_WEIGHT = 1.0
 NEUTRAL_WEIGHT = 0.5

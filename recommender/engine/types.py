@@ -34,7 +34,8 @@ class ItemRecord:
 class Constraints:
     """Hard filters applied exactly: attribute include/exclude, numeric ranges, domain, item exclusions.
 
-    include: {attribute: [values]} — an item must match at least one value of every listed attribute.
+    include: {attribute: [values]} — an item must match at least one value of every listed attribute, or every
+    value of an attribute named in all_of ("romantic comedy": Romance and Comedy).
     exclude: {attribute: [values]} — an item matching any listed value is dropped.
     ranges: {attribute: (low, high)} — inclusive; None leaves a side open.
     """
@@ -44,6 +45,7 @@ class Constraints:
     ranges: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     domain: str | None = None
     exclude_items: list[str] = field(default_factory=list)
+    all_of: list[str] = field(default_factory=list)
 
     def is_empty(self) -> bool:
         return not (self.include or self.exclude or self.ranges or self.domain or self.exclude_items)
@@ -62,6 +64,7 @@ class Constraints:
             ranges={k: (v[0], v[1]) for k, v in (data.get("ranges") or {}).items()},
             domain=data.get("domain"),
             exclude_items=list(data.get("exclude_items") or []),
+            all_of=[str(a) for a in data.get("all_of") or []],
         )
 
 

@@ -16,6 +16,7 @@ from recommender.engine import rules
 from recommender.engine.data import InteractionData
 from recommender.engine.types import ItemRecord
 from recommender.models import Interaction, Item, ModelVersion
+from recommender.services.feedback import stated_in_chat
 from recommender.services.locks import LockHeld, job_lock
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ def dataset_from_db(*, through_event_id: int | None = None) -> InteractionData:
     stored = Interaction.objects.all() if through_event_id is None else Interaction.objects.filter(pk__lte=through_event_id)
     events = (
         stored.exclude(kind__in=EXCLUDED_KINDS)
+        .exclude(stated_in_chat())  # words said in one conversation stay with it
         .order_by("occurred_at", "pk")
         .values_list("profile_id", "item_id", "kind", "value", "occurred_at")
     )

@@ -136,3 +136,17 @@ def test_reply_ratings_show_in_the_admin(catalog, django_user_model):
     page = client.get("/admin/chat/message/?rating=-1").content.decode()
     assert "Thumbs down" in page and "Here you are" in page
     assert "Here you are" not in client.get("/admin/chat/message/?rating=1").content.decode()
+
+
+def test_download_says_which_feedback_was_stated_in_chat_and_which_was_pressed_or_rated(catalog):
+    client, me = guest_client()
+    conversation = services.conversation_start(profile=me)
+    services.stated_feedback_record(feedback=[{"item_id": str(catalog["ml-100"].pk), "kind": "like"}], profile=me,
+                                    conversation=conversation)
+    services.feedback_record(profile=me, item_id=catalog["ml-1"].pk, kind="like", conversation=conversation)
+    Interaction.objects.create(profile=me, item=catalog["ml-50"], kind="rating", value=4.5, origin="api",
+                               occurred_at=timezone.now())
+    data = json.loads(client.get("/my-data/download").content)
+    assert [(f["item_title"], f["source"], f["scope"]) for f in data["feedback"]] == [
+        ("Fargo (1996)", "stated", "conversation"), ("Toy Story (1995)", "pressed", "everywhere"),
+        ("Star Wars (1977)", "rated", "everywhere")]

@@ -103,6 +103,41 @@ def test_a_like_stated_in_a_message_goes_when_the_message_is_rewound(catalog, gu
     assert not Interaction.objects.filter(profile=profile).exists()
 
 
+def test_a_like_stated_in_one_conversation_stays_with_it(catalog, guest):
+    profile, _ = guest
+    films = services.conversation_start(profile=profile)
+    run("I loved Fargo", profile, films, k=3)
+    assert Interaction.objects.filter(profile=profile, context__via=rules.STATED_VIA).count() == 1
+    # The next conversation (another day, another domain) is not explained by it ...
+    assert selectors.history_profile(profile=profile).liked == []
+    events = run("recommend something", profile, services.conversation_start(profile=profile), k=5)
+    evidence = [e for item in of_type(events, "chat.items")[0]["items"] for e in item.get("evidence", [])]
+    evidence += [e for x in of_type(events, "chat.explanation") for e in x.get("evidence", [])]
+    listed = [card["id"] for card in of_type(events, "chat.items")[0]["items"]]
+    assert listed and catalog["ml-100"].pk not in listed  # kept off the list: the person has met it
+    assert all(e.get("item_id") != str(catalog["ml-100"].pk) for e in evidence)
+    # ... while a press counts everywhere, and its own conversation still holds the stated like.
+    services.feedback_record(profile=profile, item_id=catalog["ml-1"].pk, kind="like")
+    assert selectors.history_profile(profile=profile).liked == [str(catalog["ml-1"].pk)]
+    films.refresh_from_db()
+    assert services.load_state(films.state).context.liked == [str(catalog["ml-100"].pk)]
+
+
+def test_yes_to_an_offer_to_drop_a_filter_loosens_it_also_after_a_rewind(catalog, guest):
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    events = run("a horror musical", profile, conversation, k=3)
+    assert not of_type(events, "chat.items")[0]["items"] and "?" in reply_text(events)
+    extra = run("what about comedies?", profile, conversation, k=3)  # answered otherwise: the offer lapses
+    services.conversation_rewind(conversation=conversation,
+                                 message=Message.objects.get(pk=of_type(extra, "chat.done")[0]["user_message_id"]))
+    conversation.refresh_from_db()
+    events = run("好的", profile, conversation, k=3)  # the rebuilt state still holds the offer
+    assert of_type(events, "chat.items")[0]["items"] and reply_text(events).startswith("好的，去掉了")
+    conversation.refresh_from_db()
+    assert services.load_state(conversation.state).context.include == {}
+
+
 def test_ask_info_answers_from_the_catalog(catalog, guest):
     profile, _ = guest
     events = run("What year did Titanic come out?", profile)

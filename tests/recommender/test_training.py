@@ -5,6 +5,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from recommender import selectors
+from recommender.engine import rules
 from recommender.engine.types import Constraints, Profile
 from recommender.models import Interaction, Item, ModelVersion
 from recommender.services.feedback import interaction_record
@@ -102,3 +103,14 @@ def test_engine_config_passes_the_device_and_embedding_model_settings(settings):
     assert engine_config({"device": "cuda:1"})["device"] == "cuda:1"  # an explicit config wins
     hashing = engine_config({"components": {"content": {"embedder": {"kind": "hashing", "dim": 8}}}})
     assert hashing["components"]["content"]["embedder"] == {"kind": "hashing", "dim": 8}
+
+
+def test_likes_stated_in_chat_words_are_not_trained_on_but_presses_are(small_shop):
+    profile = Interaction.objects.first().profile
+    interaction_record(profile=profile, item=small_shop[1], kind="like", origin="chat",
+                       context={"via": rules.STATED_VIA})
+    interaction_record(profile=profile, item=small_shop[2], kind="like", origin="chat", context={"via": "button"})
+    data = dataset_from_db()
+    user = data.user_index[str(profile.pk)]
+    row = {data.item_ids[c] for r, c in zip(data.rows, data.cols) if r == user}
+    assert str(small_shop[2].pk) in row and str(small_shop[1].pk) not in row

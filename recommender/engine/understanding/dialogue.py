@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..llm import LLMBackend
 from .catalog import CatalogIndex
@@ -24,7 +24,7 @@ def suggested_items(text: str, catalog: CatalogIndex) -> list[str]:
 
 
 def read_dialogue(
-    messages: Iterable[Mapping[str, str]],
+    messages: Iterable[Mapping[str, Any]],
     catalog: CatalogIndex,
     backend: LLMBackend | None = None,
     state: ConversationState | None = None,
@@ -33,7 +33,8 @@ def read_dialogue(
     """Return (the state after every message, the Understanding of the last user message).
 
     messages are {"role": "user" | "assistant", "content": str} in order; an assistant message may carry
-    "item_ids" (what was shown) to use instead of linking titles from its text. Other roles are skipped. Without
+    "item_ids" (what was shown) to use instead of linking titles from its text, and "relax" (the filter it offered
+    to drop). Other roles are skipped. Without
     any user message the Understanding is an empty chitchat one.
     """
     from . import understand
@@ -48,5 +49,6 @@ def read_dialogue(
             state.apply(last)
         elif role in ASSISTANT_ROLES:
             ids = message.get("item_ids")
-            state.apply_assistant(content, catalog, item_ids=list(ids) if ids is not None else None)
+            state.apply_assistant(content, catalog, item_ids=list(ids) if ids is not None else None,
+                                  offered_relax=message.get("relax") or None)
     return state, last

@@ -166,6 +166,8 @@ LIKE_WORDS = [
     "great", "good", "perfect", "awesome", "amazing", "excellent", "nice", "interesting", "fantastic", "best",
     "exactly what", "looks good", "sounds good", "want this", "i'll take", "喜欢", "爱", "好看", "不错", "很棒", "棒",
     "完美", "精彩", "就是它", "就要", "正是", "挺好", "很好", "喜爱", "推荐得好",
+    # Agreeing with someone else's taste ("my wife loves it and so do I", "我也是").
+    "so do i", "me too", "i do too", "我也是", "我也爱",
 ]
 
 DISLIKE_WORDS = [
@@ -179,7 +181,9 @@ DISLIKE_WORDS = [
     "not my speed", "not my style", "not my taste", "not my type", "not my kind", "do not suggest", "don't suggest",
     "wouldn't recommend", "would not recommend", "waste of time", "annoying", "obnoxious", "lame", "mediocre",
     "cheesy", "corny", "isn't my cup of tea", "isnt my cup of tea", "isn't my thing", "isnt my thing", "isnt for me",
-    "isn't for me", "wasn't for me", "wasnt for me", "wasn't fond", "wasnt fond", "not fond", "not too fond", "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
+    "isn't for me", "wasn't for me", "wasnt for me", "wasn't fond", "wasnt fond", "not fond", "not too fond",
+    "can't stand", "cant stand", "cannot stand", "can't bear", "couldn't stand", "dull", "受不了", "接受不了", "不爱看",
+    "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
 ]
 
 LIST_REJECTION = [
@@ -192,17 +196,23 @@ NEGATION_CUES = [
     "no more", "anything but", "other than", "rather not", "can't stand", "exclude", "skip", "enough of", "sick of",
     "tired of", "fed up with", "受够了", "看腻了", "腻了", "厌倦了",
     "不要", "不想", "不看", "别", "除了", "不喜欢", "讨厌", "没有", "不含", "不是", "排除", "也不要", "非",
+    # Degree: wanting less of something is never a wish for it ("isn't too long", "不太暴力", "别太吓人").
+    "isn't", "isnt", "aren't", "arent", "wasn't", "not so", "not too", "too much", "fewer", "nor",
+    "不太", "别太", "没那么", "不那么", "不怎么", "少点", "少一点", "少些", "不用太",
 ]
+# "less" refuses what follows it, except in a bound ("less than 50 dollars").
+LESS_CUE = r"(?<![a-z0-9'])less(?!\s+than)(?![a-z0-9'])"
 
 # Wanting less of an intensity ("less violent", "不要太吓人") excludes the genres that carry it,
 # where the catalog has them; an exact filter the ranker can honour.
 AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]]]] = [
     (["less violent", "not violent", "non-violent", "nonviolent", "nothing violent", "too violent", "without violence",
-      "no violence", "less gory", "not gory", "no gore", "too gory", "不要太暴力", "别太暴力", "不暴力", "没那么暴力",
-      "不那么暴力", "少点暴力", "不要暴力", "不血腥", "不要血腥", "别太血腥"],
+      "no violence", "less gory", "not gory", "no gore", "too gory", "without gore", "less violence", "less gore",
+      "不要太暴力", "别太暴力", "不暴力", "没那么暴力", "不太暴力", "不那么暴力", "少点暴力", "不要暴力", "不血腥",
+      "不要血腥", "别太血腥", "不太血腥", "没有血腥"],
      {"genres": ["Horror", "War"]}),
     (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "不吓人", "别太吓人", "不要太吓人",
-      "不要吓人"],
+      "不要吓人", "不太吓人", "没那么吓人"],
      {"genres": ["Horror"]}),
     (["something lighter", "lighter", "light-hearted", "lighthearted", "less dark", "not so dark", "轻松一点", "轻松点",
       "轻松的", "别太沉重", "不要太沉重"],
@@ -253,7 +263,8 @@ EN_STOPWORDS = set(
     around over under below above after before between since until year years s ve ll re d m t being well
     someone's his her hers him us ours yours next totally different shopping help fine set forget week weekend
     tomorrow evening morning afternoon hmm hm um uh nothing though although came come comes coming out entertain
-    possible if whatever less anyway kinda sorta quite pretty ideally preferably hopefully sure great fun""".split()
+    possible if whatever less anyway kinda sorta quite pretty ideally preferably hopefully sure great fun both
+    either neither""".split()
 )
 # Contractions lose their apostrophe in tokens ("i'll" -> "ill"); both spellings are stop words.
 EN_STOPWORDS |= {w.replace("'", "") for w in EN_STOPWORDS if "'" in w} | {
@@ -317,3 +328,36 @@ CLOSINGS = [
     "thanks for the recommendations", "thanks for chatting", "you too", "have a great weekend",
     "再见", "拜拜", "晚安", "谢谢你的推荐", "谢谢推荐",
 ]
+
+# Someone else's taste ("my sister loves X", "我女朋友喜欢X"): the item is theirs, not the speaker's like.
+OTHER_PEOPLE = [
+    "my sister", "my brother", "my wife", "my husband", "my girlfriend", "my boyfriend", "my partner", "my mom",
+    "my mum", "my mother", "my dad", "my father", "my son", "my daughter", "my kids", "my kid", "my friend",
+    "my friends", "my roommate", "my parents", "my family", "my boss", "my colleague", "my grandma", "my grandpa",
+    "he", "she", "they", "everyone", "everybody",
+    "我女朋友", "我男朋友", "我老婆", "我老公", "我妻子", "我丈夫", "我妈妈", "我妈", "我爸爸", "我爸", "我姐姐", "我姐",
+    "我妹妹", "我妹", "我哥哥", "我哥", "我弟弟", "我弟", "我儿子", "我女儿", "我孩子", "我朋友", "我同事", "我室友",
+    "女朋友", "男朋友", "老婆", "老公", "妈妈", "爸爸", "姐姐", "妹妹", "哥哥", "弟弟", "朋友", "他们", "她们", "他", "她",
+    "大家", "别人",
+]
+OTHER_TASTE_VERBS = [
+    "loves", "love", "likes", "like", "adores", "adore", "enjoys", "enjoy", "is into", "are into", "is obsessed with",
+    "is a fan of", "are fans of", "keeps watching", "watches", "liked", "loved", "enjoyed", "thinks", "says",
+    "hates", "hated", "dislikes", "can't stand", "doesn't like", "didn't like",
+    "喜欢", "爱看", "爱", "最爱", "迷", "推荐", "讨厌", "不喜欢", "受不了",
+]
+# Accepting an offer to loosen a filter ("shall I drop it?"): these phrases anywhere in the answer ...
+LOOSEN_CUES = [
+    "drop it", "drop that", "drop the", "remove it", "remove that", "loosen", "relax it", "relax that", "without it",
+    "skip it", "forget it", "forget that", "never mind that", "ignore it", "ignore that", "go ahead", "do it",
+    "please do", "that's fine", "no problem", "no worries",
+    "去掉", "放宽", "不要这个条件", "不用这个条件", "没问题", "那就这样",
+]
+# ... and these yes-words only where the answer begins ("好的", but not the 好 of "有好看的吗").
+LOOSEN_ANSWERS = [
+    "yes", "yeah", "yep", "yup", "sure", "ok", "okay", "alright", "fine", "of course", "why not", "sounds good",
+    "please", "好", "好的", "好啊", "好吧", "好呀", "行", "行吧", "可以", "可以的", "嗯", "是的", "对", "试试",
+]
+# Declining the offer: keep the filter.
+KEEP_CUES = ["keep it", "keep that", "keep the", "don't drop", "do not drop", "rather not", "不用了", "不用去掉", "不要去掉", "别去掉",
+             "保留", "不了"]

@@ -24,15 +24,30 @@ TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "se
 # Only these make a lower-case ordinary word a title ("loved heat"); "was", "to", "about" do not ("it was perfect").
 STRONG_TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated",
                      "hate", "watch", "rewatch"}
-ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比")
+ZH_TITLE_CUES = ("喜欢", "看过", "像", "讨厌", "类似", "和", "跟", "比", "爱")
 _EN_PRONOUN = re.compile(r"\b(it|that one|this one|that movie|that film|this movie|this film|that|this|them)\b")
 _ZH_PRONOUN = re.compile(r"(这个|这部|那部|那个|它|这款|那款|这件|那件|这本|那本)")
 _SIMILAR_TO_PRONOUN = re.compile(r"\b(like|similar to) (that|this|it)\b|(类似|像)(这个|那个|这部|那部|它)")
 _ZH_NEG_NOISE = re.compile(r"有没有|是不是|要不要|好不好|行不行|没有别的")
 _ABOUT_ME = ["your favorite", "your favourite", "do you like", "are you a", "you're a", "you are a", "你最喜欢", "你喜欢什么", "你是"]
 _NEGATION = re.compile("|".join(
-    re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
-    for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)))
+    [re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
+     for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)] + [lx.LESS_CUE]))
+
+
+def _alternatives(words: list[str]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+# A yes-word that begins the answer and is a word of its own: "好的", "ok fine", not "好看的" or "yesterday".
+_LOOSEN_ANSWER = re.compile(r"\s*(?:" + _alternatives(lx.LOOSEN_ANSWERS) + r")(?![a-z0-9\u4e00-\u9fff])")
+# Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
+_OTHER_TASTE = re.compile(
+    r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
+    r"\s+(?:really |also |absolutely |totally |just |still )?(?:" +
+    _alternatives([w for w in lx.OTHER_TASTE_VERBS if not is_cjk(w[0])]) + r")(?![a-z0-9'])"
+    r"|(?<!其)(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if is_cjk(w[0])]) + r")"
+    r"(?:很|也|特别|超|最|非常|一直|都|超级)?(?:" + _alternatives([w for w in lx.OTHER_TASTE_VERBS if is_cjk(w[0])]) + ")")
 # "didn't love", "not a fan", "不太爱": praise under a negation is criticism.
 _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
                            r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
@@ -138,6 +153,85 @@ def _earliest(text: str, table) -> str | None:
             if 0 <= pos < best_pos:
                 best, best_pos = label, pos
     return best
+
+
+
+_SIMILAR_WORDS = ["similar", "类似", "像", "差不多", "一样"]
+
+
+def _clause_polarity(span: str, similar_is_liking: bool = True) -> str | None:
+    """Return "disliked", "liked" or None for what a clause says about liking ("something similar" counts as
+    liking the item unless similar_is_liking is False)."""
+    if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span) or _TOO_FOR_ME.search(span):
+        return "disliked"
+    if _has_phrase(span, lx.LIKE_WORDS) or (similar_is_liking and _has_phrase(span, _SIMILAR_WORDS)):
+        return "liked"
+    return None
+
+
+def _sentence_at(text: str, pos: int) -> str:
+    """Return the sentence around a character offset (split at . ! ? ; and their Chinese forms)."""
+    start = max(text.rfind(ch, 0, pos) for ch in ".!?;。！？；") + 1
+    ends = [i for i in (text.find(ch, pos) for ch in ".!?;。！？；") if i >= 0]
+    return text[start : min(ends) if ends else len(text)]
+
+
+def _token_index(tokens: list[Token], char_pos: int) -> int:
+    """Return the index of the token at or after a character offset (the last token past the end)."""
+    ends = [t.end for t in tokens]
+    return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
+
+
+# The next name of a list that began with a title: "Fargo and Inception", "Heat, Alien and Up".
+_NEXT_IN_LIST = re.compile(r"(?:\s*,\s*(?:and\s+)?|\s+and\s+|\s*&\s*)((?:(?:The|A|An)\s+)?[A-Z0-9][\w'’:.-]*"
+                           r"(?:\s+(?:[A-Z0-9][\w'’:.-]*|of|the|in|on|a|an|to|at|for|with))*)")
+_LIST_SEPARATOR = re.compile(r"\s*,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*")
+
+
+def _take_chars(tokens: list[Token], taken: list[bool], start: int, end: int) -> None:
+    """Mark the tokens between two character offsets as claimed."""
+    k = bisect.bisect_right([t.end for t in tokens], start)
+    while k < len(tokens) and tokens[k].start < end:
+        taken[k] = True
+        k += 1
+
+
+def _name_list(name: str) -> list[tuple[str, int]]:
+    """Return the names of a written list with their offsets: "The Matrix and Inception", "A, B and C".
+
+    A lone "X and Y" of two single words stays one name ("Pride and Prejudice"); a list with a comma, or with a
+    name of several words on either side of the "and", splits."""
+    parts, start = [], 0
+    for sep in list(_LIST_SEPARATOR.finditer(name)) + [None]:
+        end = sep.start() if sep else len(name)
+        if name[start:end].strip():
+            parts.append((name[start:end].strip(), start + len(name[start:end]) - len(name[start:end].lstrip())))
+        start = sep.end() if sep else end
+    for k in range(len(parts) - 1, 0, -1):
+        if parts[k][0][:1].islower():  # "Beauty and the Beast": "the Beast" goes on the name before it
+            parts[k - 1] = (name[parts[k - 1][1] : parts[k][1] + len(parts[k][0])], parts[k - 1][1])
+            del parts[k]
+    if len(parts) < 2:
+        return [(name, 0)]
+    if "," not in name and len(parts) == 2 and all(len(p.split()) == 1 for p, _ in parts):
+        return [(name, 0)]
+    return parts
+
+
+@dataclass
+class _Cues:
+    """What the words of a turn signal, read once by the intent step and used again for the items."""
+
+    ask_field: str | None = None
+    has_question: bool = False
+    request: bool = False
+    seen_state: str | None = None
+    more: bool = False
+    accepted: bool = False
+    pronoun: bool = False
+    focus: str | None = None
+    slots: bool = False
+    reacted: bool = False
 
 
 class Parser:
@@ -405,18 +499,52 @@ class Parser:
         refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
         title_spans: list[tuple[int, int]] = []  # character spans of names: their words carry no sentiment
 
-        ends = [t.end for t in tokens]
-
-        def token_at(char_pos):
-            return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
-
-        def take_chars(start, end):
-            k = bisect.bisect_right(ends, start)
-            while k < len(tokens) and tokens[k].start < end:
-                taken[k] = True
-                k += 1
-
         # 1. Titles in 《》 or quotes are unambiguous mentions; their words are never read as anything else.
+        self._quoted_titles(text, tokens, taken, refs, u, title_spans)
+        # 2. Titles first, then numeric ranges and list positions; 3. then names after a liking cue (linked within a
+        # typo, else reported as unknown), and only then attribute values and domain words among unclaimed words.
+        matches = self._titles_ranges_positions(text, low, tokens, taken, refs, u, title_spans, state)
+        self._cued_names(text, tokens, taken, refs, u, title_spans)
+        theirs = self._other_taste_spans(low)
+        vocabulary = self._scan_vocabulary(tokens, taken)
+        self._whose_words(vocabulary, tokens, refs, theirs)
+        for m in vocabulary:
+            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
+                continue  # a free-form value's words also serve content retrieval as keywords
+            for k in range(m.start, m.end):
+                taken[k] = True
+        matches = sorted(matches + vocabulary, key=lambda m: m.start)
+        self._polarity(text, low, tokens, clauses, matches)
+        # 4. The domain the words ask for.
+        context_domain = self._stated_domain(u, matches, tokens, refs, state)
+
+        # 5. Attribute values, resolved to one domain's vocabulary.
+        attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
+        structured = [m for m in attr_matches
+                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
+        chosen = self._choose_domain(structured or attr_matches, context_domain)
+        self._attribute_values(u, attr_matches, structured, chosen, taken, low, tokens)
+        self._avoid_intensity(low, chosen or context_domain, u)
+        for span_start, span_end in theirs:  # "my boyfriend is obsessed with": no words to look for
+            _take_chars(tokens, taken, span_start, span_end)
+
+        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
+        # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
+        # Roger Rabbit" is not a question.
+        said = low
+        for span_start, span_end in title_spans + theirs:
+            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
+        cues = self._read_intent(u, said, text, tokens, taken, refs, attr_matches, state)
+        self._read_items(u, cues, said, text, tokens, clauses, refs, state, theirs)
+        self._settle(u, structured, chosen, said, state)
+        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
+        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
+                         self._negation_starts(low, tokens), clauses, tokens)
+        return u, left
+
+    # -- steps of parse -----------------------------------------------------------------------------
+    def _quoted_titles(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+        """Link names in 《》 or quotes (unknown capitalised ones are reported); their words are claimed."""
         for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
             inner = next(g for g in m.groups() if g)
             titled = bool(m.group(1)) or inner[:1].isupper()
@@ -424,17 +552,18 @@ class Parser:
             if ref is None:
                 if titled:
                     u.unknown_titles.append(inner.strip())
-                    take_chars(m.start(), m.end())
+                    _take_chars(tokens, taken, m.start(), m.end())
                     title_spans.append((m.start(), m.end()))
                 continue
-            refs.append((token_at(m.start()), ref))
-            take_chars(m.start(), m.end())
+            refs.append((_token_index(tokens, m.start()), ref))
+            _take_chars(tokens, taken, m.start(), m.end())
             title_spans.append((m.start(), m.end()))
-        # 2. Titles first; numeric ranges and list positions keep their words unless a longer title covers them
-        # ("Close Encounters of the Third Kind" is not "the third one").
-        has_year = self.catalog.has_attribute("year")
-        has_price = self.catalog.has_attribute("price")
-        range_hits = find_ranges(low, price=has_price, year=has_year)
+
+    def _titles_ranges_positions(self, text: str, low: str, tokens, taken: list[bool], refs, u: Understanding,
+                                 title_spans, state: ConversationState) -> list[Match]:
+        """Read catalog titles, numeric ranges and list positions; a longer span wins a clash ("Close Encounters of
+        the Third Kind" is not "the third one"). Return the title matches kept."""
+        range_hits = find_ranges(low, price=self.catalog.has_attribute("price"), year=self.catalog.has_attribute("year"))
         position_hits = find_positions(low)
         matches = self._scan_titles(text, tokens, taken)
 
@@ -462,16 +591,15 @@ class Parser:
             if re.search(r"(nothing|no|not|不要|别)\s*$", before) and (low_b is None) != (high_b is None):
                 low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
             u.ranges[hit.attr] = [low_b, high_b]
-            take_chars(hit.span.start, hit.span.end)
+            _take_chars(tokens, taken, hit.span.start, hit.span.end)
         for pos in position_hits:
             if title_wins(pos.span):
                 continue
             item_id = state.item_at(pos.index)
-            take_chars(pos.span.start, pos.span.end)
+            _take_chars(tokens, taken, pos.span.start, pos.span.end)
             if item_id:
-                refs.append((token_at(pos.span.start), ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
-        # 3. Then names after a liking cue (linked within a typo, else reported as unknown), and only then attribute
-        # values and domain words among the words no title claimed.
+                refs.append((_token_index(tokens, pos.span.start),
+                             ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
@@ -480,27 +608,70 @@ class Parser:
             others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
             refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
                                           match="ambiguous" if others else "exact", alternatives=others)))
+        return matches
+    def _cued_names(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+        """Link names after a liking cue that no title claimed; a list of them ("The Matrix and Inception",
+        "A, B and C") links name by name, and what the catalog does not hold is reported as unknown."""
         for name, covered in self._unlinked_titles(text, tokens, taken):
             if self._describes(key_of(name)):
                 continue  # "I like Horror movies": vocabulary, not a name
-            ref, _ = self._link_name(name)
             for k in covered:
                 taken[k] = True
             title_spans.append((tokens[covered[0]].start, tokens[covered[-1]].end))
+            ref, _ = self._link_name(name)
+            if ref is not None:
+                refs.append((covered[0], ref))
+                continue
+            offset = text.index(name, tokens[covered[0]].start)
+            for part, start in _name_list(name):
+                part_ref, _ = self._link_name(part)
+                if part_ref is not None:
+                    refs.append((_token_index(tokens, offset + start), part_ref))
+                elif part not in u.unknown_titles:
+                    u.unknown_titles.append(part)
+        self._names_after_titles(text, tokens, taken, refs, u, title_spans)
+
+    def _names_after_titles(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+        """Link (or report) capitalised names that go on a list begun by a title: "I loved Fargo and Inception"."""
+        ends = sorted(end for _, end in title_spans)
+        while ends:
+            end = ends.pop(0)
+            m = _NEXT_IN_LIST.match(text, end)
+            if m is None:
+                continue
+            name = _TITLE_TAIL.sub("", m.group(1)).strip(" .:-")
+            start = m.start(1)
+            covered = [k for k, t in enumerate(tokens) if t.start < start + len(name) and t.end > start]
+            if not name or not covered or any(taken[k] for k in covered) or self._describes(key_of(name)):
+                continue
+            for k in covered:
+                taken[k] = True
+            title_spans.append((start, start + len(name)))
+            ends.append(start + len(name))
+            ref, _ = self._link_name(name)
             if ref is not None:
                 refs.append((covered[0], ref))
             elif name not in u.unknown_titles:
                 u.unknown_titles.append(name)
-        vocabulary = self._scan_vocabulary(tokens, taken)
-        for m in vocabulary:
-            if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
-                continue  # a free-form value's words also serve content retrieval as keywords
-            for k in range(m.start, m.end):
-                taken[k] = True
-        matches = sorted(matches + vocabulary, key=lambda m: m.start)
-        self._polarity(text, low, tokens, clauses, matches)
 
-        # 4. Domain: stated words, Chinese genre compounds in 片, else the items' domains.
+    def _whose_words(self, vocabulary: list[Match], tokens, refs, theirs: list[tuple[int, int]]) -> None:
+        """Drop person words that only say whose taste it is: "my sister loves Titanic" and "my wife and I loved
+        Titanic" ask for no women's sizes (the named items' domain has no such value), while "my kids loved Aladdin"
+        still asks for children's films."""
+        named = {self.catalog.domain_of(r.item_id) for _, r in refs}
+        for m in vocabulary:
+            inside = any(s <= tokens[m.start].start < e for s, e in theirs)
+            people = all(entry[0] == "gender" for entry in m.entries)  # "my wife and I loved Titanic"
+            if (inside or people) and named and not any(entry[2] in named for entry in m.entries):
+                m.dropped = True
+
+    def _other_taste_spans(self, low: str) -> list[tuple[int, int]]:
+        """Return the character spans of someone else's taste ("my sister loves", "我女朋友喜欢")."""
+        return [m.span() for m in _OTHER_TASTE.finditer(low)]
+
+    def _stated_domain(self, u: Understanding, matches, tokens, refs, state: ConversationState) -> str | None:
+        """Set the domain the words ask for (stated words, Chinese genre compounds in 片, else the items' domains);
+        return the domain the attribute words are read in."""
         domains = []
         for m in matches:
             if m.negated or m.dropped:
@@ -522,14 +693,13 @@ class Parser:
         ref_domains = {self.catalog.domain_of(r.item_id) for _, r in refs}
         target = next((d for d in domains if d not in ref_domains), None) or (domains[0] if domains else None)
         u.domain = target
-        context_domain = target or state.domain
+        return target or state.domain
 
-        # 5. Attribute values, resolved to one domain's vocabulary.
-        attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
-        structured = [m for m in attr_matches
-                      if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
-        chosen = self._choose_domain(structured or attr_matches, context_domain)
+    def _attribute_values(self, u: Understanding, attr_matches, structured, chosen, taken, low: str, tokens) -> None:
+        """Fill include/exclude (structured values) and prefer/avoid (free-form ones) in the chosen domain; values
+        written as one compound ("romantic comedy", "爱情喜剧") must all hold (all_of)."""
         chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries)
+        kept: list[tuple[Match, str, object]] = []
         for m in attr_matches:
             entries = [e for e in m.entries if e[2] == chosen]
             if not entries and chosen_elsewhere:
@@ -545,62 +715,75 @@ class Parser:
                 value = str(value).lower()
             else:
                 bucket = u.exclude if m.negated else u.include
+                if not m.negated:
+                    kept.append((m, attr, value))
             if value not in bucket.setdefault(attr, []):
                 bucket[attr].append(value)
-        self._avoid_intensity(low, chosen or context_domain, u)
         for attr in list(u.include):
             u.include[attr] = [v for v in u.include[attr] if v not in u.exclude.get(attr, [])]
             if not u.include[attr]:
                 del u.include[attr]
+        u.all_of = self._compounds(kept, low, tokens, u)
 
-        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names blanked out, so that
-        # "A Bad Moms Christmas" is not criticism and "Who Framed Roger Rabbit" is not a question.
-        said = low
-        for span_start, span_end in title_spans:
-            said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
-        ask_field = _earliest(said, lx.ASK_FIELDS)
-        has_question = bool(_has_phrase(said, lx.QUESTION_MARKERS))
-        request = _has_phrase(said, lx.REQUEST_CUES)
+    def _compounds(self, kept, low: str, tokens, u: Understanding) -> list[str]:
+        """Return the attributes whose wished values are written as one compound: side by side ("sci-fi horror",
+        "爱情喜剧") or joined by "both ... and"; "comedy or romance" stays either."""
+        out: list[str] = []
+        for (a, attr, value), (b, attr_b, value_b) in zip(kept, kept[1:]):
+            if attr != attr_b or value == value_b or attr in out or len(u.include.get(attr, [])) < 2:
+                continue
+            between = low[tokens[a.end - 1].end : tokens[b.start].start]
+            before = low[max(0, tokens[a.start].start - 6) : tokens[a.start].start]
+            if not between.strip(" -") or (between.strip() in ("and", "&", "和", "又") and "both" in before):
+                out.append(attr)
+        return out
+
+    def _read_intent(self, u: Understanding, said: str, text: str, tokens, taken, refs, attr_matches,
+                     state: ConversationState) -> _Cues:
+        """Set the turn's intent (and more / reject_all / loosen); return the cues the item reading needs."""
+        cues = _Cues(ask_field=_earliest(said, lx.ASK_FIELDS), has_question=bool(_has_phrase(said, lx.QUESTION_MARKERS)),
+                     request=bool(_has_phrase(said, lx.REQUEST_CUES)), seen_state=_seen_state(said),
+                     more=bool(_has_phrase(said, lx.MORE_CUES)), accepted=bool(_has_phrase(said, lx.ACCEPT_CUES)),
+                     pronoun=bool(_EN_PRONOUN.search(said) or _ZH_PRONOUN.search(text)), focus=state.focus_item)
         rejection = _has_phrase(said, lx.LIST_REJECTION)
-        pronoun = bool(_EN_PRONOUN.search(said) or _ZH_PRONOUN.search(text))
-        focus = state.focus_item
         slots = bool(u.include or u.exclude or u.ranges or u.domain)
-        chat_words = self._is_chat(said, tokens, taken)
-        more = _has_phrase(said, lx.MORE_CUES)
-        seen_state = _seen_state(said)
-        accepted = bool(_has_phrase(said, lx.ACCEPT_CUES))
-        reacted = bool(seen_state or accepted or _has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
-                       or _NEGATED_LIKE.search(said))
-        ab_question = has_question and attr_matches and refs and _ASK_AB.search(said)
+        cues.slots = slots
+        cues.reacted = bool(cues.seen_state or cues.accepted or _has_phrase(said, lx.LIKE_WORDS)
+                            or _has_phrase(said, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(said))
+        ab_question = cues.has_question and attr_matches and refs and _ASK_AB.search(said)
         # "Yes please" / "sure" answering the assistant's offer or suggestion in a recommendation conversation.
         answers_offer = bool(state.recommending and (state.assistant_asked or state.awaiting_reaction)
-                             and _has_phrase(said, lx.AFFIRMATIVES) and not has_question)
-
+                             and _has_phrase(said, lx.AFFIRMATIVES) and not cues.has_question)
+        u.loosen = self._loosens(said, state)
         if _has_phrase(said, lx.OFF_TOPIC) and not (slots or refs):
             intent = "chitchat"
-        elif _has_phrase(said, _ABOUT_ME) and has_question and not (refs or request or (slots and state.recommending)):
+        elif u.loosen:
+            intent = "recommend"  # "yes, drop it" after "shall I drop it?": the filter goes and the list comes
+        elif _has_phrase(said, _ABOUT_ME) and cues.has_question and not (
+                refs or cues.request or (slots and state.recommending)):
             # Asking the assistant's own taste is small talk, except inside a recommendation conversation, where
             # "do you like horror?" / "what's your favourite comedy?" asks what to watch.
             intent = "chitchat"
         elif ab_question:
             intent = "ask_info"
-            ask_field = attr_matches[0].entries[0][0]
-        elif ask_field and (refs or (pronoun and focus)) and (has_question or ask_field == "description"):
+            cues.ask_field = attr_matches[0].entries[0][0]
+        elif cues.ask_field and (refs or (cues.pronoun and cues.focus)) and (
+                cues.has_question or cues.ask_field == "description"):
             intent = "ask_info"
-        elif rejection and not (more and rejection in lx.WEAK_REJECTION) and (
+        elif rejection and not (cues.more and rejection in lx.WEAK_REJECTION) and (
                 state.last_items or state.suggestions or not slots):
             # Turning the shown list down asks for a fresh one.
             intent = "recommend"
             u.reject_all = True
-        elif slots or request or refs or more or u.unknown_titles:
+        elif slots or cues.request or refs or cues.more or u.unknown_titles:
             # Stating taste, naming liked items and asking for more all want a (refreshed) list.
             intent = "recommend"
         elif _has_phrase(said, lx.CLOSINGS):
             intent = "chitchat"
-        elif (focus and reacted) or answers_offer:
+        elif (cues.focus and cues.reacted) or answers_offer:
             # Reacting to a suggestion ("haven't seen it", "ok, seen that one") asks for the next ones.
             intent = "recommend"
-        elif chat_words:
+        elif self._is_chat(said, tokens, taken):
             intent = "chitchat"
         elif u.prefer or u.avoid:
             intent = "recommend"
@@ -610,29 +793,47 @@ class Parser:
             intent = "recommend" if (state.recommending or state.assistant_asked
                                      or self._content_left(tokens, taken)) else "chitchat"
         u.intent = intent
-        u.more = bool(more) and intent == "recommend"
+        u.more = cues.more and intent == "recommend"
+        if intent == "ask_info":
+            u.ask_field = cues.ask_field
+        return cues
 
+    def _loosens(self, said: str, state: ConversationState) -> bool:
+        """Return whether the turn accepts the assistant's offer to drop a filter ("yes", "drop it", "好的", "行")."""
+        if not state.offered_relax:
+            return False
+        if re.match(r"\s*(no|nope|nah)\b(?! problem| worries)", said) or _has_phrase(said, lx.KEEP_CUES):
+            return False  # "no, keep it"; a "no" later on ("yes, and no gore") refuses something else
+        return bool(_has_phrase(said, lx.LOOSEN_CUES) or _LOOSEN_ANSWER.match(said))
+
+    def _read_items(self, u: Understanding, cues: _Cues, said: str, text: str, tokens, clauses, refs,
+                    state: ConversationState, theirs: list[tuple[int, int]]) -> None:
+        """Attach the items the turn is about, with the speaker's sentiment and reactions (seen, accepted)."""
+        intent, focus = u.intent, cues.focus
         # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
         if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
-                (pronoun and (intent == "ask_info" or reacted or _SIMILAR_TO_PRONOUN.search(said)))
-                or (reacted and not slots and not more and not request and state.awaiting_reaction)):
+                (cues.pronoun and (intent == "ask_info" or cues.reacted or _SIMILAR_TO_PRONOUN.search(said)))
+                or (cues.reacted and not cues.slots and not cues.more and not cues.request
+                    and state.awaiting_reaction)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
-        self._sentiments(text, said, tokens, clauses, refs, intent)
-        if seen_state or accepted:
-            explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
-                            or _NEGATED_LIKE.search(said))
-            self._reactions(refs, seen_state, accepted, explicit)
+        others = {idx for idx, ref in refs if ref.via != "context" and idx < len(tokens) and any(
+            s <= tokens[idx].start and clauses[idx] == clauses[_token_index(tokens, s)] for s, _ in theirs)}
+        worded = self._sentiments(text, said, tokens, clauses, refs, intent, others)
+        if cues.seen_state or cues.accepted:
+            self._reactions(refs, cues.seen_state, cues.accepted, worded, said, tokens)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
                 seen.add(ref.item_id)
                 u.referenced_items.append(ref)
 
+    def _settle(self, u: Understanding, structured, chosen, said: str, state: ConversationState) -> None:
+        """Keep what the intent allows, and set the topic, a cross-domain target and whether wishes are replaced."""
+        intent = u.intent
         if intent == "ask_info":
-            u.ask_field = ask_field
-            u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+            u.include, u.exclude, u.ranges, u.domain, u.all_of = {}, {}, {}, None, []
         elif intent == "chitchat":
-            u.include, u.exclude, u.ranges, u.domain = {}, {}, {}, None
+            u.include, u.exclude, u.ranges, u.domain, u.all_of = {}, {}, {}, None, []
             u.prefer, u.avoid = {}, {}
             u.referenced_items = []
         elif intent == "feedback":
@@ -649,16 +850,23 @@ class Parser:
                 u.target_domain, u.source_items = u.domain, sources
         if intent == "recommend" and u.include and state.include and _has_phrase(said, lx.REPLACE_CUES):
             u.replace = True
-        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
-        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
-                         self._negation_starts(low, tokens), clauses, tokens)
-        return u, left
 
     # -- helpers ----------------------------------------------------------------------------------
-    def _reactions(self, refs, seen_state: str | None, accepted: bool, explicit: bool) -> None:
-        """Mark reactions to suggestions: seen (sentiment from the words), or not seen yet and willing (accepted)."""
+    def _reactions(self, refs, seen_state: str | None, accepted: bool, worded: set[int], said: str, tokens) -> None:
+        """Mark reactions: seen (sentiment only from the words), or not seen yet and willing (accepted). With several
+        items named, "seen" marks those in the sentence that says it ("I've seen Contact and Gattaca already")."""
         if len({r.item_id for _, r in refs}) != 1:
-            return  # one reaction, several items: which is which is not clear
+            if seen_state == "seen":
+                named = [(idx, ref) for idx, ref in refs if ref.via != "context" and idx < len(tokens)]
+                marked = [(idx, ref) for idx, ref in named if _seen_state(_sentence_at(said, tokens[idx].start))]
+                # "Pulp Fiction and Reservoir Dogs? I've seen both": a sentence of its own says it of them all.
+                for _, ref in marked or named:
+                    ref.reaction = "seen"
+                    if id(ref) not in worded:
+                        ref.sentiment = "neutral"  # seen, and nothing said about liking it
+            return  # one other reaction, several items: which is which is not clear
+        explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                        or _NEGATED_LIKE.search(said))
         for _, ref in refs:
             if seen_state == "unseen":
                 if ref.sentiment == "disliked":
@@ -720,31 +928,30 @@ class Parser:
         order = {d: i for i, d in enumerate(DOMAIN_ORDER)}
         return max(counts, key=lambda d: (counts[d], -order.get(d, 99)))
 
-    def _sentiments(self, text, low, tokens, clauses, refs, intent) -> None:
-        """Set each reference's sentiment from its clause (or the next clause), else from the intent."""
+    def _sentiments(self, text, low, tokens, clauses, refs, intent, others: set[int] = frozenset()) -> set[int]:
+        """Set each reference's sentiment from its clause (or the next clause), else from the intent; return the
+        ids (id()) of the references whose sentiment the words gave. Items of someone else's taste (`others`, by
+        token index: "my sister loves X") take only what the speaker says of them, and are neutral otherwise."""
         if not refs:
-            return
-        clause_text: dict[int, str] = {}
-        for k, t in enumerate(tokens):
-            c = clauses[k]
-            clause_text[c] = clause_text.get(c, "") + " " + low[t.start : t.end]
-        # Keep punctuation-free spans but recover phrases like "doesn't look interesting" from the raw text.
+            return set()
         spans: dict[int, tuple[int, int]] = {}
         for k, t in enumerate(tokens):
             s, e = spans.get(clauses[k], (t.start, t.end))
             spans[clauses[k]] = (min(s, t.start), max(e, t.end))
         ref_clauses = {clauses[min(idx, len(tokens) - 1)] for idx, _ in refs}
 
-        def polarity(c):
+        def polarity(c, own=True):
             if c not in spans:
                 return None
-            span = low[spans[c][0] : spans[c][1]]
-            if _has_phrase(span, lx.DISLIKE_WORDS) or _NEGATED_LIKE.search(span) or _TOO_FOR_ME.search(span):
-                return "disliked"
-            if _has_phrase(span, lx.LIKE_WORDS) or _has_phrase(span, ["similar", "类似", "像", "差不多", "一样"]):
-                return "liked"
-            return None
+            if not own and text[spans[c][1] : spans[c][1] + 1] in ("?", "？"):
+                return None  # "he loves Heat, but what would I like?" asks; it says nothing of Heat
+            return _clause_polarity(low[spans[c][0] : spans[c][1]], own)
 
+        def beside(c, step):  # the nearest clause with words before (-1) or after (+1): ", but" leaves one empty
+            near = [k for k in spans if (k - c) * step > 0]
+            return (min(near) if step > 0 else max(near)) if near else c + step
+
+        worded: set[int] = set()
         for idx, ref in refs:
             if intent == "ask_info":
                 ref.sentiment = "neutral"
@@ -754,6 +961,7 @@ class Parser:
                 clause_start = spans[c][0] if c in spans else 0
                 if _NEGATED_BEFORE.search(low[clause_start:tokens[idx].start]):
                     ref.sentiment = "disliked"
+                    worded.add(id(ref))
                     continue
             if ref.via == "context" and len(ref_clauses) == 1:
                 # "it": the whole turn is about it, and after a contrast the last word counts
@@ -761,13 +969,19 @@ class Parser:
                 said = [p for p in (polarity(k) for k in sorted(spans)) if p]
                 if said:
                     ref.sentiment = said[-1]
+                    worded.add(id(ref))
                     continue
             sentiment = polarity(c)
-            if sentiment is None and (c + 1) not in ref_clauses:
-                sentiment = polarity(c + 1)
-            if sentiment is None and (c - 1) not in ref_clauses and ref.via != "context":
-                sentiment = polarity(c - 1)
-            if sentiment is None:
+            if sentiment is None and beside(c, 1) not in ref_clauses:
+                # "my kids loved Aladdin, anything similar?" asks for more like it; it is not the speaker's like.
+                sentiment = polarity(beside(c, 1), own=idx not in others)
+            if sentiment is None and beside(c, -1) not in ref_clauses and ref.via != "context" and idx not in others:
+                sentiment = polarity(beside(c, -1))
+            if sentiment is not None:
+                worded.add(id(ref))
+            elif idx in others:
+                sentiment = "neutral"
+            else:
                 named = ref.via not in ("context", "ordinal")
                 # A name in a question ("what is the rating for X?") says nothing about liking it.
                 start = tokens[min(idx, len(tokens) - 1)].start
@@ -775,6 +989,7 @@ class Parser:
                 asked = end < len(text) and text[end] in "?？" and not _has_phrase(low, _REQUEST_IN_QUESTION)
                 sentiment = "liked" if intent == "recommend" and named and not asked else "neutral"
             ref.sentiment = sentiment
+        return worded
 
     def _is_chat(self, low, tokens, taken) -> bool:
         """Return whether the turn is only greetings, thanks and filler."""

@@ -34,6 +34,8 @@ class Understanding:
     include: dict[str, list[Any]] = field(default_factory=dict)
     exclude: dict[str, list[Any]] = field(default_factory=dict)
     ranges: dict[str, list[float | None]] = field(default_factory=dict)
+    # Attributes whose included values must all hold: one compound ("romantic comedy", "爱情喜剧").
+    all_of: list[str] = field(default_factory=list)
     referenced_items: list[ItemRef] = field(default_factory=list)
     keywords: list[str] = field(default_factory=list)
     domain: str | None = None
@@ -49,6 +51,8 @@ class Understanding:
     avoid: dict[str, list[Any]] = field(default_factory=dict)
     # The person asked for more of the same ("any other suggestions?", "还有别的吗").
     more: bool = False
+    # The turn accepts the assistant's offer to drop a filter ("yes, drop it", "好的"): the state loosens it.
+    loosen: bool = False
     # The domain this turn is about (stated, or that of the items or vocabulary it names); a new one resets the topic.
     topic_domain: str | None = None
     # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.

@@ -73,6 +73,30 @@ def _group(m: re.Match, *names: str) -> str | None:
     return None
 
 
+# Limits written with comparison signs: "year >2000", "价格<200元", "price <= $50".
+_COMPARED = re.compile(r"(?P<attr>year|released|年份|上映|price|cost|价格|价钱|售价|rating|score|评分)?\s*"
+                       r"(?P<op><=|>=|<|>|≤|≥)\s*(?P<cur>\$)?(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>元|块|dollars?|bucks)?")
+_YEAR_WORDS = ("year", "released", "年份", "上映")
+_PRICE_WORDS = ("price", "cost", "价格", "价钱", "售价")
+
+
+def _add_compared(text: str, *, price: bool, year: bool, add) -> None:
+    """Add the ranges written with <, >, <=, >= (a year when named or shaped like one, else a price)."""
+    for m in _COMPARED.finditer(text):
+        n, op, named = float(m["n"]), m["op"], m["attr"]
+        if named and named not in _YEAR_WORDS + _PRICE_WORDS:
+            continue  # "rating <4": the catalog has no such attribute to filter on
+        is_year = named in _YEAR_WORDS or (not named and not m["cur"] and not m["unit"] and 1800 <= n <= 2030)
+        if (is_year and not year) or (not is_year and not (price and (named or m["cur"] or m["unit"]))):
+            continue
+        above = op in (">", ">=", "≥")
+        if is_year:  # whole years: "after 2000" starts at 2001
+            bound = int(n) + (1 if op == ">" else -1 if op == "<" else 0)
+            add("year", bound if above else None, None if above else bound, m)
+        else:
+            add("price", n if above else None, None if above else n, m)
+
+
 def find_ranges(text: str, *, price: bool = True, year: bool = True) -> list[RangeHit]:
     """Return ranges the (lower-cased) text states; spans never overlap, earlier and longer patterns win."""
     hits: list[RangeHit] = []
@@ -85,6 +109,7 @@ def find_ranges(text: str, *, price: bool = True, year: bool = True) -> list[Ran
         taken.append(span)
         hits.append(RangeHit(attr, low, high, span))
 
+    _add_compared(text, price=price, year=year, add=add)
     if price:
         for m in _EN_PRICE_BETWEEN.finditer(text):
             a, b = _group(m, "a", "c"), _group(m, "b", "d")

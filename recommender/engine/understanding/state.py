@@ -30,6 +30,8 @@ class ConversationState:
     include: dict[str, list[Any]] = field(default_factory=dict)
     exclude: dict[str, list[Any]] = field(default_factory=dict)
     ranges: dict[str, list[float | None]] = field(default_factory=dict)
+    # Attributes whose included values must all hold ("romantic comedy": Romance and Comedy).
+    all_of: list[str] = field(default_factory=list)
     domain: str | None = None
     liked: list[str] = field(default_factory=list)
     disliked: list[str] = field(default_factory=list)
@@ -57,6 +59,9 @@ class ConversationState:
     assistant_asked: bool = False
     # The assistant's last message (its start), which a learned reading of the reply takes as context.
     assistant_text: str = ""
+    # The filter the assistant offered to drop when nothing matched ({"include"/"exclude"/"ranges": ...}), until the
+    # person's next turn: "yes" / "drop it" / "好的" loosens it.
+    offered_relax: dict[str, Any] = field(default_factory=dict)
     # What the latest turn changed (for replies and debugging): keys such as "liked", "include", "topic_reset".
     changed: dict[str, Any] = field(default_factory=dict)
 
@@ -84,7 +89,7 @@ class ConversationState:
 
     def _reset_topic(self) -> None:
         """Drop what the old topic asked for; named items, suggestions and exclusions of items stay."""
-        self.include, self.exclude, self.ranges = {}, {}, {}
+        self.include, self.exclude, self.ranges, self.all_of = {}, {}, {}, []
         self.prefer, self.avoid = {}, {}
         self.keywords = []
         self.domain = None
@@ -109,6 +114,7 @@ class ConversationState:
         persist, reactions update suggestions, and a new topic or domain drops the old topic's constraints."""
         self.turns += 1
         self.language = u.language or self.language
+        offered, self.offered_relax = self.offered_relax, {}  # an offer is answered by the next turn or lapses
         self.awaiting_reaction = self.assistant_asked = False
         self.recommending = self.recommending or u.intent == "recommend"
         changed: dict[str, Any] = {}
@@ -147,13 +153,28 @@ class ConversationState:
         self.changed = changed
         if u.intent not in ("recommend", "feedback"):
             return
+        if u.loosen and offered:
+            changed["loosened"] = self.loosen(offered)
+        self._merge_wishes(u)
+        if u.domain:
+            self.domain = u.domain
+        if u.keywords:
+            self.keywords = _add(self.keywords, u.keywords)[-MAX_KEYWORDS:]
+        for key in ("include", "exclude", "ranges", "prefer", "avoid"):
+            value = getattr(u, key, None)
+            if value:
+                changed[key] = {k: list(v) for k, v in value.items()}
+
+    def _merge_wishes(self, u: Understanding) -> None:
+        """Merge the turn's filters and soft preferences: same attribute replaced, a refusal removes the wish."""
         if u.replace:
             # "算了，我更想看动画片": earlier wishes go, exclusions and ranges stay.
-            self.include = {}
+            self.include, self.all_of = {}, []
             self.keywords = []
             self.prefer = {}
         for attr, values in u.include.items():
             self.include[attr] = list(values)
+            self.all_of = [a for a in self.all_of if a != attr] + ([attr] if attr in u.all_of else [])
             if attr in self.exclude:
                 self.exclude[attr] = [v for v in self.exclude[attr] if v not in values]
                 if not self.exclude[attr]:
@@ -176,18 +197,29 @@ class ConversationState:
                 self.prefer[attr] = [v for v in self.prefer[attr] if v not in values]
         self.prefer = {k: v for k, v in self.prefer.items() if v}
         self.avoid = {k: v for k, v in self.avoid.items() if v}
-        if u.domain:
-            self.domain = u.domain
-        if u.keywords:
-            self.keywords = _add(self.keywords, u.keywords)[-MAX_KEYWORDS:]
-        for key in ("include", "exclude", "ranges", "prefer", "avoid"):
-            value = getattr(u, key, None)
-            if value:
-                changed[key] = {k: list(v) for k, v in value.items()}
+        self.all_of = [a for a in self.all_of if len(self.include.get(a, [])) > 1]
 
-    def apply_assistant(self, text: str, catalog, *, item_ids: list[str] | None = None) -> list[str]:
+    def loosen(self, part: dict[str, Any]) -> dict[str, Any]:
+        """Drop the filters in part ({"include": {attr: values}, "exclude": ..., "ranges": ...}); return what went."""
+        dropped: dict[str, Any] = {"all_of": [a for a in self.all_of if a in (part.get("include") or {})]}
+        for kind in ("include", "exclude", "ranges"):
+            held = getattr(self, kind)
+            for attr in (part.get(kind) or {}):
+                if attr in held:
+                    dropped.setdefault(kind, {})[attr] = held.pop(attr)
+        self.all_of = [a for a in self.all_of if a in self.include]
+        return dropped
+
+    def offer_relax(self, part: dict[str, Any]) -> None:
+        """Remember that the assistant offered to drop a filter (part as Constraints.to_dict()) and asked."""
+        self.offered_relax = {k: dict(part[k]) for k in ("include", "exclude", "ranges") if part.get(k)}
+        self.assistant_asked = self.recommending = True
+
+    def apply_assistant(self, text: str, catalog, *, item_ids: list[str] | None = None,
+                        offered_relax: dict[str, Any] | None = None) -> list[str]:
         """Read one assistant message: remember the items it suggests (linked from its text, or given as item_ids
-        when the caller knows what was shown) and return their ids. The first becomes "it" for the next turn."""
+        when the caller knows what was shown) and return their ids. The first becomes "it" for the next turn.
+        offered_relax is the filter the message offered to drop, when the caller stored it."""
         from .dialogue import suggested_items  # the parser imports this module
         from .parser import _has_phrase
 
@@ -206,6 +238,8 @@ class ConversationState:
             self.focus_item = shown[0]
             self.awaiting_reaction = True
         self.changed = {"suggested": shown}
+        if offered_relax:
+            self.offer_relax(offered_relax)
         return shown
 
     def reactions(self) -> dict[str, str]:
@@ -221,6 +255,7 @@ class ConversationState:
         excluded = self.excluded_items()
         return Constraints(
             include={k: list(v) for k, v in self.include.items()},
+            all_of=[a for a in self.all_of if a in self.include],
             exclude={k: list(v) for k, v in self.exclude.items()},
             ranges={k: (v[0], v[1]) for k, v in self.ranges.items()},
             # "Something like The Terminator" keeps to films even in a catalog that also sells frying pans.

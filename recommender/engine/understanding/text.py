@@ -6,14 +6,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import nh3
+
 MAX_CHARS = 2000  # longer turns are cut: nobody asks for a film in more words than this
-_TAG = re.compile(r"<[^>]{0,200}>")
-_SCRIPT = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _TOKEN = re.compile(r"[a-z0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 CLAUSE_PUNCT = set(",.;!?，。；！？、\n…")
+# "anything but war films": this "but" means "except" and keeps the refusal in one clause.
+_BUT_MEANS_EXCEPT = {"anything", "everything", "all", "nothing"}
 CLAUSE_WORDS = {"but", "however", "though", "although", "但", "但是", "不过", "可是", "只是", "然而"}
 # Sequel numerals as people and catalogs write them ("Part II", "2"); "i", "v" and "x" are left alone (words, "X-Men").
 ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
@@ -70,12 +72,22 @@ def fold(text: str) -> str:
     return text.lower().translate(_FOLD)
 
 
+def strip_markup(text: str) -> str:
+    """Return the text with HTML elements removed (script and style with their content) and entities decoded.
+
+    An HTML parser decides what is a tag, so a "<" that opens none stays: "rating <4, year >2000" and
+    "价格<200元" keep their limits. Tags become spaces so words on either side of one stay apart."""
+    if "<" not in text and "&" not in text:
+        return text
+    spaced = re.sub(r"<(?=/?[A-Za-z!])", " <", text)
+    return html.unescape(nh3.clean(spaced, tags=set(), clean_content_tags={"script", "style"}, strip_comments=True))
+
+
 def clean(text: str | None) -> str:
     """Return the turn as plain text: HTML tags and entities removed, width-normalised, spaces collapsed, capped."""
     if not text:
         return ""
-    text = str(text)[: MAX_CHARS * 2]
-    text = html.unescape(_TAG.sub(" ", _SCRIPT.sub(" ", text)))
+    text = strip_markup(str(text)[: MAX_CHARS * 2])
     text = unicodedata.normalize("NFKC", text)
     # Curly quotes and apostrophes are folded so "don’t" and "don't" read alike.
     text = text.replace("’", "'").replace("‘", "'").replace("“", '"').replace("”", '"')
@@ -150,13 +162,16 @@ def clause_ids(text: str, tokens: list[Token]) -> list[int]:
     ids = []
     clause = 0
     prev_end = 0
+    prev_word = ""
     for tok in tokens:
         between = text[prev_end : tok.start]
         if any(ch in CLAUSE_PUNCT for ch in between):
             clause += 1
-        if tok.text in CLAUSE_WORDS or text[tok.start : tok.start + 2] in CLAUSE_WORDS:
+        if (tok.text in CLAUSE_WORDS or text[tok.start : tok.start + 2] in CLAUSE_WORDS) and not (
+                tok.text == "but" and prev_word in _BUT_MEANS_EXCEPT):
             clause += 1
         ids.append(clause)
+        prev_word = tok.text
         prev_end = tok.end
     return ids
 

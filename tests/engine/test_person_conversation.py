@@ -1,0 +1,94 @@
+"""Whole turns over a small catalog: compound genres filter on every genre, an offer to drop a filter is taken up
+by the next turn, and a conversation's own likes stay in the domain they were said in."""
+from __future__ import annotations
+
+import pytest
+
+from recommender.engine.conversation import ServingCatalog, TurnInput, collect, context_from_messages, topic_profile
+from recommender.engine.types import ItemRecord, Profile
+from recommender.engine.understanding import ConversationState
+
+FILMS = [
+    ("f1", "Pretty Woman (1990)", ["Comedy", "Romance"], 1990),
+    ("f2", "Home Alone (1990)", ["Comedy"], 1990),
+    ("f3", "Titanic (1997)", ["Drama", "Romance"], 1997),
+    ("f4", "Groundhog Day (1993)", ["Comedy", "Romance", "Fantasy"], 1993),
+    ("f5", "Liar Liar (1997)", ["Comedy"], 1997),
+    ("f6", "Unforgiven (1992)", ["Western"], 1992),
+    ("f7", "Evita (1996)", ["Drama", "Musical"], 1996),
+    ("f8", "Alien (1979)", ["Horror", "Sci-Fi"], 1979),
+    ("f9", "Fargo (1996)", ["Crime", "Drama"], 1996),
+]
+GAMES = [("g1", "Stardew Valley", ["farming", "simulation"]), ("g2", "Portal 2", ["puzzle"])]
+
+
+def records() -> dict[str, ItemRecord]:
+    out = {i: ItemRecord(i, t, "movie", attributes={"genres": g, "year": y}) for i, t, g, y in FILMS}
+    out.update({i: ItemRecord(i, t, "game", attributes={"genres": g}) for i, t, g in GAMES})
+    return out
+
+
+@pytest.fixture(scope="module")
+def catalog() -> ServingCatalog:
+    # Plain comedies are the most popular: an either-genre filter would put them first.
+    return ServingCatalog.build(records(), {"f2": 9.0, "f5": 8.0, "f3": 7.0, "f1": 2.0, "f4": 1.0})
+
+
+def turn(text: str, state: ConversationState, catalog: ServingCatalog, shown: list | None = None):
+    return collect(TurnInput(text=text, state=state, catalog=catalog, shown=shown if shown is not None else []))
+
+
+@pytest.mark.parametrize("text", ["a romantic comedy please", "我想看爱情喜剧"])
+def test_every_listed_item_carries_every_genre_of_a_compound(catalog, text):
+    plan = turn(text, ConversationState(), catalog)
+    listed = [s.item_id for s in plan.items]
+    assert listed and set(listed) == {"f1", "f4"}
+
+
+def test_genres_joined_by_or_list_either(catalog):
+    plan = turn("a comedy or a romance", ConversationState(), catalog)
+    assert {"f2", "f5", "f3"} <= {s.item_id for s in plan.items}
+
+
+@pytest.mark.parametrize("first, answer, language", [
+    ("a western musical from the 90s", "yes, drop it", "en"), ("a western musical from the 90s", "sure", "en"),
+    ("我想看九十年代的西部歌舞片", "好的", "zh"), ("我想看九十年代的西部歌舞片", "行", "zh")])
+def test_an_offer_to_drop_a_filter_is_taken_up_by_the_next_turn(catalog, first, answer, language):
+    state, shown = ConversationState(), []
+    plan = turn(first, state, catalog, shown)
+    assert not plan.items and plan.extra["relax"]["include"] == {"genres": ["Western", "Musical"]}
+    assert state.offered_relax == {"include": {"genres": ["Western", "Musical"]}}
+    plan = turn(answer, state, catalog, shown)
+    assert plan.intent == "recommend" and plan.items
+    assert state.include == {} and state.ranges == {"year": [1990, 1999]}
+    assert all(1990 <= records()[s.item_id].attributes["year"] <= 1999 for s in plan.items)
+    assert plan.reply.startswith("好的，去掉了" if language == "zh" else "OK, without")
+
+
+def test_declining_the_offer_keeps_the_filter_and_asks_again(catalog):
+    state = ConversationState()
+    turn("a western musical", state, catalog)
+    plan = turn("no, keep it", state, catalog)
+    assert not plan.items and state.include == {"genres": ["Western", "Musical"]}
+
+
+def test_an_offer_stored_with_the_reply_is_read_back_from_the_messages(catalog):
+    messages = [{"role": "user", "content": "a western musical"},
+                {"role": "assistant", "content": "Nothing matches all of Western + Musical. Shall I drop it?",
+                 "item_ids": [], "relax": {"include": {"genres": ["Western", "Musical"]}}}]
+    state = context_from_messages(messages, catalog)
+    plan = turn("yes", state, catalog)
+    assert plan.items and state.include == {}
+
+
+def test_the_conversations_film_likes_do_not_seed_a_game_list(catalog):
+    state = ConversationState()
+    turn("I loved Fargo", state, catalog)
+    assert state.liked == ["f9"]
+    stored = Profile(liked=["f3"])  # a pressed like counts everywhere
+    person = Profile(liked=["f9", "f3"], history={"f9": 0.5})
+    games = topic_profile(person, state, stored, records(), "game")
+    assert games.liked == ["f3"] and games.history == {}
+    assert topic_profile(person, state, stored, records(), "movie") == person
+    kept = topic_profile(person, state, stored, records(), "game", keep=["f9"])
+    assert kept.liked == ["f9", "f3"]  # named on purpose: "games for someone who loves Fargo"
