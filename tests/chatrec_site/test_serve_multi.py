@@ -60,12 +60,6 @@ def test_workers_inherit_the_one_listening_socket():
         sock.close()
 
 
-def test_health_names_the_process_and_its_database(client, db):
-    answer = client.get("/healthz")
-    assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "pid": os.getpid(), "database": "ok"}
-
-
 def database_for_test() -> tuple[str, str]:
     """Return (a fresh database's URL on DATABASE_URL's server, its name)."""
     parts = urlsplit(os.environ["DATABASE_URL"])
