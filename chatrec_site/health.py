@@ -123,6 +123,13 @@ def llm() -> dict[str, Any] | None:
 
 @never_cache
 @require_GET
+def livez(request):
+    """GET /livez: this process answers HTTP at all (no dependency is asked); `bin/serve-multi`'s hang probe."""
+    return JsonResponse({"status": "ok", "pid": os.getpid()})
+
+
+@never_cache
+@require_GET
 def healthz(request):
     checks: dict[str, Any] = {"database": _outcome(database), "cache": _outcome(cache_read),
                               "channel_layer": _outcome(channel_layer), "broker": _outcome(broker)}
