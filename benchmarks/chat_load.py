@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
 import platform
 import random
@@ -27,6 +26,7 @@ import websockets
 
 from benchmarks.acklog import AckLog
 from benchmarks.common import BENCHMARKS_MD, write_section
+from benchmarks.common import percentile as nearest_rank
 
 # A mix of what people type: requests, refinements, follow-ups, facts, feedback, small talk; both languages.
 SCRIPTS = [
@@ -218,12 +218,9 @@ async def run(base: str, conversations: int, turns: int, timeout: float, think: 
 
 
 def percentile(values: list[float], q: float) -> float | None:
-    """Return the q-th percentile (nearest rank) in milliseconds, or None without data."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1] * 1000
+    """Return the q-th percentile of seconds (benchmarks.common's definition) in milliseconds, or None."""
+    found = nearest_rank(values, q)
+    return None if found is None else found * 1000
 
 
 def summarize(results: Results) -> dict:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
-import math
 import os
 import sys
 import tempfile
@@ -35,6 +34,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from benchmarks.common import data_root
+from benchmarks.common import percentile as common_percentile
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml_latest
 from recommender.engine.dialogues import (
@@ -87,11 +87,8 @@ def recall_at(ranking: list[str], targets: list[str], k: int) -> float:
 
 
 def percentile(values: list[float], q: float) -> float:
-    """Return the q-th percentile (nearest rank) of values, 0 for none."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))]
+    """Return the q-th percentile of values (benchmarks.common's definition), 0 for none."""
+    return common_percentile(values, q) or 0.0
 
 
 # ---------------------------------------------------------------- data

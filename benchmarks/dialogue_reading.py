@@ -16,7 +16,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import data_root
+from benchmarks.common import data_root, percentile
 from benchmarks.understanding import ml_latest_catalog
 from recommender.engine.understanding.dialogue import read_dialogue
 from recommender.engine.understanding.text import key_of
@@ -98,9 +98,9 @@ def evaluate(dialogues: list[dict], catalog, *, with_year: bool = True) -> dict:
         "liked_in_profile": share("liked_in_profile", "liked"),
         "suggestions_recognised": share("suggested_seen", "suggested"),
         "disliked_read_as_liked": share("disliked_but_liked", "disliked"),
-        "ms_per_dialogue_p50": per_dialogue[len(per_dialogue) // 2] if per_dialogue else 0.0,
-        "ms_per_dialogue_p95": per_dialogue[int(len(per_dialogue) * 0.95)] if per_dialogue else 0.0,
-        "ms_per_message_p95": per_message[int(len(per_message) * 0.95)] if per_message else 0.0,
+        "ms_per_dialogue_p50": percentile(per_dialogue, 50) or 0.0,
+        "ms_per_dialogue_p95": percentile(per_dialogue, 95) or 0.0,
+        "ms_per_message_p95": percentile(per_message, 95) or 0.0,
     }
 
 

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from benchmarks.common import REPO, add_data_dir, data_root, write_section
+from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import (
     InteractionData,
@@ -324,7 +324,7 @@ def latency_section(seed: int, quick: bool, log: Callable[[str], None]) -> dict[
             t = time.perf_counter()
             call(u)
             times.append((time.perf_counter() - t) * 1000)
-        results[label] = {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95))}
+        results[label] = {"p50_ms": percentile(times, 50), "p95_ms": percentile(times, 95)}
         log(f"  top-10 over 10,000 items, {label}: p50 {results[label]['p50_ms']:.1f} ms, "
             f"p95 {results[label]['p95_ms']:.1f} ms")
     return {"n_items": 10_000, "n_users": data.n_users, "fit_s": fit_s, "calls": len(users), "latency": results,

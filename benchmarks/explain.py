@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO, add_data_dir, data_root, write_section
+from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml100k, random_split
 from recommender.engine.embedding import make_embedder
@@ -83,7 +83,8 @@ def _pct(a: int, b: int) -> str:
 
 
 def _ms(values: list[float], q: float) -> str:
-    return f"{1000.0 * float(np.quantile(values, q)):.2f}" if values else "n/a"
+    """Return the q-quantile (0-1) of seconds in ms by benchmarks.common's one percentile definition."""
+    return f"{1000.0 * percentile(values, q * 100):.2f}" if values else "n/a"
 
 
 # ---------------------------------------------------------------- engine

@@ -24,6 +24,8 @@ from collections import Counter, defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+from benchmarks.common import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "reliability.md"
 BEGIN, END = "<!-- BEGIN fuzz_api -->", "<!-- END fuzz_api -->"
@@ -138,8 +140,8 @@ def fuzz(base: str, token: str | None, examples: int) -> dict:
             "requests": stats["requests"], "server_errors": stats["server_errors"],
             "bad_error_shape": stats["bad_error_shape"],
             "statuses": dict(sorted(stats["statuses"].items())),
-            "p50_ms": round(times[len(times) // 2] * 1000, 1),
-            "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))] * 1000, 1),
+            "p50_ms": round((percentile(times, 50) or 0.0) * 1000, 1),
+            "p99_ms": round((percentile(times, 99) or 0.0) * 1000, 1),
         }
     return {"operations": figures, "failures": failures[:20]}
 

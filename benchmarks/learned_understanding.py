@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import data_root
+from benchmarks.common import data_root, percentile
 from benchmarks.understanding import DEV, HOLDOUT, build_catalogs
 from recommender.engine.dialogues import Dialogue, is_development, read_redial
 from recommender.engine.embedding import SentenceEmbedder
@@ -132,9 +132,7 @@ def latency_ms(fn, inputs: Sequence, repeat_first: bool = True) -> dict[str, flo
         started = time.perf_counter()
         fn(item)
         times.append((time.perf_counter() - started) * 1000)
-    ordered = sorted(times)
-    return {"mean": statistics.fmean(times), "p50": ordered[len(ordered) // 2],
-            "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
+    return {"mean": statistics.fmean(times), "p50": percentile(times, 50) or 0.0, "p95": percentile(times, 95) or 0.0}
 
 
 # -- the run ------------------------------------------------------------------------------------------

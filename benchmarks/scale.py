@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.common import percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 MUSIC_SIZE = (17_632, 75_000)  # the size of the music catalog whose training did not finish before this change
 
@@ -153,12 +155,12 @@ def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]
     rss_parts = _rss_parts_mib()
     rss_served = rss_parts.get("VmRSS") or _current_rss_mib()
     probe = ann_probe(bundle, rng) if "content" in bundle.hybrid.components else {}
-    return {**probe,"p95_cpu_ms": float(np.percentile(cpu_ms, 95)), "p95_text_ms": float(np.percentile(ms[text], 95)),
-            "p95_no_text_ms": float(np.percentile(ms[~text], 95)),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
+    return {**probe,"p95_cpu_ms": percentile(cpu_ms, 95), "p95_text_ms": percentile(ms[text], 95),
+            "p95_no_text_ms": percentile(ms[~text], 95),"load_s": load_s, "serving_catalog_s": catalog_s, "serving_rss_loaded_mib": rss_loaded,
             "serving_rss_mib": rss_served, "serving_rss_private_mib": rss_parts.get("RssAnon"),
             "serving_rss_mapped_mib": rss_parts.get("RssFile"),
             "serving_peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)),
+            "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95),
             "max_ms": float(ms.max()), "requests": len(ms), "serving_catalog_items": len(serving.records), "ann": bundle.hybrid.components["content"].ann is not None
             if "content" in bundle.hybrid.components else False}
 

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import REPO, add_data_dir, data_root, write_section
+from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
 from recommender import sample_data  # plain files and readers, no Django
 from recommender.engine.llm import NoneBackend, start_backend
 from recommender.engine.types import ItemRecord
@@ -231,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                 conversations, missing = remap_gold(conversations, catalogs["movies"], id_map)
                 source_note = f"; {missing} labelled film mentions have no ml-latest-small counterpart"
             r = evaluate(conversations, backend, catalogs)
+            latencies = r.pop("latencies_ms")
+            r["latency_ms"] = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+                               "max": max(latencies)}
             results[f"{name} {movies}"] = r
             blocks.append(format_report(f"{name} set (`{path.relative_to(REPO)}`), films from {movies}"
                                         f"{source_note}", r))

@@ -19,12 +19,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, parsers, serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
 from rest_framework.views import APIView
 
 from chat import services
 from chat.frames import TurnResult
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+from chatrec_site.throttles import AnonThrottle, UserThrottle
 from recommender import selectors as serving
 from recommender.engine import rules
 from recommender.engine.types import Constraints
@@ -133,7 +133,7 @@ def api_exception_handler(exc, context):
 class ApiView(APIView):
     """Base: throttled per client (anonymous) or per user (token), errors in one shape, size limit."""
 
-    throttle_classes = [AnonRateThrottle, UserRateThrottle]
+    throttle_classes = [AnonThrottle, UserThrottle]
     parser_classes = [SafeJSONParser]  # untrusted JSON: bounded nesting, finite numbers (chatrec_site/safejson.py)
 
     def get_exception_handler(self):

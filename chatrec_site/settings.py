@@ -212,6 +212,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Read by chatrec_site.throttles with the project's rate parser ("60/min", "5/15min"); checked below.
     "DEFAULT_THROTTLE_RATES": {
         "anon": ENV.get("CHATREC_API_ANON_RATE", "60/min"),
         "user": ENV.get("CHATREC_API_USER_RATE", "600/min"),
@@ -277,6 +278,9 @@ CHATREC_RATE_LIMITS = {
     "ws_ip": read_rate("CHATREC_WS_IP_RATE", "600/min"),             # any frame per client address
     "login": read_rate("CHATREC_LOGIN_RATE", "5/15min"),             # failed sign-ins per username and address
 }
+# The API's rates are read by DRF only when a call comes; check them now so a bad one stops start-up.
+read_rate("CHATREC_API_ANON_RATE", "60/min")
+read_rate("CHATREC_API_USER_RATE", "600/min")
 CHATREC_WS_MAX_SOCKETS = read_int(ENV, "CHATREC_WS_MAX_SOCKETS", 5, minimum=1, maximum=1000)
 CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
 CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)

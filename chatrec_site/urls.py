@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from chatrec_site.health import healthz
+from chatrec_site.health import healthz, livez
 from recommender.dashboard import dashboard_page
 
 admin.site.site_header = "ChatRec dashboard"
@@ -12,6 +12,7 @@ admin.site.index_title = "Catalog, users and feedback"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("livez", livez, name="livez"),
     path("admin/dashboard/", dashboard_page, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

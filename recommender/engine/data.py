@@ -188,9 +188,9 @@ def liked_holdout_split(data: InteractionData, test_fraction: float = 0.2, seed:
 # ---------------------------------------------------------------- MovieLens
 
 
-def _read_text(path: Path) -> str:
-    """Return file text decoded as Latin-1 with CRLF normalised."""
-    return path.read_bytes().decode("latin-1").replace("\r\n", "\n").replace("\r", "\n")
+def _read_text(path: Path, encoding: str) -> str:
+    """Return file text in the given encoding with CRLF normalised (ML-100K is Latin-1, ml-latest-small UTF-8)."""
+    return path.read_bytes().decode(encoding).replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _title_year(title: str) -> tuple[str, int | None]:
@@ -201,7 +201,7 @@ def _title_year(title: str) -> tuple[str, int | None]:
 def load_ml100k_items(directory: Path | str) -> list[ItemRecord]:
     """Return ML-100K items from u.item with genres and year attributes."""
     records = []
-    for line in _read_text(Path(directory) / "u.item").split("\n"):
+    for line in _read_text(Path(directory) / "u.item", "latin-1").split("\n"):
         if not line.strip():
             continue
         parts = line.split("|")
@@ -219,7 +219,7 @@ def load_ml100k_items(directory: Path | str) -> list[ItemRecord]:
 
 def _read_ratings(path: Path) -> tuple[list[str], list[str], list[float], list[float]]:
     users, items, values, times = [], [], [], []
-    for line in _read_text(path).split("\n"):
+    for line in _read_text(path, "latin-1").split("\n"):
         parts = line.split("\t")
         if len(parts) < 3:
             continue
@@ -262,12 +262,12 @@ def load_ml_latest(directory: Path | str) -> InteractionData:
     tags: dict[str, list[str]] = {}
     tag_path = directory / "tags.csv"
     if tag_path.exists():
-        for row in csv.DictReader(io.StringIO(_read_text(tag_path))):
+        for row in csv.DictReader(io.StringIO(_read_text(tag_path, "utf-8"))):
             bucket = tags.setdefault(row["movieId"], [])
             if row["tag"] not in bucket and len(bucket) < 20:
                 bucket.append(row["tag"])
     items = []
-    for row in csv.DictReader(io.StringIO(_read_text(directory / "movies.csv"))):
+    for row in csv.DictReader(io.StringIO(_read_text(directory / "movies.csv", "utf-8"))):
         title, year = _title_year(row["title"])
         genres = [g for g in row["genres"].split("|") if g and g != "(no genres listed)"]
         attrs: dict = {"genres": genres}
@@ -277,7 +277,7 @@ def load_ml_latest(directory: Path | str) -> InteractionData:
             attrs["tags"] = tags[row["movieId"]]
         items.append(ItemRecord(item_id=row["movieId"], title=title, domain="movie", attributes=attrs))
     users, item_keys, values, times = [], [], [], []
-    for row in csv.DictReader(io.StringIO(_read_text(directory / "ratings.csv"))):
+    for row in csv.DictReader(io.StringIO(_read_text(directory / "ratings.csv", "utf-8"))):
         users.append(row["userId"])
         item_keys.append(row["movieId"])
         values.append(float(row["rating"]))

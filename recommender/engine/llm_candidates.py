@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from .types import Evidence, ScoredItem
 from .understanding.catalog import CatalogIndex
-from .understanding.llm_reader import dialogue_text, json_object, link_title
+from .understanding.llm_reader import dialogue_text, link_title, schema_reply
 
 MAX_SUGGESTIONS = 8
 LLM_CANDIDATE_WEIGHT = 0.3  # the first title's gain as a share of the pool's score spread; later ones less
@@ -28,6 +30,7 @@ SUGGESTION_SCHEMA: dict[str, Any] = {
     "required": ["titles"],
     "additionalProperties": False,
 }
+SUGGESTION_VALIDATOR = Draft202012Validator(SUGGESTION_SCHEMA)
 
 SUGGESTION_PROMPT = """You are a recommender. From this conversation, suggest up to {n} titles the person would enjoy
 that the conversation has not named yet. Answer with one JSON object only:
@@ -41,16 +44,12 @@ JSON:"""
 
 def parse_suggestions(raw: str, index: CatalogIndex) -> list[str] | None:
     """Return the catalog ids of the suggested titles in the LLM's order, or None when the reply is invalid."""
-    data = json_object(raw or "")
-    if data is None or set(data) != {"titles"} or not isinstance(data["titles"], list):
+    data = schema_reply(raw, SUGGESTION_VALIDATOR)  # checked against the schema the model was given
+    if data is None:
         return None
     found: list[str] = []
-    for entry in data["titles"][:MAX_SUGGESTIONS]:
-        if not isinstance(entry, dict) or set(entry) - {"title", "year"} or not isinstance(entry.get("title"), str):
-            return None
-        year = entry.get("year")
-        if year is not None and type(year) is not int:
-            return None
+    for entry in data["titles"]:
+        year = entry["year"]
         item_id = link_title(index, entry["title"], year)
         if item_id is not None and item_id not in found:
             found.append(item_id)

@@ -41,3 +41,28 @@ def test_understanding_catalogs_read_ml100k_or_fall_back_to_the_sample(tmp_path)
     assert sum(counts.values()) == len((tmp_path / "ml-100k" / "u.data").read_text().splitlines())
     _, fallback = understanding.movie_catalog(tmp_path / "missing")
     assert fallback.startswith("sample catalog films (")
+
+
+def test_percentile_is_the_nearest_observed_rank():
+    from benchmarks.common import percentile
+
+    values = [float(v) for v in range(1, 21)]  # 1..20
+    assert percentile(values, 50) == 10.0 and percentile(values, 95) == 19.0
+    assert percentile(values, 100) == 20.0 and percentile(values, 0) == 1.0
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0  # order does not matter
+    assert percentile([7.5], 95) == 7.5 and percentile([], 50) is None
+    # numpy's default interpolates (19.05 here): a value no request took
+    assert percentile(values, 95) in values
+
+
+def test_every_benchmark_takes_percentiles_from_the_one_definition():
+    import re
+
+    own = re.compile(r"np\.(percentile|quantile)|statistics\.quantiles|\* 0\.9[59]\)\]|len\(\w+\) // 2\]")
+    for path in sorted((REPO / "benchmarks").glob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ("p50" in line or "p95" in line or "p99" in line or "percentile" in line or "quantile" in line):
+                assert not own.search(line), f"{path.name}:{number} computes its own percentile: {line.strip()}"
+    from recommender.engine.understanding import evaluate
+
+    assert not hasattr(evaluate, "_pct")

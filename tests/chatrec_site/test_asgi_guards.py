@@ -114,6 +114,15 @@ def test_untrusted_json_is_refused_with_one_error_type(text):
         loads_untrusted(text)
 
 
+def test_integers_past_64_bits_are_refused_but_large_floats_pass():
+    # orjson widens an integer literal past 64 bits into a float; it must still be refused as an integer.
+    for text in (str(2**64), str(-(2**63) - 1), '{"k": [18446744073709551616]}'):
+        with pytest.raises(UnsafeJSON, match="64 bits"):
+            loads_untrusted(text)
+    assert loads_untrusted("[1e19, 1.5e300, 9223372036854775807]") == [1e19, 1.5e300, 2**63 - 1]
+    assert loads_untrusted(b'{"t": "\xe4\xbd\xa0\xe5\xa5\xbd"}') == {"t": "你好"}
+
+
 def test_untrusted_json_passes_ordinary_values():
     text = '{"a": [1, 2.5, "x\\u00e9\\ud83d\\ude00", {"b": null}], "s": "[[[[{{{"}'
     assert loads_untrusted(text) == {"a": [1, 2.5, "xé😀", {"b": None}], "s": "[[[[{{{"}

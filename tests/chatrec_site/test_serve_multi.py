@@ -4,9 +4,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,12 +60,6 @@ def test_workers_inherit_the_one_listening_socket():
         assert behind_proxy.index("--proxy-headers") < behind_proxy.index(servemulti.APPLICATION)
     finally:
         sock.close()
-
-
-def test_health_names_the_process_and_its_database(client, db):
-    answer = client.get("/healthz")
-    assert answer.status_code == 200
-    assert answer.json() == {"status": "ok", "pid": os.getpid(), "database": "ok"}
 
 
 def database_for_test() -> tuple[str, str]:
@@ -285,3 +281,59 @@ async def test_web_processes_and_a_worker_share_database_broker_and_models(tmp_p
                 worker.wait()
             broker.flushdb()
             broker.close()
+
+
+def test_a_hung_worker_is_killed_and_replaced_within_the_hang_timeout(tmp_path):
+    """SIGSTOP a worker (it holds its connections and answers nothing): the launcher must replace it."""
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"}}
+    env.update(CHATREC_VAR_DIR=str(tmp_path / "var"), CHATREC_LLM_BACKEND="none")
+    hang_timeout = 3.0
+    launcher = subprocess.Popen([sys.executable, "-m", "chatrec_site.servemulti", "--workers", "1", "--port", "0",
+                                 "--hang-timeout", str(hang_timeout), "--grace", "5"],
+                                cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines: list[tuple[float, str]] = []
+
+    def read():
+        for line in launcher.stdout:
+            lines.append((time.monotonic(), line.strip()))
+
+    threading.Thread(target=read, daemon=True).start()
+
+    def wait_for(pattern: str, timeout: float = 90.0) -> tuple[float, str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for when, line in list(lines):
+                if re.search(pattern, line):
+                    return when, line
+            time.sleep(0.1)
+        raise AssertionError(f"no line matching {pattern!r} in {[line for _, line in lines]}")
+
+    def live_pid(base: str) -> int | None:
+        try:
+            return httpx.get(base + "/livez", timeout=2).json()["pid"]
+        except httpx.HTTPError:
+            return None
+
+    try:
+        base = wait_for(r"listening on (http://\S+)")[1].split()[3]
+        first = int(wait_for(r"worker 0 pid \d+$")[1].split()[-1])
+        deadline = time.monotonic() + 90
+        while live_pid(base) != first and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert live_pid(base) == first
+        time.sleep(1.5)  # a probe has answered since start: the short hang timeout applies
+        stopped_at = time.monotonic()
+        os.kill(first, signal.SIGSTOP)
+        killed_at, killed = wait_for(rf"worker 0 pid {first} did not answer")
+        assert killed_at - stopped_at <= hang_timeout + 1.5, killed
+        _, restarted = wait_for(rf"worker 0 pid (?!{first})\d+$")
+        second = int(restarted.split()[-1])
+        deadline = time.monotonic() + 90
+        while live_pid(base) != second and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert live_pid(base) == second  # the new worker serves on the same address
+        with pytest.raises(ProcessLookupError):
+            os.kill(first, 0)
+    finally:
+        launcher.send_signal(signal.SIGTERM)
+        launcher.wait(timeout=30)

@@ -60,6 +60,21 @@ def test_ml_latest_loader_handles_crlf_csv(tmp_path):
     assert data.values.tolist() == [4.5, 2.0]
 
 
+def test_ml_latest_loader_reads_utf8(tmp_path):
+    # ml-latest-small is UTF-8 (its README says so); read as Latin-1, "Amélie" came out as "AmÃ©lie".
+    d = tmp_path / "ml-latest-small"
+    d.mkdir()
+    (d / "movies.csv").write_bytes('movieId,title,genres\r\n'
+                                   '4973,"Amélie (Fabuleux destin d\'Amélie Poulain, Le) (2001)",Comedy|Romance\r\n'
+                                   '5618,Spirited Away (Sen to Chihiro no kamikakushi) (2001),Animation\r\n'.encode())
+    (d / "ratings.csv").write_bytes(b"userId,movieId,rating,timestamp\r\n1,4973,5.0,100\r\n")
+    (d / "tags.csv").write_bytes("userId,movieId,tag,timestamp\r\n1,4973,café,100\r\n1,5618,宫崎骏,101\r\n".encode())
+    data = load_ml_latest(d)
+    assert data.items["4973"].title == "Amélie (Fabuleux destin d'Amélie Poulain, Le) (2001)"
+    assert data.items["4973"].attributes["tags"] == ["café"]
+    assert data.items["5618"].attributes["tags"] == ["宫崎骏"]
+
+
 def test_constructor_keeps_cold_items_and_duplicates_take_latest():
     from recommender.engine.types import ItemRecord
 

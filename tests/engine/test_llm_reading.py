@@ -80,6 +80,26 @@ def test_a_malformed_reply_is_ignored_as_a_whole(catalog, raw):
     assert parse_reading(raw, catalog.index) is None
 
 
+@pytest.mark.parametrize(("raw", "valid"), [
+    (json.dumps({"items": []}), False),                                  # the schema requires every field
+    (reading(items=[("Fargo", 1996, "liked")] * 7), False),             # past the schema's maxItems: not cut short
+    (reading(items=[("Fargo", 1700, "liked")]), False),                 # outside the schema's year bounds
+    (reading(wished=["comedy " * 40]), True),                           # no length rule beyond the schema's
+    (reading(items=[("Fargo", 1996.0, "liked")]), True),                # JSON has one number type: 1996.0 is 1996
+])
+def test_a_reply_is_accepted_exactly_when_the_schema_sent_to_the_model_accepts_it(catalog, raw, valid):
+    from jsonschema import Draft202012Validator
+
+    assert Draft202012Validator(READING_SCHEMA).is_valid(json.loads(raw)) is valid
+    assert (parse_reading(raw, catalog.index) is not None) is valid
+
+
+def test_suggestions_are_checked_against_their_schema(catalog):
+    assert parse_suggestions(json.dumps({"titles": [{"title": "Fargo", "year": 1996}]}), catalog.index) == ["3"]
+    assert parse_suggestions(json.dumps({"titles": [{"title": "Fargo"}]}), catalog.index) is None  # year required
+    assert parse_suggestions(json.dumps({"titles": [{"title": "Fargo", "year": None}] * 9}), catalog.index) is None
+
+
 def test_a_title_links_only_when_its_year_agrees(catalog):
     assert link_title(catalog.index, "Fargo", 1996) == "3"
     assert link_title(catalog.index, "Fargo (1996)") == "3"

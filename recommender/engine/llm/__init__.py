@@ -47,6 +47,8 @@ def get_backend(config: Mapping[str, Any] | None = None) -> LLMBackend:
             timeout=float(config.get("timeout", 10.0)),
             retries=int(config.get("retries", 2)),
             chat=bool(config.get("chat", True)),
+            # The breaker's budget, so a call it stops waiting for also stops retrying and reading.
+            call_budget=float(config["call_budget"]) if config.get("call_budget") else None,
         )
     raise LLMError(f"unknown LLM backend {kind!r}; choose one of {', '.join(BACKENDS)}")
 

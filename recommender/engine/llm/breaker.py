@@ -1,8 +1,9 @@
 """A circuit breaker around a remote LLM backend, so a slow or hung server never holds a turn.
 
 - Each call runs on a daemon thread and is waited for at most `call_budget` seconds (the whole call, not per
-  chunk); past that it counts as a failure and the caller gets LLMError. The abandoned request ends at the
-  backend's own read timeout, and being a daemon thread it never delays shutdown.
+  chunk); past that it counts as a failure and the caller gets LLMError. The OpenAI-compatible backend is given
+  the same budget (`get_backend`'s `call_budget`), so the abandoned request stops retrying and reading by
+  itself at about that time; being a daemon thread it never delays shutdown.
 - After `failure_threshold` consecutive failures the circuit opens: calls fail at once and `enabled` is
   False, so callers take their rule-based path without trying.
 - While open, a background thread probes the backend (`check()`) every `probe_interval` seconds and closes

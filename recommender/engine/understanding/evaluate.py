@@ -140,7 +140,7 @@ def evaluate(conversations: list[dict], backend: LLMBackend, catalogs: dict) -> 
         "language_accuracy": lang_ok / total,
         "slots": {},
         "slots_by_language": {},
-        "latency_ms": {"p50": _pct(latencies, 50), "p95": _pct(latencies, 95), "max": max(latencies)},
+        "latencies_ms": latencies,  # summarised by the caller (benchmarks.common.percentile)
         "llm_turns": llm_turns,
         "llm_tries": llm_tries,
         "confusion": {f"{a}->{b}": n for (a, b), n in sorted(confusion.items()) if a != b},
@@ -155,14 +155,6 @@ def evaluate(conversations: list[dict], backend: LLMBackend, catalogs: dict) -> 
     p, r, f, support = scores.prf()
     result["slots_all"] = {"precision": p, "recall": r, "f1": f, "support": support}
     return result
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
-    return ordered[k]
 
 
 def format_report(name: str, r: dict) -> str:

@@ -306,23 +306,25 @@ def train_softmax(x: np.ndarray, y: np.ndarray, n_classes: int, l2: float, sampl
 
 
 def class_weights(y: np.ndarray, n_classes: int, balanced: bool) -> np.ndarray:
-    """Return per-example weights that give each class the same total weight (balanced) or 1."""
+    """Return per-example weights that give each class present the same total weight (balanced) or 1.
+
+    scikit-learn's "balanced" weights (n / (classes present * count)); training normalises the weights' sum,
+    so only their ratios matter. `n_classes` is kept for callers; absent classes get no examples to weigh.
+    """
     if not balanced:
         return np.ones(len(y))
-    counts = np.bincount(y, minlength=n_classes).astype(float)
-    per_class = np.where(counts > 0, len(y) / (n_classes * np.maximum(counts, 1)), 0.0)
-    return per_class[y]
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    return compute_sample_weight("balanced", y)
 
 
 def macro_f1(gold: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> float:
-    """Return the unweighted mean F1 over labels (a label never predicted nor gold scores 0)."""
-    scores = []
-    for label in labels:
-        tp = sum(g == label and p == label for g, p in zip(gold, pred))
-        fp = sum(g != label and p == label for g, p in zip(gold, pred))
-        fn = sum(g == label and p != label for g, p in zip(gold, pred))
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return float(np.mean(scores)) if scores else 0.0
+    """Return the unweighted mean F1 over labels (a label never predicted nor gold scores 0): scikit-learn's."""
+    if not labels:
+        return 0.0
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(list(gold), list(pred), labels=list(labels), average="macro", zero_division=0))
 
 
 L2_GRID = (1e-5, 1e-4, 1e-3, 1e-2)

@@ -3,9 +3,11 @@
 The rules (`understand`, `ConversationState.apply`) always run and stay the fallback. When an LLM backend is
 enabled, `read_with_llm` asks it for one JSON object (schema-constrained where the backend can enforce a schema)
 naming the items the dialogue mentions with the person's sentiment, the qualities wished and refused, a year
-range, and whether the person wants recommendations. The reply is checked strictly: malformed JSON, a wrong type
-or an unknown field discards the whole reading. Titles must link to catalog items (a year given must agree) and
-qualities must name the catalog's structured values; anything else is dropped. `merge_reading` then only adds
+range, and whether the person wants recommendations. The reply is checked against the same schema the model is
+given (`jsonschema`; one definition, so what the model is asked for and what is accepted never disagree):
+malformed JSON, a missing field, a wrong type, an unknown field or a list past its length discards the whole
+reading. Titles must link to catalog items (a year given must agree) and qualities must name the catalog's
+structured values; anything else is dropped. `merge_reading` then only adds
 to the state: mentions and sentiments the rules missed, and constraint slots the rules left empty.
 """
 from __future__ import annotations
@@ -16,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
 from .catalog import CatalogIndex
 from .state import ConversationState, _add
 from .text import key_of
@@ -23,10 +27,9 @@ from .text import key_of
 SENTIMENTS = ("liked", "disliked", "seen", "asked")
 MAX_ITEMS = 6
 MAX_VALUES = 10
-MAX_TEXT = 200
 DIALOGUE_CHARS = 1800  # the end of a long dialogue (small models have small contexts)
-YEARS = (1800, 2100)
-_NULLABLE_YEAR = {"type": ["integer", "null"]}
+# A year the model names; the bounds are part of the schema, so a constrained server can enforce them too.
+_NULLABLE_YEAR = {"type": ["integer", "null"], "minimum": 1800, "maximum": 2100}
 _TITLE_YEAR = re.compile(r"^(.*\S)\s*\((\d{4})\)\s*$")
 
 READING_SCHEMA: dict[str, Any] = {
@@ -46,6 +49,7 @@ READING_SCHEMA: dict[str, Any] = {
     "required": ["items", "wished", "refused", "years", "wants_recommendations"],
     "additionalProperties": False,
 }
+READING_VALIDATOR = Draft202012Validator(READING_SCHEMA)
 
 READING_PROMPT = """Read this conversation between a person and a recommender. Answer with one JSON object only:
 {{"items": [{{"title": "<a title the conversation names>", "year": <its year or null>, "sentiment": "liked" | "disliked" | "seen" | "asked"}}],
@@ -94,6 +98,14 @@ def json_object(raw: str) -> dict | None:
     return value if isinstance(value, dict) else None
 
 
+def schema_reply(raw: str, validator: Draft202012Validator) -> dict | None:
+    """Return the reply's JSON object when it is valid against the schema the model was given, else None."""
+    data = json_object(raw or "")
+    if data is None or not validator.is_valid(data):
+        return None
+    return data
+
+
 def link_title(index: CatalogIndex, title: str, year: int | None = None) -> str | None:
     """Return the catalog id a written title names (its year, when given, must agree), or None."""
     title = title.strip()
@@ -104,31 +116,6 @@ def link_title(index: CatalogIndex, title: str, year: int | None = None) -> str 
     if year is not None:
         hits = [h for h in hits if index.year_of(h[0]) in (0, year)]
     return hits[0][0] if hits else None
-
-
-def _is_year(value: Any) -> bool:
-    return value is None or (type(value) is int and YEARS[0] <= value <= YEARS[1])
-
-
-def _valid(data: dict) -> bool:
-    """Return whether a reply has exactly the reading's shape (unknown fields and wrong types fail)."""
-    if set(data) - set(READING_SCHEMA["properties"]):
-        return False
-    items, wished, refused = data.get("items", []), data.get("wished", []), data.get("refused", [])
-    years, wants = data.get("years", {"from": None, "to": None}), data.get("wants_recommendations", False)
-    if not (isinstance(items, list) and isinstance(wished, list) and isinstance(refused, list)
-            and isinstance(years, dict) and isinstance(wants, bool)):
-        return False
-    for entry in items:
-        if not isinstance(entry, dict) or set(entry) - {"title", "year", "sentiment"}:
-            return False
-        if not isinstance(entry.get("title"), str) or entry.get("sentiment") not in SENTIMENTS:
-            return False
-        if not _is_year(entry.get("year")):
-            return False
-    if not all(isinstance(v, str) and len(v) <= MAX_TEXT for v in [*wished, *refused]):
-        return False
-    return not set(years) - {"from", "to"} and _is_year(years.get("from")) and _is_year(years.get("to"))
 
 
 def _structured(index: CatalogIndex, phrase: str, domain: str | None) -> list[tuple[str, Any]]:
@@ -143,25 +130,24 @@ def _structured(index: CatalogIndex, phrase: str, domain: str | None) -> list[tu
 
 def parse_reading(raw: str, index: CatalogIndex, domain: str | None = None) -> DialogueReading | None:
     """Return the grounded reading of an LLM reply, or None when the reply is not a valid reading."""
-    data = json_object(raw or "")
-    if data is None or not _valid(data):
+    data = schema_reply(raw, READING_VALIDATOR)
+    if data is None:
         return None
-    reading = DialogueReading(wants_recommendations=bool(data.get("wants_recommendations", False)))
-    for entry in data.get("items", [])[:MAX_ITEMS]:
-        item_id = link_title(index, entry["title"][:MAX_TEXT], entry.get("year"))
+    reading = DialogueReading(wants_recommendations=data["wants_recommendations"])
+    for entry in data["items"]:
+        item_id = link_title(index, entry["title"], entry["year"])
         if item_id is None:
-            reading.dropped.append(entry["title"][:MAX_TEXT])
+            reading.dropped.append(entry["title"])
         elif item_id not in reading.items:
             reading.items[item_id] = entry["sentiment"]
     for key, target in (("wished", reading.include), ("refused", reading.exclude)):
-        for phrase in data.get(key, [])[:MAX_VALUES]:
+        for phrase in data[key]:
             pairs = _structured(index, phrase, domain)
             if not pairs:
                 reading.dropped.append(phrase)
             for attribute, value in pairs:
                 target[attribute] = _add(target.get(attribute, []), [value])
-    years = data.get("years") or {}
-    low, high = years.get("from"), years.get("to")
+    low, high = data["years"]["from"], data["years"]["to"]
     if (low is not None or high is not None) and (low is None or high is None or low <= high):
         if any("year" in attrs for attrs in index.numeric.values()):
             reading.ranges["year"] = [low, high]

@@ -224,3 +224,15 @@ def test_a_confident_learned_reaction_replaces_the_rules_reading():
     unsure = LearnedReading(reaction=reading.reaction, min_confidence=1.01)
     state, _ = read_dialogue(dialogue, films, learned=unsure)
     assert state.reactions() == {"f2": ""}
+
+
+def test_macro_f1_and_balanced_weights_follow_their_definitions():
+    gold = ["liked", "liked", "disliked", "liked", "seen"]
+    pred = ["liked", "disliked", "disliked", "liked", "liked"]
+    # liked: tp 2, fp 1, fn 1 -> 0.667; disliked: tp 1, fp 1 -> 0.667; seen: never predicted -> 0; absent "x" -> 0
+    assert L.macro_f1(gold, pred, ("liked", "disliked", "seen")) == pytest.approx((2 / 3 + 2 / 3 + 0) / 3)
+    assert L.macro_f1(gold, pred, ("liked", "disliked", "seen", "x")) == pytest.approx((2 / 3 + 2 / 3) / 4)
+    y = np.array([0, 0, 0, 1])
+    weights = L.class_weights(y, 3, balanced=True)
+    assert weights[:3].sum() == pytest.approx(weights[3])  # each class present weighs the same in all
+    assert L.class_weights(y, 3, balanced=False).tolist() == [1.0] * 4
