@@ -477,7 +477,7 @@ class _StrictRollback(Exception):
     """Raised inside a strict import's transaction to undo everything it wrote."""
 
 
-def _write_rows(rows: list[tuple[int, Any]], write: Callable[[list[Any]], None], report: ImportReport, *,
+def _write_rows(rows: list[tuple[int, Any]], write: Callable[[list[Any]], object], report: ImportReport, *,
                 strict: bool) -> None:
     """Write (line, row) pairs in batches of BATCH_SIZE, each batch in a transaction of its own.
 
