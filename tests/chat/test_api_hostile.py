@@ -135,3 +135,12 @@ def test_too_many_filters_are_refused(catalog, client):
 
 def test_a_page_number_of_thousands_of_digits_is_a_400(catalog, client):
     assert assert_error(client.get("/api/v1/items?page=" + "9" * 5000), 400)["code"] == "invalid"
+
+
+def test_a_new_forwarded_address_per_request_does_not_lift_the_anonymous_limit(catalog, client, settings):
+    from rest_framework.throttling import AnonRateThrottle
+
+    limit = int(AnonRateThrottle().get_rate().split("/")[0])
+    statuses = [client.get("/api/v1/items?page_size=1", HTTP_X_FORWARDED_FOR=f"10.{n // 250}.{n % 250}.1").status_code
+                for n in range(limit + 5)]
+    assert statuses.count(200) == limit and statuses[limit:] == [429] * 5
