@@ -144,3 +144,25 @@ def test_a_new_forwarded_address_per_request_does_not_lift_the_anonymous_limit(c
     statuses = [client.get("/api/v1/items?page_size=1", HTTP_X_FORWARDED_FOR=f"10.{n // 250}.{n % 250}.1").status_code
                 for n in range(limit + 5)]
     assert statuses.count(200) == limit and statuses[limit:] == [429] * 5
+
+
+def test_a_long_message_list_is_read_only_as_far_as_its_newest_context(catalog, client, settings, monkeypatch):
+    from chat import services
+
+    read = []
+    original = services.context_from_messages
+
+    def recording(messages, *args, **kwargs):
+        read.extend(messages)
+        return original(messages, *args, **kwargs)
+
+    monkeypatch.setattr(services, "context_from_messages", recording)
+    limit = settings.CHATREC_MAX_MESSAGE_CHARS
+    messages = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"{n:03d} " + "x" * (limit - 4)}
+                for n in range(49)]
+    response = client.post("/api/v1/recommend", data=json.dumps({"messages": messages, "k": 3}),
+                           content_type="application/json")
+    assert response.status_code == 200
+    budget = services.CONTEXT_MESSAGES_CHARS * limit
+    assert sum(len(m["content"]) for m in read) <= budget
+    assert [m["content"][:3] for m in read] == [f"{n:03d}" for n in range(48 - budget // limit, 48)]
