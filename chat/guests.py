@@ -71,12 +71,18 @@ def address_key(address: str) -> str:
     return digest.hexdigest()[:32]
 
 
+def stored_guest_profile(*, key: str) -> Profile | None:
+    """Return the guest's profile if their socket already created it; pages never create one (that would
+    bypass the address's budget of new guests)."""
+    return Profile.objects.filter(session_key=key, kind=Profile.Kind.GUEST).first()
+
+
 def guest_profile(*, key: str, address: str) -> Profile:
     """Return the guest's profile, creating it within the address's budget; raise TooManyGuests past it.
 
     Call from a thread that may use the database.
     """
-    existing = Profile.objects.filter(session_key=key).first()
+    existing = stored_guest_profile(key=key)
     if existing is not None:
         return existing
     if ratelimit.hit("guest_new", address, settings.CHATREC_RATE_LIMITS["guest_new"]) is not None:

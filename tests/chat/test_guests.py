@@ -70,3 +70,11 @@ async def test_new_guests_from_one_address_are_budgeted(catalog, settings):
     assert codes == ["open"] * 3 + [4429] * 3
     profiles = await database_sync_to_async(lambda: list(Profile.objects.filter(kind="guest")))()
     assert len(profiles) == 3 and len({p.address_key for p in profiles}) == 1 and profiles[0].address_key
+
+
+async def test_pages_never_create_a_guest_profile(catalog):
+    client = Client()
+    await database_sync_to_async(client.get)("/")
+    response = await database_sync_to_async(client.get)("/my-data/download")
+    assert response.status_code == 403  # no data is kept for a guest who never chatted
+    assert not await database_sync_to_async(Profile.objects.filter(kind="guest").exists)()
