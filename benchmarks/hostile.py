@@ -283,8 +283,9 @@ def run_attack(name: str) -> dict:
         httpx.get(web.base + "/api/v1/items?page_size=1", timeout=30)  # warm: catalog and masks built
         result = asyncio.run(attack(web.base, pid))
     if name == "guest-farm":
-        result["guest_profiles_created"] = int(manage(env, "shell", "-c", "from recommender.models import Profile; "
-                                                      "print(Profile.objects.filter(kind='guest').count())").strip())
+        out = manage(env, "shell", "--no-imports", "-c", "from recommender.models import Profile; "
+                     "print(Profile.objects.filter(kind='guest').count())")
+        result["guest_profiles_created"] = int(out.strip().splitlines()[-1])
     return {"attack": name, "description": description, **result, "load_average_1m": round(os.getloadavg()[0], 2)}
 
 
@@ -302,7 +303,7 @@ def observed(report: dict | None) -> str:
     name = report["attack"]
     if name == "ws-broken-frames":
         ceiling = "; stopped at the client's 2 GB ceiling" if report["stopped_at_memory_ceiling"] else ""
-        return (f"{report['frames_sent']} frames sent over {report['connects']} connections; answers: "
+        return (f"{report['frames_sent']} frames sent over {report['connects']} connection(s); answers: "
                 f"{counts(report['answers'])}; closes: {counts(report['closes'])}; RSS {report['rss_start_mib']:g} → "
                 f"peak {report['rss_peak_mib']:g} MiB (+{report['rss_growth_mib']:g}), {report['rss_end_mib']:g} "
                 f"after{ceiling}")
@@ -339,8 +340,10 @@ def write_docs(reports: dict[str, dict], before: dict[str, dict]) -> None:
         "Each attack runs against one web process of its own (`bin/serve-multi --workers 1`, SQLite, in-memory "
         f"layers, no LLM) holding the demo catalog and {GENERATED_ITEMS:,} generated items, with the default "
         "limits unless the attack says otherwise; the client runs on the same 2-core machine, shared with other "
-        "jobs. RSS is the web process's resident memory, sampled every 0.25 s; *before* is the same attack "
-        "against the code before these bounds.",
+        "jobs. RSS is the web process's resident memory, sampled every 0.25 s. One item search warms the server "
+        "before each attack (it counts toward the anonymous limit). *Before* is the same attack against the code "
+        "before these bounds (that checkout with this file copied in, run with `--json-out FILE`; this table "
+        f"with `--before FILE --write-docs`). Measured {time.strftime('%Y-%m-%d')}, x86_64, 2 cores.",
         "",
         HEADER,
         "|---" * (HEADER.count("|") - 1) + "|",
