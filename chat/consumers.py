@@ -71,6 +71,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def connect(self):
         self.address = limits.client_address(self.scope)
+        if await limits.connect_wait(self.address) is not None:
+            await self._refuse_socket(limits.CLOSE_TOO_MANY_SOCKETS)
+            return
         try:
             self.profile = await self._profile()
         except guests.TooManyGuests:
