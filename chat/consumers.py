@@ -70,10 +70,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self):
-        self.address = limits.client_address(self.scope)
-        if await limits.connect_wait(self.address) is not None:
-            await self._refuse_socket(limits.CLOSE_TOO_MANY_SOCKETS)
-            return
+        self.address = limits.client_address(self.scope)  # its connection was counted by SocketAddressBudget
         try:
             self.profile = await self._profile()
         except guests.TooManyGuests:

@@ -42,17 +42,6 @@ async def frame_wait(actor: str, address: str, frame_type: str) -> float | None:
     return await sync_to_async(_frame_wait, thread_sensitive=False)(actor, address, frame_type)
 
 
-def _connect_wait(address: str) -> float | None:
-    return ratelimit.hit("ws_ip", address, settings.CHATREC_RATE_LIMITS["ws_ip"])
-
-
-async def connect_wait(address: str) -> float | None:
-    """Count a new connection as one frame from its address; return None when it may open, else the seconds to
-    wait. A client whose sockets are closed for abuse cannot go on by reconnecting once its address's frames
-    are spent."""
-    return await sync_to_async(_connect_wait, thread_sensitive=False)(address)
-
-
 async def socket_open(actor: str) -> bool:
     """Take one of the actor's CHATREC_WS_MAX_SOCKETS socket slots; return False when all are in use."""
     return await sync_to_async(ratelimit.slot_take, thread_sensitive=False)(

@@ -18,6 +18,7 @@ from chatrec_site.asgi_guards import (  # noqa: E402
     ClientAddress,
     HttpConcurrency,
     SameOriginValidator,
+    SocketAddressBudget,
     bound_daphne_request_reads,
     bound_daphne_socket_queues,
 )
@@ -29,6 +30,7 @@ application = ProtocolTypeRouter(
     {
         # The body is read first, so a slow sender holds no request slot.
         "http": ClientAddress(BodyDeadline(HttpConcurrency(django_asgi_app))),
-        "websocket": ClientAddress(SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns)))),
+        "websocket": ClientAddress(SocketAddressBudget(SameOriginValidator(socket_auth_stack(
+            URLRouter(websocket_urlpatterns))))),
     }
 )

@@ -228,6 +228,43 @@ class ClientAddress:
         return await self.app(scope, receive, send)
 
 
+# ---------------------------------------------------------------- websocket connections per address
+
+CLOSE_TOO_MANY = 4429
+
+
+class SocketAddressBudget:
+    """Count each new websocket as one frame of its client address (the "ws_ip" rate); past it, close the
+    socket with 4429 before any session, user or database work.
+
+    A client whose sockets are closed for abuse would otherwise go on by reconnecting, each handshake costing
+    a session and profile lookup.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        from asgiref.sync import sync_to_async
+
+        from chatrec_site import ratelimit
+
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        wait = await sync_to_async(ratelimit.hit, thread_sensitive=False)(
+            "ws_ip", address, settings.CHATREC_RATE_LIMITS["ws_ip"])
+        if wait is None:
+            return await self.app(scope, receive, send)
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            # Accepted, then closed: a refused handshake reaches browsers as a bare 1006, without the code.
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+        return None
+
+
 # ---------------------------------------------------------------- websocket origin
 
 
