@@ -46,6 +46,8 @@ RATED_KINDS = {Interaction.Kind.RATING}
 TIMESTAMP_RANGE = (0.0, 4e9)
 # A CSV cell of digits longer than this stays text (Python refuses int() past 4,300 digits; no id needs 19).
 MAX_INT_DIGITS = 18
+# CSV columns whose quoted cells may hold line breaks; a line break in any other cell means a broken quote.
+MULTILINE_FIELDS = {"description"}
 EVENT_ALIASES = {"favorite": "favourite", "rate": "rating", "buy": "purchase", "order": "purchase", "watch": "view"}
 
 ML100K_GENRES = [
@@ -164,6 +166,7 @@ def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str
                 f"found {', '.join(header)}"
             )
         while True:
+            first_line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -173,6 +176,14 @@ def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str
                 continue
             if None in row:
                 yield reader.line_num, RowError(f"{len(row[None]) + len(header)} fields, expected {len(header)}")
+                continue
+            broken = [key for key, value in row.items()
+                      if key not in MULTILINE_FIELDS and isinstance(value, str) and ("\n" in value or "\r" in value)]
+            if broken and reader.line_num > first_line:
+                # An unterminated quote swallows the rows after it into one cell; only free text may span lines.
+                yield first_line, RowError(
+                    f"'{broken[0]}' runs over lines {first_line}-{reader.line_num}: an unterminated quote? "
+                    "Those lines were read as this one cell, not as rows")
                 continue
             yield reader.line_num, {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
     except UnicodeDecodeError:

@@ -141,3 +141,16 @@ def test_conversation_imports_use_the_safe_decoder(tmp_path, line):
     report = dialogues_import(path=path, fmt="jsonl", source="t")
     assert report.created == 1 and [n for n, _ in report.errors] == [2], report.errors
     assert list(DialogueLog.objects.values_list("conversation_id", flat=True)) == ["ok"]
+
+
+def test_an_unterminated_quote_is_reported_instead_of_swallowing_rows(tmp_path):
+    path = tmp_path / "catalog.csv"
+    path.write_text('external_id,title,description,price\n'
+                    'a,"Broken,desc,5\n'
+                    'b,Fine,desc,6\n'
+                    'c,"Also",desc,7\n'
+                    'd,Multi,"a description\nover two lines",8\n', encoding="utf-8")
+    report = import_catalog(path)
+    assert [line for line, _ in report.errors] == [2] and "unterminated quote" in report.errors[0][1]
+    assert "2-4" in report.errors[0][1]
+    assert list(Item.objects.values_list("external_id", flat=True)) == ["d"]  # free text may span lines
