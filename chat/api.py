@@ -37,6 +37,8 @@ MAX_MESSAGES = 50
 MAX_PAGE_SIZE = 100
 BODY_OVERHEAD = 8192
 RESERVED_PARAMS = {"q", "domain", "page", "page_size", "format"}
+# Attribute filters one items request may carry (each costs a pass over the catalog the first time).
+MAX_FILTERS = 20
 
 
 def body_limit() -> int:
@@ -308,25 +310,39 @@ def _number(raw: str, name: str) -> float:
 def _positive_int(raw: str | None, name: str, default: int, maximum: int | None = None) -> int:
     if raw in (None, ""):
         return default
-    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1 or (maximum is not None and int(raw) > maximum):
+    # Ten digits at most: int() of thousands of digits is refused by Python itself (and slow before that).
+    if (not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) < 1
+            or (maximum is not None and int(raw) > maximum)):
         bound = f" up to {maximum}" if maximum else ""
         raise exceptions.ValidationError({name: [f"Must be a whole number from 1{bound}."]})
     return int(raw)
 
 
-def constraints_from_query(params) -> Constraints:
-    """Return exact filters from query parameters: attr=value (repeatable), attr_min / attr_max, domain."""
+def _unknown_filter(name: str, known: frozenset[str]) -> exceptions.ValidationError:
+    shown = ", ".join(sorted(known)[:20]) or "none"
+    return exceptions.ValidationError({name[:64]: [f"No item has this attribute; the catalog's attributes: {shown}."]})
+
+
+def constraints_from_query(params, known: frozenset[str]) -> Constraints:
+    """Return exact filters from query parameters: attr=value (repeatable), attr_min / attr_max, domain.
+
+    Only attributes some item carries (`known`) may be filtered on, at most MAX_FILTERS of them: any other
+    name is refused, so a request cannot make the catalog build (and keep) masks for invented names.
+    """
     constraints = Constraints()
-    for name in params:
-        if name in RESERVED_PARAMS or len(name) > 64:
-            continue
-        if name.endswith("_min") or name.endswith("_max"):
+    filters = [name for name in params if name not in RESERVED_PARAMS]
+    if len(filters) > MAX_FILTERS:
+        raise exceptions.ValidationError({"filters": [f"At most {MAX_FILTERS} attribute filters per request."]})
+    for name in filters:
+        if name in known:
+            constraints.include[name] = [v[:200] for v in params.getlist(name)]
+        elif (name.endswith("_min") or name.endswith("_max")) and name[:-4] in known:
             attr = name[:-4]
             low, high = constraints.ranges.get(attr, (None, None))
             value = _number(params[name], name)
             constraints.ranges[attr] = (value, high) if name.endswith("_min") else (low, value)
         else:
-            constraints.include[name] = [v[:200] for v in params.getlist(name)]
+            raise _unknown_filter(name, known)
     if params.get("domain"):
         constraints.domain = params["domain"][:64]
     return constraints
@@ -353,8 +369,8 @@ class ItemListView(ApiView):
         params = request.query_params
         page = _positive_int(params.get("page"), "page", 1)
         page_size = _positive_int(params.get("page_size"), "page_size", 20, MAX_PAGE_SIZE)
-        constraints = constraints_from_query(params)
         catalog = serving.serving_catalog()
+        constraints = constraints_from_query(params, catalog.constraints.attribute_names)
         records = catalog.records
         ids = catalog.satisfying(constraints, list(records))
         query = (params.get("q") or "").strip().casefold()[:200]

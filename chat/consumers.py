@@ -19,13 +19,14 @@ from chat import guests, limits, selectors, services
 from chat.workers import run_on, socket_work
 from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
-from recommender.services.profiles import profile_for_request_user
+from recommender.services.profiles import profile_for_user
 
 log = logging.getLogger(__name__)
 
 # Room for the text limit in JSON (escapes, multi-byte characters) plus the other fields.
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
+CLOSE_BAD_FRAMES = 4400
 FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click", "unlike", "undislike", "unfavourite")
 QUERY_CHARS = 200
 ERRORS = {
@@ -56,6 +57,9 @@ def frame_limit() -> int:
 class ChatConsumer(AsyncWebsocketConsumer):
     """One browser tab's chat connection."""
 
+    closing = False  # set once the server closes the socket: frames still queued are then ignored
+    cancel: threading.Event | None = None
+
     async def dispatch(self, message):
         # Channels hops to the process's one thread-sensitive thread before every frame of every socket to close
         # that thread's stale connections, queueing all sockets behind whatever runs there. This consumer's
@@ -66,35 +70,45 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await handler(message)
 
     async def connect(self):
-        self.profile = await self._profile()
-        if self.profile is None:
-            # Accept first: a socket refused during the handshake reaches the browser as a bare 1006, while a
-            # close after accepting carries the documented code.
-            await self.accept()
-            await self.close(code=CLOSE_UNAUTHENTICATED)
+        self.address = limits.client_address(self.scope)  # its connection was counted by SocketAddressBudget
+        try:
+            self.profile = await self._profile()
+        except guests.TooManyGuests:
+            await self._refuse_socket(limits.CLOSE_TOO_MANY_SOCKETS)
             return
-        self.actor, self.address = limits.actor_of(self.profile), limits.client_address(self.scope)
+        if self.profile is None:
+            await self._refuse_socket(CLOSE_UNAUTHENTICATED)
+            return
+        self.actor = limits.actor_of(self.profile)
         if not await limits.socket_open(self.actor):
-            await self.accept()
-            await self.close(code=limits.CLOSE_TOO_MANY_SOCKETS)
+            await self._refuse_socket(limits.CLOSE_TOO_MANY_SOCKETS)
             return
         self.holds_socket_slot = True
+        self.bad_frames = self.refused_frames = 0
         self.conversation = None
         self.turn_task: asyncio.Task | None = None
         self.turn_running = False
-        self.cancel: threading.Event | None = None
         # Every tab of one person shares a group, so a new or renamed conversation shows up in all of them.
         self.group = f"chat.profile.{self.profile.pk}"
         if self.channel_layer is not None:
             await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
 
+    async def _refuse_socket(self, code: int) -> None:
+        # Accept first: a socket refused during the handshake reaches the browser as a bare 1006, while a
+        # close after accepting carries the documented code.
+        self.closing = True
+        await self.accept()
+        await self.close(code=code)
+
     @socket_work
     def _profile(self):
+        """Return the signed-in user's profile, else the guest's (created within the address's guest budget)."""
         user = self.scope.get("user")
-        session = self.scope.get("session")
-        guest = guests.guest_key(cookies=self.scope.get("cookies") or {}, session=session)
-        return profile_for_request_user(user=user, session_key=guest)
+        if user is not None and getattr(user, "is_authenticated", False):
+            return profile_for_user(user=user)
+        key = guests.guest_key(cookies=self.scope.get("cookies") or {}, session=self.scope.get("session"))
+        return guests.guest_profile(key=key, address=self.address) if key else None
 
     async def disconnect(self, code):
         if getattr(self, "holds_socket_slot", False):
@@ -112,32 +126,63 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # ------------------------------------------------------------ frames in
 
     async def receive(self, text_data=None, bytes_data=None):
-        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8", "surrogatepass")) > frame_limit():  # lone surrogates: refused when decoded
-            await self.error("frame_too_large", limit=frame_limit())
+        if self.closing:  # frames that were queued before the close: nothing more is answered
             return
-        try:
-            frame = loads_untrusted(raw)  # bounded nesting, finite numbers, no lone surrogates
-        except UnsafeJSON as exc:
-            await self.send_frame({"type": "chat.error", "code": "bad_json", "message": str(exc)})
-            return
-        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
-            await self.error("bad_frame")
-            return
-        wait = await limits.frame_wait(self.actor, self.address, frame["type"])
+        frame, problem = self._decode(text_data, bytes_data)
+        # Every frame counts against the rates, a broken one too: decoding it is work the client caused.
+        wait = await limits.frame_wait(self.actor, self.address, frame["type"] if frame is not None else "")
         if wait is not None:
-            await self.send_frame({"type": "chat.error", "code": limits.RATE_LIMITED,
-                                   "message": limits.refusal_message(wait), "retry_after": round(wait, 1)})
+            await self._refuse(wait)
             return
+        if problem is not None:
+            await self._bad_frame(*problem)
+            return
+        assert frame is not None
         handler = self.HANDLERS.get(frame["type"])
         if handler is None:
-            await self.error("unknown_type", type=frame["type"][:40])
+            await self._bad_frame("unknown_type", ERRORS["unknown_type"].format(type=frame["type"][:40]))
             return
         try:
             await handler(self, frame)
         except Exception:  # noqa: BLE001 - the connection stays usable after any failure
             log.exception("chat frame %s failed", frame["type"])
             await self.error("internal")
+
+    @staticmethod
+    def _decode(text_data, bytes_data) -> tuple[dict | None, tuple[str, str] | None]:
+        """Return (the frame, None), or (None, (error code, message)) for a broken one."""
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8", "surrogatepass")) > frame_limit():  # lone surrogates: refused when decoded
+            return None, ("frame_too_large", ERRORS["frame_too_large"].format(limit=frame_limit()))
+        try:
+            frame = loads_untrusted(raw)  # bounded nesting, finite numbers, no lone surrogates
+        except UnsafeJSON as exc:
+            return None, ("bad_json", str(exc))
+        if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
+            return None, ("bad_frame", ERRORS["bad_frame"])
+        return frame, None
+
+    async def _bad_frame(self, code: str, message: str) -> None:
+        """Answer a broken frame; past CHATREC_WS_MAX_BAD_FRAMES of them the socket is closed."""
+        self.bad_frames += 1
+        await self.send_frame({"type": "chat.error", "code": code, "message": message})
+        if self.bad_frames >= settings.CHATREC_WS_MAX_BAD_FRAMES:
+            await self._close_for(CLOSE_BAD_FRAMES, "too many broken frames")
+
+    async def _refuse(self, wait: float) -> None:
+        """Answer a frame over a rate; a socket that goes on past CHATREC_WS_MAX_REFUSED_FRAMES is closed."""
+        self.refused_frames += 1
+        await self.send_frame({"type": "chat.error", "code": limits.RATE_LIMITED,
+                               "message": limits.refusal_message(wait), "retry_after": round(wait, 1)})
+        if self.refused_frames >= settings.CHATREC_WS_MAX_REFUSED_FRAMES:
+            await self._close_for(limits.CLOSE_TOO_MANY_SOCKETS, "kept sending past the rate limit")
+
+    async def _close_for(self, code: int, reason: str) -> None:
+        self.closing = True
+        log.warning("closing a chat socket of %s from %s: %s", self.actor, self.address, reason)
+        if self.cancel is not None:
+            self.cancel.set()
+        await self.close(code=code)
 
     async def on_message(self, frame: dict):
         try:

@@ -4,13 +4,23 @@ Loading the chat page used to save a session row for every cookieless GET, so cr
 filled the session table. A guest is now named by a signed cookie set with the page (no row); their profile
 row is created only when a websocket actually connects with it. A real session (a signed-in user's, or one
 from before) still works, but only if it exists: an invented session id names nobody.
+
+Cookies cost nothing to make, so guests are budgeted per client address: at most the "guest_new" rate of new
+guest profiles per address, and every guest keeps a keyed hash of the address it was created from (never the
+address itself), under which the bandit counts the rewards of all guests from that address as one person's.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 
 from django.conf import settings
 from django.core import signing
+
+from chatrec_site import ratelimit
+from recommender.models import Profile
+from recommender.services.profiles import profile_for_session
 
 GUEST_COOKIE = "chatrec_guest"
 GUEST_PREFIX = "g-"
@@ -49,3 +59,32 @@ def guest_key(*, cookies: dict, session) -> str | None:
     if key and session.exists(key):
         return key
     return guest_token(cookies.get(GUEST_COOKIE))
+
+
+class TooManyGuests(Exception):
+    """The client's address has made its budget of new guest profiles for now."""
+
+
+def address_key(address: str) -> str:
+    """Return what a guest profile keeps of the address it came from: a keyed hash, not the address."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), address.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def stored_guest_profile(*, key: str) -> Profile | None:
+    """Return the guest's profile if their socket already created it; pages never create one (that would
+    bypass the address's budget of new guests)."""
+    return Profile.objects.filter(session_key=key, kind=Profile.Kind.GUEST).first()
+
+
+def guest_profile(*, key: str, address: str) -> Profile:
+    """Return the guest's profile, creating it within the address's budget; raise TooManyGuests past it.
+
+    Call from a thread that may use the database.
+    """
+    existing = stored_guest_profile(key=key)
+    if existing is not None:
+        return existing
+    if ratelimit.hit("guest_new", address, settings.CHATREC_RATE_LIMITS["guest_new"]) is not None:
+        raise TooManyGuests(address)
+    return profile_for_session(session_key=key, address_key=address_key(address))

@@ -395,8 +395,26 @@ def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation
                    store=store, dialogue=dialogue)
 
 
+# The earlier messages of a REST call read for context: the newest ones, up to this many times the message
+# limit in characters. Reading a dialogue costs CPU in proportion to its text (title matching at every word), and
+# a call may carry 50 messages: 100 KB of them cost seconds a call; a chat turn reads one message at a time.
+CONTEXT_MESSAGES_CHARS = 4
+
+
+def recent_context(messages: list[dict], max_chars: int) -> list[dict]:
+    """Return the newest messages whose contents fit in max_chars together (whole messages, in order)."""
+    kept, used = 0, 0
+    for message in reversed(messages):
+        used += len(message["content"])
+        if used > max_chars:
+            break
+        kept += 1
+    return messages[len(messages) - kept:]
+
+
 def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k: int = DEFAULT_K) -> TurnResult:
-    """Return the answer to a message list: the earlier messages (both roles) build the context, the last user
+    """Return the answer to a message list: the earlier messages (both roles, the newest
+    CONTEXT_MESSAGES_CHARS x CHATREC_MAX_MESSAGE_CHARS characters of them) build the context, the last user
     message is answered.
 
     Stateless: nothing is stored.
@@ -407,8 +425,9 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     for message in messages:
         request_check(message["content"], k)
     backend = serving.llm_backend()
+    budget = CONTEXT_MESSAGES_CHARS * settings.CHATREC_MAX_MESSAGE_CHARS
     earlier = [{**m, "item_ids": [str(i) for i in m["item_ids"]]} if m.get("item_ids") is not None else m
-               for m in messages[:last_user]]
+               for m in recent_context(messages[:last_user], budget)]
     context = context_from_messages(earlier, serving.serving_catalog(),
                                     backend if getattr(backend, "enabled", False) else None,
                                     learned=learned_reading(serving.active_bundle()))

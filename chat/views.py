@@ -14,7 +14,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
 from chat import consumers, guests, selectors, services
-from recommender.services.profiles import profile_for_request_user
+from recommender.services.profiles import profile_for_user
 
 # Openers shown before the first message, per catalog domain (ones for other domains use the generic pair).
 STARTERS = {
@@ -55,10 +55,10 @@ def starter_suggestions(domains: list[str]) -> list[str]:
 
 def _profile(request):
     """Return the visitor's profile (a signed-in user's, or a guest's by session or guest cookie), else None."""
+    if request.user.is_authenticated:
+        return profile_for_user(user=request.user)
     key = guests.guest_key(cookies=request.COOKIES, session=request.session)
-    if not request.user.is_authenticated and not key:
-        return None
-    return profile_for_request_user(user=request.user, session_key=key)
+    return guests.stored_guest_profile(key=key) if key else None
 
 
 @require_http_methods(["GET"])

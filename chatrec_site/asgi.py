@@ -15,17 +15,22 @@ from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.workers import socket_auth_stack  # noqa: E402
 from chatrec_site.asgi_guards import (  # noqa: E402
     BodyDeadline,
+    ClientAddress,
     HttpConcurrency,
     SameOriginValidator,
+    SocketAddressBudget,
     bound_daphne_request_reads,
+    bound_daphne_socket_queues,
 )
 
 bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
+bound_daphne_socket_queues(settings.CHATREC_WS_QUEUE_FRAMES)
 
 application = ProtocolTypeRouter(
     {
         # The body is read first, so a slow sender holds no request slot.
-        "http": BodyDeadline(HttpConcurrency(django_asgi_app)),
-        "websocket": SameOriginValidator(socket_auth_stack(URLRouter(websocket_urlpatterns))),
+        "http": ClientAddress(BodyDeadline(HttpConcurrency(django_asgi_app))),
+        "websocket": ClientAddress(SocketAddressBudget(SameOriginValidator(socket_auth_stack(
+            URLRouter(websocket_urlpatterns))))),
     }
 )

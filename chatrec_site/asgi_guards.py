@@ -128,6 +128,143 @@ def bound_daphne_request_reads(seconds: float) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- websocket input
+
+
+class SocketInputQueue(asyncio.Queue):
+    """A websocket's input queue (Daphne's `application_queue`) that stops reading the socket when full.
+
+    Daphne puts every frame it reads into an unbounded queue that the consumer drains one frame at a time; a
+    client sending faster than the consumer answers (12 KB broken frames as fast as it can) grew one process
+    by hundreds of MiB in seconds. Past `high` waiting frames this pauses reading from the connection (TCP
+    then pushes back on the client) and resumes once the consumer has taken it down to half.
+    """
+
+    transport = None
+    high = 16
+    paused = False
+
+    def put_nowait(self, item):
+        super().put_nowait(item)
+        if not self.paused and self.transport is not None and self.qsize() >= self.high:
+            self.paused = True
+            self.transport.pauseProducing()
+
+    def get_nowait(self):
+        item = super().get_nowait()
+        if self.paused and self.qsize() <= self.high // 2:
+            self.paused = False
+            self.transport.resumeProducing()
+        return item
+
+
+def bound_daphne_socket_queues(max_frames: int) -> bool:
+    """Give every websocket Daphne serves a SocketInputQueue of `max_frames`; return whether Daphne is there.
+
+    Daphne makes the queue in `Server.create_application` and hands its `get` to the application at once, so
+    the queue is turned into a SocketInputQueue in place (`asyncio.Queue.get` calls `get_nowait`, which is
+    looked up on the instance each time) and told the connection's transport.
+    """
+    try:
+        from daphne import server
+    except ImportError:
+        return False
+    original = getattr(server.Server.create_application, "original", server.Server.create_application)
+
+    def create_application(self, protocol, scope):
+        queue = original(self, protocol, scope)
+        transport = getattr(protocol, "transport", None)
+        if queue is not None and scope.get("type") == "websocket" and type(queue) is asyncio.Queue \
+                and hasattr(transport, "pauseProducing"):
+            queue.__class__ = SocketInputQueue
+            queue.transport, queue.high = transport, max(max_frames, 2)
+        return queue
+
+    create_application.original = original  # type: ignore[attr-defined]
+    server.Server.create_application = create_application
+    return True
+
+
+# ---------------------------------------------------------------- the client's address
+
+
+def forwarded_client(headers, peer: str | None, trusted_proxies: int) -> str | None:
+    """Return the client's address: the connection's peer, or behind `trusted_proxies` proxies the address the
+    outermost of them put into X-Forwarded-For (that many entries from the right).
+
+    Every entry left of it was written by the client and proves nothing, so a client sending its own header
+    (a new address on each request) is still counted under the address the proxy saw. A request carrying fewer
+    entries than there are proxies did not come through them all: its peer is used.
+    """
+    if trusted_proxies <= 0:
+        return peer
+    entries = [part.strip() for name, value in headers if name.lower() == b"x-forwarded-for"
+               for part in value.decode("latin-1").split(",")]
+    entries = [entry for entry in entries if entry]
+    if len(entries) < trusted_proxies:
+        return peer
+    return entries[-trusted_proxies][:64]
+
+
+class ClientAddress:
+    """Settle the client's address once for HTTP and websockets (`scope["client"]`, hence `REMOTE_ADDR`).
+
+    Rate limits per address read it; forwarded headers count only from the CHATREC_TRUSTED_PROXIES proxies the
+    deployment says are in front (none by default).
+    """
+
+    def __init__(self, app, *, trusted_proxies: int | None = None):
+        self.app = app
+        self.trusted_proxies = trusted_proxies
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] in ("http", "websocket"):
+            proxies = self.trusted_proxies if self.trusted_proxies is not None else settings.CHATREC_TRUSTED_PROXIES
+            client = scope.get("client")
+            peer = str(client[0]) if client else None
+            address = forwarded_client(scope.get("headers") or [], peer, proxies)
+            if address != peer:
+                scope = dict(scope, client=(address, client[1] if client else 0))
+        return await self.app(scope, receive, send)
+
+
+# ---------------------------------------------------------------- websocket connections per address
+
+CLOSE_TOO_MANY = 4429
+
+
+class SocketAddressBudget:
+    """Count each new websocket as one frame of its client address (the "ws_ip" rate); past it, close the
+    socket with 4429 before any session, user or database work.
+
+    A client whose sockets are closed for abuse would otherwise go on by reconnecting, each handshake costing
+    a session and profile lookup.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "websocket":
+            return await self.app(scope, receive, send)
+        from asgiref.sync import sync_to_async
+
+        from chatrec_site import ratelimit
+
+        client = scope.get("client")
+        address = str(client[0]) if client else "unknown"
+        wait = await sync_to_async(ratelimit.hit, thread_sensitive=False)(
+            "ws_ip", address, settings.CHATREC_RATE_LIMITS["ws_ip"])
+        if wait is None:
+            return await self.app(scope, receive, send)
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            # Accepted, then closed: a refused handshake reaches browsers as a bare 1006, without the code.
+            await send({"type": "websocket.accept"})
+            await send({"type": "websocket.close", "code": CLOSE_TOO_MANY})
+        return None
+
+
 # ---------------------------------------------------------------- websocket origin
 
 

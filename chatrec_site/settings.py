@@ -277,11 +277,24 @@ CHATREC_RATE_LIMITS = {
     "ws_frame": read_rate("CHATREC_WS_FRAME_RATE", "300/min"),       # any frame per actor
     "ws_ip": read_rate("CHATREC_WS_IP_RATE", "600/min"),             # any frame per client address
     "login": read_rate("CHATREC_LOGIN_RATE", "5/15min"),             # failed sign-ins per username and address
+    "guest_new": read_rate("CHATREC_GUEST_NEW_RATE", "30/hour"),     # new guest profiles per client address
 }
 # The API's rates are read by DRF only when a call comes; check them now so a bad one stops start-up.
 read_rate("CHATREC_API_ANON_RATE", "60/min")
 read_rate("CHATREC_API_USER_RATE", "600/min")
 CHATREC_WS_MAX_SOCKETS = read_int(ENV, "CHATREC_WS_MAX_SOCKETS", 5, minimum=1, maximum=1000)
+# A socket is closed after this many broken frames (bad JSON, no type, too large, unknown type), and after this
+# many frames refused for its rate: a client that ignores the answers gets no more of them.
+CHATREC_WS_MAX_BAD_FRAMES = read_int(ENV, "CHATREC_WS_MAX_BAD_FRAMES", 20, minimum=1, maximum=100_000)
+CHATREC_WS_MAX_REFUSED_FRAMES = read_int(ENV, "CHATREC_WS_MAX_REFUSED_FRAMES", 100, minimum=1, maximum=1_000_000)
+# Frames of one socket waiting for its consumer; past this Daphne stops reading that socket until it drains.
+CHATREC_WS_QUEUE_FRAMES = read_int(ENV, "CHATREC_WS_QUEUE_FRAMES", 16, minimum=1, maximum=10_000)
+# Reverse proxies in front of the web processes, each appending the address it saw to X-Forwarded-For. 0 (the
+# default): the header is ignored and the connection's peer is the client; N: the Nth address from the right
+# (what the outermost trusted proxy saw), so a client cannot choose its own address by sending the header.
+CHATREC_TRUSTED_PROXIES = read_int(ENV, "CHATREC_TRUSTED_PROXIES", 0, minimum=0, maximum=10)
+# DRF reads REMOTE_ADDR only: the client's address is settled once, by chatrec_site.asgi_guards.ClientAddress.
+REST_FRAMEWORK["NUM_PROXIES"] = 0
 CHATREC_LLM_RERANK = read_bool(ENV, "CHATREC_LLM_RERANK", False)
 CHATREC_LLM_EXPLAIN = read_bool(ENV, "CHATREC_LLM_EXPLAIN", False)
 # Optional LLM steps of a turn (off by default; the rules answer without them): read the whole dialogue into the

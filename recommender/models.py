@@ -51,6 +51,9 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="chatrec_profile"
     )
     session_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # A guest's client address as a keyed hash (chat.guests.address_key): guests from one address share one
+    # reward budget in the bandit. Empty for other profiles.
+    address_key = models.CharField(max_length=32, blank=True, default="", db_index=True)
     source = models.CharField(max_length=64, blank=True, default="")
     external_id = models.CharField(max_length=128, blank=True, default="")
     language = models.CharField(max_length=16, default="en")

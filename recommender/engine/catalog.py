@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,11 @@ from .arrays import load_csr, save_csr
 from .data import InteractionData
 from .rules import DISLIKE_WEIGHT, LIKE_THRESHOLD, NEUTRAL_WEIGHT
 from .types import Constraints, ItemRecord, Profile
+
+# Constraint masks are cached per attribute the catalog has, and at most this many per kind (least recently
+# used first out): a filter on a name no item carries matches nothing and is never cached, so requests with
+# ever new names cannot grow memory.
+MAX_CACHED_ATTRIBUTES = 64
 
 # Signal strengths in a user's item vector: a liked item (rating >= LIKE_THRESHOLD, a like, a purchase)
 # counts 1.0, any other interaction NEUTRAL_WEIGHT, a dislike DISLIKE_WEIGHT. Interaction models read
@@ -77,6 +83,27 @@ def _values(raw: Any) -> list[Any]:
     return [_norm(raw)]
 
 
+def _cached(cache: OrderedDict, key: str) -> Any:
+    """Return the cached value for key (marking it recently used), or None."""
+    value = cache.get(key)
+    if value is not None:
+        try:
+            cache.move_to_end(key)
+        except KeyError:  # dropped by another thread meanwhile: the value is still good for this call
+            pass
+    return value
+
+
+def _remember(cache: OrderedDict, key: str, value: Any) -> None:
+    """Cache value under key, dropping the least recently used entries past MAX_CACHED_ATTRIBUTES."""
+    cache[key] = value
+    while len(cache) > MAX_CACHED_ATTRIBUTES:
+        try:
+            cache.popitem(last=False)
+        except KeyError:  # emptied by another thread
+            break
+
+
 class Catalog:
     """Items (in index order), known users and their training interactions."""
 
@@ -88,8 +115,9 @@ class Catalog:
         self.user_index = {k: i for i, k in enumerate(self.user_ids)}
         self.train = sp.csr_matrix(train, dtype=np.float32)
         self._signals: dict[str, sp.csr_matrix] = {}
-        self._attr_cache: dict[str, dict[Any, np.ndarray]] = {}
-        self._range_cache: dict[str, np.ndarray] = {}
+        self._attr_cache: OrderedDict[str, dict[Any, np.ndarray]] = OrderedDict()
+        self._range_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._attribute_names: frozenset[str] | None = None
         self._domains: np.ndarray | None = None
 
     @classmethod
@@ -136,8 +164,16 @@ class Catalog:
             self._signals.clear()
             self._attr_cache.clear()
             self._range_cache.clear()
+            self._attribute_names = None
             self._domains = None
         return added
+
+    @property
+    def attribute_names(self) -> frozenset[str]:
+        """The attribute names at least one item carries (the only names worth a constraint mask)."""
+        if self._attribute_names is None:
+            self._attribute_names = frozenset(name for r in self.records for name in r.attributes)
+        return self._attribute_names
 
     # ------------------------------------------------------------ profiles
 
@@ -168,13 +204,17 @@ class Catalog:
     # ------------------------------------------------------------ constraints
 
     def _attr_index(self, attribute: str) -> dict[Any, np.ndarray]:
-        if attribute not in self._attr_cache:
+        if attribute not in self.attribute_names:
+            return {}
+        index = _cached(self._attr_cache, attribute)
+        if index is None:
             buckets: dict[Any, list[int]] = {}
             for i, r in enumerate(self.records):
                 for v in _values(r.attributes.get(attribute)):
                     buckets.setdefault(v, []).append(i)
-            self._attr_cache[attribute] = {k: np.array(v, dtype=np.int64) for k, v in buckets.items()}
-        return self._attr_cache[attribute]
+            index = {k: np.array(v, dtype=np.int64) for k, v in buckets.items()}
+            _remember(self._attr_cache, attribute, index)
+        return index
 
     def _matching(self, attribute: str, wanted: list[Any]) -> np.ndarray:
         mask = np.zeros(self.n_items, dtype=bool)
@@ -186,16 +226,19 @@ class Catalog:
         return mask
 
     def _numeric(self, attribute: str) -> np.ndarray:
-        if attribute not in self._range_cache:
-            out = np.full(self.n_items, np.nan)
+        if attribute not in self.attribute_names:
+            return np.full(self.n_items, np.nan)
+        values = _cached(self._range_cache, attribute)
+        if values is None:
+            values = np.full(self.n_items, np.nan)
             for i, r in enumerate(self.records):
                 v = r.attributes.get(attribute)
                 try:
-                    out[i] = float(v)  # type: ignore[arg-type]  # None and text fail here on purpose
-                except (TypeError, ValueError):
+                    values[i] = float(v)  # type: ignore[arg-type]  # None and text fail here on purpose
+                except (TypeError, ValueError, OverflowError):
                     pass
-            self._range_cache[attribute] = out
-        return self._range_cache[attribute]
+            _remember(self._range_cache, attribute, values)
+        return values
 
     def constraint_mask(self, constraints: Constraints | None) -> np.ndarray | None:
         """Return a boolean mask of items satisfying every constraint exactly, or None when unconstrained."""

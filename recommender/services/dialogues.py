@@ -7,13 +7,14 @@ reported with its line number and reason and skipped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Count
 from tqdm import tqdm
 
+from chatrec_site.safejson import UnsafeJSON, loads_untrusted
 from recommender.engine.dialogues import (
     LIKED_WEIGHT,
     PARSERS,
@@ -23,11 +24,10 @@ from recommender.engine.dialogues import (
     MovieAnswer,
     TitleLinker,
     is_development,
-    read_dialogues,
     suggestion_turns,
 )
 from recommender.models import DialogueLog, DialogueMention, Item
-from recommender.services.importers import ImportFileError, ImportReport
+from recommender.services.importers import ImportFileError, ImportReport, RowError, check_value
 
 BATCH = 200
 FORMATS = tuple(PARSERS)
@@ -79,6 +79,28 @@ def _store(batch: list[Dialogue], source: str, linker: TitleLinker, report: Impo
             report.created += 1
 
 
+def read_dialogue_lines(path: Path, fmt: str) -> Iterator[tuple[int, Dialogue | DialogueFormatError]]:
+    """Yield (line number, dialogue or the error that line raised): each line through the untrusted-input
+    decoder (bounded nesting, finite numbers, no lone surrogates), then the format's parser."""
+    parse = PARSERS[fmt]
+    with open(path, encoding="utf-8") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                decoded = loads_untrusted(line)
+                check_value(decoded, "the line")  # NUL characters: no PostgreSQL text column takes them
+                yield line_no, parse(decoded)
+            except UnsafeJSON as exc:
+                yield line_no, DialogueFormatError(f"invalid JSON: {exc}")
+            except RowError as exc:
+                yield line_no, DialogueFormatError(str(exc))
+            except DialogueFormatError as exc:
+                yield line_no, exc
+            except (ValueError, TypeError, AttributeError, RecursionError) as exc:  # a shape no check foresaw
+                yield line_no, DialogueFormatError(f"unreadable dialogue ({exc.__class__.__name__})")
+
+
 def dialogues_import(*, path: Path | str, fmt: str = "redial", source: str = "redial", progress: bool = False,
                      linker: TitleLinker | None = None) -> ImportReport:
     """Store the dialogues of one JSON-lines file; return what was created, skipped and rejected (by line)."""
@@ -95,7 +117,7 @@ def dialogues_import(*, path: Path | str, fmt: str = "redial", source: str = "re
     with open(path, "rb") as fh:
         total = sum(1 for _ in fh)
     try:
-        lines = tqdm(read_dialogues(path, fmt), total=total, desc=path.name, unit="line", disable=not progress)
+        lines = tqdm(read_dialogue_lines(path, fmt), total=total, desc=path.name, unit="line", disable=not progress)
         for line_no, parsed in lines:
             report.rows += 1
             if isinstance(parsed, DialogueFormatError):

@@ -5,6 +5,13 @@ Rules every importer follows:
   idempotency key);
 - a malformed row is reported with its line number and reason and skipped, unless strict mode asks for
   all-or-nothing; rows already stored are never touched by a failed row;
+- every cell is checked before anything is written (JSON through the untrusted-input decoder, finite numbers,
+  no lone surrogates or NUL characters, timestamps within TIMESTAMP_RANGE), so a bad row is a line-numbered
+  error, never a traceback; a row the database still refuses is reported with its line too;
+- strict mode writes the whole file in one transaction: any rejected row, or a failure while writing, leaves
+  the database as it was;
+- each batch of events is stored with the profiles it creates in one transaction, so an import that dies
+  part-way leaves no profile without its events;
 - an unreadable or wrong-format file raises ImportFileError with one clear message.
 """
 from __future__ import annotations
@@ -12,7 +19,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -21,12 +27,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+from chatrec_site.safejson import MAX_DEPTH, MAX_INT, UnsafeJSON, loads_untrusted
 from recommender.models import Interaction, Item, Profile
 
 BATCH_SIZE = 5000
@@ -35,6 +41,13 @@ ITEM_FIELDS = {"external_id", "source", "domain", "title", "description", "alias
 LIST_SEPARATOR = "|"
 YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
 RATED_KINDS = {Interaction.Kind.RATING}
+# Event times accepted, as epoch seconds (1970-01-01 to 2096-10-02): within every database's range, with room
+# for any time zone offset.
+TIMESTAMP_RANGE = (0.0, 4e9)
+# A CSV cell of digits longer than this stays text (Python refuses int() past 4,300 digits; no id needs 19).
+MAX_INT_DIGITS = 18
+# CSV columns whose quoted cells may hold line breaks; a line break in any other cell means a broken quote.
+MULTILINE_FIELDS = {"description"}
 EVENT_ALIASES = {"favorite": "favourite", "rate": "rating", "buy": "purchase", "order": "purchase", "watch": "view"}
 
 ML100K_GENRES = [
@@ -153,6 +166,7 @@ def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str
                 f"found {', '.join(header)}"
             )
         while True:
+            first_line = reader.line_num + 1
             try:
                 row = next(reader)
             except StopIteration:
@@ -162,6 +176,14 @@ def iter_records(path: Path, required: set[str]) -> Iterator[tuple[int, dict[str
                 continue
             if None in row:
                 yield reader.line_num, RowError(f"{len(row[None]) + len(header)} fields, expected {len(header)}")
+                continue
+            broken = [key for key, value in row.items()
+                      if key not in MULTILINE_FIELDS and isinstance(value, str) and ("\n" in value or "\r" in value)]
+            if broken and reader.line_num > first_line:
+                # An unterminated quote swallows the rows after it into one cell; only free text may span lines.
+                yield first_line, RowError(
+                    f"'{broken[0]}' runs over lines {first_line}-{reader.line_num}: an unterminated quote? "
+                    "Those lines were read as this one cell, not as rows")
                 continue
             yield reader.line_num, {k: (v.strip() if isinstance(v, str) else v) for k, v in row.items()}
     except UnicodeDecodeError:
@@ -185,13 +207,41 @@ def _text(row: dict, key: str, *, required: bool = False, max_length: int | None
     text = str(value).strip()
     if max_length and len(text) > max_length:
         raise RowError(f"{key} longer than {max_length} characters")
+    if "\x00" in text:
+        raise RowError(f"{key} contains a NUL character")
     return text
+
+
+def check_value(value: Any, where: str) -> None:
+    """Raise RowError unless value can be stored as JSON in any database: finite numbers, strings that are
+    valid Unicode without NUL characters, at most MAX_DEPTH levels of lists and objects."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise RowError(f"{where} is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, float) and not math.isfinite(node):
+            raise RowError(f"{where} holds a number that is not finite")
+        elif isinstance(node, int) and not isinstance(node, bool) and abs(node) > MAX_INT:
+            raise RowError(f"{where} holds an integer past 64 bits")
+        elif isinstance(node, str):
+            if "\x00" in node:
+                raise RowError(f"{where} contains a NUL character")
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise RowError(f"{where} holds text that is not valid Unicode (a lone surrogate)") from None
+        elif isinstance(node, dict):
+            for key, item in node.items():
+                stack += [(key, depth + 1), (item, depth + 1)]
+        elif isinstance(node, list):
+            stack += [(item, depth + 1) for item in node]
 
 
 def _scalar(value: str) -> Any:
     """Return a CSV cell as int, float or text (numbers become numbers so ranges work)."""
     text = value.strip()
-    if re.fullmatch(r"-?\d+", text):
+    if re.fullmatch(rf"-?\d{{1,{MAX_INT_DIGITS}}}", text):
         return int(text)
     if re.fullmatch(r"-?\d+\.\d*|-?\.\d+", text):
         return float(text)
@@ -221,9 +271,9 @@ def parse_item_row(row: dict, *, default_source: str, default_domain: str) -> di
         attributes = {}
     if isinstance(attributes, str):  # a CSV may carry the attributes as a JSON object in one column
         try:
-            attributes = json.loads(attributes) if attributes.strip() else {}
-        except json.JSONDecodeError:
-            raise RowError("attributes column is not a JSON object") from None
+            attributes = loads_untrusted(attributes) if attributes.strip() else {}
+        except UnsafeJSON as exc:
+            raise RowError(f"attributes column is not a JSON object ({exc})") from None
     if not isinstance(attributes, dict):
         raise RowError("attributes must be an object")
     # Any other CSV column is an attribute; "a|b" cells are lists.
@@ -235,35 +285,35 @@ def parse_item_row(row: dict, *, default_source: str, default_domain: str) -> di
             attributes[key] = [_scalar(p) for p in parts if p.strip()] if len(parts) > 1 else _scalar(value)
         else:
             attributes[key] = value
-    for key, value in attributes.items():
-        if isinstance(value, float) and not math.isfinite(value):
-            raise RowError(f"attribute {key} is not a finite number")
+    check_value(attributes, "attributes")
+    check_value(aliases, "aliases")
     fields["attributes"] = attributes
     return fields
 
 
 def parse_timestamp(value: Any) -> datetime | None:
-    """Return an aware datetime from epoch seconds or ISO 8601 text; None when empty."""
+    """Return an aware datetime from epoch seconds or ISO 8601 text within TIMESTAMP_RANGE; None when empty."""
     if value is None or value == "":
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        text = str(value).strip()
+        text = str(value).strip()[:64]
         if re.fullmatch(r"\d+(\.\d+)?", text):
             seconds = float(text)
         else:
-            parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text and " " in text else text)
-            if parsed is None:
-                try:
+            try:
+                parsed = parse_datetime(text.replace(" ", "T", 1) if "T" not in text and " " in text else text)
+                if parsed is None:
                     parsed = datetime.fromisoformat(text)
-                except ValueError:
-                    raise RowError(f"timestamp {text!r} is neither epoch seconds nor ISO 8601") from None
-            if timezone.is_naive(parsed):
-                parsed = parsed.replace(tzinfo=UTC)
-            return parsed
-    if not math.isfinite(seconds) or seconds < 0 or seconds > 4e9:
-        raise RowError(f"timestamp {value!r} is out of range")
+                if timezone.is_naive(parsed):
+                    parsed = parsed.replace(tzinfo=UTC)
+                seconds = parsed.timestamp()  # year 1 or 9999 with an offset overflows here, not in the database
+            except (ValueError, OverflowError):
+                raise RowError(f"timestamp {text!r} is neither epoch seconds nor a valid ISO 8601 time") from None
+    low, high = TIMESTAMP_RANGE
+    if not math.isfinite(seconds) or not low <= seconds <= high:
+        raise RowError(f"timestamp {str(value)[:64]!r} is out of range (1970 to 2096)")
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -434,6 +484,67 @@ def _insert_events(events: list[dict[str, Any]]) -> None:
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING", rows)
 
 
+class _StrictRollback(Exception):
+    """Raised inside a strict import's transaction to undo everything it wrote."""
+
+
+def _write_rows(rows: list[tuple[int, Any]], write: Callable[[list[Any]], object], report: ImportReport, *,
+                strict: bool) -> None:
+    """Write (line, row) pairs in batches of BATCH_SIZE, each batch in a transaction of its own.
+
+    A batch the database refuses is written again row by row, so the row at fault is reported with its line and
+    the others are kept. In strict mode the whole file is one transaction: after any rejected row nothing stays.
+    """
+    def counts() -> tuple[int, int, int]:
+        return report.created, report.updated, report.duplicates
+
+    def write_batch(batch: list[tuple[int, Any]]) -> None:
+        before = counts()
+        try:
+            with transaction.atomic():
+                write([row for _, row in batch])
+            return
+        except DatabaseError as exc:
+            report.created, report.updated, report.duplicates = before
+            if len(batch) == 1:
+                report.add_error(batch[0][0], f"not stored: the database refused it ({exc.__class__.__name__})")
+                return
+        for line, row in batch:
+            write_batch([(line, row)])
+
+    def write_all() -> None:
+        for start in range(0, len(rows), BATCH_SIZE):
+            write_batch(rows[start:start + BATCH_SIZE])
+            if strict and report.error_count:
+                raise _StrictRollback
+
+    if not strict:
+        write_all()
+        return
+    before = counts()
+    try:
+        with transaction.atomic():
+            write_all()
+    except _StrictRollback:
+        report.created, report.updated, report.duplicates = before
+        report.notes.append("strict mode: nothing imported because a row was refused while writing")
+
+
+def _note_repeated_ids(keys: list[tuple[int, Any]], report: ImportReport, what: str) -> None:
+    """Note rows that repeat an id seen earlier in the same file (the last one is kept)."""
+    first: dict[Any, int] = {}
+    repeats = []
+    for line, key in keys:
+        if key in first:
+            repeats.append((line, first[key]))
+        else:
+            first[key] = line
+    if repeats:
+        shown = ", ".join(f"line {line} repeats line {earlier}" for line, earlier in repeats[:5])
+        report.notes.append(f"{len(repeats)} rows repeat {what} given earlier in the file; the last one is kept "
+                            f"({shown}{', ...' if len(repeats) > 5 else ''})")
+
+
 def import_catalog(
     path: Path,
     *,
@@ -450,10 +561,14 @@ def import_catalog(
     if strict and report.error_count:
         report.notes.append("strict mode: nothing imported because some rows were rejected")
         return report
-    rows = [fields for _, fields in parsed]
-    for start in range(0, len(rows), BATCH_SIZE):
-        upsert_items(rows[start:start + BATCH_SIZE], report)
+    _note_repeated_ids([(line, (f["source"], f["external_id"])) for line, f in parsed], report, "an item id")
+    _write_rows(parsed, lambda rows: upsert_items(rows, report), report, strict=strict)
     return report
+
+
+# Anything a row's parser raises that is not a RowError is still that row's fault (a value no check foresaw);
+# it is reported with the line instead of ending the import with a traceback.
+ROW_FAILURES = (RowError, ValueError, TypeError, OverflowError, RecursionError, UnicodeError)
 
 
 def _parse_rows(path: Path, required: set[str], report: ImportReport, progress: bool, desc: str,
@@ -470,6 +585,8 @@ def _parse_rows(path: Path, required: set[str], report: ImportReport, progress: 
             parsed.append((line, parse(row)))
         except RowError as exc:
             report.add_error(line, str(exc))
+        except ROW_FAILURES as exc:
+            report.add_error(line, f"unreadable row ({exc.__class__.__name__})")
     if report.rows == 0:
         raise ImportFileError(f"{path}: no rows found")
     return parsed
@@ -495,13 +612,14 @@ def import_interactions(
         if item_pk is None:
             report.add_error(line, f"unknown item {event['item']!r} in source {event['source']!r}")
             continue
-        resolved.append(event | {"item_pk": item_pk})
+        resolved.append((line, event | {"item_pk": item_pk}))
     if strict and report.error_count:
         report.notes.append("strict mode: nothing imported because some rows were rejected")
         return report
     users_from = user_source or source
-    for start in range(0, len(resolved), BATCH_SIZE):
-        chunk = resolved[start:start + BATCH_SIZE]
+
+    def write(chunk: list[dict[str, Any]]) -> None:
+        # One transaction with the events (the caller's): a failure stores neither the profiles nor the events.
         profiles = ensure_profiles(users_from, (e["user"] for e in chunk))
         events = [
             {
@@ -516,4 +634,6 @@ def import_interactions(
             for e in chunk
         ]
         store_events(events, report, user_source=users_from)
+
+    _write_rows(resolved, write, report, strict=strict)
     return report

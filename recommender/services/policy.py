@@ -21,15 +21,23 @@ def strategy_choose(*, rng: random.Random | None = None) -> str:
     return bandit.choose(arms, rng)
 
 
-def _actor_weight(*, pk: int, profile_id: int, guest: bool, item_id: int, arm: str, created_at) -> float:
-    """Return the weight of one event's reward (rules.reward_weight) from that person's earlier rewards."""
+def _actor_weight(*, pk: int, profile_id: int, guest: bool, guest_address: str | None, item_id: int, arm: str,
+                  created_at) -> float:
+    """Return the weight of one event's reward (rules.reward_weight) from that actor's earlier rewards.
+
+    The actor is the person, except for guests that came from a known address (`guest_address`, the keyed hash
+    kept on the profile): all guests from one address are one actor, since fresh guest cookies cost nothing.
+    """
     since = created_at - timedelta(seconds=rules.REWARD_WINDOW_SECONDS)
-    earlier = (
-        Interaction.objects.filter(profile_id=profile_id, pk__lt=pk, created_at__gte=since, context__strategy=arm)
-        .values_list("item_id", "kind", "value")
-    )
-    rewarded = [item for item, kind, value in earlier if rules.reward(kind, value) is not None]
-    return rules.reward_weight(guest=guest, earlier_rewards=len(rewarded), item_rewarded_before=item_id in rewarded)
+    earlier = Interaction.objects.filter(pk__lt=pk, created_at__gte=since, context__strategy=arm)
+    if guest_address:
+        earlier = earlier.filter(profile__kind=Profile.Kind.GUEST, profile__address_key=guest_address)
+    else:
+        earlier = earlier.filter(profile_id=profile_id)
+    rewarded = [item for item, kind, value in earlier.values_list("item_id", "kind", "value")
+                if rules.reward(kind, value) is not None]
+    return rules.reward_weight(guest=guest, earlier_rewards=len(rewarded),
+                               item_rewarded_before=item_id in rewarded)
 
 
 def policy_update() -> dict[str, int]:
@@ -49,17 +57,20 @@ def policy_update() -> dict[str, int]:
         events = (
             Interaction.objects.filter(pk__gt=watermark, context__has_key="strategy")
             .order_by("pk")
-            .values_list("pk", "kind", "value", "context", "profile_id", "profile__kind", "item_id", "created_at")
+            .values_list("pk", "kind", "value", "context", "profile_id", "profile__kind", "profile__address_key",
+                         "item_id", "created_at")
         )
         newest = watermark
-        for pk, kind, value, context, profile_id, profile_kind, item_id, created_at in events.iterator():
+        for pk, kind, value, context, profile_id, profile_kind, address, item_id, created_at in events.iterator():
             newest = max(newest, pk)
             arm = arms.get(str(context.get("strategy")))
             reward = rules.reward(kind, value)
             if arm is None or reward is None or pk <= arm.last_event_id:
                 continue
-            weight = _actor_weight(pk=pk, profile_id=profile_id, guest=profile_kind == Profile.Kind.GUEST,
-                                   item_id=item_id, arm=arm.arm, created_at=created_at)
+            guest_address = (address or None) if profile_kind == Profile.Kind.GUEST else None
+            weight = _actor_weight(pk=pk, profile_id=profile_id, guest_address=guest_address,
+                                   guest=profile_kind == Profile.Kind.GUEST, item_id=item_id, arm=arm.arm,
+                                   created_at=created_at)
             if weight <= 0:
                 continue
             arm.successes += weight * reward

@@ -12,12 +12,14 @@ def profile_for_user(*, user) -> Profile:
     return profile
 
 
-def profile_for_session(*, session_key: str, language: str = "en") -> Profile:
-    """Return the guest profile tied to a browser session, creating it on first use."""
+def profile_for_session(*, session_key: str, language: str = "en", address_key: str = "") -> Profile:
+    """Return the guest profile tied to a browser session, creating it on first use (`address_key`: the keyed
+    hash of the client address it came from, chat.guests.address_key)."""
     try:
         with transaction.atomic():
             profile, _ = Profile.objects.get_or_create(
-                session_key=session_key, defaults={"kind": Profile.Kind.GUEST, "language": language}
+                session_key=session_key, defaults={"kind": Profile.Kind.GUEST, "language": language,
+                                            "address_key": address_key}
             )
     except IntegrityError:  # two tabs of one session racing to create it
         profile = Profile.objects.get(session_key=session_key)

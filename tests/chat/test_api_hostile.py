@@ -8,6 +8,7 @@ import pytest
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from recommender import selectors
 from recommender.models import Interaction
 
 pytestmark = pytest.mark.django_db
@@ -107,3 +108,61 @@ def test_schema_documents_the_error_responses(client):
                 assert ref.endswith("/ErrorOut"), (path, method, status)
     assert client.get("/api/schema/?format=xyz").status_code == 404
     assert {"401", "415"} <= set(schema["paths"]["/api/v1/feedback"]["post"]["responses"])
+
+
+def test_invented_filter_names_are_refused_and_leave_no_cached_masks(catalog, client):
+    constraints = selectors.serving_catalog().constraints
+    for i in range(30):
+        error = assert_error(client.get(f"/api/v1/items?new{i}_min=1&made_up{i}=x&year_min=1990"), 400)
+        assert error["code"] == "invalid"
+        assert f"new{i}_min" in error["message"] and "year" in error["message"], error["message"]
+    assert set(constraints._range_cache) <= {"year"} and not constraints._attr_cache
+
+
+def test_filters_on_known_attributes_still_work(catalog, client):
+    body = client.get("/api/v1/items?year_min=1990&year_max=1995&genres=Comedy").json()
+    assert {r["title"] for r in body["results"]} == {"Home Alone (1990)", "Forrest Gump (1994)",
+                                                    "Toy Story (1995)"}
+    assert client.get("/api/v1/items?price_max=50").json()["count"] == 1
+
+
+def test_too_many_filters_are_refused(catalog, client):
+    known = ["genres=Comedy", "year_min=1", "category=dress", "color=pink", "season=summer", "price_max=100"]
+    assert client.get("/api/v1/items?" + "&".join(known)).status_code == 200
+    error = assert_error(client.get("/api/v1/items?" + "&".join(f"x{i}=1" for i in range(21))), 400)
+    assert "At most 20" in error["message"], error["message"]
+
+
+def test_a_page_number_of_thousands_of_digits_is_a_400(catalog, client):
+    assert assert_error(client.get("/api/v1/items?page=" + "9" * 5000), 400)["code"] == "invalid"
+
+
+def test_a_new_forwarded_address_per_request_does_not_lift_the_anonymous_limit(catalog, client, settings):
+    from rest_framework.throttling import AnonRateThrottle
+
+    limit = int(AnonRateThrottle().get_rate().split("/")[0])
+    statuses = [client.get("/api/v1/items?page_size=1", HTTP_X_FORWARDED_FOR=f"10.{n // 250}.{n % 250}.1").status_code
+                for n in range(limit + 5)]
+    assert statuses.count(200) == limit and statuses[limit:] == [429] * 5
+
+
+def test_a_long_message_list_is_read_only_as_far_as_its_newest_context(catalog, client, settings, monkeypatch):
+    from chat import services
+
+    read = []
+    original = services.context_from_messages
+
+    def recording(messages, *args, **kwargs):
+        read.extend(messages)
+        return original(messages, *args, **kwargs)
+
+    monkeypatch.setattr(services, "context_from_messages", recording)
+    limit = settings.CHATREC_MAX_MESSAGE_CHARS
+    messages = [{"role": "user" if n % 2 == 0 else "assistant", "content": f"{n:03d} " + "x" * (limit - 4)}
+                for n in range(49)]
+    response = client.post("/api/v1/recommend", data=json.dumps({"messages": messages, "k": 3}),
+                           content_type="application/json")
+    assert response.status_code == 200
+    budget = services.CONTEXT_MESSAGES_CHARS * limit
+    assert sum(len(m["content"]) for m in read) <= budget
+    assert [m["content"][:3] for m in read] == [f"{n:03d}" for n in range(48 - budget // limit, 48)]

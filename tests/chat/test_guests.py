@@ -48,3 +48,33 @@ async def test_forged_guest_cookies_and_invented_sessions_are_refused(catalog, c
     assert connected
     assert (await comm.receive_output(timeout=TIMEOUT)) == {"type": "websocket.close", "code": 4401}
     assert await database_sync_to_async(Profile.objects.filter(kind="guest").count)() == 0
+
+
+async def test_new_guests_from_one_address_are_budgeted(catalog, settings):
+    from chatrec_site.ratelimit import Rate
+
+    settings.CHATREC_RATE_LIMITS = {**settings.CHATREC_RATE_LIMITS, "guest_new": Rate(3, 3600)}
+    client = Client()
+    codes = []
+    for _ in range(6):  # fresh cookies from one address
+        cookie = (await database_sync_to_async(client.get)("/")).cookies["chatrec_guest"].value
+        client.cookies.clear()
+        comm = connect_with(f"chatrec_guest={cookie}")
+        assert (await comm.connect())[0]
+        if await comm.receive_nothing(timeout=0.3):
+            assert (await send_raw(comm, '{"type": "ping"}')) == {"type": "pong"}
+            codes.append("open")
+            await comm.disconnect()
+        else:
+            codes.append((await comm.receive_output(timeout=TIMEOUT)).get("code"))
+    assert codes == ["open"] * 3 + [4429] * 3
+    profiles = await database_sync_to_async(lambda: list(Profile.objects.filter(kind="guest")))()
+    assert len(profiles) == 3 and len({p.address_key for p in profiles}) == 1 and profiles[0].address_key
+
+
+async def test_pages_never_create_a_guest_profile(catalog):
+    client = Client()
+    await database_sync_to_async(client.get)("/")
+    response = await database_sync_to_async(client.get)("/my-data/download")
+    assert response.status_code == 403  # no data is kept for a guest who never chatted
+    assert not await database_sync_to_async(Profile.objects.filter(kind="guest").exists)()

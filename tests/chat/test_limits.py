@@ -81,10 +81,22 @@ async def test_one_address_is_limited_across_sessions(catalog, guest, rates, db)
         Profile.objects.create(kind="guest", session_key=session.session_key)
         return session.session_key
 
-    rates["ws_ip"] = Rate(4, 60)
+    rates["ws_ip"] = Rate(6, 60)  # the two connections count, then four frames
     a, b = communicator(guest[1]), communicator(await database_sync_to_async(other_guest)())
     assert (await a.connect())[0] and (await b.connect())[0]
     replies = [await send_raw(comm, json.dumps({"type": "ping"})) for comm in (a, b, a, b, a, b)]
     assert [r["type"] for r in replies] == ["pong"] * 4 + ["chat.error"] * 2
     await a.disconnect()
     await b.disconnect()
+
+
+async def test_connections_count_against_the_address_rate(catalog, guest, rates):
+    rates["ws_ip"] = Rate(4, 60)
+    first = communicator(guest[1])
+    assert (await first.connect())[0]  # one
+    for _ in range(3):  # two, three, four
+        assert (await send_raw(first, json.dumps({"type": "ping"}))) == {"type": "pong"}
+    await first.disconnect()
+    again = communicator(guest[1])  # a fifth: the address's frames are spent, so no new socket either
+    assert (await again.connect())[0]
+    assert (await again.receive_output(timeout=TIMEOUT)) == {"type": "websocket.close", "code": 4429}

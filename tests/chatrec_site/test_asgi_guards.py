@@ -174,3 +174,71 @@ async def test_http_requests_beyond_the_limit_wait_for_a_slot():
     assert inside == 3
     release.set()
     await asyncio.gather(*sockets)
+
+
+class FakeTransport:
+    def __init__(self):
+        self.reading = True
+        self.pauses = 0
+
+    def pauseProducing(self):  # noqa: N802 - Twisted's name
+        self.reading = False
+        self.pauses += 1
+
+    def resumeProducing(self):  # noqa: N802 - Twisted's name
+        self.reading = True
+
+
+async def test_a_websocket_queue_stops_reading_when_full_and_resumes_when_drained():
+    from daphne.server import Server
+
+    from chatrec_site.asgi_guards import SocketInputQueue, bound_daphne_socket_queues
+
+    assert bound_daphne_socket_queues(8)
+    assert bound_daphne_socket_queues(8)  # applying it again does not stack
+    transport = FakeTransport()
+    protocol = type("Protocol", (), {"transport": transport})()
+    server = Server.__new__(Server)
+    server.connections = {protocol: {}}
+
+    async def app(scope, receive, send):
+        await asyncio.sleep(3600)
+
+    server.application = app
+    queue = server.create_application(protocol, {"type": "websocket"})
+    assert isinstance(queue, SocketInputQueue)
+    for n in range(20):  # Daphne goes on delivering what it already read; the socket is no longer read
+        queue.put_nowait({"type": "websocket.receive", "text": str(n)})
+        assert transport.reading == (n < 7)
+    while queue.qsize() > 4:
+        await queue.get()
+    assert transport.reading and transport.pauses == 1
+    assert [(await queue.get())["text"] for _ in range(4)] == ["16", "17", "18", "19"]  # nothing dropped
+    server.connections[protocol]["application_instance"].cancel()
+    http = type("Protocol", (), {"transport": FakeTransport()})()
+    server.connections[http] = {}
+    assert type(server.create_application(http, {"type": "http"})) is asyncio.Queue  # HTTP bodies: as before
+    server.connections[http]["application_instance"].cancel()
+
+
+@pytest.mark.parametrize("proxies, forwarded, client", [
+    (0, [b"1.2.3.4"], "10.0.0.9"),                      # no proxy trusted: the header is the client's own
+    (1, [b"6.6.6.6, 1.2.3.4"], "1.2.3.4"),              # the proxy appended what it saw; the rest is the client's
+    (1, [b"6.6.6.6", b"1.2.3.4"], "1.2.3.4"),           # two headers count as one list
+    (2, [b"6.6.6.6, 1.2.3.4, 10.1.1.1"], "1.2.3.4"),
+    (2, [b"1.2.3.4"], "10.0.0.9"),                      # fewer entries than proxies: not through them all
+    (1, [], "10.0.0.9"),
+])
+def test_the_client_address_comes_from_trusted_proxies_only(proxies, forwarded, client):
+    from chatrec_site.asgi_guards import ClientAddress
+
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["client"] = scope["client"]
+
+    headers = [(b"x-forwarded-for", value) for value in forwarded]
+    for kind in ("http", "websocket"):
+        scope = {"type": kind, "client": ("10.0.0.9", 5000), "headers": headers}
+        asyncio.run(ClientAddress(app, trusted_proxies=proxies)(scope, None, None))
+        assert seen["client"][0] == client

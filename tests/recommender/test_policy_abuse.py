@@ -81,3 +81,17 @@ def test_reward_weight_rule():
     assert rules.reward_weight(guest=False, earlier_rewards=0, item_rewarded_before=True) == 0.0
     assert rules.reward_weight(guest=False, earlier_rewards=rules.ACTOR_REWARDS_PER_WINDOW,
                                item_rewarded_before=False) == 0.0
+
+
+def test_guests_from_one_address_share_one_reward_budget():
+    catalog = items(30)
+    farm = [Profile.objects.create(kind="guest", session_key=f"farm{i}", address_key="a" * 32) for i in range(20)]
+    for n, guest in enumerate(farm):  # twenty fresh cookies, each liking new items
+        like(guest, catalog[n])
+        like(guest, catalog[n + 5])
+    elsewhere = Profile.objects.create(kind="guest", session_key="other", address_key="b" * 32)
+    like(elsewhere, catalog[0])
+    policy_update()
+    budget = rules.ACTOR_REWARDS_PER_WINDOW + 1  # the farm's address, and one guest from another
+    assert arm().successes == pytest.approx(1.0 + rules.GUEST_REWARD_WEIGHT * budget)
+    assert arm().pulls == budget
