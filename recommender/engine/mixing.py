@@ -9,7 +9,8 @@ counts as much as the conversation and the data support it:
   the catalog's people rated 300 times and recorded dialogues named 30 times is mostly the catalog's;
 - with one named item ("something like X") the request is about that item: likeness (the overlap of
   `rules.KIND_ATTRIBUTES`, e.g. genres) counts strongly and items that are everyone's neighbour are damped by
-  their log popularity, so the same few films do not end every list;
+  their log popularity, so the same few films do not end every list; both in proportion to the catalog's
+  share of what is known about the item;
 - with several named items the person describes a taste: a few items are thin evidence, so what the catalog's
   people like at all (its popularity) weighs in, with a little likeness;
 - with nothing named and no history, what people are suggested in recorded conversations and what the
@@ -102,8 +103,11 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
     if inp.named == 0:
         parts["popularity"] = mix.popularity_alone * inp.popularity
     elif inp.named == 1:
-        parts["likeness"] = mix.likeness_one * inp.likeness
-        parts["popularity"] = -mix.hub_penalty * inp.log_popularity
+        # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
+        # named item better than the catalog does, what they suggest after it counts instead.
+        catalog_side = 1.0 - inp.share
+        parts["likeness"] = mix.likeness_one * catalog_side * inp.likeness
+        parts["popularity"] = -mix.hub_penalty * catalog_side * inp.log_popularity
     else:
         parts["likeness"] = mix.likeness_several * inp.likeness
         parts["popularity"] = mix.popularity_several * inp.popularity

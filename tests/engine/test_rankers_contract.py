@@ -120,11 +120,12 @@ def _same_evidence(served, explained):
 
 @pytest.mark.parametrize("user_key,profile", [
     ("u3", None),
-    (None, Profile(liked=["i0", "i2"], disliked=["i25"], query_text="space galaxy Sci-Fi")),
-    ("u7", Profile(liked=["i13"], history={"i30": 0.5}, query_text="haunted ghost")),
+    ("u3", Profile(query_text="space galaxy Sci-Fi")),
+    ("u7", Profile(history={"i30": 0.5}, query_text="haunted ghost")),
 ])
 def test_served_evidence_equals_explain(ranker, data, user_key, profile):
-    """The evidence the chat serves (bundle.evidence_for, recommend) is exactly `explain`, for every ranker."""
+    """With a known history and nothing named in the conversation, the evidence the chat serves
+    (bundle.evidence_for, recommend) is exactly `explain`, for every ranker."""
     bundle = RecommenderBundle(ranker)
     items = ["i4", "i14", "i26", COLD_ID]
     served = bundle.evidence_for(items, user_key=user_key, profile=profile)
@@ -135,6 +136,25 @@ def test_served_evidence_equals_explain(ranker, data, user_key, profile):
         _same_evidence(rec.evidence, ranker.explain(rec.item_id, user_key=user_key, profile=profile))
         assert rec.evidence and rec.score == pytest.approx(float(ranker.scores(user_key, profile)[
             data.item_index[rec.item_id]]), rel=1e-4, abs=1e-5)
+
+
+@pytest.mark.parametrize("user_key,profile", [
+    (None, Profile(liked=["i0", "i2"], disliked=["i25"], query_text="space galaxy Sci-Fi")),
+    ("u7", Profile(liked=["i13"], history={"i30": 0.5}, query_text="haunted ghost")),
+])
+def test_served_evidence_of_a_conversation_is_the_rankers_own_scaled_down(ranker, data, user_key, profile):
+    """When the conversation names items the mix adds its own parts; whatever the ranker contributes to the
+    served evidence is the ranker's `explain` fact, with at most its weight (its share of a larger score)."""
+    bundle = RecommenderBundle(ranker)
+    for rec in bundle.recommend(user_key=user_key, profile=profile, n=4):
+        assert sum(rec.sources.values()) == pytest.approx(rec.score, rel=1e-4, abs=1e-5)
+        explained = {(e.kind, e.item_id, e.attribute, e.detail): e.weight
+                     for e in ranker.explain(rec.item_id, user_key=user_key, profile=profile, limit=100)}
+        for e in rec.evidence:
+            assert 0 <= e.weight <= 1
+            key = (e.kind, e.item_id, e.attribute, e.detail)
+            if key in explained:
+                assert e.weight <= explained[key] + 1e-6
 
 
 def test_similar_items_excludes_the_item(ranker):
@@ -260,5 +280,5 @@ def test_hybrid_composes_any_ranker_through_the_contract_alone(data):
     # the bias model's term is reported as the item's own (popularity) part, scaled as in the score
     bias_term = scored.sources["item_bias"][items]
     np.testing.assert_allclose(hybrid.item_parts(x, items).bias, bias_term, rtol=1e-5, atol=1e-6)
-    _same_evidence(RecommenderBundle(hybrid).evidence_for(["i4"], user_key="u3", profile=profile)["i4"],
-                   hybrid.explain("i4", user_key="u3", profile=profile))
+    _same_evidence(RecommenderBundle(hybrid).evidence_for(["i4"], user_key="u3")["i4"],
+                   hybrid.explain("i4", user_key="u3"))
