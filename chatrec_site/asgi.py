@@ -5,7 +5,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from chatrec_site.envconfig import settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatrec_site.settings")
+settings_or_exit()  # a bad setting stops the server with one line naming the variable
 django_asgi_app = get_asgi_application()  # load apps before importing consumers
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

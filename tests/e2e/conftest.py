@@ -71,6 +71,7 @@ def server(tmp_path_factory):
     db_path = tmp / "e2e.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", CHATREC_VAR_DIR=str(tmp / "var"),
+               CHATREC_STATIC_ROOT=str(tmp / "no-collectstatic"),
                DJANGO_SETTINGS_MODULE="chatrec_site.settings", CHATREC_LLM_BACKEND="none",
                CELERY_TASK_ALWAYS_EAGER="false", PYTHONPATH=str(ROOT))
     run = dict(cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
