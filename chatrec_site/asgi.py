@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.workers import socket_auth_stack  # noqa: E402
+from chatrec_site import warmup  # noqa: E402
 from chatrec_site.asgi_guards import (  # noqa: E402
     BodyDeadline,
     HttpConcurrency,
@@ -24,6 +25,7 @@ from chatrec_site.asgi_guards import (  # noqa: E402
 )
 
 bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
+warmup.start()  # load the catalog and models now, not on a person's first turn
 
 application = ProtocolTypeRouter(
     {

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -205,6 +206,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "chatrec_site.storage.StaticStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Before the first `collectstatic` there is no STATIC_ROOT yet, which is fine: the finders serve the files.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -300,6 +303,9 @@ LOG_LEVEL = read_choice(ENV, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "
 LIBRARY_LOGGERS = ("faiss", "sentence_transformers", "transformers", "huggingface_hub", "torch", "implicit",
                    "llama_cpp", "llama-cpp-python", "httpx", "httpcore", "urllib3", "filelock", "numexpr", "asyncio",
                    "kombu", "amqp")
+if LIBRARY_LOG_LEVEL_QUIET := command_verbosity(sys.argv) < 2 and LOG_LEVEL != "DEBUG":
+    # Model loaders draw their own progress bars ("Loading weights"); the console shows ChatRec's one bar per step.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 LIBRARY_LOG_LEVEL = ("DEBUG" if LOG_LEVEL == "DEBUG" else "INFO" if command_verbosity(sys.argv) >= 2 else "WARNING")
 LOGGING = {
     "version": 1,
@@ -309,6 +315,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.channels.server": {"level": "WARNING"},
+        # The file broker has no host; kombu says so at WARNING each time a task is queued.
+        "kombu.connection": {"level": "ERROR" if LIBRARY_LOG_LEVEL == "WARNING" else LIBRARY_LOG_LEVEL},
         **{name: {"level": LIBRARY_LOG_LEVEL} for name in LIBRARY_LOGGERS},
     },
 }

@@ -79,6 +79,16 @@ def unknown_titles_note(titles: list[str], language: str) -> str:
     return f"I couldn't find {names} in the catalog, so these follow the rest of your request. "
 
 
+def unknown_title_question(titles: list[str], language: str) -> str:
+    """Return the question asked when the only thing named is a title the catalog does not hold."""
+    if language == "zh":
+        return (f"目录里没有找到{'、'.join(f'《{t}》' for t in titles)}。你想找的是电影、书、音乐、游戏还是商品？"
+                "换个说法或说说喜欢它哪一点，我再推荐。")
+    names = " or ".join(f"“{t}”" for t in titles)
+    return (f"I couldn't find {names} in the catalog. Is it a film, a book, music, a game or something to buy? "
+            "Tell me another title, or what you like about it, and I'll suggest some.")
+
+
 def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
     """Return the acknowledgement of feedback given in words."""
     if language == "zh":
