@@ -94,6 +94,7 @@ def ui_strings() -> dict:
         "edit": _("Edit"), "copy": _("Copy"), "copied": _("Copied"), "save": _("Send"), "cancel": _("Cancel"),
         "thumbsUp": _("Good reply"), "thumbsDown": _("Bad reply"), "rename": _("Rename"), "delete": _("Delete"),
         "renamePrompt": _("New title"), "deleteConfirm": _("Delete this conversation?"),
+        "noMatch": _("No conversation matches your search."),
         "imageFailed": _("No image"), "undone": _("Taken back"), "showSidebar": _("History"),
         "kinds": {
             "liked_item": _("you liked"), "history_item": _("from your history"),

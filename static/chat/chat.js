@@ -452,6 +452,14 @@
 
   function showConversations(rows) {
     listEl.replaceChildren();
+    const searched = searchEl ? searchEl.value.trim() : "";
+    if (searched && !(rows || []).length) {  // say so, rather than show an empty list
+      const none = el("li", "conv-empty");
+      none.setAttribute("data-testid", "conversation-none");
+      none.textContent = T.noMatch;
+      listEl.appendChild(none);
+      return;
+    }
     for (const row of rows || []) {
       const li = el("li", "conv-row");
       li.setAttribute("data-testid", "conversation");

@@ -342,8 +342,13 @@ def test_rename_search_and_delete_conversations_and_my_data(server, page):
     page.get_by_test_id("conversation-search").fill("fargo")
     expect(rows).to_have_count(1, timeout=TIMEOUT)
     expect(rows.first).to_contain_text("something like Fargo")
+    page.get_by_test_id("conversation-search").fill("zzz no such words")
+    expect(page.get_by_test_id("conversation-none")).to_have_text("No conversation matches your search.",
+                                                                  timeout=TIMEOUT)
+    expect(rows).to_have_count(0)
     page.get_by_test_id("conversation-search").fill("")
     expect(rows).to_have_count(2, timeout=TIMEOUT)
+    expect(page.get_by_test_id("conversation-none")).to_have_count(0)
     page.once("dialog", lambda d: d.accept())
     rows.filter(has_text="something like Fargo").get_by_test_id("conversation-delete").click()
     expect(rows).to_have_count(1, timeout=TIMEOUT)
