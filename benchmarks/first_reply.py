@@ -26,7 +26,7 @@ from benchmarks.common import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = ("something like The Matrix but less violent", "A funny film from the 90s", "我想找一些适合夏天穿的连衣裙",
-            "Calm music for studying", "A gift under 50")
+            "Calm music for studying", "A gift under $50")
 
 
 def start_server(port: int, log: Path) -> subprocess.Popen:

@@ -22,7 +22,7 @@ STARTERS = {
     "book": (gettext_lazy("A gripping novel for a long trip"), gettext_lazy("A classic book everyone should read")),
     "music": (gettext_lazy("Calm music for studying"), gettext_lazy("Upbeat songs for a run")),
     "game": (gettext_lazy("A relaxing game to play with friends"), gettext_lazy("A story-rich game")),
-    "product": (gettext_lazy("A gift under 50"), gettext_lazy("Something for summer")),
+    "product": (gettext_lazy("A gift under $50"), gettext_lazy("Something for summer")),
 }
 GENERIC_STARTERS = (gettext_lazy("What is popular right now?"), gettext_lazy("Surprise me"))
 STARTER_COUNT = 4

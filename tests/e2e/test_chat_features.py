@@ -184,7 +184,7 @@ def test_starters_before_the_first_message_in_the_page_language(server, page):
     starters = page.get_by_test_id("starter")
     expect(starters.first).to_be_visible()
     texts = starters.all_inner_texts()
-    assert "A funny film from the 90s" in texts and "A gift under 50" in texts
+    assert "A funny film from the 90s" in texts and "A gift under $50" in texts
     starters.filter(has_text="A funny film from the 90s").click()
     expect(page.locator(".msg.user .text")).to_have_text(["A funny film from the 90s"], timeout=TIMEOUT)
     wait_reply_done(page)
