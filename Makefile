@@ -42,7 +42,7 @@ system-packages:
 	bin/system-packages
 
 data: install
-	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py migrate --noinput -v0
 	$(BIN)/python manage.py load_demo $(if $(DATA),--data $(DATA))
 
 models: install
