@@ -79,6 +79,16 @@ def unknown_titles_note(titles: list[str], language: str) -> str:
     return f"I couldn't find {names} in the catalog, so these follow the rest of your request. "
 
 
+def different_selection_note(language: str, *, found: bool = True) -> str:
+    """Return the sentence that opens a regenerated answer: a different list, exploring further than the first;
+    or, when nothing else matches (`found` false), that the same picks are shown again."""
+    if language == "zh":
+        return "换一批：这次多探索一些，和上一份列表不同。" if found else "没有其他符合要求的了，还是这几个。"
+    if found:
+        return "Here is a different selection, exploring a little further than the last one. "
+    return "Nothing else matches this request, so here are the same picks again. "
+
+
 def unknown_title_question(titles: list[str], language: str) -> str:
     """Return the question asked when the only thing named is a title the catalog does not hold."""
     if language == "zh":

@@ -253,6 +253,17 @@
     setBusy(true);
   }
 
+  // Regenerate keeps the earlier answer: the question is shown again and a new, different answer follows it.
+  function regenerating(frame) {
+    const from = messagesEl.querySelector(`.msg.user[data-message-id="${CSS.escape(String(frame.message))}"]`);
+    const text = from ? from.querySelector(".text").textContent : "";
+    pendingText = null;
+    if (frame.conversation) remember(frame.conversation);
+    pendingUser = userBubble(text);
+    current = assistantBubble();
+    setBusy(true);
+  }
+
   // ------------------------------------------------------------------ item cards
 
   function hue(text) {
@@ -577,6 +588,9 @@
       }
       case "conversation.rewound":
         rewound(frame);
+        break;
+      case "conversation.regenerating":
+        regenerating(frame);
         break;
       case "conversation.history":
         showHistory(frame);

@@ -84,22 +84,24 @@ def test_like_and_dislike_exclude_each_other_and_a_second_press_takes_it_back(se
     expect(card.get_by_test_id("dislike")).to_have_attribute("aria-pressed", "false")
 
 
-def test_regenerate_replaces_the_last_answer(server, page):
+def test_regenerate_keeps_the_earlier_answer_and_shows_a_different_list(server, page):
     base, db = server
     open_chat(page, base)
-    ask(page, "recommend me a comedy")
+    ask(page, "recommend me a film")
     old = page.get_by_test_id("assistant-message").last.get_attribute("data-message-id")
+    first_titles = page.get_by_test_id("item-card").locator(".title").all_inner_texts()
     page.get_by_test_id("regenerate").last.click()
-    expect(page.get_by_test_id("assistant-message").last).not_to_have_attribute("data-message-id", old, timeout=TIMEOUT)
+    expect(page.get_by_test_id("assistant-message")).to_have_count(2, timeout=TIMEOUT)
     wait_reply_done(page)
-    expect(page.get_by_test_id("assistant-message")).to_have_count(1)
-    expect(page.locator(".msg.user .text")).to_have_text(["recommend me a comedy"])
-    expect(page.get_by_test_id("item-card")).to_have_count(3)
-    new = page.get_by_test_id("assistant-message").last.get_attribute("data-message-id")
-    assert query(db, "SELECT COUNT(*) FROM chat_message WHERE id = ?", (int(old),)) == [(0,)]
-    conversation = query(db, "SELECT conversation_id FROM chat_message WHERE id = ?", (int(new),))[0][0]
-    assert query(db, "SELECT role, text FROM chat_message WHERE conversation_id = ? AND role = 'user'",
-                 (conversation,)) == [("user", "recommend me a comedy")]
+    expect(page.get_by_test_id("assistant-message").first).to_have_attribute("data-message-id", old)
+    expect(page.locator(".msg.user .text")).to_have_text(["recommend me a film", "recommend me a film"])
+    latest = page.get_by_test_id("assistant-message").last
+    expect(latest.get_by_test_id("reply-text")).to_contain_text("a different selection")
+    new_titles = latest.get_by_test_id("item-card").locator(".title").all_inner_texts()
+    assert new_titles and new_titles != first_titles
+    # Only the latest answer offers to regenerate again.
+    expect(page.get_by_test_id("assistant-message").first.get_by_test_id("regenerate")).to_be_hidden()
+    assert query(db, "SELECT COUNT(*) FROM chat_message WHERE id = ?", (int(old),)) == [(1,)]
 
 
 def test_edit_a_sent_message_and_the_conversation_continues_from_there(server, page):
