@@ -2,8 +2,8 @@
 
 The first turn of a fresh process used to load the catalog snapshot, the active model, the query embedder and
 faiss (about 4 s on the demo catalog on 2 cores, 10 s for a request whose words go to the content model).
-`start()` runs a few stateless turns (nothing stored) on a daemon thread right after the application is built,
-while Daphne starts listening; a failure is logged and changes nothing.
+`start()` runs a few turns through the engine (no LLM step, nothing stored) on a daemon thread right after the
+application is built, while Daphne starts listening; a failure is logged and changes nothing.
 """
 from __future__ import annotations
 
@@ -19,15 +19,25 @@ REQUESTS = ("Something fun and relaxing for the weekend", "something like Toy St
 
 
 def warm() -> float:
-    """Run the warm-up turns; return the seconds they took."""
+    """Run the warm-up turns through the engine (no LLM step, nothing stored); return the seconds they took.
+
+    The LLM backend is started too when a feature needs it, but never called: a warm-up must not hold a
+    remote model (or a busy circuit) that a person's turn is about to use.
+    """
     from django.db import connections
 
+    from chat import selectors as chat_selectors
     from chat import services
+    from recommender import selectors
+    from recommender.engine.conversation import TurnInput, collect
 
     started = time.perf_counter()
     try:
+        selectors.llm_backend()
         for text in REQUESTS:
-            services.recommend_from_messages(messages=[{"role": "user", "content": text}], profile=None)
+            state = services.load_state(None)
+            collect(TurnInput(text=text, state=state.context, shown=state.shown, catalog=selectors.serving_catalog(),
+                              history=chat_selectors.history_profile(profile=None), bundle=selectors.active_bundle()))
     finally:
         connections.close_all()  # this thread's connections, not the requests'
     return time.perf_counter() - started
