@@ -47,7 +47,7 @@ def start() -> threading.Thread:
     """Start the warm-up on a daemon thread and return it."""
     def run() -> None:
         try:
-            log.info("warmed up in %.1f s", warm())
+            log.info("ready: catalog and models loaded in %.1f s", warm())
         except Exception:  # noqa: BLE001 - a failed warm-up only means the first turn loads what it needs
             log.warning("warm-up failed; the first turn will load the models itself", exc_info=True)
 
