@@ -102,3 +102,13 @@ def test_engine_config_passes_the_device_and_embedding_model_settings(settings):
     assert engine_config({"device": "cuda:1"})["device"] == "cuda:1"  # an explicit config wins
     hashing = engine_config({"components": {"content": {"embedder": {"kind": "hashing", "dim": 8}}}})
     assert hashing["components"]["content"]["embedder"] == {"kind": "hashing", "dim": 8}
+
+
+def test_train_command_draws_one_bar_that_only_moves_forward(small_shop, capsys):
+    call_command("train", config='{"components": {"ease": {"l2": 5.0}, "popularity": {}}, "tune": {}, "rating": null}')
+    err = capsys.readouterr().err.replace("\n", "\r")
+    drawn = [part.rstrip() for part in err.split("\r") if part.startswith("training")]
+    percents = [int(part.split("%")[0].split()[-1]) for part in drawn]
+    assert percents and percents[-1] == 100 and percents == sorted(percents), drawn
+    # Each update is drawn once (closing the bar draws the last state again).
+    assert all(a != b for a, b in zip(drawn[:-2], drawn[1:-1])), drawn
