@@ -77,8 +77,20 @@ def demo_load(*, data_dir: Path | None, progress: bool = False, movielens_on: bo
 
 
 def _films_to_movielens(catalog: Path, events: Path, scratch: Path, source: str) -> tuple[Path, Path]:
-    """Return copies of the sample files without the films MovieLens holds, their events re-pointed at them."""
-    by_title = dict(Item.objects.filter(source=source, domain="movie").values_list("title", "external_id"))
+    """Return copies of the sample files without the films MovieLens holds, their events re-pointed at them.
+
+    A film is the same when its title is or, as MovieLens sets spell some titles differently ("Twelve Monkeys
+    (1995)", "Twelve Monkeys (a.k.a. 12 Monkeys) (1995)"), when its year and either its name before any
+    parenthesis or one of its aliases are.
+    """
+    by_title: dict[str, str] = {}
+    by_alias: dict[tuple[int | None, str], str] = {}
+    for title, external_id, aliases, attributes in Item.objects.filter(source=source, domain="movie").values_list(
+            "title", "external_id", "aliases", "attributes"):
+        by_title[title] = external_id
+        year = (attributes or {}).get("year")
+        for alias in [_base_name(title), *(aliases or [])]:
+            by_alias.setdefault((year, alias), external_id)
     moved_ids: dict[str, str] = {}
     kept = scratch / "catalog.jsonl"
     with open(catalog, encoding="utf-8") as rows, open(kept, "w", encoding="utf-8") as out:
@@ -86,8 +98,14 @@ def _films_to_movielens(catalog: Path, events: Path, scratch: Path, source: str)
             if not line.strip():
                 continue
             row = json.loads(line)
-            if row.get("domain") == "movie" and row.get("title") in by_title:
-                moved_ids[row["external_id"]] = by_title[row["title"]]
+            same = None
+            if row.get("domain") == "movie":
+                year = (row.get("attributes") or {}).get("year")
+                names = [_base_name(row.get("title") or ""), *(row.get("aliases") or [])]
+                same = by_title.get(row.get("title")) or next(
+                    (by_alias[(year, a)] for a in names if (year, a) in by_alias), None)
+            if same is not None:
+                moved_ids[row["external_id"]] = same
             else:
                 out.write(line)
     moved = scratch / "interactions.csv"
@@ -102,3 +120,8 @@ def _films_to_movielens(catalog: Path, events: Path, scratch: Path, source: str)
                 row["source"] = SAMPLE_SOURCE
             writer.writerow(row)
     return kept, moved
+
+
+def _base_name(title: str) -> str:
+    """Return a MovieLens title's name before any parenthesis, in lower case ("twelve monkeys")."""
+    return title.split(" (", 1)[0].strip().lower()

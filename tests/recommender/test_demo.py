@@ -55,12 +55,14 @@ def test_with_movielens_films_are_not_duplicated(tmp_path):
 
 
 def small_latest_zip(folder: Path) -> Path:
-    """Write ml-latest-small.zip holding a two-film ml-latest-small/ folder (one film the sample also has)."""
+    """Write ml-latest-small.zip holding a three-film ml-latest-small/ folder (films the sample also has, one of
+    them spelled differently)."""
     archive = folder / "ml-latest-small.zip"
     with zipfile.ZipFile(archive, "w") as bundle:
         bundle.writestr("ml-latest-small/movies.csv",
                         "movieId,title,genres\r\n1,Toy Story (1995),Adventure|Animation|Children\r\n"
-                        '2571,"Matrix, The (1999)",Action|Sci-Fi|Thriller\r\n')
+                        '2571,"Matrix, The (1999)",Action|Sci-Fi|Thriller\r\n'
+                        "32,Twelve Monkeys (a.k.a. 12 Monkeys) (1995),Mystery|Sci-Fi|Thriller\r\n")
         bundle.writestr("ml-latest-small/ratings.csv",
                         "userId,movieId,rating,timestamp\r\n1,1,4.0,964982703\r\n1,2571,5.0,964981247\r\n"
                         "2,2571,4.5,964983815\r\n")
@@ -88,9 +90,10 @@ def test_data_ml_latest_small_is_downloaded_imported_and_named(tmp_path, grouple
     settings.VAR_DIR = tmp_path / "var"
     call_command("load_demo", data_dir=tmp_path / "no-data", data="ml-latest-small", no_progress=True)
     out = capsys.readouterr().out
-    assert "MovieLens ml-latest-small from http://127.0.0.1:" in out and "2 films, 3 ratings" in out
+    assert "MovieLens ml-latest-small from http://127.0.0.1:" in out and "3 films, 3 ratings" in out
     assert (tmp_path / "var" / "downloads" / "ml-latest-small" / "movies.csv").is_file()
     assert Item.objects.filter(title="Matrix, The (1999)").count() == 1  # the sample's copy is not imported
+    assert not Item.objects.filter(title="Twelve Monkeys (1995)").exists()  # nor one spelled differently
     matrix = Item.objects.get(source="ml-latest-small", external_id="2571")
     assert Interaction.objects.filter(item=matrix, profile__source="sample").exists()
     # A second run reads the kept download: no server needed.
