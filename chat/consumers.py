@@ -277,11 +277,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return None
         return checked
 
-    def _begin_turn(self, conversation, text: str, k: int) -> None:
+    def _begin_turn(self, conversation, text: str, k: int, *, explore: bool = False) -> None:
         self.conversation = conversation
         self.cancel = threading.Event()
         self.turn_running = True
-        self.turn_task = asyncio.create_task(self._stream_turn(text, k, self.cancel))
+        self.turn_task = asyncio.create_task(self._stream_turn(text, k, self.cancel, explore=explore))
 
     async def on_edit(self, frame: dict):
         wanted = frame.get("message")
@@ -314,9 +314,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         request = await self._turn_request(frame, message.text)
         if request is None:
             return
-        await run_on("socket", services.conversation_rewind)(conversation=conversation, message=message)
-        await self.send_frame({"type": "conversation.rewound", "conversation": conversation.pk, "message": message.pk})
-        self._begin_turn(conversation, *request)
+        # The earlier answer stays: the question is asked again and answered with a different, exploring list.
+        await self.send_frame({"type": "conversation.regenerating", "conversation": conversation.pk,
+                               "message": message.pk})
+        self._begin_turn(conversation, *request, explore=True)
 
     async def on_rate_reply(self, frame: dict):
         wanted, value = frame.get("message"), frame.get("value")
@@ -413,7 +414,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     # ------------------------------------------------------------ the turn
 
-    async def _stream_turn(self, text: str, k: int, cancel: threading.Event):
+    async def _stream_turn(self, text: str, k: int, cancel: threading.Event, *, explore: bool = False):
         """Run the turn in worker threads (head, then tail) and forward its events as frames as they come."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
@@ -439,7 +440,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
         def head():
             try:
-                run = services.turn_start(text=text, profile=profile, conversation=conversation, k=k, cancel=cancel)
+                run = services.turn_start(text=text, profile=profile, conversation=conversation, k=k, cancel=cancel,
+                                          explore=explore)
             except Exception as exc:  # noqa: BLE001 - reported as an error frame
                 report(exc)
                 return None

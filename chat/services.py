@@ -38,7 +38,7 @@ from chat.frames import (
 )
 from chat.models import Conversation, Message
 from recommender import selectors as serving
-from recommender.engine import bandit, rules
+from recommender.engine import bandit, replies, rules
 from recommender.engine.conversation import (
     ConversationTurn,
     TurnInput,
@@ -272,9 +272,10 @@ class TurnRun:
     """One turn in progress: `head()` streams up to the item list, `tail()` explanations, storage and the end."""
 
     def __init__(self, *, text: str, profile: Profile | None, conversation: Conversation | None, state: TurnState,
-                 k: int, cancel: threading.Event | None, store: bool, dialogue: list[dict] | None = None):
+                 k: int, cancel: threading.Event | None, store: bool, dialogue: list[dict] | None = None,
+                 explore: bool = False):
         self.text, self.profile, self.conversation, self.state = text, profile, conversation, state
-        self.cancel, self.store = cancel, store
+        self.cancel, self.store, self.explore = cancel, store, explore
         bundle = serving.active_bundle()
         backend = serving.llm_backend()
         enabled = backend if getattr(backend, "enabled", False) else None
@@ -285,7 +286,8 @@ class TurnRun:
             text=text, state=state.context, shown=state.shown, catalog=serving.serving_catalog(),
             history=selectors.history_profile(profile=profile), bundle=bundle,
             named_elsewhere=selectors.named_elsewhere(profile=profile, conversation=conversation),
-            strategy=policy.strategy_choose() if bundle is not None else bandit.DEFAULT_STRATEGY,
+            strategy=("explore" if explore else policy.strategy_choose()) if bundle is not None
+            else bandit.DEFAULT_STRATEGY,
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
             backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
             llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
@@ -311,6 +313,10 @@ class TurnRun:
                           understanding=understood.understanding)
         self.plan = plan = self.turn.plan()
         written = plan.written
+        if self.explore and plan.listing and plan.items and written is None:
+            # Say what regenerating gave: a different list, or the same picks when nothing else matches.
+            new = {s.item_id for s in plan.items} - {s.get("item_id") for s in self.state.shown}
+            plan.reply = replies.different_selection_note(plan.language, found=bool(new)) + plan.reply
         for piece in written.stream() if written is not None else reply_pieces(plan.reply):
             if self._cancelled():
                 self.stopped = plan.stopped = True
@@ -381,18 +387,20 @@ class TurnRun:
 
 def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation | None = None,
                state: TurnState | None = None, k: Any = DEFAULT_K, cancel: threading.Event | None = None,
-               store: bool = True, dialogue: list[dict] | None = None) -> TurnRun:
+               store: bool = True, dialogue: list[dict] | None = None, explore: bool = False) -> TurnRun:
     """Check the request, read what the turn needs and return it ready to run.
 
     With a conversation the turn continues its state and, when `store`, is stored with the new state when it
-    ends. Likes stated in words are stored whenever `store` and a profile are given. Raises TurnError.
+    ends. Likes stated in words are stored whenever `store` and a profile are given. `explore` (regenerate):
+    the list is ranked under the exploring strategy, and the reply says it is a different selection; what the
+    conversation already showed is left out as for any repeated request. Raises TurnError.
     """
     text, k = request_check(text, k)
     if state is None:
         state = load_state(conversation.state if conversation else None,
                            conversation.language if conversation else "en")
     return TurnRun(text=text, profile=profile, conversation=conversation, state=state, k=k, cancel=cancel,
-                   store=store, dialogue=dialogue)
+                   store=store, dialogue=dialogue, explore=explore)
 
 
 # The earlier messages of a REST call read for context: the newest ones, up to this many times the message

@@ -22,7 +22,7 @@ STARTERS = {
     "book": (gettext_lazy("A gripping novel for a long trip"), gettext_lazy("A classic book everyone should read")),
     "music": (gettext_lazy("Calm music for studying"), gettext_lazy("Upbeat songs for a run")),
     "game": (gettext_lazy("A relaxing game to play with friends"), gettext_lazy("A story-rich game")),
-    "product": (gettext_lazy("A gift under 50"), gettext_lazy("Something for summer")),
+    "product": (gettext_lazy("A gift under $50"), gettext_lazy("Something for summer")),
 }
 GENERIC_STARTERS = (gettext_lazy("What is popular right now?"), gettext_lazy("Surprise me"))
 STARTER_COUNT = 4
@@ -94,6 +94,7 @@ def ui_strings() -> dict:
         "edit": _("Edit"), "copy": _("Copy"), "copied": _("Copied"), "save": _("Send"), "cancel": _("Cancel"),
         "thumbsUp": _("Good reply"), "thumbsDown": _("Bad reply"), "rename": _("Rename"), "delete": _("Delete"),
         "renamePrompt": _("New title"), "deleteConfirm": _("Delete this conversation?"),
+        "noMatch": _("No conversation matches your search."),
         "imageFailed": _("No image"), "undone": _("Taken back"), "showSidebar": _("History"),
         "kinds": {
             "liked_item": _("you liked"), "history_item": _("from your history"),

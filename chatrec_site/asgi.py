@@ -5,7 +5,10 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from chatrec_site.envconfig import settings_or_exit
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatrec_site.settings")
+settings_or_exit()  # a bad setting stops the server with one line naming the variable
 django_asgi_app = get_asgi_application()  # load apps before importing consumers
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -13,6 +16,7 @@ from django.conf import settings  # noqa: E402
 
 from chat.routing import websocket_urlpatterns  # noqa: E402
 from chat.workers import socket_auth_stack  # noqa: E402
+from chatrec_site import warmup  # noqa: E402
 from chatrec_site.asgi_guards import (  # noqa: E402
     BodyDeadline,
     ClientAddress,
@@ -25,6 +29,7 @@ from chatrec_site.asgi_guards import (  # noqa: E402
 
 bound_daphne_request_reads(settings.CHATREC_BODY_TIMEOUT)
 bound_daphne_socket_queues(settings.CHATREC_WS_QUEUE_FRAMES)
+warmup.start()  # load the catalog and models now, not on a person's first turn
 
 application = ProtocolTypeRouter(
     {

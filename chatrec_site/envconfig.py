@@ -64,12 +64,12 @@ def read_list(env: Mapping[str, str], name: str, default: list[str]) -> list[str
     return [part.strip() for part in raw.split(",") if part.strip()]
 
 
-def read_choice(env: Mapping[str, str], name: str, default: str, choices: set[str]) -> str:
-    """Return the variable if it is one of the allowed words."""
+def read_choice(env: Mapping[str, str], name: str, default: str, choices: set[str], *, upper: bool = False) -> str:
+    """Return the variable if it is one of the allowed words (compared in lower case, or upper case if asked)."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
-    value = raw.strip().lower()
+    value = raw.strip().upper() if upper else raw.strip().lower()
     if value not in choices:
         raise ImproperlyConfigured(f"{name} must be one of {', '.join(sorted(choices))}, got {raw!r}")
     return value
@@ -136,3 +136,28 @@ def read_url(env: Mapping[str, str], name: str, schemes: set[str]) -> str | None
     if scheme not in schemes:
         raise ImproperlyConfigured(f"{name} must use one of {', '.join(sorted(schemes))}://, got {raw!r}")
     return raw
+
+
+def command_verbosity(argv: list[str]) -> int:
+    """Return the -v/--verbosity a management command was started with (1 when none is given)."""
+    for i, arg in enumerate(argv):
+        value = None
+        if arg in ("-v", "--verbosity") and i + 1 < len(argv):
+            value = argv[i + 1]
+        elif arg.startswith("--verbosity="):
+            value = arg.split("=", 1)[1]
+        elif arg.startswith("-v") and arg[2:].isdigit():
+            value = arg[2:]
+        if value is not None and value.isdigit():
+            return int(value)
+    return 1
+
+
+def settings_or_exit() -> None:
+    """Read the settings now; a bad environment value ends the process with one line that names the variable."""
+    from django.conf import settings
+
+    try:
+        settings.INSTALLED_APPS  # noqa: B018 - reading one setting loads (and checks) them all
+    except ImproperlyConfigured as exc:
+        raise SystemExit(f"ChatRec cannot start: {exc}") from None

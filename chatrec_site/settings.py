@@ -7,11 +7,14 @@ PostgreSQL, channels-redis and a Redis or RabbitMQ broker.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from chatrec_site.envconfig import (
+    command_verbosity,
     read_bool,
     read_choice,
     read_database,
@@ -195,7 +198,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(ENV.get("CHATREC_STATIC_ROOT", BASE_DIR / "staticfiles"))
 # WhiteNoise serves static files (compressed, hashed names cached forever after `collectstatic`; before it,
 # straight from the folders), so a bare Daphne is a complete server.
 STORAGES = {
@@ -203,6 +206,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "chatrec_site.storage.StaticStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# Before the first `collectstatic` there is no STATIC_ROOT yet, which is fine: the finders serve the files.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -309,10 +314,26 @@ CHATREC_LLM_TURN_BUDGET = read_float(ENV, "CHATREC_LLM_TURN_BUDGET", 1.5, minimu
 # but leaves recall where the rules put it, at more per-turn time (docs/dialogue.md).
 CHATREC_LEARNED_READING = read_bool(ENV, "CHATREC_LEARNED_READING", False)
 
+LOG_LEVEL = read_choice(ENV, "LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}, upper=True)
+# Libraries' chatter (faiss probing CPU features, model loaders naming their device, HTTP clients, llama.cpp) is
+# shown from WARNING up unless asked for: INFO for a command run with -v 2 (--verbosity 2), all with LOG_LEVEL=DEBUG.
+LIBRARY_LOGGERS = ("faiss", "sentence_transformers", "transformers", "huggingface_hub", "torch", "implicit",
+                   "llama_cpp", "llama-cpp-python", "httpx", "httpcore", "urllib3", "filelock", "numexpr", "asyncio",
+                   "kombu", "amqp")
+if LIBRARY_LOG_LEVEL_QUIET := command_verbosity(sys.argv) < 2 and LOG_LEVEL != "DEBUG":
+    # Model loaders draw their own progress bars ("Loading weights"); the console shows ChatRec's one bar per step.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+LIBRARY_LOG_LEVEL = ("DEBUG" if LOG_LEVEL == "DEBUG" else "INFO" if command_verbosity(sys.argv) >= 2 else "WARNING")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": ENV.get("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # The file broker has no host; kombu says so at WARNING each time a task is queued.
+        "kombu.connection": {"level": "ERROR" if LIBRARY_LOG_LEVEL == "WARNING" else LIBRARY_LOG_LEVEL},
+        **{name: {"level": LIBRARY_LOG_LEVEL} for name in LIBRARY_LOGGERS},
+    },
 }

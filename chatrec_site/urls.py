@@ -1,6 +1,8 @@
 """Top-level routes: admin dashboard, API schema, and the chat app (UI, accounts, REST API)."""
 from django.contrib import admin
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from chatrec_site.health import healthz, livez
@@ -13,6 +15,8 @@ admin.site.index_title = "Catalog, users and feedback"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("livez", livez, name="livez"),
+    # Browsers ask for /favicon.ico on pages that name no icon (the admin's): send them to the project's one.
+    path("favicon.ico", RedirectView.as_view(url=static("favicon.svg"), permanent=True)),
     path("admin/dashboard/", dashboard_page, name="dashboard"),
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -48,6 +48,11 @@ def active_version() -> ModelVersion | None:
     return ModelVersion.objects.filter(is_active=True).first()
 
 
+# The settings that put the LLM to work in a turn; with all of them off it is never loaded.
+LLM_FEATURES = ("CHATREC_LLM_READ", "CHATREC_LLM_CANDIDATES", "CHATREC_LLM_REPLY", "CHATREC_LLM_RERANK",
+                "CHATREC_LLM_EXPLAIN")
+
+
 def llm_config() -> dict:
     """Return the engine's backend config from settings (settings use one name per idea)."""
     llm = settings.CHATREC_LLM
@@ -179,15 +184,18 @@ class ServingState:
     def llm_backend(self):
         """Return the configured LLM backend, started once per configuration.
 
-        A backend that cannot start becomes "none" with a warning.
+        A backend that cannot start becomes "none" with a warning. While no LLM feature is on (the default) the
+        backend is "none" and nothing is loaded: the embedded model would cost the first turn a second or more.
         """
         from recommender.engine.llm import start_backend
 
-        key = tuple(sorted((k, str(v)) for k, v in settings.CHATREC_LLM.items()))
+        features = tuple(bool(getattr(settings, name)) for name in LLM_FEATURES)
+        key = (features, *sorted((k, str(v)) for k, v in settings.CHATREC_LLM.items()))
         with self._lock:
             if self._llm is not None and self._llm[0] == key:
                 return self._llm[1]
-        backend, error = start_backend(llm_config(), fallback=True)
+        config = llm_config() if any(features) else {"backend": "none"}
+        backend, error = start_backend(config, fallback=True)
         if error:
             logger.warning("LLM backend %r unavailable, continuing without it: %s", settings.CHATREC_LLM["backend"],
                            error)

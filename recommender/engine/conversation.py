@@ -442,6 +442,15 @@ class ConversationTurn:
         plan.feedback = [f for f in stated_feedback(refs) if f["item_id"] in records]
         if plan.feedback:
             plan.extra["feedback"] = plan.feedback
+        unknown = list(getattr(u, "unknown_titles", []) or [])
+        asked = inp.state.constraints()
+        if unknown and not refs and not (asked.domain or asked.include or asked.ranges) and len(
+                {r.domain for r in records.values()}) > 1:
+            # A title the catalog lacks says nothing of the kind of item wanted: a list across every domain
+            # (shirts for "like The Matrix") would be a guess, so ask which item was meant.
+            plan.reply = replies.unknown_title_question(unknown, language)
+            plan.suggestions = replies.suggestions(None, False, language)
+            return
         scored = self._rank()
         scored = self._assist.add_candidates(scored, inp, self._constraints(), self._person())
         self.mark("ranked")

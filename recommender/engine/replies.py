@@ -87,6 +87,26 @@ def unknown_titles_note(titles: list[str], language: str) -> str:
     return f"I couldn't find {names} in the catalog, so these follow the rest of your request. "
 
 
+def different_selection_note(language: str, *, found: bool = True) -> str:
+    """Return the sentence that opens a regenerated answer: a different list, exploring further than the first;
+    or, when nothing else matches (`found` false), that the same picks are shown again."""
+    if language == "zh":
+        return "换一批：这次多探索一些，和上一份列表不同。" if found else "没有其他符合要求的了，还是这几个。"
+    if found:
+        return "Here is a different selection, exploring a little further than the last one. "
+    return "Nothing else matches this request, so here are the same picks again. "
+
+
+def unknown_title_question(titles: list[str], language: str) -> str:
+    """Return the question asked when the only thing named is a title the catalog does not hold."""
+    if language == "zh":
+        return (f"目录里没有找到{'、'.join(f'《{t}》' for t in titles)}。你想找的是电影、书、音乐、游戏还是商品？"
+                "换个说法或说说喜欢它哪一点，我再推荐。")
+    names = " or ".join(f"“{t}”" for t in titles)
+    return (f"I couldn't find {names} in the catalog. Is it a film, a book, music, a game or something to buy? "
+            "Tell me another title, or what you like about it, and I'll suggest some.")
+
+
 def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
     """Return the acknowledgement of feedback given in words."""
     if language == "zh":

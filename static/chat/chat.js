@@ -253,6 +253,17 @@
     setBusy(true);
   }
 
+  // Regenerate keeps the earlier answer: the question is shown again and a new, different answer follows it.
+  function regenerating(frame) {
+    const from = messagesEl.querySelector(`.msg.user[data-message-id="${CSS.escape(String(frame.message))}"]`);
+    const text = from ? from.querySelector(".text").textContent : "";
+    pendingText = null;
+    if (frame.conversation) remember(frame.conversation);
+    pendingUser = userBubble(text);
+    current = assistantBubble();
+    setBusy(true);
+  }
+
   // ------------------------------------------------------------------ item cards
 
   function hue(text) {
@@ -452,6 +463,14 @@
 
   function showConversations(rows) {
     listEl.replaceChildren();
+    const searched = searchEl ? searchEl.value.trim() : "";
+    if (searched && !(rows || []).length) {  // say so, rather than show an empty list
+      const none = el("li", "conv-empty");
+      none.setAttribute("data-testid", "conversation-none");
+      none.textContent = T.noMatch;
+      listEl.appendChild(none);
+      return;
+    }
     for (const row of rows || []) {
       const li = el("li", "conv-row");
       li.setAttribute("data-testid", "conversation");
@@ -569,6 +588,9 @@
       }
       case "conversation.rewound":
         rewound(frame);
+        break;
+      case "conversation.regenerating":
+        regenerating(frame);
         break;
       case "conversation.history":
         showHistory(frame);

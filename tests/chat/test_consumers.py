@@ -215,7 +215,7 @@ async def test_feedback_frame_is_stored_once_per_client_key(catalog, guest):
 
 async def test_stop_cancels_a_reply_in_progress(catalog, guest, monkeypatch):
     class SlowTurn:
-        def __init__(self, *, text, profile, conversation, k, cancel):
+        def __init__(self, *, text, profile, conversation, k, cancel, explore=False):
             self.conversation, self.cancel = conversation, cancel
 
         def head(self):

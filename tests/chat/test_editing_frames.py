@@ -69,19 +69,27 @@ async def test_edit_rebuilds_the_state_from_the_remaining_messages(catalog, gues
     await comm.disconnect()
 
 
-async def test_regenerate_replaces_the_last_answer(catalog, guest):
+async def test_regenerate_keeps_the_earlier_answer_and_explores_a_different_list(catalog, guest):
     comm = await connected(guest)
     first = await turn(comm, "recommend me a comedy")
     conversation = started_in(first)
     old_reply = first[-1]["message_id"]
+    old_items = [i["id"] for i in next(f for f in first if f["type"] == "chat.items")["items"]]
     await comm.send_json_to({"type": "message.regenerate", "conversation": conversation})
     frames = await receive_until(comm, "chat.done")
-    assert any(f["type"] == "conversation.rewound" for f in frames)
+    regenerating = next(f for f in frames if f["type"] == "conversation.regenerating")
+    assert regenerating["conversation"] == conversation and regenerating["message"] == first[-1]["user_message_id"]
+    assert not any(f["type"] == "conversation.rewound" for f in frames)
+    new_items = [i["id"] for i in next(f for f in frames if f["type"] == "chat.items")["items"]]
+    assert new_items and new_items != old_items
+    reply = "".join(f["text"] for f in frames if f["type"] == "chat.token")
+    assert reply.startswith("Here is a different selection")
     assert frames[-1]["message_id"] != old_reply
     stored = await messages_of(conversation)
-    assert stored[0] == ("user", "recommend me a comedy") and len(stored) == 2
+    assert [role for role, _ in stored] == ["user", "assistant", "user", "assistant"]
+    assert stored[0] == stored[2] == ("user", "recommend me a comedy")
     exists = await database_sync_to_async(Message.objects.filter(pk=old_reply).exists)()
-    assert not exists
+    assert exists
     await comm.disconnect()
 
 
@@ -198,4 +206,21 @@ async def test_history_shows_which_buttons_are_pressed(catalog, guest):
     history = (await receive_until(comm, "conversation.history"))[-1]
     pressed = {i["id"]: i["pressed"] for i in history["messages"][1]["items"]}
     assert pressed == {items[0]: ["like", "favourite"], items[1]: ["dislike"], items[2]: []}
+    await comm.disconnect()
+
+
+async def test_regenerate_says_so_when_nothing_else_matches(catalog, guest):
+    comm = await connected(guest)
+    first = await turn(comm, "recommend me a comedy")
+    listed = {i["id"] for i in next(f for f in first if f["type"] == "chat.items")["items"]}
+    frames = []
+    for _ in range(6):  # ask again until every comedy has been shown
+        await comm.send_json_to({"type": "message.regenerate"})
+        frames = await receive_until(comm, "chat.done")
+        items = {i["id"] for i in next(f for f in frames if f["type"] == "chat.items")["items"]}
+        if items <= listed:
+            break
+        listed |= items
+    reply = "".join(f["text"] for f in frames if f["type"] == "chat.token")
+    assert reply.startswith("Nothing else matches this request, so here are the same picks again.")
     await comm.disconnect()

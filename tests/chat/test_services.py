@@ -272,9 +272,14 @@ def test_chinese_request_summary_names_every_value_in_chinese():
 def test_a_title_not_in_the_catalog_is_named_in_the_reply(catalog, guest):
     profile, _ = guest
     conversation = services.conversation_start(profile=profile)
-    events = run("something like Blade Runner but funnier", profile, conversation, k=3)
+    events = run("a comedy like Blade Runner", profile, conversation, k=3)
     assert reply_text(events).startswith("I couldn't find “Blade Runner” in the catalog")
     assert of_type(events, "chat.items")[0]["items"], "the rest of the request still gets picks"
+    # With nothing else to go on, and films and products in the catalog, it asks rather than guess a domain.
+    events = run("something like Blade Runner but funnier", profile, services.conversation_start(profile=profile),
+                 k=3)
+    assert reply_text(events).startswith("I couldn't find “Blade Runner” in the catalog. Is it a film, a book")
+    assert not of_type(events, "chat.items") or not of_type(events, "chat.items")[0]["items"]
     zh = services.conversation_start(profile=profile, language="zh")
     events = run("类似《银翼杀手》的喜剧", profile, zh, k=3)
     assert reply_text(events).startswith("目录里没有找到《银翼杀手》")

@@ -32,6 +32,22 @@ CATALOG = [
      "attributes": {"genres": ["Action", "Horror", "Sci-Fi"], "year": 1979}},
     {"external_id": "ml-94", "title": "Home Alone (1990)", "aliases": ["小鬼当家"],
      "attributes": {"genres": ["Children's", "Comedy"], "year": 1990}},
+    # Dramas and thrillers: a film request has more than one list's worth (regenerate shows a different one).
+    {"external_id": "ml-483", "title": "Casablanca (1942)", "aliases": ["卡萨布兰卡"],
+     "attributes": {"genres": ["Drama", "Romance", "War"], "year": 1942}},
+    {"external_id": "ml-6", "title": "Heat (1995)", "attributes": {"genres": ["Action", "Crime", "Thriller"], "year": 1995}},
+    {"external_id": "ml-313", "title": "Titanic (1997)", "aliases": ["泰坦尼克号"],
+     "attributes": {"genres": ["Drama", "Romance"], "year": 1997}},
+    {"external_id": "ml-318", "title": "Schindler's List (1993)", "aliases": ["辛德勒的名单"],
+     "attributes": {"genres": ["Drama", "War"], "year": 1993}},
+    {"external_id": "ml-64", "title": "Shawshank Redemption, The (1994)", "aliases": ["肖申克的救赎"],
+     "attributes": {"genres": ["Drama"], "year": 1994}},
+    {"external_id": "ml-127", "title": "Godfather, The (1972)", "aliases": ["教父"],
+     "attributes": {"genres": ["Action", "Crime", "Drama"], "year": 1972}},
+    {"external_id": "ml-479", "title": "Vertigo (1958)", "aliases": ["迷魂记"],
+     "attributes": {"genres": ["Mystery", "Thriller"], "year": 1958}},
+    {"external_id": "ml-28", "title": "Apollo 13 (1995)", "aliases": ["阿波罗13号"],
+     "attributes": {"genres": ["Action", "Drama", "Thriller"], "year": 1995}},
     {"external_id": "p-2", "title": "Linen Summer Dress", "domain": "product",
      "attributes": {"category": "dress", "color": "white", "season": ["summer"], "price": 79, "currency": "EUR"}},
 ]
@@ -71,6 +87,7 @@ def server(tmp_path_factory):
     db_path = tmp / "e2e.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", CHATREC_VAR_DIR=str(tmp / "var"),
+               CHATREC_STATIC_ROOT=str(tmp / "no-collectstatic"),
                DJANGO_SETTINGS_MODULE="chatrec_site.settings", CHATREC_LLM_BACKEND="none",
                CELERY_TASK_ALWAYS_EAGER="false", PYTHONPATH=str(ROOT))
     run = dict(cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)

@@ -84,22 +84,24 @@ def test_like_and_dislike_exclude_each_other_and_a_second_press_takes_it_back(se
     expect(card.get_by_test_id("dislike")).to_have_attribute("aria-pressed", "false")
 
 
-def test_regenerate_replaces_the_last_answer(server, page):
+def test_regenerate_keeps_the_earlier_answer_and_shows_a_different_list(server, page):
     base, db = server
     open_chat(page, base)
-    ask(page, "recommend me a comedy")
+    ask(page, "recommend me a film")
     old = page.get_by_test_id("assistant-message").last.get_attribute("data-message-id")
+    first_titles = page.get_by_test_id("item-card").locator(".title").all_inner_texts()
     page.get_by_test_id("regenerate").last.click()
-    expect(page.get_by_test_id("assistant-message").last).not_to_have_attribute("data-message-id", old, timeout=TIMEOUT)
+    expect(page.get_by_test_id("assistant-message")).to_have_count(2, timeout=TIMEOUT)
     wait_reply_done(page)
-    expect(page.get_by_test_id("assistant-message")).to_have_count(1)
-    expect(page.locator(".msg.user .text")).to_have_text(["recommend me a comedy"])
-    expect(page.get_by_test_id("item-card")).to_have_count(3)
-    new = page.get_by_test_id("assistant-message").last.get_attribute("data-message-id")
-    assert query(db, "SELECT COUNT(*) FROM chat_message WHERE id = ?", (int(old),)) == [(0,)]
-    conversation = query(db, "SELECT conversation_id FROM chat_message WHERE id = ?", (int(new),))[0][0]
-    assert query(db, "SELECT role, text FROM chat_message WHERE conversation_id = ? AND role = 'user'",
-                 (conversation,)) == [("user", "recommend me a comedy")]
+    expect(page.get_by_test_id("assistant-message").first).to_have_attribute("data-message-id", old)
+    expect(page.locator(".msg.user .text")).to_have_text(["recommend me a film", "recommend me a film"])
+    latest = page.get_by_test_id("assistant-message").last
+    expect(latest.get_by_test_id("reply-text")).to_contain_text("a different selection")
+    new_titles = latest.get_by_test_id("item-card").locator(".title").all_inner_texts()
+    assert new_titles and new_titles != first_titles
+    # Only the latest answer offers to regenerate again.
+    expect(page.get_by_test_id("assistant-message").first.get_by_test_id("regenerate")).to_be_hidden()
+    assert query(db, "SELECT COUNT(*) FROM chat_message WHERE id = ?", (int(old),)) == [(1,)]
 
 
 def test_edit_a_sent_message_and_the_conversation_continues_from_there(server, page):
@@ -184,7 +186,7 @@ def test_starters_before_the_first_message_in_the_page_language(server, page):
     starters = page.get_by_test_id("starter")
     expect(starters.first).to_be_visible()
     texts = starters.all_inner_texts()
-    assert "A funny film from the 90s" in texts and "A gift under 50" in texts
+    assert "A funny film from the 90s" in texts and "A gift under $50" in texts
     starters.filter(has_text="A funny film from the 90s").click()
     expect(page.locator(".msg.user .text")).to_have_text(["A funny film from the 90s"], timeout=TIMEOUT)
     wait_reply_done(page)
@@ -342,8 +344,13 @@ def test_rename_search_and_delete_conversations_and_my_data(server, page):
     page.get_by_test_id("conversation-search").fill("fargo")
     expect(rows).to_have_count(1, timeout=TIMEOUT)
     expect(rows.first).to_contain_text("something like Fargo")
+    page.get_by_test_id("conversation-search").fill("zzz no such words")
+    expect(page.get_by_test_id("conversation-none")).to_have_text("No conversation matches your search.",
+                                                                  timeout=TIMEOUT)
+    expect(rows).to_have_count(0)
     page.get_by_test_id("conversation-search").fill("")
     expect(rows).to_have_count(2, timeout=TIMEOUT)
+    expect(page.get_by_test_id("conversation-none")).to_have_count(0)
     page.once("dialog", lambda d: d.accept())
     rows.filter(has_text="something like Fargo").get_by_test_id("conversation-delete").click()
     expect(rows).to_have_count(1, timeout=TIMEOUT)

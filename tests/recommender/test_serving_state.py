@@ -97,3 +97,20 @@ def test_one_reset_forgets_everything(state):
     catalog, backend = state.serving_catalog(), state.llm_backend()
     state.reset()
     assert state.serving_catalog() is not catalog and state.llm_backend() is not backend
+
+
+def test_the_llm_is_not_loaded_while_no_feature_needs_it(state, settings, monkeypatch):
+    import recommender.engine.llm as llm
+
+    started = []
+    real = llm.start_backend
+    monkeypatch.setattr(llm, "start_backend", lambda config, **kw: started.append(config["backend"]) or real(
+        {"backend": "fake"} if config["backend"] != "none" else config, **kw))
+    settings.CHATREC_LLM = {**settings.CHATREC_LLM, "backend": "llamacpp"}
+    for name in selectors.LLM_FEATURES:
+        setattr(settings, name, False)
+    assert not getattr(state.llm_backend(), "enabled", False)
+    assert started == ["none"]
+    settings.CHATREC_LLM_REPLY = True
+    assert state.llm_backend().enabled
+    assert started == ["none", "llamacpp"]

@@ -114,3 +114,13 @@ def test_likes_stated_in_chat_words_are_not_trained_on_but_presses_are(small_sho
     user = data.user_index[str(profile.pk)]
     row = {data.item_ids[c] for r, c in zip(data.rows, data.cols) if r == user}
     assert str(small_shop[2].pk) in row and str(small_shop[1].pk) not in row
+
+
+def test_train_command_draws_one_bar_that_only_moves_forward(small_shop, capsys):
+    call_command("train", config='{"components": {"ease": {"l2": 5.0}, "popularity": {}}, "tune": {}, "rating": null}')
+    err = capsys.readouterr().err.replace("\n", "\r")
+    drawn = [part.rstrip() for part in err.split("\r") if part.startswith("training")]
+    percents = [int(part.split("%")[0].split()[-1]) for part in drawn]
+    assert percents and percents[-1] == 100 and percents == sorted(percents), drawn
+    # Each update is drawn once (closing the bar draws the last state again).
+    assert all(a != b for a, b in zip(drawn[:-2], drawn[1:-1])), drawn

@@ -210,16 +210,16 @@ class ALSRanker(MFRanker):
         from implicit.cpu.als import AlternatingLeastSquares
 
         p = self.params
-        model = AlternatingLeastSquares(factors=int(p["factors"]), regularization=float(p["regularization"]),
-                                        alpha=float(p["alpha"]), iterations=int(p["iterations"]),
-                                        random_state=int(p["seed"]))
         try:  # implicit runs its own threads; a threaded BLAS under them oversubscribes the cores
             from threadpoolctl import threadpool_limits
 
             limiter = threadpool_limits(1, "blas")
         except ImportError:
             limiter = contextlib.nullcontext()
-        with limiter:
+        with limiter:  # set before the model is built: implicit checks (and warns about) BLAS threads there
+            model = AlternatingLeastSquares(factors=int(p["factors"]), regularization=float(p["regularization"]),
+                                            alpha=float(p["alpha"]), iterations=int(p["iterations"]),
+                                            random_state=int(p["seed"]))
             model.fit(sp.csr_matrix(self.fit_matrix, dtype=np.float32), show_progress=bool(self.progress))
         Y = np.asarray(model.item_factors, dtype=np.float64)
         gram = Y.T @ Y + float(p["regularization"]) * np.eye(Y.shape[1])

@@ -23,4 +23,5 @@ class Command(BaseCommand):
                 )
                 defaults["interval"] = None
             _, created = PeriodicTask.objects.update_or_create(name=name, defaults=defaults)
-            self.stdout.write(f"{'created' if created else 'updated'}: {name}")
+            if options["verbosity"] >= 1:
+                self.stdout.write(f"{'created' if created else 'updated'}: {name}")

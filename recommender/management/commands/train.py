@@ -24,11 +24,13 @@ class Command(BaseCommand):
             config = json.loads(options["config"]) if options["config"] else None
         except json.JSONDecodeError as exc:
             raise CommandError(f"--config is not valid JSON: {exc}") from None
-        bar = tqdm(total=100, desc="training", unit="%", disable=options["no_progress"], bar_format="{l_bar}{bar}| {postfix}")
+        bar = tqdm(total=100, desc="starting", disable=options["no_progress"], dynamic_ncols=True,
+                   bar_format="training {percentage:3.0f}%|{bar:24}| {desc}")
 
         def progress(stage: str, fraction: float) -> None:
-            bar.n = round(100 * max(0.0, min(1.0, fraction)))
-            bar.set_postfix_str(stage)
+            # One bar that only moves forward: stages report their own fractions, some starting again at 0.
+            bar.n = max(bar.n, round(100 * max(0.0, min(1.0, fraction))))
+            bar.set_description_str(stage[:48], refresh=False)
             bar.refresh()
 
         try:
