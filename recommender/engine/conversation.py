@@ -90,16 +90,20 @@ class ServingCatalog:
         return len(self.records) if mask is None else int(np.count_nonzero(mask))
 
     def relaxation(self, constraints: Constraints) -> tuple[Constraints, int] | None:
-        """Return (the one filter whose removal lets the most items through, how many), or None when no single
-        filter is to blame. Used to tell the person which condition to loosen when nothing matches."""
-        options: list[Constraints] = []
-        for attr, values in constraints.include.items():
-            options.append(Constraints(include={attr: list(values)},
-                                       all_of=[attr] if attr in constraints.all_of else []))
-        for attr, values in constraints.exclude.items():
-            options.append(Constraints(exclude={attr: list(values)}))
-        for attr, bounds in constraints.ranges.items():
-            options.append(Constraints(ranges={attr: bounds}))
+        """Return (the one filter to loosen, how many items its removal lets through), or None when no single
+        filter is to blame. Used to tell the person which condition to loosen when nothing matches.
+
+        A range (year, price) is offered before the kind of item: someone asking for "a western from the
+        2000s" or "a dress under 20" would rather widen the years or the price than get another kind of thing.
+        Within each group, the filter whose removal lets the most items through.
+        """
+        ranges = [Constraints(ranges={attr: bounds}) for attr, bounds in constraints.ranges.items()]
+        kinds = [Constraints(include={attr: list(values)}, all_of=[attr] if attr in constraints.all_of else [])
+                 for attr, values in constraints.include.items()]
+        kinds += [Constraints(exclude={attr: list(values)}) for attr, values in constraints.exclude.items()]
+        return self._loosest(constraints, ranges) or self._loosest(constraints, kinds)
+
+    def _loosest(self, constraints: Constraints, options: list[Constraints]) -> tuple[Constraints, int] | None:
         best: tuple[Constraints, int] | None = None
         for part in options:
             rest = Constraints(
@@ -501,16 +505,31 @@ class ConversationTurn:
         return scored
 
     def _constraints(self) -> Constraints:
-        """Return the conversation's filters, with what the person named in other conversations kept off."""
+        """Return the conversation's filters, with what the person named in other conversations kept off and,
+        when the words ask for no kind of item, the one kind the turn's named items share."""
         constraints = self.inp.state.constraints()
         elsewhere = [i for i in self.inp.named_elsewhere if i not in constraints.exclude_items]
-        return replace(constraints, exclude_items=constraints.exclude_items + elsewhere) if elsewhere else constraints
+        if elsewhere:
+            constraints = replace(constraints, exclude_items=constraints.exclude_items + elsewhere)
+        named_domain = self._named_domain()
+        # Only a request without filters of its own: "the Interstellar soundtrack" asks for music by its words.
+        if named_domain and not (constraints.domain or constraints.include or constraints.all_of):
+            constraints = replace(constraints, domain=named_domain)
+        return constraints
+
+    def _named_domain(self) -> str | None:
+        """Return the one domain of the items this turn names (disliked ones aside), or None: "I love A, B and C"
+        about three films asks for films, not for the shirts and games their fans also bought."""
+        records = self.inp.catalog.records
+        domains = {records[r["item_id"]].domain for r in refs_of(self.u)
+                   if r.get("item_id") in records and r.get("sentiment") != "disliked"}
+        return domains.pop() if len(domains) == 1 else None
 
     def _person(self) -> Profile:
         """Return the taste this turn ranks for: the conversation over stored history, in the domain asked for."""
         inp = self.inp
         return topic_profile(merged_profile(inp.state, inp.history), inp.state, inp.history, inp.catalog.records,
-                             inp.state.constraints().domain, keep=list(getattr(self.u, "source_items", []) or []))
+                             self._constraints().domain, keep=list(getattr(self.u, "source_items", []) or []))
 
     def _candidates(self, person: Profile, constraints: Constraints, pool: int) -> list[ScoredItem]:
         inp, plan = self.inp, self.result

@@ -225,12 +225,19 @@ def test_a_taste_statement_deep_in_a_dialogue_gets_a_list_that_never_repeats_the
 
 def test_when_nothing_matches_the_reply_names_the_condition_to_loosen(catalog, bundle):
     # No horror film in the catalog is from the 1990s: dropping the decade leaves 2 (Alien, Jaws), dropping
-    # the genre leaves the seven 1990s films, so the genre is the condition to loosen.
+    # the genre leaves the seven 1990s films; a range is widened before the kind of film asked for changes.
     state = ConversationState(include={"genres": ["Horror"]}, ranges={"year": [1990, 1999]})
     plan = collect(turn_input("recommend something", catalog, bundle=bundle, state=state, k=5))
     assert plan.items == []
-    assert plan.extra["relax"]["include"] == {"genres": ["Horror"]}
-    assert "Without “Horror” there would be 7" in plan.reply
+    assert plan.extra["relax"]["ranges"] == {"year": [1990, 1999]} and not plan.extra["relax"]["include"]
+    assert "there would be 2" in plan.reply
+
+
+def test_the_kind_is_loosened_when_no_range_is_to_blame(catalog, bundle):
+    # No horror film is a comedy: only dropping one of the two genres helps.
+    state = ConversationState(include={"genres": ["Horror", "Comedy"]}, all_of=["genres"])
+    plan = collect(turn_input("recommend something", catalog, bundle=bundle, state=state, k=5))
+    assert plan.items == [] and plan.extra["relax"]["include"] == {"genres": ["Horror", "Comedy"]}
 
 
 def test_a_named_item_keeps_the_list_in_its_domain():

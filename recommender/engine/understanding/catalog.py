@@ -30,6 +30,10 @@ FREE_FORM_MIN_VALUES_PER_ITEM = 1.5
 _SEQUEL_PART = re.compile(r"\bpart\s+(?=\d)")
 
 
+_QUALIFIER = re.compile(r"\b(?:soundtrack|ost|score|edition|remaster(?:ed)?|deluxe|version|remix(?:es)?|live)\b|原声",
+                        re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class TitleKey:
     item_id: str
@@ -43,7 +47,11 @@ def title_variants(title: str) -> list[tuple[str, int]]:
     forms: list[tuple[str, int]] = []
     alts = [a.strip() for a in _PAREN.findall(base) if a.strip() and not a.strip().isdigit()]
     main = _PAREN.sub(" ", base).strip() or base
-    for phrase, rank in [(main, 0)] + [(a, 2) for a in alts]:
+    # A qualifier in parentheses ("Interstellar (Original Motion Picture Soundtrack)") makes the bare name a
+    # less exact match than an item that is that name itself (the film "Interstellar (2014)").
+    qualified = any(_QUALIFIER.search(a) for a in alts)
+    alts = [a for a in alts if not _QUALIFIER.search(a)]
+    for phrase, rank in [(main, 1 if qualified else 0)] + [(a, 2) for a in alts]:
         m = _TRAILING_ARTICLE.match(phrase)
         if m:
             phrase = f"{m.group(2)} {m.group(1)}"
