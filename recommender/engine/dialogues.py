@@ -180,21 +180,6 @@ MENTION_KEY = re.compile(r"@([\w-]+)")
 PARSERS = {"redial": parse_redial, "jsonl": parse_generic}
 
 
-def read_dialogues(path: Path | str, fmt: str = "redial") -> Iterator[tuple[int, Dialogue | DialogueFormatError]]:
-    """Yield (line number, dialogue or the error that line raised) for a JSON-lines file in format fmt."""
-    parse = PARSERS[fmt]
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_no, parse(json.loads(line))
-            except json.JSONDecodeError as exc:
-                yield line_no, DialogueFormatError(f"invalid JSON: {exc.msg}")
-            except DialogueFormatError as exc:
-                yield line_no, exc
-
-
 # ---------------------------------------------------------------- linking names to catalog items
 
 _YEAR_AT_END = re.compile(r"\s*\((\d{4})\)\s*$")
