@@ -1,6 +1,7 @@
 """The assistant's short sentences in English and Chinese, built from facts only (no model text)."""
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -142,7 +143,7 @@ def ask_info_reply(record: ItemRecord | None, field: str | None, language: str) 
     field = field or "description"
     value: Any
     if field == "description":
-        value = record.description
+        value = _description(record.description, language)
     elif field in ("title", "name"):
         value = title
     else:
@@ -161,6 +162,16 @@ def ask_info_reply(record: ItemRecord | None, field: str | None, language: str) 
     if field == "description":
         return f"{title}: {shown}"
     return f"The {name} of {title}: {shown}."
+
+
+def _description(text: str, language: str) -> str:
+    """Return the sentences of a (possibly bilingual) description written in the language ("" when none)."""
+    sentences = [s.strip() for s in re.findall(r"[^。！？.!?]+[。！？.!?]*", text) if s.strip()]
+    zh = language == "zh"
+    kept = [s for s in sentences if any("\u3400" <= ch <= "\u9fff" for ch in s) == zh]
+    if zh:
+        return "".join(kept).rstrip("。.")
+    return " ".join(kept)
 
 
 def not_listed_reply(language: str) -> str:

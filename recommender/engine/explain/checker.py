@@ -25,7 +25,7 @@ from .lexicon import (
     ZH_GENRES,
     zh_forms,
 )
-from .template import HISTORY_KINDS, is_neighbour, item_year, lowers_score, value_text
+from .template import HISTORY_KINDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
@@ -412,7 +412,7 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
                "content_similarity": words["request"]}
     cites = bool(allowed_spans) or bool(claimed) or any(
         kind in kinds and _has_word(rest, marker) for kind, marker in markers.items())
-    if evidence and not cites:
+    if cited_evidence(evidence) and not cites:  # with nothing citable, a sentence that claims nothing is right
         problems.append("cites none of the evidence")
     return list(dict.fromkeys(problems))
 

@@ -89,8 +89,6 @@ def shown_evidence(evidence: list[Evidence] | list[dict], records: Mapping[str, 
     cited = cited_evidence(merged)  # the same objects as in merged: merging twice changes nothing
     out = []
     for ev in cited:
-        if ev.kind == "constraint" and ev.attribute == "domain":
-            continue  # the kind of thing asked for, not a reason for this one
         label = _label(ev, language)
         if not label:
             continue

@@ -142,7 +142,8 @@ def cited_evidence(evidence: list[Evidence]) -> list[Evidence]:
     similar = sorted((e for e in positive if e.kind == "content_similarity"
                       and (not (e.item_id or e.title) or (e.item_id not in named and is_neighbour(e)))),
                      key=lambda e: -e.weight)
-    rest = [e for e in positive if e.kind in CITED_FACTS]
+    # The domain asked for ("films", "products") is the kind of thing, not a reason to pick this one.
+    rest = [e for e in positive if e.kind in CITED_FACTS and not (e.kind == "constraint" and e.attribute == "domain")]
     return liked + similar[:MAX_SIMILAR] + rest
 
 
@@ -212,9 +213,8 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     if asked:
         out.append(asked)
     said = {v.casefold() for e in by_kind.get("attribute_match", []) for v in map(str, _values(e.value))}
-    # The domain asked for ("films", "books") is the kind of thing, not a reason to pick this one.
-    constraints = [e for e in by_kind.get("constraint", []) if e.attribute != "domain"
-                   and not any(str(v).casefold() in said for v in _values(e.value))]
+    constraints = [e for e in by_kind.get("constraint", [])
+                   if not any(str(v).casefold() in said for v in _values(e.value))]
     fits = _attribute_clause(constraints, language, "it fits your filters:", "它满足你的筛选条件：")
     if fits:
         out.append(fits)

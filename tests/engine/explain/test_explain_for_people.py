@@ -158,3 +158,23 @@ def test_numbers_are_grouped_not_in_exponent_form():
     assert cited_in_text(text, evidence, [item]) == evidence
     summary = replies.request_summary({"ranges": {"price": [None, 1234567], "year": [1990, 1999]}}, "en")
     assert summary == "price ≤ 1,234,567, year 1990–1999"
+
+
+def test_a_factual_answer_about_a_bilingual_description_keeps_to_the_reply_language():
+    heat = ItemRecord("6", "Heat (1995)", aliases=("盗火线",), attributes={"genres": ["Action", "Crime"]},
+                      description="A thief and a detective circle each other. 大盗和警探在洛杉矶展开较量。")
+    assert replies.ask_info_reply(heat, "description", "zh") == "《盗火线》的简介：大盗和警探在洛杉矶展开较量。"
+    assert replies.ask_info_reply(heat, "description", "en") == "Heat (1995): A thief and a detective circle each other."
+    assert replies.ask_info_reply(heat, "genres", "zh") == "《盗火线》的类型：动作、犯罪。"
+    english_only = ItemRecord("1", "Fargo (1996)", description="A car salesman hires two criminals.")
+    assert replies.ask_info_reply(english_only, "description", "zh") == "目录里没有《Fargo》的简介信息。"
+
+
+def test_the_domain_asked_for_is_no_reason_and_a_pick_with_nothing_citable_claims_nothing():
+    evidence = [Evidence("constraint", 0.0, attribute="domain", value="movie"),
+                Evidence("content_similarity", 0.4, item_id="127", title=GODFATHER.title, value=0.2)]
+    for language in ("en", "zh"):
+        text = explain_text(IT, evidence, language=language)
+        assert text in ("It is the top-scoring pick among the items you have not seen yet.", "这是你还没看过的作品里评分最高的推荐。")
+        assert check_explanation(text, IT, evidence, CATALOG, language=language) == []
+        assert shown_evidence(evidence, RECORDS, language) == []
