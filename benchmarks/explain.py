@@ -1,9 +1,13 @@
 """Explanation benchmark: faithfulness, evidence fidelity, latency and fallback rates per backend.
 
-Run: python -m benchmarks.explain --data-dir ../shared/data
-Part A explains the hybrid engine's top picks for MovieLens 100K users; part B explains picks for the
-requests in the project's dev conversations over the sample catalog and resolves their references to
-listed items. Figures are printed and written to docs/benchmarks.md between the explain markers.
+Run: python -m benchmarks.explain --data-dir ../shared/data [--users 100] [--llm llamacpp|openai|none]
+     [--llm-items 40] [--no-redial] [--no-docs]
+Part A explains the hybrid engine's top picks for MovieLens 100K users, and runs turns in which users name three
+favourites; part B explains picks for the requests in the project's dev conversations over the sample catalog,
+resolves their references to listed items and runs every dev conversation through the chat's turn pipeline;
+part C runs turns over ml-latest-small with the co-mention model from the ReDial training dialogues mixed in.
+An audit counts what a person must never read in any of them (FLAWS). Figures are printed and written to
+docs/benchmarks.md between the explain markers.
 """
 from __future__ import annotations
 
@@ -529,6 +533,42 @@ def dev_conversations(catalog: Catalog, bundle: RecommenderBundle, top: int) -> 
     return audit
 
 
+# ---------------------------------------------------------------- part C: the conversation mix with ReDial
+
+
+# Films a person may name: well known, several filed with a moved article or an alternative title.
+FAVOURITES = ("Heat (1995)", "Godfather, The (1972)", "Casablanca (1942)", "Matrix, The (1999)", "Titanic (1997)",
+              "Toy Story (1995)", "Pulp Fiction (1994)", "Shawshank Redemption, The (1994)", "Inception (2010)",
+              "Dark Knight, The (2008)", "Forrest Gump (1994)", "Alien (1979)", "Jurassic Park (1993)",
+              "Fargo (1996)", "Silence of the Lambs, The (1991)", "Big Lebowski, The (1998)", "Notebook, The (2004)",
+              "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", "Lion King, The (1994)",
+              "Back to the Future (1985)")
+
+
+def part_redial(data_dir: Path, top: int) -> dict:
+    """Turns over ml-latest-small with the co-mention model from the ReDial training dialogues mixed in (the mix
+    the chat serves once dialogues are imported; EASE and popularity as in the conversations benchmark)."""
+    import tempfile
+
+    from benchmarks import conversations
+
+    if not (data_dir / "redial").exists() or not (data_dir / "ml-latest-small").exists():
+        return {"missing": True}
+    setup = conversations.load_setup(data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, serving = conversations.pipeline_bundle(setup, Path(tmp) / "v1")
+    audit = Audit(setup.catalog.records)
+    by_title = {r.title: r for r in setup.catalog.records}
+    for title in FAVOURITES:
+        record = by_title.get(title)
+        for language in ("en", "zh") if record is not None else ():
+            name = rules.display_title(record, language)
+            first = f"I loved {name}. Something like it?" if language == "en" else f"我很喜欢《{name}》，推荐类似的"
+            _converse([first, "any other suggestions?" if language == "en" else "还有别的吗？"], serving, bundle,
+                      audit, top)
+    return {"audit": audit}
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -552,7 +592,7 @@ def _table(runner: Runner, llm_name: str | None) -> list[str]:
     return rows
 
 
-def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, llm_error: str | None,
+def report(a: dict, b: dict, c: dict, runners: dict[str, Runner], llm_name: str | None, llm_error: str | None,
            command: str) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     out = ["## Explanations", "", f"Command: `{command}` (2 CPU cores shared with other work, load average "
@@ -602,7 +642,7 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
                 f"Chinese {_pct(*tref['zh'])}."]
         if b["misses"]:
             out += ["", "Misses: " + "; ".join(f"`{m}`" for m in b["misses"][:8])]
-    out += _audit_section(a, b)
+    out += _audit_section(a, b, c)
     out += ["", NOTES]
     if llm_error:
         out += ["", f"LLM backend unavailable: {llm_error}"]
@@ -613,11 +653,13 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
     return "\n".join(out) + "\n"
 
 
-def _audit_section(a: dict, b: dict) -> list[str]:
+def _audit_section(a: dict, b: dict, c: dict) -> list[str]:
     """Return the audit of what people read: every count must be 0."""
     audits = {"A. ML-100K picks": a["audit"], f"A. ML-100K, {a['turns']} turns naming three favourites": a["talk"]}
     if not b.get("missing"):
         audits |= {"B. dev picks": b["audit"], "B. dev conversations, every turn": b["talk"]}
+    if c.get("audit") is not None:
+        audits |= {"C. ml-latest-small + ReDial co-mention, two turns from each of 20 favourites": c["audit"]}
     items = sum(x.items[lang] for x in audits.values() for lang in ("en", "zh"))
     replies = sum(x.replies[lang] for x in audits.values() for lang in ("en", "zh"))
     out = ["", f"### What a person reads ({items} explained items, {replies} replies)", "",
@@ -627,8 +669,10 @@ def _audit_section(a: dict, b: dict) -> list[str]:
            "engine words (evidence kinds, snake_case names, raw attribute keys, the domain filter, the popularity "
            "penalty); contradictions (a popularity or likeness claim the evidence does not back, or a fact shown "
            "that lowered the score); Latin-script words in Chinese text outside 《》 titles. The *picks* rows are the "
-           "template over the parts above; the *turns* rows run the chat's own turn pipeline "
-           "(`conversation.collect`) over the same models. Every count must be 0.", ""]
+           "template over the parts above; the other rows run the chat's own turn pipeline "
+           "(`conversation.collect`): A and B over the same models, C over ml-latest-small with EASE, popularity "
+           "and the co-mention model fitted on the ReDial training dialogues (the conversation mix), where one "
+           "film is often cited by two models. Every count must be 0.", ""]
     out += audit_rows(audits)
     kept = sorted({w for x in audits.values() for w in x.kept_names})
     if kept:
@@ -657,6 +701,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-items", type=int, default=40, help="LLM explanations per part (CPU time bound)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--no-redial", action="store_true", help="skip part C (ml-latest-small with ReDial)")
     args = parser.parse_args(argv)
 
     llm, llm_error = None, None
@@ -670,10 +715,11 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"A": Runner(llm, args.llm_items, args.seed), "B": Runner(llm, args.llm_items // 2, args.seed)}
     a = part_movielens(data_root(args.data_dir), runners["A"], args.users, args.top, args.llm_items, args.seed)
     b = part_dev(runners["B"], 3, args.llm_items // 2, args.seed)
+    c = part_redial(data_root(args.data_dir), 10) if not args.no_redial else {"missing": True}
     command = "python -m benchmarks.explain --data-dir ../shared/data" + (
         f" --users {args.users}" if args.users != 100 else "") + (
         f" --llm-items {args.llm_items}" if args.llm_items != 40 else "")
-    section = report(a, b, runners, llm.name if llm else None, llm_error, command)
+    section = report(a, b, c, runners, llm.name if llm else None, llm_error, command)
     print(section)
     for name, runner in runners.items():
         print(f"fallbacks part {name}:", json.dumps(runner.counter.snapshot(), ensure_ascii=False), file=sys.stderr)

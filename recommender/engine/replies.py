@@ -115,12 +115,17 @@ def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
         return "；".join(parts) + "。根据这些，再看看这些："
     parts = []
     if liked:
-        parts.append("Noted that you liked " + ", ".join(liked))
+        parts.append("Noted that you liked " + _and(liked))
         if disliked:
-            parts.append("and that you didn't like " + ", ".join(disliked))
+            parts.append("and that you didn't like " + _and(disliked))
     elif disliked:
-        parts.append("Noted that you didn't like " + ", ".join(disliked))
+        parts.append("Noted that you didn't like " + _and(disliked))
     return " ".join(parts) + ". With that in mind, how about these:"
+
+
+def _and(names: list[str]) -> str:
+    """Return "A, B and C" (titles may hold commas themselves, so the last one is joined by "and")."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def chitchat_reply(text: str, language: str) -> str:
