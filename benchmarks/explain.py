@@ -1,9 +1,13 @@
 """Explanation benchmark: faithfulness, evidence fidelity, latency and fallback rates per backend.
 
-Run: python -m benchmarks.explain --data-dir ../shared/data
-Part A explains the hybrid engine's top picks for MovieLens 100K users; part B explains picks for the
-requests in the project's dev conversations over the sample catalog and resolves their references to
-listed items. Figures are printed and written to docs/benchmarks.md between the explain markers.
+Run: python -m benchmarks.explain --data-dir ../shared/data [--users 100] [--llm llamacpp|openai|none]
+     [--llm-items 40] [--no-redial] [--no-docs]
+Part A explains the hybrid engine's top picks for MovieLens 100K users, and runs turns in which users name three
+favourites; part B explains picks for the requests in the project's dev conversations over the sample catalog,
+resolves their references to listed items and runs every dev conversation through the chat's turn pipeline;
+part C runs turns over ml-latest-small with the co-mention model from the ReDial training dialogues mixed in.
+An audit counts what a person must never read in any of them (FLAWS). Figures are printed and written to
+docs/benchmarks.md between the explain markers.
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import csv
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import time
@@ -21,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
+from recommender.engine import rules
 from recommender.engine.catalog import Catalog
+from recommender.engine.conversation import ServingCatalog, TurnInput, collect
 from recommender.engine.data import InteractionData, load_ml100k, random_split
 from recommender.engine.embedding import make_embedder
 from recommender.engine.explain import (
@@ -33,13 +40,16 @@ from recommender.engine.explain import (
     explain_text,
     paraphrase,
     resolve_followup,
+    shown_evidence,
 )
-from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title
+from recommender.engine.explain.lexicon import zh_forms
+from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title, lowers_score
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
 from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import build_hybrid, merged_config
-from recommender.engine.types import Constraints, ItemRecord, Profile, ScoredItem
+from recommender.engine.types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
+from recommender.engine.understanding import ConversationState
 
 DEV_SET = REPO / "tests" / "data" / "understanding_dev.jsonl"
 NOTES = (
@@ -148,6 +158,107 @@ def _corrupt(kind: str, text: str, item: ItemRecord, catalog: Catalog, rng: rand
     return text
 
 
+# ---------------------------------------------------------------- what a person must never read
+
+FLAWS = ("repeated titles", "catalog-form titles", "shares over 100 %", "internal labels", "contradictions",
+         "non-Chinese text in Chinese")
+# A title in a catalog's form: an article after a comma, where the title (or its alternative name) ends.
+_CATALOG_FORM = re.compile(r",\s(?:" + "|".join(re.escape(a) for a in rules.MOVED_ARTICLES) + r")(?=\s*[()》;；,.。:]|\s*$)")
+# Engine words: evidence kinds and other snake_case names, raw attribute keys that are not words people use
+# ("genres:", "color:"), the filter on the domain, the popularity penalty.
+_INTERNAL = re.compile(r"\b[a-z]+_[a-z_]+\b|\bdomain\b|\bpenalty\b|\b(?:genres|color)\s*:")
+_PERCENT = re.compile(r"(\d+)\s*%")
+_LATIN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+# One letter joined to a Chinese character is part of a Chinese word ("T恤", "K歌").
+_LETTER_IN_WORD = re.compile(r"(?<![A-Za-z])[A-Za-z](?=[\u3400-\u9fff])")
+_CLAIMS = ("claims popularity", "claims a likeness")
+
+
+class Audit:
+    """Counts, per part and language, of explained items and replies that show a person one of FLAWS."""
+
+    def __init__(self, records) -> None:
+        self.items = {"en": 0, "zh": 0}
+        self.replies = {"en": 0, "zh": 0}
+        self.found = {(f, lang): 0 for f in FLAWS for lang in ("en", "zh")}
+        self.examples: dict[str, list[str]] = {f: [] for f in FLAWS}
+        self.kept_names: set[str] = set()  # Latin words kept in Chinese text: values with no Chinese name
+        self.untranslatable = _untranslatable_words(records)
+
+    def _flag(self, flaw: str, language: str, hit: bool, text: str) -> None:
+        if hit:
+            self.found[(flaw, language)] += 1
+            if len(self.examples[flaw]) < 3:
+                self.examples[flaw].append(f"{language}: {text[:160]}")
+
+    def _common(self, lines: list[str], language: str, repeated: bool) -> None:
+        joined = " | ".join(lines)
+        self._flag("repeated titles", language, repeated, joined)
+        self._flag("catalog-form titles", language, any(_CATALOG_FORM.search(t) for t in lines), joined)
+        self._flag("internal labels", language, any(_INTERNAL.search(t) for t in lines), joined)
+        if language == "zh":
+            self._flag("non-Chinese text in Chinese", language, bool(self._latin(lines)), joined)
+
+    def _latin(self, lines: list[str]) -> list[str]:
+        words = [w for t in lines for w in _LATIN.findall(_LETTER_IN_WORD.sub("", re.sub(r"《[^》]*》", "", t)))]
+        kept = [w for w in words if w.casefold() in self.untranslatable]
+        self.kept_names.update(kept)
+        return [w for w in words if w.casefold() not in self.untranslatable]
+
+    def explanation(self, text: str, item: ItemRecord, evidence: list, shown: list[dict], language: str,
+                    catalog) -> None:
+        """Audit one explained item: its text and the evidence lines shown beside it."""
+        self.items[language] += 1
+        lines = [text] + [e["text"] for e in shown]
+        problems = check_explanation(text, item, evidence, catalog, language=language)
+        repeated = "names the same title twice" in problems or _repeats(shown)
+        self._common(lines, language, repeated)
+        shares = [e["share"] for e in shown] + [int(p) / 100 for e in shown for p in _PERCENT.findall(e["text"])]
+        self._flag("shares over 100 %", language, any(x > 1.0 + 1e-9 or x < 0 for x in shares), " | ".join(lines))
+        lowered = any(lowers_score(_fact(e)) for e in shown)
+        contradicts = lowered or any(p.startswith(_CLAIMS) for p in problems)
+        self._flag("contradictions", language, contradicts, " | ".join(lines))
+
+    def reply(self, text: str, chips: list[str], titles: list[str], language: str) -> None:
+        """Audit one reply and its chips; titles are the display titles the reply names."""
+        self.replies[language] += 1
+        quoted = re.findall(r"《([^》]*)》", text)
+        repeated = len(quoted) != len(set(quoted)) or any(text.count(t) > 1 for t in set(titles) if len(t) > 3)
+        self._common([text, *chips], language, repeated)
+
+
+def _untranslatable_words(records) -> set[str]:
+    """Return the words of attribute values that have no Chinese name (brands, "IMAX"): kept as written."""
+    out: set[str] = set()
+    for record in records:
+        for raw in record.attributes.values():
+            for value in raw if isinstance(raw, (list, tuple)) else [raw]:
+                if isinstance(value, str) and value.strip() and not zh_forms(value):
+                    out.update(w.casefold() for w in _LATIN.findall(value))
+    return out
+
+
+def _repeats(shown: list[dict]) -> bool:
+    titles = [e["title"] for e in shown if e["kind"] in ("liked_item", "history_item", "content_similarity") and e["title"]]
+    return len(titles) != len(set(titles))
+
+
+def _fact(shown: dict) -> Evidence:
+    return Evidence(kind=shown["kind"], weight=shown["share"], item_id=shown.get("item_id"),
+                    detail=shown.get("detail") or "")
+
+
+def audit_rows(audits: dict[str, Audit]) -> list[str]:
+    """Return the audit table: one row per part and language, every flaw counted (all must be 0)."""
+    rows = ["| part | language | explained items | replies | " + " | ".join(FLAWS) + " |",
+            "|---|---|---|---|" + "---|" * len(FLAWS)]
+    for part, audit in audits.items():
+        for lang in ("en", "zh"):
+            counts = [str(audit.found[(f, lang)]) if f != FLAWS[-1] or lang == "zh" else "—" for f in FLAWS]
+            rows.append(f"| {part} | {lang} | {audit.items[lang]} | {audit.replies[lang]} | {' | '.join(counts)} |")
+    return rows
+
+
 # ---------------------------------------------------------------- one explanation, every backend
 
 
@@ -162,6 +273,8 @@ class Runner:
         self.tallies: dict[str, Tally] = {}
         self.caught: dict[str, list[int]] = {k: [0, 0] for k in CORRUPTIONS}
         self.samples: list[tuple[str, str, str, str]] = []
+        self.audit: Audit | None = None  # set per part, with the records its titles are shown from
+        self.records: dict[str, ItemRecord] = {}
 
     def tally(self, name: str) -> Tally:
         return self.tallies.setdefault(name, Tally())
@@ -178,6 +291,9 @@ class Runner:
         self.tally("template").add(not problems, seconds, self.coverage(scored, text, catalog, language))
         if problems:
             self.samples.append(("template REJECTED", language, text, "; ".join(problems)))
+        if self.audit is not None:
+            self.audit.explanation(text, item, evidence, shown_evidence(evidence, self.records, language), language,
+                                   catalog)
 
         kind = CORRUPTIONS[self.rng.randrange(len(CORRUPTIONS))]
         reply = _corrupt(kind, text, item, catalog, self.rng, language)
@@ -207,6 +323,51 @@ class Runner:
         asked = bool(result.backend)
         self.tally(name).add(shown_ok, result.seconds, self.coverage(scored, result.text, catalog, language),
                              raw_ok=not result.failures if asked else None, asked=asked)
+
+
+# ---------------------------------------------------------------- the chat's turn pipeline, audited
+
+
+def _converse(texts: list[str], serving: ServingCatalog, bundle: RecommenderBundle, audit: Audit, k: int) -> None:
+    """Run one conversation's turns through the chat's pipeline; audit every reply, chip, explanation and fact."""
+    state: ConversationState = ConversationState()
+    shown: list[dict] = []
+    for text in texts:
+        plan = collect(TurnInput(text=text, catalog=serving, state=state, shown=shown, bundle=bundle, k=k))
+        language = "zh" if plan.language == "zh" else "en"
+        named = [rules.display_title(serving.records[f["item_id"]], language) for f in plan.feedback]
+        audit.reply(plan.reply, plan.suggestions, named, language)
+        for scored in plan.items:
+            done = plan.explained.get(scored.item_id)
+            if done is not None:
+                facts = shown_evidence(scored.evidence, serving.records, language)
+                audit.explanation(done.text, serving.records[scored.item_id], scored.evidence, facts, language,
+                                  serving.records)
+
+
+def _favourites_text(titles: list[str], language: str) -> str:
+    if language == "zh":
+        return "我很喜欢" + "、".join(f"《{t}》" for t in titles[:-1]) + f"和《{titles[-1]}》，还有什么推荐？"
+    return f"I love {', '.join(titles[:-1])} and {titles[-1]}. What else should I watch?"
+
+
+def movielens_conversations(catalog: Catalog, bundle: RecommenderBundle, explicit, column_ids: dict[int, str],
+                            users, audit: Audit, top: int) -> int:
+    """Each chosen user names three films they rated 4 or more, in English or Chinese by turns; return turns run."""
+    records = {r.item_id: r for r in catalog.records}
+    counts = np.asarray(explicit.getnnz(axis=0))
+    serving = ServingCatalog.build(records, {column_ids[j]: float(c) for j, c in enumerate(counts) if c})
+    turns = 0
+    for n, u in enumerate(users):
+        language = "zh" if n % 2 else "en"
+        row = explicit.getrow(int(u))
+        loved = [column_ids[int(j)] for j, v in sorted(zip(row.indices, row.data), key=lambda p: -p[1]) if v >= 4][:3]
+        if len(loved) < 3:
+            continue
+        titles = [rules.display_title(records[i], language) for i in loved]
+        _converse([_favourites_text(titles, language)], serving, bundle, audit, top)
+        turns += 1
+    return turns
 
 
 # ---------------------------------------------------------------- part A: MovieLens 100K
@@ -241,6 +402,8 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
     history_cited, liked_cited, liked_rated_high = 0, 0, 0
     done = 0
     bundle = RecommenderBundle(hybrid)
+    runner.records = {r.item_id: r for r in catalog.records}
+    runner.audit = Audit(catalog.records)
     for n, u in enumerate(chosen):
         user = catalog.user_ids[int(u)]
         language = "zh" if n % 2 else "en"
@@ -260,9 +423,12 @@ def part_movielens(data_dir: Path, runner: Runner, users: int, top: int, llm_ite
             # The LLM sees a spread of users: the first pick of each user until its budget is spent.
             runner.explain(item, scored, catalog, language, use_llm=done % top == 0 and llm_items > 0)
             done += 1
+    talk = Audit(catalog.records)
+    column_ids = {v: k for k, v in split.train.item_index.items()}
+    turns = movielens_conversations(catalog, bundle, explicit, column_ids, chosen, talk, top)
     return {"users": len(chosen), "explanations": done, "fit_s": fit_s, "weights": hybrid.weights, "seed": seed,
             "evidence_s": evidence_s, "history_cited": history_cited, "liked_cited": liked_cited,
-            "liked_rated_high": liked_rated_high}
+            "liked_rated_high": liked_rated_high, "audit": runner.audit, "talk": talk, "turns": turns}
 
 
 # ---------------------------------------------------------------- part B: dev conversations
@@ -297,6 +463,8 @@ def part_dev(runner: Runner, top: int, llm_items: int, seed: int) -> dict:
         return {"missing": True}
     catalog, hybrid = _sample_engine(seed)
     bundle = RecommenderBundle(hybrid)
+    runner.records = {r.item_id: r for r in catalog.records}
+    runner.audit = Audit(catalog.records)
     rng = random.Random(seed)
     explained, evidence_s = 0, []
     refs = {"en": [0, 0], "zh": [0, 0]}
@@ -350,8 +518,56 @@ def part_dev(runner: Runner, top: int, llm_items: int, seed: int) -> dict:
                 runner.explain(catalog.records[idx], scored, catalog, language,
                                use_llm=explained % top == 0 and llm_items > 0)
                 explained += 1
+    talk = dev_conversations(catalog, bundle, top)
     return {"explanations": explained, "evidence_s": evidence_s, "refs": refs, "title_refs": title_refs,
+            "audit": runner.audit, "talk": talk,
             "misses": misses, "weights": hybrid.weights}
+
+
+def dev_conversations(catalog: Catalog, bundle: RecommenderBundle, top: int) -> Audit:
+    """Run every dev conversation, turn by turn, through the chat's pipeline; return the audit of what it showed."""
+    audit = Audit(catalog.records)
+    serving = ServingCatalog.build({r.item_id: r for r in catalog.records})
+    for line in DEV_SET.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            _converse([turn["text"] for turn in json.loads(line)["turns"]], serving, bundle, audit, top)
+    return audit
+
+
+# ---------------------------------------------------------------- part C: the conversation mix with ReDial
+
+
+# Films a person may name: well known, several filed with a moved article or an alternative title.
+FAVOURITES = ("Heat (1995)", "Godfather, The (1972)", "Casablanca (1942)", "Matrix, The (1999)", "Titanic (1997)",
+              "Toy Story (1995)", "Pulp Fiction (1994)", "Shawshank Redemption, The (1994)", "Inception (2010)",
+              "Dark Knight, The (2008)", "Forrest Gump (1994)", "Alien (1979)", "Jurassic Park (1993)",
+              "Fargo (1996)", "Silence of the Lambs, The (1991)", "Big Lebowski, The (1998)", "Notebook, The (2004)",
+              "Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)", "Lion King, The (1994)",
+              "Back to the Future (1985)")
+
+
+def part_redial(data_dir: Path, top: int) -> dict:
+    """Turns over ml-latest-small with the co-mention model from the ReDial training dialogues mixed in (the mix
+    the chat serves once dialogues are imported; EASE and popularity as in the conversations benchmark)."""
+    import tempfile
+
+    from benchmarks import conversations
+
+    if not (data_dir / "redial").exists() or not (data_dir / "ml-latest-small").exists():
+        return {"missing": True}
+    setup = conversations.load_setup(data_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle, serving = conversations.pipeline_bundle(setup, Path(tmp) / "v1")
+    audit = Audit(setup.catalog.records)
+    by_title = {r.title: r for r in setup.catalog.records}
+    for title in FAVOURITES:
+        record = by_title.get(title)
+        for language in ("en", "zh") if record is not None else ():
+            name = rules.display_title(record, language)
+            first = f"I loved {name}. Something like it?" if language == "en" else f"我很喜欢《{name}》，推荐类似的"
+            _converse([first, "any other suggestions?" if language == "en" else "还有别的吗？"], serving, bundle,
+                      audit, top)
+    return {"audit": audit}
 
 
 # ---------------------------------------------------------------- report
@@ -377,7 +593,7 @@ def _table(runner: Runner, llm_name: str | None) -> list[str]:
     return rows
 
 
-def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, llm_error: str | None,
+def report(a: dict, b: dict, c: dict, runners: dict[str, Runner], llm_name: str | None, llm_error: str | None,
            command: str) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     out = ["## Explanations", "", f"Command: `{command}` (2 CPU cores shared with other work, load average "
@@ -427,6 +643,7 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
                 f"Chinese {_pct(*tref['zh'])}."]
         if b["misses"]:
             out += ["", "Misses: " + "; ".join(f"`{m}`" for m in b["misses"][:8])]
+    out += _audit_section(a, b, c)
     out += ["", NOTES]
     if llm_error:
         out += ["", f"LLM backend unavailable: {llm_error}"]
@@ -435,6 +652,38 @@ def report(a: dict, b: dict, runners: dict[str, Runner], llm_name: str | None, l
         out += ["", "Sample raw LLM outputs (what the checker saw):", ""]
         out += [f"- {lang} {src}: \u201c{text[:140]}\u201d → {why[:160]}" for src, lang, text, why in samples]
     return "\n".join(out) + "\n"
+
+
+def _audit_section(a: dict, b: dict, c: dict) -> list[str]:
+    """Return the audit of what people read: every count must be 0."""
+    audits = {"A. ML-100K picks": a["audit"], f"A. ML-100K, {a['turns']} turns naming three favourites": a["talk"]}
+    if not b.get("missing"):
+        audits |= {"B. dev picks": b["audit"], "B. dev conversations, every turn": b["talk"]}
+    if c.get("audit") is not None:
+        audits |= {"C. ml-latest-small + ReDial co-mention, two turns from each of 20 favourites": c["audit"]}
+    items = sum(x.items[lang] for x in audits.values() for lang in ("en", "zh"))
+    replies = sum(x.replies[lang] for x in audits.values() for lang in ("en", "zh"))
+    out = ["", f"### What a person reads ({items} explained items, {replies} replies)", "",
+           "Each explained item's text and the evidence lines shown beside it (`explain.shown_evidence`), and in the "
+           "turns each reply with its chips, are searched for: a title named twice; a title in a catalog's form "
+           "(\u201cGodfather, The\u201d: an article after a comma where a title ends); a share above 100 %; "
+           "engine words (evidence kinds, snake_case names, raw attribute keys, the domain filter, the popularity "
+           "penalty); contradictions (a popularity or likeness claim the evidence does not back, or a fact shown "
+           "that lowered the score); Latin-script words in Chinese text outside 《》 titles. The *picks* rows are the "
+           "template over the parts above; the other rows run the chat's own turn pipeline "
+           "(`conversation.collect`): A and B over the same models, C over ml-latest-small with EASE, popularity "
+           "and the co-mention model fitted on the ReDial training dialogues (the conversation mix), where one "
+           "film is often cited by two models. Every count must be 0.", ""]
+    out += audit_rows(audits)
+    kept = sorted({w for x in audits.values() for w in x.kept_names})
+    if kept:
+        out += ["", "Latin words kept in Chinese text because the catalog value has no Chinese name: "
+                + ", ".join(kept[:12]) + "."]
+    for flaw in FLAWS:
+        shown = [e for x in audits.values() for e in x.examples[flaw]][:3]
+        if shown:
+            out += ["", f"Found ({flaw}): " + "; ".join(f"`{e}`" for e in shown)]
+    return out
 
 
 def _checker_recall(runner: Runner) -> list[str]:
@@ -453,6 +702,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--llm-items", type=int, default=40, help="LLM explanations per part (CPU time bound)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--no-redial", action="store_true", help="skip part C (ml-latest-small with ReDial)")
     args = parser.parse_args(argv)
 
     llm, llm_error = None, None
@@ -466,10 +716,11 @@ def main(argv: list[str] | None = None) -> int:
     runners = {"A": Runner(llm, args.llm_items, args.seed), "B": Runner(llm, args.llm_items // 2, args.seed)}
     a = part_movielens(data_root(args.data_dir), runners["A"], args.users, args.top, args.llm_items, args.seed)
     b = part_dev(runners["B"], 3, args.llm_items // 2, args.seed)
+    c = part_redial(data_root(args.data_dir), 10) if not args.no_redial else {"missing": True}
     command = "python -m benchmarks.explain --data-dir ../shared/data" + (
         f" --users {args.users}" if args.users != 100 else "") + (
         f" --llm-items {args.llm_items}" if args.llm_items != 40 else "")
-    section = report(a, b, runners, llm.name if llm else None, llm_error, command)
+    section = report(a, b, c, runners, llm.name if llm else None, llm_error, command)
     print(section)
     for name, runner in runners.items():
         print(f"fallbacks part {name}:", json.dumps(runner.counter.snapshot(), ensure_ascii=False), file=sys.stderr)

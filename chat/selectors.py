@@ -8,6 +8,8 @@ from django.db.models import Count, Q
 from chat.models import Conversation, Message
 from recommender import selectors as serving
 from recommender.engine import rules
+from recommender.engine.explain import shown_evidence
+from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
 from recommender.models import Interaction, Item, Profile
@@ -64,8 +66,28 @@ def named_elsewhere(*, profile: Profile | None, conversation: Conversation | Non
     return list(dict.fromkeys(str(i) for i in ids))
 
 
-def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, language: str) -> dict:
-    """Return the JSON an item card needs."""
+def _asked_first(attributes: dict, asked: Mapping[str, list]) -> tuple[dict, list[str]]:
+    """Return the attributes with the asked values first in each list, and the asked values the item has."""
+    ordered, matched = dict(attributes), []
+    for attribute, wanted in asked.items():
+        have = attributes.get(attribute)
+        values = have if isinstance(have, list) else [have] if have not in (None, "") else []
+        keys = {str(w).casefold() for w in wanted}
+        hits = [v for v in values if str(v).casefold() in keys]
+        matched += [v for v in hits if v not in matched]
+        if isinstance(have, list) and hits:
+            ordered[attribute] = hits + [v for v in have if v not in hits]
+    return ordered, matched
+
+
+def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, language: str,
+              asked: Mapping[str, list] | None = None) -> dict:
+    """Return the JSON an item card needs.
+
+    With `asked` (the attributes the request was about), each attribute list starts with the asked values, so
+    a card that shows a few genres shows the ones asked for, and `highlights` names them in the card's language.
+    """
+    attributes, matched = _asked_first(record.attributes, asked or {})
     return {
         "id": int(record.item_id) if record.item_id.isdigit() else record.item_id,
         "external_id": item.external_id if item else "",
@@ -74,7 +96,8 @@ def item_card(record: ItemRecord, item: Item | None, score: float, rank: int, la
         "domain": record.domain,
         "score": round(float(score), 6),
         "rank": rank,
-        "attributes": record.attributes,
+        "attributes": attributes,
+        "highlights": [value_text(v, language) for v in matched],
         "image_url": item.image_url if item else "",
     }
 
@@ -85,11 +108,12 @@ def items_by_engine_id(item_ids: Iterable[str]) -> dict[str, Item]:
     return {str(item.pk): item for item in Item.objects.filter(pk__in=pks)}
 
 
-def item_cards(entries: list[tuple[str, float]], records: Mapping[str, ItemRecord], language: str) -> list[dict]:
+def item_cards(entries: list[tuple[str, float]], records: Mapping[str, ItemRecord], language: str,
+               asked: Mapping[str, list] | None = None) -> list[dict]:
     """Return the cards for (engine id, score) pairs in list order, ranks from 1; ids not in records are skipped."""
     rows = items_by_engine_id(item_id for item_id, _ in entries)
     known = [(item_id, score) for item_id, score in entries if item_id in records]
-    return [item_card(records[item_id], rows.get(item_id), score, rank, language)
+    return [item_card(records[item_id], rows.get(item_id), score, rank, language, asked)
             for rank, (item_id, score) in enumerate(known, start=1)]
 
 
@@ -126,9 +150,10 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
             record = records.get(it["item_id"])
             if record is None:
                 continue
-            card = item_card(record, rows.get(it["item_id"]), it.get("score", 0.0), rank, lang)
+            card = item_card(record, rows.get(it["item_id"]), it.get("score", 0.0), rank, lang,
+                             (m.payload or {}).get("asked"))
             card["explanation"] = it.get("explanation", "")
-            card["evidence"] = it.get("evidence", [])
+            card["evidence"] = shown_evidence(it.get("evidence", []), records, lang)
             card["pressed"] = pressed.get(str(it["item_id"]), [])
             entry["items"].append(card)
         out.append(entry)

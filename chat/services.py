@@ -45,6 +45,7 @@ from recommender.engine.conversation import (
     TurnPlan,
     context_from_messages,
 )
+from recommender.engine.explain import shown_evidence
 from recommender.engine.understanding import ConversationState
 from recommender.models import Interaction, Item, Profile
 from recommender.services import policy
@@ -329,7 +330,7 @@ class TurnRun:
             return
         if plan.listing:
             self.cards = selectors.item_cards([(s.item_id, s.score) for s in plan.items],
-                                              self.turn.inp.catalog.records, plan.language)
+                                              self.turn.inp.catalog.records, plan.language, plan.extra.get("asked"))
             self.listed = True
             self.turn.mark("items")
             yield ItemsListed(items=self.cards, strategy=plan.strategy)
@@ -348,7 +349,8 @@ class TurnRun:
         plan = self.plan
         if not self.stopped:
             for done in self.turn.explanations(stopped=self._cancelled):
-                yield ItemExplained(item_id=done.item_id, text=done.text, evidence=done.evidence, source=done.source)
+                yield ItemExplained(item_id=done.item_id, text=done.text, source=done.source,
+                                    evidence=shown_evidence(done.evidence, self.turn.inp.catalog.records, plan.language))
             self.stopped = plan.stopped
         self.turn.mark("total")
         # Likes said in words are stored in the turn's transaction, after its messages: a turn never stored (its

@@ -463,9 +463,10 @@ class ConversationTurn:
             self.mark("reranked")
         plan.items = scored[:inp.k]
         self._summary = replies.request_summary(inp.state.constraints().to_dict(), language)
+        plan.extra["asked"] = replies.asked_attributes(inp.state.include, inp.state.prefer)  # what cards show first
         domain = getattr(u, "domain", None) or (records[plan.items[0].item_id].domain if plan.items else None)
-        liked = [r["title"] for r in refs if r.get("sentiment") == "liked"]
-        disliked = [r["title"] for r in refs if r.get("sentiment") == "disliked"]
+        liked = replies.named_titles(refs, "liked", records, language)
+        disliked = replies.named_titles(refs, "disliked", records, language)
         if (liked or disliked) and plan.items:  # a taste statement is acknowledged, then answered with a list
             plan.reply = replies.feedback_reply(liked, disliked, language)
         elif not plan.items and (relax := inp.catalog.relaxation(inp.state.constraints())) is not None:

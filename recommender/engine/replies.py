@@ -1,12 +1,13 @@
 """The assistant's short sentences in English and Chinese, built from facts only (no model text)."""
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from .explain.lexicon import (
-    zh_forms,  # Chinese names of attribute values, as explanations use
-)
-from .rules import display_title
+from .explain.lexicon import attribute_name, zh_forms  # the names explanations use, in both languages
+from .explain.template import value_text
+from .rules import display_title, natural_title
 from .types import ItemRecord
 
 DOMAIN_WORDS = {
@@ -15,17 +16,29 @@ DOMAIN_WORDS = {
 }
 
 
-ZH_ATTRIBUTES = {"year": "年份", "price": "价格", "genres": "类型", "color": "颜色", "category": "类别"}
-
-
-def _fmt_value(value: Any, language: str = "en") -> str:
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
+def _fmt_value(value: Any, language: str = "en", attribute: str | None = None) -> str:
+    """Return a value as shown in a reply: years as written, other numbers grouped, Chinese names in zh."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return value_text(value, language, "year" if attribute == "year" else None)
     if language == "zh" and isinstance(value, str):
         names = zh_forms(value)
         if names:
             return names[0]
     return str(value)
+
+
+def named_titles(refs: list[dict], sentiment: str, records: Mapping[str, ItemRecord], language: str) -> list[str]:
+    """Return the display titles of the referenced items with that sentiment (the catalog's record when known)."""
+    out = []
+    for ref in refs:
+        if ref.get("sentiment") != sentiment:
+            continue
+        record = records.get(str(ref.get("item_id"))) if ref.get("item_id") is not None else None
+        title = display_title(record, language) if record is not None else natural_title(
+            str(ref.get("title") or ""), with_year=language != "zh")
+        if title and title not in out:
+            out.append(title)
+    return out
 
 
 def request_summary(constraints: dict[str, Any], language: str) -> str:
@@ -35,17 +48,28 @@ def request_summary(constraints: dict[str, Any], language: str) -> str:
     for attr, values in (constraints.get("include") or {}).items():
         parts.append((" + " if attr in all_of else "/").join(_fmt_value(v, language) for v in values))
     for attr, (low, high) in (constraints.get("ranges") or {}).items():
-        name = ZH_ATTRIBUTES.get(attr, attr) if language == "zh" else attr
+        name = attribute_name(attr, language)
+        name = f"{name} " if name else ""
         if low is not None and high is not None:
-            parts.append(f"{name} {_fmt_value(low)}–{_fmt_value(high)}")
+            parts.append(f"{name}{_fmt_value(low, language, attr)}–{_fmt_value(high, language, attr)}")
         elif high is not None:
-            parts.append(f"{name} ≤ {_fmt_value(high)}")
+            parts.append(f"{name}≤ {_fmt_value(high, language, attr)}")
         elif low is not None:
-            parts.append(f"{name} ≥ {_fmt_value(low)}")
+            parts.append(f"{name}≥ {_fmt_value(low, language, attr)}")
     for values in (constraints.get("exclude") or {}).values():
         names = "/".join(_fmt_value(v, language) for v in values)
         parts.append(f"no {names}" if language == "en" else f"不要{names}")
     return ", ".join(parts) if language == "en" else "，".join(parts)
+
+
+def asked_attributes(include: Mapping[str, list], prefer: Mapping[str, list]) -> dict[str, list]:
+    """Return {attribute: values} a request was about, its filters first, then its softer wishes (for cards)."""
+    out: dict[str, list] = {}
+    for source in (include, prefer):
+        for attribute, values in source.items():
+            known = out.setdefault(attribute, [])
+            known += [v for v in values if v not in known]
+    return out
 
 
 def recommend_reply(n: int, summary: str, domain: str | None, language: str) -> str:
@@ -108,7 +132,8 @@ def unknown_title_question(titles: list[str], language: str) -> str:
 
 
 def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
-    """Return the acknowledgement of feedback given in words."""
+    """Return the acknowledgement of feedback given in words; liked and disliked are display titles
+    (`named_titles`)."""
     if language == "zh":
         parts = []
         if liked:
@@ -118,12 +143,17 @@ def feedback_reply(liked: list[str], disliked: list[str], language: str) -> str:
         return "；".join(parts) + "。根据这些，再看看这些："
     parts = []
     if liked:
-        parts.append("Noted that you liked " + ", ".join(liked))
+        parts.append("Noted that you liked " + _and(liked))
         if disliked:
-            parts.append("and that you didn't like " + ", ".join(disliked))
+            parts.append("and that you didn't like " + _and(disliked))
     elif disliked:
-        parts.append("Noted that you didn't like " + ", ".join(disliked))
+        parts.append("Noted that you didn't like " + _and(disliked))
     return " ".join(parts) + ". With that in mind, how about these:"
+
+
+def _and(names: list[str]) -> str:
+    """Return "A, B and C" (titles may hold commas themselves, so the last one is joined by "and")."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def chitchat_reply(text: str, language: str) -> str:
@@ -146,23 +176,35 @@ def ask_info_reply(record: ItemRecord | None, field: str | None, language: str) 
     field = field or "description"
     value: Any
     if field == "description":
-        value = record.description
+        value = _description(record.description, language)
     elif field in ("title", "name"):
-        value = record.title
+        value = title
     else:
         value = record.attributes.get(field)
+    zh = language == "zh"
+    name = "简介" if zh and field == "description" else attribute_name(field, language)
     if value in (None, "", []):
-        return (f"目录里没有《{title}》的{field}信息。" if language == "zh"
-                else f"The catalog doesn't list the {field} of {title}.")
-    shown = ", ".join(_fmt_value(v) for v in value) if isinstance(value, list) else _fmt_value(value)
-    if language == "zh":
-        names = {"year": "年份", "genres": "类型", "price": "价格", "description": "简介", "color": "颜色"}
-        return f"《{title}》的{names.get(field, field)}：{shown}。"
+        return (f"目录里没有《{title}》的{name or '这项'}信息。" if zh
+                else f"The catalog doesn't list the {name} of {title}.")
+    values = value if isinstance(value, list) else [value]
+    shown = ("、" if zh else ", ").join(_fmt_value(v, language, field) for v in values)
+    if zh:
+        return f"《{title}》的{name}：{shown}。" if name else f"《{title}》：{shown}。"
     if field == "year":
         return f"{title} is from {shown}."
     if field == "description":
         return f"{title}: {shown}"
-    return f"The {field} of {title}: {shown}."
+    return f"The {name} of {title}: {shown}."
+
+
+def _description(text: str, language: str) -> str:
+    """Return the sentences of a (possibly bilingual) description written in the language ("" when none)."""
+    sentences = [s.strip() for s in re.findall(r"[^。！？.!?]+[。！？.!?]*", text) if s.strip()]
+    zh = language == "zh"
+    kept = [s for s in sentences if any("\u3400" <= ch <= "\u9fff" for ch in s) == zh]
+    if zh:
+        return "".join(kept).rstrip("。.")
+    return " ".join(kept)
 
 
 def not_listed_reply(language: str) -> str:

@@ -25,7 +25,7 @@ from .lexicon import (
     ZH_GENRES,
     zh_forms,
 )
-from .template import HISTORY_KINDS, item_year
+from .template import HISTORY_KINDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
@@ -253,26 +253,8 @@ def _flush(run: list[str], starts_sentence: bool) -> list[str]:
     return [" ".join(run)]
 
 
-def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any = None, *,
-                      language: str | None = None, extra_titles: tuple[str, ...] = ()) -> list[str]:
-    """Return the problems found in an explanation (empty when every claim is backed by the evidence)."""
-    text = normalize_quotes(text or "").strip()
-    language = language or ("zh" if has_cjk(text) else "en")
-    problems: list[str] = []
-    low, high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])
-    if len(text) < low:
-        return ["too short"]
-    if len(text) > high:
-        problems.append(f"too long ({len(text)} characters, at most {high})")
-    index = catalog_index(catalog, extra_titles)
-    allowed_ids = _allowed_ids(item, evidence)
-    allowed_titles = _allowed_titles(item, evidence)
-
-    if text[-1] not in ".!?。！？":
-        problems.append("unfinished sentence")
-    # Title spans, allowed or not, are taken out before the word-level checks below.
-    allowed_spans: list[tuple[int, int]] = []
-    title_spans: list[tuple[int, int]] = []
+def _title_hits(text: str, index: CatalogIndex) -> tuple[list, list[tuple[int, int]]]:
+    """Return the title hits in text and the spans of parentheses that belong to them (year, other name)."""
     hits: list = []
     tails: list[tuple[int, int]] = []
     for hit in index.matcher.find(text):
@@ -284,25 +266,42 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
         m = re.match(r"[.!?…]*(\s*\([^()]{1,60}\))+", text[hit.end:])
         if m:
             tails.append((hit.end, hit.end + m.end()))
+    return hits, tails
+
+
+def _title_problems(text: str, index: CatalogIndex, item: ItemRecord, evidence: list[Evidence],
+                    problems: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Add the problems with the titles text names; return (spans of allowed titles, spans of all titles)."""
+    allowed_ids = _allowed_ids(item, evidence)
+    allowed_titles = _allowed_titles(item, evidence)
+    hits, tails = _title_hits(text, index)
     named = [hit.item_ids for hit in hits]
     if any(named.count(ids) > 1 for ids in named):
         problems.append("names the same title twice")
+    allowed_spans: list[tuple[int, int]] = []
+    title_spans: list[tuple[int, int]] = []
     for hit in hits:
         title_spans.append((hit.start, hit.end))
         if hit.item_ids & allowed_ids or _norm(hit.form) in allowed_titles:
             allowed_spans.append((hit.start, hit.end))
         else:
             problems.append(f"names a title not in the evidence: {hit.form!r}")
+    quoted = []
     for m in _ZH_TITLE.finditer(text):
         inner = m.group(1).strip()
         inside = [(s, e) for s, e in allowed_spans if s >= m.start(1) and e <= m.end(1)]
-        if not inside and _norm(inner) not in allowed_titles and not any(
-                f"{inner!r}" in p for p in problems):
+        if not inside and _norm(inner) not in allowed_titles and not any(f"{inner!r}" in p for p in problems):
             problems.append(f"names a title not in the evidence: {inner!r}")
+        quoted.append(_norm(inner))
         title_spans.append((m.start(), m.end()))
-    title_spans += tails
-    rest = _mask(text, title_spans)
+    if len(quoted) != len(set(quoted)) and "names the same title twice" not in problems:
+        problems.append("names the same title twice")
+    return allowed_spans, title_spans + tails
 
+
+def _form_problems(rest: str, language: str) -> list[str]:
+    """Return the problems of form: markup, links, instructions."""
+    problems = []
     if _MARKUP.search(rest):
         problems.append("contains markup")
     if _URL.search(rest):
@@ -310,14 +309,17 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
     patterns = INSTRUCTION_PATTERNS_ZH if language == "zh" else INSTRUCTION_PATTERNS_EN
     if any(re.search(p, rest, re.IGNORECASE) for p in (*patterns, *INSTRUCTION_PATTERNS_EN)):
         problems.append("contains an instruction")
+    return problems
 
+
+def _value_problems(rest: str, item: ItemRecord, claimed: list) -> list[str]:
+    """Return the attribute, year and decade claims the item does not bear out."""
+    problems = []
     item_values = _item_values(item)
-    claimed = _claimed_values(rest, index)
     for meanings, start, end in claimed:
         if not meanings & item_values:
             attribute = sorted(meanings)[0][0]
             problems.append(f"claims {attribute} {rest[start:end]!r}, which the item does not have")
-    words_only = _mask(rest, [(start, end) for _, start, end in claimed])
     year = item_year(item)
     for m in _YEAR.finditer(rest):
         if year is None or int(m.group(1)) != year:
@@ -332,35 +334,85 @@ def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], cat
         decade = int(digits) if len(digits) == 4 else 1900 + int(digits)
         if year is None or not decade <= year < decade + 10:
             problems.append(f"claims the {m.group(0)}, which do not include the item's year")
+    return problems
 
-    kinds = {e.kind for e in evidence}
-    pop_words = POPULARITY_WORDS_ZH if language == "zh" else POPULARITY_WORDS_EN
-    if "popularity" not in kinds and _has_word(rest, pop_words):
+
+def _claim_words(language: str) -> dict[str, tuple[str, ...]]:
+    zh = language == "zh"
+    return {"popularity": POPULARITY_WORDS_ZH if zh else POPULARITY_WORDS_EN,
+            "similar": SIMILARITY_WORDS_ZH if zh else SIMILARITY_WORDS_EN,
+            "exploration": EXPLORATION_WORDS_ZH if zh else EXPLORATION_WORDS_EN,
+            "request": REQUEST_WORDS_ZH if zh else REQUEST_WORDS_EN}
+
+
+def _claim_problems(rest: str, evidence: list[Evidence], language: str) -> list[str]:
+    """Return the popularity, likeness and exploration claims the evidence does not back.
+
+    Only facts that raised the score back a claim: the popularity penalty makes nothing "popular", and a
+    likeness needs an item the listed one is a neighbour of (or the request's own text).
+    """
+    words = _claim_words(language)
+    raising = [e for e in evidence if not lowers_score(e)]
+    kinds = {e.kind for e in raising}
+    problems = []
+    if "popularity" not in kinds and _has_word(rest, words["popularity"]):
         problems.append("claims popularity, which is not in the evidence")
-    similar_words = SIMILARITY_WORDS_ZH if language == "zh" else SIMILARITY_WORDS_EN
-    if "content_similarity" not in kinds and _has_word(rest, similar_words):
+    likeness = any(e.kind == "content_similarity" and (is_neighbour(e) or not (e.item_id or e.title))
+                   for e in raising)
+    if not likeness and _has_word(rest, words["similar"]):
         problems.append("claims a likeness, which is not in the evidence")
-    explore_words = EXPLORATION_WORDS_ZH if language == "zh" else EXPLORATION_WORDS_EN
-    if "exploration" in kinds and not _has_word(rest, explore_words):
+    if "exploration" in kinds and not _has_word(rest, words["exploration"]):
         problems.append("does not say the pick is exploratory")
+    return problems
 
+
+def _language_problems(text: str, rest: str, words_only: str, language: str) -> list[str]:
+    """Return the problems with the language: Chinese text with English words, English text with Chinese."""
+    problems = []
     if language == "zh":
         if not has_cjk(text):
             problems.append("not written in Chinese")
         latin = [t for t, _, _ in tokens(words_only) if re.search(r"[a-z]", t)]
         if latin:
             problems.append(f"contains words the evidence does not account for: {' '.join(latin[:5])!r}")
-    else:
-        if has_cjk(rest):
-            problems.append("not written in English")
-        for name in _unverified_names(words_only):
-            problems.append(f"names something not in the evidence: {name!r}")
+        return problems
+    if has_cjk(rest):
+        problems.append("not written in English")
+    for name in _unverified_names(words_only):
+        problems.append(f"names something not in the evidence: {name!r}")
+    return problems
 
-    request_words = REQUEST_WORDS_ZH if language == "zh" else REQUEST_WORDS_EN
-    markers = {"popularity": pop_words, "exploration": explore_words, "content_similarity": request_words}
+
+def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any = None, *,
+                      language: str | None = None, extra_titles: tuple[str, ...] = ()) -> list[str]:
+    """Return the problems found in an explanation (empty when every claim is backed by the evidence)."""
+    text = normalize_quotes(text or "").strip()
+    language = language or ("zh" if has_cjk(text) else "en")
+    problems: list[str] = []
+    low, high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])
+    if len(text) < low:
+        return ["too short"]
+    if len(text) > high:
+        problems.append(f"too long ({len(text)} characters, at most {high})")
+    if text[-1] not in ".!?。！？":
+        problems.append("unfinished sentence")
+    index = catalog_index(catalog, extra_titles)
+    # Title spans, allowed or not, are taken out before the word-level checks below.
+    allowed_spans, title_spans = _title_problems(text, index, item, evidence, problems)
+    rest = _mask(text, title_spans)
+    problems += _form_problems(rest, language)
+    claimed = _claimed_values(rest, index)
+    problems += _value_problems(rest, item, claimed)
+    problems += _claim_problems(rest, evidence, language)
+    words_only = _mask(rest, [(start, end) for _, start, end in claimed])
+    problems += _language_problems(text, rest, words_only, language)
+    words = _claim_words(language)
+    kinds = {e.kind for e in evidence}
+    markers = {"popularity": words["popularity"], "exploration": words["exploration"],
+               "content_similarity": words["request"]}
     cites = bool(allowed_spans) or bool(claimed) or any(
-        kind in kinds and _has_word(rest, words) for kind, words in markers.items())
-    if evidence and not cites:
+        kind in kinds and _has_word(rest, marker) for kind, marker in markers.items())
+    if cited_evidence(evidence) and not cites:  # with nothing citable, a sentence that claims nothing is right
         problems.append("cites none of the evidence")
     return list(dict.fromkeys(problems))
 
@@ -394,7 +446,7 @@ def cited_in_text(text: str, evidence: list[Evidence], catalog: Any = None, *, l
         elif ev.kind in ("attribute_match", "constraint"):
             values = _flat(ev.value)
             if any((ev.attribute, _norm(v)) in claimed or (isinstance(v, (int, float)) and int(v) in years)
-                   or (isinstance(v, (int, float)) and f"{v:g}" in text) for v in values):
+                   or (isinstance(v, (int, float)) and value_text(v, language) in text) for v in values):
                 out.append(ev)
         elif ev.kind in markers and _has_word(text, markers[ev.kind]):
             out.append(ev)

@@ -74,7 +74,21 @@ INSTRUCTION_PATTERNS_ZH = (r"点击", r"访问", r"忽略", r"下载", r"登录"
 # Words that show a text cites request-similarity evidence ("its description is close to what you asked for").
 REQUEST_WORDS_EN = ("asked for", "described", "description", "your request", "you asked", "what you want")
 REQUEST_WORDS_ZH = ("描述", "简介", "要求", "你想要", "你想找")
-ZH_ATTRIBUTE_NAMES = {"price": "价格", "year": "年份", "rating": "评分"}
+# What attributes are called where people read them; an attribute missing here is shown by its values alone in
+# Chinese, and by its name with spaces in English.
+ATTRIBUTE_NAMES = {
+    "en": {"genres": "genre", "category": "category", "color": "colour", "price": "price", "year": "year",
+           "season": "season", "material": "material", "gender": "for", "rating": "rating", "brand": "brand"},
+    "zh": {"genres": "类型", "category": "类别", "color": "颜色", "price": "价格", "year": "年份", "season": "季节",
+           "material": "材质", "gender": "适合", "rating": "评分", "brand": "品牌"},
+}
+
+
+def attribute_name(attribute: str, language: str) -> str:
+    """Return an attribute's name in the language ("genres" -> "genre" / "类型"); "" in Chinese when unknown."""
+    if language == "zh":
+        return ATTRIBUTE_NAMES["zh"].get(attribute, "")
+    return ATTRIBUTE_NAMES["en"].get(attribute, attribute.replace("_", " "))
 
 
 

@@ -5,10 +5,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..rules import article_in_front, natural_title
+
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
-# MovieLens and similar catalogs file "The Usual Suspects" as "Usual Suspects, The".
-_MOVED_ARTICLE = re.compile(r"^(.*),\s*(The|A|An|Il|La|Le|Les|L'|Das|Der|Die|El|Lo|Los|Las)$", re.IGNORECASE)
 _LEADING_ARTICLE = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
 # Latin-script words only: CJK runs are split off, so "dress和summer" yields two tokens.
 _TOKEN = re.compile(r"[^\W_\u3400-\u9fff\uf900-\ufaff]+(?:'[^\W_\u3400-\u9fff\uf900-\ufaff]+)*")
@@ -32,34 +32,17 @@ def title_year(title: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _move_article(title: str) -> str:
-    m = _MOVED_ARTICLE.match(title.strip())
-    if not m:
-        return title.strip()
-    article = m.group(2)
-    joiner = "" if article.endswith("'") else " "
-    return f"{article}{joiner}{m.group(1).strip()}"
-
-
 def display_title(title: str, with_year: bool = True) -> str:
-    """Return a catalog title as people write it: article in front, year kept or dropped."""
-    year = title_year(title)
-    core = _YEAR_SUFFIX.sub("", title).strip()
-    # The article may sit before an alternative title in parentheses: "Postino, Il (The Postman)".
-    head = _PAREN.sub("", core).strip()
-    rest = core[len(head):] if core.startswith(head) else ""
-    out = (_move_article(head) + rest).strip() or core
-    if with_year and year is not None:
-        out = f"{out} ({year})"
-    return out
+    """Return a catalog title as people write it (`rules.natural_title`, the one rule for shown titles)."""
+    return natural_title(title, with_year=with_year)
 
 
 def title_forms(title: str) -> list[str]:
     """Return the ways a title may be written in text: full, article moved or dropped, alternative names."""
     core = _YEAR_SUFFIX.sub("", title).strip()
     main = _PAREN.sub("", core).strip()
-    forms = [core, main, _move_article(main)]
-    forms += [_move_article(p.strip()) for p in _PAREN.findall(core) if len(p.strip()) >= 3]
+    forms = [core, main, article_in_front(main)]
+    forms += [article_in_front(p.strip()) for p in _PAREN.findall(core) if len(p.strip()) >= 3]
     out: list[str] = []
     for form in forms:
         for variant in (form, _LEADING_ARTICLE.sub("", form)):

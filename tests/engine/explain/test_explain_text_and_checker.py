@@ -40,7 +40,7 @@ def test_template_orders_liked_items_by_weight_and_keeps_the_top_three():
 
 
 def test_template_labels_exploration_and_similarity():
-    evidence = [Evidence("content_similarity", 0.6, item_id="6", title="Heat (1995)"), Evidence("exploration", 0.4)]
+    evidence = [Evidence("content_similarity", 0.6, item_id="6", title="Heat (1995)", value=0.8), Evidence("exploration", 0.4)]
     text = explain_text(SUSPECTS, evidence, language="en")
     assert text == "It is similar to Heat (1995); it is something new, picked to explore your taste."
     assert "新的尝试" in explain_text(SUSPECTS, evidence, language="zh")
