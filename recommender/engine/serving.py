@@ -308,7 +308,7 @@ class RecommenderBundle:
             return []
         named, attribute, shared = best
         record = self.catalog.records[named]
-        return [Evidence(kind="attribute_match", weight=share, item_id=record.item_id, title=record.title,
+        return [Evidence(kind="same_kind", weight=share, item_id=record.item_id, title=record.title,
                          attribute=attribute, value=shared, detail=LIKENESS_DETAIL)]
 
     def conversation_recommend(self, *, profile: Profile, n: int = 10, constraints: Constraints | None = None,

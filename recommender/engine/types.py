@@ -94,7 +94,8 @@ class Evidence:
     """Why an item scored as it did: structured, checkable facts from the ranker."""
 
     # "liked_item", "history_item" (interacted with, not liked), "disliked_item", "attribute_match",
-    # "content_similarity", "popularity", "exploration", "constraint", "llm_suggestion" (an LLM named the title)
+    # "content_similarity", "popularity", "exploration", "constraint", "llm_suggestion" (an LLM named the title),
+    # "same_kind" (shares kind values, e.g. genres, with the named item item_id: the conversation's likeness)
     kind: str
     weight: float  # share of the item's score this fact accounts for (0..1) where the ranker can say
     item_id: str | None = None

@@ -438,6 +438,8 @@
   }
 
   function evidenceLine(ev) {
+    // The server writes each shown fact for people, in the reply's language (explain.shown_evidence).
+    if (typeof ev.text === "string" && ev.text) return ev.text;
     const pct = typeof ev.weight === "number" && ev.weight > 0 ? ` (${Math.round(ev.weight * 100)}%)` : "";
     const subject = ev.title || (ev.attribute ? `${ev.attribute}: ${ev.value}` : "") || ev.detail || "";
     const label = (T.kinds && T.kinds[ev.kind]) || ev.kind;

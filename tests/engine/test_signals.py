@@ -85,7 +85,7 @@ def test_history_evidence_is_labelled_by_its_grade_on_both_paths(data, embedder)
     bundle = RecommenderBundle(hybrid)
     # (the likeness to a named item is an attribute match citing it, not a history fact)
     cited = {(e.item_id, e.kind) for rec in bundle.recommend(profile=profile, n=5) for e in rec.evidence
-             if e.item_id in ("i0", "i1", "i30") and e.kind != "attribute_match"}
+             if e.item_id in ("i0", "i1", "i30") and e.kind != "same_kind"}
     assert ("i1", "history_item") in cited and ("i0", "liked_item") in cited
     assert cited <= {("i0", "liked_item"), ("i1", "history_item"), ("i30", "disliked_item")}
     slow = {e.item_id: e.kind for e in hybrid.explain("i2", profile=profile, limit=10) if e.item_id}

@@ -46,6 +46,7 @@ _SENTENCE_BREAK = re.compile(r"[.!?;:。！？；：]\s*$")
 
 # Evidence kinds that name another item (the text may cite its title).
 ITEM_KINDS = (*HISTORY_KINDS, "content_similarity")
+NAMING_KINDS = (*ITEM_KINDS, "same_kind")  # facts an explanation may name another item's title for
 
 
 def _norm(value: Any) -> str:
@@ -147,13 +148,13 @@ def catalog_index(catalog: Any, extra_titles: tuple[str, ...] = ()) -> CatalogIn
 
 def _allowed_ids(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
     ids = {item.item_id}
-    ids.update(e.item_id for e in evidence if e.item_id and e.kind in ITEM_KINDS)
+    ids.update(e.item_id for e in evidence if e.item_id and e.kind in NAMING_KINDS)
     return ids
 
 
 def _allowed_titles(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
     """Return every written form of the item's and the evidence items' titles, normalised."""
-    titles = [item.title, *(e.title for e in evidence if e.title and e.kind in ITEM_KINDS)]
+    titles = [item.title, *(e.title for e in evidence if e.title and e.kind in NAMING_KINDS)]
     out = {_norm(a.strip("《》 ")) for a in item.aliases}
     for title in titles:
         out.add(_norm(title))
@@ -443,7 +444,7 @@ def cited_in_text(text: str, evidence: list[Evidence], catalog: Any = None, *, l
         elif ev.kind == "content_similarity":
             if _has_word(text, REQUEST_WORDS_ZH if zh else REQUEST_WORDS_EN):
                 out.append(ev)
-        elif ev.kind in ("attribute_match", "constraint"):
+        elif ev.kind in ("attribute_match", "same_kind", "constraint"):
             values = _flat(ev.value)
             if any((ev.attribute, _norm(v)) in claimed or (isinstance(v, (int, float)) and int(v) in years)
                    or (isinstance(v, (int, float)) and value_text(v, language) in text) for v in values):

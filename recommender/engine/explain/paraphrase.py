@@ -105,7 +105,7 @@ def _fact_list(evidence: list[Evidence], language: str,
             facts.append(("liked", title))
         elif ev.kind == "content_similarity":
             facts.append(("similar", title) if ev.item_id or ev.title else ("request", ""))
-        elif ev.kind in ("attribute_match", "constraint") and words:
+        elif ev.kind in ("attribute_match", "same_kind", "constraint") and words:
             facts.append(("attribute", words))
         elif ev.kind in ("popularity", "exploration"):
             facts.append((ev.kind, ""))

@@ -85,7 +85,7 @@ def was_liked(evidence: Evidence) -> bool:
 # but every film reads a little like every other. Measured with MiniLM on ML-100K: random pairs of films with
 # no genre in common are at 0.45 (90th percentile 0.55), a film's 20th nearest neighbour at 0.65 (median).
 NEIGHBOUR_SIMILARITY = 0.6
-CITED_FACTS = ("attribute_match", "constraint", "popularity", "exploration", "llm_suggestion")
+CITED_FACTS = ("attribute_match", "same_kind", "constraint", "popularity", "exploration", "llm_suggestion")
 ZERO_WEIGHT_FACTS = ("attribute_match", "constraint", "exploration", "llm_suggestion")
 
 
@@ -190,6 +190,27 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str,
                      language, catalog_titles, taken)
     if similar:
         out.append(f"它的内容与{'、'.join(similar)}相似" if zh else f"it is similar to {_join(similar, language)}")
+    out += _same_kind_clauses(by_kind.get("same_kind", []), language, catalog_titles, taken)
+    return out
+
+
+def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[str, str] | None,
+                       taken: list[str]) -> list[str]:
+    """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named)."""
+    zh = language == "zh"
+    out = []
+    for ev in evs[:1]:
+        kinds = [value_text(v, language, ev.attribute) for v in _values(ev.value)][:MAX_VALUES]
+        if not kinds:
+            continue
+        named = _quote(_title(ev, language, catalog_titles), language)
+        if zh:
+            joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in _values(ev.value)) else "")
+            out.append(f"同为{joined}" if named in taken else f"它和{named}一样是{joined}")
+        else:
+            out.append(f"it is also {_join(kinds, language)}" if named in taken
+                       else f"like {named}, it is {_join(kinds, language)}")
+        taken.append(named)
     return out
 
 

@@ -178,3 +178,19 @@ def test_the_domain_asked_for_is_no_reason_and_a_pick_with_nothing_citable_claim
         assert text in ("It is the top-scoring pick among the items you have not seen yet.", "这是你还没看过的作品里评分最高的推荐。")
         assert check_explanation(text, IT, evidence, CATALOG, language=language) == []
         assert shown_evidence(evidence, RECORDS, language) == []
+
+
+def test_likeness_to_a_named_item_is_said_as_its_kind_not_as_a_request():
+    from recommender.engine.explain.template import explain_text
+
+    matrix = ItemRecord(item_id="m", title="Matrix, The (1999)", attributes={"genres": ["Action", "Sci-Fi"]})
+    alien = ItemRecord(item_id="a", title="Alien (1979)", attributes={"genres": ["Horror", "Sci-Fi"]})
+    same = Evidence(kind="same_kind", weight=0.4, item_id="m", title=matrix.title, attribute="genres",
+                    value=["Sci-Fi"])
+    liked = Evidence(kind="liked_item", weight=0.6, item_id="m", title=matrix.title)
+    alone = explain_text(alien, [same], language="en")
+    assert "ike The Matrix (1999), it is Sci-Fi" in alone and "request" not in alone
+    both = explain_text(alien, [liked, same], language="en")
+    assert both.count("The Matrix") == 1 and "it is also Sci-Fi" in both
+    zh = explain_text(alien, [liked, same], language="zh")
+    assert "同为" in zh and "要求" not in zh
