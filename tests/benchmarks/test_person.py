@@ -1,0 +1,39 @@
+"""The person-facing objectives of benchmarks.person, on lists written by hand."""
+import numpy as np
+
+from benchmarks.person import NAMED, LikeLists, favourites_text, held_out_people, precision
+from recommender.engine.data import InteractionData
+from recommender.engine.likeness import KindIndex
+from recommender.engine.types import ItemRecord
+
+
+def test_variety_counts_lists_holding_the_most_frequent_item():
+    lists = LikeLists({"x": ["a", "b"], "y": ["a", "c"], "z": ["d", "e"], "w": ["f", "x"]})
+    assert lists.variety() == (0.5, "a")
+    assert lists.self_listed() == 0
+    assert LikeLists({"x": ["x", "a"]}).self_listed() == 1
+
+
+def test_likeness_is_the_share_of_listed_items_sharing_a_third_of_the_genres():
+    records = [ItemRecord("x", "X", attributes={"genres": ["Action", "Sci-Fi"]}),
+               ItemRecord("a", "A", attributes={"genres": ["Sci-Fi"]}),
+               ItemRecord("b", "B", attributes={"genres": ["Drama", "Romance", "War"]})]
+    index = {r.item_id: i for i, r in enumerate(records)}
+    assert LikeLists({"x": ["a", "b"]}).likeness(KindIndex(records), index) == 0.5
+
+
+def test_held_out_people_name_liked_films_and_leave_training():
+    users, items, values = [], [], []
+    for u in range(20):
+        for i in range(10):
+            users.append(f"u{u}")
+            items.append(f"i{i}")
+            values.append(5.0 if i < 7 else 2.0)
+    data = InteractionData(users, items, values)
+    people, keep = held_out_people(data)
+    assert people and all(len(p.named) == NAMED for p in people)
+    assert all(set(p.named).isdisjoint(p.targets) and len(p.targets) == 7 - NAMED for p in people)
+    held = {data.user_index[p.user] for p in people}
+    assert not np.isin(data.rows[keep], list(held)).any()
+    assert precision(["i1", "i2", "q"], {"i1", "i2"}) == 0.2
+    assert favourites_text(["A", "B", "C"]) == "I love A, B and C. What else should I watch?"

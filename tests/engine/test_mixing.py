@@ -1,0 +1,66 @@
+"""The conversation mix: each source counts as much as the conversation and the data support it."""
+import numpy as np
+import pytest
+
+from recommender.engine.likeness import KindIndex
+from recommender.engine.mixing import ConversationMix, MixInputs, dialogue_share, mix_parts
+from recommender.engine.types import ItemRecord
+
+
+def inputs(named: int, share: float = 0.5, with_dialogues: bool = True) -> MixInputs:
+    n = 4
+    return MixInputs(hybrid=np.array([1.0, 0.5, 0.0, -0.5]), named=named, likeness=np.array([0.0, 1.0, 0.5, 0.0]),
+                     log_popularity=np.array([1.0, 0.5, 0.2, 0.0]), popularity=np.array([1.0, 0.3, 0.1, 0.0]),
+                     links=np.array([0.0, 0.0, 2.0, 0.0]) if with_dialogues else None,
+                     together=np.zeros(n) if with_dialogues else None,
+                     prior=np.array([0.0, 0.0, 0.0, 1.0]) if with_dialogues else None, share=share)
+
+
+def test_the_dialogues_count_in_proportion_to_what_they_know_of_the_named_items():
+    # An item the catalog's people rated 300 times and dialogues named 30 times is mostly the catalog's.
+    talk = np.array([1.0, 0.0])
+    assert dialogue_share(talk, np.array([30.0, 0.0]), np.array([300.0, 5.0])) == pytest.approx(30 / 330)
+    assert dialogue_share(np.zeros(2), np.array([30.0, 0.0]), np.array([300.0, 5.0])) == 0.0
+    weak, strong = mix_parts(ConversationMix(), inputs(2, share=0.1)), mix_parts(ConversationMix(), inputs(2, 0.9))
+    assert strong["comention"][2] == pytest.approx(9 * weak["comention"][2])
+
+
+def test_the_dialogues_prior_leads_only_when_nothing_is_named():
+    mix = ConversationMix()
+    assert mix_parts(mix, inputs(0))["comention"][3] == pytest.approx(mix.prior_alone)
+    assert mix_parts(mix, inputs(1))["comention"][3] == pytest.approx(mix.prior)
+    assert mix.prior < 0.1 * mix.hybrid  # a tie-breaker once something is named
+
+
+def test_one_named_item_asks_for_its_kind_and_damps_everyones_neighbours():
+    parts = mix_parts(ConversationMix(), inputs(1, share=0.0))
+    assert parts["likeness"][1] > 0 and parts["popularity"][0] < 0
+    several = mix_parts(ConversationMix(), inputs(3, share=0.0))
+    assert several["popularity"][0] > 0 and several["likeness"][1] < parts["likeness"][1]
+    # Where recorded dialogues know the item better than the catalog, they speak instead of likeness.
+    known = mix_parts(ConversationMix(), inputs(1, share=0.8))
+    assert known["likeness"][1] == pytest.approx(0.2 * parts["likeness"][1])
+
+
+def test_without_recorded_dialogues_the_mix_still_keeps_the_kind():
+    parts = mix_parts(ConversationMix(), inputs(1, with_dialogues=False))
+    assert not parts["comention"].any() and parts["likeness"].any()
+    total = sum(parts.values())
+    assert int(np.argmax(total)) in (0, 1)
+
+
+def test_unknown_manifest_weights_are_ignored():
+    mix = ConversationMix.from_manifest({"conversation_mix": {"links": 3.0, "gone": 1.0}})
+    assert mix.links == 3.0
+
+
+def test_likeness_is_the_jaccard_overlap_of_kind_values():
+    records = [ItemRecord("a", "A", attributes={"genres": ["Action", "Sci-Fi"]}),
+               ItemRecord("b", "B", attributes={"genres": ["Sci-Fi"]}),
+               ItemRecord("c", "C", domain="product", attributes={"category": "dress"}),
+               ItemRecord("d", "D", attributes={})]
+    kinds = KindIndex(records)
+    assert kinds.jaccard(0).tolist() == pytest.approx([1.0, 0.5, 0.0, 0.0])
+    assert kinds.likeness([0, 1]).tolist() == pytest.approx([0.75, 0.75, 0.0, 0.0])
+    assert kinds.closest(1, [0, 2]) == (0, "genres", ["Sci-Fi"])
+    assert kinds.closest(3, [0]) is None
