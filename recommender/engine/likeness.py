@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from .rules import KIND_ATTRIBUTES
+from .rules import KIND_ATTRIBUTES, NOT_A_KIND
 from .types import ItemRecord
 
 
@@ -15,7 +15,8 @@ def _kind_values(record: ItemRecord) -> list[tuple[str, str]]:
     for attribute in KIND_ATTRIBUTES:
         raw = record.attributes.get(attribute)
         values = raw if isinstance(raw, (list, tuple)) else [raw] if raw else []
-        out += [(attribute, str(v).strip().casefold()) for v in values if str(v).strip()]
+        out += [(attribute, str(v).strip().casefold()) for v in values
+                if str(v).strip() and str(v).strip().casefold() not in NOT_A_KIND]
     return list(dict.fromkeys(out))
 
 

@@ -325,3 +325,5 @@ def display_title(record, language: str) -> str:
 # The attributes that say what kind of item something is (a film's genres, a product's category): "something
 # like X" stays X's kind by their overlap (serving's likeness part), whatever the catalog's domain.
 KIND_ATTRIBUTES = ("genres", "category")
+# Values catalogs list among genres that say how an item is shown or that nothing is known, not what kind it is.
+NOT_A_KIND = frozenset({"imax", "(no genres listed)"})

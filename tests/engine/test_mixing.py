@@ -64,3 +64,11 @@ def test_likeness_is_the_jaccard_overlap_of_kind_values():
     assert kinds.likeness([0, 1]).tolist() == pytest.approx([0.75, 0.75, 0.0, 0.0])
     assert kinds.closest(1, [0, 2]) == (0, "genres", ["Sci-Fi"])
     assert kinds.closest(3, [0]) is None
+
+
+def test_a_screen_format_listed_among_genres_is_no_kind():
+    records = [ItemRecord("a", "A", attributes={"genres": ["Sci-Fi", "IMAX"]}),
+               ItemRecord("b", "B", attributes={"genres": ["Drama", "IMAX"]})]
+    kinds = KindIndex(records)
+    assert kinds.jaccard(0).tolist() == pytest.approx([1.0, 0.0])
+    assert kinds.closest(1, [0]) is None
