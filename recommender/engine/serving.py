@@ -81,7 +81,8 @@ class RecommenderBundle:
         self._learned: Any = None
         self._learned_loaded = False
         self._kinds: KindIndex | None = None
-        self._counts_cache: tuple[np.ndarray, np.ndarray] | None = None
+        self._recorded_cache: np.ndarray | None = None
+        self._counts_cache: np.ndarray | None = None
         self._popularity_cache: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
@@ -226,29 +227,32 @@ class RecommenderBundle:
         together = comention.conversation_ease(row)
         mixed.together = together[0].astype(np.float64) if together is not None else None
         mixed.prior = comention.prior.astype(np.float64)
-        dialogue_counts, catalog_counts = self._evidence_counts
-        mixed.share = dialogue_share(talk, dialogue_counts, catalog_counts)
+        mixed.share = dialogue_share(talk, self._recorded_suggestions, self._interaction_counts)
 
     @property
-    def _evidence_counts(self) -> tuple[np.ndarray, np.ndarray]:
-        """Return (suggestions recorded after each item in dialogues, each item's interactions in the catalog)."""
+    def _recorded_suggestions(self) -> np.ndarray:
+        """Return how many suggestions recorded dialogues made after each item (the co-mention model's rows)."""
         comention = self.comention
         assert comention is not None
-        if self._counts_cache is None or len(self._counts_cache[1]) != self.catalog.n_items:
+        if self._recorded_cache is None:
             # Each co-mention row is r / (r + shrink) of its raw mass: solve for r, the recorded suggestions.
             kept = np.asarray(comention.S.sum(axis=1), dtype=np.float64).ravel()
-            shrink = float(comention.params["shrink"])
-            recorded = shrink * kept / np.maximum(1.0 - kept, 1e-9)
-            catalog = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float64)
-            self._counts_cache = (recorded, catalog)
+            self._recorded_cache = float(comention.params["shrink"]) * kept / np.maximum(1.0 - kept, 1e-9)
+        return self._recorded_cache
+
+    @property
+    def _interaction_counts(self) -> np.ndarray:
+        """Return each item's interactions in the catalog (counted once per catalog size)."""
+        if self._counts_cache is None or len(self._counts_cache) != self.catalog.n_items:
+            self._counts_cache = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+            self._popularity_cache = None
         return self._counts_cache
 
     @property
     def _popularity(self) -> tuple[np.ndarray, np.ndarray]:
         """Return the catalog's interactions per item scaled to [0, 1], linearly and on a log scale."""
-        n = self.catalog.n_items
-        if self._popularity_cache is None or len(self._popularity_cache[0]) != n:
-            counts = np.asarray(self.catalog.interactions.getnnz(axis=0), dtype=np.float64)
+        counts = self._interaction_counts
+        if self._popularity_cache is None:
             top = max(float(counts.max(initial=0.0)), 1.0)
             self._popularity_cache = (counts / top, np.log1p(counts) / np.log1p(top))
         return self._popularity_cache
@@ -295,7 +299,7 @@ class RecommenderBundle:
         """Return "liked by many" with the item's interaction count, when popularity lifted it."""
         if share <= 0:
             return []
-        count = int(self.catalog.interactions[:, item].getnnz())
+        count = int(self._interaction_counts[item])
         return [Evidence(kind="popularity", weight=share, item_id=self.catalog.item_ids[item],
                          detail=f"{count} positive events")]
 
