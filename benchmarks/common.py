@@ -18,6 +18,11 @@ def data_root(value: str | Path | None = None) -> Path:
     return Path(value or os.environ.get(DATA_DIR_ENV) or REPO.parent / "shared" / "data")
 
 
+def cache_dir(*parts: str) -> Path:
+    """Return the folder benchmarks keep what they may reuse between runs: $CHATREC_VAR_DIR (else var/) /bench-cache."""
+    return Path(os.environ.get("CHATREC_VAR_DIR") or REPO / "var").joinpath("bench-cache", *parts)
+
+
 def add_data_dir(parser: argparse.ArgumentParser, help: str = "folder holding the datasets") -> None:
     """Add --data-dir (default: data_root()) to a benchmark's argument parser."""
     parser.add_argument("--data-dir", type=Path, default=None,

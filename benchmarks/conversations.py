@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from benchmarks.common import data_root
+from benchmarks.common import cache_dir, data_root
 from benchmarks.common import percentile as common_percentile
 from recommender.engine.catalog import Catalog
 from recommender.engine.data import InteractionData, load_ml_latest
@@ -159,10 +159,7 @@ class Scorers:
                                        min_count=DIALOGUE_EASE_MIN_COUNT)
 
     def vector(self, named: dict[str, float]) -> sp.csr_matrix:
-        index = self.setup.catalog.item_index
-        cols = [index[i] for i in named if i in index]
-        vals = [float(named[i]) for i in named if i in index]
-        return sp.csr_matrix((vals, ([0] * len(cols), cols)), shape=(1, self.setup.catalog.n_items), dtype=np.float32)
+        return named_vector(self.setup.catalog, named)
 
     def ease(self, named: dict[str, float], model: Ease | None = None) -> np.ndarray:
         return (model or self.W).score(self.vector({k: 1.0 for k in named}))
@@ -175,6 +172,14 @@ class Scorers:
         """Return (co-mention links without the prior, dialogue EASE), each scaled to unit maximum."""
         links = np.asarray((self.vector(named) @ self.comention.S).todense()).ravel()
         return unit_scaled(links), unit_scaled(self.ease(named, self.W_dialogue))
+
+
+def named_vector(catalog: Catalog, named: dict[str, float]) -> sp.csr_matrix:
+    """Return one row over the catalog holding the named items' weights (ids the catalog lacks left out)."""
+    index = catalog.item_index
+    cols = [index[i] for i in named if i in index]
+    vals = [float(named[i]) for i in named if i in index]
+    return sp.csr_matrix((vals, ([0] * len(cols), cols)), shape=(1, catalog.n_items), dtype=np.float32)
 
 
 def year_prior(catalog: Catalog, comention: CoMentionRanker) -> np.ndarray:
@@ -357,32 +362,6 @@ def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None 
         return [s.item_id for s in plan.items]
 
     return recommend
-
-
-MIX_GRID_PIPELINE = [(h, tg, pr) for h in (0.1, 0.25) for tg in (1.0, 2.0, 4.0) for pr in (0.0, 0.25, 0.5)]
-
-
-def tune_pipeline_mix(setup: Setup, out_dir: Path, turns_limit: int = 700) -> list[tuple[tuple, float, float]]:
-    """Return (hybrid, conversation EASE, prior) weights with R@10 and R@50 on the training slice
-    (conversationId % 5 == TUNE_REMAINDER), the models fitted on the other training dialogues only. Each
-    weighting replays the turns through the whole turn pipeline (understanding, constraints, intent), as served."""
-    from recommender.engine.mixing import ConversationMix
-
-    fit = [d for d in setup.train if int(d.conversation_id) % 5 != TUNE_REMAINDER]
-    tune = [d for d in setup.train if int(d.conversation_id) % 5 == TUNE_REMAINDER]
-    turns = [t for _, t in setup.turns(tune)][:turns_limit]
-    bundle, catalog = pipeline_bundle(setup, out_dir, pairs_from=fit)
-    recommend = pipeline_recommender(bundle, catalog)
-    results = []
-    for weights in MIX_GRID_PIPELINE:
-        bundle.mix = ConversationMix(hybrid=weights[0], links=1.0, prior=weights[2], together=weights[1])
-        found = []
-        for t in turns:
-            ranking, targets = dedup(recommend(t.messages, TOP + len(t.context)), t.suggested, t.context)
-            if targets:
-                found.append((recall_at(ranking, targets, 10), recall_at(ranking, targets, 50)))
-        results.append((weights, float(np.mean([f[0] for f in found])), float(np.mean([f[1] for f in found]))))
-    return results
 
 
 # ---------------------------------------------------------------- running
@@ -686,8 +665,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--system", action="store_true", help="Also replay the REST API's path (needs Django).")
     parser.add_argument("--no-pipeline", action="store_true",
                         help="Skip the product's turn pipeline (it trains a model version first).")
-    parser.add_argument("--tune-pipeline", action="store_true",
-                        help="Print the turn pipeline's mix weights against recall on the training slice, then stop.")
     parser.add_argument("--limit", type=int, default=None, help="Only the first N turns (a quick look).")
     parser.add_argument("--llm", action="store_true",
                         help="Measure the configured LLM backend (CHATREC_LLM_*) in the turn pipeline: rules only, "
@@ -715,16 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             write_section(f"{LLM_SECTION}-first-{limit}", "## LLM reading and candidates on ReDial dialogues "
                           f"(development split, first {limit} turns)\n\n{text}")
         return 0
-    if args.tune_pipeline:
-        with tempfile.TemporaryDirectory() as tmp:
-            results = tune_pipeline_mix(load_setup(data_dir(args.data_dir)), Path(tmp) / "version")
-            # Both recalls are targets: the weighting with the best sum wins.
-            best = max(results, key=lambda r: r[1] + r[2])
-            for weights, r10, r50 in results:
-                print(f"hybrid {weights[0]} conversation EASE {weights[1]} prior {weights[2]}: "
-                      f"R@10 {r10:.4f} R@50 {r50:.4f}{'   <- best R@10 + R@50' if (weights, r10, r50) == best else ''}")
-        return 0
-    cache = Path(os.environ.get("CHATREC_VAR_DIR", Path(__file__).resolve().parent.parent / "var")) / "bench-cache"
+    cache = cache_dir()
     results, facts = run(data_dir(args.data_dir), system=args.system, pipeline=not args.no_pipeline, limit=args.limit,
                          progress=not args.no_progress, cache=cache)
     text = format_table(results, facts)

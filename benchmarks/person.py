@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -34,13 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO, add_data_dir, data_root, write_section
+from benchmarks.common import add_data_dir, cache_dir, data_root, write_section
 from benchmarks.conversations import (
     TOP,
     Setup,
     dedup,
     ease_weights,
     link_dialogues,
+    named_vector,
     pipeline_bundle,
     pipeline_recommender,
     recall_at,
@@ -128,17 +128,13 @@ def load_person_setup(name: str, root: Path, progress: bool = True) -> PersonSet
                       like_films=[setup.catalog.item_ids[i] for i in ranked],
                       kinds=KindIndex(setup.catalog.records), popularity=counts)
     digest = hashlib.sha1(",".join(p.user for p in people).encode()).hexdigest()[:10]
-    version = _cache_dir() / f"{name}-{digest}"
+    version = cache_dir("person") / f"{name}-{digest}"
     # The served configuration (training.DEFAULT_CONFIG); only the ReDial training dialogues' pairs.
     out.bundle, out.serving = pipeline_bundle(setup, version, config={"seed": SEED}, progress=progress)
     out.recommend = pipeline_recommender(out.bundle, out.serving)
     out.facts = {"people": len(people), "train_interactions": train.n_interactions,
                  "items": setup.catalog.n_items, "dialogue_pairs": sum(1 for _ in setup.turns(setup.train))}
     return out
-
-
-def _cache_dir() -> Path:
-    return Path(os.environ.get("CHATREC_VAR_DIR", REPO / "var")) / "bench-cache" / "person"
 
 
 def spoken(ps: PersonSetup, item_id: str) -> str:
@@ -167,19 +163,11 @@ def named_favourites(ps: PersonSetup, people: list[HeldOut], ease) -> dict[str, 
         product = [i for i in product if i not in p.named]
         sums["product"] += precision(product, p.targets)
         named = {i: 1.0 for i in p.named}
-        ease_scores = ease.score(_vector(cat, named)) + 1e-6 * ps.popularity
+        ease_scores = ease.score(named_vector(cat, named)) + 1e-6 * ps.popularity
         sums["ease"] += precision(top_ids(cat, ease_scores, p.named, K), p.targets)
         sums["popularity"] += precision(top_ids(cat, ps.popularity, p.named, K), p.targets)
     n = max(len(people), 1)
     return {k: v / n for k, v in sums.items()}
-
-
-def _vector(catalog, named: dict[str, float]):
-    import scipy.sparse as sp
-
-    cols = [catalog.item_index[i] for i in named]
-    return sp.csr_matrix((list(named.values()), ([0] * len(cols), cols)), shape=(1, catalog.n_items),
-                         dtype=np.float32)
 
 
 @dataclass
@@ -214,7 +202,7 @@ def like_lists(ps: PersonSetup, films: list[str], system: str, ease=None) -> Lik
         if system == "product":
             out[film] = ps.recommend([{"role": "user", "content": f"Something like {spoken(ps, film)}"}], K)[:K]
         elif system == "ease":
-            out[film] = top_ids(cat, ease.score(_vector(cat, {film: 1.0})) + 1e-6 * ps.popularity, [film], K)
+            out[film] = top_ids(cat, ease.score(named_vector(cat, {film: 1.0})) + 1e-6 * ps.popularity, [film], K)
         else:
             out[film] = top_ids(cat, ps.popularity, [film], K)
     return LikeLists(out)
@@ -353,13 +341,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if args.tune:
         ps = load_person_setup("ml-latest-small", root)
-        tune(ps, ease_weights(ps.setup.catalog, None, EASE_L2, _cache_dir()))
+        tune(ps, ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person")))
         return 0
     rows, samples = [], []
     served = ConversationMix()
     for name in args.catalogs.split(","):
         ps = load_person_setup(name, root)
-        ease = ease_weights(ps.setup.catalog, None, EASE_L2, _cache_dir())
+        ease = ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person"))
         row = measure(ps, served, tuning=False, ease=ease)
         print(describe(row, ps), flush=True)
         rows.append((row, ps))
