@@ -254,31 +254,32 @@ def retry_after_seconds(value: str | None, now: float | None = None) -> float | 
     return max(0.0, when - (time.time() if now is None else now))
 
 
+def capped_pieces(response: httpx.Response, limit: int, deadline: float | None = None,
+                  streaming: bool = False) -> Iterator[bytes]:
+    """Yield the body's pieces as they come; raise LLMError past `limit` bytes or past the deadline."""
+    did, doing = ("streamed", "streaming") if streaming else ("sent", "sending")
+    size = 0
+    for piece in response.iter_bytes():
+        size += len(piece)
+        if size > limit:
+            raise LLMError(f"openai backend {did} more than {limit:,} bytes; stopped reading")
+        if deadline is not None and time.monotonic() > deadline:
+            raise LLMError(f"openai backend is still {doing} past the call's budget; stopped reading")
+        yield piece
+
+
 def read_capped(response: httpx.Response, limit: int, deadline: float | None = None) -> bytes:
     """Return the body, read in pieces; raise LLMError past `limit` bytes or past the deadline."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise LLMError(f"openai backend announced {int(declared):,} bytes; the limit is {limit:,}")
-    pieces, size = [], 0
-    for piece in response.iter_bytes():
-        size += len(piece)
-        if size > limit:
-            raise LLMError(f"openai backend sent more than {limit:,} bytes; stopped reading")
-        if deadline is not None and time.monotonic() > deadline:
-            raise LLMError("openai backend is still sending past the call's budget; stopped reading")
-        pieces.append(piece)
-    return b"".join(pieces)
+    return b"".join(capped_pieces(response, limit, deadline))
 
 
 def capped_lines(response: httpx.Response, limit: int, deadline: float | None = None) -> Iterator[str]:
     """Yield a streamed body's lines as they come; raise LLMError past `limit` bytes or past the deadline."""
-    pending, size = b"", 0
-    for piece in response.iter_bytes():
-        size += len(piece)
-        if size > limit:
-            raise LLMError(f"openai backend streamed more than {limit:,} bytes; stopped reading")
-        if deadline is not None and time.monotonic() > deadline:
-            raise LLMError("openai backend is still streaming past the call's budget; stopped reading")
+    pending = b""
+    for piece in capped_pieces(response, limit, deadline, streaming=True):
         pending += piece
         *lines, pending = pending.split(b"\n")
         for line in lines:
