@@ -455,8 +455,10 @@ class ConversationTurn:
             plan.reply = replies.unknown_title_question(unknown, language)
             plan.suggestions = replies.suggestions(None, False, language)
             return
-        scored = self._rank()
-        scored = self._assist.add_candidates(scored, inp, self._constraints(), self._person())
+        constraints = self._constraints()
+        person = self._person(constraints)
+        scored = self._rank(constraints, person)
+        scored = self._assist.add_candidates(scored, inp, constraints, person)
         self.mark("ranked")
         if inp.rerank:
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
@@ -483,7 +485,7 @@ class ConversationTurn:
         plan.reply = replies.unknown_titles_note(list(getattr(u, "unknown_titles", []) or []), language) + plan.reply
         plan.suggestions = replies.suggestions(domain, bool(plan.items), language)
 
-    def _rank(self) -> list[ScoredItem]:
+    def _rank(self, constraints: Constraints, person: Profile) -> list[ScoredItem]:
         """Return the candidates that satisfy the constraints, best first (evidence added later).
 
         The model ranks without evidence so the list can be shown at once; the bandit's strategy reweights
@@ -492,9 +494,7 @@ class ConversationTurn:
         action films shows the same films again rather than nothing).
         """
         inp = self.inp
-        constraints = self._constraints()
         pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
-        person = self._person()
         scored = self._candidates(person, constraints, pool)
         reshowable = set(inp.state.reshowable_items()) & set(constraints.exclude_items)
         if len(scored) < pool and reshowable:
@@ -526,11 +526,11 @@ class ConversationTurn:
                    if r.get("item_id") in records and r.get("sentiment") != "disliked"}
         return domains.pop() if len(domains) == 1 else None
 
-    def _person(self) -> Profile:
+    def _person(self, constraints: Constraints) -> Profile:
         """Return the taste this turn ranks for: the conversation over stored history, in the domain asked for."""
         inp = self.inp
         return topic_profile(merged_profile(inp.state, inp.history), inp.state, inp.history, inp.catalog.records,
-                             self._constraints().domain, keep=list(getattr(self.u, "source_items", []) or []))
+                             constraints.domain, keep=list(getattr(self.u, "source_items", []) or []))
 
     def _candidates(self, person: Profile, constraints: Constraints, pool: int) -> list[ScoredItem]:
         inp, plan = self.inp, self.result
