@@ -47,10 +47,9 @@ from benchmarks.conversations import (
     top_ids,
 )
 from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest, ml100k_dir
-from recommender.engine.explain.titles import display_title
 from recommender.engine.likeness import KindIndex
 from recommender.engine.mixing import ConversationMix
-from recommender.engine.rules import LIKE_THRESHOLD
+from recommender.engine.rules import LIKE_THRESHOLD, natural_title
 
 SECTION = "person"
 K = 10
@@ -139,7 +138,7 @@ def load_person_setup(name: str, root: Path, progress: bool = True) -> PersonSet
 
 def spoken(ps: PersonSetup, item_id: str) -> str:
     """Return a title as a person types it: article in front, no year."""
-    return display_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item_id]].title, with_year=False)
+    return natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item_id]].title, with_year=False)
 
 
 def favourites_text(titles: list[str]) -> str:
@@ -301,7 +300,7 @@ def table(rows: list[tuple[Row, PersonSetup]]) -> str:
                               ("popularity", "popularity")):
             like = row.like[system]
             variety, item = like.variety()
-            title = display_title(ps.setup.catalog.records[index[item]].title) if item else "–"
+            title = natural_title(ps.setup.catalog.records[index[item]].title) if item else "–"
             fav = row.favourites[system]
             ratio = fav / max(row.favourites["ease"], 1e-9)
             recall = (f"{row.recall[10]:.3f} / {row.recall[50]:.3f}" if row.recall and system == "product"
@@ -325,7 +324,7 @@ def sample_lists(ps: PersonSetup, n: int = 5) -> str:
             record = ps.serving.records[s.item_id]
             explained = plan.explained.get(s.item_id)
             genres = ", ".join(record.attributes.get("genres") or [])
-            out.append(f"- {display_title(record.title)} ({genres}): {explained.text if explained else ''}")
+            out.append(f"- {natural_title(record.title)} ({genres}): {explained.text if explained else ''}")
         out.append("")
     return "\n".join(out)
 

@@ -7,11 +7,10 @@ from .followup import FollowupAnswer, answer_followup, resolve_followup
 from .paraphrase import FALLBACKS, ExplanationResult, FallbackCounter, build_prompt, paraphrase
 from .shown import score_shares, shown_evidence
 from .template import cited_evidence, evidence_titles, explain_text, localized_title, localized_titles
-from .titles import display_title
 
 __all__ = [
     "FALLBACKS", "CatalogIndex", "ExplanationResult", "FallbackCounter", "FollowupAnswer", "answer_followup",
-    "build_prompt", "catalog_index", "check_explanation", "cited_evidence", "cited_in_text", "display_title", "evidence_coverage",
+    "build_prompt", "catalog_index", "check_explanation", "cited_evidence", "cited_in_text", "evidence_coverage",
     "evidence_titles", "explain_text", "localized_title", "localized_titles", "paraphrase", "resolve_followup",
     "score_shares", "shown_evidence",
 ]

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..llm.base import LLMBackend, LLMError
+from ..rules import natural_title
 from ..types import Evidence, ItemRecord
 from .checker import check_explanation
-from .template import HISTORY_KINDS, cited_evidence, display_title, evidence_titles, explain_text, value_text, was_liked
+from .template import HISTORY_KINDS, cited_evidence, evidence_titles, explain_text, value_text, was_liked
 
 MAX_TOKENS = 60
 STOP = ("\n",)
@@ -98,7 +99,7 @@ def _fact_list(evidence: list[Evidence], language: str,
     zh = language == "zh"
     facts: list[tuple[str, str]] = []
     for ev in cited_evidence(evidence):
-        title = (catalog_titles or {}).get(ev.item_id or "") or display_title(ev.title or ev.item_id or "", with_year=not zh)
+        title = (catalog_titles or {}).get(ev.item_id or "") or natural_title(ev.title or ev.item_id or "", with_year=not zh)
         values = ev.value if isinstance(ev.value, (list, tuple)) else [ev.value]
         words = " ".join(value_text(v, language, ev.attribute) for v in values if v not in (None, ""))
         if ev.kind == "liked_item":

@@ -6,10 +6,10 @@ from dataclasses import replace
 from typing import Any
 
 from ..rules import display_title as localized_title  # the one rule for the title shown
-from ..rules import number_text
+from ..rules import natural_title, number_text
 from ..types import Evidence, ItemRecord
 from .lexicon import ZH_GENRES, attribute_name, zh_forms
-from .titles import display_title, title_year
+from .titles import title_year
 
 MAX_LIKED = 3
 MAX_SIMILAR = 2
@@ -25,7 +25,7 @@ def _title(ev: Evidence, language: str, catalog_titles: dict[str, str] | None) -
     if catalog_titles and ev.item_id in catalog_titles:
         return catalog_titles[ev.item_id]
     raw = ev.title or ev.item_id or ""
-    return display_title(raw, with_year=language != "zh")
+    return natural_title(raw, with_year=language != "zh")
 
 
 def _values(value: Any) -> list[Any]:

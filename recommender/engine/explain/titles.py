@@ -5,7 +5,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..rules import article_in_front, natural_title
+from ..rules import article_in_front
 
 _YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
 _PAREN = re.compile(r"\s*\(([^()]*)\)")
@@ -30,11 +30,6 @@ def title_year(title: str) -> int | None:
     """Return the (YYYY) year a catalog title ends with, if any."""
     m = _YEAR_SUFFIX.search(title)
     return int(m.group(1)) if m else None
-
-
-def display_title(title: str, with_year: bool = True) -> str:
-    """Return a catalog title as people write it (`rules.natural_title`, the one rule for shown titles)."""
-    return natural_title(title, with_year=with_year)
 
 
 def title_forms(title: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Template text from hand-made evidence, and the checker that guards every LLM explanation."""
 from recommender.engine.explain import catalog_index, check_explanation, cited_in_text, evidence_coverage, explain_text
-from recommender.engine.explain.titles import display_title
+from recommender.engine.rules import natural_title as display_title
 from recommender.engine.types import Evidence, ItemRecord, ScoredItem
 
 FARGO = ItemRecord("100", "Fargo (1996)", aliases=("冰血暴",), attributes={"genres": ["Crime", "Drama", "Thriller"], "year": 1996})
