@@ -14,7 +14,11 @@ counts as much as the conversation and the data support it:
 - with several named items the person describes a taste: a few items are thin evidence, so what the catalog's
   people like at all (its popularity) weighs in, with a little likeness;
 - with nothing named and no history, what people are suggested in recorded conversations and what the
-  catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker.
+  catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker;
+- once the conversation holds items discussed without a stated taste (the assistant's own suggestions, titles
+  brought up in passing), it has become the kind of exchange recorded dialogues learned from, and what they say
+  comes next counts in full whatever the catalog knows of the items. A single request ("something like X",
+  "I love A, B and C") has none, so its list stays the catalog's.
 """
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ class ConversationMix:
     prior: float = 0.02
     prior_alone: float = 1.0
     popularity_alone: float = 0.5
+    share_in_discussion: float = 1.0
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -83,6 +88,11 @@ class MixInputs:
     together: np.ndarray | None = None
     prior: np.ndarray | None = None
     share: float = 0.0
+    discussed: int = 0  # items the conversation holds with no stated taste (suggested, brought up in passing)
+
+    def dialogue_weight(self, mix: ConversationMix) -> float:
+        """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
+        return max(self.share, mix.share_in_discussion) if self.discussed else self.share
 
 
 def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
@@ -97,7 +107,7 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
         dialogue[:known] = mix.links * unit_scaled(inp.links)
         if inp.together is not None:
             dialogue[:known] += mix.together * unit_scaled(inp.together)
-        dialogue *= inp.share
+        dialogue *= inp.dialogue_weight(mix)
         prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
         dialogue[:known] += prior_weight * inp.prior
         parts["comention"] = dialogue
@@ -106,7 +116,7 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
     elif inp.named == 1:
         # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
         # named item better than the catalog does, what they suggest after it counts instead.
-        catalog_side = 1.0 - inp.share
+        catalog_side = 1.0 - inp.dialogue_weight(mix)
         parts["likeness"] = mix.likeness_one * catalog_side * inp.likeness
         parts["popularity"] = -mix.hub_penalty * catalog_side * inp.log_popularity
     else:

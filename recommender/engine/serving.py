@@ -199,7 +199,8 @@ class RecommenderBundle:
             raw = raw - scored.sources.get("popularity", 0.0)
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
-                          popularity=self._popularity[0], log_popularity=self._popularity[1])
+                          popularity=self._popularity[0], log_popularity=self._popularity[1],
+                          discussed=len(self._discussed(profile)))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
         top = max_magnitude(raw)
@@ -207,12 +208,19 @@ class RecommenderBundle:
         return scored, _Fused(talk=talk, parts=mix_parts(self.mix, mixed), hybrid_scale=scale,
                               named_like=named_like)
 
+    @staticmethod
+    def _discussed(profile: Profile | None) -> list[str]:
+        """Return the items the conversation holds with no stated taste (suggested, or named in passing)."""
+        if profile is None:
+            return []
+        return [i for i in profile.exclude if i not in profile.liked and i not in profile.disliked]
+
     def _talk(self, profile: Profile | None) -> np.ndarray | None:
         """Return the conversation's items as a graded vector: liked and disliked as stated, the others it named
         or suggested at half weight (what the co-mention model learned its contexts from); None when it names none."""
         if profile is None:
             return None
-        named = {i: NEUTRAL_WEIGHT for i in profile.exclude if i not in profile.liked and i not in profile.disliked}
+        named = {i: NEUTRAL_WEIGHT for i in self._discussed(profile)}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
         return talk if talk.any() else None

@@ -25,6 +25,18 @@ def test_the_dialogues_count_in_proportion_to_what_they_know_of_the_named_items(
     assert strong["comention"][2] == pytest.approx(9 * weak["comention"][2])
 
 
+def test_once_the_conversation_discusses_suggestions_the_dialogues_count_in_full():
+    # A single request keeps the catalog's share; a conversation holding the assistant's suggestions is the
+    # kind of exchange recorded dialogues learned from.
+    mix = ConversationMix()
+    single = mix_parts(mix, inputs(1, share=0.1))
+    discussing = inputs(1, share=0.1)
+    discussing.discussed = 2
+    talked = mix_parts(mix, discussing)
+    assert talked["comention"][2] == pytest.approx(single["comention"][2] * mix.share_in_discussion / 0.1)
+    assert talked["likeness"][1] < single["likeness"][1]
+
+
 def test_the_dialogues_prior_leads_only_when_nothing_is_named():
     mix = ConversationMix()
     assert mix_parts(mix, inputs(0))["comention"][3] == pytest.approx(mix.prior_alone)
