@@ -72,6 +72,15 @@ def reward(kind: str, value: float | None = None) -> float | None:
     return {LIKED: 1.0, DISLIKED: 0.0}.get(grade(kind, value))
 
 
+def signed_reward(kind: str, value: float | None = None) -> float | None:
+    """Return the reward an event adds to the shown list it answers: +1 liked, -1 disliked, None when only SEEN.
+
+    The contextual policy learns a list's value as likes minus dislikes among its events (silence adds
+    nothing), the same grades as `reward`; the context-free Beta arms read `reward` (1 or 0).
+    """
+    return {LIKED: 1.0, DISLIKED: -1.0}.get(grade(kind, value))
+
+
 def is_retraction(kind: str) -> bool:
     """Return whether an event takes back an earlier press (RETRACTION_KINDS); it decides the item's grade as SEEN."""
     return kind in RETRACTION_KINDS
