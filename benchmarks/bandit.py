@@ -92,10 +92,12 @@ def _turn_people(data, simulated, n_turns, rng, genres):
     return out
 
 
-def _context(cols, values, genre, popularity_rank, n_items) -> dict:
-    return {"intent": rules.RECOMMEND, "language": "en", "domain": "movie", "hard_constraints": 1 if genre else 0,
-            "history_length": len(cols), "returning": len(cols) > 5, "catalog_size": n_items,
-            "mainstream": float(np.mean(popularity_rank[cols]))}
+def _context(cols, genre, popularity: dict, n_items) -> dict:
+    """Return the turn's context as the chat logs it (`contextual.turn_context`): a genre asked is one include."""
+    understanding = {"domain": "movie", "include": {"genres": [genre]} if genre else {}}
+    return contextual.turn_context(intent=rules.RECOMMEND, language="en", understanding=understanding,
+                                   history_items=[str(c) for c in cols], returning=len(cols) > 5, catalog_size=n_items,
+                                   popularity=popularity)
 
 
 def _arm_outcomes(candidates: list[ScoredItem], truth: dict, u: np.ndarray, rng: random.Random):
@@ -121,7 +123,7 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
     catalog = hybrid.catalog
     genres = [list(catalog.records[i].attributes.get("genres", [])) for i in range(catalog.n_items)]
     counts = np.bincount(data.cols[train_mask], minlength=catalog.n_items)
-    popularity_rank = np.argsort(np.argsort(counts)) / max(catalog.n_items - 1, 1)
+    popularity = {str(i): float(c) for i, c in enumerate(counts)}
     people = _turn_people(data, simulated, n_turns, rng, genres)
     turn_rng = random.Random(seed)
     contexts, expected, events = [], np.zeros((n_turns, len(ARMS))), np.zeros((n_turns, len(ARMS), 2))
@@ -136,7 +138,7 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
                                                            S.std(axis=1, keepdims=True), 1.0)
                   for name, S in parts.items()}
         total = sum(scaled.values())
-        for r, (hist, values, truth, genre) in enumerate(batch):
+        for r, (hist, _, truth, genre) in enumerate(batch):
             n = start + r
             allowed = np.ones(catalog.n_items, dtype=bool)
             allowed[hist] = False
@@ -147,7 +149,7 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
             top = top[np.isfinite(score[top])]
             candidates = [ScoredItem(item_id=str(i), score=float(score[i]),
                                      sources={name: float(S[r, i]) for name, S in scaled.items()}) for i in top]
-            contexts.append(_context(hist, values, genre, popularity_rank, catalog.n_items))
+            contexts.append(_context(hist, genre, popularity, catalog.n_items))
             u = np.array([turn_rng.random() for _ in range(LIST_LENGTH)])
             for a, (mean, likes, dislikes) in enumerate(_arm_outcomes(candidates, truth, u, turn_rng)):
                 expected[n, a], events[n, a] = mean, (likes, dislikes)

@@ -12,7 +12,7 @@ from recommender.engine.explain import shown_evidence
 from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
-from recommender.models import Interaction, Item, Profile
+from recommender.models import Interaction, Item, Profile, ShownList
 from recommender.services.feedback import stated_in_chat
 
 HISTORY_LIMIT = 300
@@ -195,13 +195,18 @@ def buttons_pressed(*, profile_id: int, item_ids: list[int]) -> dict[str, list[s
 
 
 def last_listing(*, conversation: Conversation, item_id: int) -> dict:
-    """Return where an item stood in the conversation's last list: rank, strategy, message id (empty if absent)."""
+    """Return where an item stood in the conversation's last list: rank, strategy, message id and, when the policy
+    logged the list, its id and propensity (empty if absent)."""
     last = conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first()
     if last is None:
         return {}
     for rank, entry in enumerate((last.payload or {}).get("items", []), start=1):
         if entry.get("item_id") == str(item_id):
-            return {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
+            found = {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
+            shown = ShownList.objects.filter(message_id=last.pk).values("pk", "propensity", "forced").first()
+            if shown is not None:  # the policy's logged choice: what the feedback rewards, with its probability
+                found.update({"list": shown["pk"], "propensity": shown["propensity"], "forced": shown["forced"]})
+            return found
     return {}
 
 

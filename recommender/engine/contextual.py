@@ -14,6 +14,7 @@ updates of that arm), so a strategy that stopped working loses its lead. Pure nu
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,27 @@ EXPLORE_FLOOR = 0.05  # every arm keeps at least EXPLORE_FLOOR / K probability, 
 DRAWS = 2000  # Monte Carlo draws per turn for the arms' probabilities under Thompson sampling
 HISTORY_SCALE = math.log1p(500)  # history length on a log scale: 500 events or more read as 1
 CATALOG_SCALE = 6.0  # log10 of the catalog size: a million items read as 1
+
+
+MAINSTREAM_HALF = 50.0  # an item with this many interactions reads as half mainstream
+
+
+def mainstream(history_items: list[str], popularity: Mapping[str, float]) -> float:
+    """Return how mainstream a history is, 0 to 1: the mean of count / (count + MAINSTREAM_HALF) over its items."""
+    if not history_items:
+        return 0.0
+    counts = [float(popularity.get(item, 0.0)) for item in history_items]
+    return sum(c / (c + MAINSTREAM_HALF) for c in counts) / len(counts)
+
+
+def turn_context(*, intent: str, language: str, understanding: dict | None, history_items: list[str],
+                 returning: bool, catalog_size: int, popularity: Mapping[str, float]) -> dict[str, Any]:
+    """Return the context logged with a shown list (the dict `context_vector` reads)."""
+    u = understanding or {}
+    constraints = sum(len(u.get(part) or {}) for part in ("include", "exclude", "ranges"))
+    return {"intent": intent, "language": language, "domain": u.get("domain") or u.get("topic_domain") or "",
+            "hard_constraints": constraints, "history_length": len(history_items), "returning": bool(returning),
+            "catalog_size": int(catalog_size), "mainstream": round(mainstream(history_items, popularity), 4)}
 
 
 def context_vector(context: dict[str, Any]) -> np.ndarray:
@@ -65,6 +87,10 @@ class LinearArm:
 
     def mean(self) -> np.ndarray:
         return np.linalg.solve(self.A, self.b)
+
+    def add_reward(self, x: np.ndarray, reward: float) -> None:
+        """Add reward that arrived after its observation was folded in (x x^T is already in A)."""
+        self.b = self.b + reward * x
 
     def update(self, x: np.ndarray, reward: float, weight: float = 1.0, decay: float = DECAY) -> None:
         """Fold one reward in (weight scales its say, rules.reward_weight); older evidence fades by `decay`."""
