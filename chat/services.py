@@ -74,6 +74,12 @@ def request_check(text: Any, k: Any = DEFAULT_K) -> tuple[str, int]:
     return rules.check_request(text, k, max_chars=settings.CHATREC_MAX_MESSAGE_CHARS)
 
 
+def feedback_check(item: Any, kind: Any, value: Any = None, key: Any = None) -> tuple[int, str, float | None, str | None]:
+    """Return (item, kind, value, key) of a feedback request or raise TurnError naming the field: the one feedback
+    validator both adapters use (the rule is `recommender.engine.rules.check_feedback`)."""
+    return rules.check_feedback(item, kind, value, key)
+
+
 # ---------------------------------------------------------------- conversation state
 
 

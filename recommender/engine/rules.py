@@ -174,6 +174,40 @@ def check_request(text: Any, k: Any = DEFAULT_K, *, max_chars: int) -> tuple[str
     return check_text(text, max_chars=max_chars), check_k(k)
 
 
+# ---------------------------------------------------------------- feedback requests
+
+# Every kind of feedback event a client may send (the Interaction kinds; a test keeps the two equal).
+FEEDBACK_KINDS = ("rating", "click", "like", "dislike", "favourite", "purchase", "view", "unlike", "undislike",
+                  "unfavourite")
+FEEDBACK_VALUE_LIMIT = 1e6
+FEEDBACK_KEY_CHARS = 100
+MAX_ID = 2**63 - 1
+ERROR_FEEDBACK_ITEM = "Must be an item id: a whole number from 1 to 2^63-1."
+ERROR_FEEDBACK_KIND = "Must be one of: " + ", ".join(FEEDBACK_KINDS) + "."
+ERROR_FEEDBACK_VALUE = "Must be a number from -1e6 to 1e6, or null."
+ERROR_FEEDBACK_KEY = f"Must be a non-empty string of at most {FEEDBACK_KEY_CHARS} characters."
+
+
+def check_feedback(item: Any, kind: Any, value: Any = None, key: Any = None) -> tuple[int, str, float | None, str | None]:
+    """Return (item, kind, value, key) of a feedback request, or raise TurnError("bad_field") naming the field.
+
+    The one check both adapters (websocket frame, REST body) use; a rating's range is the store's rule
+    (`services.feedback.interaction_record`), since it applies to imports too.
+    """
+    if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_ID:
+        raise TurnError("bad_field", ERROR_FEEDBACK_ITEM, field="item")
+    if not isinstance(kind, str) or kind not in FEEDBACK_KINDS:
+        raise TurnError("bad_field", ERROR_FEEDBACK_KIND, field="kind")
+    if value is not None:
+        if (not isinstance(value, (int, float)) or isinstance(value, bool) or value != value
+                or not -FEEDBACK_VALUE_LIMIT <= value <= FEEDBACK_VALUE_LIMIT):
+            raise TurnError("bad_field", ERROR_FEEDBACK_VALUE, field="value")
+        value = float(value)
+    if key is not None and (not isinstance(key, str) or not key or len(key) > FEEDBACK_KEY_CHARS):
+        raise TurnError("bad_field", ERROR_FEEDBACK_KEY, field="key")
+    return item, kind, value, key
+
+
 # ---------------------------------------------------------------- list positions ("the second one")
 
 EN_ORDINALS = {
