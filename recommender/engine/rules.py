@@ -174,6 +174,39 @@ def check_request(text: Any, k: Any = DEFAULT_K, *, max_chars: int) -> tuple[str
     return check_text(text, max_chars=max_chars), check_k(k)
 
 
+# ---------------------------------------------------------------- model versions
+
+# A retrained version replaces the active one only when its validation objective is not worse than the active
+# one's by more than this share (the two are measured on validation splits of different data, so a small
+# drop is noise; a larger one is a worse model, and the active one keeps serving).
+MODEL_GATE_TOLERANCE = 0.05
+# Artifacts kept on disk: the active version and the newest MODEL_KEEP_INACTIVE others (for rollback).
+MODEL_KEEP_INACTIVE = 3
+
+
+def model_gate(new: dict | None, active: dict | None, tolerance: float = MODEL_GATE_TOLERANCE) -> tuple[bool, str]:
+    """Return (activate?, why) for a new version's validation metrics against the active version's.
+
+    Each is a version's metrics["validation"]: {"objective": name, name.lower(): value, ...}. Without an active
+    version, or when the two measure different objectives, the new one is activated (nothing to compare).
+    """
+    objective = (new or {}).get("objective")
+    before = (active or {}).get("objective")
+    if not active or not before:
+        return True, "no active version to compare with"
+    if objective != before:
+        return True, f"objective changed ({before} -> {objective})"
+    value, old = (new or {}).get(str(objective).lower()), active.get(str(before).lower())
+    if not isinstance(old, (int, float)):
+        return True, "the active version has no validation value"
+    if not isinstance(value, (int, float)):
+        return False, "the new version has no validation value"
+    floor = old * (1.0 - tolerance)
+    if value + 1e-12 >= floor:
+        return True, f"{objective} {value:.4f} >= {floor:.4f} (active {old:.4f} - {100 * tolerance:g} %)"
+    return False, f"{objective} {value:.4f} < {floor:.4f} (active {old:.4f} - {100 * tolerance:g} %)"
+
+
 # ---------------------------------------------------------------- feedback requests
 
 # Every kind of feedback event a client may send (the Interaction kinds; a test keeps the two equal).

@@ -62,8 +62,7 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
 
 
 def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(trained, guest, quiet_engine, monkeypatch):
-    from recommender.engine import rules
-    from recommender.engine import contextual
+    from recommender.engine import contextual, rules
     from recommender.models import BanditArm, ShownList
     from recommender.services.policy import POLICY, policy_model, policy_update
 
