@@ -121,3 +121,8 @@ def export_lines(rows: Iterator[dict], fmt: str) -> Iterator[str]:
         buffer.truncate()
     if buffer.getvalue():
         yield buffer.getvalue()
+
+
+def window_rows(start: date, end: date, domain: str) -> Iterator[dict]:
+    """Yield the export rows of a dashboard window (the dashboard's download)."""
+    return feedback_rows(ExportFilter(start=start, end=end, domain=domain))

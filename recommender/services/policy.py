@@ -15,7 +15,7 @@ from datetime import timedelta
 import numpy as np
 from django.db import transaction
 
-from recommender.engine import bandit, contextual, rules
+from recommender.engine import bandit, contextual, offpolicy, rules
 from recommender.models import BanditArm, Interaction, PolicyState, Profile, ShownList
 
 POLICY = "ranking-strategy"
@@ -193,3 +193,60 @@ def contextual_update() -> dict[str, int]:
         row.events_through = max(row.events_through, newest_event)
         row.save()
     return {"lists": folded, "rewards": len(late)}
+
+
+REPORT_MAX_LISTS = 20_000  # the newest lists of a window the dashboard's estimates read
+Z95 = 1.96
+
+
+def _interval(values: list[float]) -> dict:
+    """Return the mean of list rewards with a normal 95 % interval (None without lists)."""
+    n = len(values)
+    if not n:
+        return {"lists": 0, "mean": None, "low": None, "high": None}
+    mean = float(np.mean(values))
+    half = Z95 * float(np.std(values, ddof=1)) / np.sqrt(n) if n > 1 else 0.0
+    return {"lists": n, "mean": round(mean, 4), "low": round(mean - half, 4), "high": round(mean + half, 4)}
+
+
+def logged_lists(*, start, end, domain: str = "") -> list[dict]:
+    """Return the policy's shown lists in a time range (newest REPORT_MAX_LISTS), each with the reward its
+    feedback earned so far: likes minus dislikes (rules.signed_reward), silence adding nothing."""
+    lists = ShownList.objects.filter(policy=POLICY, forced=False, created_at__gte=start, created_at__lt=end)
+    if domain:
+        lists = lists.filter(context__domain=domain)
+    rows = list(lists.order_by("-pk").values("pk", "arm", "propensity", "context", "created_at")[:REPORT_MAX_LISTS])
+    reward = {row["pk"]: 0.0 for row in rows}
+    events = Interaction.objects.filter(context__list__in=list(reward)).values_list("context", "kind", "value")
+    for context, kind, value in events.iterator():
+        signed = rules.signed_reward(kind, value)
+        if signed is not None and context.get("list") in reward:
+            reward[context["list"]] += signed
+    return [{**row, "reward": reward[row["pk"]]} for row in reversed(rows)]
+
+
+def policy_report(*, start, end, domain: str = "") -> dict:
+    """Return the dashboard's view of the policy: per-arm value of shown lists with 95 % intervals, overall and
+    per day, and off-policy estimates (IPS, SNIPS, DR) of each fixed strategy and of the current policy's
+    greedy choice from the logged propensities."""
+    rows = logged_lists(start=start, end=end, domain=domain)
+    arms = list(bandit.STRATEGIES)
+    per_arm = {arm: _interval([r["reward"] for r in rows if r["arm"] == arm]) for arm in arms}
+    days: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        days.setdefault((r["created_at"].date().isoformat(), r["arm"]), []).append(r["reward"])
+    by_day = [{"day": day, "arm": arm, **_interval(values)} for (day, arm), values in sorted(days.items())]
+    known = [r for r in rows if r["arm"] in arms]
+    estimates = []
+    if known:
+        X = np.array([contextual.context_vector(r["context"]) for r in known])
+        logs = offpolicy.Logs(X, np.array([arms.index(r["arm"]) for r in known]),
+                              np.array([r["propensity"] for r in known]), np.array([r["reward"] for r in known]))
+        model = policy_model()
+        targets = {f"always {arm}": np.full(len(known), a) for a, arm in enumerate(arms)}
+        targets["current policy (greedy)"] = np.array([arms.index(model.greedy(x)) for x in X])
+        for name, actions in targets.items():
+            values = offpolicy.estimates(logs, offpolicy.deterministic(actions, len(arms)), len(arms))
+            estimates.append({"target": name, **{k: round(v, 4) for k, v in values.items()}})
+    return {"lists": len(rows), "logged_mean": _interval([r["reward"] for r in rows])["mean"],
+            "arms": [{"arm": arm, **per_arm[arm]} for arm in arms], "by_day": by_day, "estimates": estimates}

@@ -130,3 +130,48 @@ def test_jsonl_lines_are_json(feedback, tmp_path):
     call_command("export_feedback", "--output", str(path), "--no-replies")
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 17 and all(json.loads(line)["record"] == "event" for line in lines)
+
+
+def test_staff_download_the_windows_feedback_from_the_dashboard(feedback, django_user_model):
+    from django.test import Client
+
+    assert Client().get("/admin/dashboard/export?format=csv").status_code == 302
+    staff = django_user_model.objects.create_user("boss", password="pw-123456", is_staff=True)
+    client = Client()
+    client.force_login(staff)
+    response = client.get("/admin/dashboard/export?format=csv&domain=movie")
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].startswith("record,user,item") and len(lines) == 1 + 15 + 1  # header, the last 30 days
+    page = client.get("/admin/dashboard/")
+    assert b'data-testid="learning"' in page.content and b'data-testid="export-csv"' in page.content
+    assert b'data-testid="off-policy"' in page.content
+
+
+def test_the_policy_report_values_logged_lists_and_estimates_from_their_propensities(feedback):
+    from recommender.services.policy import policy_report
+
+    _, _, listed = feedback
+    now = timezone.now()
+    report = policy_report(start=now - timedelta(days=1), end=now + timedelta(days=1))
+    assert report["lists"] == 1 and report["logged_mean"] == 3.0  # like, like, rating 4.5; the take-back is silent
+    arm = next(a for a in report["arms"] if a["arm"] == "popular-first")
+    assert (arm["lists"], arm["mean"], arm["low"], arm["high"]) == (1, 3.0, 3.0, 3.0)
+    always = next(e for e in report["estimates"] if e["target"] == "always popular-first")
+    assert always["IPS"] == pytest.approx(3.0 / 0.4) and always["SNIPS"] == pytest.approx(3.0)
+    never = next(e for e in report["estimates"] if e["target"] == "always balanced")
+    assert never["IPS"] == 0.0
+    assert report["by_day"][0]["arm"] == "popular-first"
+
+
+def test_the_recommender_app_does_not_import_the_chat_app():
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "recommender"
+    for path in [root / "dashboard.py", root / "dashboard_selectors.py", root / "services" / "policy.py",
+                 root / "services" / "training.py", root / "tasks.py", *(root / "engine").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            assert not any(n == "chat" or n.startswith("chat.") for n in names), path
