@@ -23,6 +23,7 @@ fixed strategy in hindsight. Off-policy: IPS, SNIPS and DR of every fixed strate
 policy's final greedy rule, from the uniform policy's logs and from the contextual policy's own logs (its
 logged propensities), beside their true simulated values.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -61,15 +62,18 @@ class Turns:
 
 
 def _hybrid(data: InteractionData):
-    components = {"ease": make_ranker("ease"), "content": make_ranker("content", embedder={"kind": "hashing"}),
-                  "popularity": make_ranker("popularity")}
+    components = {
+        "ease": make_ranker("ease"),
+        "content": make_ranker("content", embedder={"kind": "hashing"}),
+        "popularity": make_ranker("popularity"),
+    }
     hybrid = make_ranker("hybrid", weights={"ease": 1.0, "content": 0.5, "popularity": 0.3}).with_components(components)
     return hybrid.fit(data)
 
 
 def _people(data: InteractionData, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     users = rng.permutation(data.n_users)
-    return users[int(len(users) * SIMULATED_USERS):], users[:int(len(users) * SIMULATED_USERS)]
+    return users[int(len(users) * SIMULATED_USERS) :], users[: int(len(users) * SIMULATED_USERS)]
 
 
 def _turn_people(data, simulated, n_turns, rng, genres):
@@ -95,9 +99,15 @@ def _turn_people(data, simulated, n_turns, rng, genres):
 def _context(cols, genre, popularity: dict, n_items) -> dict:
     """Return the turn's context as the chat logs it (`contextual.turn_context`): a genre asked is one include."""
     understanding = {"domain": "movie", "include": {"genres": [genre]} if genre else {}}
-    return contextual.turn_context(intent=rules.RECOMMEND, language="en", understanding=understanding,
-                                   history_items=[str(c) for c in cols], returning=len(cols) > 5, catalog_size=n_items,
-                                   popularity=popularity)
+    return contextual.turn_context(
+        intent=rules.RECOMMEND,
+        language="en",
+        understanding=understanding,
+        history_items=[str(c) for c in cols],
+        returning=len(cols) > 5,
+        catalog_size=n_items,
+        popularity=popularity,
+    )
 
 
 def _arm_outcomes(candidates: list[ScoredItem], truth: dict, u: np.ndarray, rng: random.Random):
@@ -108,9 +118,14 @@ def _arm_outcomes(candidates: list[ScoredItem], truth: dict, u: np.ndarray, rng:
         fresh = [ScoredItem(item_id=c.item_id, score=c.score, sources=dict(c.sources)) for c in candidates]
         shown = bandit.apply_strategy(fresh, arm, LIST_LENGTH, random.Random(rng.random()))
         values = np.array([truth.get(int(s.item_id), 0.0) for s in shown])
-        looked = u[:len(values)] < exam[:len(values)]
-        out.append((float(exam[:len(values)] @ values), int(((values > 0) & looked).sum()),
-                    int(((values < 0) & looked).sum())))
+        looked = u[: len(values)] < exam[: len(values)]
+        out.append(
+            (
+                float(exam[: len(values)] @ values),
+                int(((values > 0) & looked).sum()),
+                int(((values < 0) & looked).sum()),
+            )
+        )
     return out
 
 
@@ -128,15 +143,18 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
     turn_rng = random.Random(seed)
     contexts, expected, events = [], np.zeros((n_turns, len(ARMS))), np.zeros((n_turns, len(ARMS), 2))
     for start in range(0, n_turns, BATCH):
-        batch = people[start:start + BATCH]
+        batch = people[start : start + BATCH]
         rows = [np.full(len(c), r) for r, (c, _, _, _) in enumerate(batch)]
         cols = np.concatenate([c for c, _, _, _ in batch])
         vals = np.concatenate([np.where(v >= rules.LIKE_THRESHOLD, 1.0, rules.NEUTRAL_WEIGHT) for _, v, _, _ in batch])
         X = sp.csr_matrix((vals, (np.concatenate(rows), cols)), shape=(len(batch), catalog.n_items))
         parts = hybrid.component_scores(X, [g for _, _, _, g in batch], weighted_only=True)
-        scaled = {name: hybrid._weight(name) * S / np.where(S.std(axis=1, keepdims=True) > 1e-9,
-                                                           S.std(axis=1, keepdims=True), 1.0)
-                  for name, S in parts.items()}
+        scaled = {
+            name: hybrid._weight(name)
+            * S
+            / np.where(S.std(axis=1, keepdims=True) > 1e-9, S.std(axis=1, keepdims=True), 1.0)
+            for name, S in parts.items()
+        }
         total = sum(scaled.values())
         for r, (hist, _, truth, genre) in enumerate(batch):
             n = start + r
@@ -145,10 +163,14 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
             if genre:
                 allowed &= np.array([genre in g for g in genres])
             score = np.where(allowed, total[r], -np.inf)
-            top = np.argsort(-score)[:bandit.CANDIDATE_POOL]
+            top = np.argsort(-score)[: bandit.CANDIDATE_POOL]
             top = top[np.isfinite(score[top])]
-            candidates = [ScoredItem(item_id=str(i), score=float(score[i]),
-                                     sources={name: float(S[r, i]) for name, S in scaled.items()}) for i in top]
+            candidates = [
+                ScoredItem(
+                    item_id=str(i), score=float(score[i]), sources={name: float(S[r, i]) for name, S in scaled.items()}
+                )
+                for i in top
+            ]
             contexts.append(_context(hist, genre, popularity, catalog.n_items))
             u = np.array([turn_rng.random() for _ in range(LIST_LENGTH)])
             for a, (mean, likes, dislikes) in enumerate(_arm_outcomes(candidates, truth, u, turn_rng)):
@@ -230,8 +252,11 @@ def run_seed(data: InteractionData, seed: int, n_turns: int) -> dict:
     built = time.perf_counter() - started
     rng = np.random.default_rng(seed + 1000)
     n = len(turns.X)
-    chosen = {"uniform random": run_uniform(turns, rng)[0], "epsilon-greedy": run_epsilon_greedy(turns, rng)[0],
-              "context-free Thompson": run_context_free_thompson(turns, rng)[0]}
+    chosen = {
+        "uniform random": run_uniform(turns, rng)[0],
+        "epsilon-greedy": run_epsilon_greedy(turns, rng)[0],
+        "context-free Thompson": run_context_free_thompson(turns, rng)[0],
+    }
     ctx_actions, ctx_props, final = run_contextual(turns, rng)
     chosen["contextual LinTS"] = ctx_actions
     fixed = turns.expected.sum(axis=0)
@@ -239,11 +264,20 @@ def run_seed(data: InteractionData, seed: int, n_turns: int) -> dict:
     chosen[f"best fixed in hindsight ({ARMS[best_arm]})"] = np.full(n, best_arm)
     curves = {name: np.cumsum(turns.expected[np.arange(n), acts]) for name, acts in chosen.items()}
     uniform_actions, uniform_props = run_uniform(turns, np.random.default_rng(seed + 2000))
-    ope = (off_policy_rows(turns, uniform_actions, uniform_props, final, "uniform random")
-           + off_policy_rows(turns, ctx_actions, ctx_props, final, "contextual LinTS"))
+    ope = off_policy_rows(turns, uniform_actions, uniform_props, final, "uniform random") + off_policy_rows(
+        turns, ctx_actions, ctx_props, final, "contextual LinTS"
+    )
     per_context = _per_context_best(turns)
-    return {"seed": seed, "curves": curves, "best_arm": ARMS[best_arm], "fixed": dict(zip(ARMS, fixed.tolist())),
-            "ope": ope, "seconds": time.perf_counter() - started, "build_seconds": built, "per_context": per_context}
+    return {
+        "seed": seed,
+        "curves": curves,
+        "best_arm": ARMS[best_arm],
+        "fixed": dict(zip(ARMS, fixed.tolist())),
+        "ope": ope,
+        "seconds": time.perf_counter() - started,
+        "build_seconds": built,
+        "per_context": per_context,
+    }
 
 
 def _per_context_best(turns: Turns) -> dict:
@@ -251,8 +285,9 @@ def _per_context_best(turns: Turns) -> dict:
     out = {}
     for new in (True, False):
         for constrained in (True, False):
-            mask = np.array([(not c["returning"]) == new and bool(c["hard_constraints"]) == constrained
-                             for c in turns.contexts])
+            mask = np.array(
+                [(not c["returning"]) == new and bool(c["hard_constraints"]) == constrained for c in turns.contexts]
+            )
             if mask.any():
                 means = turns.expected[mask].mean(axis=0)
                 key = f"{'new' if new else 'returning'}, {'genre asked' if constrained else 'no constraint'}"
@@ -279,24 +314,26 @@ def regret_svg(results: list[dict], path: Path) -> None:
     def xy(t, v):
         return pad + (width - 2 * pad) * t / max(n - 1, 1), height - pad - (height - 2 * pad) * (v - lo) / (hi - lo)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{pad}" y="20">Cumulative regret vs the best fixed strategy in hindsight '
-             f'(mean of {len(results)} seeds)</text>',
-             f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
-             f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
-             f'<text x="{width / 2 - 20}" y="{height - 15}">turn (0-{n})</text>',
-             f'<text x="5" y="{pad}">{hi:.0f}</text><text x="5" y="{height - pad}">{lo:.0f}</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
+        f'font-size="12"><rect width="100%" height="100%" fill="white"/>',
+        f'<text x="{pad}" y="20">Cumulative regret vs the best fixed strategy in hindsight '
+        f"(mean of {len(results)} seeds)</text>",
+        f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="black"/>',
+        f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="black"/>',
+        f'<text x="{width / 2 - 20}" y="{height - 15}">turn (0-{n})</text>',
+        f'<text x="5" y="{pad}">{hi:.0f}</text><text x="5" y="{height - pad}">{lo:.0f}</text>',
+    ]
     zero_y = xy(0, 0.0)[1]
-    parts.append(f'<line x1="{pad}" y1="{zero_y:.1f}" x2="{width - pad}" y2="{zero_y:.1f}" stroke="#ccc" '
-                 f'stroke-dasharray="4"/>')
+    parts.append(
+        f'<line x1="{pad}" y1="{zero_y:.1f}" x2="{width - pad}" y2="{zero_y:.1f}" stroke="#ccc" stroke-dasharray="4"/>'
+    )
     step = max(n // 200, 1)
     for i, (name, values) in enumerate(regret.items()):
         points = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(t, values[t]) for t in range(0, n, step)))
         colour = colours[i % len(colours)]
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{pad + 10}" y="{pad + 16 * i + 10}" fill="{colour}">{name}: '
-                     f'{values[-1]:.0f}</text>')
+        parts.append(f'<text x="{pad + 10}" y="{pad + 16 * i + 10}" fill="{colour}">{name}: {values[-1]:.0f}</text>')
     parts.append("</svg>")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(parts) + "\n", encoding="utf-8")
@@ -310,25 +347,42 @@ def report(results: list[dict], n_turns: int) -> str:
     names = [n for n in results[0]["curves"] if not n.startswith("best fixed")]
     totals = {name: [float(r["curves"][name][-1]) for r in results] for name in names}
     best = [float(r["curves"][_best_name(r)][-1]) for r in results]
-    lines = [f"Simulated people from ML-100K (30 % of users held out of training per seed), {n_turns} turns a seed, "
-             f"seeds {', '.join(str(r['seed']) for r in results)}; reward = likes minus dislikes among the examined "
-             f"items of a list of {LIST_LENGTH}. Command: `python -m benchmarks.bandit`.", "",
-             "| policy | cumulative reward (mean ± sd) | share of best fixed | regret vs best fixed |",
-             "|---|---|---|---|"]
+    lines = [
+        f"Simulated people from ML-100K (30 % of users held out of training per seed), {n_turns} turns a seed, "
+        f"seeds {', '.join(str(r['seed']) for r in results)}; reward = likes minus dislikes among the examined "
+        f"items of a list of {LIST_LENGTH}. Command: `python -m benchmarks.bandit`.",
+        "",
+        "| policy | cumulative reward (mean ± sd) | share of best fixed | regret vs best fixed |",
+        "|---|---|---|---|",
+    ]
     for name in names:
         vals = np.array(totals[name])
         share = np.array(totals[name]) / np.array(best)
-        lines.append(f"| {name} | {vals.mean():.0f} ± {vals.std():.0f} | {share.mean():.3f} (min {share.min():.3f}) "
-                     f"| {np.mean(np.array(best) - vals):.0f} |")
-    lines.append(f"| best fixed in hindsight ({', '.join(sorted({r['best_arm'] for r in results}))}) | "
-                 f"{np.mean(best):.0f} ± {np.std(best):.0f} | 1.000 | 0 |")
-    lines += ["", "Mean expected reward per turn by kind of turn and strategy (seed "
-              f"{results[0]['seed']}): the strategies differ by context.", "",
-              "| turn | " + " | ".join(ARMS) + " |", "|---|" + "---|" * len(ARMS)]
+        lines.append(
+            f"| {name} | {vals.mean():.0f} ± {vals.std():.0f} | {share.mean():.3f} (min {share.min():.3f}) "
+            f"| {np.mean(np.array(best) - vals):.0f} |"
+        )
+    lines.append(
+        f"| best fixed in hindsight ({', '.join(sorted({r['best_arm'] for r in results}))}) | "
+        f"{np.mean(best):.0f} ± {np.std(best):.0f} | 1.000 | 0 |"
+    )
+    lines += [
+        "",
+        "Mean expected reward per turn by kind of turn and strategy (seed "
+        f"{results[0]['seed']}): the strategies differ by context.",
+        "",
+        "| turn | " + " | ".join(ARMS) + " |",
+        "|---|" + "---|" * len(ARMS),
+    ]
     for key, means in results[0]["per_context"].items():
         lines.append(f"| {key} | " + " | ".join(f"{means[a]:.3f}" for a in ARMS) + " |")
-    lines += ["", "Off-policy estimates (mean over seeds; relative error against the true simulated value):", "",
-              "| log | target | true | IPS | SNIPS | DR |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "Off-policy estimates (mean over seeds; relative error against the true simulated value):",
+        "",
+        "| log | target | true | IPS | SNIPS | DR |",
+        "|---|---|---|---|---|---|",
+    ]
     keys = [(row["log"], row["target"]) for row in results[0]["ope"]]
     for i, (log, target) in enumerate(keys):
         rows = [r["ope"][i] for r in results]
@@ -356,8 +410,10 @@ def main(argv: list[str] | None = None) -> None:
         result = run_seed(data, seed, args.turns)
         results.append(result)
         finals = {name: round(float(c[-1]), 1) for name, c in result["curves"].items()}
-        print(f"seed {seed}: {finals} ({result['seconds']:.0f} s, turns built in {result['build_seconds']:.0f} s)",
-              flush=True)
+        print(
+            f"seed {seed}: {finals} ({result['seconds']:.0f} s, turns built in {result['build_seconds']:.0f} s)",
+            flush=True,
+        )
     text = report(results, args.turns)
     print(text)
     if not args.no_docs:

@@ -10,6 +10,7 @@ Reply thumbs are rows of their own (`record` = "reply", no item): the importer t
 Deletions are honoured by construction: a person's "delete my data" removes their events, conversations
 and shown lists, and the export reads only what is stored.
 """
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,25 @@ from chat.models import Message
 from recommender.engine import rules
 from recommender.models import Interaction, Profile
 
-COLUMNS = ("record", "user", "item", "source", "domain", "event", "value", "timestamp", "key", "origin", "via",
-           "conversation", "message", "list", "arm", "propensity", "rank")
+COLUMNS = (
+    "record",
+    "user",
+    "item",
+    "source",
+    "domain",
+    "event",
+    "value",
+    "timestamp",
+    "key",
+    "origin",
+    "via",
+    "conversation",
+    "message",
+    "list",
+    "arm",
+    "propensity",
+    "rank",
+)
 FORMATS = ("jsonl", "csv")
 CHUNK = 2000
 
@@ -62,17 +80,57 @@ def event_rows(flt: ExportFilter) -> Iterator[dict]:
     if flt.domain:
         events = events.filter(item__domain=flt.domain)
     rows = events.order_by("occurred_at", "pk").values_list(
-        "pk", "kind", "value", "occurred_at", "origin", "context", "conversation_id", "item__external_id",
-        "item__source", "item__domain", "profile_id", "profile__kind", "profile__source", "profile__external_id")
-    for (pk, kind, value, occurred_at, origin, context, conversation, item, source, domain, profile_id,
-         profile_kind, profile_source, external_id) in rows.iterator(chunk_size=CHUNK):
+        "pk",
+        "kind",
+        "value",
+        "occurred_at",
+        "origin",
+        "context",
+        "conversation_id",
+        "item__external_id",
+        "item__source",
+        "item__domain",
+        "profile_id",
+        "profile__kind",
+        "profile__source",
+        "profile__external_id",
+    )
+    for (
+        pk,
+        kind,
+        value,
+        occurred_at,
+        origin,
+        context,
+        conversation,
+        item,
+        source,
+        domain,
+        profile_id,
+        profile_kind,
+        profile_source,
+        external_id,
+    ) in rows.iterator(chunk_size=CHUNK):
         context = context or {}
-        yield {"record": "event", "user": person_key(profile_kind, profile_source, external_id, profile_id),
-               "item": item, "source": source, "domain": domain, "event": kind, "value": value,
-               "timestamp": occurred_at.isoformat(), "key": f"export-{pk}", "origin": origin,
-               "via": rules.event_source(kind, origin, context), "conversation": conversation,
-               "message": context.get("message"), "list": context.get("list"), "arm": context.get("strategy"),
-               "propensity": context.get("propensity"), "rank": context.get("rank")}
+        yield {
+            "record": "event",
+            "user": person_key(profile_kind, profile_source, external_id, profile_id),
+            "item": item,
+            "source": source,
+            "domain": domain,
+            "event": kind,
+            "value": value,
+            "timestamp": occurred_at.isoformat(),
+            "key": f"export-{pk}",
+            "origin": origin,
+            "via": rules.event_source(kind, origin, context),
+            "conversation": conversation,
+            "message": context.get("message"),
+            "list": context.get("list"),
+            "arm": context.get("strategy"),
+            "propensity": context.get("propensity"),
+            "rank": context.get("rank"),
+        }
 
 
 def reply_rows(flt: ExportFilter) -> Iterator[dict]:
@@ -86,14 +144,36 @@ def reply_rows(flt: ExportFilter) -> Iterator[dict]:
     if flt.domain:
         replies = replies.filter(payload__understanding__domain=flt.domain)
     rows = replies.order_by("rated_at", "pk").values_list(
-        "pk", "rating", "rated_at", "conversation_id", "conversation__profile_id", "conversation__profile__kind",
-        "conversation__profile__source", "conversation__profile__external_id", "payload__strategy")
+        "pk",
+        "rating",
+        "rated_at",
+        "conversation_id",
+        "conversation__profile_id",
+        "conversation__profile__kind",
+        "conversation__profile__source",
+        "conversation__profile__external_id",
+        "payload__strategy",
+    )
     for pk, rating, rated_at, conversation, profile_id, kind, source, external_id, arm in rows.iterator(CHUNK):
-        yield {"record": "reply", "user": person_key(kind, source, external_id, profile_id), "item": "",
-               "source": "", "domain": flt.domain, "event": "reply_rating", "value": rating,
-               "timestamp": rated_at.isoformat(), "key": f"reply-{pk}", "origin": "chat", "via": "pressed",
-               "conversation": conversation, "message": pk, "list": None, "arm": arm, "propensity": None,
-               "rank": None}
+        yield {
+            "record": "reply",
+            "user": person_key(kind, source, external_id, profile_id),
+            "item": "",
+            "source": "",
+            "domain": flt.domain,
+            "event": "reply_rating",
+            "value": rating,
+            "timestamp": rated_at.isoformat(),
+            "key": f"reply-{pk}",
+            "origin": "chat",
+            "via": "pressed",
+            "conversation": conversation,
+            "message": pk,
+            "list": None,
+            "arm": arm,
+            "propensity": None,
+            "rank": None,
+        }
 
 
 def feedback_rows(flt: ExportFilter, *, replies: bool = True) -> Iterator[dict]:

@@ -11,6 +11,7 @@ what replay, IPS, SNIPS and DR need (`offpolicy.py`).
 Old feedback fades: each update first multiplies an arm's evidence by `DECAY` (a half-life of about 700
 updates of that arm), so a strategy that stopped working loses its lead. Pure numpy; no Django.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,14 +44,29 @@ def mainstream(history_items: list[str], popularity: Mapping[str, float]) -> flo
     return sum(c / (c + MAINSTREAM_HALF) for c in counts) / len(counts)
 
 
-def turn_context(*, intent: str, language: str, understanding: dict | None, history_items: list[str],
-                 returning: bool, catalog_size: int, popularity: Mapping[str, float]) -> dict[str, Any]:
+def turn_context(
+    *,
+    intent: str,
+    language: str,
+    understanding: dict | None,
+    history_items: list[str],
+    returning: bool,
+    catalog_size: int,
+    popularity: Mapping[str, float],
+) -> dict[str, Any]:
     """Return the context logged with a shown list (the dict `context_vector` reads)."""
     u = understanding or {}
     constraints = sum(len(u.get(part) or {}) for part in ("include", "exclude", "ranges"))
-    return {"intent": intent, "language": language, "domain": u.get("domain") or u.get("topic_domain") or "",
-            "hard_constraints": constraints, "history_length": len(history_items), "returning": bool(returning),
-            "catalog_size": int(catalog_size), "mainstream": round(mainstream(history_items, popularity), 4)}
+    return {
+        "intent": intent,
+        "language": language,
+        "domain": u.get("domain") or u.get("topic_domain") or "",
+        "hard_constraints": constraints,
+        "history_length": len(history_items),
+        "returning": bool(returning),
+        "catalog_size": int(catalog_size),
+        "mainstream": round(mainstream(history_items, popularity), 4),
+    }
 
 
 def context_vector(context: dict[str, Any]) -> np.ndarray:
@@ -60,17 +76,19 @@ def context_vector(context: dict[str, Any]) -> np.ndarray:
     """
     history = max(float(context.get("history_length", 0) or 0), 0.0)
     catalog = max(float(context.get("catalog_size", 1) or 1), 1.0)
-    return np.array([
-        1.0,
-        1.0 if context.get("intent") == rules.RECOMMEND else 0.0,
-        1.0 if context.get("language") == "zh" else 0.0,
-        1.0 if context.get("domain", "movie") in ("", "movie") else 0.0,
-        min(float(context.get("hard_constraints", 0) or 0), 3.0) / 3.0,
-        min(math.log1p(history) / HISTORY_SCALE, 1.0),
-        1.0 if context.get("returning") else 0.0,
-        min(math.log10(catalog) / CATALOG_SCALE, 1.0),
-        min(max(float(context.get("mainstream", 0.0) or 0.0), 0.0), 1.0),
-    ])
+    return np.array(
+        [
+            1.0,
+            1.0 if context.get("intent") == rules.RECOMMEND else 0.0,
+            1.0 if context.get("language") == "zh" else 0.0,
+            1.0 if context.get("domain", "movie") in ("", "movie") else 0.0,
+            min(float(context.get("hard_constraints", 0) or 0), 3.0) / 3.0,
+            min(math.log1p(history) / HISTORY_SCALE, 1.0),
+            1.0 if context.get("returning") else 0.0,
+            min(math.log10(catalog) / CATALOG_SCALE, 1.0),
+            min(max(float(context.get("mainstream", 0.0) or 0.0), 0.0), 1.0),
+        ]
+    )
 
 
 @dataclass
@@ -157,10 +175,16 @@ class LinearThompson:
 
     def to_state(self) -> dict:
         """Return the model as JSON-ready data (stored in the database between processes)."""
-        return {"features": list(FEATURES), "noise": self.noise, "floor": self.floor, "decay": self.decay,
-                "updates": self.updates,
-                "arms": {name: {"A": arm.A.tolist(), "b": arm.b.tolist(), "pulls": arm.pulls}
-                         for name, arm in self.arms.items()}}
+        return {
+            "features": list(FEATURES),
+            "noise": self.noise,
+            "floor": self.floor,
+            "decay": self.decay,
+            "updates": self.updates,
+            "arms": {
+                name: {"A": arm.A.tolist(), "b": arm.b.tolist(), "pulls": arm.pulls} for name, arm in self.arms.items()
+            },
+        }
 
     @classmethod
     def from_state(cls, state: dict, names: list[str] | tuple[str, ...]) -> LinearThompson:
@@ -170,8 +194,19 @@ class LinearThompson:
         arms = {}
         for name in names:
             stored = (state.get("arms") or {}).get(name) if same_features else None
-            arms[name] = (LinearArm(A=np.array(stored["A"], dtype=float), b=np.array(stored["b"], dtype=float),
-                                    pulls=float(stored.get("pulls", 0.0)))
-                          if stored else LinearArm.fresh(dim))
-        return cls(arms=arms, noise=float(state.get("noise", NOISE)), floor=float(state.get("floor", EXPLORE_FLOOR)),
-                   decay=float(state.get("decay", DECAY)), updates=int(state.get("updates", 0)))
+            arms[name] = (
+                LinearArm(
+                    A=np.array(stored["A"], dtype=float),
+                    b=np.array(stored["b"], dtype=float),
+                    pulls=float(stored.get("pulls", 0.0)),
+                )
+                if stored
+                else LinearArm.fresh(dim)
+            )
+        return cls(
+            arms=arms,
+            noise=float(state.get("noise", NOISE)),
+            floor=float(state.get("floor", EXPLORE_FLOOR)),
+            decay=float(state.get("decay", DECAY)),
+            updates=int(state.get("updates", 0)),
+        )

@@ -13,6 +13,7 @@ standard ones (Dudik, Langford and Li 2011; Swaminathan and Joachims 2015):
 with q a reward model fitted on the logs (`ridge_reward_model`). Written here (a few lines each) because obp,
 the usual library, does not install on this Python; tests check them against hand-computed cases.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -80,8 +81,12 @@ def ridge_reward_model(logs: Logs, n_arms: int, prior: float = 1.0) -> np.ndarra
 def estimates(logs: Logs, target: np.ndarray, n_arms: int) -> dict[str, float]:
     """Return every estimator's value of the target policy from the logs."""
     predicted = ridge_reward_model(logs, n_arms)
-    return {"IPS": ips(logs, target), "SNIPS": snips(logs, target), "DM": direct(target, predicted),
-            "DR": doubly_robust(logs, target, predicted)}
+    return {
+        "IPS": ips(logs, target),
+        "SNIPS": snips(logs, target),
+        "DM": direct(target, predicted),
+        "DR": doubly_robust(logs, target, predicted),
+    }
 
 
 def deterministic(actions: np.ndarray, n_arms: int) -> np.ndarray:

@@ -1,4 +1,5 @@
 """One feedback check for both adapters: the websocket frame and the REST body accept and refuse the same requests."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Feedback export: every kind of feedback with where it came from, filters, deletions, and a re-import round trip."""
+
 from __future__ import annotations
 
 import json
@@ -23,13 +24,25 @@ pytestmark = pytest.mark.django_db
 
 def shown(conversation, profile, items, arm="popular-first", propensity=0.4):
     """Store an assistant turn listing the items, logged as the policy's choice; return the list."""
-    message = Message.objects.create(conversation=conversation, role=Message.Role.ASSISTANT, text="Try these.",
-                                     payload={"intent": "recommend", "strategy": arm,
-                                              "understanding": {"domain": "movie"},
-                                              "items": [{"item_id": str(i.pk)} for i in items]})
+    message = Message.objects.create(
+        conversation=conversation,
+        role=Message.Role.ASSISTANT,
+        text="Try these.",
+        payload={
+            "intent": "recommend",
+            "strategy": arm,
+            "understanding": {"domain": "movie"},
+            "items": [{"item_id": str(i.pk)} for i in items],
+        },
+    )
     choice = Choice(arm, propensity, {arm: propensity}, {"intent": "recommend", "history_length": 2})
-    return list_log(choice=choice, items=[str(i.pk) for i in items], profile=profile, conversation=conversation,
-                    message_id=message.pk), message
+    return list_log(
+        choice=choice,
+        items=[str(i.pk) for i in items],
+        profile=profile,
+        conversation=conversation,
+        message_id=message.pk,
+    ), message
 
 
 @pytest.fixture
@@ -42,15 +55,23 @@ def feedback(catalog, guest):
     services.feedback_record(profile=profile, item_id=catalog["ml-100"].pk, kind="like", conversation=conversation)
     services.feedback_record(profile=profile, item_id=catalog["ml-100"].pk, kind="unlike", conversation=conversation)
     services.feedback_record(profile=profile, item_id=catalog["ml-100"].pk, kind="like", conversation=conversation)
-    services.feedback_record(profile=profile, item_id=catalog["ml-50"].pk, kind="rating", value=4.5,
-                             conversation=conversation)
-    services.stated_feedback_record(feedback=[{"item_id": str(catalog["ml-313"].pk), "kind": "dislike"}],
-                                    profile=profile, conversation=conversation)
+    services.feedback_record(
+        profile=profile, item_id=catalog["ml-50"].pk, kind="rating", value=4.5, conversation=conversation
+    )
+    services.stated_feedback_record(
+        feedback=[{"item_id": str(catalog["ml-313"].pk), "kind": "dislike"}], profile=profile, conversation=conversation
+    )
     services.feedback_record(profile=profile, item_id=catalog["p-1"].pk, kind="purchase", origin="api")
     services.reply_rate(message=message, value=1)
     old = Profile.objects.create(kind="imported", source="shop", external_id="u-77")
-    interaction_record(profile=old, item=catalog["ml-56"], kind="rating", value=2.0, origin="import",
-                       occurred_at=timezone.now() - timedelta(days=40))
+    interaction_record(
+        profile=old,
+        item=catalog["ml-56"],
+        kind="rating",
+        value=2.0,
+        origin="import",
+        occurred_at=timezone.now() - timedelta(days=40),
+    )
     return profile, conversation, listed
 
 
@@ -62,8 +83,11 @@ def test_rows_say_where_each_event_came_from(feedback, catalog):
     mine = [r for r in events if r["user"] == f"guest-{profile.pk}"]
     pressed = [r for r in mine if r["item"] == "ml-100"]
     assert [r["event"] for r in pressed] == ["like", "unlike", "like"]
-    assert all((r["list"], r["arm"], r["propensity"], r["rank"], r["via"], r["conversation"])
-               == (listed.pk, "popular-first", 0.4, 2, "pressed", conversation.pk) for r in pressed)
+    assert all(
+        (r["list"], r["arm"], r["propensity"], r["rank"], r["via"], r["conversation"])
+        == (listed.pk, "popular-first", 0.4, 2, "pressed", conversation.pk)
+        for r in pressed
+    )
     stated = next(r for r in mine if r["item"] == "ml-313")
     assert (stated["via"], stated["event"], stated["list"]) == ("stated", "dislike", None)
     assert next(r for r in mine if r["item"] == "ml-50")["via"] == "rated"
@@ -108,12 +132,15 @@ def test_export_and_reimport_into_a_fresh_database_keeps_every_event(feedback, t
     report = import_interactions(path, source="test", user_source="export")
     assert report.created == sum(before.values()) == 17
     assert report.error_count == 1  # the reply thumb: not an item event
-    after = Counter((i.item.external_id, i.kind, i.value, i.occurred_at.isoformat()[:23])
-                    for i in Interaction.objects.select_related("item"))
+    after = Counter(
+        (i.item.external_id, i.kind, i.value, i.occurred_at.isoformat()[:23])
+        for i in Interaction.objects.select_related("item")
+    )
     assert after == before
     assert sorted(Counter(Profile.objects.values_list("external_id", flat=True)).keys()) == sorted(users_before)
     assert Counter(rules.grade(i.kind, i.value) for i in Interaction.objects.all()) == Counter(
-        rules.grade(k[1], k[2]) for k in before.elements())
+        rules.grade(k[1], k[2]) for k in before.elements()
+    )
     again = import_interactions(path, source="test", user_source="export")  # the keys make it idempotent
     assert again.created == 0
 
@@ -169,9 +196,20 @@ def test_the_recommender_app_does_not_import_the_chat_app():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "recommender"
-    for path in [root / "dashboard.py", root / "dashboard_selectors.py", root / "services" / "policy.py",
-                 root / "services" / "training.py", root / "tasks.py", *(root / "engine").rglob("*.py")]:
+    for path in [
+        root / "dashboard.py",
+        root / "dashboard_selectors.py",
+        root / "services" / "policy.py",
+        root / "services" / "training.py",
+        root / "tasks.py",
+        *(root / "engine").rglob("*.py"),
+    ]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             assert not any(n == "chat" or n.startswith("chat.") for n in names), path

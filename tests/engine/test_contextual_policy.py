@@ -1,4 +1,5 @@
 """The contextual policy (linear Thompson sampling with logged propensities) and the off-policy estimators."""
+
 import numpy as np
 import pytest
 
@@ -6,9 +7,18 @@ from recommender.engine import contextual, offpolicy, rules
 
 
 def test_context_vector_reads_the_logged_context_and_missing_keys_as_zero():
-    x = contextual.context_vector({"intent": "recommend", "language": "zh", "domain": "movie", "hard_constraints": 6,
-                                   "history_length": 10_000, "returning": True, "catalog_size": 10**9,
-                                   "mainstream": 0.25})
+    x = contextual.context_vector(
+        {
+            "intent": "recommend",
+            "language": "zh",
+            "domain": "movie",
+            "hard_constraints": 6,
+            "history_length": 10_000,
+            "returning": True,
+            "catalog_size": 10**9,
+            "mainstream": 0.25,
+        }
+    )
     assert x.tolist() == [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.25]
     empty = contextual.context_vector({"domain": "book"})
     assert empty.tolist() == [1.0] + [0.0] * (len(contextual.FEATURES) - 1)
@@ -80,8 +90,17 @@ def test_state_round_trips_and_new_arms_start_fresh():
 
 
 def test_signed_reward_shares_the_grades_of_the_beta_reward():
-    for kind, value in [("like", None), ("favourite", None), ("purchase", None), ("rating", 4.0), ("dislike", None),
-                        ("rating", 2.0), ("rating", 3.0), ("view", None), ("unlike", None)]:
+    for kind, value in [
+        ("like", None),
+        ("favourite", None),
+        ("purchase", None),
+        ("rating", 4.0),
+        ("dislike", None),
+        ("rating", 2.0),
+        ("rating", 3.0),
+        ("view", None),
+        ("unlike", None),
+    ]:
         beta, signed = rules.reward(kind, value), rules.signed_reward(kind, value)
         assert (beta is None) == (signed is None)
         if beta is not None:
@@ -93,8 +112,12 @@ def test_signed_reward_shares_the_grades_of_the_beta_reward():
 
 def hand_logs():
     # 4 logged turns, 2 arms; logging probabilities of the chosen arm and rewards
-    return offpolicy.Logs(contexts=np.ones((4, 1)), actions=np.array([0, 1, 0, 1]),
-                          propensities=np.array([0.5, 0.25, 0.8, 0.5]), rewards=np.array([1.0, 0.0, 0.5, 1.0]))
+    return offpolicy.Logs(
+        contexts=np.ones((4, 1)),
+        actions=np.array([0, 1, 0, 1]),
+        propensities=np.array([0.5, 0.25, 0.8, 0.5]),
+        rewards=np.array([1.0, 0.0, 0.5, 1.0]),
+    )
 
 
 def test_ips_snips_dm_dr_against_hand_computed_values():
@@ -116,8 +139,9 @@ def test_a_perfect_reward_model_makes_dr_exact_and_stochastic_targets_weigh_by_p
     rewards = truth[np.arange(4), logs.actions]
     exact = offpolicy.Logs(logs.contexts, logs.actions, logs.propensities, rewards)
     assert offpolicy.doubly_robust(exact, target, truth) == pytest.approx((target * truth).sum(axis=1).mean())
-    assert offpolicy.ips(exact, target) == pytest.approx(np.mean([0.5 / 0.5 * 1, 0.5 / 0.25 * 0, 0.5 / 0.8 * 0.5,
-                                                                  0.5 / 0.5 * 1.0]))
+    assert offpolicy.ips(exact, target) == pytest.approx(
+        np.mean([0.5 / 0.5 * 1, 0.5 / 0.25 * 0, 0.5 / 0.8 * 0.5, 0.5 / 0.5 * 1.0])
+    )
 
 
 def test_estimators_recover_a_known_value_from_uniform_logs():

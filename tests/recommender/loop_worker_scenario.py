@@ -6,6 +6,7 @@
 the websocket and like one, then waits for the Celery worker to fold it into the policy; `retrain` asks the
 worker to retrain with a better and then a worse configuration. Each prints one JSON line.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,8 +44,11 @@ def prepare() -> dict:
 async def _socket_turn(session_key: str) -> tuple[dict, dict]:
     from chatrec_site.asgi import application
 
-    comm = WebsocketCommunicator(application, "/ws/chat/", headers=[(b"origin", b"http://testserver"),
-                                                                   (b"cookie", f"sessionid={session_key}".encode())])
+    comm = WebsocketCommunicator(
+        application,
+        "/ws/chat/",
+        headers=[(b"origin", b"http://testserver"), (b"cookie", f"sessionid={session_key}".encode())],
+    )
     assert (await comm.connect(timeout=120))[0]
     await comm.send_json_to({"type": "message", "text": "recommend some films", "k": 4})
     frames = []
@@ -66,13 +70,20 @@ def socket(session_key: str) -> dict:
     while state is None and time.monotonic() < deadline:  # the worker folds it after the queued task runs
         time.sleep(0.5)
         state = PolicyState.objects.filter(events_through__gte=event.pk).first()
-    folded = (state.state["arms"][shown.arm]["b"] if state else None)
+    folded = state.state["arms"][shown.arm]["b"] if state else None
     x = contextual.context_vector(shown.context).tolist()
-    return {"strategy": items["strategy"], "list_arm": shown.arm, "propensity": shown.propensity,
-            "probability_of_arm": shown.probabilities.get(shown.arm), "event_list": event.context.get("list"),
-            "event_propensity": event.context.get("propensity"), "list_id": shown.pk, "folded_b": folded,
-            "expected_b": [rules.GUEST_REWARD_WEIGHT * v for v in x],
-            "lists_through": state.lists_through if state else None}
+    return {
+        "strategy": items["strategy"],
+        "list_arm": shown.arm,
+        "propensity": shown.propensity,
+        "probability_of_arm": shown.probabilities.get(shown.arm),
+        "event_list": event.context.get("list"),
+        "event_propensity": event.context.get("propensity"),
+        "list_id": shown.pk,
+        "folded_b": folded,
+        "expected_b": [rules.GUEST_REWARD_WEIGHT * v for v in x],
+        "lists_through": state.lists_through if state else None,
+    }
 
 
 def retrain() -> dict:

@@ -1,4 +1,5 @@
 """The learning loop in the database: the retraining gate, artifact pruning, job progress, and the policy's logs."""
+
 from __future__ import annotations
 
 import pytest
@@ -15,16 +16,22 @@ WORSE = {"components": {"popularity": {}}, "tune": {}, "rating": None}
 
 def taste_groups(groups: int = 5, size: int = 5, people: int = 16) -> None:
     """Store people who each like most of one group of films: a model that reads co-likes beats popularity."""
-    items = [[Item.objects.create(source="t", external_id=f"g{g}-{i}", title=f"Film {g}-{i}",
-                                  attributes={"genres": [f"G{g}"]}) for i in range(size)] for g in range(groups)]
+    items = [
+        [
+            Item.objects.create(
+                source="t", external_id=f"g{g}-{i}", title=f"Film {g}-{i}", attributes={"genres": [f"G{g}"]}
+            )
+            for i in range(size)
+        ]
+        for g in range(groups)
+    ]
     now = timezone.now()
     for g, group in enumerate(items):
         for p in range(people + 4 * g):  # groups differ in size, so popularity alone points at the big one
             person = Profile.objects.create(kind="imported", source="t", external_id=f"p{g}-{p}")
             for i, item in enumerate(group):
                 if (i + p) % size != 0:
-                    Interaction.objects.create(profile=person, item=item, kind="like", occurred_at=now,
-                                               origin="import")
+                    Interaction.objects.create(profile=person, item=item, kind="like", occurred_at=now, origin="import")
 
 
 def test_the_gate_keeps_a_worse_version_out_within_a_documented_tolerance():

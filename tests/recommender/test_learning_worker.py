@@ -1,5 +1,6 @@
 """The learning loop on a real Celery worker: websocket feedback reaches the contextual policy with the logged
 propensity, and a retrain activates a better model version and refuses a worse one."""
+
 from __future__ import annotations
 
 import json
@@ -14,19 +15,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_step(env: dict, *args: str, timeout: int = 300) -> dict:
-    result = subprocess.run([sys.executable, "-m", "tests.recommender.loop_worker_scenario", *args], cwd=ROOT,
-                            env=env, capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.recommender.loop_worker_scenario", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     line = next(line for line in result.stdout.splitlines() if line.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return json.loads(line[len("RESULT ") :])
 
 
 def worker_env(tmp_path: Path) -> dict:
     """A deployment of its own: a database file (or CHATREC_TEST_WORKER_DATABASE_URL), the broker of REDIS_URL
     when set (else the file broker), and tasks sent to the worker rather than run in place."""
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "CELERY_BROKER_URL"}}
-    env.update({"CHATREC_VAR_DIR": str(tmp_path), "CHATREC_LLM_BACKEND": "none", "CELERY_TASK_ALWAYS_EAGER": "0",
-                "CHATREC_ARTIFACTS_DIR": str(tmp_path / "models")})
+    env.update(
+        {
+            "CHATREC_VAR_DIR": str(tmp_path),
+            "CHATREC_LLM_BACKEND": "none",
+            "CELERY_TASK_ALWAYS_EAGER": "0",
+            "CHATREC_ARTIFACTS_DIR": str(tmp_path / "models"),
+        }
+    )
     if os.environ.get("CHATREC_TEST_WORKER_DATABASE_URL"):
         env["DATABASE_URL"] = os.environ["CHATREC_TEST_WORKER_DATABASE_URL"]
     return env
@@ -36,12 +49,26 @@ def test_feedback_reaches_the_policy_and_retraining_is_gated_on_a_real_worker(tm
     env = worker_env(tmp_path)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=180)
     if "DATABASE_URL" in env:  # a shared server database: start from nothing
-        subprocess.run([sys.executable, "manage.py", "flush", "--no-input"], cwd=ROOT, env=env, check=True,
-                       timeout=180)
+        subprocess.run([sys.executable, "manage.py", "flush", "--no-input"], cwd=ROOT, env=env, check=True, timeout=180)
     log = open(tmp_path / "worker.log", "w")
-    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "chatrec_site", "worker", "--pool=solo",
-                               "--loglevel=info", "-n", f"loop-{os.getpid()}@%h"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "chatrec_site",
+            "worker",
+            "--pool=solo",
+            "--loglevel=info",
+            "-n",
+            f"loop-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         session = run_step(env, "prepare")["session"]
         turn = run_step(env, "socket", session)

@@ -1,4 +1,5 @@
 """Export stored feedback (presses, ratings, chat-inferred likes, reply thumbs) as JSON Lines or CSV."""
+
 from __future__ import annotations
 
 import sys
@@ -20,8 +21,10 @@ def _day(text: str | None, name: str) -> date | None:
 
 
 class Command(BaseCommand):
-    help = ("Export feedback events with their origin, conversation, shown list, arm and propensity; item events "
-            "re-import with import_interactions.")
+    help = (
+        "Export feedback events with their origin, conversation, shown list, arm and propensity; item events "
+        "re-import with import_interactions."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--format", choices=FORMATS, default="jsonl")
@@ -35,8 +38,9 @@ class Command(BaseCommand):
         start, end = _day(options["start"], "start"), _day(options["end"], "end")
         if start and end and start > end:
             raise CommandError("--start is after --end")
-        rows = feedback_rows(ExportFilter(start=start, end=end, domain=options["domain"]),
-                             replies=not options["no_replies"])
+        rows = feedback_rows(
+            ExportFilter(start=start, end=end, domain=options["domain"]), replies=not options["no_replies"]
+        )
         out = options["output"].open("w", encoding="utf-8", newline="") if options["output"] else sys.stdout
         count = -1 if options["format"] == "csv" else 0  # the CSV header is a line too
         try:
