@@ -347,24 +347,32 @@ def report(results: list[dict], n_turns: int) -> str:
     names = [n for n in results[0]["curves"] if not n.startswith("best fixed")]
     totals = {name: [float(r["curves"][name][-1]) for r in results] for name in names}
     best = [float(r["curves"][_best_name(r)][-1]) for r in results]
+    ours = np.array(totals["contextual LinTS"])
+
+    def wins(name: str | None) -> str:
+        if name == "contextual LinTS":
+            return "–"
+        other = np.array(best) if name is None else np.array(totals[name])
+        return f"{int((ours > other).sum())} of {len(results)}"
+
     lines = [
         f"Simulated people from ML-100K (30 % of users held out of training per seed), {n_turns} turns a seed, "
         f"seeds {', '.join(str(r['seed']) for r in results)}; reward = likes minus dislikes among the examined "
         f"items of a list of {LIST_LENGTH}. Command: `python -m benchmarks.bandit`.",
         "",
-        "| policy | cumulative reward (mean ± sd) | share of best fixed | regret vs best fixed |",
-        "|---|---|---|---|",
+        "| policy | cumulative reward (mean ± sd) | share of best fixed | regret vs best fixed | seeds where contextual LinTS earns more |",
+        "|---|---|---|---|---|",
     ]
     for name in names:
         vals = np.array(totals[name])
         share = np.array(totals[name]) / np.array(best)
         lines.append(
             f"| {name} | {vals.mean():.0f} ± {vals.std():.0f} | {share.mean():.3f} (min {share.min():.3f}) "
-            f"| {np.mean(np.array(best) - vals):.0f} |"
+            f"| {np.mean(np.array(best) - vals):.0f} | {wins(name)} |"
         )
     lines.append(
         f"| best fixed in hindsight ({', '.join(sorted({r['best_arm'] for r in results}))}) | "
-        f"{np.mean(best):.0f} ± {np.std(best):.0f} | 1.000 | 0 |"
+        f"{np.mean(best):.0f} ± {np.std(best):.0f} | 1.000 | 0 | {wins(None)} |"
     )
     lines += [
         "",
