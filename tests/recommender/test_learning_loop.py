@@ -70,3 +70,17 @@ def test_retraining_activates_a_better_version_refuses_a_worse_one_and_prunes(se
     assert pruned.count() == ModelVersion.objects.count() - 1 - rules.MODEL_KEEP_INACTIVE
     assert not any((tmp_path / v.name).exists() for v in pruned)
     assert (tmp_path / better["version"]).is_dir()  # the active one stays
+
+
+@pytest.mark.django_db
+def test_a_running_jobs_stage_shows_in_the_admin(django_user_model):
+    from django.test import Client
+
+    JobLock.objects.create(name=training.RETRAIN_LOCK, holder="w1")
+    training.lock_progress(training.RETRAIN_LOCK)("fitting hybrid", 0.42)
+    staff = django_user_model.objects.create_superuser("boss", password="pw-123456")
+    client = Client()
+    client.force_login(staff)
+    page = client.get("/admin/recommender/joblock/")
+    assert page.status_code == 200 and b"fitting hybrid" in page.content and b"42 %" in page.content
+    assert client.get("/admin/recommender/shownlist/").status_code == 200
