@@ -381,8 +381,9 @@ class TurnRun:
                 self.user_message_id, self.message_id = turn_write(
                     conversation=self.conversation, text=self.text, reply=self.reply, plan=plan,
                     items=plan.item_entries() if self.listed else [], state=self.state)
-            if self.store and self.listed and plan.items and self.choice is not None \
-                    and plan.strategy == self.choice.arm:  # a list the policy's arm ranked (not the popularity fill)
+            # A stored list the policy's arm ranked (not the popularity fill), which feedback can point back to.
+            if self.message_id is not None and self.listed and plan.items and self.choice is not None \
+                    and plan.strategy == self.choice.arm:
                 policy.list_log(choice=self.choice, items=[s.item_id for s in plan.items], profile=self.profile,
                                 conversation=self.conversation, message_id=self.message_id)
             if plan.feedback and self.store and self.profile is not None:

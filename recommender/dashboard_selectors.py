@@ -1,6 +1,9 @@
-"""Reads for the staff dashboard: every figure is an aggregate computed by the database, never a loop over events.
+"""Reads for the staff dashboard: every figure is an aggregate computed by the database, never a loop over events
+(the learning loop's panel reads the window's shown lists, at most `policy.REPORT_MAX_LISTS`, since off-policy
+estimates need them one by one).
 
 Each function takes a `Window` (a date range and an optional catalog domain) and returns plain JSON-ready data.
+Figures about stored turns come from the chat app's reads, handed in (`TurnReads`): this app does not import it.
 """
 from __future__ import annotations
 
