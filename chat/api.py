@@ -248,10 +248,10 @@ class RecommendView(ApiView):
 
 class FeedbackIn(serializers.Serializer):
     item = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
-    kind = serializers.ChoiceField(choices=Interaction.Kind.values, error_messages={
-        "invalid_choice": f"Must be one of: {', '.join(Interaction.Kind.values)}."})
-    value = serializers.FloatField(required=False, allow_null=True, min_value=-1e6, max_value=1e6)
-    key = serializers.CharField(required=False, allow_blank=False, max_length=100,
+    kind = serializers.ChoiceField(choices=rules.FEEDBACK_KINDS)
+    value = serializers.FloatField(required=False, allow_null=True, min_value=-rules.FEEDBACK_VALUE_LIMIT,
+                                   max_value=rules.FEEDBACK_VALUE_LIMIT)
+    key = serializers.CharField(required=False, allow_blank=False, max_length=rules.FEEDBACK_KEY_CHARS,
                                 help_text="Client idempotency key: a repeated key records the event once.")
 
 
@@ -274,15 +274,16 @@ class FeedbackView(ApiView):
             return error_response("not_authenticated", "Send 'Authorization: Token <key>' to record feedback.", 401)
         if not isinstance(request.data, dict):
             return error_response("invalid", "The body must be a JSON object.", 400)
-        data = FeedbackIn(data=request.data)
-        data.is_valid(raise_exception=True)
-        v = data.validated_data
-        if not Item.objects.filter(pk=v["item"]).exists():
-            return error_response("not_found", f"Unknown item {v['item']}.", 404)
-        event, created = services.feedback_record(
-            profile=profile, item_id=v["item"], kind=v["kind"], value=v.get("value"), client_key=v.get("key"),
-            origin=Interaction.Origin.API,
-        )
+        body = request.data
+        try:  # the shared check (FeedbackIn documents the same body in the schema)
+            item, kind, value, key = services.feedback_check(body.get("item"), body.get("kind"), body.get("value"),
+                                                             body.get("key"))
+        except services.TurnError as exc:
+            return error_response("invalid", f"{exc.field}: {exc.message}", 400)
+        if not Item.objects.filter(pk=item).exists():
+            return error_response("not_found", f"Unknown item {item}.", 404)
+        event, created = services.feedback_record(profile=profile, item_id=item, kind=kind, value=value,
+                                                  client_key=key, origin=Interaction.Origin.API)
         body = {"id": event.pk, "item": event.item_id, "kind": event.kind, "value": event.value, "created": created}
         return Response(body, status=201 if created else 200)
 

@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 FRAME_OVERHEAD = 4096
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_BAD_FRAMES = 4400
-FEEDBACK_KINDS = ("like", "dislike", "favourite", "rating", "click", "unlike", "undislike", "unfavourite")
 QUERY_CHARS = 200
 ERRORS = {
     "bad_json": "The frame is not valid JSON.",
@@ -214,18 +213,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
             self.cancel.set()
 
     async def on_feedback(self, frame: dict):
-        item, kind, value, key = frame.get("item"), frame.get("kind"), frame.get("value"), frame.get("key")
-        if not isinstance(item, int) or isinstance(item, bool):
-            await self.error("bad_field", field="item")
-            return
-        if kind not in FEEDBACK_KINDS:
-            await self.error("bad_field", field="kind")
-            return
-        if value is not None and (not isinstance(value, (int, float)) or isinstance(value, bool)):
-            await self.error("bad_field", field="value")
-            return
-        if key is not None and (not isinstance(key, str) or len(key) > 100):
-            await self.error("bad_field", field="key")
+        try:
+            item, kind, value, key = services.feedback_check(frame.get("item"), frame.get("kind"), frame.get("value"),
+                                                             frame.get("key"))
+        except services.TurnError as exc:
+            await self.error("bad_field", field=exc.field)
             return
         try:
             event, created = await self._feedback(item, kind, value, key)

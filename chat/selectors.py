@@ -3,7 +3,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from django.db.models import Count, Q
+from django.db import connection
+from django.db.models import CharField, Count, F, Func, IntegerField, Q, Value
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Coalesce, TruncDate
 
 from chat.models import Conversation, Message
 from recommender import selectors as serving
@@ -12,7 +15,7 @@ from recommender.engine.explain import shown_evidence
 from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
-from recommender.models import Interaction, Item, Profile
+from recommender.models import Interaction, Item, Profile, ShownList
 from recommender.services.feedback import stated_in_chat
 
 HISTORY_LIMIT = 300
@@ -195,13 +198,18 @@ def buttons_pressed(*, profile_id: int, item_ids: list[int]) -> dict[str, list[s
 
 
 def last_listing(*, conversation: Conversation, item_id: int) -> dict:
-    """Return where an item stood in the conversation's last list: rank, strategy, message id (empty if absent)."""
+    """Return where an item stood in the conversation's last list: rank, strategy, message id and, when the policy
+    logged the list, its id and propensity (empty if absent)."""
     last = conversation.messages.filter(role=Message.Role.ASSISTANT).order_by("-id").first()
     if last is None:
         return {}
     for rank, entry in enumerate((last.payload or {}).get("items", []), start=1):
         if entry.get("item_id") == str(item_id):
-            return {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
+            found = {"rank": rank, "strategy": last.payload.get("strategy", ""), "message": last.pk}
+            shown = ShownList.objects.filter(message_id=last.pk).values("pk", "propensity", "forced").first()
+            if shown is not None:  # the policy's logged choice: what the feedback rewards, with its probability
+                found.update({"list": shown["pk"], "propensity": shown["propensity"], "forced": shown["forced"]})
+            return found
     return {}
 
 
@@ -252,3 +260,83 @@ def catalog_domains(*, limit: int = 5) -> list[str]:
     rows = (Item.objects.values("domain").annotate(n=Count("id")).order_by("-n", "domain")
             .values_list("domain", flat=True)[:limit])
     return list(rows)
+
+
+# ---------------------------------------------------------------- the staff dashboard's reads of stored turns
+
+
+class JSONArrayLength(Func):
+    """The length of a JSON array inside a JSON column (SQLite json_array_length, PostgreSQL jsonb_array_length)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, field: str, key: str):
+        self.key = key
+        super().__init__(F(field))
+
+    def as_sql(self, compiler, conn, **extra):  # SQLite, MySQL-style JSON functions
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"COALESCE(json_array_length({sql}, %s), 0)", [*params, f"$.{self.key}"]
+
+    def as_postgresql(self, compiler, conn, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        expression = (f"COALESCE(jsonb_array_length(CASE WHEN jsonb_typeof({sql} -> %s) = 'array' "
+                      f"THEN {sql} -> %s END), 0)")
+        return expression, [*params, self.key, *params, self.key]
+
+
+def _dashboard_turns(start, end, domain: str):
+    turns = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=start, created_at__lt=end)
+    if domain:
+        turns = turns.filter(payload__understanding__domain=domain)
+    return turns
+
+
+class DashboardTurnReads:
+    """The dashboard's figures about stored turns (`recommender.dashboard_selectors.TurnReads`), each an aggregate
+    computed by the database."""
+
+    @staticmethod
+    def turns_by_day(start, end, domain: str) -> list[dict]:
+        """Return turn counts per day, intent and language."""
+        rows = (_dashboard_turns(start, end, domain)
+                .annotate(day=TruncDate("created_at"),
+                          intent=Coalesce(KeyTextTransform("intent", "payload"), Value("unknown"),
+                                          output_field=CharField()),
+                          language=Coalesce(KeyTextTransform("language", "payload"), Value("unknown"),
+                                            output_field=CharField()))
+                .values("day", "intent", "language").annotate(turns=Count("id"))
+                .order_by("day", "intent", "language"))
+        return [{"day": r["day"].isoformat(), "intent": r["intent"], "language": r["language"], "turns": r["turns"]}
+                for r in rows]
+
+    @staticmethod
+    def list_lengths(start, end, domain: str, short_below: int) -> dict:
+        """Return how many recommendation turns listed nothing, fewer than short_below items, or enough."""
+        counts = (_dashboard_turns(start, end, domain).filter(payload__intent=rules.RECOMMEND)
+                  .annotate(listed=JSONArrayLength("payload", "items"))
+                  .aggregate(turns=Count("id"), empty=Count("id", filter=Q(listed=0)),
+                             short=Count("id", filter=Q(listed__gt=0, listed__lt=short_below))))
+        turns, empty, short = counts["turns"] or 0, counts["empty"] or 0, counts["short"] or 0
+        return {"turns": turns, "empty": empty, "short": short, "short_below": short_below,
+                "empty_or_short_share": round((empty + short) / turns, 4) if turns else None}
+
+    @staticmethod
+    def recommended_items(domain: str) -> int:
+        """Return how many catalog items (of the domain) any assistant message ever listed."""
+        table, item_table = Message._meta.db_table, Item._meta.db_table
+        if connection.vendor == "postgresql":
+            shown = (f"SELECT DISTINCT (e ->> 'item_id') AS item_id FROM {table} m "
+                     f"CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.payload -> 'items') = 'array' "
+                     f"THEN m.payload -> 'items' ELSE '[]'::jsonb END) e WHERE m.role = %s")
+        else:
+            shown = (f"SELECT DISTINCT json_extract(e.value, '$.item_id') AS item_id FROM {table} m, "
+                     f"json_each(m.payload, '$.items') e WHERE m.role = %s")
+        sql = (f"SELECT COUNT(*) FROM ({shown}) s JOIN {item_table} i ON CAST(i.id AS TEXT) = s.item_id"
+               + (" WHERE i.domain = %s" if domain else ""))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [Message.Role.ASSISTANT] + ([domain] if domain else []))
+            return cursor.fetchone()[0]
+
+
+DASHBOARD_TURN_READS = DashboardTurnReads()

@@ -38,7 +38,7 @@ from chat.frames import (
 )
 from chat.models import Conversation, Message
 from recommender import selectors as serving
-from recommender.engine import bandit, replies, rules
+from recommender.engine import bandit, contextual, replies, rules
 from recommender.engine.conversation import (
     ConversationTurn,
     TurnInput,
@@ -72,6 +72,12 @@ def request_check(text: Any, k: Any = DEFAULT_K) -> tuple[str, int]:
     Text must be a non-empty string of at most CHATREC_MAX_MESSAGE_CHARS characters; k from 1 to MAX_K.
     """
     return rules.check_request(text, k, max_chars=settings.CHATREC_MAX_MESSAGE_CHARS)
+
+
+def feedback_check(item: Any, kind: Any, value: Any = None, key: Any = None) -> tuple[int, str, float | None, str | None]:
+    """Return (item, kind, value, key) of a feedback request or raise TurnError naming the field: the one feedback
+    validator both adapters use (the rule is `recommender.engine.rules.check_feedback`)."""
+    return rules.check_feedback(item, kind, value, key)
 
 
 # ---------------------------------------------------------------- conversation state
@@ -287,8 +293,7 @@ class TurnRun:
             text=text, state=state.context, shown=state.shown, catalog=serving.serving_catalog(),
             history=selectors.history_profile(profile=profile), bundle=bundle,
             named_elsewhere=selectors.named_elsewhere(profile=profile, conversation=conversation),
-            strategy=("explore" if explore else policy.strategy_choose()) if bundle is not None
-            else bandit.DEFAULT_STRATEGY,
+            strategy="explore" if explore and bundle is not None else bandit.DEFAULT_STRATEGY,  # drawn in head()
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
             backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
             llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
@@ -296,6 +301,7 @@ class TurnRun:
             learned=learned_reading(bundle),
         ))
         self.plan: TurnPlan | None = None
+        self.choice: policy.Choice | None = None
         self.reply = ""  # what was sent of the reply
         self.cards: list[dict] = []
         self.listed = False
@@ -306,9 +312,24 @@ class TurnRun:
     def _cancelled(self) -> bool:
         return self.cancel is not None and self.cancel.is_set()
 
+    def _strategy_choice(self, understood) -> policy.Choice | None:
+        """Draw the turn's ranking strategy from its context (or force the exploring one) and hand it to the turn."""
+        inp = self.turn.inp
+        if inp.bundle is None:
+            return None
+        history = list(inp.history.history or {}) or [*inp.history.liked, *inp.history.disliked]
+        context = contextual.turn_context(
+            intent=understood.intent, language=understood.language, understanding=understood.understanding,
+            history_items=history, returning=bool(history) or bool(self.state.shown),
+            catalog_size=len(inp.catalog.records), popularity=serving.item_popularity())
+        choice = policy.forced_choice("explore", context) if self.explore else policy.strategy_choose_for(context)
+        inp.strategy = choice.arm
+        return choice
+
     def head(self) -> Iterator[TurnEvent]:
         """Yield the start, the opening sentence in pieces and, for a listing turn, the items."""
         understood = self.turn.understand()
+        self.choice = self._strategy_choice(understood)
         yield TurnStarted(intent=understood.intent, language=understood.language,
                           conversation=self.conversation.pk if self.conversation else None,
                           understanding=understood.understanding)
@@ -360,6 +381,11 @@ class TurnRun:
                 self.user_message_id, self.message_id = turn_write(
                     conversation=self.conversation, text=self.text, reply=self.reply, plan=plan,
                     items=plan.item_entries() if self.listed else [], state=self.state)
+            # A stored list the policy's arm ranked (not the popularity fill), which feedback can point back to.
+            if self.message_id is not None and self.listed and plan.items and self.choice is not None \
+                    and plan.strategy == self.choice.arm:
+                policy.list_log(choice=self.choice, items=[s.item_id for s in plan.items], profile=self.profile,
+                                conversation=self.conversation, message_id=self.message_id)
             if plan.feedback and self.store and self.profile is not None:
                 stated_feedback_record(feedback=plan.feedback, profile=self.profile, conversation=self.conversation)
         report = plan.extra.get("rerank")

@@ -7,7 +7,17 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
-from recommender.models import BanditArm, DialogueLog, DialogueMention, Interaction, Item, ModelVersion, Profile
+from recommender.models import (
+    BanditArm,
+    DialogueLog,
+    DialogueMention,
+    Interaction,
+    Item,
+    JobLock,
+    ModelVersion,
+    Profile,
+    ShownList,
+)
 
 
 class AttributeKeyFilter(admin.SimpleListFilter):
@@ -137,3 +147,30 @@ class DialogueMentionAdmin(admin.ModelAdmin):
     list_filter = ("role", "liked", "dialogue__source")
     search_fields = ("name", "source_key")
     raw_id_fields = ("dialogue", "item")
+
+
+@admin.register(JobLock)
+class JobLockAdmin(admin.ModelAdmin):
+    """Running jobs (retraining): who holds the lock, until when, and the stage the job reports."""
+
+    list_display = ("name", "holder", "claimed_at", "expires_at", "stage", "done")
+    readonly_fields = ("name", "holder", "claimed_at", "expires_at", "progress")
+
+    @admin.display(description="stage")
+    def stage(self, obj: JobLock) -> str:
+        return (obj.progress or {}).get("stage", "")
+
+    @admin.display(description="done")
+    def done(self, obj: JobLock) -> str:
+        fraction = (obj.progress or {}).get("fraction")
+        return f"{100 * fraction:.0f} %" if isinstance(fraction, (int, float)) else ""
+
+
+@admin.register(ShownList)
+class ShownListAdmin(admin.ModelAdmin):
+    """Lists shown with the policy's choice: arm, propensity, context (read-only: they are the evaluation logs)."""
+
+    list_display = ("created_at", "arm", "propensity", "forced", "profile", "conversation")
+    list_filter = ("arm", "forced")
+    readonly_fields = ("policy", "arm", "propensity", "probabilities", "context", "items", "forced", "profile",
+                       "conversation", "message_id")

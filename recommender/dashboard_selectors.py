@@ -1,30 +1,28 @@
-"""Reads for the staff dashboard: every figure is an aggregate computed by the database, never a loop over events.
+"""Reads for the staff dashboard: every figure is an aggregate computed by the database, never a loop over events
+(the learning loop's panel reads the window's shown lists, at most `policy.REPORT_MAX_LISTS`, since off-policy
+estimates need them one by one).
 
 Each function takes a `Window` (a date range and an optional catalog domain) and returns plain JSON-ready data.
+Figures about stored turns come from the chat app's reads, handed in (`TurnReads`): this app does not import it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Protocol
 
-from django.db import connection
 from django.db.models import (
-    CharField,
     Count,
     F,
     FloatField,
-    Func,
-    IntegerField,
     Q,
-    Value,
 )
-from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, Coalesce, TruncDate
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from chat.models import Message
 from recommender.engine import rules
 from recommender.models import BanditArm, Interaction, Item, ModelVersion
+from recommender.services.policy import policy_report
 
 SHORT_LIST = 3  # a recommendation turn listing fewer items than this returned a short list
 DEFAULT_DAYS = 30
@@ -49,26 +47,6 @@ class Window:
                 datetime.combine(self.end + timedelta(days=1), time.min, tzinfo=tz))
 
 
-class JSONArrayLength(Func):
-    """The length of a JSON array inside a JSON column (SQLite json_array_length, PostgreSQL jsonb_array_length)."""
-
-    output_field = IntegerField()
-
-    def __init__(self, field: str, key: str):
-        self.key = key
-        super().__init__(F(field))
-
-    def as_sql(self, compiler, conn, **extra):  # SQLite, MySQL-style JSON functions
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"COALESCE(json_array_length({sql}, %s), 0)", [*params, f"$.{self.key}"]
-
-    def as_postgresql(self, compiler, conn, **extra):
-        sql, params = compiler.compile(self.source_expressions[0])
-        expression = (f"COALESCE(jsonb_array_length(CASE WHEN jsonb_typeof({sql} -> %s) = 'array' "
-                      f"THEN {sql} -> %s END), 0)")
-        return expression, [*params, self.key, *params, self.key]
-
-
 def _liked() -> Q:
     """Events graded LIKED by rules.grade, as a database condition."""
     return Q(kind__in=rules.LIKE_KINDS) | Q(kind="rating", value__gte=rules.LIKE_THRESHOLD)
@@ -87,14 +65,6 @@ def _events(window: Window):
     return events
 
 
-def _turns(window: Window):
-    start, end = window.bounds()
-    turns = Message.objects.filter(role=Message.Role.ASSISTANT, created_at__gte=start, created_at__lt=end)
-    if window.domain:
-        turns = turns.filter(payload__understanding__domain=window.domain)
-    return turns
-
-
 def feedback_by_day(window: Window) -> list[dict]:
     """Return per day: feedback events, likes, dislikes and the like rate (likes / (likes + dislikes))."""
     rows = (_events(window).annotate(day=TruncDate("occurred_at")).values("day")
@@ -105,28 +75,15 @@ def feedback_by_day(window: Window) -> list[dict]:
             for r in rows]
 
 
-def turns_by_day(window: Window) -> list[dict]:
-    """Return turn counts per day, intent and language."""
-    rows = (_turns(window)
-            .annotate(day=TruncDate("created_at"),
-                      intent=Coalesce(KeyTextTransform("intent", "payload"), Value("unknown"),
-                                      output_field=CharField()),
-                      language=Coalesce(KeyTextTransform("language", "payload"), Value("unknown"),
-                                        output_field=CharField()))
-            .values("day", "intent", "language").annotate(turns=Count("id")).order_by("day", "intent", "language"))
-    return [{"day": r["day"].isoformat(), "intent": r["intent"], "language": r["language"], "turns": r["turns"]}
-            for r in rows]
+class TurnReads(Protocol):
+    """The reads of stored turns the dashboard draws (the chat app's, `chat.selectors.DASHBOARD_TURN_READS`),
+    handed in by the caller: this app does not import the chat app."""
 
+    def turns_by_day(self, start: datetime, end: datetime, domain: str) -> list[dict]: ...
 
-def list_lengths(window: Window) -> dict:
-    """Return how many recommendation turns listed nothing, fewer than SHORT_LIST items, or enough."""
-    counts = (_turns(window).filter(payload__intent=rules.RECOMMEND)
-              .annotate(listed=JSONArrayLength("payload", "items"))
-              .aggregate(turns=Count("id"), empty=Count("id", filter=Q(listed=0)),
-                         short=Count("id", filter=Q(listed__gt=0, listed__lt=SHORT_LIST))))
-    turns = counts["turns"] or 0
-    return {"turns": turns, "empty": counts["empty"] or 0, "short": counts["short"] or 0, "short_below": SHORT_LIST,
-            "empty_or_short_share": round(((counts["empty"] or 0) + (counts["short"] or 0)) / turns, 4) if turns else None}
+    def list_lengths(self, start: datetime, end: datetime, domain: str, short_below: int) -> dict: ...
+
+    def recommended_items(self, domain: str) -> int: ...
 
 
 def strategy_arms() -> list[dict]:
@@ -152,26 +109,13 @@ def model_versions(window: Window) -> list[dict]:
     return out
 
 
-def catalog_coverage(window: Window) -> dict:
+def catalog_coverage(window: Window, turn_reads: TurnReads | None) -> dict:
     """Return how many catalog items (of the domain) were ever recommended, and their share of the catalog."""
     items = Item.objects.all()
     if window.domain:
         items = items.filter(domain=window.domain)
     catalog = items.count()
-    table, item_table = Message._meta.db_table, Item._meta.db_table
-    if connection.vendor == "postgresql":
-        shown = (f"SELECT DISTINCT (e ->> 'item_id') AS item_id FROM {table} m "
-                 f"CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN jsonb_typeof(m.payload -> 'items') = 'array' "
-                 f"THEN m.payload -> 'items' ELSE '[]'::jsonb END) e WHERE m.role = %s")
-    else:
-        shown = (f"SELECT DISTINCT json_extract(e.value, '$.item_id') AS item_id FROM {table} m, "
-                 f"json_each(m.payload, '$.items') e WHERE m.role = %s")
-    sql = (f"SELECT COUNT(*) FROM ({shown}) s JOIN {item_table} i ON CAST(i.id AS TEXT) = s.item_id"
-           + (" WHERE i.domain = %s" if window.domain else ""))
-    params = [Message.Role.ASSISTANT] + ([window.domain] if window.domain else [])
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        recommended = cursor.fetchone()[0]
+    recommended = turn_reads.recommended_items(window.domain) if turn_reads is not None else 0
     return {"catalog": catalog, "recommended": recommended,
             "share": round(recommended / catalog, 4) if catalog else None}
 
@@ -181,14 +125,18 @@ def domains() -> list[str]:
     return list(Item.objects.values_list("domain", flat=True).distinct().order_by("domain"))
 
 
-def dashboard_data(window: Window) -> dict:
-    """Return every figure the dashboard draws, for one window."""
+def dashboard_data(window: Window, turn_reads: TurnReads | None = None) -> dict:
+    """Return every figure the dashboard draws, for one window (turn figures empty without `turn_reads`)."""
+    start, end = window.bounds()
+    no_turns = {"turns": 0, "empty": 0, "short": 0, "short_below": SHORT_LIST, "empty_or_short_share": None}
     return {
         "window": {"start": window.start.isoformat(), "end": window.end.isoformat(), "domain": window.domain},
         "feedback": feedback_by_day(window),
-        "turns": turns_by_day(window),
-        "lists": list_lengths(window),
+        "turns": turn_reads.turns_by_day(start, end, window.domain) if turn_reads is not None else [],
+        "lists": (turn_reads.list_lengths(start, end, window.domain, SHORT_LIST) if turn_reads is not None
+                  else no_turns),
         "arms": strategy_arms(),
         "models": model_versions(window),
-        "coverage": catalog_coverage(window),
+        "coverage": catalog_coverage(window, turn_reads),
+        "learning": policy_report(start=start, end=end, domain=window.domain),
     }

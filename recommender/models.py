@@ -1,4 +1,4 @@
-"""Catalog items, people (profiles), typed feedback events, trained model versions and bandit state."""
+"""Catalog items, people (profiles), typed feedback events, trained model versions, bandit state and shown lists."""
 from __future__ import annotations
 
 from django.conf import settings
@@ -155,6 +155,8 @@ class JobLock(models.Model):
     holder = models.CharField(max_length=64, blank=True, default="", help_text="Empty when free.")
     claimed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
+    # What the holder reports while it runs ({"stage", "fraction", "at"}), shown in the admin.
+    progress = models.JSONField(default=dict, blank=True)
 
     def __str__(self) -> str:
         return f"{self.name} ({'held by ' + self.holder if self.holder else 'free'})"
@@ -176,6 +178,47 @@ class BanditArm(models.Model):
 
     def __str__(self) -> str:
         return f"{self.policy}/{self.arm}"
+
+
+class ShownList(models.Model):
+    """One list shown to a person with the policy's choice: the arm, its probability and the turn's context.
+
+    What off-policy evaluation (IPS, SNIPS, DR) and the feedback export read. A list the policy did not choose
+    (the person asked for a different selection) is `forced`, with propensity 1, and stays out of evaluation.
+    """
+
+    policy = models.CharField(max_length=64, default="ranking-strategy")
+    arm = models.CharField(max_length=64)
+    propensity = models.FloatField(help_text="The arm's probability under the policy when it was chosen.")
+    probabilities = models.JSONField(default=dict, blank=True, help_text="Every arm's probability then.")
+    context = models.JSONField(default=dict, blank=True, encoder=UnicodeJSONEncoder,
+                               help_text="The turn's features as logged (contextual.context_vector reads them).")
+    items = models.JSONField(default=list, blank=True, help_text="The item ids shown, in order.")
+    forced = models.BooleanField(default=False)
+    profile = models.ForeignKey(Profile, null=True, blank=True, on_delete=models.CASCADE, related_name="shown_lists")
+    conversation = models.ForeignKey("chat.Conversation", null=True, blank=True, on_delete=models.CASCADE,
+                                     related_name="shown_lists")
+    message_id = models.BigIntegerField(null=True, blank=True, db_index=True, help_text="The assistant message.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.arm} p={self.propensity:.3f}"
+
+
+class PolicyState(models.Model):
+    """The contextual policy's model (contextual.LinearThompson.to_state) and how far it has read the logs."""
+
+    policy = models.CharField(max_length=64, unique=True)
+    state = models.JSONField(default=dict, blank=True)
+    lists_through = models.BigIntegerField(default=0, help_text="Newest ShownList already folded in.")
+    events_through = models.BigIntegerField(default=0, help_text="Newest Interaction already folded in.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.policy
 
 
 class DialogueLog(models.Model):

@@ -1,7 +1,9 @@
-"""Thompson sampling over ranking strategies, with Beta-Bernoulli arms.
+"""Ranking strategies (the bandit's arms) and context-free Thompson sampling over Beta-Bernoulli arms.
 
-Each strategy is a way of weighting the hybrid's parts for a conversation turn. Feedback on what a strategy
-showed updates its arm; the reward of an event is `rules.reward` (a like is a success, a dislike a failure).
+Each strategy is a way of weighting the hybrid's parts for a conversation turn. The served policy picks one
+per turn from the turn's context (`contextual.py`); the Beta arms here stay as its context-free summary (the
+dashboard's pulls, the baseline in `benchmarks.bandit`): the reward of an event is `rules.reward` (a like is
+a success, a dislike a failure).
 """
 from __future__ import annotations
 
@@ -12,10 +14,13 @@ from .types import Evidence, ScoredItem
 
 # Multipliers on the hybrid's per-ranker score terms, by group; "explore" also shows a few items from
 # further down the candidate list, labelled as exploration.
+# The multipliers are far enough apart that the strategies really differ by context (popular-first for people
+# with a short history, taste-first for returning ones): `python -m benchmarks.bandit` measures it.
 STRATEGIES: dict[str, dict[str, float]] = {
     "balanced": {},
-    "taste-first": {"collaborative": 1.5, "content": 0.7},
-    "request-first": {"collaborative": 0.7, "content": 1.6},
+    "taste-first": {"collaborative": 2.0, "content": 0.5, "popularity": 0.5},
+    "request-first": {"collaborative": 0.5, "content": 2.5},
+    "popular-first": {"popularity": 3.0, "collaborative": 0.5, "content": 0.5},
     "explore": {"popularity": 0.3},
 }
 COMPONENT_GROUPS = {"content": "content", "query": "content", "likeness": "content", "popularity": "popularity"}  # the rest: collaborative

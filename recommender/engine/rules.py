@@ -72,6 +72,15 @@ def reward(kind: str, value: float | None = None) -> float | None:
     return {LIKED: 1.0, DISLIKED: 0.0}.get(grade(kind, value))
 
 
+def signed_reward(kind: str, value: float | None = None) -> float | None:
+    """Return the reward an event adds to the shown list it answers: +1 liked, -1 disliked, None when only SEEN.
+
+    The contextual policy learns a list's value as likes minus dislikes among its events (silence adds
+    nothing), the same grades as `reward`; the context-free Beta arms read `reward` (1 or 0).
+    """
+    return {LIKED: 1.0, DISLIKED: -1.0}.get(grade(kind, value))
+
+
 def is_retraction(kind: str) -> bool:
     """Return whether an event takes back an earlier press (RETRACTION_KINDS); it decides the item's grade as SEEN."""
     return kind in RETRACTION_KINDS
@@ -163,6 +172,73 @@ def check_k(k: Any) -> int:
 def check_request(text: Any, k: Any = DEFAULT_K, *, max_chars: int) -> tuple[str, int]:
     """Return (text, k) of a turn request, checked by check_text and check_k (the one request validator)."""
     return check_text(text, max_chars=max_chars), check_k(k)
+
+
+# ---------------------------------------------------------------- model versions
+
+# A retrained version replaces the active one only when its validation objective is not worse than the active
+# one's by more than this share (the two are measured on validation splits of different data, so a small
+# drop is noise; a larger one is a worse model, and the active one keeps serving).
+MODEL_GATE_TOLERANCE = 0.05
+# Artifacts kept on disk: the active version and the newest MODEL_KEEP_INACTIVE others (for rollback).
+MODEL_KEEP_INACTIVE = 3
+
+
+def model_gate(new: dict | None, active: dict | None, tolerance: float = MODEL_GATE_TOLERANCE) -> tuple[bool, str]:
+    """Return (activate?, why) for a new version's validation metrics against the active version's.
+
+    Each is a version's metrics["validation"]: {"objective": name, name.lower(): value, ...}. Without an active
+    version, or when the two measure different objectives, the new one is activated (nothing to compare).
+    """
+    objective = (new or {}).get("objective")
+    before = (active or {}).get("objective")
+    if not active or not before:
+        return True, "no active version to compare with"
+    if objective != before:
+        return True, f"objective changed ({before} -> {objective})"
+    value, old = (new or {}).get(str(objective).lower()), active.get(str(before).lower())
+    if not isinstance(old, (int, float)):
+        return True, "the active version has no validation value"
+    if not isinstance(value, (int, float)):
+        return False, "the new version has no validation value"
+    floor = old * (1.0 - tolerance)
+    if value + 1e-12 >= floor:
+        return True, f"{objective} {value:.4f} >= {floor:.4f} (active {old:.4f} - {100 * tolerance:g} %)"
+    return False, f"{objective} {value:.4f} < {floor:.4f} (active {old:.4f} - {100 * tolerance:g} %)"
+
+
+# ---------------------------------------------------------------- feedback requests
+
+# Every kind of feedback event a client may send (the Interaction kinds; a test keeps the two equal).
+FEEDBACK_KINDS = ("rating", "click", "like", "dislike", "favourite", "purchase", "view", "unlike", "undislike",
+                  "unfavourite")
+FEEDBACK_VALUE_LIMIT = 1e6
+FEEDBACK_KEY_CHARS = 100
+MAX_ID = 2**63 - 1
+ERROR_FEEDBACK_ITEM = "Must be an item id: a whole number from 1 to 2^63-1."
+ERROR_FEEDBACK_KIND = "Must be one of: " + ", ".join(FEEDBACK_KINDS) + "."
+ERROR_FEEDBACK_VALUE = "Must be a number from -1e6 to 1e6, or null."
+ERROR_FEEDBACK_KEY = f"Must be a non-empty string of at most {FEEDBACK_KEY_CHARS} characters."
+
+
+def check_feedback(item: Any, kind: Any, value: Any = None, key: Any = None) -> tuple[int, str, float | None, str | None]:
+    """Return (item, kind, value, key) of a feedback request, or raise TurnError("bad_field") naming the field.
+
+    The one check both adapters (websocket frame, REST body) use; a rating's range is the store's rule
+    (`services.feedback.interaction_record`), since it applies to imports too.
+    """
+    if not isinstance(item, int) or isinstance(item, bool) or not 1 <= item <= MAX_ID:
+        raise TurnError("bad_field", ERROR_FEEDBACK_ITEM, field="item")
+    if not isinstance(kind, str) or kind not in FEEDBACK_KINDS:
+        raise TurnError("bad_field", ERROR_FEEDBACK_KIND, field="kind")
+    if value is not None:
+        if (not isinstance(value, (int, float)) or isinstance(value, bool) or value != value
+                or not -FEEDBACK_VALUE_LIMIT <= value <= FEEDBACK_VALUE_LIMIT):
+            raise TurnError("bad_field", ERROR_FEEDBACK_VALUE, field="value")
+        value = float(value)
+    if key is not None and (not isinstance(key, str) or not key or len(key) > FEEDBACK_KEY_CHARS):
+        raise TurnError("bad_field", ERROR_FEEDBACK_KEY, field="key")
+    return item, kind, value, key
 
 
 # ---------------------------------------------------------------- list positions ("the second one")

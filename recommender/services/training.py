@@ -186,11 +186,12 @@ def model_activate(*, version: ModelVersion) -> None:
     version.is_active = True
 
 
-def model_train_if_stale(*, min_new_events: int = 1) -> dict:
+def model_train_if_stale(*, min_new_events: int = 1, config: dict | None = None) -> dict:
     """Retrain when at least min_new_events arrived after the active version's data mark; return what happened.
 
     The check and the training happen under the retrain lock, so two workers never both retrain on the
-    same news; the one that finds the lock held returns at once with "busy".
+    same news; the one that finds the lock held returns at once with "busy". The new version is activated
+    only when it passes the gate (`model_gate_activate`); the running job's stage shows on its lock (admin).
     """
     try:
         with job_lock(name=RETRAIN_LOCK, ttl=RETRAIN_LOCK_TTL, renew_every=RETRAIN_LOCK_RENEW_S):
@@ -200,10 +201,55 @@ def model_train_if_stale(*, min_new_events: int = 1) -> dict:
             count = new_events.count()
             if active is not None and count < min_new_events:
                 return {"trained": False, "new_events": count}
-            version = _train_locked(name=None, config=None, progress=None, activate=True)
+            version = _train_locked(name=None, config=config, progress=lock_progress(RETRAIN_LOCK), activate=False)
+            activated, reason = model_gate_activate(version=version, active=active)
+            lock_progress(RETRAIN_LOCK)("done" if activated else "done (kept the active version)", 1.0)
+            pruned = artifacts_prune()
     except LockHeld:
         logger.info("retrain skipped: another worker is training")
         return {"trained": False, "busy": True}
-    logger.info("trained %s on %s interactions", version.name, version.n_interactions)
-    return {"trained": True, "version": version.name, "new_events": count, "metrics": version.metrics,
-            "data_through_event_id": version.data_through_event_id}
+    logger.info("trained %s on %s interactions (%s: %s)", version.name, version.n_interactions,
+                "activated" if activated else "not activated", reason)
+    return {"trained": True, "activated": activated, "gate": reason, "version": version.name, "new_events": count,
+            "metrics": version.metrics, "data_through_event_id": version.data_through_event_id, "pruned": pruned}
+
+
+def model_gate_activate(*, version: ModelVersion, active: ModelVersion | None) -> tuple[bool, str]:
+    """Activate the new version when its validation is not worse than the active one's beyond the tolerance
+    (`rules.model_gate`); record the decision in its metrics either way. Return (activated, why)."""
+    ok, reason = rules.model_gate((version.metrics or {}).get("validation"),
+                                  (active.metrics or {}).get("validation") if active is not None else None)
+    version.metrics = {**(version.metrics or {}), "gate": {"activated": ok, "reason": reason,
+                                                          "against": active.name if active is not None else ""}}
+    version.save(update_fields=["metrics"])
+    if ok:
+        model_activate(version=version)
+    return ok, reason
+
+
+def artifacts_prune(keep_inactive: int = rules.MODEL_KEEP_INACTIVE) -> list[str]:
+    """Remove the artifact folders of inactive versions beyond the newest keep_inactive; return their names.
+
+    The rows stay (the dashboard's history of versions and their metrics), with the path emptied: a pruned
+    version can no longer be activated. The active version is never pruned.
+    """
+    stale = (ModelVersion.objects.filter(is_active=False).exclude(path="")
+             .order_by("-created_at", "-pk")[keep_inactive:])
+    removed = []
+    for version in list(stale):
+        shutil.rmtree(version.path, ignore_errors=True)
+        ModelVersion.objects.filter(pk=version.pk, is_active=False).update(path="")
+        removed.append(version.name)
+    return removed
+
+
+def lock_progress(name: str) -> Callable[[str, float], None]:
+    """Return a progress callback that shows a job's stage and fraction on its lock row (seen in the admin)."""
+    from recommender.models import JobLock
+
+    def report(stage: str, fraction: float) -> None:
+        JobLock.objects.filter(name=name).update(progress={
+            "stage": stage[:80], "fraction": round(max(0.0, min(1.0, float(fraction))), 3),
+            "at": timezone.now().isoformat()})
+
+    return report

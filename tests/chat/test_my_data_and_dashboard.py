@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from chat import services
 from chat.models import Conversation, Message
+from chat.selectors import DASHBOARD_TURN_READS
 from recommender import dashboard_selectors as dash
 from recommender.models import BanditArm, Interaction, Item, ModelVersion, Profile
 
@@ -92,7 +93,7 @@ def test_dashboard_figures_are_aggregates_of_the_stored_data(catalog):
     BanditArm.objects.create(arm="hybrid", successes=3, failures=1, pulls=2)
     ModelVersion.objects.create(name="v1", path="x", metrics={"validation": {"objective": "NDCG@10", "ndcg@10": 0.4}})
     window = dash.Window.last_days(7)
-    data = dash.dashboard_data(window)
+    data = dash.dashboard_data(window, DASHBOARD_TURN_READS)
     today = next(d for d in data["feedback"] if d["day"] == now.date().isoformat())
     # 4 imported likes per the catalog fixture + like, rating 5 = liked; dislike = disliked.
     assert (today["liked"], today["disliked"]) == (today["total"] - 3, 1)
@@ -105,7 +106,7 @@ def test_dashboard_figures_are_aggregates_of_the_stored_data(catalog):
     assert data["models"][0]["validation"] == {"ndcg@10": 0.4}
     assert data["coverage"] == {"catalog": Item.objects.count(), "recommended": 3,
                                 "share": round(3 / Item.objects.count(), 4)}
-    products = dash.dashboard_data(dash.Window.last_days(7, domain="product"))
+    products = dash.dashboard_data(dash.Window.last_days(7, domain="product"), DASHBOARD_TURN_READS)
     assert sum(d["total"] for d in products["feedback"]) == 1
     assert products["coverage"]["recommended"] == 0
 

@@ -14,6 +14,11 @@ def turn_frames(text, profile, conversation, k):
     return [e.frame() for e in services.turn_start(text=text, profile=profile, conversation=conversation, k=k).events()]
 
 
+def fixed_choice(arm, propensity=1.0):
+    """Return a stand-in for the policy's draw that always takes `arm` (logged with `propensity`)."""
+    return lambda context: services.policy.Choice(arm, propensity, {arm: propensity}, context)
+
+
 FAST_CONFIG = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
 
 
@@ -38,7 +43,7 @@ def trained(catalog, settings, tmp_path, monkeypatch):
 
 def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained, guest, quiet_engine, monkeypatch):
     monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
-    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
+    monkeypatch.setattr(services.policy, "strategy_choose_for", fixed_choice("balanced"))
     profile, _ = guest
     Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="like", occurred_at=timezone.now())
     conversation = services.conversation_start(profile=profile)
@@ -57,12 +62,12 @@ def test_model_serves_the_turn_and_its_evidence_names_the_persons_likes(trained,
 
 
 def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(trained, guest, quiet_engine, monkeypatch):
-    from recommender.engine import rules
-    from recommender.models import BanditArm
-    from recommender.services.policy import POLICY, policy_update
+    from recommender.engine import contextual, rules
+    from recommender.models import BanditArm, ShownList
+    from recommender.services.policy import POLICY, policy_model, policy_update
 
     monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
-    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "explore")
+    monkeypatch.setattr(services.policy, "strategy_choose_for", fixed_choice("explore", 0.25))
     profile, _ = guest
     conversation = services.conversation_start(profile=profile)
     events = turn_frames("recommend something", profile, conversation, k=4)
@@ -72,16 +77,26 @@ def test_exploration_picks_are_labelled_and_feedback_credits_the_strategy(traine
     explored = [e for e in explanations if any(ev["kind"] == "exploration" for ev in e["evidence"])]
     assert len(explored) == 2  # the last two places are exploration picks, said so
     picked = items["items"][0]["id"]
+    shown = ShownList.objects.get(conversation=conversation)
+    assert (shown.arm, shown.propensity, shown.forced) == ("explore", 0.25, False)
+    assert shown.items == [str(card["id"]) for card in items["items"]]
+    assert shown.context["intent"] == "recommend" and shown.context["catalog_size"] == len(trained)
     event, _ = services.feedback_record(profile=profile, item_id=picked, kind="like", conversation=conversation)
     assert event.context["strategy"] == "explore"
+    assert (event.context["list"], event.context["propensity"]) == (shown.pk, 0.25)
     policy_update()  # what the queued task does once the transaction commits
     arm = BanditArm.objects.get(policy=POLICY, arm="explore")
     assert (arm.successes, arm.pulls) == (1.0 + rules.GUEST_REWARD_WEIGHT, 1)  # a guest's like counts half
+    model = policy_model()
+    x = contextual.context_vector(shown.context)
+    # one list folded, with the like's reward at a guest's weight
+    assert model.arms["explore"].b == pytest.approx(rules.GUEST_REWARD_WEIGHT * x)
+    assert model.arms["balanced"].b == pytest.approx(0 * x)
 
 
 def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quiet_engine, monkeypatch):
     monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
-    monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
+    monkeypatch.setattr(services.policy, "strategy_choose_for", fixed_choice("balanced"))
     profile, _ = guest
     Interaction.objects.create(profile=profile, item=trained["ml-100"], kind="rating", value=3.0,
                                occurred_at=timezone.now())

@@ -48,7 +48,7 @@ def test_strategies_reweight_component_groups():
     items = scored(("text", {"ease": 0.6, "query": 0.7}), ("taste", {"ease": 1.0, "content": 0.1}))
     ranked = bandit.apply_strategy(items, "taste-first", 2)
     assert [s.item_id for s in ranked] == ["taste", "text"]
-    assert ranked[0].score == pytest.approx(1.5 * 1.0 + 0.7 * 0.1)
+    assert ranked[0].score == pytest.approx(2.0 * 1.0 + 0.5 * 0.1)
 
 
 def test_explore_labels_its_picks_from_beyond_the_top():
