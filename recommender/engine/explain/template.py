@@ -7,6 +7,7 @@ from typing import Any
 
 from ..rules import display_title as localized_title  # the one rule for the title shown
 from ..rules import natural_title, number_text
+from ..knowledge import chain_of
 from ..types import Evidence, ItemRecord
 from .lexicon import ZH_GENRES, attribute_name, zh_forms
 from .titles import title_year
@@ -171,18 +172,43 @@ def _names(evs: list[Evidence], language: str, catalog_titles: dict[str, str] | 
     return names
 
 
-def _item_clauses(by_kind: dict[str, list[Evidence]], language: str,
-                  catalog_titles: dict[str, str] | None) -> list[str]:
-    """Return the clauses that name items: liked, other history, content neighbours; each title once."""
+def _chain_clauses(chain: dict | None, evidence: list[Evidence], language: str,
+                   catalog_titles: dict[str, str] | None, taken: list[str]) -> list[str]:
+    """Return the clauses that say the evidence's chain (its first item's title then taken), or none."""
+    if chain is None:
+        return []
+    from .chains import chain_clause, friends_clause  # chains builds on this module's rules
+
+    out = []
+    anchor = next((e for e in evidence if e.item_id and e.item_id == chain.get("from")), None)
+    if anchor is not None:
+        name = _quote(_title(anchor, language, catalog_titles), language)
+        clause = chain_clause(chain, evidence, language, name)
+        if clause:
+            taken.append(name)
+            out.append(clause)
+    friends = friends_clause(list(chain.get("friends") or []), language)
+    return out + ([friends] if friends else [])
+
+
+def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_titles: dict[str, str] | None,
+                  evidence: list[Evidence] | None = None) -> list[str]:
+    """Return the clauses that name items: the chain, liked, other history, content neighbours; each title once."""
+    evidence = evidence or []
+    chain = chain_of(evidence)
     zh = language == "zh"
-    out: list[str] = []
     taken: list[str] = []
+    out = _chain_clauses(chain, evidence, language, catalog_titles, taken)
     history = by_kind.get("liked_item", []) + by_kind.get("history_item", [])
     history.sort(key=lambda e: -e.weight)
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
     seen = _names([e for e in history if not was_liked(e)], language, catalog_titles, taken)
-    if liked:
+    said_because = bool(out) and chain is not None and chain.get("from_kind") in HISTORY_KINDS and chain["from"] in {
+        e.item_id for e in history}
+    if liked and said_because:  # the chain's clause already said "because you liked"
+        out.append(f"你也喜欢{_join(liked, language)}" if zh else f"you also liked {_join(liked, language)}")
+    elif liked:
         out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
     if seen:
         out.append(f"你之前接触过{_join(seen, language)}" if zh else f"it relates to your history with {_join(seen, language)}")
@@ -222,7 +248,7 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
         by_kind.setdefault(ev.kind, []).append(ev)
     zh = language == "zh"
     out: list[str] = []
-    out += _item_clauses(by_kind, language, catalog_titles)
+    out += _item_clauses(by_kind, language, catalog_titles, evidence)
     if any(not (e.item_id or e.title) for e in by_kind.get("content_similarity", [])):
         out.append("它的简介和你描述的很接近" if zh else "its description is close to what you asked for")
     matches = by_kind.get("attribute_match", [])
