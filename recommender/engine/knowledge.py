@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rules import natural_title
+from .rules import NOT_A_KIND, natural_title
 from .types import Evidence, ItemRecord
 
 # Attributes whose values become entities, and the relation each edge is called by.
@@ -164,8 +164,9 @@ def _record_entities(record: ItemRecord) -> list[tuple[str, str, str]]:
             if not isinstance(value, str) or not value.strip():
                 continue
             label = " ".join(value.split())
-            if relation == "tag" and not _TAG_FORM.match(label):
-                continue
+            if (relation == "tag" and not _TAG_FORM.match(label)) or (relation == "genre"
+                                                                      and label.casefold() in NOT_A_KIND):
+                continue  # "IMAX" says how a film was shown, not what kind it is
             out.append((relation, _norm(label), label))
     decade = decade_of(record.attributes.get("year"))
     if decade is not None:

@@ -68,7 +68,14 @@ def shown_via(chain: Mapping[str, Any], language: str) -> list[dict]:
     """Return the chain's entities a reply in the language shows: the first SHOWN_ENTITIES that read well in it."""
     if chain.get("from") is None:
         return []
-    return [dict(h) for h in chain.get("via") or [] if readable(h, language)][:SHOWN_ENTITIES]
+    out: list[dict] = []
+    said: set[str] = set()
+    for hop in chain.get("via") or []:
+        text = entity_text(hop, language).casefold()
+        if readable(hop, language) and text not in said:  # the tag "sci-fi" beside the genre Sci-Fi says it once
+            said.add(text)
+            out.append(dict(hop))
+    return out[:SHOWN_ENTITIES]
 
 
 def entity_text(hop: Mapping[str, Any], language: str) -> str:

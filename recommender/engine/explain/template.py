@@ -15,6 +15,7 @@ from .titles import title_year
 MAX_LIKED = 3
 MAX_SIMILAR = 2
 MAX_VALUES = 3
+MAX_BESIDE_CHAIN = 1  # history items named besides the one a chain starts from
 
 
 def localized_titles(records: Iterable[ItemRecord], language: str) -> dict[str, str]:
@@ -201,17 +202,24 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
     out = _chain_clauses(chain, evidence, language, catalog_titles, taken)
     history = by_kind.get("liked_item", []) + by_kind.get("history_item", [])
     history.sort(key=lambda e: -e.weight)
+    began = ""  # how the chain's clause spoke of the person: "liked", "history" or not at all
+    if out and chain is not None:
+        anchor = next((e for e in history if e.item_id == chain["from"]), None)
+        began = "" if anchor is None else "liked" if was_liked(anchor) else "history"
+        # A chain's clause is long: one more history item beside it keeps the sentence readable.
+        history = [e for e in history if e.item_id != chain["from"]][:MAX_BESIDE_CHAIN]
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
     seen = _names([e for e in history if not was_liked(e)], language, catalog_titles, taken)
-    said_because = bool(out) and chain is not None and chain.get("from_kind") in HISTORY_KINDS and chain["from"] in {
-        e.item_id for e in history}
-    if liked and said_because:  # the chain's clause already said "because you liked"
-        out.append(f"你也喜欢{_join(liked, language)}" if zh else f"you also liked {_join(liked, language)}")
-    elif liked:
-        out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
+    if liked:
+        also = began == "liked"
+        out.append(("你也喜欢" if also else "因为你喜欢") + _join(liked, language) if zh
+                   else ("you also liked " if also else "because you liked ") + _join(liked, language))
     if seen:
-        out.append(f"你之前接触过{_join(seen, language)}" if zh else f"it relates to your history with {_join(seen, language)}")
+        also = began == "history"
+        out.append(("你之前也接触过" if also else "你之前接触过") + _join(seen, language) if zh
+                   else ("your history also holds " if also else "it relates to your history with ")
+                   + _join(seen, language))
     similar = _names([e for e in by_kind.get("content_similarity", []) if e.item_id or e.title],
                      language, catalog_titles, taken)
     if similar:
