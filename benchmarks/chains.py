@@ -11,6 +11,7 @@ chain again against a graph built separately from the records. Path-quality meas
 explanation audit (`benchmarks.explain.Audit`) is run over the same texts. Figures are printed and written to
 docs/benchmarks.md between the chains markers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,8 +37,11 @@ from recommender.engine.training import build_hybrid, merged_config
 from recommender.engine.types import Evidence
 
 # Item-item evidence is what a chain starts from; item-kNN is the hybrid's cheapest model that gives it.
-CONFIG = {"components": {"itemknn": {"k": 100, "shrink": 10.0}, "popularity": {}}, "dense_item_limit": 100_000,
-          "tune": {}}
+CONFIG = {
+    "components": {"itemknn": {"k": 100, "shrink": 10.0}, "popularity": {}},
+    "dense_item_limit": 100_000,
+    "tune": {},
+}
 DONE_WHEN = 0.60  # share of shown explanations on ml-latest-small with a verified chain of two hops or more
 
 
@@ -123,14 +127,20 @@ def run_catalog(name: str, train: InteractionData, users: int, top: int, seed: i
         listed: list[tuple[dict, list[Evidence]]] = []
         for scored in picks:
             evidence = found[scored.item_id]
-            _explain_one(records[scored.item_id], evidence, catalog, records, graph, language, tallies[language],
-                         audit)
+            _explain_one(records[scored.item_id], evidence, catalog, records, graph, language, tallies[language], audit)
             chain = chain_of(evidence)
             if chain is not None:
                 listed.append((chain, evidence))
         _list_measures(listed, graph, tops, recency, int(u), catalog.item_index, language, tallies[language], top)
-    return {"name": name, "tallies": tallies, "audit": audit, "fit_s": fit_s, "users": len(chosen),
-            "evidence_ms": 1000 * statistics.median(seconds) if seconds else 0.0, "graph": graph}
+    return {
+        "name": name,
+        "tallies": tallies,
+        "audit": audit,
+        "fit_s": fit_s,
+        "users": len(chosen),
+        "evidence_ms": 1000 * statistics.median(seconds) if seconds else 0.0,
+        "graph": graph,
+    }
 
 
 def _explain_one(item, evidence, catalog, records, graph, language, tally: Tally, audit) -> None:
@@ -221,48 +231,71 @@ def _mean(values: list) -> str:
 
 
 def rows(results: list[dict]) -> list[str]:
-    out = ["| catalog | language | shown | text passes the checker | verified chain of ≥ 2 hops | hops shown in the graph "
-           "| mean length | LIR | SEP (baseline) | ETD (baseline) | relations said |",
-           "|---|---|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        "| catalog | language | shown | text passes the checker | verified chain of ≥ 2 hops | hops shown in the graph "
+        "| mean length | LIR | SEP (baseline) | ETD (baseline) | relations said |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for result in results:
         for language, t in result["tallies"].items():
             relations = ", ".join(f"{r} {n}" for r, n in t.relations.most_common(5)) or "—"
-            out.append(f"| {result['name']} | {language} | {t.shown} | {_pct(t.passing, t.shown)} | "
-                       f"{_pct(t.chained, t.shown)} | {_pct(t.hops_verified, t.hops_shown)} | {_mean(t.lengths)} | "
-                       f"{_mean(t.lir)} | {_mean(t.sep)} ({_mean(t.sep_base)}) | {_mean(t.etd)} ({_mean(t.etd_base)}) "
-                       f"| {relations} |")
+            out.append(
+                f"| {result['name']} | {language} | {t.shown} | {_pct(t.passing, t.shown)} | "
+                f"{_pct(t.chained, t.shown)} | {_pct(t.hops_verified, t.hops_shown)} | {_mean(t.lengths)} | "
+                f"{_mean(t.lir)} | {_mean(t.sep)} ({_mean(t.sep_base)}) | {_mean(t.etd)} ({_mean(t.etd_base)}) "
+                f"| {relations} |"
+            )
     return out
 
 
 def report(results: list[dict], command: str, audit_rows) -> str:
-    out = ["## Explanations as chains", "", f"Command: `{command}`.", "",
-           "Each catalog's graph is read from its records (`recommender.engine.knowledge`): genres, user tags "
-           "(ml-latest-small's tags.csv), creators, brands, categories, materials, decades, and series found in "
-           "titles. "
-           + "; ".join(f"{r['name']}: {r['graph'].n_items} items, "
-                       + ", ".join(f"{n} {rel}" for rel, n in Counter(e.relation for e in r['graph'].entities.values())
-                                   .most_common()) + f" entities (model fit {r['fit_s']:.0f} s, evidence with its chain "
-                       f"{r['evidence_ms']:.1f} ms per item, median)" for r in results) + ".", "",
-           "A pick's chain starts at an item its evidence names and the text cites (liked, history, neighbour), and "
-           "runs through the entities both carry, most telling first (series, creator, brand, tag, category, "
-           "material, genre, decade; rarer first within a relation). *Verified chain*: the explanation says the "
-           "chain, passes the checker, and every hop is found again in a graph built apart from the one that served "
-           "it. *LIR*: how recent the person's interaction with the chain's first item is among their training "
-           "interactions (0 oldest, 1 newest). *SEP*: the shown entity's popularity, log degree over the largest "
-           "degree in its relation (lower is more specific). *ETD*: distinct relation types among a user's listed "
-           "chains over min(k, relation types). The baseline links the same two items through the shared entity "
-           "most items carry. Chinese explanations show only entities that read in Chinese (a Chinese name, a "
-           "series, a decade, a proper name), so user tags, mostly English words, are left to the English ones.", ""]
+    out = [
+        "## Explanations as chains",
+        "",
+        f"Command: `{command}`.",
+        "",
+        "Each catalog's graph is read from its records (`recommender.engine.knowledge`): genres, user tags "
+        "(ml-latest-small's tags.csv), creators, brands, categories, materials, decades, and series found in "
+        "titles. "
+        + "; ".join(
+            f"{r['name']}: {r['graph'].n_items} items, "
+            + ", ".join(
+                f"{n} {rel}" for rel, n in Counter(e.relation for e in r["graph"].entities.values()).most_common()
+            )
+            + f" entities (model fit {r['fit_s']:.0f} s, evidence with its chain "
+            f"{r['evidence_ms']:.1f} ms per item, median)"
+            for r in results
+        )
+        + ".",
+        "",
+        "A pick's chain starts at an item its evidence names and the text cites (liked, history, neighbour), and "
+        "runs through the entities both carry, most telling first (series, creator, brand, tag, category, "
+        "material, genre, decade; rarer first within a relation). *Verified chain*: the explanation says the "
+        "chain, passes the checker, and every hop is found again in a graph built apart from the one that served "
+        "it. *LIR*: how recent the person's interaction with the chain's first item is among their training "
+        "interactions (0 oldest, 1 newest). *SEP*: the shown entity's popularity, log degree over the largest "
+        "degree in its relation (lower is more specific). *ETD*: distinct relation types among a user's listed "
+        "chains over min(k, relation types). The baseline links the same two items through the shared entity "
+        "most items carry. Chinese explanations show only entities that read in Chinese (a Chinese name, a "
+        "series, a decade, a proper name), so user tags, mostly English words, are left to the English ones.",
+        "",
+    ]
     out += rows(results)
     latest = next((r for r in results if r["name"] == "ml-latest-small"), None)
     if latest is not None:
         chained = sum(t.chained for t in latest["tallies"].values())
         shown = sum(t.shown for t in latest["tallies"].values())
         share = chained / shown if shown else 0.0
-        out += ["", f"ml-latest-small, both languages: {_pct(chained, shown)} of shown explanations carry a verified "
-                f"chain of two hops or more (target {DONE_WHEN:.0%}: {'met' if share >= DONE_WHEN else 'not met'})."]
-    out += ["", "The explanation audit over the same texts and the evidence lines beside them (every count must be 0):",
-            ""]
+        out += [
+            "",
+            f"ml-latest-small, both languages: {_pct(chained, shown)} of shown explanations carry a verified "
+            f"chain of two hops or more (target {DONE_WHEN:.0%}: {'met' if share >= DONE_WHEN else 'not met'}).",
+        ]
+    out += [
+        "",
+        "The explanation audit over the same texts and the evidence lines beside them (every count must be 0):",
+        "",
+    ]
     out += audit_rows({r["name"]: r["audit"] for r in results})
     examples = [(r["name"], lang, e) for r in results for lang, t in r["tallies"].items() for e in t.examples[:1]]
     if examples:
@@ -284,8 +317,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, train in catalogs(data_root(args.data_dir), args.seed):
         print(f"{name}: fitting and explaining {args.users} users' top {args.top}...", file=sys.stderr)
         results.append(run_catalog(name, train, args.users, args.top, args.seed, Audit))
-    command = "python -m benchmarks.chains --data-dir ../shared/data" + (
-        f" --users {args.users}" if args.users != 200 else "") + (f" --top {args.top}" if args.top != 5 else "")
+    command = (
+        "python -m benchmarks.chains --data-dir ../shared/data"
+        + (f" --users {args.users}" if args.users != 200 else "")
+        + (f" --top {args.top}" if args.top != 5 else "")
+    )
     section = report(results, command, audit_rows)
     print(section)
     for result in results:

@@ -11,6 +11,7 @@ look-ups.
 A social relation ("your friend Lea liked it") is not catalog data: callers pass it as a mapping from item
 id to friends' display names, or as `friend_liked` evidence, and it is kept beside the graph's own edges.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,10 +24,26 @@ from .rules import NOT_A_KIND, natural_title
 from .types import Evidence, ItemRecord
 
 # Attributes whose values become entities, and the relation each edge is called by.
-CREATOR_ATTRIBUTES = ("director", "directors", "creator", "creators", "author", "authors", "artist", "artists",
-                      "developer", "developers")
-RELATION_OF = {"genres": "genre", "tags": "tag", "brand": "brand", "category": "category", "material": "material",
-               **{a: "creator" for a in CREATOR_ATTRIBUTES}}
+CREATOR_ATTRIBUTES = (
+    "director",
+    "directors",
+    "creator",
+    "creators",
+    "author",
+    "authors",
+    "artist",
+    "artists",
+    "developer",
+    "developers",
+)
+RELATION_OF = {
+    "genres": "genre",
+    "tags": "tag",
+    "brand": "brand",
+    "category": "category",
+    "material": "material",
+    **{a: "creator" for a in CREATOR_ATTRIBUTES},
+}
 # How telling a shared entity of each relation is, most telling first: a series or a creator says more than a
 # shared decade. Within a relation the rarer entity comes first (see KnowledgeGraph.shared).
 RELATION_ORDER = ("series", "creator", "brand", "tag", "category", "material", "genre", "decade")
@@ -164,8 +181,9 @@ def _record_entities(record: ItemRecord) -> list[tuple[str, str, str]]:
             if not isinstance(value, str) or not value.strip():
                 continue
             label = " ".join(value.split())
-            if (relation == "tag" and not _TAG_FORM.match(label)) or (relation == "genre"
-                                                                      and label.casefold() in NOT_A_KIND):
+            if (relation == "tag" and not _TAG_FORM.match(label)) or (
+                relation == "genre" and label.casefold() in NOT_A_KIND
+            ):
                 continue  # "IMAX" says how a film was shown, not what kind it is
             out.append((relation, _norm(label), label))
     decade = decade_of(record.attributes.get("year"))
@@ -202,7 +220,7 @@ def _series(records: list[ItemRecord]) -> dict[str, tuple[str, set[str]]]:
     different domains never form one series.
     """
     originals: dict[tuple[str, str], list[ItemRecord]] = {}
-    sequels: dict[tuple[str, str], list[tuple[ItemRecord, bool]]] = {}
+    sequels: dict[tuple[str, str], list[tuple[ItemRecord, int]]] = {}
     for record in records:
         title = plain_title(record.title)
         originals.setdefault((record.domain, title), []).append(record)
@@ -242,16 +260,23 @@ def _anchors(evidence: list[Evidence], item_id: str) -> list[Evidence]:
     """Return the evidence facts naming another item, strongest first, one per item (the chain's possible starts)."""
     seen: set[str] = set()
     out = []
-    for ev in sorted((e for e in evidence if e.kind in ANCHOR_KINDS and e.item_id and e.weight >= 0),
-                     key=lambda e: -e.weight):
-        if ev.item_id != item_id and ev.item_id not in seen and ev.kind != "disliked_item":
+    for ev in sorted(
+        (e for e in evidence if e.kind in ANCHOR_KINDS and e.item_id and e.weight >= 0), key=lambda e: -e.weight
+    ):
+        if ev.item_id and ev.item_id != item_id and ev.item_id not in seen:
             seen.add(ev.item_id)
             out.append(ev)
     return out[:MAX_ANCHORS]
 
 
-def chain_for(graph: KnowledgeGraph, item_id: str, evidence: list[Evidence],
-              friends: Mapping[str, list[str]] | None = None, *, allowed: Iterable[str] | None = None) -> dict | None:
+def chain_for(
+    graph: KnowledgeGraph,
+    item_id: str,
+    evidence: list[Evidence],
+    friends: Mapping[str, list[str]] | None = None,
+    *,
+    allowed: Iterable[str] | None = None,
+) -> dict | None:
     """Return the chain that explains item_id from its evidence, as JSON-safe data, or None.
 
     The chain starts at an item the evidence names (allowed: the anchors a caller may use, e.g. those its text
@@ -277,13 +302,19 @@ def chain_for(graph: KnowledgeGraph, item_id: str, evidence: list[Evidence],
     out: dict[str, Any] = {"item": item_id, "from": None, "from_kind": None, "via": [], "friends": names}
     if best is not None:
         _, anchor, shared = best
-        out.update({"from": anchor.item_id, "from_kind": anchor.kind,
-                    "via": [{"relation": e.relation, "key": e.key, "label": e.label} for e in shared]})
+        out.update(
+            {
+                "from": anchor.item_id,
+                "from_kind": anchor.kind,
+                "via": [{"relation": e.relation, "key": e.key, "label": e.label} for e in shared],
+            }
+        )
     return out
 
 
-def chain_evidence(graph: KnowledgeGraph, item_id: str, evidence: list[Evidence],
-                   friends: Mapping[str, list[str]] | None = None) -> list[Evidence]:
+def chain_evidence(
+    graph: KnowledgeGraph, item_id: str, evidence: list[Evidence], friends: Mapping[str, list[str]] | None = None
+) -> list[Evidence]:
     """Return the chain for item_id as one zero-weight `chain` fact (empty without one): it explains the anchor's
     share, it adds none of its own."""
     chain = chain_for(graph, item_id, evidence, friends)
@@ -292,8 +323,9 @@ def chain_evidence(graph: KnowledgeGraph, item_id: str, evidence: list[Evidence]
     return [Evidence(kind=CHAIN_KIND, weight=0.0, value=chain, detail="a path through the catalog")]
 
 
-def chain_problems(chain: Mapping[str, Any], item_id: str, evidence: list[Evidence],
-                   graph: KnowledgeGraph | None) -> list[str]:
+def chain_problems(
+    chain: Mapping[str, Any], item_id: str, evidence: list[Evidence], graph: KnowledgeGraph | None
+) -> list[str]:
     """Return every hop of a chain the graph (or, for friends, the evidence) does not hold; empty when all do."""
     if graph is None:
         return ["the chain cannot be verified without the catalog"]

@@ -5,6 +5,7 @@ template text names); `chain_clause` says it ("because you liked Alien (1979), a
 `chain_view` gives the nodes and labelled links a page draws. Both show, per language, only the entities that
 read well in it: in Chinese, values with a Chinese name, series and decades, and proper names (brands, creators).
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -21,20 +22,43 @@ PROPER_NAMES = ("creator", "brand")  # written as the catalog writes them, in ei
 
 # What each relation is called on a drawn link, and how a sentence says two items share it.
 LINK_LABELS = {
-    "en": {"series": "same series", "creator": "by", "brand": "brand", "tag": "tagged", "category": "category",
-           "material": "made of", "genre": "genre", "decade": "from the", "friend": "liked by your friend",
-           "liked_item": "you liked", "history_item": "in your history", "content_similarity": "similar to",
-           "same_kind": "you named"},
-    "zh": {"series": "同一系列", "creator": "出自", "brand": "品牌", "tag": "标签", "category": "类别",
-           "material": "材质", "genre": "类型", "decade": "年代", "friend": "你的朋友喜欢",
-           "liked_item": "你喜欢", "history_item": "你看过", "content_similarity": "内容相似",
-           "same_kind": "你提到"},
+    "en": {
+        "series": "same series",
+        "creator": "by",
+        "brand": "brand",
+        "tag": "tagged",
+        "category": "category",
+        "material": "made of",
+        "genre": "genre",
+        "decade": "from the",
+        "friend": "liked by your friend",
+        "liked_item": "you liked",
+        "history_item": "in your history",
+        "content_similarity": "similar to",
+        "same_kind": "you named",
+    },
+    "zh": {
+        "series": "同一系列",
+        "creator": "出自",
+        "brand": "品牌",
+        "tag": "标签",
+        "category": "类别",
+        "material": "材质",
+        "genre": "类型",
+        "decade": "年代",
+        "friend": "你的朋友喜欢",
+        "liked_item": "你喜欢",
+        "history_item": "你看过",
+        "content_similarity": "内容相似",
+        "same_kind": "你提到",
+    },
 }
 HEADINGS = {"en": "How it connects", "zh": "推荐的来龙去脉"}
 
 
-def attach_chain(graph: KnowledgeGraph | None, item_id: str, evidence: list[Evidence],
-                 friends: Mapping[str, list[str]] | None = None) -> list[Evidence]:
+def attach_chain(
+    graph: KnowledgeGraph | None, item_id: str, evidence: list[Evidence], friends: Mapping[str, list[str]] | None = None
+) -> list[Evidence]:
     """Return the facts to add to an item's evidence for its chain: the `chain` fact, and `friend_liked` facts for
     friends given by the caller that the evidence does not hold yet. Empty without a graph or a chain.
 
@@ -108,13 +132,22 @@ def _shared_phrase(relation: str, values: list[str], language: str) -> str:
         if relation == "genre":
             suffix = "片" if all(v in {f for g in ZH_GENRES.values() for f in g} for v in values) else ""
             return f"两者同为{joined}{suffix}"
-        return {"creator": f"两者都出自{joined}", "brand": f"两者都来自{joined}品牌",
-                "tag": f"两者都有{joined}标签", "category": f"两者同属{joined}类别",
-                "material": f"两者都是{joined}材质"}.get(relation, f"两者都有{joined}")
+        return {
+            "creator": f"两者都出自{joined}",
+            "brand": f"两者都来自{joined}品牌",
+            "tag": f"两者都有{joined}标签",
+            "category": f"两者同属{joined}类别",
+            "material": f"两者都是{joined}材质",
+        }.get(relation, f"两者都有{joined}")
     noun = "genres" if len(values) > 1 else "genre"
-    return {"creator": f"both are by {joined}", "brand": f"both are from {joined}", "tag": f"both are tagged {joined}",
-            "category": f"both are in the category {joined}", "material": f"both are made of {joined}",
-            "genre": f"both share the {noun} {joined}"}.get(relation, f"both have {joined}")
+    return {
+        "creator": f"both are by {joined}",
+        "brand": f"both are from {joined}",
+        "tag": f"both are tagged {joined}",
+        "category": f"both are in the category {joined}",
+        "material": f"both are made of {joined}",
+        "genre": f"both share the {noun} {joined}",
+    }.get(relation, f"both have {joined}")
 
 
 def connection_text(via: list[dict], language: str) -> str:
@@ -149,8 +182,11 @@ def chain_clause(chain: Mapping[str, Any], evidence: list[Evidence], language: s
     anchor = next((e for e in evidence if e.item_id == chain.get("from") and e.kind == chain.get("from_kind")), None)
     liked = anchor is not None and was_liked(anchor)
     lead = _lead(str(chain.get("from_kind")), liked, name, language)
-    return f"{lead}，{connection_text(via, language)}" if language == "zh" else (
-        f"{lead}, and {connection_text(via, language)}")
+    return (
+        f"{lead}，{connection_text(via, language)}"
+        if language == "zh"
+        else (f"{lead}, and {connection_text(via, language)}")
+    )
 
 
 def friends_clause(names: list[str], language: str) -> str | None:
@@ -174,8 +210,9 @@ def _item_label(item_id: str, records: Mapping[str, ItemRecord] | None, language
     return natural_title(fallback or item_id, with_year=language != "zh")
 
 
-def chain_view(evidence: list[Evidence] | list[dict], records: Mapping[str, ItemRecord] | None,
-               language: str) -> dict | None:
+def chain_view(
+    evidence: list[Evidence] | list[dict], records: Mapping[str, ItemRecord] | None, language: str
+) -> dict | None:
     """Return the chain in an item's evidence as a page draws it, in the language; None without one.
 
     {"heading", "summary" (the chain in one line), "hops" (the longest path's length), "nodes": [{"id", "kind":
@@ -183,28 +220,44 @@ def chain_view(evidence: list[Evidence] | list[dict], records: Mapping[str, Item
     "target", "label"}], "paths": [[node id, link label, node id, ...]]}: each path runs from a start (the item the
     person liked, or a friend) to the recommended item.
     """
-    facts = [e if isinstance(e, Evidence) else Evidence(**{k: e[k] for k in Evidence.__dataclass_fields__ if k in e})
-             for e in evidence]
+    facts = [
+        e if isinstance(e, Evidence) else Evidence(**{k: e[k] for k in Evidence.__dataclass_fields__ if k in e})
+        for e in evidence
+    ]
     chain = chain_of(facts)
     if chain is None:
         return None
     zh = language == "zh"
     labels = LINK_LABELS["zh" if zh else "en"]
     end = f"item:{chain['item']}"
-    nodes = {end: {"id": end, "kind": "item", "role": "end", "label": _item_label(str(chain["item"]), records, language)}}
+    nodes = {
+        end: {"id": end, "kind": "item", "role": "end", "label": _item_label(str(chain["item"]), records, language)}
+    }
     links: list[dict] = []
     paths: list[list[str]] = []
     via = shown_via(chain, language)
     if via:
         start = f"item:{chain['from']}"
-        nodes[start] = {"id": start, "kind": "item", "role": "start",
-                        "label": _item_label(str(chain["from"]), records, language)}
+        nodes[start] = {
+            "id": start,
+            "kind": "item",
+            "role": "start",
+            "label": _item_label(str(chain["from"]), records, language),
+        }
         for hop in via:
             node = f"{hop['relation']}:{hop['key']}"
-            nodes[node] = {"id": node, "kind": "entity", "role": "via", "relation": hop["relation"],
-                           "label": entity_text(hop, language)}
+            nodes[node] = {
+                "id": node,
+                "kind": "entity",
+                "role": "via",
+                "relation": hop["relation"],
+                "label": entity_text(hop, language),
+            }
             label = labels.get(str(hop["relation"]), "")
-            links += [{"source": start, "target": node, "label": label}, {"source": node, "target": end, "label": label}]
+            links += [
+                {"source": start, "target": node, "label": label},
+                {"source": node, "target": end, "label": label},
+            ]
             paths.append([start, label, node, label, end])
     for name in chain.get("friends") or []:
         node = f"person:{name}"
@@ -215,9 +268,15 @@ def chain_view(evidence: list[Evidence] | list[dict], records: Mapping[str, Item
         return None
     lead = labels.get(str(chain.get("from_kind")), "") if via else ""
     summary = "；".join(_path_text(p, nodes) for p in paths) if zh else "; ".join(_path_text(p, nodes) for p in paths)
-    return {"heading": HEADINGS["zh" if zh else "en"], "start_label": lead, "summary": summary,
-            "hops": max((len(p) - 1) // 2 for p in paths), "nodes": list(nodes.values()), "links": links,
-            "paths": paths}
+    return {
+        "heading": HEADINGS["zh" if zh else "en"],
+        "start_label": lead,
+        "summary": summary,
+        "hops": max((len(p) - 1) // 2 for p in paths),
+        "nodes": list(nodes.values()),
+        "links": links,
+        "paths": paths,
+    }
 
 
 def _path_text(path: list[str], nodes: Mapping[str, dict]) -> str:

@@ -421,7 +421,7 @@ def _chain_spans(text: str, chain: dict | None, language: str) -> list[tuple[int
     words = [entity_text(hop, language) for hop in shown_via(chain, language)]
     words += [str(hop.get("label", "")) for hop in shown_via(chain, language)]
     words += [str(name) for name in chain.get("friends") or []]
-    spans = []
+    spans: list[tuple[int, int]] = []
     low = text.casefold()
     for word in sorted({w for w in words if w.strip()}, key=len, reverse=True):
         pattern = re.escape(word.casefold()) if has_cjk(word) else rf"(?<!\w){re.escape(word.casefold())}(?!\w)"

@@ -1,4 +1,5 @@
 """Explanations as chains: the catalog's knowledge graph, chains from evidence, their text, check and drawing."""
+
 from __future__ import annotations
 
 from recommender.engine.explain import check_explanation, explain_text
@@ -60,8 +61,12 @@ def test_series_outranks_shared_genres_and_text_says_it_in_both_languages():
     evidence = [liked("4")]
     evidence += attach_chain(graph, "5", evidence)
     for language in ("en", "zh"):
-        text = explain_text(BY_ID["5"], evidence, language=language, catalog_titles={
-            "4": "Toy Story (1995)" if language == "en" else "玩具总动员"})
+        text = explain_text(
+            BY_ID["5"],
+            evidence,
+            language=language,
+            catalog_titles={"4": "Toy Story (1995)" if language == "en" else "玩具总动员"},
+        )
         assert check_explanation(text, BY_ID["5"], evidence, RECORDS, language=language) == []
         assert ("same series" in text) if language == "en" else ("同一系列" in text)
     assert "Toy Story (1995)" in explain_text(BY_ID["5"], evidence, language="en")
@@ -74,9 +79,19 @@ def test_a_tag_that_reads_as_a_name_passes_and_an_invented_hop_fails():
     text = explain_text(BY_ID["3"], evidence, language="en")
     assert "Alien (1979)" in text and "Ridley Scott" in text and text.count("Alien") == 1
     assert check_explanation(text, BY_ID["3"], evidence, RECORDS, language="en") == []
-    forged = [e for e in evidence if e.kind != "chain"] + [Evidence(kind="chain", weight=0.0, value={
-        "item": "3", "from": "1", "from_kind": "liked_item", "friends": [],
-        "via": [{"relation": "tag", "key": "heist", "label": "heist"}]})]
+    forged = [e for e in evidence if e.kind != "chain"] + [
+        Evidence(
+            kind="chain",
+            weight=0.0,
+            value={
+                "item": "3",
+                "from": "1",
+                "from_kind": "liked_item",
+                "friends": [],
+                "via": [{"relation": "tag", "key": "heist", "label": "heist"}],
+            },
+        )
+    ]
     problems = check_explanation(text, BY_ID["3"], forged, RECORDS, language="en")
     assert any(p.startswith("hop not in the graph") for p in problems)
 
@@ -91,7 +106,8 @@ def test_friends_are_said_and_drawn_only_when_given():
     view = chain_view(evidence, BY_ID, "en")
     assert ["person:Lea", "liked by your friend", "item:9"] in view["paths"]
     assert chain_problems(chain_of(evidence), "9", [e for e in evidence if e.kind != "friend_liked"], graph) == [
-        "friend not in the evidence: Lea"]
+        "friend not in the evidence: Lea"
+    ]
 
 
 def test_the_drawing_has_nodes_and_labelled_links_in_the_readers_language():
