@@ -122,3 +122,28 @@ def test_the_drawing_has_nodes_and_labelled_links_in_the_readers_language():
     assert all(node["label"] != "heist" for node in zh["nodes"])
     assert {node["label"] for node in zh["nodes"]} >= {"冰血暴", "犯罪"}
     assert chain_view([liked("6")], BY_ID, "en") is None
+
+
+def test_served_evidence_carries_a_chain_that_passes_the_checker():
+    from recommender.engine.data import InteractionData
+    from recommender.engine.serving import RecommenderBundle
+    from recommender.engine.training import build_hybrid, merged_config
+    from recommender.engine.types import Profile
+
+    groups = [["1", "2", "3"], ["4", "5"], ["6", "9"]]
+    users, items = [], []
+    for g, group in enumerate(groups):
+        for u in range(5):
+            for item_id in group:
+                users.append(f"g{g}-{u}")
+                items.append(item_id)
+    config = merged_config({"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}})
+    hybrid = build_hybrid(config).fit(InteractionData(users, items, items=RECORDS))
+    bundle = RecommenderBundle(hybrid)
+    picks = bundle.recommend(profile=Profile(liked=["4"]), n=3)
+    toy = next(s for s in picks if s.item_id == "5")
+    chain = chain_of(toy.evidence)
+    assert chain is not None and chain["from"] == "4" and chain["via"][0]["relation"] == "series"
+    text = explain_text(BY_ID["5"], toy.evidence, language="en")
+    assert check_explanation(text, BY_ID["5"], toy.evidence, RECORDS, language="en") == []
+    assert "same series" in text
