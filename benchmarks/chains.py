@@ -248,6 +248,14 @@ def rows(results: list[dict]) -> list[str]:
     return out
 
 
+def _audit_examples(results: list[dict]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for result in results:
+        for flaw, found in result["audit"].examples.items():
+            out.setdefault(flaw, []).extend(found)
+    return {flaw: found for flaw, found in out.items() if found}
+
+
 def report(results: list[dict], command: str, audit_rows) -> str:
     out = [
         "## Explanations as chains",
@@ -297,6 +305,8 @@ def report(results: list[dict], command: str, audit_rows) -> str:
         "",
     ]
     out += audit_rows({r["name"]: r["audit"] for r in results})
+    for flaw, found in _audit_examples(results).items():
+        out += ["", f"Found ({flaw}): " + "; ".join(f"`{e}`" for e in found[:3])]
     examples = [(r["name"], lang, e) for r in results for lang, t in r["tallies"].items() for e in t.examples[:1]]
     if examples:
         out += ["", "Examples:", ""] + [f"- {name}, {lang}: \u201c{text}\u201d" for name, lang, text in examples]
