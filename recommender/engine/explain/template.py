@@ -200,10 +200,11 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
     zh = language == "zh"
     taken: list[str] = []
     out = _chain_clauses(chain, evidence, language, catalog_titles, taken)
+    chained = bool(taken)  # the chain's clause was said (it takes its first item's title)
     history = by_kind.get("liked_item", []) + by_kind.get("history_item", [])
     history.sort(key=lambda e: -e.weight)
     began = ""  # how the chain's clause spoke of the person: "liked", "history" or not at all
-    if out and chain is not None:
+    if chained and chain is not None:
         anchor = next((e for e in history if e.item_id == chain["from"]), None)
         began = "" if anchor is None else "liked" if was_liked(anchor) else "history"
         # A chain's clause is long: one more history item beside it keeps the sentence readable.
@@ -224,22 +225,37 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
                      language, catalog_titles, taken)
     if similar:
         out.append(f"它的内容与{'、'.join(similar)}相似" if zh else f"it is similar to {_join(similar, language)}")
-    out += _same_kind_clauses(by_kind.get("same_kind", []), language, catalog_titles, taken)
+    said = _chain_said(chain, language) if chained else set()
+    out += _same_kind_clauses(by_kind.get("same_kind", []), language, catalog_titles, taken, said)
     return out
 
 
+def _chain_said(chain: dict | None, language: str) -> set[str]:
+    """Return the entity words a chain's clause says (case-folded), so no later clause says them again."""
+    if chain is None:
+        return set()
+    from .chains import entity_text, shown_via
+
+    return {entity_text(hop, language).casefold() for hop in shown_via(chain, language)}
+
+
 def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[str, str] | None,
-                       taken: list[str]) -> list[str]:
-    """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named)."""
+                       taken: list[str], said: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named).
+
+    Kinds a chain's clause already said (said, case-folded) are left out: "both share the genre Action" needs
+    no "it is also Action" after it.
+    """
     zh = language == "zh"
     out = []
     for ev in evs[:1]:
-        kinds = [value_text(v, language, ev.attribute) for v in _values(ev.value)][:MAX_VALUES]
+        values = [v for v in _values(ev.value) if value_text(v, language, ev.attribute).casefold() not in said]
+        kinds = [value_text(v, language, ev.attribute) for v in values][:MAX_VALUES]
         if not kinds:
             continue
         named = _quote(_title(ev, language, catalog_titles), language)
         if zh:
-            joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in _values(ev.value)) else "")
+            joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in values) else "")
             out.append(f"同为{joined}" if named in taken else f"它和{named}一样是{joined}")
         else:
             out.append(f"it is also {_join(kinds, language)}" if named in taken

@@ -147,3 +147,15 @@ def test_served_evidence_carries_a_chain_that_passes_the_checker():
     text = explain_text(BY_ID["5"], toy.evidence, language="en")
     assert check_explanation(text, BY_ID["5"], toy.evidence, RECORDS, language="en") == []
     assert "same series" in text
+
+
+def test_what_the_chain_says_is_not_said_again_by_the_likeness_clause():
+    graph = KnowledgeGraph.build(RECORDS)
+    same = Evidence(
+        kind="same_kind", weight=0.3, item_id="1", title="Alien (1979)", attribute="genres", value=["Sci-Fi"]
+    )
+    evidence = [liked("1", 0.6), same]
+    evidence += attach_chain(graph, "3", evidence)
+    text = explain_text(BY_ID["3"], evidence, language="en")
+    assert text.count("Sci-Fi") == 1 and "Ridley Scott" in text
+    assert check_explanation(text, BY_ID["3"], evidence, RECORDS, language="en") == []
