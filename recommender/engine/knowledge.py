@@ -249,8 +249,8 @@ def friends_of(evidence: list[Evidence], friends: Mapping[str, list[str]] | None
     """Return the friends' display names who liked item_id: from `friend_liked` evidence and the caller's map."""
     names: list[str] = []
     for ev in evidence:
-        if ev.kind == FRIEND_KIND:
-            names += [str(v) for v in _values(ev.value) if str(v).strip()]
+        if ev.kind == FRIEND_KIND:  # the names in its value (one or a list), else its title
+            names += [str(v) for v in _values(ev.value) or _values(ev.title) if str(v).strip()]
     if friends:
         names += [str(n) for n in friends.get(item_id, []) if str(n).strip()]
     return list(dict.fromkeys(" ".join(n.split()) for n in names))
