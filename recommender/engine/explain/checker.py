@@ -26,14 +26,13 @@ from .lexicon import (
     ZH_GENRES,
     zh_forms,
 )
-from .template import HISTORY_KINDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
+from .template import HISTORY_KINDS, LENGTH_BOUNDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
 # free-text attributes such as user tags are too open to check word by word.
 MAX_VOCABULARY_VALUES = 300
 MAX_VALUE_TOKENS = 3
-LENGTH_BOUNDS = {"en": (12, 320), "zh": (6, 160)}
 
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&#?\w+;|\[[^\]]*\]\([^)]*\)|[<>\[\]{}`*#|\\_~]|javascript:|data:",
                      re.IGNORECASE)

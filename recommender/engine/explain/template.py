@@ -15,7 +15,8 @@ from .titles import title_year
 MAX_LIKED = 3
 MAX_SIMILAR = 2
 MAX_VALUES = 3
-MAX_BESIDE_CHAIN = 1  # history items named besides the one a chain starts from
+# Shortest and longest explanation, in characters, per language (the checker holds texts to them).
+LENGTH_BOUNDS = {"en": (12, 320), "zh": (6, 160)}
 
 
 def localized_titles(records: Iterable[ItemRecord], language: str) -> dict[str, str]:
@@ -193,8 +194,11 @@ def _chain_clauses(chain: dict | None, evidence: list[Evidence], language: str,
 
 
 def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_titles: dict[str, str] | None,
-                  evidence: list[Evidence] | None = None) -> list[str]:
-    """Return the clauses that name items: the chain, liked, other history, content neighbours; each title once."""
+                  evidence: list[Evidence] | None = None, beside: int = MAX_LIKED - 1) -> list[str]:
+    """Return the clauses that name items: the chain, liked, other history, content neighbours; each title once.
+
+    beside: how many history items are named besides the one a chain starts from.
+    """
     evidence = evidence or []
     chain = chain_of(evidence)
     zh = language == "zh"
@@ -207,8 +211,7 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
     if chained and chain is not None:
         anchor = next((e for e in history if e.item_id == chain["from"]), None)
         began = "" if anchor is None else "liked" if was_liked(anchor) else "history"
-        # A chain's clause is long: one more history item beside it keeps the sentence readable.
-        history = [e for e in history if e.item_id != chain["from"]][:MAX_BESIDE_CHAIN]
+        history = [e for e in history if e.item_id != chain["from"]][:beside]
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
     seen = _names([e for e in history if not was_liked(e)], language, catalog_titles, taken)
@@ -265,14 +268,14 @@ def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[
 
 
 def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
-             catalog_titles: dict[str, str] | None) -> list[str]:
+             catalog_titles: dict[str, str] | None, beside: int = MAX_LIKED - 1) -> list[str]:
     cited = cited_evidence(evidence)
     by_kind: dict[str, list[Evidence]] = {}
     for ev in cited:
         by_kind.setdefault(ev.kind, []).append(ev)
     zh = language == "zh"
     out: list[str] = []
-    out += _item_clauses(by_kind, language, catalog_titles, evidence)
+    out += _item_clauses(by_kind, language, catalog_titles, evidence, beside)
     if any(not (e.item_id or e.title) for e in by_kind.get("content_similarity", [])):
         out.append("它的简介和你描述的很接近" if zh else "its description is close to what you asked for")
     matches = by_kind.get("attribute_match", [])
@@ -307,7 +310,16 @@ def explain_text(item: ItemRecord, evidence: list[Evidence], *, language: str = 
                  request_summary: str = "", catalog_titles: dict[str, str] | None = None) -> str:
     """Return a one-sentence explanation built only from the evidence, in "en" or "zh"."""
     del request_summary  # user words are never echoed: the checker could not vouch for them
-    clauses = _clauses(item, evidence, language, catalog_titles)
+    high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])[1]
+    # A chain's clause is long: beside it, fewer history items are named until the sentence fits.
+    for beside in range(MAX_LIKED - 1, -1, -1):
+        text = _sentence(_clauses(item, evidence, language, catalog_titles, beside), language)
+        if len(text) <= high or chain_of(evidence) is None:
+            break
+    return text
+
+
+def _sentence(clauses: list[str], language: str) -> str:
     if language == "zh":
         if not clauses:
             return "这是你还没看过的作品里评分最高的推荐。"
