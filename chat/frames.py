@@ -65,7 +65,7 @@ class ItemExplained:
 
     def frame(self) -> dict:
         out: dict = {"type": "chat.explanation", "item_id": client_id(self.item_id), "text": self.text,
-               "evidence": self.evidence, "source": self.source}
+                     "evidence": self.evidence, "source": self.source}
         if self.chain is not None:
             out["chain"] = self.chain
         return out
