@@ -1,4 +1,5 @@
 """The explanation frames and the stored conversation carry the knowledge chain as a page draws it."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,9 @@ from tests.chat.test_with_model import trained, turn_frames  # noqa: F401 - the 
 pytestmark = pytest.mark.django_db
 
 
-def test_explanations_carry_the_chain_from_the_liked_film_and_history_redraws_it(trained, guest, quiet_engine,
-                                                                                 monkeypatch):  # noqa: F811
+def test_explanations_carry_the_chain_from_the_liked_film_and_history_redraws_it(
+    trained, guest, quiet_engine, monkeypatch
+):  # noqa: F811
     monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
     monkeypatch.setattr(services.policy, "strategy_choose", lambda: "balanced")
     profile, _ = guest
