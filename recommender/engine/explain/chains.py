@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, chain_of, friends_of
+from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, friends_of
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
 from .lexicon import ZH_GENRES, zh_forms
@@ -210,6 +210,29 @@ def _item_label(item_id: str, records: Mapping[str, ItemRecord] | None, language
     return natural_title(fallback or item_id, with_year=language != "zh")
 
 
+def stored_chain(evidence: list[Evidence] | list[dict]) -> dict | None:
+    """Return the chain in evidence given as records or as stored dicts, or None without a well-formed one
+    (a stored message's payload is read back as it was written, whatever version wrote it)."""
+    for fact in evidence:
+        kind: Any
+        if isinstance(fact, Evidence):
+            kind, value = fact.kind, fact.value
+        elif isinstance(fact, Mapping):
+            kind, value = fact.get("kind"), fact.get("value")
+        else:
+            continue
+        if kind != CHAIN_KIND or not isinstance(value, Mapping) or value.get("item") is None:
+            continue
+        via = [
+            dict(h)
+            for h in value.get("via") or []
+            if isinstance(h, Mapping) and all(isinstance(h.get(k), str) for k in ("relation", "key", "label"))
+        ]
+        friends = [str(n) for n in value.get("friends") or [] if str(n).strip()]
+        return {**value, "via": via, "friends": friends}
+    return None
+
+
 def chain_view(
     evidence: list[Evidence] | list[dict], records: Mapping[str, ItemRecord] | None, language: str
 ) -> dict | None:
@@ -220,11 +243,7 @@ def chain_view(
     "target", "label"}], "paths": [[node id, link label, node id, ...]]}: each path runs from a start (the item the
     person liked, or a friend) to the recommended item.
     """
-    facts = [
-        e if isinstance(e, Evidence) else Evidence(**{k: e[k] for k in Evidence.__dataclass_fields__ if k in e})
-        for e in evidence
-    ]
-    chain = chain_of(facts)
+    chain = stored_chain(evidence)
     if chain is None:
         return None
     zh = language == "zh"

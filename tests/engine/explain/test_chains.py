@@ -159,3 +159,9 @@ def test_what_the_chain_says_is_not_said_again_by_the_likeness_clause():
     text = explain_text(BY_ID["3"], evidence, language="en")
     assert text.count("Sci-Fi") == 1 and "Ridley Scott" in text
     assert check_explanation(text, BY_ID["3"], evidence, RECORDS, language="en") == []
+
+
+def test_a_malformed_stored_chain_draws_nothing_rather_than_failing():
+    assert chain_view([{"kind": "chain", "value": "not a chain"}, {"kind": "liked_item"}], BY_ID, "en") is None
+    broken = {"kind": "chain", "weight": 0.0, "value": {"item": "9", "from": "6", "via": [{"relation": "tag"}]}}
+    assert chain_view([broken], BY_ID, "en") is None  # no entity it could draw, no friend
