@@ -81,6 +81,13 @@ def test_why_this_draws_the_chain_from_the_liked_film_to_the_pick(trained_server
     expect(card.locator(".reason-text")).to_contain_text(middle)
     box = chain.bounding_box()
     assert box is not None and box["width"] > 0 and box["height"] > 0
+    # Reopened from history, the stored evidence draws the same chain.
+    drawn, item_id = nodes.all_text_contents(), card.get_attribute("data-item-id")
+    page.reload()
+    expect(page.locator("body[data-connected=true]")).to_be_attached(timeout=TIMEOUT)
+    again = page.locator(f"[data-testid=item-card][data-item-id='{item_id}']").last
+    expect(again.get_by_test_id("chain")).to_be_attached(timeout=TIMEOUT)
+    assert again.get_by_test_id("chain-node").all_text_contents() == drawn
 
 
 def test_the_chain_is_drawn_in_chinese_for_a_chinese_reply(trained_server, page):
