@@ -66,6 +66,7 @@ class Tally:
     """Per catalog and language: shown explanations, their chains and the chains' quality."""
 
     shown: int = 0
+    turns: int = 0  # chat turns read in this language (the turn pipeline's part)
     passing: int = 0  # the whole text passes the explanation checker
     chained: int = 0  # a chain of >= 2 hops is said, every hop verified
     hops_shown: int = 0
@@ -156,6 +157,7 @@ def run_catalog(name: str, train: InteractionData, users: int, top: int, seed: i
     return {
         "name": name,
         "tallies": tallies,
+        "turns": run_turns(bundle, records, graph, train, top, audit_cls),
         "audit": audit,
         "fit_s": fit_s,
         "users": len(chosen),
@@ -182,6 +184,11 @@ def _explain_one(item, evidence, catalog, records, graph, language, tally: Tally
     flat = [e for e in evidence if e.kind not in (CHAIN_KIND, FRIEND_KIND)]
     _said(item, flat, catalog, records, language, tally.flat_seconds, tally.flat_fidelity)
     audit.explanation(text, item, evidence, shown_evidence(evidence, records, language), language, records)
+    _count(text, problems, item, evidence, graph, language, tally)
+
+
+def _count(text: str, problems: list[str], item, evidence, graph, language: str, tally: Tally) -> None:
+    """Count one shown explanation: whether it passes the checker, and its chain's hops as the graph holds them."""
     tally.shown += 1
     tally.passing += int(not problems)
     if problems and len(tally.failures) < 5:
@@ -200,6 +207,43 @@ def _explain_one(item, evidence, catalog, records, graph, language, tally: Tally
         tally.relations.update(h["relation"] for h in via)
         if len(tally.examples) < 3:
             tally.examples.append(text)
+
+
+def run_turns(bundle, records, graph, train: InteractionData, top: int, audit_cls) -> dict:
+    """Run the chat's turn pipeline (`conversation.collect`) on turns naming one favourite film, in English and
+    Chinese ("I loved Alien. Something like it?"), and count the chains of the explanations it shows."""
+    from benchmarks.explain import FAVOURITES
+    from recommender.engine import rules
+    from recommender.engine.conversation import ServingCatalog, TurnInput, collect
+    from recommender.engine.understanding import ConversationState
+
+    counts = np.asarray(train.explicit().getnnz(axis=0))
+    serving = ServingCatalog.build(records, {train.item_ids[j]: float(c) for j, c in enumerate(counts) if c})
+    by_title = {r.title: r for r in records.values()}
+    tallies = {"en": Tally(), "zh": Tally()}
+    audit = audit_cls(list(records.values()))
+    turns = 0
+    for record in (by_title[t] for t in FAVOURITES if t in by_title):
+        for asked in ("en", "zh"):
+            name = rules.display_title(record, asked)
+            text = f"I loved {name}. Something like it?" if asked == "en" else f"我很喜欢《{name}》，推荐类似的"
+            plan = collect(
+                TurnInput(text=text, catalog=serving, state=ConversationState(), shown=[], bundle=bundle, k=top)
+            )
+            turns += 1
+            language = "zh" if plan.language == "zh" else "en"  # as the turn read it, as the explanation benchmark
+            tallies[language].turns += 1
+            for scored in plan.items:
+                done = plan.explained.get(scored.item_id)
+                if done is None:
+                    continue
+                item, evidence = records[scored.item_id], scored.evidence
+                problems = check_explanation(done.text, item, evidence, records, language=language)
+                audit.explanation(
+                    done.text, item, evidence, shown_evidence(evidence, records, language), language, records
+                )
+                _count(done.text, problems, item, evidence, graph, language, tallies[language])
+    return {"tallies": tallies, "audit": audit, "turns": turns}
 
 
 def _list_measures(listed, graph, tops, recency: Recency, user: int, index, language, tally: Tally, k: int) -> None:
@@ -282,6 +326,24 @@ def rows(results: list[dict]) -> list[str]:
     return out
 
 
+def turn_rows(results: list[dict]) -> list[str]:
+    out = [
+        "| catalog | language | turns | explained items | text passes the checker | verified chain of ≥ 2 hops | "
+        "hops shown in the graph | relations said |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for result in results:
+        turns = result["turns"]
+        for language, t in turns["tallies"].items():
+            relations = ", ".join(f"{r} {n}" for r, n in t.relations.most_common(5)) or "—"
+            out.append(
+                f"| {result['name']} | {language} | {t.turns} | {t.shown} | "
+                f"{_pct(t.passing, t.shown)} | {_pct(t.chained, t.shown)} | "
+                f"{_pct(t.hops_verified, t.hops_shown)} | {relations} |"
+            )
+    return out
+
+
 def _ms(values: list[float]) -> str:
     return f"{1000 * percentile(values, 50):.2f} / {1000 * percentile(values, 95):.2f}" if values else "n/a"
 
@@ -303,8 +365,9 @@ def cost_rows(results: list[dict]) -> list[str]:
 def _audit_examples(results: list[dict]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for result in results:
-        for flaw, found in result["audit"].examples.items():
-            out.setdefault(flaw, []).extend(found)
+        for audit in (result["audit"], result["turns"]["audit"]):
+            for flaw, found in audit.examples.items():
+                out.setdefault(flaw, []).extend(found)
     return {flaw: found for flaw, found in out.items() if found}
 
 
@@ -343,9 +406,18 @@ def report(results: list[dict], command: str, audit_rows) -> str:
     out += rows(results)
     out += [
         "",
+        "In the chat's turn pipeline (`conversation.collect`: the conversation mix over the same model), "
+        "for turns that name one favourite film (\u201cI loved Alien (1979). Something like it?\u201d, the "
+        "explanation benchmark's twenty favourites where the catalog has them, once in each language):",
+        "",
+    ]
+    out += turn_rows(results)
+    out += [
+        "",
         "The cost and the fidelity of saying the chain, against the same picks said from their flat evidence "
         "lists in the same run (*fidelity*: the share of the pick's score carried by the facts the text names, "
-        "as in the explanation benchmark; a chain's clause names fewer other history items beside it):",
+        "as in the explanation benchmark; beside a chain's clause, fewer other history items are named only where the "
+        "sentence would pass its length bound):",
         "",
     ]
     out += cost_rows(results)
@@ -364,7 +436,8 @@ def report(results: list[dict], command: str, audit_rows) -> str:
         "The explanation audit over the same texts and the evidence lines beside them (every count must be 0):",
         "",
     ]
-    out += audit_rows({r["name"]: r["audit"] for r in results})
+    audits = {r["name"]: r["audit"] for r in results} | {f"{r['name']}, turns": r["turns"]["audit"] for r in results}
+    out += audit_rows(audits)
     for flaw, found in _audit_examples(results).items():
         out += ["", f"Found ({flaw}): " + "; ".join(f"`{e}`" for e in found[:3])]
     out += ["", NOTES]

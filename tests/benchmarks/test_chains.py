@@ -15,8 +15,11 @@ def test_sample_catalog_chains_are_verified_and_reported():
         assert tally.hops_verified == tally.hops_shown  # every hop said is in the graph
         assert all(0.0 <= v <= 1.0 for v in tally.lir + tally.sep + tally.etd)
         assert tally.fidelity and tally.flat_fidelity
-    audit = result["audit"]
-    assert not any(audit.found.values())
+    turns = result["turns"]
+    assert turns["turns"] > 0 and sum(t.chained for t in turns["tallies"].values()) > 0
+    assert all(t.hops_verified == t.hops_shown for t in turns["tallies"].values())
+    for audit in (result["audit"], turns["audit"]):
+        assert not any(audit.found.values())
     text = chains.report([result], "python -m benchmarks.chains", audit_rows)
     assert text.startswith("## Explanations as chains")
     assert "| sample catalog | en | 18 |" in text and "| sample catalog | zh | 18 |" in text
