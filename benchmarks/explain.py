@@ -43,7 +43,7 @@ from recommender.engine.explain import (
     shown_evidence,
 )
 from recommender.engine.explain.lexicon import zh_forms
-from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title, lowers_score
+from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, lowers_score
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
 from recommender.engine.serving import RecommenderBundle
@@ -140,7 +140,7 @@ def _corrupt(kind: str, text: str, item: ItemRecord, catalog: Catalog, rng: rand
         other = catalog.records[rng.randrange(catalog.n_items)]
         while other.item_id == item.item_id:
             other = catalog.records[rng.randrange(catalog.n_items)]
-        name = display_title(other.title, with_year=False)
+        name = rules.natural_title(other.title, with_year=False)
         return text + (f"你也会喜欢《{name}》。" if zh else f" Fans of {name} will agree.")
     if kind == "invented genre":
         have = {str(g).casefold() for g in item.attributes.get("genres", [])}
@@ -184,6 +184,9 @@ class Audit:
         self.examples: dict[str, list[str]] = {f: [] for f in FLAWS}
         self.kept_names: set[str] = set()  # Latin words kept in Chinese text: values with no Chinese name
         self.untranslatable = _untranslatable_words(records)
+        # Titles that open with an article and a comma as people write them ("I, Robot"): not a catalog form.
+        self.comma_titles = sorted({t for t in (rules.natural_title(r.title, with_year=False) for r in records)
+                                    if _CATALOG_FORM.search(", " + t.split(",", 1)[0] + ",")}, key=len, reverse=True)
 
     def _flag(self, flaw: str, language: str, hit: bool, text: str) -> None:
         if hit:
@@ -194,10 +197,16 @@ class Audit:
     def _common(self, lines: list[str], language: str, repeated: bool) -> None:
         joined = " | ".join(lines)
         self._flag("repeated titles", language, repeated, joined)
-        self._flag("catalog-form titles", language, any(_CATALOG_FORM.search(t) for t in lines), joined)
+        self._flag("catalog-form titles", language, any(_CATALOG_FORM.search(self._without_comma_titles(t))
+                                                        for t in lines), joined)
         self._flag("internal labels", language, any(_INTERNAL.search(t) for t in lines), joined)
         if language == "zh":
             self._flag("non-Chinese text in Chinese", language, bool(self._latin(lines)), joined)
+
+    def _without_comma_titles(self, text: str) -> str:
+        for title in self.comma_titles:
+            text = text.replace(title, "")
+        return text
 
     def _latin(self, lines: list[str]) -> list[str]:
         words = [w for t in lines for w in _LATIN.findall(_LETTER_IN_WORD.sub("", re.sub(r"《[^》]*》", "", t)))]

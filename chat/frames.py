@@ -59,10 +59,16 @@ class ItemExplained:
     text: str
     evidence: list[dict]
     source: str
+    # The explanation's knowledge chain as a page draws it (explain.chain_view: nodes, labelled links, paths in
+    # the reply's language), or None when the evidence holds none.
+    chain: dict | None = None
 
     def frame(self) -> dict:
-        return {"type": "chat.explanation", "item_id": client_id(self.item_id), "text": self.text,
-                "evidence": self.evidence, "source": self.source}
+        out: dict = {"type": "chat.explanation", "item_id": client_id(self.item_id), "text": self.text,
+                     "evidence": self.evidence, "source": self.source}
+        if self.chain is not None:
+            out["chain"] = self.chain
+        return out
 
 
 @dataclass

@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from chat.models import Conversation, Message
 from recommender import selectors as serving
 from recommender.engine import rules
-from recommender.engine.explain import shown_evidence
+from recommender.engine.explain import chain_view, shown_evidence
 from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
@@ -157,6 +157,7 @@ def conversation_history(*, conversation: Conversation) -> list[dict]:
                              (m.payload or {}).get("asked"))
             card["explanation"] = it.get("explanation", "")
             card["evidence"] = shown_evidence(it.get("evidence", []), records, lang)
+            card["chain"] = chain_view(it.get("evidence", []), records, lang)
             card["pressed"] = pressed.get(str(it["item_id"]), [])
             entry["items"].append(card)
         out.append(entry)

@@ -45,7 +45,7 @@ from recommender.engine.conversation import (
     TurnPlan,
     context_from_messages,
 )
-from recommender.engine.explain import shown_evidence
+from recommender.engine.explain import chain_view, shown_evidence
 from recommender.engine.understanding import ConversationState
 from recommender.models import Interaction, Item, Profile
 from recommender.services import policy
@@ -370,8 +370,10 @@ class TurnRun:
         plan = self.plan
         if not self.stopped:
             for done in self.turn.explanations(stopped=self._cancelled):
+                records = self.turn.inp.catalog.records
                 yield ItemExplained(item_id=done.item_id, text=done.text, source=done.source,
-                                    evidence=shown_evidence(done.evidence, self.turn.inp.catalog.records, plan.language))
+                                    evidence=shown_evidence(done.evidence, records, plan.language),
+                                    chain=chain_view(done.evidence, records, plan.language))
             self.stopped = plan.stopped
         self.turn.mark("total")
         # Likes said in words are stored in the turn's transaction, after its messages: a turn never stored (its

@@ -12,6 +12,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from .catalog import Catalog
+from .explain.chains import attach_chain
+from .knowledge import KnowledgeGraph
 from .likeness import KindIndex
 from .metrics import topk_indices
 from .mixing import ConversationMix, MixInputs, dialogue_share, max_magnitude, mix_parts
@@ -81,6 +83,7 @@ class RecommenderBundle:
         self._learned: Any = None
         self._learned_loaded = False
         self._kinds: KindIndex | None = None
+        self._knowledge: KnowledgeGraph | None = None
         self._recorded_cache: np.ndarray | None = None
         self._counts_cache: np.ndarray | None = None
         self._popularity_cache: tuple[np.ndarray, np.ndarray] | None = None
@@ -140,7 +143,7 @@ class RecommenderBundle:
         with self._lock:
             new = self.catalog.add_items(records)
             self.hybrid.extend(new)
-            self._kinds = None  # a replaced record may have changed its kind
+            self._kinds = self._knowledge = None  # a replaced record may have changed its kind or entities
         return [self.catalog.item_ids[i] for i in new]
 
     # ------------------------------------------------------------ queries
@@ -301,7 +304,15 @@ class RecommenderBundle:
         for i, evidence in zip(items, found):
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
+            evidence += attach_chain(self.knowledge, self.catalog.item_ids[i], evidence)
         return found
+
+    @property
+    def knowledge(self) -> KnowledgeGraph:
+        """Return the catalog's knowledge graph, for explanations as chains (rebuilt when items were added)."""
+        if self._knowledge is None or self._knowledge.n_items != self.catalog.n_items:
+            self._knowledge = KnowledgeGraph.build(self.catalog.records)
+        return self._knowledge
 
     def _popularity_evidence(self, item: int, share: float) -> list[Evidence]:
         """Return "liked by many" with the item's interaction count, when popularity lifted it."""

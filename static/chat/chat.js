@@ -418,7 +418,8 @@
     reason.setAttribute("data-testid", "reason");
     const reasonText = el("p", "reason-text", item.explanation || "");
     const evidenceList = el("ul", "evidence");
-    reason.append(reasonText, evidenceList);
+    const chainBox = el("div", "chain-box");
+    reason.append(reasonText, chainBox, evidenceList);
     why.addEventListener("click", () => {
       const open = reason.hidden;
       reason.hidden = !open;
@@ -432,8 +433,8 @@
       const btn = actions.querySelector(`.fb.${kind}`);
       if (btn) { btn.classList.add("pressed"); btn.setAttribute("aria-pressed", "true"); }
     }
-    registry.set(String(item.id), { card, reasonText, evidenceList });
-    if (item.evidence) showEvidence(registry.get(String(item.id)), item.explanation, item.evidence);
+    registry.set(String(item.id), { card, reasonText, evidenceList, chainBox });
+    if (item.evidence) showEvidence(registry.get(String(item.id)), item.explanation, item.evidence, item.chain);
     return card;
   }
 
@@ -446,11 +447,43 @@
     return `${label}${subject ? " — " + subject : ""}${pct}`;
   }
 
-  function showEvidence(entry, text, evidence) {
+  function showEvidence(entry, text, evidence, chain) {
     if (!entry) return;
     if (text) entry.reasonText.textContent = text;
     entry.evidenceList.replaceChildren();
     for (const ev of (evidence || []).slice(0, 6)) entry.evidenceList.appendChild(el("li", "", evidenceLine(ev)));
+    entry.chainBox.replaceChildren();
+    if (chain && Array.isArray(chain.paths) && chain.paths.length) entry.chainBox.appendChild(chainFigure(chain));
+  }
+
+  // The explanation's chain (explain.chain_view): each path a row of nodes joined by labelled links, from what
+  // the person liked (or a friend) to the recommended item. Plain elements, so it reads in order without sight.
+  function chainFigure(chain) {
+    const figure = el("figure", "chain");
+    figure.setAttribute("data-testid", "chain");
+    figure.appendChild(el("figcaption", "chain-heading", chain.heading || ""));
+    const nodes = new Map((chain.nodes || []).map((node) => [node.id, node]));
+    const paths = el("ol", "chain-paths");
+    for (const path of chain.paths) {
+      const row = el("li", "chain-path");
+      path.forEach((part, k) => {
+        if (k % 2 === 1) {
+          const link = el("span", "chain-link", part);
+          link.setAttribute("data-testid", "chain-link");
+          row.appendChild(link);
+          return;
+        }
+        const node = nodes.get(part) || { label: part, kind: "entity", role: "via" };
+        const box = el("span", `chain-node ${node.kind} ${node.role}`);
+        box.setAttribute("data-testid", "chain-node");
+        if (k === 0 && node.role === "start" && chain.start_label) box.appendChild(el("small", "chain-start", chain.start_label));
+        box.appendChild(el("span", "chain-label", node.label));
+        row.appendChild(box);
+      });
+      paths.appendChild(row);
+    }
+    figure.appendChild(paths);
+    return figure;
   }
 
   // ------------------------------------------------------------------ chips and history
@@ -553,7 +586,7 @@
         follow(false);
         break;
       case "chat.explanation":
-        if (current) showEvidence(current.byId.get(String(frame.item_id)), frame.text, frame.evidence);
+        if (current) showEvidence(current.byId.get(String(frame.item_id)), frame.text, frame.evidence, frame.chain);
         break;
       case "chat.done":
         if (current) {

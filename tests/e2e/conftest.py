@@ -1,6 +1,7 @@
 """A real Daphne server on a free port over a migrated temporary SQLite database, and a headless Chromium."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -80,10 +81,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    """Start Daphne against a fresh SQLite database; yield (base URL, database path)."""
-    tmp = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def running_server(tmp: Path, setup: str | None = None):
+    """Start Daphne against a fresh SQLite database in tmp, after an optional setup script (run with Django set
+    up, after the catalog is loaded); yield (base URL, database path, environment)."""
     db_path = tmp / "e2e.sqlite3"
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")}
     env.update(DATABASE_URL=f"sqlite:///{db_path}", CHATREC_VAR_DIR=str(tmp / "var"),
@@ -91,34 +92,46 @@ def server(tmp_path_factory):
                DJANGO_SETTINGS_MODULE="chatrec_site.settings", CHATREC_LLM_BACKEND="none",
                CELERY_TASK_ALWAYS_EAGER="false", PYTHONPATH=str(ROOT))
     run = dict(cwd=ROOT, env=env, check=True, capture_output=True, timeout=180)
-    SERVER_ENV.update(env)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], **run)
     (tmp / "catalog.json").write_text(json.dumps(CATALOG, ensure_ascii=False), encoding="utf-8")
     (tmp / "load.py").write_text(LOAD_SCRIPT)
     subprocess.run([sys.executable, str(tmp / "load.py"), str(tmp / "catalog.json")], **run)
+    if setup is not None:
+        (tmp / "setup.py").write_text(setup)
+        subprocess.run([sys.executable, str(tmp / "setup.py")], **run)
     port = free_port()
     log = open(tmp / "daphne.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port),
                              "chatrec_site.asgi:application"], cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            if httpx.get(base + "/", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            log.flush()
-            raise RuntimeError("Daphne did not start:\n" + (tmp / "daphne.log").read_text()[-3000:])
-        time.sleep(0.3)
-    yield base, db_path
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        while True:
+            try:
+                if httpx.get(base + "/", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                raise RuntimeError("Daphne did not start:\n" + (tmp / "daphne.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield base, db_path, env
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """Start Daphne against a fresh SQLite database; yield (base URL, database path)."""
+    with running_server(tmp_path_factory.mktemp("e2e")) as (base, db_path, env):
+        SERVER_ENV.update(env)
+        yield base, db_path
 
 
 @pytest.fixture(scope="session")

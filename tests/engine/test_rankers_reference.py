@@ -52,8 +52,9 @@ def _ranker(name, data, embedder):
 
 
 def _evidence(evidence) -> list[list]:
+    # The ranker's facts; the knowledge chain the bundle adds after them is read from the catalog, not the model.
     return [[e.kind, e.item_id, e.attribute, e.value if not isinstance(e.value, float) else round(e.value, 5),
-             e.weight, e.detail] for e in evidence]
+             e.weight, e.detail] for e in evidence if e.kind != "chain"]
 
 
 def snapshot(out_dir: Path) -> dict:

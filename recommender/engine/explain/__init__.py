@@ -1,6 +1,7 @@
 """Explanations built from ranker evidence: template text, checked LLM paraphrase, follow-ups, fidelity."""
 from __future__ import annotations
 
+from .chains import attach_chain, chain_view
 from .checker import CatalogIndex, catalog_index, check_explanation, cited_in_text
 from .fidelity import evidence_coverage
 from .followup import FollowupAnswer, answer_followup, resolve_followup
@@ -9,7 +10,7 @@ from .shown import score_shares, shown_evidence
 from .template import cited_evidence, evidence_titles, explain_text, localized_title, localized_titles
 
 __all__ = [
-    "FALLBACKS", "CatalogIndex", "ExplanationResult", "FallbackCounter", "FollowupAnswer", "answer_followup",
+    "FALLBACKS", "attach_chain", "chain_view", "CatalogIndex", "ExplanationResult", "FallbackCounter", "FollowupAnswer", "answer_followup",
     "build_prompt", "catalog_index", "check_explanation", "cited_evidence", "cited_in_text", "evidence_coverage",
     "evidence_titles", "explain_text", "localized_title", "localized_titles", "paraphrase", "resolve_followup",
     "score_shares", "shown_evidence",

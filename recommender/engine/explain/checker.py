@@ -4,10 +4,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..knowledge import KnowledgeGraph, chain_of, chain_problems
 from ..types import Evidence, ItemRecord
 from .lexicon import (
     EN_GENRE_SYNONYMS,
@@ -25,14 +26,13 @@ from .lexicon import (
     ZH_GENRES,
     zh_forms,
 )
-from .template import HISTORY_KINDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
+from .template import HISTORY_KINDS, LENGTH_BOUNDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
 from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
 # free-text attributes such as user tags are too open to check word by word.
 MAX_VOCABULARY_VALUES = 300
 MAX_VALUE_TOKENS = 3
-LENGTH_BOUNDS = {"en": (12, 320), "zh": (6, 160)}
 
 _MARKUP = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>|&#?\w+;|\[[^\]]*\]\([^)]*\)|[<>\[\]{}`*#|\\_~]|javascript:|data:",
                      re.IGNORECASE)
@@ -130,20 +130,43 @@ def catalog_index(catalog: Any, extra_titles: tuple[str, ...] = ()) -> CatalogIn
         if hit is not None and hit[0] is catalog:
             _CACHE.move_to_end(key)
             return hit[1]
-    if catalog is None:
-        records: list[ItemRecord] = []
-    elif hasattr(catalog, "records"):
-        records = list(catalog.records)
-    elif isinstance(catalog, Mapping):
-        records = list(catalog.values())
-    else:
-        records = list(catalog)
-    index = CatalogIndex.build(records, extra_titles)
+    index = CatalogIndex.build(_records_of(catalog), extra_titles)
     with _CACHE_LOCK:
         _CACHE[key] = (catalog, index)
         while len(_CACHE) > 8:
             _CACHE.popitem(last=False)
     return index
+
+
+_GRAPHS: OrderedDict[int, tuple[Any, KnowledgeGraph]] = OrderedDict()
+
+
+def knowledge_graph(catalog: Any) -> KnowledgeGraph:
+    """Return a (cached) KnowledgeGraph for a Catalog, a {id: ItemRecord} map, a list of records, or a graph."""
+    if isinstance(catalog, KnowledgeGraph):
+        return catalog
+    key = hash((id(catalog), len(getattr(catalog, "records", catalog) or ())))
+    with _CACHE_LOCK:
+        hit = _GRAPHS.get(key)
+        if hit is not None and hit[0] is catalog:
+            _GRAPHS.move_to_end(key)
+            return hit[1]
+    graph = KnowledgeGraph.build(_records_of(catalog))
+    with _CACHE_LOCK:
+        _GRAPHS[key] = (catalog, graph)
+        while len(_GRAPHS) > 8:
+            _GRAPHS.popitem(last=False)
+    return graph
+
+
+def _records_of(catalog: Any) -> list[ItemRecord]:
+    if catalog is None:
+        return []
+    if hasattr(catalog, "records"):
+        return list(catalog.records.values() if isinstance(catalog.records, Mapping) else catalog.records)
+    if isinstance(catalog, Mapping):
+        return list(catalog.values())
+    return list(catalog)
 
 
 def _allowed_ids(item: ItemRecord, evidence: list[Evidence]) -> set[str]:
@@ -271,11 +294,15 @@ def _title_hits(text: str, index: CatalogIndex) -> tuple[list, list[tuple[int, i
 
 
 def _title_problems(text: str, index: CatalogIndex, item: ItemRecord, evidence: list[Evidence],
-                    problems: list[str]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-    """Add the problems with the titles text names; return (spans of allowed titles, spans of all titles)."""
+                    problems: list[str], skip: Sequence[tuple[int, int]] = ()) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Add the problems with the titles text names; return (spans of allowed titles, spans of all titles).
+
+    Titles inside skip (a verified chain's tag that is also a title: "Batman") are not titles there.
+    """
     allowed_ids = _allowed_ids(item, evidence)
     allowed_titles = _allowed_titles(item, evidence)
     hits, tails = _title_hits(text, index)
+    hits = [h for h in hits if not any(a <= h.start and h.end <= b for a, b in skip)]
     named = [hit.item_ids for hit in hits]
     if any(named.count(ids) > 1 for ids in named):
         problems.append("names the same title twice")
@@ -384,36 +411,85 @@ def _language_problems(text: str, rest: str, words_only: str, language: str) -> 
     return problems
 
 
-def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any = None, *,
-                      language: str | None = None, extra_titles: tuple[str, ...] = ()) -> list[str]:
-    """Return the problems found in an explanation (empty when every claim is backed by the evidence)."""
-    text = normalize_quotes(text or "").strip()
-    language = language or ("zh" if has_cjk(text) else "en")
-    problems: list[str] = []
+def _chain_spans(text: str, chain: dict | None, language: str) -> list[tuple[int, int]]:
+    """Return the spans of text that say the chain's shown entities and friends (verified hop by hop apart)."""
+    if chain is None:
+        return []
+    from .chains import entity_text, shown_via
+
+    words = [entity_text(hop, language) for hop in shown_via(chain, language)]
+    words += [str(hop.get("label", "")) for hop in shown_via(chain, language)]
+    words += [str(name) for name in chain.get("friends") or []]
+    spans: list[tuple[int, int]] = []
+    low = text.casefold()
+    for word in sorted({w for w in words if w.strip()}, key=len, reverse=True):
+        pattern = re.escape(word.casefold()) if has_cjk(word) else rf"(?<!\w){re.escape(word.casefold())}(?!\w)"
+        spans += [m.span() for m in re.finditer(pattern, low)
+                  if not any(a <= m.start() < b for a, b in spans)]
+    return spans
+
+
+def _chain_check(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any,
+                 language: str) -> tuple[list[str], list[tuple[int, int]]]:
+    """Return the chain's problems (every hop must be in the catalog's graph) and the spans that say it."""
+    chain = chain_of(evidence)
+    if chain is None:
+        return [], []
+    graph = knowledge_graph(catalog) if catalog is not None else None
+    return chain_problems(chain, item.item_id, evidence, graph), _chain_spans(text, chain, language)
+
+
+def _form_of_text(text: str, language: str) -> list[str]:
+    """Return the problems of length and ending; "too short" alone ends the check."""
     low, high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])
     if len(text) < low:
         return ["too short"]
+    problems = []
     if len(text) > high:
         problems.append(f"too long ({len(text)} characters, at most {high})")
     if text[-1] not in ".!?。！？":
         problems.append("unfinished sentence")
+    return problems
+
+
+def _cites_something(rest: str, evidence: list[Evidence], language: str, allowed_spans: list, claimed: list,
+                     chain_spans: list) -> bool:
+    """Return whether a text cites any evidence: a title, a value, a marked kind, a verified chain."""
+    words = _claim_words(language)
+    kinds = {e.kind for e in evidence}
+    markers = {"popularity": words["popularity"], "exploration": words["exploration"],
+               "content_similarity": words["request"]}
+    return bool(allowed_spans) or bool(claimed) or bool(chain_spans) or any(
+        kind in kinds and _has_word(rest, marker) for kind, marker in markers.items())
+
+
+def check_explanation(text: str, item: ItemRecord, evidence: list[Evidence], catalog: Any = None, *,
+                      language: str | None = None, extra_titles: tuple[str, ...] = ()) -> list[str]:
+    """Return the problems found in an explanation (empty when every claim is backed by the evidence).
+
+    A chain in the evidence is checked hop by hop against the catalog's knowledge graph; the words that say its
+    entities and friends are then taken as verified, like titles in the evidence.
+    """
+    text = normalize_quotes(text or "").strip()
+    language = language or ("zh" if has_cjk(text) else "en")
+    problems = _form_of_text(text, language)
+    if problems == ["too short"]:
+        return problems
     index = catalog_index(catalog, extra_titles)
+    chain_found, chain_spans = _chain_check(text, item, evidence, catalog, language)
+    problems += chain_found
     # Title spans, allowed or not, are taken out before the word-level checks below.
-    allowed_spans, title_spans = _title_problems(text, index, item, evidence, problems)
-    rest = _mask(text, title_spans)
+    allowed_spans, title_spans = _title_problems(text, index, item, evidence, problems, skip=chain_spans)
+    rest = _mask(text, title_spans + chain_spans)
     problems += _form_problems(rest, language)
     claimed = _claimed_values(rest, index)
     problems += _value_problems(rest, item, claimed)
     problems += _claim_problems(rest, evidence, language)
     words_only = _mask(rest, [(start, end) for _, start, end in claimed])
     problems += _language_problems(text, rest, words_only, language)
-    words = _claim_words(language)
-    kinds = {e.kind for e in evidence}
-    markers = {"popularity": words["popularity"], "exploration": words["exploration"],
-               "content_similarity": words["request"]}
-    cites = bool(allowed_spans) or bool(claimed) or any(
-        kind in kinds and _has_word(rest, marker) for kind, marker in markers.items())
-    if cited_evidence(evidence) and not cites:  # with nothing citable, a sentence that claims nothing is right
+    # With nothing citable, a sentence that claims nothing is right.
+    if cited_evidence(evidence) and not _cites_something(rest, evidence, language, allowed_spans, claimed,
+                                                          chain_spans):
         problems.append("cites none of the evidence")
     return list(dict.fromkeys(problems))
 

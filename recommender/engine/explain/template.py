@@ -5,6 +5,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from ..knowledge import chain_of
 from ..rules import display_title as localized_title  # the one rule for the title shown
 from ..rules import natural_title, number_text
 from ..types import Evidence, ItemRecord
@@ -14,6 +15,8 @@ from .titles import title_year
 MAX_LIKED = 3
 MAX_SIMILAR = 2
 MAX_VALUES = 3
+# Shortest and longest explanation, in characters, per language (the checker holds texts to them).
+LENGTH_BOUNDS = {"en": (12, 320), "zh": (6, 160)}
 
 
 def localized_titles(records: Iterable[ItemRecord], language: str) -> dict[str, str]:
@@ -171,41 +174,91 @@ def _names(evs: list[Evidence], language: str, catalog_titles: dict[str, str] | 
     return names
 
 
-def _item_clauses(by_kind: dict[str, list[Evidence]], language: str,
-                  catalog_titles: dict[str, str] | None) -> list[str]:
-    """Return the clauses that name items: liked, other history, content neighbours; each title once."""
+def _chain_clauses(chain: dict | None, evidence: list[Evidence], language: str,
+                   catalog_titles: dict[str, str] | None, taken: list[str]) -> list[str]:
+    """Return the clauses that say the evidence's chain (its first item's title then taken), or none."""
+    if chain is None:
+        return []
+    from .chains import chain_clause, friends_clause  # chains builds on this module's rules
+
+    out = []
+    anchor = next((e for e in evidence if e.item_id and e.item_id == chain.get("from")), None)
+    if anchor is not None:
+        name = _quote(_title(anchor, language, catalog_titles), language)
+        clause = chain_clause(chain, evidence, language, name)
+        if clause:
+            taken.append(name)
+            out.append(clause)
+    friends = friends_clause(list(chain.get("friends") or []), language)
+    return out + ([friends] if friends else [])
+
+
+def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_titles: dict[str, str] | None,
+                  evidence: list[Evidence] | None = None, beside: int = MAX_LIKED - 1) -> list[str]:
+    """Return the clauses that name items: the chain, liked, other history, content neighbours; each title once.
+
+    beside: how many history items are named besides the one a chain starts from.
+    """
+    evidence = evidence or []
+    chain = chain_of(evidence)
     zh = language == "zh"
-    out: list[str] = []
     taken: list[str] = []
+    out = _chain_clauses(chain, evidence, language, catalog_titles, taken)
+    chained = bool(taken)  # the chain's clause was said (it takes its first item's title)
     history = by_kind.get("liked_item", []) + by_kind.get("history_item", [])
     history.sort(key=lambda e: -e.weight)
+    began = ""  # how the chain's clause spoke of the person: "liked", "history" or not at all
+    if chained and chain is not None:
+        anchor = next((e for e in history if e.item_id == chain["from"]), None)
+        began = "" if anchor is None else "liked" if was_liked(anchor) else "history"
+        history = [e for e in history if e.item_id != chain["from"]][:beside]
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
     seen = _names([e for e in history if not was_liked(e)], language, catalog_titles, taken)
     if liked:
-        out.append(f"因为你喜欢{_join(liked, language)}" if zh else f"because you liked {_join(liked, language)}")
+        also = began == "liked"
+        out.append(("你也喜欢" if also else "因为你喜欢") + _join(liked, language) if zh
+                   else ("you also liked " if also else "because you liked ") + _join(liked, language))
     if seen:
-        out.append(f"你之前接触过{_join(seen, language)}" if zh else f"it relates to your history with {_join(seen, language)}")
+        also = began == "history"
+        out.append(("你之前也接触过" if also else "你之前接触过") + _join(seen, language) if zh
+                   else ("your history also holds " if also else "it relates to your history with ")
+                   + _join(seen, language))
     similar = _names([e for e in by_kind.get("content_similarity", []) if e.item_id or e.title],
                      language, catalog_titles, taken)
     if similar:
         out.append(f"它的内容与{'、'.join(similar)}相似" if zh else f"it is similar to {_join(similar, language)}")
-    out += _same_kind_clauses(by_kind.get("same_kind", []), language, catalog_titles, taken)
+    said = _chain_said(chain, language) if chained else set()
+    out += _same_kind_clauses(by_kind.get("same_kind", []), language, catalog_titles, taken, said)
     return out
 
 
+def _chain_said(chain: dict | None, language: str) -> set[str]:
+    """Return the entity words a chain's clause says (case-folded), so no later clause says them again."""
+    if chain is None:
+        return set()
+    from .chains import entity_text, shown_via
+
+    return {entity_text(hop, language).casefold() for hop in shown_via(chain, language)}
+
+
 def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[str, str] | None,
-                       taken: list[str]) -> list[str]:
-    """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named)."""
+                       taken: list[str], said: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named).
+
+    Kinds a chain's clause already said (said, case-folded) are left out: "both share the genre Action" needs
+    no "it is also Action" after it.
+    """
     zh = language == "zh"
     out = []
     for ev in evs[:1]:
-        kinds = [value_text(v, language, ev.attribute) for v in _values(ev.value)][:MAX_VALUES]
+        values = [v for v in _values(ev.value) if value_text(v, language, ev.attribute).casefold() not in said]
+        kinds = [value_text(v, language, ev.attribute) for v in values][:MAX_VALUES]
         if not kinds:
             continue
         named = _quote(_title(ev, language, catalog_titles), language)
         if zh:
-            joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in _values(ev.value)) else "")
+            joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in values) else "")
             out.append(f"同为{joined}" if named in taken else f"它和{named}一样是{joined}")
         else:
             out.append(f"it is also {_join(kinds, language)}" if named in taken
@@ -215,14 +268,14 @@ def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[
 
 
 def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
-             catalog_titles: dict[str, str] | None) -> list[str]:
+             catalog_titles: dict[str, str] | None, beside: int = MAX_LIKED - 1) -> list[str]:
     cited = cited_evidence(evidence)
     by_kind: dict[str, list[Evidence]] = {}
     for ev in cited:
         by_kind.setdefault(ev.kind, []).append(ev)
     zh = language == "zh"
     out: list[str] = []
-    out += _item_clauses(by_kind, language, catalog_titles)
+    out += _item_clauses(by_kind, language, catalog_titles, evidence, beside)
     if any(not (e.item_id or e.title) for e in by_kind.get("content_similarity", [])):
         out.append("它的简介和你描述的很接近" if zh else "its description is close to what you asked for")
     matches = by_kind.get("attribute_match", [])
@@ -257,7 +310,16 @@ def explain_text(item: ItemRecord, evidence: list[Evidence], *, language: str = 
                  request_summary: str = "", catalog_titles: dict[str, str] | None = None) -> str:
     """Return a one-sentence explanation built only from the evidence, in "en" or "zh"."""
     del request_summary  # user words are never echoed: the checker could not vouch for them
-    clauses = _clauses(item, evidence, language, catalog_titles)
+    high = LENGTH_BOUNDS.get(language, LENGTH_BOUNDS["en"])[1]
+    # A chain's clause is long: beside it, fewer history items are named until the sentence fits.
+    for beside in range(MAX_LIKED - 1, -1, -1):
+        text = _sentence(_clauses(item, evidence, language, catalog_titles, beside), language)
+        if len(text) <= high or chain_of(evidence) is None:
+            break
+    return text
+
+
+def _sentence(clauses: list[str], language: str) -> str:
     if language == "zh":
         if not clauses:
             return "这是你还没看过的作品里评分最高的推荐。"
