@@ -7,7 +7,17 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
-from recommender.models import BanditArm, DialogueLog, DialogueMention, Interaction, Item, ModelVersion, Profile
+from recommender.models import (
+    BanditArm,
+    DialogueLog,
+    DialogueMention,
+    Interaction,
+    Item,
+    ModelVersion,
+    Profile,
+    Relation,
+    SocialSettings,
+)
 
 
 class AttributeKeyFilter(admin.SimpleListFilter):
@@ -137,3 +147,21 @@ class DialogueMentionAdmin(admin.ModelAdmin):
     list_filter = ("role", "liked", "dialogue__source")
     search_fields = ("name", "source_key")
     raw_id_fields = ("dialogue", "item")
+
+
+@admin.register(Relation)
+class RelationAdmin(admin.ModelAdmin):
+    list_display = ("profile", "kind", "other", "weight", "source", "occurred_at")
+    list_filter = ("kind", "source")
+    search_fields = ("profile__external_id", "profile__user__username", "other__external_id", "other__user__username")
+    raw_id_fields = ("profile", "other")
+    list_select_related = ("profile", "profile__user", "other", "other__user")
+    show_full_result_count = False
+
+
+@admin.register(SocialSettings)
+class SocialSettingsAdmin(admin.ModelAdmin):
+    list_display = ("profile", "discoverable", "display_name", "updated_at")
+    list_filter = ("discoverable",)
+    search_fields = ("display_name", "profile__external_id", "profile__user__username")
+    raw_id_fields = ("profile",)
