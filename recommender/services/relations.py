@@ -160,3 +160,10 @@ def relation_remove(*, profile: Profile, relation_id: int) -> bool:
     """Remove one of the person's own ties; return whether one was removed (another person's never is)."""
     deleted, _ = Relation.objects.filter(pk=relation_id, profile=profile).delete()
     return bool(deleted)
+
+
+def relations_delete(*, profile: Profile) -> int:
+    """Delete the person's own ties and privacy settings (part of deleting their data); return the ties deleted."""
+    deleted, _ = Relation.objects.filter(profile=profile).delete()
+    SocialSettings.objects.filter(profile=profile).delete()
+    return deleted
