@@ -255,7 +255,8 @@ def social_reply(kind: str, n: int, names: list[str], language: str) -> str:
             f"Here are {n} things {who or 'your connections'} liked that you have not tried yet:")
     if zh:
         return f"你和{who}应该都会喜欢这{n}个：" if who else f"你和你的联系人共同可能喜欢的{n}个："
-    return (f"Here are {n} picks you and {who} should all enjoy:" if who
+    both = "both" if len(names) == 1 else "all"
+    return (f"Here are {n} picks you and {who} should {both} enjoy:" if who
             else f"Here are {n} picks you and your connections have in common:")
 
 

@@ -16,8 +16,9 @@ discoverable arrives as a name in `private`, without likes; only discoverable pe
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -224,7 +225,14 @@ def answer(inp: Any, plan: Any, request: dict | None, me: Profile, constraints: 
     def allowed(ids: list[str]) -> list[str]:
         return inp.catalog.satisfying(constraints, ids)
 
+    if named and not chosen:  # nobody named can be used: say why, list nothing
+        plan.reply = replies.social_notes(private, unknown, language).strip()
+        return
     plan.listing = True
+    if kind != rules.FRIENDS_LIKE and not constraints.domain:  # what the group likes, not the whole catalog
+        people = chosen or ctx.connections
+        constraints = replace(constraints, domain=main_domain([*me.liked, *(i for p in people for i in p.liked)],
+                                                              records))
     if kind == rules.FRIENDS_LIKE:
         items = friends_like(ctx, me, allowed=allowed, n=inp.k, popularity=inp.catalog.popularity,
                              only=chosen or None)
@@ -239,6 +247,12 @@ def answer(inp: Any, plan: Any, request: dict | None, me: Profile, constraints: 
     names = [p.name for p in chosen]
     plan.reply = replies.social_notes(private, unknown, language) + replies.social_reply(kind, len(items), names,
                                                                                         language)
+
+
+def main_domain(item_ids: Sequence[str], records: Mapping[str, ItemRecord]) -> str | None:
+    """Return the domain most of these items belong to (None without any known item)."""
+    counts = Counter(records[i].domain for i in item_ids if i in records)
+    return counts.most_common(1)[0][0] if counts else None
 
 
 def _add_evidence(items: list[ScoredItem], inp: Any, me: Profile, constraints: Constraints,
