@@ -16,6 +16,7 @@
 
 Rewrites the `social` section of docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,26 +105,35 @@ def rating_errors(ft: FilmTrust, folds: int, quick: bool) -> dict[str, dict[str,
             pred = np.clip(model.predict(ft.users[test], ft.items[test]), LOW, HIGH)
             err = pred - ft.ratings[test]
             row = out.setdefault(name, {})
-            for key, value in (("mae", np.abs(err).mean()), ("rmse", np.sqrt((err ** 2).mean())),
-                               ("mae_cold", np.abs(err[cold]).mean()), ("rmse_cold", np.sqrt((err[cold] ** 2).mean())),
-                               ("n_cold", float(cold.sum())), ("seconds", time.perf_counter() - started)):
+            for key, value in (
+                ("mae", np.abs(err).mean()),
+                ("rmse", np.sqrt((err**2).mean())),
+                ("mae_cold", np.abs(err[cold]).mean()),
+                ("rmse_cold", np.sqrt((err[cold] ** 2).mean())),
+                ("n_cold", float(cold.sum())),
+                ("seconds", time.perf_counter() - started),
+            ):
                 row.setdefault(key, []).append(float(value))
-            print(f"  fold {fold}: {name}: MAE {row['mae'][-1]:.4f} RMSE {row['rmse'][-1]:.4f} "
-                  f"(cold MAE {row['mae_cold'][-1]:.4f}) {row['seconds'][-1]:.0f} s", flush=True)
+            print(
+                f"  fold {fold}: {name}: MAE {row['mae'][-1]:.4f} RMSE {row['rmse'][-1]:.4f} "
+                f"(cold MAE {row['mae_cold'][-1]:.4f}) {row['seconds'][-1]:.0f} s",
+                flush=True,
+            )
     return {name: {k: float(np.mean(v)) for k, v in row.items()} for name, row in out.items()}
 
 
 # ---------------------------------------------------------------- top-10
 
 
-def per_user_split(users: np.ndarray, items: np.ndarray, n_users: int, n_items: int, seed: int
-                   ) -> tuple[sp.csr_matrix, dict[int, np.ndarray]]:
+def per_user_split(
+    users: np.ndarray, items: np.ndarray, n_users: int, n_items: int, seed: int
+) -> tuple[sp.csr_matrix, dict[int, np.ndarray]]:
     """Return (train matrix, {user: held-out items}): 20 % of each person's items held out (at least one when
     they have two or more)."""
     rng = np.random.default_rng(seed)
     held = np.zeros(len(users), dtype=bool)
     order = np.argsort(users, kind="stable")
-    for u, rows in itertools.groupby(order, key=lambda r: users[r]):
+    for _, rows in itertools.groupby(order, key=lambda r: users[r]):
         rows = np.array(list(rows))
         if len(rows) >= 2:
             n = max(1, int(round(0.2 * len(rows))))
@@ -152,8 +162,9 @@ def standardised(S: np.ndarray) -> np.ndarray:
     return S / np.where(sd > 1e-9, sd, 1.0)
 
 
-def topk_metrics(S: np.ndarray, train: sp.csr_matrix, test: dict[int, np.ndarray], users: np.ndarray
-                 ) -> dict[str, float]:
+def topk_metrics(
+    S: np.ndarray, train: sp.csr_matrix, test: dict[int, np.ndarray], users: np.ndarray
+) -> dict[str, float]:
     """Return mean P@K, R@K, NDCG@K over `users`, training items never ranked."""
     if not len(users):
         return {f"{m}@{K}": 0.0 for m in ("P", "R", "NDCG")}
@@ -169,8 +180,7 @@ def components(train: sp.csr_matrix, trust: sp.csr_matrix) -> dict[str, np.ndarr
     """Return each component's scores for every user, standardised per user."""
     pop = np.asarray(train.sum(axis=0)).ravel().astype(np.float32)
     social_scores = SocialRanker().fit(train, trust).score_users(np.arange(train.shape[0]))
-    return {"ease": ease_scores(train), "popularity": np.broadcast_to(pop, train.shape).copy(),
-            "social": social_scores}
+    return {"ease": ease_scores(train), "popularity": np.broadcast_to(pop, train.shape).copy(), "social": social_scores}
 
 
 def fused(parts: dict[str, np.ndarray], weights: dict[str, float]) -> np.ndarray:
@@ -200,15 +210,22 @@ def ranking(ft: FilmTrust) -> tuple[dict[str, dict[str, dict[str, float]]], dict
     counts = np.bincount(ft.users, minlength=ft.n_users)
     cold = users[counts[users] <= COLD]
     has_ties = np.asarray(ft.trust.sum(axis=1)).ravel() > 0
-    weights = {"hybrid": pick_weights(train, ft.trust, ("popularity",)),
-               "hybrid + social": pick_weights(train, ft.trust, ("popularity", "social"))}
+    weights = {
+        "hybrid": pick_weights(train, ft.trust, ("popularity",)),
+        "hybrid + social": pick_weights(train, ft.trust, ("popularity", "social")),
+    }
     pop = parts["popularity"]
-    models = {"popularity": pop, "most liked among the people I trust": parts["social"] + 1e-6 * pop / pop.max(),
-              "EASE": parts["ease"], "hybrid": fused(parts, weights["hybrid"]),
-              "hybrid + social": fused(parts, weights["hybrid + social"])}
+    models = {
+        "popularity": pop,
+        "most liked among the people I trust": parts["social"] + 1e-6 * pop / pop.max(),
+        "EASE": parts["ease"],
+        "hybrid": fused(parts, weights["hybrid"]),
+        "hybrid + social": fused(parts, weights["hybrid + social"]),
+    }
     groups = {"all": users, "cold": cold, "cold with ties": cold[has_ties[cold]], "with ties": users[has_ties[users]]}
-    out = {name: {g: topk_metrics(S, train, test, members) for g, members in groups.items()}
-           for name, S in models.items()}
+    out = {
+        name: {g: topk_metrics(S, train, test, members) for g, members in groups.items()} for name, S in models.items()
+    }
     return out, weights, {g: int(len(m)) for g, m in groups.items()}
 
 
@@ -248,38 +265,59 @@ def _pct(x: float) -> str:
     return f"{x:.4f}"
 
 
-def report(ft: FilmTrust, errors: dict, folds: int, ranked: dict, weights: dict, counts: dict, groups: dict,
-           seconds: float) -> str:
+def report(
+    ft: FilmTrust, errors: dict, folds: int, ranked: dict, weights: dict, counts: dict, groups: dict, seconds: float
+) -> str:
     """Return the docs section: tables, anchors, and what the figures say."""
-    lines = [f"## Social recommendation (FilmTrust; `python -m benchmarks.social{' --folds 5' if folds > 1 else ''}`)",
-             "",
-             f"FilmTrust: {len(ft.ratings):,} distinct ratings (0.5–4) by {len(np.unique(ft.users)):,} people on "
-             f"{ft.n_items:,} films, {ft.trust.nnz:,} trust links ({int((ft.trust.getnnz(axis=1) > 0).sum())} people "
-             f"trust someone). Repeated (person, film) rows keep their last rating. Whole run {seconds:.0f} s on this "
-             "machine's CPU.", "",
-             f"### Rating error ({'5-fold cross-validation' if folds > 1 else 'random 80/20 split, seed 0'})", "",
-             f"| model | MAE | RMSE | MAE, ≤{COLD} training ratings | RMSE, ≤{COLD} | published MAE / RMSE | fit s |",
-             "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## Social recommendation (FilmTrust; `python -m benchmarks.social{' --folds 5' if folds > 1 else ''}`)",
+        "",
+        f"FilmTrust: {len(ft.ratings):,} distinct ratings (0.5–4) by {len(np.unique(ft.users)):,} people on "
+        f"{ft.n_items:,} films, {ft.trust.nnz:,} trust links ({int((ft.trust.getnnz(axis=1) > 0).sum())} people "
+        f"trust someone). Repeated (person, film) rows keep their last rating. Whole run {seconds:.0f} s on this "
+        "machine's CPU.",
+        "",
+        f"### Rating error ({'5-fold cross-validation' if folds > 1 else 'random 80/20 split, seed 0'})",
+        "",
+        f"| model | MAE | RMSE | MAE, ≤{COLD} training ratings | RMSE, ≤{COLD} | published MAE / RMSE | fit s |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, row in errors.items():
         anchor = ANCHORS.get(name)
         shown = f"{anchor[0]:.3f} / ≈{anchor[1]:.2f}" if anchor else "—"
-        lines.append(f"| {name} | {_pct(row['mae'])} | {_pct(row['rmse'])} | {_pct(row['mae_cold'])} | "
-                     f"{_pct(row['rmse_cold'])} | {shown} | {row['seconds']:.0f} |")
+        lines.append(
+            f"| {name} | {_pct(row['mae'])} | {_pct(row['rmse'])} | {_pct(row['mae_cold'])} | "
+            f"{_pct(row['rmse_cold'])} | {shown} | {row['seconds']:.0f} |"
+        )
     n_cold = int(next(iter(errors.values()))["n_cold"])
-    lines += ["", f"{n_cold:,} test ratings per fold come from people with at most {COLD} training ratings.", "",
-              f"### Top-{K} ranking (each person's films split 80/20, seed 0; every unrated film ranked)", "",
-              f"| model | P@{K} all | NDCG@{K} all | P@{K} ≤{COLD} ratings | NDCG@{K} ≤{COLD} | NDCG@{K} ≤{COLD} with "
-              f"trust links | NDCG@{K} with trust links |", "|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"{n_cold:,} test ratings per fold come from people with at most {COLD} training ratings.",
+        "",
+        f"### Top-{K} ranking (each person's films split 80/20, seed 0; every unrated film ranked)",
+        "",
+        f"| model | P@{K} all | NDCG@{K} all | P@{K} ≤{COLD} ratings | NDCG@{K} ≤{COLD} | NDCG@{K} ≤{COLD} with "
+        f"trust links | NDCG@{K} with trust links |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for name, row in ranked.items():
-        lines.append(f"| {name} | {_pct(row['all'][f'P@{K}'])} | {_pct(row['all'][f'NDCG@{K}'])} | "
-                     f"{_pct(row['cold'][f'P@{K}'])} | {_pct(row['cold'][f'NDCG@{K}'])} | "
-                     f"{_pct(row['cold with ties'][f'NDCG@{K}'])} | {_pct(row['with ties'][f'NDCG@{K}'])} |")
-    lines += ["", f"People evaluated: {counts['all']:,} ({counts['cold']:,} with at most {COLD} ratings, "
-              f"{counts['cold with ties']:,} of them with trust links; {counts['with ties']:,} with trust links). "
-              f"Hybrid weights (EASE 1, picked on a validation split of the training films): without social "
-              f"{weights['hybrid']}, with social {weights['hybrid + social']}.", "",
-              f"### Groups (synthetic, {300} per size, from single people's held-out films; EASE per member)", "",
-              f"| group size / aggregation | mean member NDCG@{K} | least-served member NDCG@{K} |", "|---|---|---|"]
+        lines.append(
+            f"| {name} | {_pct(row['all'][f'P@{K}'])} | {_pct(row['all'][f'NDCG@{K}'])} | "
+            f"{_pct(row['cold'][f'P@{K}'])} | {_pct(row['cold'][f'NDCG@{K}'])} | "
+            f"{_pct(row['cold with ties'][f'NDCG@{K}'])} | {_pct(row['with ties'][f'NDCG@{K}'])} |"
+        )
+    lines += [
+        "",
+        f"People evaluated: {counts['all']:,} ({counts['cold']:,} with at most {COLD} ratings, "
+        f"{counts['cold with ties']:,} of them with trust links; {counts['with ties']:,} with trust links). "
+        f"Hybrid weights (EASE 1, picked on a validation split of the training films): without social "
+        f"{weights['hybrid']}, with social {weights['hybrid + social']}.",
+        "",
+        f"### Groups (synthetic, {300} per size, from single people's held-out films; EASE per member)",
+        "",
+        f"| group size / aggregation | mean member NDCG@{K} | least-served member NDCG@{K} |",
+        "|---|---|---|",
+    ]
     for name, row in groups.items():
         lines.append(f"| {name} | {_pct(row['mean NDCG'])} | {_pct(row['min NDCG'])} |")
     return "\n".join(lines)
@@ -306,8 +344,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"FilmTrust: {len(ft.ratings):,} ratings, {ft.n_users:,} people, {ft.trust.nnz:,} trust links", flush=True)
     ranked, weights, counts = ranking(ft)
     for name, row in ranked.items():
-        print(f"  top-{K} {name}: NDCG all {row['all'][f'NDCG@{K}']:.4f}, cold {row['cold'][f'NDCG@{K}']:.4f}",
-              flush=True)
+        print(
+            f"  top-{K} {name}: NDCG all {row['all'][f'NDCG@{K}']:.4f}, cold {row['cold'][f'NDCG@{K}']:.4f}", flush=True
+        )
     groups = group_study(ft)
     print("  groups:", groups, flush=True)
     errors = rating_errors(ft, args.folds, args.quick)

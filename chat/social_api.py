@@ -1,4 +1,5 @@
 """REST API v1: the caller's own connections and privacy choice (a token or a signed-in session)."""
+
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -9,8 +10,8 @@ from rest_framework.response import Response
 from chat.api import ApiView, _profile, error_response, error_responses
 from chat.social_views import profile_by_username
 from recommender.engine import rules
-from recommender.social_selectors import connections_list, my_social_data
 from recommender.services.relations import relation_add, relation_remove, social_settings_update
+from recommender.social_selectors import connections_list, my_social_data
 
 NOT_SIGNED_IN = "Send 'Authorization: Token <key>' (or sign in) to see or change your connections."
 
@@ -48,16 +49,24 @@ def _body(profile) -> dict:
 
 
 class ConnectionsView(ApiView):
-    @extend_schema(operation_id="connections_list", responses={200: ConnectionsOut, **error_responses(401)},
-                   summary="My connections", description="The caller's ties and whether they are discoverable.")
+    @extend_schema(
+        operation_id="connections_list",
+        responses={200: ConnectionsOut, **error_responses(401)},
+        summary="My connections",
+        description="The caller's ties and whether they are discoverable.",
+    )
     def get(self, request):
         profile = _profile(request)
         if profile is None:
             return error_response("not_authenticated", NOT_SIGNED_IN, 401)
         return Response(_body(profile))
 
-    @extend_schema(operation_id="connections_add", request=ConnectionIn,
-                   responses={201: ConnectionsOut, **error_responses(400, 401, 404)}, summary="Add a connection")
+    @extend_schema(
+        operation_id="connections_add",
+        request=ConnectionIn,
+        responses={201: ConnectionsOut, **error_responses(400, 401, 404)},
+        summary="Add a connection",
+    )
     def post(self, request):
         profile = _profile(request)
         if profile is None:
@@ -70,16 +79,20 @@ class ConnectionsView(ApiView):
         if other is None:
             return error_response("not_found", "No person with that user name.", 404)
         try:
-            relation_add(profile=profile, other=other, kind=data.validated_data["kind"],
-                         weight=data.validated_data["weight"])
+            relation_add(
+                profile=profile, other=other, kind=data.validated_data["kind"], weight=data.validated_data["weight"]
+            )
         except DjangoValidationError as exc:
             return error_response("invalid", " ".join(exc.messages), 400)
         return Response(_body(profile), status=201)
 
 
 class ConnectionView(ApiView):
-    @extend_schema(operation_id="connections_remove", responses={204: None, **error_responses(401, 404)},
-                   summary="Remove one of my connections")
+    @extend_schema(
+        operation_id="connections_remove",
+        responses={204: None, **error_responses(401, 404)},
+        summary="Remove one of my connections",
+    )
     def delete(self, request, relation_id: int):
         profile = _profile(request)
         if profile is None:
@@ -90,8 +103,12 @@ class ConnectionView(ApiView):
 
 
 class SocialSettingsView(ApiView):
-    @extend_schema(operation_id="connections_settings", request=SettingsIn,
-                   responses={200: ConnectionsOut, **error_responses(400, 401)}, summary="Choose what others see")
+    @extend_schema(
+        operation_id="connections_settings",
+        request=SettingsIn,
+        responses={200: ConnectionsOut, **error_responses(400, 401)},
+        summary="Choose what others see",
+    )
     def patch(self, request):
         profile = _profile(request)
         if profile is None:

@@ -1,4 +1,5 @@
 """The connections page: a signed-in person's ties (add, remove) and whether they are discoverable."""
+
 from __future__ import annotations
 
 from django.contrib import messages
@@ -10,10 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from recommender.engine import rules
-from recommender.social_selectors import connections_list
 from recommender.models import SocialSettings
 from recommender.services.profiles import profile_for_user
 from recommender.services.relations import relation_add, relation_remove, social_settings_update
+from recommender.social_selectors import connections_list
 
 
 def profile_by_username(username: str):
@@ -34,10 +35,16 @@ def connections_page(request):
             messages.error(request, " ".join(exc.messages))
         return redirect("connections")
     settings = SocialSettings.objects.filter(profile=profile).first()
-    return render(request, "chat/connections.html", {
-        "connections": connections_list(profile=profile), "kinds": rules.RELATION_KINDS,
-        "discoverable": bool(settings and settings.discoverable),
-        "display_name": settings.display_name if settings else ""})
+    return render(
+        request,
+        "chat/connections.html",
+        {
+            "connections": connections_list(profile=profile),
+            "kinds": rules.RELATION_KINDS,
+            "discoverable": bool(settings and settings.discoverable),
+            "display_name": settings.display_name if settings else "",
+        },
+    )
 
 
 def _apply(request, profile) -> None:
@@ -50,8 +57,11 @@ def _apply(request, profile) -> None:
     elif action == "remove":
         relation_remove(profile=profile, relation_id=_int(request.POST.get("id")))
     elif action == "settings":
-        social_settings_update(profile=profile, discoverable=request.POST.get("discoverable") == "on",
-                               display_name=request.POST.get("display_name", ""))
+        social_settings_update(
+            profile=profile,
+            discoverable=request.POST.get("discoverable") == "on",
+            display_name=request.POST.get("display_name", ""),
+        )
     else:
         raise ValidationError(_("Unknown action."))
 

@@ -5,6 +5,7 @@ discoverable (SocialSettings.discoverable) AND, for recommendations from connect
 (a tie from the viewer of any kind, or a friendship either way). "People like me" reads only discoverable people.
 A connection who is not discoverable reaches the engine as a name, without anything they did.
 """
+
 from __future__ import annotations
 
 from django.db.models import Q
@@ -26,9 +27,11 @@ def is_discoverable(profile: Profile) -> bool:
 
 def connection_ties(*, profile: Profile) -> list[Relation]:
     """Return the ties that connect others to the person: the person's own, and friendships others made to them."""
-    ties = (Relation.objects.filter(Q(profile=profile) | Q(other=profile, kind__in=rules.SYMMETRIC_RELATIONS))
-            .select_related("profile__user", "profile__social", "other__user", "other__social")
-            .order_by("-weight", "pk"))
+    ties = (
+        Relation.objects.filter(Q(profile=profile) | Q(other=profile, kind__in=rules.SYMMETRIC_RELATIONS))
+        .select_related("profile__user", "profile__social", "other__user", "other__social")
+        .order_by("-weight", "pk")
+    )
     return list(ties)
 
 
@@ -46,8 +49,16 @@ def connections_list(*, profile: Profile) -> list[dict]:
     for tie in connection_ties(profile=profile):
         own = tie.profile_id == profile.pk
         other = tie.other if own else tie.profile
-        out.append({"id": tie.pk, "name": display_name_of(other), "kind": tie.kind, "weight": tie.weight,
-                    "own": own, "shares_likes": _discoverable(other)})
+        out.append(
+            {
+                "id": tie.pk,
+                "name": display_name_of(other),
+                "kind": tie.kind,
+                "weight": tie.weight,
+                "own": own,
+                "shares_likes": _discoverable(other),
+            }
+        )
     return out
 
 
@@ -74,20 +85,29 @@ def social_context(*, profile: Profile | None) -> SocialContext:
         if not _discoverable(other):
             ctx.private.append(name)
             continue
-        ctx.connections.append(Person(key=str(other.pk), name=name, liked=_visible_likes(other), relation=tie.kind,
-                                      weight=tie.weight))
-    people = (Profile.objects.filter(social__discoverable=True).exclude(pk=profile.pk)
-              .select_related("user", "social").order_by("pk")[:DISCOVERABLE_READ])
+        ctx.connections.append(
+            Person(key=str(other.pk), name=name, liked=_visible_likes(other), relation=tie.kind, weight=tie.weight)
+        )
+    people = (
+        Profile.objects.filter(social__discoverable=True)
+        .exclude(pk=profile.pk)
+        .select_related("user", "social")
+        .order_by("pk")[:DISCOVERABLE_READ]
+    )
     for other in people:
-        ctx.discoverable.append(Person(key=str(other.pk), name=display_name_of(other), liked=_visible_likes(other),
-                                       relation=""))
+        ctx.discoverable.append(
+            Person(key=str(other.pk), name=display_name_of(other), liked=_visible_likes(other), relation="")
+        )
     return ctx
 
 
 def my_social_data(*, profile: Profile) -> dict:
     """Return the person's own social data for "download my data": settings and ties (nothing of anyone else's)."""
     settings = SocialSettings.objects.filter(profile=profile).first()
-    return {"discoverable": bool(settings and settings.discoverable),
-            "display_name": settings.display_name if settings else "",
-            "connections": [{k: c[k] for k in ("name", "kind", "weight", "own")}
-                            for c in connections_list(profile=profile)]}
+    return {
+        "discoverable": bool(settings and settings.discoverable),
+        "display_name": settings.display_name if settings else "",
+        "connections": [
+            {k: c[k] for k in ("name", "kind", "weight", "own")} for c in connections_list(profile=profile)
+        ],
+    }

@@ -13,6 +13,7 @@ discoverable arrives as a name in `private`, without likes; only discoverable pe
 - `people_like_me`: discoverable people ranked by taste similarity (shrunk cosine of liked sets).
 - `connections_who_liked`: which connections liked an item, by the names shown, for explanations.
 """
+
 from __future__ import annotations
 
 import math
@@ -83,15 +84,23 @@ def connections_who_liked(item_id: str, connections: Sequence[Person]) -> list[s
     return [p.name for p in connections if item_id in p.liked]
 
 
-def friend_evidence(item_id: str, connections: Sequence[Person], weights: Mapping[str, float] | None = None,
-                    total: float = 0.0) -> list[Evidence]:
+def friend_evidence(
+    item_id: str, connections: Sequence[Person], weights: Mapping[str, float] | None = None, total: float = 0.0
+) -> list[Evidence]:
     """Return one `friend_liked` fact per connection who liked item_id (value: the name shown, attribute: the tie)."""
     out = []
     for p in connections:
         if item_id in p.liked:
             share = (weights or {}).get(p.key, 0.0) / total if total > 0 else 0.0
-            out.append(Evidence(kind="friend_liked", weight=share, value=p.name, attribute=p.relation or "friend",
-                                detail=f"{p.name} liked it"))
+            out.append(
+                Evidence(
+                    kind="friend_liked",
+                    weight=share,
+                    value=p.name,
+                    attribute=p.relation or "friend",
+                    detail=f"{p.name} liked it",
+                )
+            )
     return out
 
 
@@ -100,9 +109,15 @@ def seen_by(profile: Profile) -> set[str]:
     return set(profile.liked) | set(profile.disliked) | set(profile.history) | set(profile.exclude)
 
 
-def friends_like(ctx: SocialContext, me: Profile, *, allowed: Callable[[list[str]], list[str]], n: int,
-                 popularity: Mapping[str, float] | None = None, only: Sequence[Person] | None = None
-                 ) -> list[ScoredItem]:
+def friends_like(
+    ctx: SocialContext,
+    me: Profile,
+    *,
+    allowed: Callable[[list[str]], list[str]],
+    n: int,
+    popularity: Mapping[str, float] | None = None,
+    only: Sequence[Person] | None = None,
+) -> list[ScoredItem]:
     """Return up to n items the connections (or `only` some of them) liked and the person has not met."""
     people = list(only) if only is not None else ctx.connections
     mine, met = set(me.liked), seen_by(me)
@@ -114,8 +129,15 @@ def friends_like(ctx: SocialContext, me: Profile, *, allowed: Callable[[list[str
                 scores[item_id] = scores.get(item_id, 0.0) + weights[p.key]
     top = max((popularity or {}).values(), default=1.0) or 1.0
     ranked = sorted(allowed(list(scores)), key=lambda i: (-scores[i], -(popularity or {}).get(i, 0.0) / top, i))
-    return [ScoredItem(item_id=i, score=scores[i], sources={"social": scores[i]},
-                       evidence=friend_evidence(i, people, weights, scores[i])) for i in ranked[:n]]
+    return [
+        ScoredItem(
+            item_id=i,
+            score=scores[i],
+            sources={"social": scores[i]},
+            evidence=friend_evidence(i, people, weights, scores[i]),
+        )
+        for i in ranked[:n]
+    ]
 
 
 def aggregate(scores: np.ndarray, how: str = rules.GROUP_AGGREGATION) -> np.ndarray:
@@ -135,13 +157,15 @@ def scaled(values: Mapping[str, float]) -> dict[str, float]:
     return {k: (v - low) / span if span > 0 else 1.0 for k, v in values.items()}
 
 
-def member_scores(member: Profile, *, bundle: Any, user_key: str | None, constraints: Constraints,
-                  popularity: Mapping[str, float]) -> dict[str, float]:
+def member_scores(
+    member: Profile, *, bundle: Any, user_key: str | None, constraints: Constraints, popularity: Mapping[str, float]
+) -> dict[str, float]:
     """Return one member's scores over their best GROUP_POOL items, scaled to [0, 1]."""
     if bundle is not None:
         try:
-            found = bundle.recommend(user_key=user_key, profile=member, constraints=constraints, n=GROUP_POOL,
-                                     with_evidence=False)
+            found = bundle.recommend(
+                user_key=user_key, profile=member, constraints=constraints, n=GROUP_POOL, with_evidence=False
+            )
             return scaled({s.item_id: s.score for s in found})
         except Exception:  # noqa: BLE001 - popularity answers when the model cannot
             pass
@@ -150,12 +174,21 @@ def member_scores(member: Profile, *, bundle: Any, user_key: str | None, constra
     return scaled({i: popularity[i] for i in best})
 
 
-def group_pick(members: list[tuple[Profile, str | None]], *, bundle: Any, constraints: Constraints,
-               allowed: Callable[[list[str]], list[str]], popularity: Mapping[str, float], n: int,
-               how: str = rules.GROUP_AGGREGATION) -> list[ScoredItem]:
+def group_pick(
+    members: list[tuple[Profile, str | None]],
+    *,
+    bundle: Any,
+    constraints: Constraints,
+    allowed: Callable[[list[str]], list[str]],
+    popularity: Mapping[str, float],
+    n: int,
+    how: str = rules.GROUP_AGGREGATION,
+) -> list[ScoredItem]:
     """Return up to n items for a group: members are (taste profile, user key or None); see `aggregate`."""
-    per_member = [member_scores(p, bundle=bundle, user_key=key, constraints=constraints, popularity=popularity)
-                  for p, key in members]
+    per_member = [
+        member_scores(p, bundle=bundle, user_key=key, constraints=constraints, popularity=popularity)
+        for p, key in members
+    ]
     met = set().union(*(seen_by(p) for p, _ in members))
     pool = [i for i in dict.fromkeys(i for scores in per_member for i in scores) if i not in met]
     pool = allowed(pool)
@@ -167,8 +200,9 @@ def group_pick(members: list[tuple[Profile, str | None]], *, bundle: Any, constr
     return [ScoredItem(item_id=pool[j], score=float(group[j]), sources={"group": float(group[j])}) for j in order]
 
 
-def people_like_me(me: Profile, discoverable: Sequence[Person], n: int = PEOPLE_SHOWN
-                   ) -> list[tuple[Person, float, list[str]]]:
+def people_like_me(
+    me: Profile, discoverable: Sequence[Person], n: int = PEOPLE_SHOWN
+) -> list[tuple[Person, float, list[str]]]:
     """Return (person, similarity, items both liked) for the discoverable people closest in taste, best first."""
     mine = set(me.liked)
     found = []
@@ -186,9 +220,14 @@ def people_like_me(me: Profile, discoverable: Sequence[Person], n: int = PEOPLE_
 def social_constraints(state_constraints: Constraints, u: Any) -> Constraints:
     """Return the filters a social turn ranks under: the conversation's, with the turn's own kind and values."""
     include = {**state_constraints.include, **(getattr(u, "include", None) or {})}
-    return Constraints(include=include, exclude=dict(state_constraints.exclude), ranges=dict(state_constraints.ranges),
-                       domain=getattr(u, "domain", None) or state_constraints.domain,
-                       exclude_items=list(state_constraints.exclude_items), all_of=list(state_constraints.all_of))
+    return Constraints(
+        include=include,
+        exclude=dict(state_constraints.exclude),
+        ranges=dict(state_constraints.ranges),
+        domain=getattr(u, "domain", None) or state_constraints.domain,
+        exclude_items=list(state_constraints.exclude_items),
+        all_of=list(state_constraints.all_of),
+    )
 
 
 def read_context(source: Any) -> SocialContext:
@@ -208,8 +247,12 @@ def answer(inp: Any, plan: Any, request: dict | None, me: Profile, constraints: 
     if kind == rules.PEOPLE_LIKE_ME:
         found = people_like_me(me, ctx.discoverable)
         plan.reply = replies.people_reply(
-            [(p.name, [rules.display_title(records[i], language) for i in shared if i in records])
-             for p, _, shared in found], language)
+            [
+                (p.name, [rules.display_title(records[i], language) for i in shared if i in records])
+                for p, _, shared in found
+            ],
+            language,
+        )
         plan.extra["social"]["people"] = [p.name for p, _, _ in found]
         return
     if not ctx.connections and not ctx.private:
@@ -231,22 +274,33 @@ def answer(inp: Any, plan: Any, request: dict | None, me: Profile, constraints: 
     plan.listing = True
     if kind != rules.FRIENDS_LIKE and not constraints.domain:  # what the group likes, not the whole catalog
         people = chosen or ctx.connections
-        constraints = replace(constraints, domain=main_domain([*me.liked, *(i for p in people for i in p.liked)],
-                                                              records))
+        constraints = replace(
+            constraints, domain=main_domain([*me.liked, *(i for p in people for i in p.liked)], records)
+        )
     if kind == rules.FRIENDS_LIKE:
-        items = friends_like(ctx, me, allowed=allowed, n=inp.k, popularity=inp.catalog.popularity,
-                             only=chosen or None)
+        items = friends_like(ctx, me, allowed=allowed, n=inp.k, popularity=inp.catalog.popularity, only=chosen or None)
     else:
         group = chosen if kind == rules.TOGETHER else ctx.connections
         members = [(me, inp.user_key)] + [(Profile(liked=list(p.liked)), None) for p in group]
-        items = group_pick(members, bundle=inp.bundle, constraints=constraints, allowed=allowed,
-                           popularity=inp.catalog.popularity, n=inp.k) if group else []
+        items = (
+            group_pick(
+                members,
+                bundle=inp.bundle,
+                constraints=constraints,
+                allowed=allowed,
+                popularity=inp.catalog.popularity,
+                n=inp.k,
+            )
+            if group
+            else []
+        )
         _add_evidence(items, inp, me, constraints, group)
     plan.items = items
     plan.strategy = "social"
     names = [p.name for p in chosen]
-    plan.reply = replies.social_notes(private, unknown, language) + replies.social_reply(kind, len(items), names,
-                                                                                        language)
+    plan.reply = replies.social_notes(private, unknown, language) + replies.social_reply(
+        kind, len(items), names, language
+    )
 
 
 def main_domain(item_ids: Sequence[str], records: Mapping[str, ItemRecord]) -> str | None:
@@ -255,16 +309,18 @@ def main_domain(item_ids: Sequence[str], records: Mapping[str, ItemRecord]) -> s
     return counts.most_common(1)[0][0] if counts else None
 
 
-def _add_evidence(items: list[ScoredItem], inp: Any, me: Profile, constraints: Constraints,
-                  group: Sequence[Person]) -> None:
+def _add_evidence(
+    items: list[ScoredItem], inp: Any, me: Profile, constraints: Constraints, group: Sequence[Person]
+) -> None:
     """Give group picks the model's evidence for the person (their own likes), never another member's history."""
     if inp.bundle is None or not items:
         for s in items:
             s.evidence = [Evidence(kind="popularity", weight=1.0, item_id=s.item_id)]
         return
     try:
-        found = inp.bundle.evidence_for([s.item_id for s in items], user_key=inp.user_key, profile=me,
-                                        constraints=constraints)
+        found = inp.bundle.evidence_for(
+            [s.item_id for s in items], user_key=inp.user_key, profile=me, constraints=constraints
+        )
     except Exception:  # noqa: BLE001 - items stay, explanations fall back to their generic text
         return
     for s in items:

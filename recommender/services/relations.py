@@ -4,6 +4,7 @@
 idempotent re-import (a tie is one row per (person, other, kind); a changed weight or time updates it), `strict`
 writes nothing when any row is rejected, cells checked before anything is written.
 """
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,13 @@ from recommender.services.importers import (
     parse_timestamp,
 )
 
-KIND_ALIASES = {"friends": "friend", "follow": "follows", "following": "follows", "trust": "trusts",
-                "trusted": "trusts"}
+KIND_ALIASES = {
+    "friends": "friend",
+    "follow": "follows",
+    "following": "follows",
+    "trust": "trusts",
+    "trusted": "trusts",
+}
 RELATION_FIELDS = {"user", "other", "kind"}
 ERROR_SELF = "A person cannot be connected to themselves."
 ERROR_KIND = "The kind of connection is one of: {kinds}."
@@ -57,23 +63,40 @@ def parse_relation_row(row: dict) -> dict[str, Any]:
             raise RowError(f"weight {str(raw)[:32]!r} is not a number") from None
         if not math.isfinite(weight) or not 0.0 <= weight <= 1.0:
             raise RowError("weight must be a number from 0 to 1")
-    return {"user": user, "other": other, "kind": kind, "weight": weight,
-            "occurred_at": parse_timestamp(row.get("timestamp"))}
+    return {
+        "user": user,
+        "other": other,
+        "kind": kind,
+        "weight": weight,
+        "occurred_at": parse_timestamp(row.get("timestamp")),
+    }
 
 
 def store_relations(rows: list[dict[str, Any]], report: ImportReport, *, source: str) -> None:
     """Create new ties and update changed ones (the last row for a tie wins); count unchanged ones as stored."""
     unique = {(r["user"], r["other"], r["kind"]): r for r in rows}
     profiles = ensure_profiles(source, {r["user"] for r in rows} | {r["other"] for r in rows})
-    stored = {(rel.profile_id, rel.other_id, rel.kind): rel for rel in Relation.objects.filter(
-        profile_id__in={profiles[u] for u, _, _ in unique}, other_id__in={profiles[o] for _, o, _ in unique})}
+    stored = {
+        (rel.profile_id, rel.other_id, rel.kind): rel
+        for rel in Relation.objects.filter(
+            profile_id__in={profiles[u] for u, _, _ in unique}, other_id__in={profiles[o] for _, o, _ in unique}
+        )
+    }
     to_create, to_update = [], []
     for (user, other, kind), row in unique.items():
         key = (profiles[user], profiles[other], kind)
         found = stored.get(key)
         if found is None:
-            to_create.append(Relation(profile_id=key[0], other_id=key[1], kind=kind, weight=row["weight"],
-                                      occurred_at=row["occurred_at"], source=source))
+            to_create.append(
+                Relation(
+                    profile_id=key[0],
+                    other_id=key[1],
+                    kind=kind,
+                    weight=row["weight"],
+                    occurred_at=row["occurred_at"],
+                    source=source,
+                )
+            )
         elif found.weight != row["weight"] or (row["occurred_at"] and found.occurred_at != row["occurred_at"]):
             found.weight, found.occurred_at = row["weight"], row["occurred_at"] or found.occurred_at
             to_update.append(found)
@@ -85,8 +108,9 @@ def store_relations(rows: list[dict[str, Any]], report: ImportReport, *, source:
     report.updated += len(to_update)
 
 
-def import_relations(path: Path, *, source: str = "catalog", strict: bool = False,
-                     progress: bool = False) -> ImportReport:
+def import_relations(
+    path: Path, *, source: str = "catalog", strict: bool = False, progress: bool = False
+) -> ImportReport:
     """Import social ties from CSV or JSON Lines (`user`, `other`, `kind`, optional `weight`, `timestamp`).
 
     User keys are imported people of `source` (the same namespace import_interactions uses); unknown ones are
@@ -123,8 +147,9 @@ def _has_settings(profile: Profile) -> bool:
     return True
 
 
-def social_settings_update(*, profile: Profile, discoverable: bool | None = None,
-                           display_name: str | None = None) -> SocialSettings:
+def social_settings_update(
+    *, profile: Profile, discoverable: bool | None = None, display_name: str | None = None
+) -> SocialSettings:
     """Set whether the person is discoverable and the name shown to others; return the settings."""
     settings, _ = SocialSettings.objects.get_or_create(profile=profile)
     if discoverable is not None:
@@ -148,8 +173,11 @@ def relation_add(*, profile: Profile, other: Profile, kind: str = "friend", weig
         raise ValidationError(ERROR_SELF)
     with transaction.atomic():
         relation, created = Relation.objects.get_or_create(
-            profile=profile, other=other, kind=kind,
-            defaults={"weight": weight, "source": "user", "occurred_at": timezone.now()})
+            profile=profile,
+            other=other,
+            kind=kind,
+            defaults={"weight": weight, "source": "user", "occurred_at": timezone.now()},
+        )
         if not created and relation.weight != weight:
             relation.weight = weight
             relation.save(update_fields=["weight"])

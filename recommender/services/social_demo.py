@@ -3,6 +3,7 @@
 Mia is the person the demo speaks for; Ana and Lea are her friends and share their likes; Max is her friend
 and keeps his likes private; Zoe is not connected to her but is discoverable, with taste close to hers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -15,8 +16,9 @@ from recommender.services.relations import import_relations
 DEMO_PERSON = "mia"
 
 
-def social_demo_load(*, source: str, scratch: Path, movielens_source: str | None, progress: bool = False
-                     ) -> list[ImportReport]:
+def social_demo_load(
+    *, source: str, scratch: Path, movielens_source: str | None, progress: bool = False
+) -> list[ImportReport]:
     """Import the demo people's likes, ties and privacy choices under `source` (the sample's user namespace).
 
     With MovieLens loaded, the sample films it also holds are MovieLens items: the likes are re-pointed the way
@@ -29,14 +31,19 @@ def social_demo_load(*, source: str, scratch: Path, movielens_source: str | None
         folder = scratch / "social"
         folder.mkdir(exist_ok=True)
         _, likes = _films_to_movielens(catalog_path(), likes, folder, movielens_source)
-    reports = [import_interactions(likes, source=source, user_source=source, progress=progress),
-               import_relations(relations, source=source, progress=progress)]
+    reports = [
+        import_interactions(likes, source=source, user_source=source, progress=progress),
+        import_relations(relations, source=source, progress=progress),
+    ]
     with open(people, encoding="utf-8", newline="") as fh:
         for row in csv.DictReader(fh):
-            profile, _ = Profile.objects.get_or_create(kind=Profile.Kind.IMPORTED, source=source,
-                                                       external_id=row["user"])
-            SocialSettings.objects.update_or_create(profile=profile, defaults={
-                "display_name": row["name"], "discoverable": row["discoverable"].strip().lower() == "true"})
+            profile, _ = Profile.objects.get_or_create(
+                kind=Profile.Kind.IMPORTED, source=source, external_id=row["user"]
+            )
+            SocialSettings.objects.update_or_create(
+                profile=profile,
+                defaults={"display_name": row["name"], "discoverable": row["discoverable"].strip().lower() == "true"},
+            )
     return reports
 
 

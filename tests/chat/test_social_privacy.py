@@ -1,5 +1,6 @@
 """Social recommendation through every path a person has (chat turn, REST, websocket, explanations, my data,
 connections page and API), and what none of them may show: the likes of someone who is not discoverable."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,9 @@ ZEDS = ("ml-183", "ml-69")  # discoverable, not connected
 
 def like(profile, catalog, ids):
     for ext in ids:
-        Interaction.objects.create(profile=profile, item=catalog[ext], kind="like", occurred_at=timezone.now(),
-                                   origin="api")
+        Interaction.objects.create(
+            profile=profile, item=catalog[ext], kind="like", occurred_at=timezone.now(), origin="api"
+        )
 
 
 @pytest.fixture
@@ -61,8 +63,9 @@ def no_trace_of_max(text: str) -> None:
 def test_a_chat_turn_uses_discoverable_friends_only_and_says_who_keeps_likes_private(catalog, people):
     me = people["me"][1]
     conversation = services.conversation_start(profile=me)
-    result = services.turn_start(text="what do my friends like that I haven't tried?", profile=me,
-                                 conversation=conversation).collect()
+    result = services.turn_start(
+        text="what do my friends like that I haven't tried?", profile=me, conversation=conversation
+    ).collect()
     assert result.intent == "social"
     assert ext_ids(catalog, result.items) == {"ml-204", "ml-1"}  # Ana's likes not yet seen; Max's never
     assert "Max keeps their likes private" in result.reply
@@ -108,10 +111,15 @@ def test_once_max_is_discoverable_his_likes_are_used(catalog, people):
 def test_rest_recommend_respects_privacy(catalog, people):
     client = Client()
     client.force_login(people["me"][0])
-    for text in ["what do my friends like?", "我朋友喜欢什么", "something Max and I would both enjoy",
-                 "who has taste like mine?"]:
-        response = client.post("/api/v1/recommend", {"messages": [{"role": "user", "content": text}]},
-                               content_type="application/json")
+    for text in [
+        "what do my friends like?",
+        "我朋友喜欢什么",
+        "something Max and I would both enjoy",
+        "who has taste like mine?",
+    ]:
+        response = client.post(
+            "/api/v1/recommend", {"messages": [{"role": "user", "content": text}]}, content_type="application/json"
+        )
         assert response.status_code == 200
         body = response.json()
         assert not ext_ids(catalog, body["items"]) & set(MAX_ONLY)
@@ -128,8 +136,11 @@ def test_a_guest_is_asked_to_sign_in(catalog, guest):
 def test_my_data_download_holds_my_ties_and_nothing_of_theirs(catalog, people):
     client = Client()
     client.force_login(people["me"][0])
-    services.turn_start(text="what do my friends like?", profile=people["me"][1],
-                        conversation=services.conversation_start(profile=people["me"][1])).collect()
+    services.turn_start(
+        text="what do my friends like?",
+        profile=people["me"][1],
+        conversation=services.conversation_start(profile=people["me"][1]),
+    ).collect()
     data = json.loads(client.get("/my-data/download").content)
     assert {c["name"] for c in data["social"]["connections"]} == {"Ana", "Max"}
     assert data["social"]["discoverable"] is False
@@ -149,20 +160,28 @@ def test_connections_api_shows_ties_not_likes_and_changes_only_ones_own(catalog,
     no_trace_of_max(json.dumps(body))
     added = client.post("/api/v1/connections", {"username": "zed", "kind": "follows"}, content_type="application/json")
     assert added.status_code == 201 and "zed" in {c["name"] for c in added.json()["connections"]}
-    assert client.post("/api/v1/connections", {"username": "nobody"},
-                       content_type="application/json").status_code == 404
-    assert client.post("/api/v1/connections", {"username": "me"},
-                       content_type="application/json").json()["error"]["code"] == "invalid"
+    assert (
+        client.post("/api/v1/connections", {"username": "nobody"}, content_type="application/json").status_code == 404
+    )
+    assert (
+        client.post("/api/v1/connections", {"username": "me"}, content_type="application/json").json()["error"]["code"]
+        == "invalid"
+    )
     theirs = relation_add(profile=people["zed"][1], other=people["Ana"][1])
     assert client.delete(f"/api/v1/connections/{theirs.pk}").status_code == 404
     assert Relation.objects.filter(pk=theirs.pk).exists()
     own = Relation.objects.get(profile=people["me"][1], other=people["Ana"][1])
     assert client.delete(f"/api/v1/connections/{own.pk}").status_code == 204
-    patched = client.patch("/api/v1/connections/settings", {"discoverable": True, "display_name": "Me"},
-                           content_type="application/json")
+    patched = client.patch(
+        "/api/v1/connections/settings", {"discoverable": True, "display_name": "Me"}, content_type="application/json"
+    )
     assert patched.status_code == 200 and patched.json()["discoverable"] is True
-    assert client.patch("/api/v1/connections/settings", {"discoverable": "maybe"},
-                        content_type="application/json").status_code == 400
+    assert (
+        client.patch(
+            "/api/v1/connections/settings", {"discoverable": "maybe"}, content_type="application/json"
+        ).status_code
+        == 400
+    )
 
 
 @pytest.mark.django_db

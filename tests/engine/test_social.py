@@ -1,4 +1,5 @@
 """Social requests in the pure engine: recognition (English and Chinese), friends' likes, groups, people like me."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,10 @@ PRIVATE_LIKES = ("8", "6")  # what the private connection liked: must never surf
 
 
 def records() -> dict[str, ItemRecord]:
-    return {i: ItemRecord(item_id=i, title=t, domain="movie", aliases=tuple(a), attributes={"genres": g})
-            for i, t, g, a in FILMS}
+    return {
+        i: ItemRecord(item_id=i, title=t, domain="movie", aliases=tuple(a), attributes={"genres": g})
+        for i, t, g, a in FILMS
+    }
 
 
 @pytest.fixture(scope="module")
@@ -62,29 +65,49 @@ def context() -> social.SocialContext:
 
 
 def run(text, catalog, *, bundle=None, history=None, ctx=None, k=5):
-    return collect(TurnInput(text=text, catalog=catalog, state=ConversationState(), bundle=bundle,
-                             history=history or Profile(), social=ctx if ctx is not None else context, k=k,
-                             user_key=None))
+    return collect(
+        TurnInput(
+            text=text,
+            catalog=catalog,
+            state=ConversationState(),
+            bundle=bundle,
+            history=history or Profile(),
+            social=ctx if ctx is not None else context,
+            k=k,
+            user_key=None,
+        )
+    )
 
 
-@pytest.mark.parametrize("text,kind,names", [
-    ("what do my friends like that I haven't tried?", rules.FRIENDS_LIKE, []),
-    ("我想找一些我和朋友的共同兴趣", rules.COMMON, []),
-    ("something Ana and I would both enjoy", rules.TOGETHER, ["Ana"]),
-    ("a comedy for me and Lea", rules.TOGETHER, ["Lea"]),
-    ("我和小丽都会喜欢的电影", rules.TOGETHER, ["小丽"]),
-    ("who has taste like mine?", rules.PEOPLE_LIKE_ME, []),
-    ("谁的口味和我相似？", rules.PEOPLE_LIKE_ME, []),
-    ("朋友们最近喜欢什么", rules.FRIENDS_LIKE, []),
-    ("something my friends and I would all enjoy", rules.COMMON, []),
-])
+@pytest.mark.parametrize(
+    "text,kind,names",
+    [
+        ("what do my friends like that I haven't tried?", rules.FRIENDS_LIKE, []),
+        ("我想找一些我和朋友的共同兴趣", rules.COMMON, []),
+        ("something Ana and I would both enjoy", rules.TOGETHER, ["Ana"]),
+        ("a comedy for me and Lea", rules.TOGETHER, ["Lea"]),
+        ("我和小丽都会喜欢的电影", rules.TOGETHER, ["小丽"]),
+        ("who has taste like mine?", rules.PEOPLE_LIKE_ME, []),
+        ("谁的口味和我相似？", rules.PEOPLE_LIKE_ME, []),
+        ("朋友们最近喜欢什么", rules.FRIENDS_LIKE, []),
+        ("something my friends and I would all enjoy", rules.COMMON, []),
+    ],
+)
 def test_social_requests_are_recognised_in_both_languages(text, kind, names):
     request = read_social(text)
     assert request is not None and (request.kind, request.names) == (kind, names)
 
 
-@pytest.mark.parametrize("text", ["I loved Fargo, something similar", "My sister loves horror films",
-                                  "What do people like?", "推荐几部喜剧", "any comedies from the 90s?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I loved Fargo, something similar",
+        "My sister loves horror films",
+        "What do people like?",
+        "推荐几部喜剧",
+        "any comedies from the 90s?",
+    ],
+)
 def test_ordinary_requests_are_not_social(text):
     assert read_social(text) is None
 
@@ -173,8 +196,10 @@ def test_group_aggregations():
 
 def test_friend_liked_evidence_renders_in_both_languages():
     item = records()["7"]
-    ev = [Evidence(kind="friend_liked", weight=0.6, value="Lea", attribute="friend"),
-          Evidence(kind="friend_liked", weight=0.4, value="Ana", attribute="friend")]
+    ev = [
+        Evidence(kind="friend_liked", weight=0.6, value="Lea", attribute="friend"),
+        Evidence(kind="friend_liked", weight=0.4, value="Ana", attribute="friend"),
+    ]
     assert explain_text(item, ev, language="en") == "Your friends Lea and Ana liked it."
     assert explain_text(item, ev, language="zh") == "你的朋友Lea、Ana都喜欢它。"
     trusted = [Evidence(kind="friend_liked", weight=1.0, value="Lea", attribute="trusts")]

@@ -1,4 +1,5 @@
 """Importing social ties, and a person's own connections and privacy settings (services)."""
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,10 @@ CSV = "user,other,kind,weight,timestamp\nana,lea,friend,1,2025-01-01T10:00:00Z\n
 
 
 def ties() -> set[tuple[str, str, str, float]]:
-    return {(r.profile.external_id, r.other.external_id, r.kind, r.weight)
-            for r in Relation.objects.select_related("profile", "other")}
+    return {
+        (r.profile.external_id, r.other.external_id, r.kind, r.weight)
+        for r in Relation.objects.select_related("profile", "other")
+    }
 
 
 def test_csv_ties_are_imported_once_and_a_changed_weight_updates(tmp_path):
@@ -46,10 +49,15 @@ def test_csv_ties_are_imported_once_and_a_changed_weight_updates(tmp_path):
 
 
 def test_json_lines_with_bad_rows_reports_each_line_and_keeps_the_good_ones(tmp_path):
-    rows = [{"user": "a", "other": "b", "kind": "friend"}, {"user": "a", "other": "a", "kind": "friend"},
-            {"user": "a", "other": "c", "kind": "enemy"}, {"user": "b", "other": "c", "kind": "trusts", "weight": 7},
-            {"user": "b", "other": "c", "kind": "trusts", "weight": "NaN"}, {"user": "c", "kind": "friend"},
-            {"user": "c", "other": "a", "kind": "friend", "timestamp": "yesterday"}]
+    rows = [
+        {"user": "a", "other": "b", "kind": "friend"},
+        {"user": "a", "other": "a", "kind": "friend"},
+        {"user": "a", "other": "c", "kind": "enemy"},
+        {"user": "b", "other": "c", "kind": "trusts", "weight": 7},
+        {"user": "b", "other": "c", "kind": "trusts", "weight": "NaN"},
+        {"user": "c", "kind": "friend"},
+        {"user": "c", "other": "a", "kind": "friend", "timestamp": "yesterday"},
+    ]
     path = tmp_path / "ties.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in rows) + "\n{not json\n", encoding="utf-8")
     report = import_relations(path, source="x")

@@ -10,6 +10,7 @@
   trained full-batch with Adam like rating.SVDPlusPlus. A user with ties and no ratings still gets a taste vector.
 - `SocialRatingModel`: rating.RatingModel's least-squares blend with TrustSVD as one more member.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,9 @@ from .. import social
 from ..rating import BiasedFactors, RatingModel, _biased_parameters, _seeded_tensors
 
 
-def trust_matrix(trustors: np.ndarray, trustees: np.ndarray, n_users: int,
-                 weights: np.ndarray | None = None) -> sp.csr_matrix:
+def trust_matrix(
+    trustors: np.ndarray, trustees: np.ndarray, n_users: int, weights: np.ndarray | None = None
+) -> sp.csr_matrix:
     """Return the users x users tie matrix (row: who trusts, column: whom), duplicates and self-ties dropped."""
     trustors, trustees = np.asarray(trustors), np.asarray(trustees)
     keep = trustors != trustees
@@ -76,21 +78,39 @@ class TrustSVD(BiasedFactors):
 
     prefix = "ts"
 
-    def __init__(self, trust: sp.csr_matrix, factors: int = 10, epochs: int = 200, lr: float = 0.02,
-                 reg: float = 0.6, reg_trust: float = 0.5, implicit: bool = True, seed: int = 0) -> None:
+    def __init__(
+        self,
+        trust: sp.csr_matrix,
+        factors: int = 10,
+        epochs: int = 200,
+        lr: float = 0.02,
+        reg: float = 0.6,
+        reg_trust: float = 0.5,
+        implicit: bool = True,
+        seed: int = 0,
+    ) -> None:
         self.trust = sp.csr_matrix(trust, dtype=np.float32)
-        self.cfg: dict[str, Any] = dict(factors=factors, epochs=epochs, lr=lr, reg=reg, reg_trust=reg_trust,
-                                        implicit=implicit, seed=seed)
+        self.cfg: dict[str, Any] = dict(
+            factors=factors, epochs=epochs, lr=lr, reg=reg, reg_trust=reg_trust, implicit=implicit, seed=seed
+        )
 
     def _normalised(self, rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], dev) -> torch.Tensor:
         counts = np.bincount(rows, minlength=shape[0])
         norm = 1.0 / np.sqrt(np.maximum(counts[rows], 1))
         index = torch.as_tensor(np.stack([rows, cols]), dtype=torch.long, device=dev)
-        return torch.sparse_coo_tensor(index, torch.as_tensor(norm, dtype=torch.float32, device=dev), shape,
-                                       check_invariants=False).coalesce()
+        return torch.sparse_coo_tensor(
+            index, torch.as_tensor(norm, dtype=torch.float32, device=dev), shape, check_invariants=False
+        ).coalesce()
 
-    def fit(self, users: np.ndarray, items: np.ndarray, ratings: np.ndarray, n_users: int, n_items: int,
-            progress: bool = False) -> TrustSVD:
+    def fit(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        ratings: np.ndarray,
+        n_users: int,
+        n_items: int,
+        progress: bool = False,
+    ) -> TrustSVD:
         c = self.cfg
         dev, u, i, r = _seeded_tensors(users, items, ratings, c["seed"])
         N = self._normalised(np.asarray(users), np.asarray(items), (n_users, n_items), dev)
@@ -101,8 +121,9 @@ class TrustSVD(BiasedFactors):
         t_cols = torch.as_tensor(te, dtype=torch.long, device=dev)
         t_vals = torch.as_tensor(ties.data, dtype=torch.float32, device=dev)
         # Per-rating (and per-tie) L2, as with per-rating SGD: each row's penalty weighted by how often it is used.
-        wu = torch.as_tensor(np.bincount(users, minlength=n_users) + np.bincount(tr, minlength=n_users),
-                             dtype=torch.float32, device=dev)
+        wu = torch.as_tensor(
+            np.bincount(users, minlength=n_users) + np.bincount(tr, minlength=n_users), dtype=torch.float32, device=dev
+        )
         wi = torch.as_tensor(np.bincount(items, minlength=n_items), dtype=torch.float32, device=dev)
         ww = torch.as_tensor(np.bincount(te, minlength=n_users), dtype=torch.float32, device=dev)
         n = float(len(ratings))
@@ -115,9 +136,10 @@ class TrustSVD(BiasedFactors):
             Pu = self._user_vectors(P, N, Y, T, W)
             err = self.mu + bu[u] + bi[i] + (Pu[u] * Q[i]).sum(1) - r
             tie_err = (P[t_rows] * W[t_cols]).sum(1) - t_vals
-            penalty = (wu @ ((P ** 2).sum(1) + bu ** 2) + wi @ ((Q ** 2).sum(1) + (Y ** 2).sum(1) + bi ** 2)
-                       + ww @ (W ** 2).sum(1)) / n
-            loss = ((err ** 2).sum() + c["reg_trust"] * (tie_err ** 2).sum()) / n + c["reg"] * penalty
+            penalty = (
+                wu @ ((P**2).sum(1) + bu**2) + wi @ ((Q**2).sum(1) + (Y**2).sum(1) + bi**2) + ww @ (W**2).sum(1)
+            ) / n
+            loss = ((err**2).sum() + c["reg_trust"] * (tie_err**2).sum()) / n + c["reg"] * penalty
             opt.zero_grad()
             loss.backward()
             opt.step()

@@ -5,6 +5,7 @@ rules.SOCIAL_KINDS) and the names the person gave ("something Ana and I would bo
 are only words here: the turn matches them against the person's connections (recommender/engine/social.py),
 which the understanding never sees.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,26 +16,50 @@ from typing import Any
 from .. import rules
 
 # Words that stand for the person's connections as a whole, not for one of them.
-GROUP_WORDS = frozenset({"friends", "my friends", "friend", "my friend", "朋友", "朋友们", "好友", "好友们",
-                         "大家", "我的朋友", "我朋友", "他们", "她们"})
+GROUP_WORDS = frozenset(
+    {
+        "friends",
+        "my friends",
+        "friend",
+        "my friend",
+        "朋友",
+        "朋友们",
+        "好友",
+        "好友们",
+        "大家",
+        "我的朋友",
+        "我朋友",
+        "他们",
+        "她们",
+    }
+)
 
 _PEOPLE_LIKE_ME = re.compile(
     r"\b(who|anyone|anybody|someone|somebody|people|users?|others?)\b[^.?!]{0,40}?"
     r"\b(tastes?|like\s+mine|like\s+me|similar\s+to\s+(me|mine)|likes?\s+what\s+i\s+like|same\s+(stuff|things|films|movies))\b"
     r"|\b(people|users?|someone|others?)\s+(like|similar\s+to)\s+me\b"
-    r"|\b(similar|same|like-minded)\s+(taste|tastes)\b|\blike-minded\b|\bkindred\s+spirits?\b", re.I)
+    r"|\b(similar|same|like-minded)\s+(taste|tastes)\b|\blike-minded\b|\bkindred\s+spirits?\b",
+    re.I,
+)
 _PEOPLE_LIKE_ME_ZH = re.compile(
     r"(口味|品味|兴趣|爱好|喜好)(和|跟|与)我(很|比较|差不多)?(相似|相近|相同|一样|接近|像)"
     r"|(和|跟|与)我(口味|品味|兴趣|爱好|喜好)(相似|相近|相同|一样|接近|差不多)"
-    r"|谁(的)?(口味|品味|兴趣|爱好).{0,4}(像|和|跟)我|志同道合|兴趣相投|臭味相投")
+    r"|谁(的)?(口味|品味|兴趣|爱好).{0,4}(像|和|跟)我|志同道合|兴趣相投|臭味相投"
+)
 _COMMON = re.compile(
     r"\b(common|shared|mutual)\s+(interests?|tastes?|favou?rites?)\b|\bin\s+common\b"
-    r"|\bmy\s+friends\s+and\s+(i|me)\b|\b(me|i)\s+and\s+my\s+friends\b", re.I)
-_COMMON_ZH = re.compile(r"共同(的)?(兴趣|爱好|喜好|喜欢)|(我和|我跟|和我)(的)?(朋友|好友)(们)?(都|一起|共同)"
-                        r"|(朋友|好友)(们)?(和|跟)我(都|一起|共同)")
+    r"|\bmy\s+friends\s+and\s+(i|me)\b|\b(me|i)\s+and\s+my\s+friends\b",
+    re.I,
+)
+_COMMON_ZH = re.compile(
+    r"共同(的)?(兴趣|爱好|喜好|喜欢)|(我和|我跟|和我)(的)?(朋友|好友)(们)?(都|一起|共同)"
+    r"|(朋友|好友)(们)?(和|跟)我(都|一起|共同)"
+)
 _FRIENDS = re.compile(
     r"\bmy\s+(friends?|connections?|contacts?|buddies|mates|circle|network)\b"
-    r"|\b(people|those|folks)\s+(i\s+)?(follow|trust)\b|\bfriends?'\s", re.I)
+    r"|\b(people|those|folks)\s+(i\s+)?(follow|trust)\b|\bfriends?'\s",
+    re.I,
+)
 _FRIENDS_ZH = re.compile(r"(朋友|好友|关注的人|我关注的|我信任的|圈子里)")
 # "Ana and I", "Ana and me", "me and Ana", "with Ana", "for Ana and me": one or two capitalised words as a name.
 _NAME = r"([A-Z][\w'-]{1,30}(?:\s+[A-Z][\w'-]{1,30})?)"
@@ -49,8 +74,31 @@ _TOGETHER_ZH = (
     re.compile(r"([^\s，。,.!?！？和跟与都一起的我]{1,8}?)(?:和|跟|与)我(?:都|一起|共同|俩|两个)"),
     re.compile(r"(?:和|跟|陪)([^\s，。,.!?！？和跟与都一起的我]{1,8}?)一起(?:看|玩|听|读)"),
 )
-_NOT_NAMES = frozenset({"I", "Me", "My", "The", "A", "An", "Something", "Anything", "What", "Which", "Who", "And",
-                        "Recommend", "Find", "Show", "Give", "Any", "Some", "Please", "Hi", "Hello"})
+_NOT_NAMES = frozenset(
+    {
+        "I",
+        "Me",
+        "My",
+        "The",
+        "A",
+        "An",
+        "Something",
+        "Anything",
+        "What",
+        "Which",
+        "Who",
+        "And",
+        "Recommend",
+        "Find",
+        "Show",
+        "Give",
+        "Any",
+        "Some",
+        "Please",
+        "Hi",
+        "Hello",
+    }
+)
 _NAME_SPLIT = re.compile(r"\s*(?:,|、|\band\b|和|跟|与)\s*")
 
 

@@ -1,4 +1,5 @@
 """Import social ties (friend / follows / trusts) from a CSV or JSON Lines file (schema: docs/import_formats.md)."""
+
 from __future__ import annotations
 
 import time
@@ -16,16 +17,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
-        parser.add_argument("--source", default="catalog",
-                            help="Namespace of the user ids (the --user-source the interactions were imported with).")
+        parser.add_argument(
+            "--source",
+            default="catalog",
+            help="Namespace of the user ids (the --user-source the interactions were imported with).",
+        )
         parser.add_argument("--strict", action="store_true", help="Import nothing if any row is malformed.")
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args, **options):
         started = time.perf_counter()
         try:
-            report = import_relations(options["file"], source=options["source"], strict=options["strict"],
-                                      progress=not options["no_progress"])
+            report = import_relations(
+                options["file"], source=options["source"], strict=options["strict"], progress=not options["no_progress"]
+            )
         except ImportFileError as exc:
             raise CommandError(str(exc)) from None
         write_reports(self, [report], time.perf_counter() - started)

@@ -3,6 +3,7 @@
 Run `manage.py load_demo` first. `--connect USERNAME` instead gives a registered user the demo friends (Ana, Lea
 and Max), so the same requests work in the web chat after signing in.
 """
+
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
@@ -30,8 +31,12 @@ class Command(BaseCommand):
     help = "Answer friend, group and people-like-me requests for the demo person (Mia), in English and Chinese."
 
     def add_arguments(self, parser):
-        parser.add_argument("--connect", metavar="USERNAME", default=None,
-                            help="Give this registered user the demo friends instead of running the requests.")
+        parser.add_argument(
+            "--connect",
+            metavar="USERNAME",
+            default=None,
+            help="Give this registered user the demo friends instead of running the requests.",
+        )
         parser.add_argument("--k", type=int, default=5)
 
     def handle(self, *args, **options):
