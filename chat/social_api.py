@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from chat.api import ApiView, _profile, error_response, error_responses
+from chat.api import BODY_ERRORS, COMMON_ERRORS, ApiView, _profile, error_response, error_responses
 from chat.social_views import profile_by_username
 from recommender.engine import rules
 from recommender.services.relations import relation_add, relation_remove, social_settings_update
@@ -51,7 +51,7 @@ def _body(profile) -> dict:
 class ConnectionsView(ApiView):
     @extend_schema(
         operation_id="connections_list",
-        responses={200: ConnectionsOut, **error_responses(401)},
+        responses={200: ConnectionsOut, **error_responses(401, *COMMON_ERRORS)},
         summary="My connections",
         description="The caller's ties and whether they are discoverable.",
     )
@@ -64,7 +64,7 @@ class ConnectionsView(ApiView):
     @extend_schema(
         operation_id="connections_add",
         request=ConnectionIn,
-        responses={201: ConnectionsOut, **error_responses(400, 401, 404)},
+        responses={201: ConnectionsOut, **error_responses(401, *BODY_ERRORS)},
         summary="Add a connection",
     )
     def post(self, request):
@@ -90,7 +90,7 @@ class ConnectionsView(ApiView):
 class ConnectionView(ApiView):
     @extend_schema(
         operation_id="connections_remove",
-        responses={204: None, **error_responses(401, 404)},
+        responses={204: None, **error_responses(401, *COMMON_ERRORS)},
         summary="Remove one of my connections",
     )
     def delete(self, request, relation_id: int):
@@ -106,7 +106,7 @@ class SocialSettingsView(ApiView):
     @extend_schema(
         operation_id="connections_settings",
         request=SettingsIn,
-        responses={200: ConnectionsOut, **error_responses(400, 401)},
+        responses={200: ConnectionsOut, **error_responses(401, *BODY_ERRORS)},
         summary="Choose what others see",
     )
     def patch(self, request):
