@@ -3,9 +3,10 @@
     python -m benchmarks.social [--data-dir DIR] [--folds 5] [--quick] [--demo]
 
 - Ratings (LibRec-style): a random 80/20 split of the deduplicated ratings (`--folds 5`: 5-fold cross-validation),
-  MAE / RMSE of biased MF, SVD++, TrustSVD (rankers/social.py), the project's rating blend (rating.RatingModel) and
-  that blend with TrustSVD as one more member (rankers/social.SocialRatingModel), overall and on the test ratings
-  of people with at most COLD ratings in training.
+  MAE / RMSE of biased MF, SVD++, TrustSVD (rankers/social.py), the project's rating blend (rating.RatingModel's
+  members, blend weights that also depend on how many ratings the person has: rankers/social.SocialRatingModel
+  without ties) and that blend with TrustSVD as one more member, overall and on the test ratings of people with at
+  most COLD ratings in training.
 - Top-10: each person's rated films split 80/20 (seed 0), every unrated film ranked; popularity, "most liked among
   the people I trust" (the social component alone, ties by popularity), EASE, and the hybrid (per-user standardised
   sum, rankers/hybrid.py's formula) of EASE and popularity without and with the social component, weights picked on
@@ -32,7 +33,6 @@ from benchmarks.common import add_data_dir, data_root, write_section
 from recommender.engine import social
 from recommender.engine.metrics import batch_topk_metrics, relevance_matrix, topk_indices
 from recommender.engine.rankers.social import SocialRanker, SocialRatingModel, TrustSVD, trust_matrix
-from recommender.engine.rating import RatingModel
 
 COLD = 5  # "people with few ratings": at most this many in training
 K = 10
@@ -86,7 +86,7 @@ def rating_models(trust: sp.csr_matrix, quick: bool) -> dict[str, object]:
         "biased MF": TrustSVD(empty, implicit=False, reg_trust=0.0, epochs=epochs),
         "SVD++": TrustSVD(empty, implicit=True, reg_trust=0.0, epochs=epochs),
         "TrustSVD": TrustSVD(trust, epochs=epochs),
-        "hybrid (rating blend)": RatingModel(**blend),
+        "hybrid (rating blend)": SocialRatingModel(None, **blend),
         "hybrid + social (blend + TrustSVD)": SocialRatingModel(trust, trustsvd={"epochs": epochs}, **blend),
     }
 

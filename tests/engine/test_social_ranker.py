@@ -61,9 +61,15 @@ def test_trustsvd_gives_a_person_without_ratings_the_taste_of_whom_they_trust():
 def test_the_social_rating_blend_has_trustsvd_as_a_member():
     users, items, values = ratings_data()
     trust = trust_matrix(np.array([0, 1]), np.array([2, 3]), 21)
-    model = SocialRatingModel(trust, trustsvd={"factors": 4, "epochs": 20}, models=("als",), low=1.0, high=4.0,
-                              refit=False)
+    model = SocialRatingModel(
+        trust, trustsvd={"factors": 4, "epochs": 20}, models=("als",), low=1.0, high=4.0, refit=False
+    )
     model.fit(users, items, values, 21, 12)
     assert model.cfg["models"] == ["als", "trustsvd"] and isinstance(model.models[1], TrustSVD)
     pred = model.predict(users[:5], items[:5])
     assert pred.shape == (5,) and ((1.0 <= pred) & (pred <= 4.0)).all()
+    assert len(model.blend) == 2 * 3  # intercept and two members, as is and times the activity term
+    newcomer = model.predict(np.array([0, -1]), np.array([0, 0]))  # no ratings, unknown: the activity term is 1
+    assert np.isfinite(newcomer).all()
+    plain = SocialRatingModel(None, models=("als", "knn"), low=1.0, high=4.0, refit=False)
+    assert plain.cfg["models"] == ["als", "knn"]

@@ -23,6 +23,8 @@ from tqdm.auto import tqdm
 from .. import social
 from ..rating import BiasedFactors, RatingModel, _biased_parameters, _seeded_tensors
 
+ACTIVITY_SHRINK = 5.0  # ratings after which a person counts as well known (the blend's activity terms halve)
+
 
 def trust_matrix(
     trustors: np.ndarray, trustees: np.ndarray, n_users: int, weights: np.ndarray | None = None
@@ -155,13 +157,26 @@ class TrustSVD(BiasedFactors):
 
 
 class SocialRatingModel(RatingModel):
-    """rating.RatingModel's blend with TrustSVD (over the given ties) as one more member, named "trustsvd"."""
+    """rating.RatingModel's least-squares blend, with TrustSVD (over the given ties) as one more member, "trustsvd".
 
-    def __init__(self, trust: sp.csr_matrix, trustsvd: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    With `activity` the blend's weights depend on how much is known of the person: each member's prediction
+    enters twice, as is and times a = ACTIVITY_SHRINK / (ACTIVITY_SHRINK + the person's training ratings), so
+    people with few ratings can lean on the members that serve them best (TrustSVD, where they trust someone).
+    Without ties it is the plain blend (with the same activity terms), the baseline the social one is measured by.
+    """
+
+    def __init__(
+        self,
+        trust: sp.csr_matrix | None = None,
+        trustsvd: dict[str, Any] | None = None,
+        activity: bool = True,
+        **kwargs: Any,
+    ) -> None:
         models = list(kwargs.pop("models", ("als", "knn", "uknn", "svdpp", "autorec")))
-        super().__init__(models=[*models, "trustsvd"], **kwargs)
+        super().__init__(models=[*models, "trustsvd"] if trust is not None else models, **kwargs)
         self.trust = trust
-        self.cfg["trustsvd"] = trustsvd or {}
+        self.cfg.update(trustsvd=trustsvd or {}, activity=activity)
+        self.user_counts = np.zeros(0, dtype=np.int64)
 
     def _models(self) -> list:
         names = self.cfg["models"]
@@ -169,3 +184,26 @@ class SocialRatingModel(RatingModel):
         base.cfg = {**self.cfg, "models": [n for n in names if n != "trustsvd"]}
         members = iter(base._models())
         return [TrustSVD(self.trust, **self.cfg["trustsvd"]) if n == "trustsvd" else next(members) for n in names]
+
+    def fit(
+        self,
+        users: np.ndarray,
+        items: np.ndarray,
+        ratings: np.ndarray,
+        n_users: int,
+        n_items: int,
+        progress: bool = False,
+    ) -> SocialRatingModel:
+        self.user_counts = np.bincount(np.asarray(users), minlength=n_users)
+        super().fit(users, items, ratings, n_users, n_items, progress)
+        return self
+
+    def _features(self, models, users, items) -> np.ndarray:
+        F = super()._features(models, users, items)
+        if not self.cfg.get("activity") or len(self.cfg["models"]) < 2:  # one member: nothing is blended
+            return F
+        users = np.asarray(users)
+        known = (users >= 0) & (users < len(self.user_counts))
+        counts = np.where(known, self.user_counts[np.where(known, users, 0)], 0)
+        a = ACTIVITY_SHRINK / (ACTIVITY_SHRINK + counts)
+        return np.concatenate([F, F * a[:, None]], axis=1)
