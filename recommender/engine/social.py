@@ -244,6 +244,9 @@ def answer(inp: Any, plan: Any, request: dict | None, me: Profile, constraints: 
     kind = (request or {}).get("kind") or rules.FRIENDS_LIKE
     plan.suggestions = replies.social_suggestions(language)
     plan.extra["social"] = {"kind": kind}
+    if not ctx.signed_in:  # connections and being found belong to signed-in people
+        plan.reply = replies.no_connections_reply(False, language)
+        return
     if kind == rules.PEOPLE_LIKE_ME:
         found = people_like_me(me, ctx.discoverable)
         plan.reply = replies.people_reply(

@@ -184,6 +184,8 @@ def test_no_connections_and_no_sign_in_are_answered(catalog):
     assert "no connections yet" in plan.reply and not plan.items
     plan = collect(TurnInput(text="我朋友喜欢什么", catalog=catalog, state=ConversationState()))
     assert "登录" in plan.reply
+    plan = collect(TurnInput(text="who has taste like mine?", catalog=catalog, state=ConversationState()))
+    assert "Sign in" in plan.reply and not plan.items
 
 
 def test_group_aggregations():
