@@ -3,6 +3,7 @@ connections page and API), and what none of them may show: the likes of someone 
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
@@ -202,9 +203,23 @@ def test_connections_page_adds_removes_and_sets_privacy(catalog, people):
     assert Profile.objects.filter(pk=people["zed"][1].pk).exists()
 
 
+@pytest.fixture
+def release_turn_threads():
+    """Let the turn threads' database connections go so the test database can be dropped (as test_consumers)."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    from chat import workers
+
+    workers.reset()
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
+    gc.collect()  # connections of finished per-connection threads close when collected
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
-async def test_websocket_turn_and_its_explanations_respect_privacy(catalog, people):
+async def test_websocket_turn_and_its_explanations_respect_privacy(catalog, people, release_turn_threads):
     from tests.chat.test_consumers import communicator, receive_until
 
     client = Client()
@@ -222,10 +237,3 @@ async def test_websocket_turn_and_its_explanations_respect_privacy(catalog, peop
     why = await receive_until(comm, "chat.done")
     no_trace_of_max(json.dumps(why, ensure_ascii=False))
     await comm.disconnect()
-    from asgiref.sync import SyncToAsync
-    from django.db import connections
-
-    from chat import workers
-
-    workers.reset()
-    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
