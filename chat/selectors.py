@@ -10,6 +10,7 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from chat.models import Conversation, Message
 from recommender import selectors as serving
+from recommender import social_selectors
 from recommender.engine import rules
 from recommender.engine.explain import chain_view, shown_evidence
 from recommender.engine.explain.template import value_text
@@ -253,7 +254,8 @@ def profile_data(*, profile: Profile) -> dict:
     ]
     return {"profile": {"id": profile.pk, "kind": profile.kind, "language": profile.language,
                         "created_at": profile.created_at.isoformat()},
-            "conversations": conversations, "feedback": feedback}
+            "conversations": conversations, "feedback": feedback,
+            "social": social_selectors.my_social_data(profile=profile)}
 
 
 def catalog_domains(*, limit: int = 5) -> list[str]:

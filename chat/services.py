@@ -38,6 +38,7 @@ from chat.frames import (
 )
 from chat.models import Conversation, Message
 from recommender import selectors as serving
+from recommender import social_selectors
 from recommender.engine import bandit, contextual, replies, rules
 from recommender.engine.conversation import (
     ConversationTurn,
@@ -50,6 +51,7 @@ from recommender.engine.understanding import ConversationState
 from recommender.models import Interaction, Item, Profile
 from recommender.services import policy
 from recommender.services.feedback import interaction_record
+from recommender.services.relations import relations_delete
 
 log = logging.getLogger(__name__)
 
@@ -229,6 +231,7 @@ def profile_data_delete(*, profile: Profile) -> dict[str, int]:
         events = Interaction.objects.filter(profile=profile).count()
         Interaction.objects.filter(profile=profile).delete()
         Conversation.objects.filter(profile=profile).delete()
+        relations_delete(profile=profile)
     return {"conversations": conversations, "messages": messages, "feedback": events}
 
 
@@ -299,6 +302,7 @@ class TurnRun:
             llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
             llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
             learned=learned_reading(bundle),
+            social=lambda: social_selectors.social_context(profile=profile),  # read by a social request only
         ))
         self.plan: TurnPlan | None = None
         self.choice: policy.Choice | None = None

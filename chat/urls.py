@@ -2,7 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from chat import api, views
+from chat import api, social_api, social_views, views
 
 urlpatterns = [
     path("", views.chat_page, name="chat"),
@@ -15,4 +15,8 @@ urlpatterns = [
     path("api/v1/feedback", api.FeedbackView.as_view(), name="api-feedback"),
     path("api/v1/items", api.ItemListView.as_view(), name="api-items"),
     path("api/v1/items/<int:item_id>", api.ItemDetailView.as_view(), name="api-item"),
+    path("connections/", social_views.connections_page, name="connections"),
+    path("api/v1/connections", social_api.ConnectionsView.as_view(), name="api-connections"),
+    path("api/v1/connections/settings", social_api.SocialSettingsView.as_view(), name="api-connections-settings"),
+    path("api/v1/connections/<int:relation_id>", social_api.ConnectionView.as_view(), name="api-connection"),
 ]

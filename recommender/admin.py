@@ -16,7 +16,9 @@ from recommender.models import (
     JobLock,
     ModelVersion,
     Profile,
+    Relation,
     ShownList,
+    SocialSettings,
 )
 
 
@@ -174,3 +176,21 @@ class ShownListAdmin(admin.ModelAdmin):
     list_filter = ("arm", "forced")
     readonly_fields = ("policy", "arm", "propensity", "probabilities", "context", "items", "forced", "profile",
                        "conversation", "message_id")
+
+
+@admin.register(Relation)
+class RelationAdmin(admin.ModelAdmin):
+    list_display = ("profile", "kind", "other", "weight", "source", "occurred_at")
+    list_filter = ("kind", "source")
+    search_fields = ("profile__external_id", "profile__user__username", "other__external_id", "other__user__username")
+    raw_id_fields = ("profile", "other")
+    list_select_related = ("profile", "profile__user", "other", "other__user")
+    show_full_result_count = False
+
+
+@admin.register(SocialSettings)
+class SocialSettingsAdmin(admin.ModelAdmin):
+    list_display = ("profile", "discoverable", "display_name", "updated_at")
+    list_filter = ("discoverable",)
+    search_fields = ("display_name", "profile__external_id", "profile__user__username")
+    raw_id_fields = ("profile",)

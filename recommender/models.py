@@ -262,3 +262,51 @@ class DialogueMention(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dialogue} #{self.turn_index} {self.name}"
+
+
+class Relation(models.Model):
+    """One directed social tie between two people: a friendship, a follow or a trust link.
+
+    A friendship counts both ways (rules.SYMMETRIC_RELATIONS); follows and trust only from `profile` to `other`.
+    What a tie lets `profile` see of `other` depends on `other`'s SocialSettings, never on the tie alone.
+    """
+
+    class Kind(models.TextChoices):
+        FRIEND = "friend", "Friend"
+        FOLLOWS = "follows", "Follows"
+        TRUSTS = "trusts", "Trusts"
+
+    profile = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="relations")
+    other = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="related_by")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.FRIEND)
+    weight = models.FloatField(default=1.0, help_text="Strength of the tie, from 0 (none) to 1 (full).")
+    source = models.CharField(max_length=64, blank=True, default="", help_text="Where it came from, e.g. filmtrust.")
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["profile", "other", "kind"], name="relation_unique_per_kind"),
+            models.CheckConstraint(condition=~Q(profile=models.F("other")), name="relation_not_to_self"),
+        ]
+        ordering = ["profile", "kind", "other"]
+
+    def __str__(self) -> str:
+        return f"{self.profile} {self.kind} {self.other}"
+
+
+class SocialSettings(models.Model):
+    """What a person lets others see: whether they are discoverable, and the name shown to their connections.
+
+    A discoverable person's likes may be read by the people connected to them (to recommend and to explain
+    "your friend Lea liked it"), and they may be suggested as someone with similar taste. Nobody is
+    discoverable until they choose to be; without a row nothing is shown.
+    """
+
+    profile = models.OneToOneField(Profile, on_delete=models.CASCADE, related_name="social")
+    discoverable = models.BooleanField(default=False)
+    display_name = models.CharField(max_length=64, blank=True, default="")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.profile} ({'discoverable' if self.discoverable else 'private'})"

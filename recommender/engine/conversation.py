@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from . import bandit, replies, rules
+from . import bandit, replies, rules, social
 from . import explain as explain_pkg
 from .catalog import Catalog
 from .llm_turn import LLMAssist, written_reply
@@ -144,6 +144,9 @@ class TurnInput:
     llm_budget_s: float = 1.5
     dialogue: list[dict] = field(default_factory=list)
     learned: Any = None  # learned readings of replies (understanding.learned_reading), or None: the rules alone
+    # The person's connections, privacy-filtered (social.SocialContext, or a callable returning one, read only by a
+    # social request), or None: not signed in.
+    social: Any = None
 
 
 # ---------------------------------------------------------------- outputs
@@ -397,6 +400,9 @@ class ConversationTurn:
             plan.reply = replies.chitchat_reply(inp.text, plan.language)
             plan.written = written_reply(inp, plan, None)
             plan.suggestions = replies.suggestions(None, False, plan.language)
+        elif plan.intent == rules.SOCIAL:
+            constraints = social.social_constraints(self._constraints(), u)
+            social.answer(inp, plan, getattr(u, "social", None), self._person(constraints), constraints)
         elif plan.intent == rules.ASK_INFO:
             record = self._referenced_record()
             plan.reply = replies.ask_info_reply(record, getattr(u, "ask_field", None), plan.language)

@@ -230,3 +230,77 @@ def suggestions(domain: str | None, has_items: bool, language: str) -> list[str]
             "Something cheaper", "A different color", "Why the first one?"]
     return ["更多类似第一个的", "不要恐怖片", "只要九十年代的", "为什么推荐第一个？"] if zh else [
         "More like the first one", "No horror", "Only from the 90s", "Why the first one?"]
+
+
+# ---------------------------------------------------------------- social requests (engine/social.py)
+
+
+def _zh_and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else "、".join(names[:-1]) + "和" + names[-1]
+
+
+def social_reply(kind: str, n: int, names: list[str], language: str) -> str:
+    """Return the opening of a social list: what connections like, or something for the person and `names` together.
+
+    kind is one of rules.SOCIAL_KINDS but people_like_me (see people_reply); names are display names as shown."""
+    zh = language == "zh"
+    who = (_zh_and(names) if zh else _and(names)) if names else ""
+    if not n:
+        if zh:
+            return f"我没找到你和{who}都会喜欢、你又还没看过的。" if who else "你的联系人喜欢的，你好像都已经看过了。"
+        return (f"I found nothing new that you and {who} would both enjoy." if who
+                else "Your connections' likes are all things you have already met.")
+    if kind == "friends_like":
+        return (f"你的联系人喜欢、你还没看过的{n}个：" if not who else f"{who}喜欢、你还没看过的{n}个：") if zh else (
+            f"Here are {n} things {who or 'your connections'} liked that you have not tried yet:")
+    if zh:
+        return f"你和{who}应该都会喜欢这{n}个：" if who else f"你和你的联系人共同可能喜欢的{n}个："
+    both = "both" if len(names) == 1 else "all"
+    return (f"Here are {n} picks you and {who} should {both} enjoy:" if who
+            else f"Here are {n} picks you and your connections have in common:")
+
+
+def people_reply(people: list[tuple[str, list[str]]], language: str) -> str:
+    """Return who has taste like the person's: [(display name, titles both liked)], best match first."""
+    zh = language == "zh"
+    if not people:
+        return ("暂时没有口味和你相近、又愿意被找到的人。多评价几部作品会更准。" if zh
+                else "I found nobody with taste close to yours among the people who chose to be found. "
+                     "Rating a few more things helps.")
+    lines = []
+    for name, titles in people:
+        shown = titles[:3]
+        if zh:
+            lines.append(f"{name}（你们都喜欢" + "、".join(f"《{t}》" for t in shown) + "）" if shown else name)
+        else:
+            lines.append(f"{name} (you both liked {_and(shown)})" if shown else name)
+    if zh:
+        return "口味和你相近的人：" + "；".join(lines) + "。"
+    return "People with taste like yours: " + "; ".join(lines) + "."
+
+
+def social_notes(private: list[str], unknown: list[str], language: str) -> str:
+    """Return what the reply says before a social list: names the person gave that are not connections, and
+    connections that keep their likes to themselves (so nothing of theirs was used)."""
+    zh = language == "zh"
+    out = []
+    if unknown:
+        out.append(f"{_zh_and(unknown)}不在你的联系人里。" if zh else f"{_and(unknown)} is not among your connections. ")
+    if private:
+        out.append(f"{_zh_and(private)}没有公开自己的喜好，所以没有用到。" if zh
+                   else f"{_and(private)} keeps their likes private, so they were not used. ")
+    return "".join(out)
+
+
+def no_connections_reply(signed_in: bool, language: str) -> str:
+    """Return the answer to a social request from someone with no connections (or not signed in)."""
+    if language == "zh":
+        return "你还没有添加联系人。可以在“我的联系人”页面添加朋友。" if signed_in else "登录后才能添加朋友、使用朋友的推荐。"
+    return ("You have no connections yet: add friends on the Connections page." if signed_in
+            else "Sign in to connect with friends and get recommendations from them.")
+
+
+def social_suggestions(language: str) -> list[str]:
+    """Return follow-up chips after a social answer."""
+    return (["我朋友喜欢什么？", "谁的口味和我相似？", "我想找一些我和朋友的共同兴趣"] if language == "zh"
+            else ["What do my friends like?", "Who has taste like mine?", "Something my friends and I would all enjoy"])

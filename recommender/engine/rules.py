@@ -118,7 +118,21 @@ def is_interaction(kind: str) -> bool:
 # ---------------------------------------------------------------- intents
 
 RECOMMEND, ASK_INFO, FEEDBACK, CHITCHAT = "recommend", "ask_info", "feedback", "chitchat"
-INTENTS = (RECOMMEND, ASK_INFO, FEEDBACK, CHITCHAT)
+SOCIAL = "social"  # a request about the person's connections (recommender/engine/social.py)
+INTENTS = (RECOMMEND, ASK_INFO, FEEDBACK, CHITCHAT, SOCIAL)
+
+# What a social request asks for: what connections like that the person has not met ("what do my friends like?"),
+# something for the person and named others together ("something Ana and I would both enjoy"), what the person
+# and their connections have in common ("我和朋友的共同兴趣"), or people with similar taste ("who has taste like mine?").
+FRIENDS_LIKE, TOGETHER, COMMON, PEOPLE_LIKE_ME = "friends_like", "together", "common", "people_like_me"
+SOCIAL_KINDS = (FRIENDS_LIKE, TOGETHER, COMMON, PEOPLE_LIKE_ME)
+# Social ties (recommender.models.Relation): a friendship counts both ways, a follow or trust only one way.
+RELATION_KINDS = ("friend", "follows", "trusts")
+SYMMETRIC_RELATIONS = frozenset({"friend"})
+# How a group's members' scores become the group's: "average" (the mean of each member's normalised score) or
+# "least_misery" (the lowest one). Chosen on synthetic groups, `python -m benchmarks.social` (docs/benchmarks.md).
+GROUP_AGGREGATIONS = ("average", "least_misery")
+GROUP_AGGREGATION = "average"
 
 
 def known_intent(intent: str | None) -> str:

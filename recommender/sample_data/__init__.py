@@ -42,6 +42,11 @@ def interactions_path() -> Path:
     return SAMPLE_DIR / "interactions.csv"
 
 
+def social_paths() -> tuple[Path, Path, Path]:
+    """Return the demo social graph: (likes of the demo people CSV, their relations CSV, names and privacy CSV)."""
+    return SAMPLE_DIR / "social_likes.csv", SAMPLE_DIR / "relations.csv", SAMPLE_DIR / "social_people.csv"
+
+
 def movie_aliases_path() -> Path:
     """Return the path of the MovieLens title -> Simplified Chinese alias CSV."""
     return SAMPLE_DIR / "movie_aliases_zh.csv"

@@ -16,6 +16,7 @@ from pathlib import Path
 from recommender.models import Interaction, Item
 from recommender.services import movielens
 from recommender.services.importers import ImportFileError, ImportReport, import_catalog, import_interactions
+from recommender.services.social_demo import social_demo_load
 
 SAMPLE_SOURCE = "sample"
 SAMPLE_USED = "the shipped sample catalog (films, products, books, music, games; English and Chinese)"
@@ -72,6 +73,8 @@ def demo_load(*, data_dir: Path | None, progress: bool = False, movielens_on: bo
         result.reports.append(import_catalog(catalog, source=SAMPLE_SOURCE, progress=progress))
         result.reports.append(import_interactions(events, source=SAMPLE_SOURCE, user_source=SAMPLE_SOURCE,
                                                   progress=progress))
+        result.reports += social_demo_load(source=SAMPLE_SOURCE, scratch=Path(scratch), movielens_source=source,
+                                           progress=progress)
     result.used.append(SAMPLE_USED)
     return result
 

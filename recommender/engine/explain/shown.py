@@ -21,10 +21,11 @@ KIND_LABELS = {
     "en": {"liked_item": "you liked", "history_item": "from your history", "content_similarity": "similar to",
            "request": "close to what you described", "attribute_match": "matches your request", "same_kind": "the same kind",
            "constraint": "fits your filter", "popularity": "popular", "exploration": "something new to try",
-           "llm_suggestion": "suggested from general knowledge"},
+           "llm_suggestion": "suggested from general knowledge", "friend_liked": "liked by"},
     "zh": {"liked_item": "你喜欢", "history_item": "你看过", "content_similarity": "内容相似",
            "request": "和你的描述接近", "attribute_match": "符合你的要求", "same_kind": "同一类型", "constraint": "满足筛选条件",
-           "popularity": "很受欢迎", "exploration": "新的尝试", "llm_suggestion": "根据一般了解推荐"},
+           "popularity": "很受欢迎", "exploration": "新的尝试", "llm_suggestion": "根据一般了解推荐",
+           "friend_liked": "喜欢它的联系人"},
 }
 
 

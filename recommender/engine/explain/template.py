@@ -88,7 +88,8 @@ def was_liked(evidence: Evidence) -> bool:
 # but every film reads a little like every other. Measured with MiniLM on ML-100K: random pairs of films with
 # no genre in common are at 0.45 (90th percentile 0.55), a film's 20th nearest neighbour at 0.65 (median).
 NEIGHBOUR_SIMILARITY = 0.6
-CITED_FACTS = ("attribute_match", "same_kind", "constraint", "popularity", "exploration", "llm_suggestion")
+CITED_FACTS = ("attribute_match", "same_kind", "constraint", "popularity", "exploration", "llm_suggestion",
+               "friend_liked")
 ZERO_WEIGHT_FACTS = ("attribute_match", "constraint", "exploration", "llm_suggestion")
 
 
@@ -292,6 +293,8 @@ def _clauses(item: ItemRecord, evidence: list[Evidence], language: str,
     fits = _attribute_clause(constraints, language, "it fits your filters:", "它满足你的筛选条件：")
     if fits:
         out.append(fits)
+    if by_kind.get("friend_liked"):  # value: the connection's name as shown; attribute: the tie
+        out.append(friends_phrase([(str(e.value), e.attribute or "friend") for e in by_kind["friend_liked"]], zh))
     if by_kind.get("popularity"):
         out.append(popularity_phrase(item.domain, zh))
     if by_kind.get("exploration"):
@@ -371,3 +374,21 @@ def popularity_phrase(domain: str, zh: bool) -> str:
     """Return "it is popular with many viewers" (or readers, shoppers...) in the reply's language."""
     english, chinese = AUDIENCE.get(domain, ("people", "很多人都喜欢它"))
     return chinese if zh else f"it is popular with many {english}"
+
+
+FRIEND_TIES = {"friend": ("your friend", "your friends", "你的朋友"), "follows": ("", "", "你关注的"),
+               "trusts": ("", "", "你信任的")}
+
+
+def friends_phrase(people: list[tuple[str, str]], zh: bool) -> str:
+    """Return "your friend Lea liked it" / "你的朋友Lea喜欢它" for (name, tie) pairs (ties: rules.RELATION_KINDS)."""
+    names = list(dict.fromkeys(name for name, _ in people))[:MAX_VALUES]
+    ties = {tie for _, tie in people}
+    tie = ties.pop() if len(ties) == 1 else "friend"
+    one, many, lead_zh = FRIEND_TIES.get(tie, FRIEND_TIES["friend"])
+    if zh:
+        return f"{lead_zh}{'、'.join(names)}{'都' if len(names) > 1 else ''}喜欢它"
+    if not one:
+        verb = "follow" if tie == "follows" else "trust"
+        return f"{_join(names, 'en')}, whom you {verb}, liked it"
+    return f"{many if len(names) > 1 else one} {_join(names, 'en')} liked it"

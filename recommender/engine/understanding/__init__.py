@@ -18,6 +18,7 @@ from .catalog import CatalogIndex
 from .keywords import cached_translation, extract, llm_translate
 from .parser import Parser
 from .result import INTENTS, ItemRef, Understanding
+from .social import apply_social
 from .state import ConversationState
 from .text import clean, detect_language
 
@@ -102,6 +103,7 @@ def understand(
         except Exception:  # a model failure must not break the chat: the rules' reading stands
             log.exception("learned reading failed on a turn")
         u.timings["learned"] = (time.perf_counter() - parsed) * 1000
+    apply_social(u, text)  # requests about the person's connections (social.py)
     keywords, unknown = extract(left) if u.intent == "recommend" else ([], [])
     # The LLM only helps where the lexicon found nothing to ground the request in.
     grounded = u.include or u.exclude or u.ranges or u.referenced_items

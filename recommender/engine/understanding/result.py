@@ -58,6 +58,8 @@ class Understanding:
     # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.
     unknown_titles: list[str] = field(default_factory=list)
     llm_used: bool = False
+    # A request about the person's connections (understanding/social.py): {"kind", "names"}, else None.
+    social: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
     text: str = ""
 
