@@ -11,8 +11,8 @@ prefix is what they hold out: an item rated >= 4 they like, <= 2 they dislike, 3
 a hard constraint (only that genre is listed) and the request text the content model reads.
 
 The arms. The candidates are the hybrid's best CANDIDATE_POOL unseen items, scored by the engine's own
-components on the visible history; each strategy then ranks them with `bandit.apply_strategy` (the code that
-serves them), shows 10, and the person examines rank r with probability 1 / log2(r + 1) and reacts to what
+components on the visible history; each strategy of `bandit.STRATEGIES` then ranks them with
+`bandit.apply_strategy` (the code that serves them; "varied" reads the items' genres), shows 10, and the person examines rank r with probability 1 / log2(r + 1) and reacts to what
 they examine: the turn's reward is likes minus dislikes. Expected rewards (examination probabilities times
 reactions) give the regret; realised ones (the same examination draws for every policy) drive learning.
 
@@ -22,6 +22,9 @@ event at a time (the policy served before the contextual one), the contextual li
 fixed strategy in hindsight. Off-policy: IPS, SNIPS and DR of every fixed strategy and of the contextual
 policy's final greedy rule, from the uniform policy's logs and from the contextual policy's own logs (its
 logged propensities), beside their true simulated values.
+
+The LLM re-rank arm (`bandit.LLM_RERANK`) is not simulated: what a language model makes of a request and its
+candidates cannot be replayed from ratings, so the simulated arms are the strategies alone.
 """
 
 from __future__ import annotations
@@ -110,13 +113,13 @@ def _context(cols, genre, popularity: dict, n_items) -> dict:
     )
 
 
-def _arm_outcomes(candidates: list[ScoredItem], truth: dict, u: np.ndarray, rng: random.Random):
+def _arm_outcomes(candidates: list[ScoredItem], truth: dict, u: np.ndarray, rng: random.Random, records: dict):
     """Return each arm's (expected reward, likes, dislikes) on one turn's candidates."""
     exam = 1.0 / np.log2(np.arange(2, LIST_LENGTH + 2))
     out = []
     for arm in ARMS:
         fresh = [ScoredItem(item_id=c.item_id, score=c.score, sources=dict(c.sources)) for c in candidates]
-        shown = bandit.apply_strategy(fresh, arm, LIST_LENGTH, random.Random(rng.random()))
+        shown = bandit.apply_strategy(fresh, arm, LIST_LENGTH, random.Random(rng.random()), records=records)
         values = np.array([truth.get(int(s.item_id), 0.0) for s in shown])
         looked = u[: len(values)] < exam[: len(values)]
         out.append(
@@ -137,6 +140,7 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
     hybrid = _hybrid(data.subset(train_mask))
     catalog = hybrid.catalog
     genres = [list(catalog.records[i].attributes.get("genres", [])) for i in range(catalog.n_items)]
+    records = {str(i): catalog.records[i] for i in range(catalog.n_items)}  # the kinds the varied arm reads
     counts = np.bincount(data.cols[train_mask], minlength=catalog.n_items)
     popularity = {str(i): float(c) for i, c in enumerate(counts)}
     people = _turn_people(data, simulated, n_turns, rng, genres)
@@ -173,7 +177,7 @@ def simulate_turns(data: InteractionData, seed: int, n_turns: int) -> Turns:
             ]
             contexts.append(_context(hist, genre, popularity, catalog.n_items))
             u = np.array([turn_rng.random() for _ in range(LIST_LENGTH)])
-            for a, (mean, likes, dislikes) in enumerate(_arm_outcomes(candidates, truth, u, turn_rng)):
+            for a, (mean, likes, dislikes) in enumerate(_arm_outcomes(candidates, truth, u, turn_rng, records)):
                 expected[n, a], events[n, a] = mean, (likes, dislikes)
     X_all = np.array([contextual.context_vector(c) for c in contexts])
     return Turns(contexts, X_all, expected, events, events[:, :, 0] - events[:, :, 1])

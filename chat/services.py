@@ -289,6 +289,7 @@ class TurnRun:
         bundle = serving.active_bundle()
         backend = serving.llm_backend()
         enabled = backend if getattr(backend, "enabled", False) else None
+        self.llm_rerank = bool(settings.CHATREC_LLM_RERANK and enabled)  # on every turn until the policy draws
         reads = settings.CHATREC_LLM_READ or settings.CHATREC_LLM_CANDIDATES
         if dialogue is None:  # the LLM reads the conversation's earlier messages; the rules need only the state
             dialogue = selectors.dialogue_messages(conversation=conversation) if reads and enabled else []
@@ -298,7 +299,7 @@ class TurnRun:
             named_elsewhere=selectors.named_elsewhere(profile=profile, conversation=conversation),
             strategy="explore" if explore and bundle is not None else bandit.DEFAULT_STRATEGY,  # drawn in head()
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
-            backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
+            backend=enabled, k=k, rerank=self.llm_rerank, llm_explain=settings.CHATREC_LLM_EXPLAIN,
             llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
             llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
             learned=learned_reading(bundle),
@@ -326,8 +327,10 @@ class TurnRun:
             intent=understood.intent, language=understood.language, understanding=understood.understanding,
             history_items=history, returning=bool(history) or bool(self.state.shown),
             catalog_size=len(inp.catalog.records), popularity=serving.item_popularity())
-        choice = policy.forced_choice("explore", context) if self.explore else policy.strategy_choose_for(context)
-        inp.strategy = choice.arm
+        choice = policy.forced_choice("explore", context) if self.explore else policy.strategy_choose_for(
+            context, llm_rerank=self.llm_rerank)
+        # With a model ranking, re-ranking is one of the policy's arms: the LLM reorders only the turns it drew.
+        inp.strategy, inp.rerank = choice.arm, False
         return choice
 
     def head(self) -> Iterator[TurnEvent]:

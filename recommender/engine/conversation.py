@@ -134,7 +134,7 @@ class TurnInput:
     user_key: str | None = None
     backend: Any = None  # an enabled LLM backend, or None
     k: int = rules.DEFAULT_K
-    rerank: bool = False  # let the LLM reorder the candidates
+    rerank: bool = False  # let the LLM reorder the candidates in every turn (the llm-rerank arm does in its turns)
     llm_explain: bool = False  # let the LLM paraphrase explanations (checked; template fallback)
     # Optional LLM steps (llm_turn.py), within llm_budget_s a turn: read the whole dialogue (`dialogue` holds the
     # earlier messages, {"role", "content"}), suggest titles as candidates, write small talk and factual answers.
@@ -466,7 +466,7 @@ class ConversationTurn:
         scored = self._rank(constraints, person)
         scored = self._assist.add_candidates(scored, inp, constraints, person)
         self.mark("ranked")
-        if inp.rerank:
+        if self._reranking():
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
             self.mark("reranked")
         plan.items = scored[:inp.k]
@@ -500,7 +500,7 @@ class ConversationTurn:
         action films shows the same films again rather than nothing).
         """
         inp = self.inp
-        pool = max(inp.k, RERANK_POOL) if inp.rerank else inp.k
+        pool = max(inp.k, RERANK_POOL) if self._reranking() else inp.k
         scored = self._candidates(person, constraints, pool)
         reshowable = set(inp.state.reshowable_items()) & set(constraints.exclude_items)
         if len(scored) < pool and reshowable:
@@ -510,6 +510,10 @@ class ConversationTurn:
                      if s.item_id in reshowable and s.item_id not in seen]
             scored += again[:pool - len(scored)]
         return scored
+
+    def _reranking(self) -> bool:
+        """Return whether the LLM reorders the candidates: switched on for every turn, or the policy's arm."""
+        return self.inp.rerank or bandit.reranks(self.inp.strategy)
 
     def _constraints(self) -> Constraints:
         """Return the conversation's filters, with what the person named in other conversations kept off and,
@@ -546,7 +550,7 @@ class ConversationTurn:
                 scored = inp.bundle.recommend(user_key=inp.user_key, profile=person, constraints=constraints,
                                               n=max(pool, bandit.CANDIDATE_POOL), with_evidence=False)
                 scored = self._prefer(scored, person)
-                scored = bandit.apply_strategy(scored, inp.strategy, pool)
+                scored = bandit.apply_strategy(scored, inp.strategy, pool, records=inp.catalog.records)
                 plan.strategy = inp.strategy
                 self._fill = _bundle_filler(inp.bundle, inp.user_key, person, constraints)
             except Exception:  # noqa: BLE001 - fall back to popularity rather than fail the turn

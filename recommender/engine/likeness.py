@@ -10,7 +10,8 @@ from .rules import KIND_ATTRIBUTES, NOT_A_KIND
 from .types import ItemRecord
 
 
-def _kind_values(record: ItemRecord) -> list[tuple[str, str]]:
+def kind_values(record: ItemRecord) -> list[tuple[str, str]]:
+    """Return the item's kind values, (attribute, value) over rules.KIND_ATTRIBUTES, case-folded, no repeats."""
     out = []
     for attribute in KIND_ATTRIBUTES:
         raw = record.attributes.get(attribute)
@@ -27,7 +28,7 @@ class KindIndex:
         vocabulary: dict[tuple[str, str], int] = {}
         rows, cols, self.labels = [], [], []
         for r, record in enumerate(records):
-            for key in _kind_values(record):
+            for key in kind_values(record):
                 if key not in vocabulary:
                     vocabulary[key] = len(vocabulary)
                     self.labels.append(key)

@@ -32,15 +32,20 @@ class Choice:
     forced: bool = False  # not drawn by the policy (the person asked for a different selection)
 
 
-def policy_model() -> contextual.LinearThompson:
-    """Return the stored contextual model (a fresh one before any feedback)."""
+def policy_model(arms: list[str] | None = None) -> contextual.LinearThompson:
+    """Return the stored contextual model over the given arms (every arm by default; fresh before any feedback)."""
     state = PolicyState.objects.filter(policy=POLICY).values_list("state", flat=True).first() or {}
-    return contextual.LinearThompson.from_state(state, list(bandit.STRATEGIES))
+    return contextual.LinearThompson.from_state(state, arms or list(bandit.ALL_ARMS))
 
 
-def strategy_choose_for(context: dict, *, rng: np.random.Generator | None = None) -> Choice:
-    """Return the strategy drawn for a turn's context, with its exact probability (logged for evaluation)."""
-    model = policy_model()
+def strategy_choose_for(context: dict, *, llm_rerank: bool = False,
+                        rng: np.random.Generator | None = None) -> Choice:
+    """Return the strategy drawn for a turn's context, with its exact probability (logged for evaluation).
+
+    The draw is over the arms the turn can use (`bandit.offered_arms`: the LLM re-rank only when `llm_rerank`,
+    a backend enabled and re-ranking switched on), so the logged probabilities sum to 1 over those.
+    """
+    model = policy_model(bandit.offered_arms(llm_rerank=llm_rerank))
     arm, propensity, probs = model.choose(contextual.context_vector(context), rng or np.random.default_rng())
     return Choice(arm=arm, propensity=propensity, context=context,
                   probabilities={name: round(float(p), 6) for name, p in zip(model.names, probs)})
@@ -110,7 +115,7 @@ def _beta_update() -> dict[str, int]:
     """
     counted: dict[str, int] = {}
     with transaction.atomic():
-        for name in bandit.STRATEGIES:
+        for name in bandit.ALL_ARMS:
             BanditArm.objects.get_or_create(policy=POLICY, arm=name)
         arms = {a.arm: a for a in BanditArm.objects.select_for_update().filter(policy=POLICY)}
         watermark = min(a.last_event_id for a in arms.values())
@@ -171,7 +176,7 @@ def contextual_update() -> dict[str, int]:
     with transaction.atomic():
         PolicyState.objects.get_or_create(policy=POLICY)
         row = PolicyState.objects.select_for_update().get(policy=POLICY)
-        model = contextual.LinearThompson.from_state(row.state, list(bandit.STRATEGIES))
+        model = contextual.LinearThompson.from_state(row.state, list(bandit.ALL_ARMS))
         events = (Interaction.objects.filter(pk__gt=row.events_through, context__has_key="list").order_by("pk")
                   .values_list("pk", "kind", "value", "context", "profile_id", "profile__kind",
                                "profile__address_key", "item_id", "created_at"))
@@ -230,7 +235,7 @@ def policy_report(*, start, end, domain: str = "") -> dict:
     per day, and off-policy estimates (IPS, SNIPS, DR) of each fixed strategy and of the current policy's
     greedy choice from the logged propensities."""
     rows = logged_lists(start=start, end=end, domain=domain)
-    arms = list(bandit.STRATEGIES)
+    arms = list(bandit.ALL_ARMS)
     per_arm = {arm: _interval([r["reward"] for r in rows if r["arm"] == arm]) for arm in arms}
     days: dict[tuple[str, str], list[float]] = {}
     for r in rows:

@@ -16,7 +16,7 @@ def turn_frames(text, profile, conversation, k):
 
 def fixed_choice(arm, propensity=1.0):
     """Return a stand-in for the policy's draw that always takes `arm` (logged with `propensity`)."""
-    return lambda context: services.policy.Choice(arm, propensity, {arm: propensity}, context)
+    return lambda context, **offered: services.policy.Choice(arm, propensity, {arm: propensity}, context)
 
 
 FAST_CONFIG = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
@@ -109,3 +109,58 @@ def test_an_item_the_person_rated_low_is_not_cited_as_liked(trained, guest, quie
     citing = [e for e in explanations if any(ev.get("item_id") == fargo for ev in e["evidence"])]
     for e in citing:
         assert "history with Fargo" in e["text"] and "liked Fargo" not in e["text"]
+
+
+@pytest.mark.parametrize("switched_on", [True, False])
+def test_the_llm_rerank_arm_is_offered_only_with_an_enabled_backend_and_reranking_on(
+        trained, guest, quiet_engine, monkeypatch, settings, switched_on):
+    from recommender.engine import bandit
+    from recommender.models import ShownList
+
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
+    settings.CHATREC_LLM_RERANK = switched_on
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    turn_frames("recommend something", profile, conversation, k=3)
+    shown = ShownList.objects.get(conversation=conversation)
+    offered = bandit.offered_arms(llm_rerank=switched_on)
+    assert sorted(shown.probabilities) == sorted(offered)
+    assert sum(shown.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    assert shown.propensity == pytest.approx(shown.probabilities[shown.arm], abs=1e-6)
+
+
+def test_a_disabled_backend_offers_no_rerank_arm(trained, guest, monkeypatch, settings):
+    from recommender.engine.llm import NoneBackend
+    from recommender.models import ShownList
+
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: NoneBackend())
+    settings.CHATREC_LLM_RERANK = True
+    profile, _ = guest
+    conversation = services.conversation_start(profile=profile)
+    turn_frames("recommend something", profile, conversation, k=3)
+    assert "llm-rerank" not in ShownList.objects.get(conversation=conversation).probabilities
+
+
+def test_drawing_the_rerank_arm_runs_the_llm_and_other_arms_do_not(trained, guest, quiet_engine, monkeypatch,
+                                                                    settings):
+    from recommender.engine import bandit
+    from recommender.models import ShownList
+
+    monkeypatch.setattr(selectors.SERVING, "llm_backend", lambda: quiet_engine)
+    settings.CHATREC_LLM_RERANK = True
+    quiet_engine.default = "2, 1"
+    profile, _ = guest
+    monkeypatch.setattr(services.policy, "strategy_choose_for", fixed_choice("balanced", 0.5))
+    plain = turn_frames("recommend something", profile, None, k=3)
+    assert not any("Rank the candidates" in prompt for prompt in quiet_engine.calls)
+    assert "rerank" not in next(e for e in plain if e["type"] == "chat.done")
+    monkeypatch.setattr(services.policy, "strategy_choose_for", fixed_choice(bandit.LLM_RERANK, 0.2))
+    conversation = services.conversation_start(profile=profile)
+    drawn = turn_frames("recommend something", profile, conversation, k=3)
+    assert any("Rank the candidates" in prompt for prompt in quiet_engine.calls)
+    assert next(e for e in drawn if e["type"] == "chat.done")["rerank"]["applied"] is True
+    first = [card["id"] for card in next(e for e in plain if e["type"] == "chat.items")["items"]]
+    second = [card["id"] for card in next(e for e in drawn if e["type"] == "chat.items")["items"]]
+    assert second[:2] == [first[1], first[0]]  # the LLM's "2, 1" over the same candidates
+    shown = ShownList.objects.get(conversation=conversation)
+    assert (shown.arm, shown.propensity) == (bandit.LLM_RERANK, 0.2)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from recommender.engine import rules
+from recommender.engine import bandit, rules
 from recommender.engine.conversation import (
     ConversationTurn,
     ServingCatalog,
@@ -179,6 +179,26 @@ def test_llm_rerank_may_only_permute_and_llm_explanations_are_checked(catalog, b
     explained = collect(turn_input("recommend something", catalog, bundle=bundle, k=1, backend=lying,
                                    llm_explain=True))
     assert all(e.source == "template" for e in explained.explained.values())
+
+
+def test_the_llm_rerank_arm_runs_the_rerank_and_other_arms_do_not(catalog, bundle):
+    backend = FakeBackend(default="2, 1")
+    plain = collect(turn_input("recommend something", catalog, bundle=bundle, k=2, backend=backend))
+    assert "rerank" not in plain.extra and not backend.calls
+    drawn = collect(turn_input("recommend something", catalog, bundle=bundle, k=2, backend=backend,
+                               strategy=bandit.LLM_RERANK))
+    assert drawn.strategy == bandit.LLM_RERANK and drawn.extra["rerank"]["applied"] is True
+    assert [s.item_id for s in drawn.items] == [plain.items[1].item_id, plain.items[0].item_id]
+
+
+def test_the_varied_arm_lists_more_kinds_of_film_from_the_same_candidates(catalog, bundle):
+    def kinds(plan):
+        return {g for s in plan.items for g in catalog.records[s.item_id].attributes.get("genres", [])}
+
+    plain = collect(turn_input("recommend something", catalog, bundle=bundle, k=4))
+    varied = collect(turn_input("recommend something", catalog, bundle=bundle, k=4, strategy=bandit.VARIED))
+    assert varied.strategy == bandit.VARIED and varied.items[0].item_id == plain.items[0].item_id
+    assert len(kinds(varied)) > len(kinds(plain))  # the conversation hands the records' genres to the arm
 
 
 def test_earlier_messages_build_the_context_of_a_stateless_turn(catalog):

@@ -84,3 +84,40 @@ def test_a_running_jobs_stage_shows_in_the_admin(django_user_model):
     page = client.get("/admin/recommender/joblock/")
     assert page.status_code == 200 and b"fitting hybrid" in page.content and b"42 %" in page.content
     assert client.get("/admin/recommender/shownlist/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_rerank_arm_is_drawn_only_when_offered_and_learned_like_any_arm():
+    import numpy as np
+
+    from recommender.engine import bandit, contextual
+    from recommender.services import policy
+
+    context = {"intent": rules.RECOMMEND, "language": "en", "domain": "movie", "history_length": 3}
+    without = policy.strategy_choose_for(context, rng=np.random.default_rng(0))
+    offered = policy.strategy_choose_for(context, llm_rerank=True, rng=np.random.default_rng(0))
+    assert list(without.probabilities) == list(bandit.STRATEGIES) and without.arm in bandit.STRATEGIES
+    assert list(offered.probabilities) == [*bandit.STRATEGIES, bandit.LLM_RERANK]
+    for choice in (without, offered):
+        assert sum(choice.probabilities.values()) == pytest.approx(1.0, abs=1e-4)
+    person = Profile.objects.create(kind="user")
+    item = Item.objects.create(source="t", external_id="x", title="X")
+    shown = policy.list_log(
+        choice=policy.Choice(bandit.LLM_RERANK, 0.2, {bandit.LLM_RERANK: 0.2}, context),
+        items=[str(item.pk)],
+        profile=person,
+    )
+    Interaction.objects.create(
+        profile=person,
+        item=item,
+        kind="like",
+        occurred_at=timezone.now(),
+        context={"list": shown.pk, "strategy": bandit.LLM_RERANK, "propensity": 0.2},
+    )
+    assert policy.policy_update()["lists"] == 1
+    x = contextual.context_vector(context)
+    assert policy.policy_model().arms[bandit.LLM_RERANK].b == pytest.approx(x)
+    # a turn without the arm on does not wipe what it learned
+    policy.strategy_choose_for(context)
+    policy.policy_update()
+    assert policy.policy_model().arms[bandit.LLM_RERANK].b == pytest.approx(x)
