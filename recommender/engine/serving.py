@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .catalog import Catalog
+from .embedding import TextRetrieval
 from .likeness import KindIndex
 from .metrics import topk_indices
 from .mixing import ConversationMix, MixInputs, dialogue_share, max_magnitude, mix_parts
@@ -77,6 +78,7 @@ class RecommenderBundle:
         self._lock = threading.Lock()
         # Learned from recorded dialogues, when the version was trained with some (see conversation_recommend).
         self.comention: CoMentionRanker | None = None
+        self.retrieval: TextRetrieval | None = None  # dialogue retrieval, when the version has a trained encoder
         self.mix = ConversationMix.from_manifest(self.manifest)
         self._learned: Any = None
         self._learned_loaded = False
@@ -110,6 +112,8 @@ class RecommenderBundle:
             bundle = cls(hybrid, rating, manifest, path)
             if (path / "comention" / "meta.json").exists():
                 bundle.comention = CoMentionRanker.load_model(path / "comention", catalog)
+            if (path / "retrieval" / "meta.json").exists():
+                bundle.retrieval = TextRetrieval.load(path / "retrieval")
             if reuse:
                 _BUNDLES[key] = bundle
             return bundle
@@ -140,6 +144,9 @@ class RecommenderBundle:
         with self._lock:
             new = self.catalog.add_items(records)
             self.hybrid.extend(new)
+            if self.retrieval is not None:
+                self.retrieval.extend([self.catalog.records[i].text() for i in range(len(self.retrieval.E),
+                                                                                     self.catalog.n_items)])
             self._kinds = None  # a replaced record may have changed its kind
         return [self.catalog.item_ids[i] for i in new]
 
@@ -179,6 +186,8 @@ class RecommenderBundle:
                 k: v * fused.hybrid_scale for k, v in sources.items() if k != "popularity"}
             sources["comention"] = fused.parts["comention"]
             sources["likeness"] = fused.parts["likeness"]
+            if "retrieval" in fused.parts:
+                sources["retrieval"] = fused.parts["retrieval"]
             sources["popularity"] = sources.get("popularity", 0.0) + fused.parts["popularity"]
         return [ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
                            sources={k: float(v[i]) for k, v in sources.items()})
@@ -202,6 +211,8 @@ class RecommenderBundle:
                           popularity=self._popularity[0], log_popularity=self._popularity[1])
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
+        if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:
+            mixed.retrieval = self.retrieval.scores(profile.dialogue_text)[:self.catalog.n_items].astype(np.float64)
         top = max_magnitude(raw)
         scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
         return scored, _Fused(talk=talk, parts=mix_parts(self.mix, mixed), hybrid_scale=scale,
