@@ -210,7 +210,10 @@ def fit_encoder(data: EncoderData, out_dir: Path, config: dict[str, Any] | None 
     """
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.losses import MultipleNegativesRankingLoss
+    try:  # sentence-transformers 6 moved the losses; the old path still answers with a deprecation warning
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
 
     cfg = encoder_config(config)
     report = progress or (lambda stage, fraction: None)
