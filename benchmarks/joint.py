@@ -17,6 +17,7 @@ Trained encoders are kept under var/bench-cache/joint (benchmarks.common.cache_d
 inputs and settings; a run with nothing changed reuses them (their training time and peak memory as measured
 when they were trained).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -145,8 +146,12 @@ def cold_start(data: InteractionData, cold: set[str], E: np.ndarray) -> dict[str
             sums["cold"].append(ndcg_at_k(order.tolist(), relevant_cold, 10))
         scores[seen] = -np.inf
         sums["overall"].append(ndcg_at_k(topk_indices(scores, 10).tolist(), relevant, 10))
-    return {"cold_ndcg10": float(np.mean(sums["cold"])), "overall_ndcg10": float(np.mean(sums["overall"])),
-            "cold_users": len(sums["cold"]), "users": len(sums["overall"])}
+    return {
+        "cold_ndcg10": float(np.mean(sums["cold"])),
+        "overall_ndcg10": float(np.mean(sums["overall"])),
+        "cold_users": len(sums["cold"]),
+        "users": len(sums["overall"]),
+    }
 
 
 # ---------------------------------------------------------------- text-only requests
@@ -191,8 +196,9 @@ def _all_targets(setup: Setup) -> dict[tuple[str, int], list[str]]:
     for dialogue in setup.train + setup.dev:
         links = setup.links[dialogue.conversation_id]
         for index, turn in enumerate(dialogue.turns):
-            out[(dialogue.conversation_id, index)] = list(dict.fromkeys(
-                links[s] for s in turn.mentions if links.get(s)))
+            out[(dialogue.conversation_id, index)] = list(
+                dict.fromkeys(links[s] for s in turn.mentions if links.get(s))
+            )
     return out
 
 
@@ -212,12 +218,17 @@ def recall_rows(name: str, turns: list, rank, every_target: dict, progress: bool
     if progress:
         print(file=sys.stderr)
     m = max(len(turns), 1)
-    return {"name": name, "dedup": {k: v / m for k, v in dedup_sums.items()},
-            "raw": {k: v / m for k, v in raw_sums.items()}, "ms": float(np.mean(times)) if times else 0.0}
+    return {
+        "name": name,
+        "dedup": {k: v / m for k, v in dedup_sums.items()},
+        "raw": {k: v / m for k, v in raw_sums.items()},
+        "ms": float(np.mean(times)) if times else 0.0,
+    }
 
 
-def redial(setup: Setup, encoders: dict[str, tuple[np.ndarray, Path | None]], limit: int | None,
-           progress: bool) -> tuple[list[dict[str, Any]], dict[str, float]]:
+def redial(
+    setup: Setup, encoders: dict[str, tuple[np.ndarray, Path | None]], limit: int | None, progress: bool
+) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Return the dev-split rows (served pipeline, + retrieval per encoder, retrieval alone) and chosen weights."""
     from benchmarks.conversations import pipeline_bundle, pipeline_recommender
 
@@ -237,9 +248,15 @@ def redial(setup: Setup, encoders: dict[str, tuple[np.ndarray, Path | None]], li
     chosen = {}
     for name, (E, path) in encoders.items():
         retrieval = TextRetrieval(E[order], SentenceEmbedder(model_path=path))
-        rows.append(recall_rows(f"{name} encoder, retrieval alone", dev,
-                                lambda t, r=retrieval: retrieval_ranking(r, t, bundle.catalog.item_ids),
-                                every_target, progress))
+        rows.append(
+            recall_rows(
+                f"{name} encoder, retrieval alone",
+                dev,
+                lambda t, r=retrieval: retrieval_ranking(r, t, bundle.catalog.item_ids),
+                every_target,
+                progress,
+            )
+        )
         bundle.retrieval = retrieval
         tried = {}
         for weight in RETRIEVAL_GRID:
@@ -249,8 +266,15 @@ def redial(setup: Setup, encoders: dict[str, tuple[np.ndarray, Path | None]], li
         if progress:
             print(f"  {name}: tuning-slice R@10 by retrieval weight {tried}", file=sys.stderr)
         bundle.mix = replace(served_mix, retrieval=chosen[name])
-        rows.append(recall_rows(f"turn pipeline + {name} dialogue retrieval (weight {chosen[name]})", dev,
-                                pipeline, every_target, progress))
+        rows.append(
+            recall_rows(
+                f"turn pipeline + {name} dialogue retrieval (weight {chosen[name]})",
+                dev,
+                pipeline,
+                every_target,
+                progress,
+            )
+        )
     bundle.mix, bundle.retrieval = served_mix, None
     return rows, chosen
 
@@ -263,8 +287,16 @@ def retrieval_ranking(retrieval: TextRetrieval, turn, item_ids: list[str], k: in
 # ---------------------------------------------------------------- one catalog
 
 
-def run_catalog(name: str, data: InteractionData, root: Path, *, redial_limit: int | None, with_redial: bool,
-                progress: bool, budget: float | None = None) -> dict[str, Any]:
+def run_catalog(
+    name: str,
+    data: InteractionData,
+    root: Path,
+    *,
+    redial_limit: int | None,
+    with_redial: bool,
+    progress: bool,
+    budget: float | None = None,
+) -> dict[str, Any]:
     """Return every measure on one catalog, frozen and joint encoders side by side."""
     setup = link_dialogues(data, root / "redial")
     cold = cold_items(data)
@@ -276,9 +308,16 @@ def run_catalog(name: str, data: InteractionData, root: Path, *, redial_limit: i
     texts = [data.items[i].text() for i in data.item_ids]
     t0 = time.perf_counter()
     encoders = {"frozen": (embed(texts, None), None), "joint": (embed(texts, folder), folder)}
-    result: dict[str, Any] = {"catalog": name, "items": data.n_items, "cold_items": len(cold),
-                              "dialogue_examples": len(inputs.dialogue_examples), "item_pairs": len(inputs.item_pairs),
-                              "training": summary, "embed_s": time.perf_counter() - t0, "measures": {}}
+    result: dict[str, Any] = {
+        "catalog": name,
+        "items": data.n_items,
+        "cold_items": len(cold),
+        "dialogue_examples": len(inputs.dialogue_examples),
+        "item_pairs": len(inputs.item_pairs),
+        "training": summary,
+        "embed_s": time.perf_counter() - t0,
+        "measures": {},
+    }
     for label, (E, path) in encoders.items():
         measures = cold_start(data, cold, E)
         if name == "ml-latest-small":
@@ -296,48 +335,65 @@ def run_catalog(name: str, data: InteractionData, root: Path, *, redial_limit: i
 
 
 def markdown(results: list[dict[str, Any]], limit: int | None) -> str:
-    lines = ["Frozen: the packaged all-MiniLM-L6-v2. Joint: the same model fine-tuned by `manage.py train`'s "
-             "encoder step (`recommender/engine/encoder_training.py`: top 2 of 6 layers trained, contexts cut to "
-             "96 tokens and item texts to 64, the item side of each pair encoded without gradients, batch 32, in-batch negatives at temperature 0.05, one epoch or the "
-             "time budget, whichever ends first; no masked-language loss) on the catalog's co-liked pairs and the "
-             "ReDial training dialogues linked to it, never the development split (conversationId % 5 == 0) nor "
-             "the weight-tuning slice (conversationId % 10 == 1). 10 % of the rated items are held out of all "
-             "training (seed 0). Cold start and catalog NDCG@10 rank by the content similarity of each person's "
-             "profile (mean text vector of their training items; per-person 80/20 split, seed 0) — the content "
-             "component of the hybrid, where the encoder enters it.", "",
-             "| catalog | encoder | cold-item NDCG@10 | catalog NDCG@10 | tag requests R@10 |",
-             "|---|---|---|---|---|"]
+    lines = [
+        "Frozen: the packaged all-MiniLM-L6-v2. Joint: the same model fine-tuned by `manage.py train`'s "
+        "encoder step (`recommender/engine/encoder_training.py`: top 2 of 6 layers trained, contexts cut to "
+        "96 tokens and item texts to 64, the item side of each pair encoded without gradients, batch 32, in-batch negatives at temperature 0.05, one epoch or the "
+        "time budget, whichever ends first; no masked-language loss) on the catalog's co-liked pairs and the "
+        "ReDial training dialogues linked to it, never the development split (conversationId % 5 == 0) nor "
+        "the weight-tuning slice (conversationId % 10 == 1). 10 % of the rated items are held out of all "
+        "training (seed 0). Cold start and catalog NDCG@10 rank by the content similarity of each person's "
+        "profile (mean text vector of their training items; per-person 80/20 split, seed 0) — the content "
+        "component of the hybrid, where the encoder enters it.",
+        "",
+        "| catalog | encoder | cold-item NDCG@10 | catalog NDCG@10 | tag requests R@10 |",
+        "|---|---|---|---|---|",
+    ]
     for r in results:
         for label, m in r["measures"].items():
             tag = f"{m['tag_r10']:.3f} ({m['tags']} tags)" if "tag_r10" in m else "–"
             lines.append(f"| {r['catalog']} | {label} | {m['cold_ndcg10']:.4f} | {m['overall_ndcg10']:.4f} | {tag} |")
         f, j = r["measures"]["frozen"], r["measures"]["joint"]
-        ratio = [f"cold {j['cold_ndcg10'] / max(f['cold_ndcg10'], 1e-12):.2f}x",
-                 f"catalog {j['overall_ndcg10'] / max(f['overall_ndcg10'], 1e-12):.2f}x"]
+        ratio = [
+            f"cold {j['cold_ndcg10'] / max(f['cold_ndcg10'], 1e-12):.2f}x",
+            f"catalog {j['overall_ndcg10'] / max(f['overall_ndcg10'], 1e-12):.2f}x",
+        ]
         if "tag_r10" in j:
             ratio.append(f"tags {j['tag_r10'] / max(f['tag_r10'], 1e-12):.2f}x")
         lines.append(f"| {r['catalog']} | joint / frozen | {' / '.join(ratio)} | | |")
-    lines += ["", "| catalog | items | dialogue examples | item pairs | steps (planned) | training s | peak MiB "
-              "| device | first → last loss |", "|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| catalog | items | dialogue examples | item pairs | steps (planned) | training s | peak MiB "
+        "| device | first → last loss |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         t = r["training"]
-        lines.append(f"| {r['catalog']} | {r['items']} | {r['dialogue_examples']} | {r['item_pairs']} | "
-                     f"{t['steps']} ({t['planned_steps']}) | {t['seconds']:.0f} | {t.get('peak_rss_mib', '–')} | "
-                     f"{t['device']} | {t['first_loss']:.3f} → {t['last_loss']:.3f} |")
+        lines.append(
+            f"| {r['catalog']} | {r['items']} | {r['dialogue_examples']} | {r['item_pairs']} | "
+            f"{t['steps']} ({t['planned_steps']}) | {t['seconds']:.0f} | {t.get('peak_rss_mib', '–')} | "
+            f"{t['device']} | {t['first_loss']:.3f} → {t['last_loss']:.3f} |"
+        )
     for r in results:
         if "redial" not in r:
             continue
-        lines += ["", f"ReDial development split on {r['catalog']}: {r['dev_turns']} recommender turns"
-                  f"{f' (the first {limit})' if limit else ''}; dedup recall (movies named earlier removed from "
-                  "rankings and targets) and no-dedup recall (the raw list against every film the turn names) "
-                  f"beside it; retrieval weights chosen on the first {TUNING_TURNS} turns of the tuning slice from "
-                  f"{', '.join(str(w) for w in RETRIEVAL_GRID)}.", "",
-                  "| system | R@1 | R@10 | R@50 | no-dedup R@10 | no-dedup R@50 | ms/turn |",
-                  "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"ReDial development split on {r['catalog']}: {r['dev_turns']} recommender turns"
+            f"{f' (the first {limit})' if limit else ''}; dedup recall (movies named earlier removed from "
+            "rankings and targets) and no-dedup recall (the raw list against every film the turn names) "
+            f"beside it; retrieval weights chosen on the first {TUNING_TURNS} turns of the tuning slice from "
+            f"{', '.join(str(w) for w in RETRIEVAL_GRID)}.",
+            "",
+            "| system | R@1 | R@10 | R@50 | no-dedup R@10 | no-dedup R@50 | ms/turn |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for row in r["redial"]:
             d, raw = row["dedup"], row["raw"]
-            lines.append(f"| {row['name']} | {d[1]:.3f} | {d[10]:.3f} | {d[50]:.3f} | {raw[10]:.3f} | "
-                         f"{raw[50]:.3f} | {row['ms']:.0f} |")
+            lines.append(
+                f"| {row['name']} | {d[1]:.3f} | {d[10]:.3f} | {d[50]:.3f} | {raw[10]:.3f} | "
+                f"{raw[50]:.3f} | {row['ms']:.0f} |"
+            )
     return "\n".join(lines)
 
 
@@ -351,19 +407,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     args = parser.parse_args(argv)
     root = data_root(args.data_dir)
-    loaders = {"ml-latest-small": lambda: load_ml_latest(root / "ml-latest-small"),
-               "ml-100k": lambda: load_ml100k(root / "ml-100k")}
+    loaders = {
+        "ml-latest-small": lambda: load_ml_latest(root / "ml-latest-small"),
+        "ml-100k": lambda: load_ml100k(root / "ml-100k"),
+    }
     results = []
     for name in args.catalogs.split(","):
-        results.append(run_catalog(name, loaders[name](), root, redial_limit=args.limit, budget=args.budget,
-                                   with_redial=name == "ml-latest-small" and not args.no_redial, progress=True))
+        results.append(
+            run_catalog(
+                name,
+                loaders[name](),
+                root,
+                redial_limit=args.limit,
+                budget=args.budget,
+                with_redial=name == "ml-latest-small" and not args.no_redial,
+                progress=True,
+            )
+        )
     text = markdown(results, args.limit)
     print(text)
     if not args.no_write:
         title = "## Joint training of the text encoder (frozen vs jointly trained MiniLM)"
         name = SECTION if not args.limit else f"{SECTION}-first-{args.limit}"
-        write_section(name, f"{title}\n\nCommand: `python -m benchmarks.joint"
-                            f"{f' --limit {args.limit}' if args.limit else ''}`.\n\n{text}")
+        write_section(
+            name,
+            f"{title}\n\nCommand: `python -m benchmarks.joint"
+            f"{f' --limit {args.limit}' if args.limit else ''}`.\n\n{text}",
+        )
     return 0
 
 

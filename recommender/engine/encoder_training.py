@@ -14,6 +14,7 @@ gradients), contexts are cut to `context_tokens` tokens and item texts to `item_
 stops at `budget_s` seconds whatever the epoch count says. A finished encoder is stored under the
 fingerprint of its inputs and settings, so a retrain on unchanged data reuses it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,9 +86,17 @@ def encoder_config(config: dict[str, Any] | None) -> dict[str, Any]:
     return {**ENCODER_DEFAULTS, **(config or {})}
 
 
-def co_liked_pairs(users: Iterable[int], items: Iterable[int], values: Iterable[float], item_ids: list[str],
-                   n_pairs: int, *, liked_value: float | None, allowed: set[str] | None = None,
-                   seed: int = 0) -> list[tuple[str, str]]:
+def co_liked_pairs(
+    users: Iterable[int],
+    items: Iterable[int],
+    values: Iterable[float],
+    item_ids: list[str],
+    n_pairs: int,
+    *,
+    liked_value: float | None,
+    allowed: set[str] | None = None,
+    seed: int = 0,
+) -> list[tuple[str, str]]:
     """Return up to n_pairs (item id, item id) pairs liked by one person: a person drawn at random, then two of
     their liked items. Items outside `allowed` (when given) never appear."""
     liked: dict[int, list[int]] = {}
@@ -122,7 +131,9 @@ def batches(examples: list[tuple[str, str, str]], size: int, rng: random.Random)
         pending = [e for e in examples if e[0] == kind]
         rng.shuffle(pending)
         while pending:
-            batch, targets, rest = [], set(), []
+            batch: list[tuple[str, str, str]] = []
+            targets: set[str] = set()
+            rest: list[tuple[str, str, str]] = []
             for e in pending:
                 if len(batch) < size and e[2] not in targets:
                     batch.append(e)
@@ -165,8 +176,9 @@ class _MaskedLM:
         ids[chosen] = self.tokenizer.mask_token_id
         hidden = self.bert(input_ids=ids.to(device), attention_mask=enc["attention_mask"].to(device)).last_hidden_state
         logits = self.head(hidden)
-        return torch.nn.functional.cross_entropy(logits.view(-1, logits.shape[-1]), labels.to(device).view(-1),
-                                                 ignore_index=-100)
+        return torch.nn.functional.cross_entropy(
+            logits.view(-1, logits.shape[-1]), labels.to(device).view(-1), ignore_index=-100
+        )
 
 
 def _freeze_lower_layers(model, trainable_layers: int) -> list:
@@ -175,7 +187,7 @@ def _freeze_lower_layers(model, trainable_layers: int) -> list:
     for p in bert.parameters():
         p.requires_grad = False
     layers = bert.encoder.layer
-    for layer in layers[max(0, len(layers) - int(trainable_layers)):]:
+    for layer in layers[max(0, len(layers) - int(trainable_layers)) :]:
         for p in layer.parameters():
             p.requires_grad = True
     return [p for p in bert.parameters() if p.requires_grad]
@@ -201,8 +213,12 @@ def _examples(data: EncoderData) -> list[tuple[str, str, str]]:
     return out
 
 
-def fit_encoder(data: EncoderData, out_dir: Path, config: dict[str, Any] | None = None,
-                progress: Callable[[str, float], None] | None = None) -> dict[str, Any]:
+def fit_encoder(
+    data: EncoderData,
+    out_dir: Path,
+    config: dict[str, Any] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> dict[str, Any]:
     """Fine-tune the base encoder on data and save it (a sentence-transformers folder) to out_dir.
 
     Returns the training report (steps, seconds, losses, what was trained); it is also written beside the
@@ -210,10 +226,7 @@ def fit_encoder(data: EncoderData, out_dir: Path, config: dict[str, Any] | None 
     """
     import torch
     from sentence_transformers import SentenceTransformer
-    try:  # sentence-transformers 6 moved the losses; the old path still answers with a deprecation warning
-        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-    except ImportError:
-        from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     cfg = encoder_config(config)
     report = progress or (lambda stage, fraction: None)
@@ -228,7 +241,7 @@ def fit_encoder(data: EncoderData, out_dir: Path, config: dict[str, Any] | None 
     rng = random.Random(int(cfg["seed"]))
     plan = [b for _ in range(int(cfg["epochs"])) for b in batches(_examples(data), int(cfg["batch_size"]), rng)]
     if cfg.get("max_steps") is not None:
-        plan = plan[:int(cfg["max_steps"])]
+        plan = plan[: int(cfg["max_steps"])]
     model.train()
     started, losses, steps = time.perf_counter(), [], 0
     for batch in plan:
@@ -240,16 +253,26 @@ def fit_encoder(data: EncoderData, out_dir: Path, config: dict[str, Any] | None 
         optimizer.step()
         steps += 1
         losses.append(float(loss.detach()))
-        report(f"training the text encoder (step {steps}/{len(plan)}, loss {np.mean(losses[-20:]):.3f})",
-               min(1.0, max(steps / max(len(plan), 1), (time.perf_counter() - started) / float(cfg["budget_s"]))))
+        report(
+            f"training the text encoder (step {steps}/{len(plan)}, loss {np.mean(losses[-20:]):.3f})",
+            min(1.0, max(steps / max(len(plan), 1), (time.perf_counter() - started) / float(cfg["budget_s"]))),
+        )
     model.eval()
     seconds = time.perf_counter() - started
-    summary = {"steps": steps, "planned_steps": len(plan), "seconds": round(seconds, 1), "device": device,
-               "dialogue_examples": len(data.dialogue_examples), "item_pairs": len(data.item_pairs),
-               "first_loss": float(np.mean(losses[:20])) if losses else None,
-               "last_loss": float(np.mean(losses[-20:])) if losses else None,
-               "trainable_layers": int(cfg["trainable_layers"]), "mlm_weight": float(cfg["mlm_weight"]),
-               "base_model": base, "stopped_by_budget": steps < len(plan)}
+    summary = {
+        "steps": steps,
+        "planned_steps": len(plan),
+        "seconds": round(seconds, 1),
+        "device": device,
+        "dialogue_examples": len(data.dialogue_examples),
+        "item_pairs": len(data.item_pairs),
+        "first_loss": float(np.mean(losses[:20])) if losses else None,
+        "last_loss": float(np.mean(losses[-20:])) if losses else None,
+        "trainable_layers": int(cfg["trainable_layers"]),
+        "mlm_weight": float(cfg["mlm_weight"]),
+        "base_model": base,
+        "stopped_by_budget": steps < len(plan),
+    }
     _save(model, Path(out_dir), summary)
     return summary
 
@@ -291,14 +314,20 @@ def _save(model, out_dir: Path, summary: dict[str, Any]) -> None:
     os.replace(partial, out_dir)
 
 
-def trained_or_reused(data: EncoderData, store: Path, config: dict[str, Any] | None = None,
-                      progress: Callable[[str, float], None] | None = None) -> tuple[Path | None, dict[str, Any]]:
+def trained_or_reused(
+    data: EncoderData,
+    store: Path,
+    config: dict[str, Any] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> tuple[Path | None, dict[str, Any]]:
     """Return (the trained encoder's folder, its report); the folder of an identical earlier training when one
     exists, and (None, reason) when there are too few dialogue examples to train."""
     cfg = encoder_config(config)
     if len(data.dialogue_examples) < int(cfg["min_dialogue_examples"]):
-        return None, {"skipped": f"{len(data.dialogue_examples)} dialogue examples, fewer than "
-                                 f"{cfg['min_dialogue_examples']}: the packaged encoder serves"}
+        return None, {
+            "skipped": f"{len(data.dialogue_examples)} dialogue examples, fewer than "
+            f"{cfg['min_dialogue_examples']}: the packaged encoder serves"
+        }
     base = str(cfg.get("base_model") or default_model_path())
     folder = Path(store) / data.fingerprint(cfg, base)
     done = folder / "encoder_training.json"

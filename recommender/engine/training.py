@@ -21,6 +21,7 @@ from .encoder_training import EncoderData, co_liked_pairs, encoder_config, train
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
+from .rankers.content import ContentRanker
 from .rankers.hybrid import HybridRanker
 from .rankers.mf import use_device
 from .rankers.scalable import HeadEASERanker, head_items
@@ -419,7 +420,7 @@ def save_retrieval(hybrid: HybridRanker, cfg: dict[str, Any], out_dir: Path, enc
     the content model's own vectors when it embeds with that encoder."""
     embedder = SentenceEmbedder(model_path=encoder)
     content = hybrid.components.get("content")
-    if content is not None and getattr(content, "params", {}).get("embedder") == embedder.config():
+    if isinstance(content, ContentRanker) and content.params.get("embedder") == embedder.config():
         E = content.E
     else:
         texts = [r.text() for r in hybrid.catalog.records]

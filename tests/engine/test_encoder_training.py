@@ -1,4 +1,5 @@
 """Joint training of the text encoder: its pairs, its batches, a tiny CPU training, and the served version."""
+
 from __future__ import annotations
 
 import json
@@ -24,10 +25,23 @@ from recommender.engine.types import ItemRecord, Profile
 from .conftest import make_data
 
 # A training small enough for a test on a busy CPU: the CUDA path is the same code with device "cuda".
-TINY = {"batch_size": 4, "max_steps": 3, "trainable_layers": 1, "context_tokens": 32, "item_tokens": 16,
-        "min_dialogue_examples": 2, "device": "cpu", "budget_s": 120.0}
-GENRES = {"0": "space rocket alien galaxy", "1": "love wedding heart kiss", "2": "ghost haunted blood scream",
-          "3": "cowboy horse desert sheriff", "4": "war soldier battle trench"}
+TINY = {
+    "batch_size": 4,
+    "max_steps": 3,
+    "trainable_layers": 1,
+    "context_tokens": 32,
+    "item_tokens": 16,
+    "min_dialogue_examples": 2,
+    "device": "cpu",
+    "budget_s": 120.0,
+}
+GENRES = {
+    "0": "space rocket alien galaxy",
+    "1": "love wedding heart kiss",
+    "2": "ghost haunted blood scream",
+    "3": "cowboy horse desert sheriff",
+    "4": "war soldier battle trench",
+}
 
 
 def tiny_data() -> EncoderData:
@@ -37,8 +51,11 @@ def tiny_data() -> EncoderData:
 
 
 def test_dialogue_text_keeps_the_latest_turns_with_their_roles():
-    messages = [{"role": "user", "content": "old " * 400}, {"role": "assistant", "content": "Try  Alien"},
-                {"role": "user", "content": "seen it, something newer?"}]
+    messages = [
+        {"role": "user", "content": "old " * 400},
+        {"role": "assistant", "content": "Try  Alien"},
+        {"role": "user", "content": "seen it, something newer?"},
+    ]
     text = dialogue_text(messages, max_chars=200)
     assert text.endswith("assistant: Try Alien\nuser: seen it, something newer?")
     assert len(text) <= 200
@@ -84,8 +101,11 @@ def test_tiny_training_moves_the_encoder_and_is_reused_when_nothing_changed(tmp_
     assert not np.allclose(trained, packaged, atol=1e-4)  # the top layer learned
     again, summary = trained_or_reused(data, tmp_path, {**TINY, "mlm_weight": 0.1})
     assert again == folder and summary["reused"]
-    changed, _ = trained_or_reused(EncoderData(data.item_texts, data.dialogue_examples[:-1], data.item_pairs),
-                                   tmp_path, {**TINY, "mlm_weight": 0.1, "max_steps": 1})
+    changed, _ = trained_or_reused(
+        EncoderData(data.item_texts, data.dialogue_examples[:-1], data.item_pairs),
+        tmp_path,
+        {**TINY, "mlm_weight": 0.1, "max_steps": 1},
+    )
     assert changed != folder
 
 
@@ -101,8 +121,14 @@ def test_the_time_budget_stops_training(tmp_path):
 
 
 def test_retrieval_is_a_mix_part_only_when_weighted():
-    inputs = MixInputs(hybrid=np.array([1.0, 0.0, 0.5]), named=1, likeness=np.zeros(3), log_popularity=np.zeros(3),
-                       popularity=np.zeros(3), retrieval=np.array([0.1, 0.8, -0.3]))
+    inputs = MixInputs(
+        hybrid=np.array([1.0, 0.0, 0.5]),
+        named=1,
+        likeness=np.zeros(3),
+        log_popularity=np.zeros(3),
+        popularity=np.zeros(3),
+        retrieval=np.array([0.1, 0.8, -0.3]),
+    )
     assert "retrieval" not in mix_parts(ConversationMix(), inputs)
     parts = mix_parts(ConversationMix(retrieval=2.0), inputs)
     assert np.allclose(parts["retrieval"], [0.25, 2.0, 0.0])
@@ -113,8 +139,13 @@ def test_a_version_with_a_trained_encoder_serves_it_for_content_retrieval_and_co
     ids = list(data.item_ids)
     scifi = [i for i in ids if "Sci-Fi" in data.items[i].title]
     dialogues = [([{"role": "user", "content": "I want a space adventure with aliens"}], [i]) for i in scifi]
-    config = {"components": {"popularity": {}, "content": {}}, "tune": {}, "rating": None,
-              "embedding_cache": None, "encoder": {**TINY, "store": str(tmp_path / "encoders")}}
+    config = {
+        "components": {"popularity": {}, "content": {}},
+        "tune": {},
+        "rating": None,
+        "embedding_cache": None,
+        "encoder": {**TINY, "store": str(tmp_path / "encoders")},
+    }
     manifest = train_bundle(data, tmp_path / "v1", config=config, encoder_dialogues=dialogues)
     encoder = manifest["encoder"]
     assert encoder and manifest["metrics"]["encoder"]["steps"] == 3
