@@ -112,7 +112,10 @@ class SentenceEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._model().get_sentence_embedding_dimension())
+        model = self._model()
+        # sentence-transformers 6 renamed the method (the old name warns); earlier versions have only the old one.
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(dimension())
 
     def config(self) -> dict[str, Any]:
         # precision is how, not what: it stays out of the config so both precisions share stored vectors.
