@@ -49,7 +49,7 @@ KS = (1, 10, 50)
 RETRIEVAL_GRID = (1.0, 3.0)
 TUNING_TURNS = 100
 # The benchmark's training budgets (seconds of optimisation; the product's default is encoder_training's).
-BUDGETS = {"ml-latest-small": 600.0, "ml-100k": 300.0}
+BUDGETS = {"ml-latest-small": 600.0, "ml-100k": 200.0}
 
 
 def is_tuning(conversation_id: str) -> bool:
@@ -227,7 +227,11 @@ def recall_rows(name: str, turns: list, rank, every_target: dict, progress: bool
 
 
 def redial(
-    setup: Setup, encoders: dict[str, tuple[np.ndarray, Path | None]], limit: int | None, progress: bool
+    setup: Setup,
+    encoders: dict[str, tuple[np.ndarray, Path | None]],
+    limit: int | None,
+    progress: bool,
+    tuning_turns: int = TUNING_TURNS,
 ) -> tuple[list[dict[str, Any]], dict[str, float]]:
     """Return the dev-split rows (served pipeline, + retrieval per encoder, retrieval alone) and chosen weights."""
     from benchmarks.conversations import pipeline_bundle, pipeline_recommender
@@ -238,7 +242,7 @@ def redial(
     product = pipeline_recommender(bundle, catalog)
     every_target = _all_targets(setup)
     dev = setup.turns(setup.dev)[:limit] if limit else setup.turns(setup.dev)
-    tuning = setup.turns([d for d in setup.train if is_tuning(d.conversation_id)])[:TUNING_TURNS]
+    tuning = setup.turns([d for d in setup.train if is_tuning(d.conversation_id)])[:tuning_turns]
 
     def pipeline(t):
         return product(t.messages, 50 + len(t.context))
@@ -296,6 +300,7 @@ def run_catalog(
     with_redial: bool,
     progress: bool,
     budget: float | None = None,
+    tuning_turns: int = TUNING_TURNS,
 ) -> dict[str, Any]:
     """Return every measure on one catalog, frozen and joint encoders side by side."""
     setup = link_dialogues(data, root / "redial")
@@ -326,7 +331,8 @@ def run_catalog(
         if progress:
             print(f"  {name} {label}: {measures}", file=sys.stderr)
     if with_redial:
-        result["redial"], result["retrieval_weights"] = redial(setup, encoders, redial_limit, progress)
+        result["redial"], result["retrieval_weights"] = redial(setup, encoders, redial_limit, progress, tuning_turns)
+        result["tuning_turns"] = tuning_turns
         result["dev_turns"] = len(setup.turns(setup.dev)[:redial_limit] if redial_limit else setup.turns(setup.dev))
     return result
 
@@ -382,7 +388,7 @@ def markdown(results: list[dict[str, Any]], limit: int | None) -> str:
             f"ReDial development split on {r['catalog']}: {r['dev_turns']} recommender turns"
             f"{f' (the first {limit})' if limit else ''}; dedup recall (movies named earlier removed from "
             "rankings and targets) and no-dedup recall (the raw list against every film the turn names) "
-            f"beside it; retrieval weights chosen on the first {TUNING_TURNS} turns of the tuning slice from "
+            f"beside it; retrieval weights chosen on the first {r['tuning_turns']} turns of the tuning slice from "
             f"{', '.join(str(w) for w in RETRIEVAL_GRID)}.",
             "",
             "| system | R@1 | R@10 | R@50 | no-dedup R@10 | no-dedup R@50 | ms/turn |",
@@ -403,6 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="replay only the first N development turns")
     parser.add_argument("--no-redial", action="store_true", help="skip the ReDial development split")
     parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
+    parser.add_argument("--tuning-turns", type=int, default=TUNING_TURNS, help="tuning-slice turns per weight")
     parser.add_argument("--budget", type=float, default=None, help="training seconds per encoder (default per catalog)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     args = parser.parse_args(argv)
@@ -422,6 +429,7 @@ def main(argv: list[str] | None = None) -> int:
                 budget=args.budget,
                 with_redial=name == "ml-latest-small" and not args.no_redial,
                 progress=True,
+                tuning_turns=args.tuning_turns,
             )
         )
     text = markdown(results, args.limit)
