@@ -401,12 +401,15 @@ def fit_text_encoder(data: InteractionData, out_dir: Path, cfg: dict[str, Any], 
     if cfg.get("encoder") is None or not inputs.encoder_dialogues:
         return None
     t0 = time.perf_counter()
+    content = cfg["components"].get("content")
+    configured = dict((content or {}).get("embedder") or {})
+    settings = {**cfg["encoder"], "device": cfg["encoder"].get("device") or cfg.get("device")}
+    if not settings.get("base_model") and configured.get("kind", "sentence") == "sentence":
+        settings["base_model"] = configured.get("model_path")  # a deployment's own model is the one fine-tuned
     folder, summary = trained_or_reused(encoder_data(data, inputs.encoder_dialogues, cfg), encoder_store(cfg, out_dir),
-                                        {**cfg["encoder"], "device": cfg["encoder"].get("device") or cfg.get("device")},
-                                        progress=lambda stage, f: report(stage, 0.05 * f))
+                                        settings, progress=lambda stage, f: report(stage, 0.05 * f))
     timings["encoder_s"] = time.perf_counter() - t0
     metrics["encoder"] = summary
-    content = cfg["components"].get("content")
     if folder is not None and content is not None and inputs.embedder is None:
         embedder = dict(content.get("embedder") or {"kind": "sentence"})
         if embedder.get("kind", "sentence") == "sentence":
