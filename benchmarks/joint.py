@@ -301,12 +301,14 @@ def run_catalog(
     progress: bool,
     budget: float | None = None,
     tuning_turns: int = TUNING_TURNS,
+    encoder: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Return every measure on one catalog, frozen and joint encoders side by side."""
+    """Return every measure on one catalog, frozen and joint encoders side by side (`encoder`: settings over the
+    product's defaults)."""
     setup = link_dialogues(data, root / "redial")
     cold = cold_items(data)
     warm = warm_data(data, cold)
-    cfg = encoder_config({"budget_s": budget if budget is not None else BUDGETS[name]})
+    cfg = encoder_config({"budget_s": budget if budget is not None else BUDGETS[name], **(encoder or {})})
     inputs = encoder_data(warm, encoder_examples(setup, cold), {"encoder": cfg})
     inputs.item_texts = {i: t for i, t in inputs.item_texts.items() if i not in cold}
     folder, summary = train_encoder(inputs, cfg)
@@ -411,6 +413,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
     parser.add_argument("--tuning-turns", type=int, default=TUNING_TURNS, help="tuning-slice turns per weight")
     parser.add_argument("--budget", type=float, default=None, help="training seconds per encoder (default per catalog)")
+    parser.add_argument("--encoder", type=json.loads, default=None, help="JSON encoder settings over the defaults")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     args = parser.parse_args(argv)
     root = data_root(args.data_dir)
@@ -430,6 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 with_redial=name == "ml-latest-small" and not args.no_redial,
                 progress=True,
                 tuning_turns=args.tuning_turns,
+                encoder=args.encoder,
             )
         )
     text = markdown(results, args.limit)
