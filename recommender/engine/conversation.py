@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from . import bandit, replies, rules, social
 from . import explain as explain_pkg
 from .catalog import Catalog
+from .embedding import dialogue_text
 from .llm_turn import LLMAssist, written_reply
 from .rerank import RERANK_POOL, rerank_with_llm
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
@@ -539,8 +540,9 @@ class ConversationTurn:
     def _person(self, constraints: Constraints) -> Profile:
         """Return the taste this turn ranks for: the conversation over stored history, in the domain asked for."""
         inp = self.inp
-        return topic_profile(merged_profile(inp.state, inp.history), inp.state, inp.history, inp.catalog.records,
-                             constraints.domain, keep=list(getattr(self.u, "source_items", []) or []))
+        person = topic_profile(merged_profile(inp.state, inp.history), inp.state, inp.history, inp.catalog.records,
+                               constraints.domain, keep=list(getattr(self.u, "source_items", []) or []))
+        return replace(person, dialogue_text=dialogue_text([*inp.dialogue, {"role": "user", "content": inp.text}]))
 
     def _candidates(self, person: Profile, constraints: Constraints, pool: int) -> list[ScoredItem]:
         inp, plan = self.inp, self.result

@@ -112,7 +112,10 @@ class SentenceEmbedder:
 
     @property
     def dim(self) -> int:
-        return int(self._model().get_sentence_embedding_dimension())
+        model = self._model()
+        # sentence-transformers 6 renamed the method (the old name warns); earlier versions have only the old one.
+        dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(dimension())
 
     def config(self) -> dict[str, Any]:
         # precision is how, not what: it stays out of the config so both precisions share stored vectors.
@@ -217,3 +220,60 @@ def make_embedder(config: dict[str, Any] | None = None) -> Embedder:
     if kind == "sentence":
         return SentenceEmbedder(**config)
     raise ValueError(f"unknown embedder kind: {kind}")
+
+
+# What a dialogue's text keeps for the encoder: the latest turns, about twice what 128 tokens hold (the
+# tokenizer cuts the rest from the front).
+DIALOGUE_CHARS = 1200
+
+
+def dialogue_text(messages: list[dict], max_chars: int = DIALOGUE_CHARS) -> str:
+    """Return a dialogue as the encoder reads it: "user: ..." / "assistant: ..." lines, the latest kept.
+
+    One rule for training (the dialogue before a suggestion) and serving (the conversation before a turn).
+    """
+    lines: list[str] = []
+    size = 0
+    for message in reversed(messages):
+        text = " ".join(str(message.get("content") or "").split())
+        if not text:
+            continue
+        line = f"{message.get('role') or 'user'}: {text}"
+        lines.append(line)
+        size += len(line) + 1
+        if size >= max_chars:
+            break
+    return "\n".join(reversed(lines))[-max_chars:]
+
+
+class TextRetrieval:
+    """Items scored by the cosine of their text vectors to a dialogue's, both from one (trained) encoder.
+
+    The item vectors are computed at training and stored with the version; items added later are embedded on
+    arrival, so they are retrievable with no retraining.
+    """
+
+    def __init__(self, E: np.ndarray, embedder: Embedder) -> None:
+        self.E = np.asarray(E, dtype=np.float32)
+        self.embedder = embedder
+
+    def scores(self, text: str) -> np.ndarray:
+        """Return every item's cosine to text (zeros for blank text)."""
+        if not text.strip():
+            return np.zeros(len(self.E), dtype=np.float32)
+        return self.E @ self.embedder.encode([text])[0]
+
+    def extend(self, texts: list[str]) -> None:
+        """Embed items added after training (in catalog order, after the known ones)."""
+        if texts:
+            self.E = np.vstack([self.E, self.embedder.encode(texts)])
+
+    def save(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        save_npz(path / "vectors.npz", E=self.E)
+        (path / "meta.json").write_text(json.dumps({"embedder": self.embedder.config()}))
+
+    @classmethod
+    def load(cls, path: Path) -> TextRetrieval:
+        meta = json.loads((path / "meta.json").read_text())
+        return cls(load_npz(path / "vectors.npz")["E"], make_embedder(meta["embedder"]))

@@ -45,6 +45,8 @@ class ConversationMix:
     prior_alone: float = 1.0
     popularity_alone: float = 0.5
     share_in_discussion: float = 1.0
+    # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text.
+    retrieval: float = 0.0
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -93,6 +95,7 @@ class MixInputs:
     def dialogue_weight(self, mix: ConversationMix) -> float:
         """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
         return max(self.share, mix.share_in_discussion) if self.discussed else self.share
+    retrieval: np.ndarray | None = None  # the dialogue's cosine to each item's text (a trained encoder's)
 
 
 def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
@@ -111,6 +114,8 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
         prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
         dialogue[:known] += prior_weight * inp.prior
         parts["comention"] = dialogue
+    if inp.retrieval is not None and mix.retrieval:
+        parts["retrieval"] = mix.retrieval * unit_scaled(np.maximum(inp.retrieval.astype(np.float64), 0.0))
     if inp.named == 0:
         parts["popularity"] = mix.popularity_alone * inp.popularity
     elif inp.named == 1:

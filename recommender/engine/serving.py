@@ -12,6 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .catalog import Catalog
+from .embedding import TextRetrieval
 from .explain.chains import attach_chain
 from .knowledge import KnowledgeGraph
 from .likeness import KindIndex
@@ -79,6 +80,7 @@ class RecommenderBundle:
         self._lock = threading.Lock()
         # Learned from recorded dialogues, when the version was trained with some (see conversation_recommend).
         self.comention: CoMentionRanker | None = None
+        self.retrieval: TextRetrieval | None = None  # dialogue retrieval, when the version has a trained encoder
         self.mix = ConversationMix.from_manifest(self.manifest)
         self._learned: Any = None
         self._learned_loaded = False
@@ -113,6 +115,8 @@ class RecommenderBundle:
             bundle = cls(hybrid, rating, manifest, path)
             if (path / "comention" / "meta.json").exists():
                 bundle.comention = CoMentionRanker.load_model(path / "comention", catalog)
+            if (path / "retrieval" / "meta.json").exists():
+                bundle.retrieval = TextRetrieval.load(path / "retrieval")
             if reuse:
                 _BUNDLES[key] = bundle
             return bundle
@@ -143,6 +147,9 @@ class RecommenderBundle:
         with self._lock:
             new = self.catalog.add_items(records)
             self.hybrid.extend(new)
+            if self.retrieval is not None:
+                self.retrieval.extend([self.catalog.records[i].text() for i in range(len(self.retrieval.E),
+                                                                                     self.catalog.n_items)])
             self._kinds = self._knowledge = None  # a replaced record may have changed its kind or entities
         return [self.catalog.item_ids[i] for i in new]
 
@@ -182,6 +189,8 @@ class RecommenderBundle:
                 k: v * fused.hybrid_scale for k, v in sources.items() if k != "popularity"}
             sources["comention"] = fused.parts["comention"]
             sources["likeness"] = fused.parts["likeness"]
+            if "retrieval" in fused.parts:
+                sources["retrieval"] = fused.parts["retrieval"]
             sources["popularity"] = sources.get("popularity", 0.0) + fused.parts["popularity"]
         return [ScoredItem(item_id=self.catalog.item_ids[i], score=float(scores[i]), evidence=evidence,
                            sources={k: float(v[i]) for k, v in sources.items()})
@@ -206,6 +215,8 @@ class RecommenderBundle:
                           discussed=len(self._discussed(profile)))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
+        if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:
+            mixed.retrieval = self.retrieval.scores(profile.dialogue_text)[:self.catalog.n_items].astype(np.float64)
         top = max_magnitude(raw)
         scale = self.mix.hybrid / top if top > 0 else self.mix.hybrid
         return scored, _Fused(talk=talk, parts=mix_parts(self.mix, mixed), hybrid_scale=scale,

@@ -16,10 +16,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .data import InteractionData, Split
-from .embedding import StoredEmbeddings, make_embedder
+from .embedding import SentenceEmbedder, StoredEmbeddings, TextRetrieval, dialogue_text, make_embedder
+from .encoder_training import EncoderData, co_liked_pairs, encoder_config, trained_or_reused
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
+from .rankers.content import ContentRanker
 from .rankers.hybrid import HybridRanker
 from .rankers.mf import use_device
 from .rankers.scalable import HeadEASERanker, head_items
@@ -72,6 +74,11 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "fast_embedding_min_items": 20_000,
     "tqdm": False,  # per-epoch progress bars on the console (the progress callback works either way)
     "threads": None,  # torch threads while training; None: the cores the machine's load leaves free
+    # The text encoder trained jointly on recorded dialogues and the catalog's behaviour (encoder_training;
+    # its ENCODER_DEFAULTS fill what is not given here). None: the packaged encoder serves, untrained.
+    "encoder": {},
+    # Store the dialogue-retrieval vectors with the packaged encoder when no encoder was trained (comparisons).
+    "retrieval_without_training": False,
 }
 
 
@@ -294,30 +301,143 @@ def _has_ratings(data: InteractionData) -> bool:
 
 def train_bundle(data: InteractionData, out_dir: Path, *, config: dict | None = None,
                  progress: Callable[[str, float], None] | None = None, embedder=None,
-                 dialogue_pairs: list | None = None, dialogues: list | None = None) -> dict:
+                 dialogue_pairs: list | None = None, dialogues: list | None = None,
+                 encoder_dialogues: list | None = None) -> dict:
     """Fit the hybrid and the rating model, write out_dir (manifest.json, arrays), and return the manifest.
 
     dialogue_pairs ((earlier items, items suggested next), from recorded dialogues) add a co-mention model;
-    dialogues (recorded `Dialogue`s with the seekers' answers) add the learned reading of replies to a suggestion.
+    dialogues (recorded `Dialogue`s with the seekers' answers) add the learned reading of replies to a suggestion;
+    encoder_dialogues ((the messages before a suggestion, the item ids suggested)) train the text encoder with the
+    catalog's co-liked pairs when there are enough of them (encoder_training.ENCODER_DEFAULTS).
     """
     cfg = merged_config(config)
     threads = training_threads(cfg.get("threads"))
+    inputs = _Inputs(dialogue_pairs, dialogues, encoder_dialogues, embedder)
     with torch_threads(threads), use_device(cfg.get("device")):
-        return _train(data, Path(out_dir), cfg, progress, embedder, threads, dialogue_pairs, dialogues)
+        return _train(data, Path(out_dir), cfg, progress, threads, inputs)
+
+
+class _Inputs:
+    """What a training reads besides the interactions."""
+
+    def __init__(self, dialogue_pairs: list | None, dialogues: list | None, encoder_dialogues: list | None,
+                 embedder) -> None:
+        self.dialogue_pairs = dialogue_pairs
+        self.dialogues = dialogues
+        self.encoder_dialogues = encoder_dialogues
+        self.embedder = embedder
 
 
 def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
-           progress: Callable[[str, float], None] | None, embedder, threads: int,
-           dialogue_pairs: list | None = None, dialogues: list | None = None) -> dict:
+           progress: Callable[[str, float], None] | None, threads: int, inputs: _Inputs) -> dict:
     report = progress or (lambda stage, fraction: None)
-    out_dir = Path(out_dir)
     tmp = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     timings: dict[str, float] = {"threads": threads}
     tuned: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
     started = time.perf_counter()
+    encoder = fit_text_encoder(data, out_dir, cfg, inputs, report, timings, metrics)
+    store = _embedded_item_texts(data, out_dir, cfg, inputs.embedder, report, timings)
+    hybrid = _fit_hybrid(data, cfg, store, report, timings, tuned)
+    timings["hybrid_s"] = time.perf_counter() - started
+    metrics.update({"validation": hybrid.validation, "weights": dict(hybrid.weights)})
+    hybrid.save(tmp / "hybrid")
+    _fit_dialogue_models(hybrid, tmp, inputs, report, timings, metrics)
+    if encoder is not None or cfg.get("retrieval_without_training"):
+        t0 = time.perf_counter()
+        save_retrieval(hybrid, cfg, out_dir, encoder, tmp / "retrieval")
+        timings["retrieval_vectors_s"] = time.perf_counter() - t0
+    _fit_rating(data, cfg, tmp, report, timings, metrics)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "version": str(cfg.get("version") or out_dir.name),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "n_users": data.n_users,
+        "n_items": data.n_items,
+        "n_interactions": data.n_interactions,
+        "item_ids": list(data.item_ids),
+        "components": {role: ranker.name for role, ranker in hybrid.components.items()},
+        "config": cfg,
+        "tuned": tuned,
+        "metrics": metrics,
+        "timings": timings,
+        "encoder": str(encoder) if encoder is not None else None,
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, default=float))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    os.replace(tmp, out_dir)
+    report("done", 1.0)
+    return manifest
 
+
+def encoder_store(cfg: dict[str, Any], out_dir: Path) -> Path:
+    """Return the folder trained encoders are kept in (by fingerprint): "encoders" beside the version folders."""
+    setting = (cfg.get("encoder") or {}).get("store")
+    return Path(setting) if setting else Path(out_dir).parent / "encoders"
+
+
+def encoder_data(data: InteractionData, encoder_dialogues: list | None, cfg: dict[str, Any]) -> EncoderData:
+    """Return what the encoder learns from: dialogue examples whose suggested item is in the catalog, and co-liked
+    item pairs (as many as encoder settings draw per dialogue example)."""
+    enc = encoder_config(cfg.get("encoder"))
+    texts = {r.item_id: r.text() for r in data.items.values()}
+    examples = [(dialogue_text(messages), item) for messages, suggested in encoder_dialogues or []
+                for item in suggested if item in texts]
+    n_pairs = min(int(enc["max_item_pairs"]), int(len(examples) * float(enc["item_pairs_per_dialogue_example"])))
+    liked_value = float(enc["liked_value"]) if _has_ratings(data) else None
+    pairs = co_liked_pairs(data.rows, data.cols, data.values, list(data.item_ids), n_pairs,
+                           liked_value=liked_value, seed=int(enc["seed"]))
+    return EncoderData(item_texts=texts, dialogue_examples=examples, item_pairs=pairs)
+
+
+def fit_text_encoder(data: InteractionData, out_dir: Path, cfg: dict[str, Any], inputs: _Inputs,
+                     report: Callable[[str, float], None], timings: dict[str, float],
+                     metrics: dict[str, Any]) -> Path | None:
+    """Train (or reuse) the text encoder when configured and enough dialogue examples exist; point the content
+    model's sentence embedder at it. Returns the encoder's folder, or None when the packaged one serves."""
+    if cfg.get("encoder") is None or not inputs.encoder_dialogues:
+        return None
+    t0 = time.perf_counter()
+    content = cfg["components"].get("content")
+    configured = dict((content or {}).get("embedder") or {})
+    settings = {**cfg["encoder"], "device": cfg["encoder"].get("device") or cfg.get("device")}
+    if not settings.get("base_model") and configured.get("kind", "sentence") == "sentence":
+        settings["base_model"] = configured.get("model_path")  # a deployment's own model is the one fine-tuned
+    folder, summary = trained_or_reused(encoder_data(data, inputs.encoder_dialogues, cfg), encoder_store(cfg, out_dir),
+                                        settings, progress=lambda stage, f: report(stage, 0.05 * f))
+    timings["encoder_s"] = time.perf_counter() - t0
+    metrics["encoder"] = summary
+    if folder is not None and content is not None and inputs.embedder is None:
+        embedder = dict(content.get("embedder") or {"kind": "sentence"})
+        if embedder.get("kind", "sentence") == "sentence":
+            content["embedder"] = {**embedder, "model_path": str(folder)}
+    return folder
+
+
+def save_retrieval(hybrid: HybridRanker, cfg: dict[str, Any], out_dir: Path, encoder: Path | None,
+                   path: Path) -> TextRetrieval:
+    """Store the dialogue-retrieval item vectors (catalog order) from the encoder that serves, and return them:
+    the content model's own vectors when it embeds with that encoder."""
+    embedder = SentenceEmbedder(model_path=encoder)
+    content = hybrid.components.get("content")
+    if isinstance(content, ContentRanker) and content.params.get("embedder") == embedder.config():
+        E = content.E
+    else:
+        texts = [r.text() for r in hybrid.catalog.records]
+        setting = cfg.get("embedding_cache")
+        directory = Path(out_dir).parent / "embedding-cache" if setting is True else setting
+        E = StoredEmbeddings(embedder, directory).encode(texts) if directory else embedder.encode(texts)
+    retrieval = TextRetrieval(E, embedder)
+    retrieval.save(path)
+    return retrieval
+
+
+def _embedded_item_texts(data: InteractionData, out_dir: Path, cfg: dict[str, Any], embedder,
+                         report: Callable[[str, float], None], timings: dict[str, float]):
+    """Return the content embedder wrapped in its store, with every item text embedded (progress shown)."""
     store = embedding_store(cfg, out_dir, embedder, n_items=data.n_items)
     if isinstance(store, StoredEmbeddings):  # the longest step of a cold run on a large catalog: show its progress
         t0 = time.perf_counter()
@@ -325,6 +445,12 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
                      progress=lambda done, total: report(f"embedding item texts ({done}/{total})", 0.05 * done / total))
         timings["embed_texts_s"] = time.perf_counter() - t0
         timings["texts_embedded"] = store.last_embedded
+    return store
+
+
+def _fit_hybrid(data: InteractionData, cfg: dict[str, Any], store, report: Callable[[str, float], None],
+                timings: dict[str, float], tuned: dict[str, Any]) -> HybridRanker:
+    """Fit the hybrid with its weights learned on validation (EASE's l2 tuned on the same split)."""
     hybrid = build_hybrid(cfg, store, n_items=data.n_items)
     for ranker in hybrid.components.values():
         ranker.progress = bool(cfg.get("tqdm"))
@@ -349,21 +475,28 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
                                    fraction=float(cfg["validation_fraction"]),
                                    progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune,
                                    max_users=validation_user_limit(data.n_items, cfg))
-    timings["hybrid_s"] = time.perf_counter() - started
-    metrics: dict[str, Any] = {"validation": hybrid.validation, "weights": dict(hybrid.weights)}
-    hybrid.save(tmp / "hybrid")
-    if dialogue_pairs:
+    return hybrid
+
+
+def _fit_dialogue_models(hybrid: HybridRanker, tmp: Path, inputs: _Inputs, report: Callable[[str, float], None],
+                         timings: dict[str, float], metrics: dict[str, Any]) -> None:
+    """Fit the co-mention model and the learned reading of replies from recorded dialogues, when given."""
+    if inputs.dialogue_pairs:
         report("fitting co-mention model", 0.72)
-        metrics["comention"] = fit_comention(dialogue_pairs, hybrid.catalog, tmp / "comention")
-    if dialogues:
+        metrics["comention"] = fit_comention(inputs.dialogue_pairs, hybrid.catalog, tmp / "comention")
+    if inputs.dialogues:
         report("fitting the learned reading of replies", 0.74)
         t0 = time.perf_counter()
         # The serving path reads replies to a suggestion with it. Intent and opinions stay with the rules: the
         # learned intent model is worse on held-out turns, and the learned opinions, which trade likes for
         # dislikes, cost recall on the ReDial development split (docs/benchmarks.md).
-        metrics["learned_understanding"] = fit_learned_understanding(dialogues, tmp, names=("reaction",))
+        metrics["learned_understanding"] = fit_learned_understanding(inputs.dialogues, tmp, names=("reaction",))
         timings["learned_understanding_s"] = time.perf_counter() - t0
 
+
+def _fit_rating(data: InteractionData, cfg: dict[str, Any], tmp: Path, report: Callable[[str, float], None],
+                timings: dict[str, float], metrics: dict[str, Any]) -> None:
+    """Fit and save the rating model when configured and the data has ratings."""
     if cfg.get("rating") is not None and _has_ratings(data):
         report("fitting rating model", 0.75)
         t0 = time.perf_counter()
@@ -372,24 +505,3 @@ def _train(data: InteractionData, out_dir: Path, cfg: dict[str, Any],
         timings["rating_s"] = time.perf_counter() - t0
         metrics["rating_holdout"] = rating.holdout_metrics
         rating.save(tmp / "rating")
-
-    manifest = {
-        "format": FORMAT_VERSION,
-        "version": str(cfg.get("version") or out_dir.name),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "n_users": data.n_users,
-        "n_items": data.n_items,
-        "n_interactions": data.n_interactions,
-        "item_ids": list(data.item_ids),
-        "components": {role: ranker.name for role, ranker in hybrid.components.items()},
-        "config": cfg,
-        "tuned": tuned,
-        "metrics": metrics,
-        "timings": timings,
-    }
-    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, default=float))
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
-    os.replace(tmp, out_dir)
-    report("done", 1.0)
-    return manifest

@@ -84,6 +84,8 @@ class Profile:
     avoid: dict[str, list[Any]] = field(default_factory=dict)
     # Items not to recommend again: named by the person or already suggested in the conversation.
     exclude: list[str] = field(default_factory=list)
+    # The conversation so far as the text encoder reads it (embedding.dialogue_text), for dialogue retrieval.
+    dialogue_text: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

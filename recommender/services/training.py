@@ -97,6 +97,8 @@ def engine_config(config: dict | None = None) -> dict:
     cfg = merged_config(config)
     if settings.CHATREC_DEVICE and not cfg.get("device"):
         cfg["device"] = settings.CHATREC_DEVICE
+    if not settings.CHATREC_TRAIN_ENCODER and not (config or {}).get("encoder"):
+        cfg["encoder"] = None  # the packaged encoder serves (CHATREC_TRAIN_ENCODER)
     content = cfg["components"].get("content")
     if content is not None and settings.CHATREC_EMBEDDING_MODEL:
         embedder = dict(content.get("embedder") or {"kind": "sentence"})
@@ -145,7 +147,8 @@ def _train_locked(*, name: str | None, config: dict | None, progress: Progress, 
     # Recorded dialogues with the seekers' answers teach the learned readings of reactions and opinions.
     dialogues = [dialogue for dialogue, _ in stored_dialogues() if dialogue.seeker_answers]
     manifest = train_bundle(data, out_dir, config=engine_config(config), progress=progress,
-                            dialogue_pairs=pairs or None, dialogues=dialogues or None)
+                            dialogue_pairs=pairs or None, dialogues=dialogues or None,
+                            encoder_dialogues=encoder_dialogues() or None)
     elapsed = time.perf_counter() - started
     with transaction.atomic():
         version = ModelVersion.objects.create(
@@ -253,3 +256,43 @@ def lock_progress(name: str) -> Callable[[str, float], None]:
             "at": timezone.now().isoformat()})
 
     return report
+
+
+def encoder_dialogues() -> list[tuple[list[dict], list[str]]]:
+    """Return (the messages before a suggestion, the item ids suggested) for the text encoder's training: every
+    suggestion turn of the stored training dialogues (never the development split), then the product's chats."""
+    from recommender.engine.dialogues import suggestion_turns
+    from recommender.services.dialogues import stored_dialogues
+
+    out = [(t.messages, t.suggested) for dialogue, links in stored_dialogues()
+           for t in suggestion_turns(dialogue, links)]
+    return out + chat_encoder_examples()
+
+
+def chat_encoder_examples() -> list[tuple[list[dict], list[str]]]:
+    """Return (the conversation's messages before an answer, the shown items the person then liked) from the
+    product's own chats: a liked suggestion is what the conversation so far asked for."""
+    from chat.models import Message
+    from recommender.services.dialogues import LIKE_KINDS
+
+    liked: dict[int, set[str]] = {}
+    for conversation_id, item_id in Interaction.objects.filter(conversation__isnull=False, kind__in=LIKE_KINDS) \
+            .values_list("conversation_id", "item_id"):
+        liked.setdefault(conversation_id, set()).add(str(item_id))
+    out: list[tuple[list[dict], list[str]]] = []
+    messages = Message.objects.filter(conversation_id__in=list(liked)).exclude(role=Message.Role.SYSTEM) \
+        .order_by("conversation_id", "created_at", "id").values_list("conversation_id", "role", "text", "payload")
+    before: list[dict] = []
+    chosen_before: set[str] = set()
+    current = None
+    for conversation_id, role, text, payload in messages.iterator(chunk_size=1000):
+        if conversation_id != current:
+            current, before, chosen_before = conversation_id, [], set()
+        if role == Message.Role.ASSISTANT:
+            shown = [str(entry.get("item_id")) for entry in (payload or {}).get("items") or [] if entry.get("item_id")]
+            chosen = [i for i in shown if i in liked[conversation_id] and i not in chosen_before]
+            if chosen and before:
+                out.append((list(before), chosen))
+                chosen_before.update(chosen)
+        before.append({"role": role, "content": text})
+    return out

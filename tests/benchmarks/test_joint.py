@@ -1,0 +1,57 @@
+"""benchmarks.joint: the held-out items stay out of every training input, and its measures read what they say."""
+from __future__ import annotations
+
+import numpy as np
+
+from benchmarks.conversations import Setup
+from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, warm_data, without_tag
+from recommender.engine.catalog import Catalog
+from recommender.engine.dialogues import Dialogue, DialogueTurn
+from recommender.engine.types import ItemRecord
+
+
+def test_cold_items_are_a_tenth_of_the_rated_items_and_lose_every_interaction(data):
+    cold = cold_items(data)
+    rated = {data.item_ids[i] for i in np.unique(data.cols)}
+    assert cold <= rated and len(cold) == round(0.1 * len(rated))
+    warm = warm_data(data, cold)
+    assert not {warm.item_ids[i] for i in warm.cols} & cold
+    assert warm.n_interactions == data.n_interactions - sum(data.item_ids[i] in cold for i in data.cols)
+
+
+def test_encoder_examples_leave_out_the_tuning_slice_and_cold_targets(data):
+    def dialogue(cid: str) -> Dialogue:
+        return Dialogue(conversation_id=cid, movies={"a": "A", "b": "B"},
+                        turns=[DialogueTurn("user", "I like A", ["a"]), DialogueTurn("assistant", "see B", ["b"])])
+
+    links = {"a": "i0", "b": "i1"}
+    setup = Setup(data, Catalog.from_data(data), None, [dialogue("2"), dialogue("11")], [],  # type: ignore[arg-type]
+                  {"2": links, "11": links})
+    assert encoder_examples(setup, set()) == [([{"role": "user", "content": "I like A"}], ["i1"])]  # 11 % 10 == 1
+    assert encoder_examples(setup, {"i1"}) == []
+
+
+def test_tag_requests_read_the_tags_and_remove_only_the_asked_one():
+    record = ItemRecord(item_id="x", title="X", attributes={"tags": ["dark", "funny"]})
+    assert "dark" not in without_tag(record, "dark") and "funny" in without_tag(record, "dark")
+
+    class Items:
+        items = {str(i): ItemRecord(item_id=str(i), title=str(i), attributes={"tags": ["dark"] if i < 5 else ["odd"]})
+                 for i in range(7)}
+
+    assert tag_cases(Items()) == {"dark": ["0", "1", "2", "3", "4"]}  # type: ignore[arg-type]
+
+
+def test_cold_start_ranks_held_out_items_by_the_profile_text(data):
+    cold = cold_items(data)
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(data.n_items, 8)).astype(np.float32)
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    result = cold_start(data, cold, E)
+    assert 0.0 <= result["cold_ndcg10"] <= 1.0 and 0.0 <= result["overall_ndcg10"] <= 1.0
+    assert result["cold_users"] > 0 and result["users"] >= result["cold_users"] - 1
+    # Vectors that put every item of a person's cluster together rank their cold items better than noise.
+    clusters = np.array([int(i[1:]) // 12 if i.startswith("i") else 3 for i in data.item_ids])
+    informed = np.eye(8, dtype=np.float32)[clusters] + 0.01 * E
+    informed /= np.linalg.norm(informed, axis=1, keepdims=True)
+    assert cold_start(data, cold, informed)["cold_ndcg10"] > result["cold_ndcg10"]

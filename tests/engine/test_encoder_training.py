@@ -1,0 +1,165 @@
+"""Joint training of the text encoder: its pairs, its batches, a tiny CPU training, and the served version."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+
+from recommender.engine.embedding import SentenceEmbedder, TextRetrieval, dialogue_text
+from recommender.engine.encoder_training import (
+    EncoderData,
+    batches,
+    co_liked_pairs,
+    fit_encoder,
+    pick_device,
+    trained_or_reused,
+)
+from recommender.engine.mixing import ConversationMix, MixInputs, mix_parts
+from recommender.engine.serving import RecommenderBundle
+from recommender.engine.training import train_bundle
+from recommender.engine.types import ItemRecord, Profile
+
+from .conftest import make_data
+
+# A training small enough for a test on a busy CPU: the CUDA path is the same code with device "cuda".
+TINY = {
+    "batch_size": 4,
+    "max_steps": 3,
+    "trainable_layers": 1,
+    "context_tokens": 32,
+    "item_tokens": 16,
+    "min_dialogue_examples": 2,
+    "device": "cpu",
+    "budget_s": 120.0,
+}
+GENRES = {
+    "0": "space rocket alien galaxy",
+    "1": "love wedding heart kiss",
+    "2": "ghost haunted blood scream",
+    "3": "cowboy horse desert sheriff",
+    "4": "war soldier battle trench",
+}
+
+
+def tiny_data() -> EncoderData:
+    texts = {i: f"Film {i}. {words}" for i, words in GENRES.items()}
+    dialogues = [(f"user: I want {words.split()[0]} films\nassistant: sure", i) for i, words in GENRES.items()]
+    return EncoderData(texts, dialogues * 2, [("0", "3"), ("1", "2")])
+
+
+def test_dialogue_text_keeps_the_latest_turns_with_their_roles():
+    messages = [
+        {"role": "user", "content": "old " * 400},
+        {"role": "assistant", "content": "Try  Alien"},
+        {"role": "user", "content": "seen it, something newer?"},
+    ]
+    text = dialogue_text(messages, max_chars=200)
+    assert text.endswith("assistant: Try Alien\nuser: seen it, something newer?")
+    assert len(text) <= 200
+    assert dialogue_text([{"role": "user", "content": "  "}]) == ""
+
+
+def test_co_liked_pairs_take_only_liked_allowed_items_of_one_person():
+    users, items, values = [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 3, 0], [5, 5, 1, 4, 5, 5]
+    ids = ["a", "b", "c", "d"]
+    pairs = co_liked_pairs(users, items, values, ids, 50, liked_value=4.0, seed=1)
+    assert len(pairs) == 50
+    assert {frozenset(p) for p in pairs} == {frozenset("ab"), frozenset("bd")}  # c was rated 1; user 2 liked one
+    allowed = co_liked_pairs(users, items, values, ids, 20, liked_value=4.0, allowed={"a", "b", "c"})
+    assert {frozenset(p) for p in allowed} == {frozenset("ab")}
+    assert co_liked_pairs([0], [0], [5], ids, 5, liked_value=None) == []
+
+
+def test_batches_hold_one_kind_and_never_one_target_twice():
+    examples = [("dialogue", f"q{n}", f"i{n % 3}") for n in range(10)] + [("item", f"t{n}", f"i{n}") for n in range(5)]
+    out = batches(examples, 4, random.Random(0))
+    for batch in out:
+        assert len({kind for kind, _, _ in batch}) == 1
+        assert len({target for _, _, target in batch}) == len(batch) >= 2
+    # Three targets fill batches of 3 (the tenth dialogue is left alone) and five items a batch of 4: a batch of
+    # one has nothing to contrast with, so it is dropped.
+    assert sum(len(b) for b in out) == len(examples) - 2
+
+
+def test_pick_device_takes_the_requested_one():
+    assert pick_device("cpu") == "cpu"
+    assert pick_device(None) in {"cpu", "cuda"}
+
+
+def test_tiny_training_moves_the_encoder_and_is_reused_when_nothing_changed(tmp_path):
+    data = tiny_data()
+    folder, summary = trained_or_reused(data, tmp_path, {**TINY, "mlm_weight": 0.1})
+    assert folder is not None and summary["steps"] == 3 and summary["device"] == "cpu" and not summary["reused"]
+    assert json.loads((folder / "encoder_training.json").read_text())["mlm_weight"] == 0.1
+    trained = SentenceEmbedder(model_path=folder).encode(list(data.item_texts.values()))
+    packaged = SentenceEmbedder().encode(list(data.item_texts.values()))
+    assert trained.shape == packaged.shape
+    assert np.allclose(np.linalg.norm(trained, axis=1), 1.0, atol=1e-4)
+    assert not np.allclose(trained, packaged, atol=1e-4)  # the top layer learned
+    again, summary = trained_or_reused(data, tmp_path, {**TINY, "mlm_weight": 0.1})
+    assert again == folder and summary["reused"]
+    changed, _ = trained_or_reused(
+        EncoderData(data.item_texts, data.dialogue_examples[:-1], data.item_pairs),
+        tmp_path,
+        {**TINY, "mlm_weight": 0.1, "max_steps": 1},
+    )
+    assert changed != folder
+
+
+def test_too_few_dialogue_examples_leave_the_packaged_encoder(tmp_path):
+    folder, summary = trained_or_reused(tiny_data(), tmp_path, {**TINY, "min_dialogue_examples": 100})
+    assert folder is None and "packaged encoder serves" in summary["skipped"]
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_time_budget_stops_training(tmp_path):
+    summary = fit_encoder(tiny_data(), tmp_path / "enc", {**TINY, "max_steps": None, "budget_s": 0.0})
+    assert summary["steps"] == 0 and summary["stopped_by_budget"]
+
+
+def test_retrieval_is_a_mix_part_only_when_weighted():
+    inputs = MixInputs(
+        hybrid=np.array([1.0, 0.0, 0.5]),
+        named=1,
+        likeness=np.zeros(3),
+        log_popularity=np.zeros(3),
+        popularity=np.zeros(3),
+        retrieval=np.array([0.1, 0.8, -0.3]),
+    )
+    assert "retrieval" not in mix_parts(ConversationMix(), inputs)
+    parts = mix_parts(ConversationMix(retrieval=2.0), inputs)
+    assert np.allclose(parts["retrieval"], [0.25, 2.0, 0.0])
+
+
+def test_a_version_with_a_trained_encoder_serves_it_for_content_retrieval_and_cold_items(tmp_path):
+    data = make_data()
+    ids = list(data.item_ids)
+    scifi = [i for i in ids if "Sci-Fi" in data.items[i].title]
+    dialogues = [([{"role": "user", "content": "I want a space adventure with aliens"}], [i]) for i in scifi]
+    config = {
+        "components": {"popularity": {}, "content": {}},
+        "tune": {},
+        "rating": None,
+        "embedding_cache": None,
+        "encoder": {**TINY, "store": str(tmp_path / "encoders")},
+    }
+    manifest = train_bundle(data, tmp_path / "v1", config=config, encoder_dialogues=dialogues)
+    encoder = manifest["encoder"]
+    assert encoder and manifest["metrics"]["encoder"]["steps"] == 3
+    assert manifest["config"]["components"]["content"]["embedder"]["model_path"] == encoder
+    bundle = RecommenderBundle.load(tmp_path / "v1", reuse=False)
+    assert isinstance(bundle.retrieval, TextRetrieval)
+    assert bundle.retrieval.embedder.config()["model_path"] == encoder
+    assert bundle.retrieval.E.shape[0] == bundle.catalog.n_items
+    # An item added after training is embedded by the trained encoder and found by text, with no retraining.
+    bundle.add_items([ItemRecord(item_id="new", title="Deep Sea Station", description="submarine crew under the ice")])
+    assert bundle.retrieval.E.shape[0] == bundle.catalog.n_items
+    bundle.mix = ConversationMix(retrieval=5.0)
+    profile = Profile(dialogue_text="user: a submarine crew trapped under the ice")
+    top = bundle.recommend(profile=profile, n=3)
+    assert top[0].item_id == "new"
+    assert top[0].sources["retrieval"] > 0
+    assert sum(top[0].sources.values()) == pytest.approx(top[0].score, rel=1e-5)
