@@ -20,6 +20,7 @@ from typing import Any
 from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
 from recommender import sample_data  # plain files and readers, no Django
 from recommender.engine.llm import NoneBackend, start_backend
+from recommender.engine.titles import title_year, without_year
 from recommender.engine.types import ItemRecord
 from recommender.engine.understanding.catalog import CatalogIndex
 from recommender.engine.understanding.evaluate import evaluate, format_report, load_conversations
@@ -27,7 +28,6 @@ from recommender.engine.understanding.text import key_of
 
 DEV = REPO / "tests" / "data" / "understanding_dev.jsonl"
 HOLDOUT = REPO / "tests" / "data" / "understanding_dev_holdout.jsonl"
-_YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
@@ -41,10 +41,11 @@ def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord],
         if len(parts) < 5 + len(genres):
             continue
         title = parts[1].strip()
-        m = _YEAR.search(title) or re.search(r"(\d{4})$", parts[2])
+        released = re.search(r"(\d{4})$", parts[2])  # the release date "01-Jan-1995" when the title has no year
+        year = title_year(title) or (int(released.group(1)) if released else None)
         attrs = {"genres": [g for g, f in zip(genres, parts[5:]) if f.strip() == "1" and g != "unknown"]}
-        if m:
-            attrs["year"] = int(m.group(1))
+        if year:
+            attrs["year"] = year
         items.append(ItemRecord(item_id=f"ml-{parts[0]}", title=title, domain="movie",
                                 aliases=tuple(aliases.get(title, ())), attributes=attrs))
     counts = Counter()
@@ -106,9 +107,9 @@ def load_ml_latest_movies(directory: Path | None = None) -> tuple[list[ItemRecor
             title = row["title"].strip()
             genres = [g for g in row["genres"].split("|") if g and g != "(no genres listed)"]
             attrs: dict = {"genres": genres}
-            m = _YEAR.search(title)
-            if m:
-                attrs["year"] = int(m.group(1))
+            year = title_year(title)
+            if year is not None:
+                attrs["year"] = year
             if row["movieId"] in tags:
                 attrs["tags"] = tags[row["movieId"]]
             items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie",
@@ -182,11 +183,11 @@ def ml100k_to_ml_latest(catalog, data_dir: Path | None = None) -> dict[str, str]
     items, _ = load_ml100k_movies(data_root(data_dir) / "ml-100k")
     by_key: dict[tuple[str, int], str] = {}
     for record in catalog.items.values():
-        by_key.setdefault((key_of(re.sub(r"\s*\(\d{4}\)\s*$", "", record.title)), catalog.year_of(record.item_id)),
+        by_key.setdefault((key_of(without_year(record.title)), catalog.year_of(record.item_id)),
                           record.item_id)
     out = {}
     for record in items:
-        key = (key_of(re.sub(r"\s*\(\d{4}\)\s*$", "", record.title)), int(record.attributes.get("year") or 0))
+        key = (key_of(without_year(record.title)), int(record.attributes.get("year") or 0))
         if key in by_key:
             out[record.item_id] = by_key[key]
             continue

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .rules import LIKE_THRESHOLD
+from .titles import title_year
 from .types import ItemRecord
 
 ML100K_GENRES = (
@@ -19,7 +19,6 @@ ML100K_GENRES = (
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
     "Thriller", "War", "Western",
 )
-_YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 class InteractionData:
@@ -194,8 +193,7 @@ def _read_text(path: Path, encoding: str) -> str:
 
 
 def _title_year(title: str) -> tuple[str, int | None]:
-    m = _YEAR.search(title)
-    return title.strip(), (int(m.group(1)) if m else None)
+    return title.strip(), title_year(title)
 
 
 def load_ml100k_items(directory: Path | str) -> list[ItemRecord]:

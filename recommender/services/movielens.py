@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recommender.engine.data import ML100K_GENRES
 from recommender.models import Profile
 from recommender.services.importers import (
     BATCH_SIZE,
-    ML100K_GENRES,
     YEAR_IN_TITLE,
     ImportFileError,
     ImportReport,

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..titles import is_year_word
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
 from .result import ItemRef, Understanding
@@ -295,13 +296,13 @@ class Parser:
 
     def _year_follows(self, tokens: list[Token], end: int, hits) -> bool:
         """Return whether the words are followed by the year of one of the titles they match ("Arrival (2016)")."""
-        if end >= len(tokens) or not re.fullmatch(r"(19|20)\d\d", tokens[end].text):
+        if end >= len(tokens) or not is_year_word(tokens[end].text):
             return False
         return any(self.catalog.year_of(h[0]) == int(tokens[end].text) for h in hits)
 
     def _year_after(self, tokens: list[Token], taken: list[bool], m: Match) -> None:
         """Let a year written after a title ("Heat (1995)", "Heat 1972") pick the item and claim the year."""
-        if m.end >= len(tokens) or taken[m.end] or not re.fullmatch(r"(19|20)\d\d", tokens[m.end].text):
+        if m.end >= len(tokens) or taken[m.end] or not is_year_word(tokens[m.end].text):
             return
         year = int(tokens[m.end].text)
         same = [h for h in m.entries if self.catalog.year_of(h[0]) == year]
@@ -392,7 +393,7 @@ class Parser:
             between = text[tokens[end - 1].end : nxt.start]
             if not between.strip() and text[nxt.start : nxt.start + 1].isupper():
                 return True
-            if not between.strip(" (") and re.fullmatch(r"(19|20)\d\d", nxt.text):
+            if not between.strip(" (") and is_year_word(nxt.text):
                 return True  # a year follows that matched none of the items (_year_follows would have accepted)
         if i > 0:
             prev = tokens[i - 1]
