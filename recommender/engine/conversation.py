@@ -35,6 +35,7 @@ from .understanding import (
     CatalogIndex,
     ConversationState,
     Understanding,
+    apply_assistant,
     apply_soft_preferences,
     read_dialogue,
     understand,
@@ -594,7 +595,7 @@ class ConversationTurn:
             plan.explained[s.item_id] = done
             yield done
         # The list shown is the assistant's suggestion: the person's next words may react to it.
-        inp.state.apply_assistant(plan.reply, inp.catalog.index, item_ids=[s.item_id for s in plan.items])
+        apply_assistant(inp.state, plan.reply, inp.catalog.index, item_ids=[s.item_id for s in plan.items])
         inp.shown[:] = [{"item_id": s.item_id, "evidence": [e.to_dict() for e in s.evidence]} for s in plan.items]
 
 

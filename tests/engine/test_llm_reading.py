@@ -10,7 +10,7 @@ from recommender.engine.conversation import ConversationTurn, ServingCatalog, Tu
 from recommender.engine.llm import FakeBackend, LLMError
 from recommender.engine.llm_candidates import add_suggestions, parse_suggestions
 from recommender.engine.types import ScoredItem
-from recommender.engine.understanding import ConversationState, understand
+from recommender.engine.understanding import ConversationState, apply_assistant, understand
 from recommender.engine.understanding.llm_reader import (
     READING_SCHEMA,
     DialogueReading,
@@ -129,7 +129,7 @@ def test_merging_adds_what_the_rules_missed_and_keeps_what_they_found(catalog):
 def test_a_neutral_mention_gains_the_sentiment_and_a_suggestion_its_reaction(catalog):
     state = ConversationState()
     state.apply(understand("what about Fargo?", state=state, catalog=catalog.index))
-    state.apply_assistant("", catalog.index, item_ids=["4"])
+    apply_assistant(state, "", catalog.index, item_ids=["4"])
     merge_reading(state, DialogueReading(items={"3": "liked", "4": "disliked"}))
     assert state.mentions["3"] == "liked" and "3" in state.liked
     assert state.reactions()["4"] == "disliked" and "4" in state.profile().disliked
