@@ -24,7 +24,7 @@ from chatrec_site.envconfig import (
     read_torch_device,
     read_url,
 )
-from chatrec_site.ratelimit import Rate, parse_rate
+from common.ratelimit import Rate, parse_rate
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,7 +217,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Read by chatrec_site.throttles with the project's rate parser ("60/min", "5/15min"); checked below.
+    # Read by chat.throttles with the project's rate parser ("60/min", "5/15min"); checked below.
     "DEFAULT_THROTTLE_RATES": {
         "anon": ENV.get("CHATREC_API_ANON_RATE", "60/min"),
         "user": ENV.get("CHATREC_API_USER_RATE", "600/min"),

@@ -32,7 +32,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from chatrec_site.safejson import MAX_DEPTH, MAX_INT, UnsafeJSON, loads_untrusted
+from common.safejson import MAX_DEPTH, MAX_INT, UnsafeJSON, loads_untrusted
 from recommender.engine import titles
 from recommender.models import Interaction, Item, Profile
 
