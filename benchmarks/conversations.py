@@ -47,6 +47,7 @@ from recommender.engine.dialogues import (
     suggestion_turns,
     titles_in_text,
 )
+from recommender.engine.llm.turn import LLMSteps
 from recommender.engine.mixing import unit_scaled
 from recommender.engine.rankers.comention import CoMentionRanker
 from recommender.engine.rankers.scalable import ease_weights as ease_inverse
@@ -537,8 +538,8 @@ def format_table(results: list[Result], facts: dict) -> str:
 
 LLM_SECTION = "conversations-llm"
 LLM_SYSTEMS = [("ChatRec turn pipeline, rules only", {}),
-               ("+ LLM reading of the dialogue", {"llm_read": True}),
-               ("+ LLM reading and LLM-suggested titles", {"llm_read": True, "llm_candidates": True})]
+               ("+ LLM reading of the dialogue", {"read": True}),
+               ("+ LLM reading and LLM-suggested titles", {"read": True, "candidates": True})]
 
 
 def configured_backend():
@@ -618,7 +619,7 @@ def run_llm(root: Path, backend, *, limit: int, budget: float, progress: bool = 
         bundle, catalog = pipeline_bundle(setup, Path(tmp) / "version", progress=progress)
         for name, options in LLM_SYSTEMS:
             tally = tallies[name] = LLMTally()
-            llm: dict[str, Any] = {"backend": once, "llm_budget_s": budget, **options} if options else {}
+            llm: dict[str, Any] = {"backend": once, "llm": LLMSteps(budget_s=budget, **options)} if options else {}
             product = pipeline_recommender(bundle, catalog, on_plan=tally.see, **llm)
 
             def rank(t: SuggestionTurn, rec=product) -> list[str]:

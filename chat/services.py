@@ -290,10 +290,7 @@ class TurnRun:
             strategy=("explore" if explore else policy.strategy_choose()) if bundle is not None
             else bandit.DEFAULT_STRATEGY,
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
-            backend=enabled, k=k, rerank=settings.CHATREC_LLM_RERANK, llm_explain=settings.CHATREC_LLM_EXPLAIN,
-            llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
-            llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
-            learned=learned_reading(bundle),
+            backend=enabled, k=k, llm=serving.llm_steps(), dialogue=dialogue, learned=learned_reading(bundle),
         ))
         self.plan: TurnPlan | None = None
         self.reply = ""  # what was sent of the reply

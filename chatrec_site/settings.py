@@ -25,6 +25,7 @@ from chatrec_site.envconfig import (
     read_url,
 )
 from common.ratelimit import Rate, parse_rate
+from recommender.engine.llm import BACKENDS, DEFAULT_BACKEND
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -247,7 +248,7 @@ CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1
 CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 CHATREC_HTTP_CONCURRENCY = read_int(ENV, "CHATREC_HTTP_CONCURRENCY", 16, minimum=1, maximum=10_000)
 CHATREC_LLM = {
-    "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
+    "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", DEFAULT_BACKEND, set(BACKENDS)),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
     "base_url": ENV.get("CHATREC_LLM_BASE_URL", ""),
     "model": ENV.get("CHATREC_LLM_MODEL", ""),
@@ -260,10 +261,10 @@ CHATREC_LLM = {
     "call_budget": read_float(ENV, "CHATREC_LLM_CALL_BUDGET", 5.0, minimum=0.1),
     "probe_interval": read_float(ENV, "CHATREC_LLM_PROBE_INTERVAL", 15.0, minimum=0.1),
 }
-if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
-    raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
-if CHATREC_LLM["backend"] == "transformers" and not CHATREC_LLM["model_path"]:
-    raise ImproperlyConfigured("CHATREC_LLM_MODEL_PATH must be set when CHATREC_LLM_BACKEND=transformers")
+for _key in BACKENDS[CHATREC_LLM["backend"]].requires:  # the registry says what each backend cannot start without
+    if not CHATREC_LLM[_key]:
+        raise ImproperlyConfigured(f"CHATREC_LLM_{_key.upper()} must be set when CHATREC_LLM_BACKEND="
+                                   f"{CHATREC_LLM['backend']}")
 
 
 def read_rate(name: str, default: str) -> Rate:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 
 from recommender.engine import rules
+from recommender.engine.llm.turn import LLMSteps
 from recommender.engine.types import ItemRecord
 from recommender.models import Interaction, Item, ModelVersion
 from recommender.services.training import RECORD_FIELDS, item_record
@@ -51,6 +52,13 @@ def active_version() -> ModelVersion | None:
 # The settings that put the LLM to work in a turn; with all of them off it is never loaded.
 LLM_FEATURES = ("CHATREC_LLM_READ", "CHATREC_LLM_CANDIDATES", "CHATREC_LLM_REPLY", "CHATREC_LLM_RERANK",
                 "CHATREC_LLM_EXPLAIN")
+
+
+def llm_steps() -> LLMSteps:
+    """Return which optional LLM steps a turn runs, and their budget, from settings."""
+    return LLMSteps(read=settings.CHATREC_LLM_READ, candidates=settings.CHATREC_LLM_CANDIDATES,
+                    reply=settings.CHATREC_LLM_REPLY, rerank=settings.CHATREC_LLM_RERANK,
+                    explain=settings.CHATREC_LLM_EXPLAIN, budget_s=settings.CHATREC_LLM_TURN_BUDGET)
 
 
 def llm_config() -> dict:

@@ -54,7 +54,7 @@ def _translate_within(backend: LLMBackend, phrases: list[str], deadline: float) 
             continue
         if _llm_inflight and not _llm_inflight[0].done():
             break
-        remaining = deadline - time.perf_counter()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             break
         future = _llm_pool.submit(llm_translate, backend, phrase)
@@ -78,12 +78,17 @@ def understand(
     catalog: CatalogIndex,
     backend: LLMBackend | None = None,
     learned: LearnedReading | None = None,
+    llm_deadline: float | None = None,
 ) -> Understanding:
     """Return what the turn asks for; never raises on odd input, and falls back to rules if the LLM fails.
 
     With `learned` (classifiers trained on recorded dialogues), its confident readings of a reaction or an opinion
-    replace the rules' (see learned_reading.py)."""
+    replace the rules' (see learned_reading.py). The LLM's keywords wait at most LLM_BUDGET_S, and no later than
+    llm_deadline (time.monotonic), the turn's LLM budget (`llm.turn.TurnBudget`)."""
     started = time.perf_counter()
+    llm_until = time.monotonic() + LLM_BUDGET_S
+    if llm_deadline is not None:
+        llm_until = min(llm_until, llm_deadline)
     state = state or ConversationState()
     try:
         u, left = parser_for(catalog).parse(text, state)
@@ -105,7 +110,7 @@ def understand(
     llm_ms = 0.0
     if unknown and not grounded and backend is not None and backend.enabled:
         llm_started = time.perf_counter()
-        words, used, failed = _translate_within(backend, unknown[:MAX_LLM_PHRASES], started + LLM_BUDGET_S)
+        words, used, failed = _translate_within(backend, unknown[:MAX_LLM_PHRASES], llm_until)
         u.llm_used = used
         if failed:
             u.timings["llm_error"] = 1.0

@@ -20,9 +20,9 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from ..titles import split_year
-from .catalog import CatalogIndex
-from .state import ConversationState, _add
-from .text import key_of
+from ..understanding.catalog import CatalogIndex
+from ..understanding.state import ConversationState, _add
+from ..understanding.text import key_of
 
 SENTIMENTS = ("liked", "disliked", "seen", "asked")
 MAX_ITEMS = 6
