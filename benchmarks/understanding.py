@@ -14,11 +14,13 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
 from recommender import sample_data  # plain files and readers, no Django
+from recommender.engine.data import load_ml100k_items
 from recommender.engine.llm import NoneBackend, start_backend
 from recommender.engine.titles import title_year, without_year
 from recommender.engine.types import ItemRecord
@@ -33,21 +35,9 @@ HOLDOUT = REPO / "tests" / "data" / "understanding_dev_holdout.jsonl"
 def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
     """Return (films as ml-<id> ItemRecords with genres, year and Chinese aliases; rating counts per id)."""
     root = Path(directory or data_root() / "ml-100k")
-    genres = [line.split("|")[0] for line in (root / "u.genre").read_text(encoding="latin-1").splitlines() if "|" in line]
     aliases = sample_data.load_movie_aliases()
-    items = []
-    for line in (root / "u.item").read_text(encoding="latin-1").splitlines():
-        parts = line.split("|")
-        if len(parts) < 5 + len(genres):
-            continue
-        title = parts[1].strip()
-        released = re.search(r"(\d{4})$", parts[2])  # the release date "01-Jan-1995" when the title has no year
-        year = title_year(title) or (int(released.group(1)) if released else None)
-        attrs = {"genres": [g for g, f in zip(genres, parts[5:]) if f.strip() == "1" and g != "unknown"]}
-        if year:
-            attrs["year"] = year
-        items.append(ItemRecord(item_id=f"ml-{parts[0]}", title=title, domain="movie",
-                                aliases=tuple(aliases.get(title, ())), attributes=attrs))
+    items = [replace(record, item_id=f"ml-{record.item_id}", aliases=tuple(aliases.get(record.title, ())))
+             for record in load_ml100k_items(root)]
     counts = Counter()
     ratings = root / "u.data"
     if ratings.exists():
