@@ -9,7 +9,6 @@ dialogues, and the engine mix is tuned on a slice of those (conversationId % 5 =
 
     python -m benchmarks.conversations [--data-dir DIR] [--system] [--limit N] [--no-docs]
     python -m benchmarks.conversations --llm [--limit N] [--llm-budget S]   (the configured CHATREC_LLM_* backend)
-    python manage.py eval_conversations [...]            (the same, with the Django path available)
 
 `--llm` replays the first N development turns (default 100) through the turn pipeline without and with the
 LLM steps (`CHATREC_LLM_READ`, `CHATREC_LLM_CANDIDATES`), using the backend the settings configure.
@@ -528,7 +527,7 @@ def format_table(results: list[Result], facts: dict) -> str:
               "", (f"Run time {facts['seconds']:.0f} s (EASE weights cached from an earlier run); 1-minute load "
                    f"average {facts.get('load', float('nan')):.1f} at the end on this 2-core machine, which the "
                    "ms/turn column feels. Reproduce: "
-              "`python -m benchmarks.conversations --data-dir ../shared/data` (or `manage.py eval_conversations`; "
+              "`python -m benchmarks.conversations --data-dir ../shared/data` ("
               "`--system` adds the REST call itself, which needs a migrated database with ml-latest-small and "
               "the ReDial dialogues imported and a trained model).")]
     return "\n".join(lines)

@@ -158,6 +158,16 @@ def test_no_import_from_a_higher_layer():
     assert not upward, f"imports from a higher layer: {upward}"
 
 
+def test_the_product_never_imports_the_benchmarks():
+    found = []
+    for module, path in _sources(PACKAGES):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in _runtime_imports(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            found += [f"{module} imports {name}" for name in names if name.split(".")[0] == "benchmarks"]
+    assert not found, found
+
+
 def test_the_checks_catch_what_they_forbid():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
     assert circles({"a": {"b"}, "b": set()}) == []
