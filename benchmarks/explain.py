@@ -43,7 +43,7 @@ from recommender.engine.explain import (
     shown_evidence,
 )
 from recommender.engine.explain.lexicon import zh_forms
-from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, display_title, lowers_score
+from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, lowers_score
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
 from recommender.engine.serving import RecommenderBundle
@@ -140,7 +140,7 @@ def _corrupt(kind: str, text: str, item: ItemRecord, catalog: Catalog, rng: rand
         other = catalog.records[rng.randrange(catalog.n_items)]
         while other.item_id == item.item_id:
             other = catalog.records[rng.randrange(catalog.n_items)]
-        name = display_title(other.title, with_year=False)
+        name = rules.natural_title(other.title, with_year=False)
         return text + (f"你也会喜欢《{name}》。" if zh else f" Fans of {name} will agree.")
     if kind == "invented genre":
         have = {str(g).casefold() for g in item.attributes.get("genres", [])}
