@@ -21,7 +21,7 @@ KNOWN_CIRCLES: list[set[str]] = [
     # A stored feedback event queues the bandit's update as a Celery task (services -> tasks -> services).
     {"recommender.services.feedback", "recommender.services.training", "recommender.tasks"},
 ]
-KNOWN_UPWARD = {("recommender.dashboard_selectors", "chat.models")}
+KNOWN_UPWARD = {("recommender.dashboard_selectors", "chat"), ("recommender.dashboard_selectors", "chat.models")}
 
 
 def layer_of(module: str) -> int:
@@ -69,9 +69,10 @@ def _targets(module: str, path: Path, node: ast.Import | ast.ImportFrom, known: 
     for name in names:
         while name not in known and "." in name:
             name = name.rsplit(".", 1)[0]
-        if name in known and name != module:
-            out.add(name)
-    return out
+        # Importing a.b.c first runs the packages a and a.b: their imports happen too.
+        parts = name.split(".")
+        out |= {".".join(parts[:k]) for k in range(1, len(parts) + 1)}
+    return {name for name in out if name in known and name != module and not module.startswith(name + ".")}
 
 
 def import_graph() -> dict[str, set[str]]:
