@@ -1,4 +1,5 @@
 """Summary statistics shared by the benchmarks and the product's evaluation commands."""
+
 from __future__ import annotations
 
 import math

@@ -4,6 +4,7 @@ The layers (docs/architecture.md): common < recommender.engine < recommender (se
 views) < chat < chatrec_site (the project shell: settings, URLs, ASGI, start-up). Every import counts, also one
 inside a function (that is how a circle hides); only imports under `if TYPE_CHECKING:` do not run.
 """
+
 from __future__ import annotations
 
 import ast
@@ -154,8 +155,12 @@ def test_no_import_circle():
 
 
 def test_no_import_from_a_higher_layer():
-    upward = sorted((module, target) for module, targets in import_graph().items() for target in targets
-                    if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_UPWARD)
+    upward = sorted(
+        (module, target)
+        for module, targets in import_graph().items()
+        for target in targets
+        if layer_of(target) > layer_of(module) and (module, target) not in KNOWN_UPWARD
+    )
     assert not upward, f"imports from a higher layer: {upward}"
 
 
@@ -174,5 +179,7 @@ def test_the_checks_catch_what_they_forbid():
     assert circles({"a": {"b"}, "b": set()}) == []
     assert layer_of("recommender.engine.titles") < layer_of("recommender.services.dialogues") < layer_of("chat.api")
     assert layer_of("common.safejson") < layer_of("recommender.engine") and layer_of("chatrec_site.urls") == 4
-    tree = ast.parse("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import chat\ndef f():\n    import chat.x\n")
+    tree = ast.parse(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import chat\ndef f():\n    import chat.x\n"
+    )
     assert [ast.unparse(n) for n in _runtime_imports(tree)] == ["from typing import TYPE_CHECKING", "import chat.x"]

@@ -15,6 +15,7 @@ The three linkers differ on purpose: an imported name carries its year and must 
 message is matched token by token with a weak/strong judgement; generated text is checked for every title it
 names, capitalised or quoted.
 """
+
 from __future__ import annotations
 
 import re
@@ -48,7 +49,7 @@ def split_year(title: str) -> tuple[str, int | None]:
     m = YEAR_AT_END.search(title)
     if not m:
         return title.strip(), None
-    return title[:m.start()].strip(), int(m.group(1))
+    return title[: m.start()].strip(), int(m.group(1))
 
 
 def title_year(title: str) -> int | None:
@@ -70,8 +71,37 @@ def is_year_word(word: str) -> bool:
 
 # Articles that catalogs such as MovieLens move to the end of a title ("Godfather, The", "Chien andalou, Un",
 # "Sjunde inseglet, Det"). The first three are the English ones, which people also leave off ("Godfather").
-MOVED_ARTICLES = ("The", "A", "An", "La", "Le", "Les", "L'", "Il", "I", "Gli", "Lo", "El", "Los", "Las", "Der",
-                  "Die", "Das", "Den", "Det", "De", "Het", "Een", "Un", "Une", "Una", "O", "Os", "En", "Da")
+MOVED_ARTICLES = (
+    "The",
+    "A",
+    "An",
+    "La",
+    "Le",
+    "Les",
+    "L'",
+    "Il",
+    "I",
+    "Gli",
+    "Lo",
+    "El",
+    "Los",
+    "Las",
+    "Der",
+    "Die",
+    "Das",
+    "Den",
+    "Det",
+    "De",
+    "Het",
+    "Een",
+    "Un",
+    "Une",
+    "Una",
+    "O",
+    "Os",
+    "En",
+    "Da",
+)
 ENGLISH_ARTICLES = frozenset(a.lower() for a in MOVED_ARTICLES[:3])
 TRAILING_ARTICLE = re.compile(rf"^(.*\S),\s*({'|'.join(re.escape(a) for a in MOVED_ARTICLES)})$", re.IGNORECASE)
 LEADING_ARTICLE = re.compile(rf"^(?:{'|'.join(sorted(ENGLISH_ARTICLES))})\s+", re.IGNORECASE)
@@ -103,7 +133,7 @@ def natural_title(title: str, with_year: bool = True) -> str:
     """
     core, year = split_year(title)
     head = core.split("(", 1)[0].strip()
-    rest = _PARENS.sub(lambda part: f"({article_in_front(part.group(1))})", core[len(head):])
+    rest = _PARENS.sub(lambda part: f"({article_in_front(part.group(1))})", core[len(head) :])
     out = f"{article_in_front(head)} {rest.strip()}".strip() if head else core
     if with_year and year is not None:
         out = f"{out} ({year})"
@@ -111,6 +141,7 @@ def natural_title(title: str, with_year: bool = True) -> str:
 
 
 # ---------------------------------------------------------------- folding and exact keys (imported names)
+
 
 def clean_name(name: str) -> str:
     """Return a name with its runs of white space made single ("A Scanner Darkly  (2006)")."""
@@ -194,7 +225,7 @@ def titles_in_text(text: str, linker: TitleLinker) -> list[str]:
     found: list[str] = []
     start = 0
     for hit in YEAR_IN_TEXT.finditer(text):
-        words = _WORD.findall(text[start:hit.start()])
+        words = _WORD.findall(text[start : hit.start()])
         for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
             item = linker.link(f"{' '.join(words[-n:])} ({hit.group(1)})")
             if item is not None:
@@ -208,8 +239,9 @@ def titles_in_text(text: str, linker: TitleLinker) -> list[str]:
 # ---------------------------------------------------------------- ranked forms (what a person types)
 
 _SEQUEL_PART = re.compile(r"\bpart\s+(?=\d)")
-_QUALIFIER = re.compile(r"\b(?:soundtrack|ost|score|edition|remaster(?:ed)?|deluxe|version|remix(?:es)?|live)\b|原声",
-                        re.IGNORECASE)
+_QUALIFIER = re.compile(
+    r"\b(?:soundtrack|ost|score|edition|remaster(?:ed)?|deluxe|version|remix(?:es)?|live)\b|原声", re.IGNORECASE
+)
 
 
 def _article_forms(phrase: str, rank: int) -> list[tuple[str, int]]:
@@ -347,11 +379,12 @@ class TitleMatcher:
             self.max_len = max(self.max_len, len(toks))
 
     def _strong(self, text: str, start: int, end: int) -> bool:
-        before, after = text[max(0, start - 2):start], text[end:end + 8]
+        before, after = text[max(0, start - 2) : start], text[end : end + 8]
         if YEAR_IN_TEXT.match(after.lstrip()):
             return True
         return any(q in before for q in ('"', "'", "《", "“", "「")) and any(
-            q in after[:2] for q in ('"', "'", "》", "”", "」"))
+            q in after[:2] for q in ('"', "'", "》", "”", "」")
+        )
 
     def _accept(self, text: str, toks: tuple[str, ...], start: int, end: int) -> tuple[bool, bool]:
         strong = self._strong(text, start, end)
@@ -378,9 +411,9 @@ class TitleMatcher:
             if not table:
                 continue
             for n in range(min(self.max_len, len(toks) - i), 0, -1):
-                key = tuple(t for t, _, _ in toks[i:i + n])
+                key = tuple(t for t, _, _ in toks[i : i + n])
                 ids = table.get(key)
-                if ids is None or not _joined(text, toks[i:i + n]):
+                if ids is None or not _joined(text, toks[i : i + n]):
                     continue
                 end = toks[i + n - 1][2]
                 ok, strong = self._accept(text, key, start, end)
@@ -400,7 +433,7 @@ _GAP = re.compile(r"[\s,:.\-\u2013'&/!?*]{1,3}")
 
 def _joined(text: str, run: list[tuple[str, int, int]]) -> bool:
     """Return whether consecutive tokens are separated only as words of one title can be."""
-    return all(_GAP.fullmatch(text[a[2]:b[1]]) for a, b in zip(run, run[1:]))
+    return all(_GAP.fullmatch(text[a[2] : b[1]]) for a, b in zip(run, run[1:]))
 
 
 def _non_overlapping(hits: list[TitleHit]) -> list[TitleHit]:

@@ -1,5 +1,6 @@
 """Reading one assistant message: which catalog items it suggests, whether it asks something, whether it offers
 suggestions. ConversationState only records the reading (`ConversationState.note_assistant`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,12 +32,22 @@ def read_assistant(text: str, catalog: CatalogIndex, item_ids: list[str] | None 
     """Return the reading of an assistant message; item_ids, when the caller knows what was shown, replace the
     titles linked from its text."""
     found = [str(i) for i in item_ids] if item_ids is not None else suggested_items(text, catalog)
-    return AssistantReading(text=text, item_ids=tuple(found), asks="?" in text or "？" in text,
-                            offers=bool(has_phrase(text.lower(), lx.OFFER_CUES)))
+    return AssistantReading(
+        text=text,
+        item_ids=tuple(found),
+        asks="?" in text or "？" in text,
+        offers=bool(has_phrase(text.lower(), lx.OFFER_CUES)),
+    )
 
 
-def apply_assistant(state: ConversationState, text: str, catalog: CatalogIndex, *, item_ids: list[str] | None = None,
-                    offered_relax: dict[str, Any] | None = None) -> list[str]:
+def apply_assistant(
+    state: ConversationState,
+    text: str,
+    catalog: CatalogIndex,
+    *,
+    item_ids: list[str] | None = None,
+    offered_relax: dict[str, Any] | None = None,
+) -> list[str]:
     """Read one assistant message into the state; return the ids it shows (see `ConversationState.note_assistant`).
 
     offered_relax is the filter the message offered to drop, when the caller stored it."""

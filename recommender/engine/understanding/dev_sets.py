@@ -6,6 +6,7 @@ The film conversations are grounded in MovieLens 100K (u.item with Chinese alias
 cross-domain turns in the sample catalog. The caller hands in the sample catalog's items and the alias table,
 which live outside the engine.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,8 +44,10 @@ class SampleCatalog:
 
 def load_ml100k_movies(root: Path, aliases: Aliases) -> tuple[list[ItemRecord], dict[str, float]]:
     """Return (films as ml-<id> ItemRecords with genres, year and aliases; rating counts per id)."""
-    items = [replace(record, item_id=f"ml-{record.item_id}", aliases=tuple(aliases.get(record.title, ())))
-             for record in load_ml100k_items(root)]
+    items = [
+        replace(record, item_id=f"ml-{record.item_id}", aliases=tuple(aliases.get(record.title, ())))
+        for record in load_ml100k_items(root)
+    ]
     counts: Counter = Counter()
     ratings = root / "u.data"
     if ratings.exists():
@@ -85,8 +88,15 @@ def load_ml_latest_movies(root: Path, aliases: Aliases) -> tuple[list[ItemRecord
                 attrs["year"] = year
             if row["movieId"] in tags:
                 attrs["tags"] = tags[row["movieId"]]
-            items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie",
-                                    aliases=tuple(aliases.get(title, ())), attributes=attrs))
+            items.append(
+                ItemRecord(
+                    item_id=f"mls-{row['movieId']}",
+                    title=title,
+                    domain="movie",
+                    aliases=tuple(aliases.get(title, ())),
+                    attributes=attrs,
+                )
+            )
     counts: Counter = Counter()
     if (root / "ratings.csv").exists():
         with open(root / "ratings.csv", encoding="utf-8", newline="") as fh:
@@ -107,7 +117,9 @@ def movie_catalog(root: Path, sample: SampleCatalog) -> tuple[CatalogIndex, str]
 def ml_latest_catalog(root: Path, sample: SampleCatalog) -> tuple[CatalogIndex, str]:
     """Return (index over ml-latest-small films with their tags, a source label)."""
     items, counts = load_ml_latest_movies(root, sample.aliases)
-    return CatalogIndex(items, popularity=counts), f"MovieLens ml-latest-small movies.csv + tags.csv ({len(items)} films)"
+    return CatalogIndex(
+        items, popularity=counts
+    ), f"MovieLens ml-latest-small movies.csv + tags.csv ({len(items)} films)"
 
 
 def dev_catalogs(data_dir: Path, movies: str, sample: SampleCatalog) -> tuple[dict, str]:
@@ -116,8 +128,11 @@ def dev_catalogs(data_dir: Path, movies: str, sample: SampleCatalog) -> tuple[di
         index, source = ml_latest_catalog(data_dir / "ml-latest-small", sample)
     else:
         index, source = movie_catalog(data_dir / "ml-100k", sample)
-    return {"movies": index, "products": CatalogIndex(sample.domain("product")),
-            "all": CatalogIndex(sample.domain(None))}, source
+    return {
+        "movies": index,
+        "products": CatalogIndex(sample.domain("product")),
+        "all": CatalogIndex(sample.domain(None)),
+    }, source
 
 
 def _canon_value(value: Any) -> str:
@@ -185,8 +200,15 @@ class DevRun:
     sources: list[str] = field(default_factory=list)
 
 
-def run_dev_sets(sets: list[tuple[str, Path]], movie_catalogs: list[str], data_dir: Path, backend: LLMBackend,
-                 sample: SampleCatalog, *, label_root: Path) -> DevRun:
+def run_dev_sets(
+    sets: list[tuple[str, Path]],
+    movie_catalogs: list[str],
+    data_dir: Path,
+    backend: LLMBackend,
+    sample: SampleCatalog,
+    *,
+    label_root: Path,
+) -> DevRun:
     """Evaluate each labelled set (name, path) over each movie catalog; paths are shown relative to label_root."""
     run = DevRun()
     for movies in movie_catalogs:
@@ -203,9 +225,13 @@ def run_dev_sets(sets: list[tuple[str, Path]], movie_catalogs: list[str], data_d
                 note = f"; {missing} labelled film mentions have no ml-latest-small counterpart"
             r = evaluate(conversations, backend, catalogs)
             latencies = r.pop("latencies_ms")
-            r["latency_ms"] = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-                               "max": max(latencies)}
+            r["latency_ms"] = {
+                "p50": percentile(latencies, 50),
+                "p95": percentile(latencies, 95),
+                "max": max(latencies),
+            }
             run.results[f"{name} {movies}"] = r
-            run.blocks.append(format_report(f"{name} set (`{path.relative_to(label_root)}`), films from {movies}"
-                                            f"{note}", r))
+            run.blocks.append(
+                format_report(f"{name} set (`{path.relative_to(label_root)}`), films from {movies}{note}", r)
+            )
     return run

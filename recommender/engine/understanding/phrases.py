@@ -1,4 +1,5 @@
 """Cue phrases found in text: Latin ones on word boundaries (with regular inflections), CJK ones as substrings."""
+
 from __future__ import annotations
 
 import functools
@@ -28,7 +29,7 @@ def phrase_patterns(phrases: tuple[str, ...]) -> list[tuple[str, re.Pattern | No
 def has_phrase(text: str, phrases) -> str | None:
     """Return the first phrase found (Latin ones on word boundaries), or None."""
     for p, pattern in phrase_patterns(tuple(phrases)):
-        if (pattern.search(text) if pattern else p in text):
+        if pattern.search(text) if pattern else p in text:
             return p
     return None
 

@@ -1,5 +1,6 @@
 """Understanding one person's turn: the rule parser (one per catalog index), an optional learned reading, and
 keywords translated by the LLM within the turn's budget."""
+
 from __future__ import annotations
 
 import logging
@@ -95,8 +96,12 @@ def understand(
     except Exception:  # a bug must not break the chat: answer as small talk and log it
         log.exception("understanding failed on a turn")
         cleaned = clean(text)
-        return Understanding(intent="chitchat", language=detect_language(cleaned, state.language), text=cleaned,
-                             timings={"total": (time.perf_counter() - started) * 1000})
+        return Understanding(
+            intent="chitchat",
+            language=detect_language(cleaned, state.language),
+            text=cleaned,
+            timings={"total": (time.perf_counter() - started) * 1000},
+        )
     parsed = time.perf_counter()
     if learned is not None:
         try:
