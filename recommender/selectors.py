@@ -72,13 +72,10 @@ def llm_config() -> dict:
         "base_url": llm["base_url"],
         "api_key": llm["api_key"] or None,
         "model": llm["model"],
+        "model_path": llm["model_path"] or None,  # each backend in the registry (llm.BACKENDS) reads what it needs
         "call_budget": llm.get("call_budget", 5.0),
         "probe_interval": llm.get("probe_interval", 15.0),
     }
-    if llm["backend"] == "llamacpp":
-        config["model_path"] = llm["model_path"] or None
-    elif llm["backend"] == "transformers":
-        config["model"] = llm["model_path"]
     if "replies" in llm:
         config["replies"] = llm["replies"]
     return config

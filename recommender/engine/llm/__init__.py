@@ -26,7 +26,7 @@ def _transformers(config: dict[str, Any]) -> LLMBackend:
     from .transformers_backend import TransformersBackend
 
     return TransformersBackend(
-        model_dir=config.get("model") or config.get("model_dir") or config.get("model_path") or "",
+        model_dir=config.get("model_path") or config.get("model") or config.get("model_dir") or "",
         gguf_file=config.get("gguf_file"),
         device=config.get("device"),
         dtype=config.get("dtype"),
