@@ -22,7 +22,7 @@ help:
 	@echo "                (Ctrl-C stops all). Variables: PORT=$(PORT) HOST=$(HOST) DATA=ml-latest-small|ml-100k|PATH"
 	@echo "                VENV=$(VENV); environment: CHATREC_DATA_DIR, DATABASE_URL, REDIS_URL, LOG_LEVEL (README)"
 	@echo "make serve      only the web server (Daphne) on http://$(HOST):$(PORT)"
-	@echo "make lint       ruff on the whole tree, mypy on the engine and the chat app"
+	@echo "make lint       ruff on the whole tree, mypy on common, the engine and the chat app"
 	@echo "make test       lint, then the test suite (embedded default: SQLite, in-memory layers)"
 	@echo "make test-postgres  the same suite on PostgreSQL + Redis (DATABASE_URL/REDIS_URL)"
 	@echo "make serve-multi  WORKERS Daphne processes on one address (needs REDIS_URL for more than one)"
@@ -71,7 +71,7 @@ beat: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy recommender/engine chat
+	$(BIN)/mypy common recommender/engine chat
 
 test: lint install system-packages
 	$(BIN)/python -m pytest

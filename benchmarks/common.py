@@ -3,10 +3,10 @@ percentile definition."""
 from __future__ import annotations
 
 import argparse
-import math
 import os
-from collections.abc import Iterable
 from pathlib import Path
+
+from common.stats import percentile  # noqa: F401  (the one percentile, re-exported for benchmarks)
 
 REPO = Path(__file__).resolve().parent.parent
 BENCHMARKS_MD = REPO / "docs" / "benchmarks.md"
@@ -42,20 +42,3 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
-
-
-def percentile(values: Iterable[float], q: float) -> float | None:
-    """Return the q-th percentile (0-100) by nearest rank, or None without values.
-
-    The one definition every benchmark's p50/p95/p99 uses, so figures compare across docs/benchmarks.md and
-    docs/reliability.md: the smallest observed value with at least q % of the values at or below it (no
-    interpolation; p100 is the maximum). numpy's default (linear interpolation) reports values never observed
-    and, on small samples, lower tails than this.
-    """
-    ordered = sorted(values)
-    if not ordered:
-        return None
-    if not 0 <= q <= 100:
-        raise ValueError(f"a percentile is between 0 and 100, not {q}")
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return float(ordered[rank - 1])

@@ -9,7 +9,6 @@ dialogues, and the engine mix is tuned on a slice of those (conversationId % 5 =
 
     python -m benchmarks.conversations [--data-dir DIR] [--system] [--limit N] [--no-docs]
     python -m benchmarks.conversations --llm [--limit N] [--llm-budget S]   (the configured CHATREC_LLM_* backend)
-    python manage.py eval_conversations [...]            (the same, with the Django path available)
 
 `--llm` replays the first N development turns (default 100) through the turn pipeline without and with the
 LLM steps (`CHATREC_LLM_READ`, `CHATREC_LLM_CANDIDATES`), using the backend the settings configure.
@@ -47,6 +46,7 @@ from recommender.engine.dialogues import (
     suggestion_turns,
     titles_in_text,
 )
+from recommender.engine.llm.turn import LLMSteps
 from recommender.engine.mixing import unit_scaled
 from recommender.engine.rankers.comention import CoMentionRanker
 from recommender.engine.rankers.scalable import ease_weights as ease_inverse
@@ -527,7 +527,7 @@ def format_table(results: list[Result], facts: dict) -> str:
               "", (f"Run time {facts['seconds']:.0f} s (EASE weights cached from an earlier run); 1-minute load "
                    f"average {facts.get('load', float('nan')):.1f} at the end on this 2-core machine, which the "
                    "ms/turn column feels. Reproduce: "
-              "`python -m benchmarks.conversations --data-dir ../shared/data` (or `manage.py eval_conversations`; "
+              "`python -m benchmarks.conversations --data-dir ../shared/data` ("
               "`--system` adds the REST call itself, which needs a migrated database with ml-latest-small and "
               "the ReDial dialogues imported and a trained model).")]
     return "\n".join(lines)
@@ -537,8 +537,8 @@ def format_table(results: list[Result], facts: dict) -> str:
 
 LLM_SECTION = "conversations-llm"
 LLM_SYSTEMS = [("ChatRec turn pipeline, rules only", {}),
-               ("+ LLM reading of the dialogue", {"llm_read": True}),
-               ("+ LLM reading and LLM-suggested titles", {"llm_read": True, "llm_candidates": True})]
+               ("+ LLM reading of the dialogue", {"read": True}),
+               ("+ LLM reading and LLM-suggested titles", {"read": True, "candidates": True})]
 
 
 def configured_backend():
@@ -618,7 +618,7 @@ def run_llm(root: Path, backend, *, limit: int, budget: float, progress: bool = 
         bundle, catalog = pipeline_bundle(setup, Path(tmp) / "version", progress=progress)
         for name, options in LLM_SYSTEMS:
             tally = tallies[name] = LLMTally()
-            llm: dict[str, Any] = {"backend": once, "llm_budget_s": budget, **options} if options else {}
+            llm: dict[str, Any] = {"backend": once, "llm": LLMSteps(budget_s=budget, **options)} if options else {}
             product = pipeline_recommender(bundle, catalog, on_plan=tally.see, **llm)
 
             def rank(t: SuggestionTurn, rec=product) -> list[str]:

@@ -18,10 +18,9 @@ from pathlib import Path
 
 from benchmarks.common import data_root, percentile
 from benchmarks.understanding import ml_latest_catalog
+from recommender.engine.titles import split_year, without_year
 from recommender.engine.understanding.dialogue import read_dialogue
 from recommender.engine.understanding.text import key_of
-
-_YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
 
 
 def load_redial(directory: Path) -> list[dict]:
@@ -42,7 +41,7 @@ def to_messages(dialogue: dict, *, with_year: bool = True) -> list[dict]:
         if not name:
             return m.group(0)
         name = re.sub(r"\s+", " ", name).strip()
-        return name if with_year else _YEAR.sub("", name)
+        return name if with_year else without_year(name)
 
     seeker = dialogue["initiatorWorkerId"]
     return [{"role": "user" if m["senderWorkerId"] == seeker else "assistant",
@@ -66,11 +65,10 @@ def evaluate(dialogues: list[dict], catalog, *, with_year: bool = True) -> dict:
         answers = dialogue.get("initiatorQuestions") or {}
         for movie, name in (dialogue.get("movieMentions") or {}).items():
             name = re.sub(r"\s+", " ", name or "").strip()
-            year = _YEAR.search(name)
-            if not year:
+            title, year = split_year(name)
+            if year is None:
                 continue
-            ids = {h[0] for h in catalog.resolve_title(key_of(_YEAR.sub("", name)))
-                   if catalog.year_of(h[0]) == int(year.group(1))}
+            ids = {h[0] for h in catalog.resolve_title(key_of(title)) if catalog.year_of(h[0]) == year}
             if not ids:
                 continue
             counts["films"] += 1

@@ -1,7 +1,7 @@
 """Training and serving cost against catalog size: wall time and peak memory of the full train_bundle, one
 serving process's memory and top-10 latency, and top-10 quality.
 
-    CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale --write
+    CHATREC_DATA_DIR=/path/to/data .venv/bin/python -m benchmarks.scale --write
     ... --sizes 1000,10000,50000 --baseline <git rev>   (a sweep of synthetic sizes; the old code on ML-100K)
     ... --sizes 200000 --json big.json --no-quality     (one size alone; --previous big.json merges it later)
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.common import percentile
+from benchmarks.common import data_root, percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 MUSIC_SIZE = (17_632, 75_000)  # the size of the music catalog whose training did not finish before this change
@@ -81,7 +81,7 @@ def load_dataset(name: str, seed: int = 0):
     """Return a dataset by name: ml-100k, ml-latest-small (from CHATREC_DATA_DIR) or synthetic:ITEMS[:EVENTS]."""
     from recommender.engine.data import load_ml100k, load_ml_latest
 
-    data_dir = Path(os.environ.get("CHATREC_DATA_DIR", "/work/shared/data"))
+    data_dir = data_root()
     if name == "ml-100k":
         return load_ml100k(data_dir / "ml-100k")
     if name == "ml-latest-small":
@@ -520,7 +520,7 @@ def main(argv: list[str] | None = None) -> None:
         log(f"  {result['train_s']:.1f} s, {result['peak_rss_mib']:.0f} MiB, timings {timings}, serving {serving}")
         return result
 
-    command = "CHATREC_DATA_DIR=/work/shared/data .venv/bin/python -m benchmarks.scale " + " ".join(
+    command = "CHATREC_DATA_DIR=/path/to/data .venv/bin/python -m benchmarks.scale " + " ".join(
         a for a in (argv if argv is not None else sys.argv[1:]) if a not in ("--write",)).strip()
     baseline: list[dict] = []
     runs: list[dict] = []

@@ -1,200 +1,54 @@
 """Conversational understanding benchmark: intent accuracy, slot P/R/F1 per type and language, latency.
 
 Run: python -m benchmarks.understanding [--holdout] [--backend llamacpp|none|...] [--write-docs]
-(or `python manage.py eval_understanding`, which calls main here). The measuring lives in
-recommender.engine.understanding.evaluate; the labelled files, the catalogs it is evaluated on (MovieLens
-100K films with Chinese aliases, the sample catalog) and the docs section are here.
+(`python manage.py eval_understanding` runs the same evaluation and prints it). The measuring lives in
+recommender.engine.understanding.evaluate, the catalogs it is evaluated on (MovieLens 100K films with Chinese
+aliases, ml-latest-small with its tags, the sample catalog) and the run in understanding.dev_sets; the labelled
+files' places and the docs section are here.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import re
 import sys
 import time
-from collections import Counter
 from pathlib import Path
-from typing import Any
 
-from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
+from benchmarks.common import REPO, add_data_dir, data_root, write_section
 from recommender import sample_data  # plain files and readers, no Django
 from recommender.engine.llm import NoneBackend, start_backend
 from recommender.engine.types import ItemRecord
+from recommender.engine.understanding import dev_sets
 from recommender.engine.understanding.catalog import CatalogIndex
-from recommender.engine.understanding.evaluate import evaluate, format_report, load_conversations
-from recommender.engine.understanding.text import key_of
 
 DEV = REPO / "tests" / "data" / "understanding_dev.jsonl"
 HOLDOUT = REPO / "tests" / "data" / "understanding_dev_holdout.jsonl"
-_YEAR = re.compile(r"\((\d{4})\)\s*$")
+
+
+def sample() -> dev_sets.SampleCatalog:
+    """Return the sample catalog and the films' alias table (plain files, read without Django)."""
+    return dev_sets.SampleCatalog(items=sample_data.load_catalog(), aliases=sample_data.load_movie_aliases())
 
 
 def load_ml100k_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
     """Return (films as ml-<id> ItemRecords with genres, year and Chinese aliases; rating counts per id)."""
-    root = Path(directory or data_root() / "ml-100k")
-    genres = [line.split("|")[0] for line in (root / "u.genre").read_text(encoding="latin-1").splitlines() if "|" in line]
-    aliases = sample_data.load_movie_aliases()
-    items = []
-    for line in (root / "u.item").read_text(encoding="latin-1").splitlines():
-        parts = line.split("|")
-        if len(parts) < 5 + len(genres):
-            continue
-        title = parts[1].strip()
-        m = _YEAR.search(title) or re.search(r"(\d{4})$", parts[2])
-        attrs = {"genres": [g for g, f in zip(genres, parts[5:]) if f.strip() == "1" and g != "unknown"]}
-        if m:
-            attrs["year"] = int(m.group(1))
-        items.append(ItemRecord(item_id=f"ml-{parts[0]}", title=title, domain="movie",
-                                aliases=tuple(aliases.get(title, ())), attributes=attrs))
-    counts = Counter()
-    ratings = root / "u.data"
-    if ratings.exists():
-        for line in ratings.read_text(encoding="latin-1").splitlines():
-            parts = line.split("\t")
-            if len(parts) >= 2:
-                counts[f"ml-{parts[1]}"] += 1
-    return items, dict(counts)
-
-
-def sample_items(domain: str | None = None) -> list[ItemRecord]:
-    """Return the sample catalog's items, optionally one domain only."""
-    return sample_data.load_catalog(domain=domain)
+    return dev_sets.load_ml100k_movies(Path(directory or data_root() / "ml-100k"), sample_data.load_movie_aliases())
 
 
 def movie_catalog(directory: Path | None = None) -> tuple[CatalogIndex, str]:
     """Return (index over ML-100K films, or the sample catalog's films if the data is missing; a source label)."""
-    root = Path(directory or data_root() / "ml-100k")
-    if (root / "u.item").exists():
-        items, counts = load_ml100k_movies(root)
-        return CatalogIndex(items, popularity=counts), f"MovieLens 100K u.item ({len(items)} films)"
-    items = sample_items("movie")
-    return CatalogIndex(items), f"sample catalog films ({len(items)})"
-
-
-def product_catalog() -> CatalogIndex:
-    """Return an index over the sample catalog's products."""
-    return CatalogIndex(sample_items("product"))
-
-
-def full_catalog() -> CatalogIndex:
-    """Return an index over the whole sample catalog (products, films, books, music, games)."""
-    return CatalogIndex(sample_items())
-
-
-def load_ml_latest_movies(directory: Path | None = None) -> tuple[list[ItemRecord], dict[str, float]]:
-    """Return (ml-latest-small films with genres, year and user tags; rating counts per id).
-
-    movies.csv writes "Title (Year)" and pipe-separated genres; tags.csv adds free-form user tags. Ids are the
-    dataset's movieId prefixed "mls-", so they never collide with ML-100K's.
-    """
-    import csv
-
-    root = Path(directory or data_root() / "ml-latest-small")
-    tags: dict[str, list[str]] = {}
-    if (root / "tags.csv").exists():
-        with open(root / "tags.csv", encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                bucket = tags.setdefault(row["movieId"], [])
-                tag = (row.get("tag") or "").strip()
-                if tag and tag.lower() not in (t.lower() for t in bucket):
-                    bucket.append(tag)
-    aliases = sample_data.load_movie_aliases()  # keyed by "Title (Year)", as both MovieLens releases write it
-    items = []
-    with open(root / "movies.csv", encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            title = row["title"].strip()
-            genres = [g for g in row["genres"].split("|") if g and g != "(no genres listed)"]
-            attrs: dict = {"genres": genres}
-            m = _YEAR.search(title)
-            if m:
-                attrs["year"] = int(m.group(1))
-            if row["movieId"] in tags:
-                attrs["tags"] = tags[row["movieId"]]
-            items.append(ItemRecord(item_id=f"mls-{row['movieId']}", title=title, domain="movie",
-                                    aliases=tuple(aliases.get(title, ())), attributes=attrs))
-    counts: Counter = Counter()
-    if (root / "ratings.csv").exists():
-        with open(root / "ratings.csv", encoding="utf-8", newline="") as fh:
-            for row in csv.DictReader(fh):
-                counts[f"mls-{row['movieId']}"] += 1
-    return items, dict(counts)
+    return dev_sets.movie_catalog(Path(directory or data_root() / "ml-100k"), sample())
 
 
 def ml_latest_catalog(directory: Path | None = None) -> tuple[CatalogIndex, str]:
     """Return (index over ml-latest-small films with their tags, a source label)."""
-    items, counts = load_ml_latest_movies(directory)
-    return CatalogIndex(items, popularity=counts), f"MovieLens ml-latest-small movies.csv + tags.csv ({len(items)} films)"
+    return dev_sets.ml_latest_catalog(Path(directory or data_root() / "ml-latest-small"), sample())
 
 
 def build_catalogs(data_dir: Path | None = None, movies: str = "ml-100k") -> tuple[dict, str]:
     """Return the catalogs the dev conversations name; movies is "ml-100k" or "ml-latest-small"."""
-    if movies == "ml-latest-small":
-        index, source = ml_latest_catalog(data_root(data_dir) / "ml-latest-small")
-    else:
-        index, source = movie_catalog(data_root(data_dir) / "ml-100k")
-    return {"movies": index, "products": product_catalog(), "all": full_catalog()}, source
-
-
-def _canon_value(value: Any) -> str:
-    flat = re.sub(r"[^0-9a-z]", "", str(value).lower())
-    return flat[:-1] if flat.endswith("s") and len(flat) > 3 else flat
-
-
-def remap_gold(conversations: list[dict], catalog, id_map: dict[str, str]) -> tuple[list[dict], int]:
-    """Return the conversations with movie ids and attribute values rewritten into another catalog's terms, and the
-    number of gold items that catalog lacks (they stay under their old ids and count as misses)."""
-    values: dict[tuple[str, str], str] = {}
-    for attrs in catalog.values.values():
-        for attr, vals in attrs.items():
-            for v in vals:
-                values.setdefault((attr, _canon_value(v)), v)
-    missing = 0
-
-    def item(old: str) -> str:
-        nonlocal missing
-        if old in id_map:
-            return id_map[old]
-        missing += old.startswith("ml-")
-        return old
-
-    out = []
-    for conv in conversations:
-        if conv["catalog"] != "movies":
-            out.append(conv)
-            continue
-        conv = json.loads(json.dumps(conv))
-        for turn in conv["turns"]:
-            if turn.get("last_items"):
-                turn["last_items"] = [id_map.get(i, i) for i in turn["last_items"]]
-            gold = turn["gold"]
-            for ref in gold.get("items") or []:
-                ref["item_id"] = item(ref["item_id"])
-            for kind in ("include", "exclude"):
-                for attr, vals in (gold.get(kind) or {}).items():
-                    gold[kind][attr] = [values.get((attr, _canon_value(v)), v) for v in vals]
-        out.append(conv)
-    return out, missing
-
-
-def ml100k_to_ml_latest(catalog, data_dir: Path | None = None) -> dict[str, str]:
-    """Return ML-100K film id -> ml-latest-small id, matched by folded title and year."""
-    items, _ = load_ml100k_movies(data_root(data_dir) / "ml-100k")
-    by_key: dict[tuple[str, int], str] = {}
-    for record in catalog.items.values():
-        by_key.setdefault((key_of(re.sub(r"\s*\(\d{4}\)\s*$", "", record.title)), catalog.year_of(record.item_id)),
-                          record.item_id)
-    out = {}
-    for record in items:
-        key = (key_of(re.sub(r"\s*\(\d{4}\)\s*$", "", record.title)), int(record.attributes.get("year") or 0))
-        if key in by_key:
-            out[record.item_id] = by_key[key]
-            continue
-        # Retitled releases ("Star Wars" -> "Star Wars: Episode IV - A New Hope"): any title form, same year.
-        same_year = [h[0] for h in catalog.resolve_title(key[0]) if catalog.year_of(h[0]) == key[1]]
-        if same_year:
-            out[record.item_id] = same_year[0]
-    return out
+    return dev_sets.dev_catalogs(data_root(data_dir), movies, sample())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -216,36 +70,20 @@ def main(argv: list[str] | None = None) -> int:
     load_s = time.perf_counter() - loaded
     if error:
         print(f"LLM backend {args.backend!r} unavailable ({error}); evaluating with rules only", file=sys.stderr)
-    data_dir = Path(args.data_dir) if args.data_dir else None
     movie_catalogs = ["ml-100k", "ml-latest-small"] if args.catalog == "both" else [args.catalog]
     runs = [("dev", DEV)] + ([("held-out", HOLDOUT)] if args.holdout else [])
-    blocks, results, sources = [], {}, []
-    for movies in movie_catalogs:
-        catalogs, source = build_catalogs(data_dir, movies)
-        sources.append(source)
-        id_map = ml100k_to_ml_latest(catalogs["movies"], data_dir) if movies == "ml-latest-small" else None
-        for name, path in runs:
-            conversations = load_conversations(path)
-            source_note = ""
-            if id_map is not None:
-                conversations, missing = remap_gold(conversations, catalogs["movies"], id_map)
-                source_note = f"; {missing} labelled film mentions have no ml-latest-small counterpart"
-            r = evaluate(conversations, backend, catalogs)
-            latencies = r.pop("latencies_ms")
-            r["latency_ms"] = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
-                               "max": max(latencies)}
-            results[f"{name} {movies}"] = r
-            blocks.append(format_report(f"{name} set (`{path.relative_to(REPO)}`), films from {movies}"
-                                        f"{source_note}", r))
-            print(blocks[-1] + "\n")
-            if args.errors:
-                for e in r["errors"]:
-                    print(f"  [{e['id']}] {e['text']!r}: intent {e['gold_intent']}->{e['intent']} "
-                          f"missing {e['missing']} extra {e['extra']}")
-                print("  confusion:", r["confusion"])
+    run = dev_sets.run_dev_sets(runs, movie_catalogs, data_root(args.data_dir), backend, sample(), label_root=REPO)
+    blocks, results, sources = run.blocks, run.results, run.sources
+    for r, block in zip(results.values(), blocks):
+        print(block + "\n")
+        if args.errors:
+            for e in r["errors"]:
+                print(f"  [{e['id']}] {e['text']!r}: intent {e['gold_intent']}->{e['intent']} "
+                      f"missing {e['missing']} extra {e['extra']}")
+            print("  confusion:", r["confusion"])
     source = "; ".join(sources)
-    header = (f"Command: `CHATREC_DATA_DIR=/path/to/data python manage.py eval_understanding --holdout --backend none "
-              f"--write-docs` (same as `python -m benchmarks.understanding ...`; `--catalog ml-100k` or "
+    header = (f"Command: `CHATREC_DATA_DIR=/path/to/data python -m benchmarks.understanding --holdout --backend none "
+              f"--write-docs` (`manage.py eval_understanding` prints the same figures; `--catalog ml-100k` or "
               f"`--catalog ml-latest-small` runs one movie catalog). "
               f"Backend: {backend.describe() if not isinstance(backend, NoneBackend) else 'none (rules only)'}"
               f"{'' if not error else ' — requested ' + args.backend + ' failed to start'}, loaded in {load_s:.2f} s; "

@@ -23,8 +23,8 @@ from rest_framework.views import APIView
 
 from chat import services
 from chat.frames import TurnResult
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
-from chatrec_site.throttles import AnonThrottle, UserThrottle
+from chat.throttles import AnonThrottle, UserThrottle
+from common.safejson import UnsafeJSON, loads_untrusted
 from recommender import selectors as serving
 from recommender.engine import rules
 from recommender.engine.types import Constraints
@@ -136,7 +136,7 @@ class ApiView(APIView):
     """Base: throttled per client (anonymous) or per user (token), errors in one shape, size limit."""
 
     throttle_classes = [AnonThrottle, UserThrottle]
-    parser_classes = [SafeJSONParser]  # untrusted JSON: bounded nesting, finite numbers (chatrec_site/safejson.py)
+    parser_classes = [SafeJSONParser]  # untrusted JSON: bounded nesting, finite numbers (common/safejson.py)
 
     def get_exception_handler(self):
         return api_exception_handler

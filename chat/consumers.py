@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 
 from chat import guests, limits, selectors, services
 from chat.workers import run_on, socket_work
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+from common.safejson import UnsafeJSON, loads_untrusted
 from recommender.models import Interaction
 from recommender.services.profiles import profile_for_user
 

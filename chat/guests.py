@@ -18,7 +18,7 @@ import secrets
 from django.conf import settings
 from django.core import signing
 
-from chatrec_site import ratelimit
+from common import ratelimit
 from recommender.models import Profile
 from recommender.services.profiles import profile_for_session
 

@@ -1,14 +1,14 @@
 """Abuse limits for the chat websocket: open sockets per actor, and frames per actor and per client address.
 
 An actor is a profile: a signed-in user or a guest. The rates live in settings.CHATREC_RATE_LIMITS
-and the counters in the Django cache (chatrec_site/ratelimit.py), so they hold across processes with Redis.
+and the counters in the Django cache (common/ratelimit.py), so they hold across processes with Redis.
 """
 from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from chatrec_site import ratelimit
+from common import ratelimit
 
 CLOSE_TOO_MANY_SOCKETS = 4429
 RATE_LIMITED = "rate_limited"

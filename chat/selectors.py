@@ -12,6 +12,7 @@ from chat.models import Conversation, Message
 from recommender import selectors as serving
 from recommender import social_selectors
 from recommender.engine import rules
+from recommender.engine.dialogues import LIKED_WEIGHT as MENTION_LIKED_WEIGHT
 from recommender.engine.explain import chain_view, shown_evidence
 from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
@@ -343,3 +344,33 @@ class DashboardTurnReads:
 
 
 DASHBOARD_TURN_READS = DashboardTurnReads()
+
+
+# ---------------------------------------------------------------- fitting pairs for the co-mention model
+
+def chat_pairs() -> list[tuple[dict[str, float], list[str]]]:
+    """Return fitting pairs from the product's own chats: an item the person liked after it was shown counts as
+    suggested after the items named (and liked) earlier in that conversation."""
+    liked: dict[int, set[str]] = {}
+    for conversation_id, item_id in Interaction.objects.filter(conversation__isnull=False, kind__in=sorted(rules.LIKE_KINDS)) \
+            .values_list("conversation_id", "item_id"):
+        liked.setdefault(conversation_id, set()).add(str(item_id))
+    pairs = []
+    messages = Message.objects.filter(conversation_id__in=list(liked), role=Message.Role.ASSISTANT) \
+        .order_by("conversation_id", "created_at", "id").values_list("conversation_id", "payload")
+    context: dict[str, float] = {}
+    current = None
+    for conversation_id, payload in messages.iterator(chunk_size=1000):
+        if conversation_id != current:
+            current, context = conversation_id, {}
+        payload = payload or {}
+        for ref in (payload.get("understanding") or {}).get("referenced_items") or []:
+            if ref.get("item_id") and ref.get("sentiment") != "disliked":
+                weight = MENTION_LIKED_WEIGHT if ref.get("sentiment") == "liked" else 1.0
+                context[str(ref["item_id"])] = max(context.get(str(ref["item_id"]), 0.0), weight)
+        shown = [str(entry.get("item_id")) for entry in payload.get("items") or [] if entry.get("item_id")]
+        chosen = [i for i in shown if i in liked[conversation_id] and i not in context]
+        if chosen:
+            pairs.append((dict(context), chosen))
+            context.update({i: MENTION_LIKED_WEIGHT for i in chosen})
+    return pairs

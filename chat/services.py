@@ -17,7 +17,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.conf import settings
@@ -299,9 +299,7 @@ class TurnRun:
             named_elsewhere=selectors.named_elsewhere(profile=profile, conversation=conversation),
             strategy="explore" if explore and bundle is not None else bandit.DEFAULT_STRATEGY,  # drawn in head()
             user_key=str(profile.pk) if profile is not None and profile.pk else None,
-            backend=enabled, k=k, rerank=self.llm_rerank, llm_explain=settings.CHATREC_LLM_EXPLAIN,
-            llm_read=settings.CHATREC_LLM_READ, llm_candidates=settings.CHATREC_LLM_CANDIDATES,
-            llm_reply=settings.CHATREC_LLM_REPLY, llm_budget_s=settings.CHATREC_LLM_TURN_BUDGET, dialogue=dialogue,
+            backend=enabled, k=k, llm=replace(serving.llm_steps(), rerank=self.llm_rerank), dialogue=dialogue,
             learned=learned_reading(bundle),
             social=lambda: social_selectors.social_context(profile=profile),  # read by a social request only
         ))
@@ -330,7 +328,7 @@ class TurnRun:
         choice = policy.forced_choice("explore", context) if self.explore else policy.strategy_choose_for(
             context, llm_rerank=self.llm_rerank)
         # With a model ranking, re-ranking is one of the policy's arms: the LLM reorders only the turns it drew.
-        inp.strategy, inp.rerank = choice.arm, False
+        inp.strategy, inp.llm = choice.arm, replace(inp.llm, rerank=False)
         return choice
 
     def head(self) -> Iterator[TurnEvent]:

@@ -249,7 +249,7 @@ class SocketAddressBudget:
             return await self.app(scope, receive, send)
         from asgiref.sync import sync_to_async
 
-        from chatrec_site import ratelimit
+        from common import ratelimit
 
         client = scope.get("client")
         address = str(client[0]) if client else "unknown"

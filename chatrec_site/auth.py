@@ -9,7 +9,7 @@ from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from chatrec_site import ratelimit
+from common import ratelimit
 
 log = logging.getLogger(__name__)
 SCOPE = "login"

@@ -24,7 +24,8 @@ from chatrec_site.envconfig import (
     read_torch_device,
     read_url,
 )
-from chatrec_site.ratelimit import Rate, parse_rate
+from common.ratelimit import Rate, parse_rate
+from recommender.engine.llm import BACKENDS, DEFAULT_BACKEND
 
 ENV = os.environ
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,7 +218,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    # Read by chatrec_site.throttles with the project's rate parser ("60/min", "5/15min"); checked below.
+    # Read by chat.throttles with the project's rate parser ("60/min", "5/15min"); checked below.
     "DEFAULT_THROTTLE_RATES": {
         "anon": ENV.get("CHATREC_API_ANON_RATE", "60/min"),
         "user": ENV.get("CHATREC_API_USER_RATE", "600/min"),
@@ -250,7 +251,7 @@ CHATREC_BODY_TIMEOUT = read_float(ENV, "CHATREC_BODY_TIMEOUT", 10.0, minimum=0.1
 CHATREC_MAX_BODY_BYTES = read_int(ENV, "CHATREC_MAX_BODY_BYTES", 2_621_440, minimum=1024)
 CHATREC_HTTP_CONCURRENCY = read_int(ENV, "CHATREC_HTTP_CONCURRENCY", 16, minimum=1, maximum=10_000)
 CHATREC_LLM = {
-    "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", "llamacpp", {"llamacpp", "transformers", "openai", "fake", "none"}),
+    "backend": read_choice(ENV, "CHATREC_LLM_BACKEND", DEFAULT_BACKEND, set(BACKENDS)),
     "model_path": ENV.get("CHATREC_LLM_MODEL_PATH", ""),
     "base_url": ENV.get("CHATREC_LLM_BASE_URL", ""),
     "model": ENV.get("CHATREC_LLM_MODEL", ""),
@@ -263,10 +264,10 @@ CHATREC_LLM = {
     "call_budget": read_float(ENV, "CHATREC_LLM_CALL_BUDGET", 5.0, minimum=0.1),
     "probe_interval": read_float(ENV, "CHATREC_LLM_PROBE_INTERVAL", 15.0, minimum=0.1),
 }
-if CHATREC_LLM["backend"] == "openai" and not CHATREC_LLM["base_url"]:
-    raise ImproperlyConfigured("CHATREC_LLM_BASE_URL must be set when CHATREC_LLM_BACKEND=openai")
-if CHATREC_LLM["backend"] == "transformers" and not CHATREC_LLM["model_path"]:
-    raise ImproperlyConfigured("CHATREC_LLM_MODEL_PATH must be set when CHATREC_LLM_BACKEND=transformers")
+for _key in BACKENDS[CHATREC_LLM["backend"]].requires:  # the registry says what each backend cannot start without
+    if not CHATREC_LLM[_key]:
+        raise ImproperlyConfigured(f"CHATREC_LLM_{_key.upper()} must be set when CHATREC_LLM_BACKEND="
+                                   f"{CHATREC_LLM['backend']}")
 
 
 def read_rate(name: str, default: str) -> Rate:

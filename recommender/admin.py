@@ -7,6 +7,7 @@ from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html
 
+from recommender.engine.data import ML100K_GENRES
 from recommender.models import (
     BanditArm,
     DialogueLog,
@@ -43,10 +44,7 @@ class GenreFilter(admin.SimpleListFilter):
 
     title = "genre / category"
     parameter_name = "genre"
-    VALUES = (
-        "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama", "Fantasy",
-        "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-    )
+    VALUES = tuple(g for g in ML100K_GENRES if g != "unknown")
 
     def lookups(self, request, model_admin):
         return [(value, value) for value in self.VALUES]

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import Count, Max
 
 from recommender.engine import rules
+from recommender.engine.llm.turn import LLMSteps
 from recommender.engine.types import ItemRecord
 from recommender.models import Interaction, Item, ModelVersion
 from recommender.services.training import RECORD_FIELDS, item_record
@@ -53,6 +54,13 @@ LLM_FEATURES = ("CHATREC_LLM_READ", "CHATREC_LLM_CANDIDATES", "CHATREC_LLM_REPLY
                 "CHATREC_LLM_EXPLAIN")
 
 
+def llm_steps() -> LLMSteps:
+    """Return which optional LLM steps a turn runs, and their budget, from settings."""
+    return LLMSteps(read=settings.CHATREC_LLM_READ, candidates=settings.CHATREC_LLM_CANDIDATES,
+                    reply=settings.CHATREC_LLM_REPLY, rerank=settings.CHATREC_LLM_RERANK,
+                    explain=settings.CHATREC_LLM_EXPLAIN, budget_s=settings.CHATREC_LLM_TURN_BUDGET)
+
+
 def llm_config() -> dict:
     """Return the engine's backend config from settings (settings use one name per idea)."""
     llm = settings.CHATREC_LLM
@@ -64,13 +72,10 @@ def llm_config() -> dict:
         "base_url": llm["base_url"],
         "api_key": llm["api_key"] or None,
         "model": llm["model"],
+        "model_path": llm["model_path"] or None,  # each backend in the registry (llm.BACKENDS) reads what it needs
         "call_budget": llm.get("call_budget", 5.0),
         "probe_interval": llm.get("probe_interval", 15.0),
     }
-    if llm["backend"] == "llamacpp":
-        config["model_path"] = llm["model_path"] or None
-    elif llm["backend"] == "transformers":
-        config["model"] = llm["model_path"]
     if "replies" in llm:
         config["replies"] = llm["replies"]
     return config

@@ -20,7 +20,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,17 +29,23 @@ from . import bandit, replies, rules, social
 from . import explain as explain_pkg
 from .catalog import Catalog
 from .embedding import dialogue_text
-from .llm_turn import LLMAssist, written_reply
-from .rerank import RERANK_POOL, rerank_with_llm
+from .llm.base import LLMBackend
+from .llm.rerank import RERANK_POOL, rerank_with_llm
+from .llm.turn import LLMAssist, LLMSteps, TurnBudget, written_reply
 from .types import Constraints, Evidence, ItemRecord, Profile, ScoredItem
 from .understanding import (
     CatalogIndex,
     ConversationState,
     Understanding,
+    apply_assistant,
     apply_soft_preferences,
     read_dialogue,
     understand,
 )
+
+if TYPE_CHECKING:
+    from .serving import RecommenderBundle
+    from .understanding.learned_reading import LearnedReading
 
 log = logging.getLogger(__name__)
 
@@ -130,21 +136,14 @@ class TurnInput:
     # never a reason for one; they stay with the conversation they were said in.
     named_elsewhere: list[str] = field(default_factory=list)
     shown: list[dict] = field(default_factory=list)  # the last list: [{"item_id", "evidence": [dict]}]
-    bundle: Any = None  # the serving bundle (`recommend`, `evidence_for`), or None before the first training
+    bundle: RecommenderBundle | None = None  # the serving bundle, or None before the first training
     strategy: str = bandit.DEFAULT_STRATEGY
     user_key: str | None = None
-    backend: Any = None  # an enabled LLM backend, or None
+    backend: LLMBackend | None = None  # an enabled LLM backend, or None
     k: int = rules.DEFAULT_K
-    rerank: bool = False  # let the LLM reorder the candidates in every turn (the llm-rerank arm does in its turns)
-    llm_explain: bool = False  # let the LLM paraphrase explanations (checked; template fallback)
-    # Optional LLM steps (llm_turn.py), within llm_budget_s a turn: read the whole dialogue (`dialogue` holds the
-    # earlier messages, {"role", "content"}), suggest titles as candidates, write small talk and factual answers.
-    llm_read: bool = False
-    llm_candidates: bool = False
-    llm_reply: bool = False
-    llm_budget_s: float = 1.5
-    dialogue: list[dict] = field(default_factory=list)
-    learned: Any = None  # learned readings of replies (understanding.learned_reading), or None: the rules alone
+    llm: LLMSteps = field(default_factory=LLMSteps)  # which optional LLM steps run, within one budget (llm/turn.py)
+    dialogue: list[dict] = field(default_factory=list)  # earlier messages, {"role", "content"}, for the LLM reading
+    learned: LearnedReading | None = None  # learned readings of replies, or None: the rules alone
     # The person's connections, privacy-filtered (social.SocialContext, or a callable returning one, read only by a
     # social request), or None: not signed in.
     social: Any = None
@@ -190,7 +189,7 @@ class TurnPlan:
     timings: dict = field(default_factory=dict)
     stopped: bool = False
     listing: bool = False  # the turn ranks items (recommend, feedback), even when none qualify
-    written: Any = None  # an LLM-written reply streamed in place of `reply` (llm_reply.WrittenReply), or None
+    written: Any = None  # an LLM-written reply streamed in place of `reply` (llm.reply.WrittenReply), or None
 
     def item_entries(self) -> list[dict]:
         """Return the listed items as stored: id, score, evidence, per-ranker sources, explanation and its source."""
@@ -342,6 +341,7 @@ class ConversationTurn:
         self._summary = ""
         self._planned = False
         self._assist = LLMAssist()
+        self.budget = TurnBudget.start(inp.llm.budget_s)  # the LLM's, shared by the steps before the list
 
     @property
     def u(self) -> Understanding:
@@ -371,7 +371,7 @@ class ConversationTurn:
             return Understood(self._result.intent, self._result.language, self._result.understanding)
         inp = self.inp
         u = self._u = understand(inp.text, state=inp.state, catalog=inp.catalog.index, backend=inp.backend,
-                                 learned=inp.learned)
+                                 learned=inp.learned, llm_deadline=self.budget.deadline)
         language = rules.language_of(getattr(u, "language", "en"))
         intent = rules.known_intent(getattr(u, "intent", rules.RECOMMEND))
         self._result = TurnPlan(intent=intent, language=language, understanding=u.to_dict())
@@ -390,7 +390,7 @@ class ConversationTurn:
         followup = self._followup() if is_why_question(inp.text) else None
         if followup is None:  # a "why?" question is not feedback on the item it names
             inp.state.apply(u)
-            self._assist = LLMAssist.start(inp, plan)
+            self._assist = LLMAssist.start(inp, plan, self.budget)
         if followup is not None:
             title, body = rules.display_title(records[followup.item_id], plan.language), followup.text
             plan.intent, plan.followup = rules.ASK_INFO, followup
@@ -514,7 +514,7 @@ class ConversationTurn:
 
     def _reranking(self) -> bool:
         """Return whether the LLM reorders the candidates: switched on for every turn, or the policy's arm."""
-        return self.inp.rerank or bandit.reranks(self.inp.strategy)
+        return self.inp.llm.rerank or bandit.reranks(self.inp.strategy)
 
     def _constraints(self) -> Constraints:
         """Return the conversation's filters, with what the person named in other conversations kept off and,
@@ -594,7 +594,7 @@ class ConversationTurn:
             return
         self._fill(plan.items)
         self.mark("evidence")
-        backend = inp.backend if inp.llm_explain else None
+        backend = inp.backend if inp.llm.explain else None
         for s in plan.items:
             if stopped():
                 plan.stopped = True
@@ -606,7 +606,7 @@ class ConversationTurn:
             plan.explained[s.item_id] = done
             yield done
         # The list shown is the assistant's suggestion: the person's next words may react to it.
-        inp.state.apply_assistant(plan.reply, inp.catalog.index, item_ids=[s.item_id for s in plan.items])
+        apply_assistant(inp.state, plan.reply, inp.catalog.index, item_ids=[s.item_id for s in plan.items])
         inp.shown[:] = [{"item_id": s.item_id, "evidence": [e.to_dict() for e in s.evidence]} for s in plan.items]
 
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from .rules import LIKE_THRESHOLD
+from .titles import title_year
 from .types import ItemRecord
 
 ML100K_GENRES = (
@@ -19,7 +19,6 @@ ML100K_GENRES = (
     "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
     "Thriller", "War", "Western",
 )
-_YEAR = re.compile(r"\((\d{4})\)\s*$")
 
 
 class InteractionData:
@@ -194,26 +193,37 @@ def _read_text(path: Path, encoding: str) -> str:
 
 
 def _title_year(title: str) -> tuple[str, int | None]:
-    m = _YEAR.search(title)
-    return title.strip(), (int(m.group(1)) if m else None)
+    return title.strip(), title_year(title)
+
+
+def parse_ml100k_item(line: str, genre_names: Sequence[str] = ML100K_GENRES) -> tuple[str, str, str, list[str]] | None:
+    """Return (movie id, title, release date, genres) of one u.item line, or None when it is not one.
+
+    The one reader of the u.item format, for the engine's loaders and the database import alike.
+    """
+    fields = line.split("|")
+    if len(fields) < 5 + len(genre_names) or not fields[0].strip().isdigit():
+        return None
+    flags = fields[5:5 + len(genre_names)]
+    genres = [name for name, flag in zip(genre_names, flags) if flag.strip() == "1" and name != "unknown"]
+    return fields[0].strip(), fields[1].strip(), fields[2].strip(), genres
 
 
 def load_ml100k_items(directory: Path | str) -> list[ItemRecord]:
     """Return ML-100K items from u.item with genres and year attributes."""
     records = []
     for line in _read_text(Path(directory) / "u.item", "latin-1").split("\n"):
-        if not line.strip():
+        parsed = parse_ml100k_item(line) if line.strip() else None
+        if parsed is None:
             continue
-        parts = line.split("|")
-        title, year = _title_year(parts[1])
-        if year is None and parts[2][-4:].isdigit():
-            year = int(parts[2][-4:])
-        flags = parts[5:5 + len(ML100K_GENRES)]
-        genres = [g for g, f in zip(ML100K_GENRES, flags) if f.strip() == "1" and g != "unknown"]
+        item_id, title, released, genres = parsed
+        year = title_year(title)
+        if year is None and released[-4:].isdigit():
+            year = int(released[-4:])
         attrs: dict = {"genres": genres}
         if year is not None:
             attrs["year"] = year
-        records.append(ItemRecord(item_id=parts[0], title=title, domain="movie", attributes=attrs))
+        records.append(ItemRecord(item_id=item_id, title=title, domain="movie", attributes=attrs))
     return records
 
 

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
+
+from . import titles
 
 MENTION = re.compile(r"@(\d+)")
 # Every fifth conversation (by id) is held out for development; nothing trained may read it.
@@ -71,9 +71,7 @@ def _answers(raw: object) -> dict[str, MovieAnswer]:
     return out
 
 
-def clean_movie_name(name: str) -> str:
-    """Return a ReDial movie name with its doubled spaces folded ("A Scanner Darkly  (2006)")."""
-    return re.sub(r"\s+", " ", name or "").strip()
+clean_movie_name = titles.clean_name  # a ReDial name with its doubled spaces folded
 
 
 def parse_redial(obj: object) -> Dialogue:
@@ -181,104 +179,11 @@ PARSERS = {"redial": parse_redial, "jsonl": parse_generic}
 
 
 # ---------------------------------------------------------------- linking names to catalog items
-
-_YEAR_AT_END = re.compile(r"\s*\((\d{4})\)\s*$")
-_PARENS = re.compile(r"\(([^()]*)\)")
-_ARTICLE_LAST = re.compile(r"^(.*),\s*(the|a|an|le|la|les|l'|il|el|los|las|das|der|die|den|det|lo|un|une)$", re.IGNORECASE)
-_ARTICLE_FIRST = re.compile(r"^(the|a|an) (?=\S)")
-
-
-def _repair(text: str) -> str:
-    """Return UTF-8 text that was decoded as Latin-1 ("WALL\u00c2\u00b7E") as it was written; other text as is."""
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
-
-
-def fold(text: str) -> str:
-    """Return text lower-cased, without diacritics, '&' as 'and', punctuation as single spaces."""
-    text = unicodedata.normalize("NFKD", _repair(unquote(text)))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch)).lower().replace("&", " and ")
-    text = re.sub(r"['\u2019`]", "", text)
-    text = re.sub(r"[^0-9a-z\u3400-\u9fff]+", " ", text).strip()
-    return re.sub(r"\bvolume\b", "vol", text)
-
-
-def title_keys(name: str) -> tuple[list[str], int | None]:
-    """Return (comparison keys, year) of a "Title (year)" name; the first key is the main title.
-
-    Articles are dropped wherever they stand ("Dark Knight, The" and "The Dark Knight" share "dark knight");
-    MovieLens's parenthesised alternative titles ("Amelie (Fabuleux destin d'Amélie Poulain, Le)") are extra keys.
-    """
-    name = clean_movie_name(name)
-    year = None
-    m = _YEAR_AT_END.search(name)
-    if m:
-        year, name = int(m.group(1)), name[:m.start()].strip()
-    alternatives = [a.strip() for a in _PARENS.findall(name) if a.strip() and not a.strip().isdigit()]
-    main = _PARENS.sub(" ", name).strip() or name
-    # The part before a colon ("Star Wars: Episode IV - A New Hope" -> "Star Wars") as a weaker key.
-    heads = [p.split(":", 1)[0] for p in [main] if ":" in p and len(p.split(":", 1)[0].strip()) >= 4]
-    keys = []
-    for phrase in [main, *alternatives, *heads]:
-        phrase = clean_movie_name(phrase)
-        hit = _ARTICLE_LAST.match(phrase)
-        if hit:
-            phrase = hit.group(1)
-        key = _ARTICLE_FIRST.sub("", fold(phrase))
-        if key and key not in keys:
-            keys.append(key)
-    return keys, year
-
-
-class TitleLinker:
-    """Link "Title (year)" names to catalog item ids; the year must match when both sides have one."""
-
-    def __init__(self, items: Iterable[tuple[str, str, int | None]], popularity: dict[str, float] | None = None):
-        """items: (item_id, title, year or None; a year in the title is read when None)."""
-        self.popularity = popularity or {}
-        self.index: dict[str, list[tuple[int, str, int | None]]] = {}
-        for item_id, title, year in items:
-            keys, title_year = title_keys(title)
-            year = year if year is not None else title_year
-            for rank, key in enumerate(keys):
-                self.index.setdefault(key, []).append((min(rank, 1), item_id, year))
-
-    def link(self, name: str) -> str | None:
-        """Return the item id for a name, or None: main titles before alternatives, then the more popular."""
-        keys, year = title_keys(name)
-        best = None
-        for key in keys[:1]:
-            for rank, item_id, item_year in self.index.get(key, ()):
-                if year is not None and item_year is not None and year != item_year:
-                    continue
-                order = (rank, item_year is None, -self.popularity.get(item_id, 0.0), item_id)
-                if best is None or order < best[0]:
-                    best = (order, item_id)
-        return best[1] if best else None
-
-
-_YEAR_IN_TEXT = re.compile(r"\((\d{4})\)")
-_WORD = re.compile(r"\S+")
-MAX_TITLE_WORDS = 12
-
-
-def titles_in_text(text: str, linker: TitleLinker) -> list[str]:
-    """Return item ids of the "Title (year)" phrases in free text, in order: before each "(year)" the longest
-    run of up to MAX_TITLE_WORDS preceding words that names a catalog item of that year."""
-    found: list[str] = []
-    start = 0
-    for hit in _YEAR_IN_TEXT.finditer(text):
-        words = _WORD.findall(text[start:hit.start()])
-        for n in range(min(len(words), MAX_TITLE_WORDS), 0, -1):
-            item = linker.link(f"{' '.join(words[-n:])} ({hit.group(1)})")
-            if item is not None:
-                if item not in found:
-                    found.append(item)
-                break
-        start = hit.end()
-    return found
+# Names are linked by the title module (`recommender.engine.titles`); these names stay importable from here.
+TitleLinker = titles.TitleLinker
+title_keys = titles.title_keys
+titles_in_text = titles.titles_in_text
+fold = titles.fold
 
 
 # ---------------------------------------------------------------- what was suggested after what

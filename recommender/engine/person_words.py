@@ -30,7 +30,7 @@ from typing import Any
 
 from .conversation import ServingCatalog, TurnInput, TurnPlan, collect
 from .types import ItemRecord
-from .understanding import ConversationState
+from .understanding import ConversationState, apply_assistant
 
 CATEGORIES = ("negation", "seen_disliked", "third_person", "multi_title", "compound_genre", "loosening")
 LANGUAGES = ("en", "zh")
@@ -102,7 +102,7 @@ class CaseRunner:
         plans: list[TurnPlan] = []
         for turn in dialogue:
             if turn.get("role") == "assistant":
-                state.apply_assistant(turn["content"], catalog.index, item_ids=turn.get("item_ids"))
+                apply_assistant(state, turn["content"], catalog.index, item_ids=turn.get("item_ids"))
                 continue
             plan = collect(TurnInput(text=turn["content"], state=state, catalog=catalog, shown=shown))
             plans.append(plan)

@@ -11,6 +11,9 @@ from typing import Any
 
 from babel.numbers import format_decimal
 
+# Titles are read and written by one module; the rule for the title shown (display_title) stays here.
+from .titles import MOVED_ARTICLES, article_in_front, has_cjk, natural_title  # noqa: F401  (re-exported)
+
 # ---------------------------------------------------------------- grading feedback events
 
 LIKED, SEEN, DISLIKED = "liked", "seen", "disliked"
@@ -340,10 +343,6 @@ def language_of(code: str | None) -> str:
     return "zh" if (code or "").lower().startswith("zh") else "en"
 
 
-def _has_cjk(text: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" or "\uf900" <= ch <= "\ufaff" for ch in text)
-
-
 # How numbers are written: grouped digits and at most two decimals, by the language's own conventions (Babel's CLDR
 # data), never Python's "g" format, which turns 1234567 into "1.23457e+06".
 NUMBER_LOCALES = {"en": "en", "zh": "zh_Hans_CN"}
@@ -358,43 +357,6 @@ def number_text(value: float, language: str) -> str:
     return format_decimal(value, format=NUMBER_PATTERN, locale=NUMBER_LOCALES[language_of(language)])
 
 
-# Articles that catalogs such as MovieLens move to the end of a title ("Godfather, The", "Chien andalou, Un").
-MOVED_ARTICLES = ("The", "A", "An", "La", "Le", "Les", "L'", "Il", "I", "Gli", "Lo", "El", "Los", "Las", "Der",
-                  "Die", "Das", "Den", "Det", "De", "Het", "Een", "Un", "Une", "Una", "O", "Os", "En", "Da")
-_ARTICLE_ALTERNATION = "|".join(re.escape(a) for a in MOVED_ARTICLES)
-_MOVED_ARTICLE = re.compile(rf"^(.*\S),\s*({_ARTICLE_ALTERNATION})$")
-_TITLE_YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
-_TITLE_PART = re.compile(r"\(([^()]*)\)")
-
-
-def article_in_front(name: str) -> str:
-    """Return a name with a catalog's trailing article put back in front ("Godfather, The" -> "The Godfather")."""
-    m = _MOVED_ARTICLE.match(name.strip())
-    if not m:
-        return name.strip()
-    article = m.group(2)
-    joiner = "" if article.endswith("'") else " "
-    return f"{article}{joiner}{m.group(1).strip()}"
-
-
-def natural_title(title: str, with_year: bool = True) -> str:
-    """Return a catalog title as people write it: every article in front, the year kept or dropped.
-
-    The rule: "Godfather, The (1972)" -> "The Godfather (1972)"; an alternative title in parentheses is
-    turned too ("Amelie (Fabuleux destin d'Amélie Poulain, Le) (2001)" -> "Amelie (Le Fabuleux destin
-    d'Amélie Poulain) (2001)"); with_year=False drops the trailing (YYYY).
-    """
-    m = _TITLE_YEAR.search(title)
-    core = title[:m.start()].strip() if m else title.strip()
-    head = core.split("(", 1)[0].strip()
-    rest = core[len(head):]
-    rest = _TITLE_PART.sub(lambda part: f"({article_in_front(part.group(1))})", rest)
-    out = f"{article_in_front(head)} {rest.strip()}".strip() if head else core
-    if with_year and m:
-        out = f"{out} ({m.group(1)})"
-    return out
-
-
 def display_title(record, language: str) -> str:
     """Return the title to show for an item, in cards, replies, explanations and evidence alike.
 
@@ -405,7 +367,7 @@ def display_title(record, language: str) -> str:
     zh = language_of(language) == "zh"
     if zh:
         for alias in record.aliases:
-            if _has_cjk(alias):
+            if has_cjk(alias):
                 return alias.strip("《》 ")
     return natural_title(record.title, with_year=not zh)
 

@@ -7,16 +7,15 @@ reported with its line number and reason and skipped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Count
 from tqdm import tqdm
 
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+from common.safejson import UnsafeJSON, loads_untrusted
 from recommender.engine.dialogues import (
-    LIKED_WEIGHT,
     PARSERS,
     Dialogue,
     DialogueFormatError,
@@ -170,43 +169,16 @@ def dialogue_pairs(*, include_development: bool = False) -> list[tuple[dict[str,
             for t in suggestion_turns(dialogue, links)]
 
 
-LIKE_KINDS = ("like", "favourite", "purchase")
+Pair = tuple[dict[str, float], list[str]]
+# Other apps add fitting pairs from their own records: the chat app registers the product's own conversations
+# (chat.selectors.chat_pairs, in ChatConfig.ready), which this layer does not read itself.
+PAIR_SOURCES: list[Callable[[], list[Pair]]] = []
 
 
-def chat_pairs() -> list[tuple[dict[str, float], list[str]]]:
-    """Return fitting pairs from the product's own chats: an item the person liked after it was shown counts as
-    suggested after the items named (and liked) earlier in that conversation."""
-    from chat.models import Message
-    from recommender.models import Interaction
-
-    liked: dict[int, set[str]] = {}
-    for conversation_id, item_id in Interaction.objects.filter(conversation__isnull=False, kind__in=LIKE_KINDS) \
-            .values_list("conversation_id", "item_id"):
-        liked.setdefault(conversation_id, set()).add(str(item_id))
-    pairs = []
-    messages = Message.objects.filter(conversation_id__in=list(liked), role=Message.Role.ASSISTANT) \
-        .order_by("conversation_id", "created_at", "id").values_list("conversation_id", "payload")
-    context: dict[str, float] = {}
-    current = None
-    for conversation_id, payload in messages.iterator(chunk_size=1000):
-        if conversation_id != current:
-            current, context = conversation_id, {}
-        payload = payload or {}
-        for ref in (payload.get("understanding") or {}).get("referenced_items") or []:
-            if ref.get("item_id") and ref.get("sentiment") != "disliked":
-                weight = LIKED_WEIGHT if ref.get("sentiment") == "liked" else 1.0
-                context[str(ref["item_id"])] = max(context.get(str(ref["item_id"]), 0.0), weight)
-        shown = [str(entry.get("item_id")) for entry in payload.get("items") or [] if entry.get("item_id")]
-        chosen = [i for i in shown if i in liked[conversation_id] and i not in context]
-        if chosen:
-            pairs.append((dict(context), chosen))
-            context.update({i: LIKED_WEIGHT for i in chosen})
-    return pairs
-
-
-def conversation_pairs() -> list[tuple[dict[str, float], list[str]]]:
-    """Return every fitting pair for the co-mention model: stored training dialogues, then the product's chats."""
-    return dialogue_pairs() + chat_pairs()
+def conversation_pairs() -> list[Pair]:
+    """Return every fitting pair for the co-mention model: stored training dialogues, then each registered source's
+    (the product's chats)."""
+    return dialogue_pairs() + [pair for source in PAIR_SOURCES for pair in source()]
 
 
 def dialogue_counts() -> dict[str, int]:

@@ -32,14 +32,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
-from chatrec_site.safejson import MAX_DEPTH, MAX_INT, UnsafeJSON, loads_untrusted
+from common.safejson import MAX_DEPTH, MAX_INT, UnsafeJSON, loads_untrusted
+from recommender.engine import titles
 from recommender.models import Interaction, Item, Profile
 
 BATCH_SIZE = 5000
 MAX_ERRORS_KEPT = 1000
 ITEM_FIELDS = {"external_id", "source", "domain", "title", "description", "aliases", "image_url", "attributes"}
 LIST_SEPARATOR = "|"
-YEAR_IN_TITLE = re.compile(r"\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
+YEAR_IN_TITLE = titles.YEAR_OR_RUN_AT_END
 RATED_KINDS = {Interaction.Kind.RATING}
 # Event times accepted, as epoch seconds (1970-01-01 to 2096-10-02): within every database's range, with room
 # for any time zone offset.
@@ -50,10 +51,6 @@ MAX_INT_DIGITS = 18
 MULTILINE_FIELDS = {"description"}
 EVENT_ALIASES = {"favorite": "favourite", "rate": "rating", "buy": "purchase", "order": "purchase", "watch": "view"}
 
-ML100K_GENRES = [
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi", "Thriller", "War", "Western",
-]
 
 
 class ImportFileError(Exception):

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from recommender.engine.data import ML100K_GENRES, parse_ml100k_item
 from recommender.models import Profile
 from recommender.services.importers import (
     BATCH_SIZE,
-    ML100K_GENRES,
     YEAR_IN_TITLE,
     ImportFileError,
     ImportReport,
@@ -118,14 +118,13 @@ def _import_100k(directory: Path, source: str, aliases: dict, progress: bool) ->
         if not line.strip():
             continue
         items_report.rows += 1
-        fields = line.split("|")
-        if len(fields) < 5 + len(genre_names) or not fields[0].strip().isdigit():
+        parsed = parse_ml100k_item(line, genre_names)
+        if parsed is None:
             items_report.add_error(number, f"expected id|title|date|video date|url|{len(genre_names)} genre flags")
             continue
-        flags = fields[5:5 + len(genre_names)]
-        genres = [name for name, flag in zip(genre_names, flags) if flag.strip() == "1" and name != "unknown"]
-        extra = {"release_date": fields[2].strip()} if fields[2].strip() else {}
-        rows.append(_item_fields(source, fields[0].strip(), fields[1].strip(), genres, aliases, extra))
+        movie_id, title, released, genres = parsed
+        extra = {"release_date": released} if released else {}
+        rows.append(_item_fields(source, movie_id, title, genres, aliases, extra))
     upsert_items(rows, items_report)
 
     demographics = {}

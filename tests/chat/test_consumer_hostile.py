@@ -72,7 +72,7 @@ async def test_a_flood_of_broken_frames_closes_the_socket(catalog, guest, settin
 
 
 async def test_broken_frames_count_against_the_frame_rate(catalog, guest, settings):
-    from chatrec_site.ratelimit import Rate
+    from common.ratelimit import Rate
 
     settings.CHATREC_RATE_LIMITS = {**settings.CHATREC_RATE_LIMITS, "ws_frame": Rate(5, 60)}
     settings.CHATREC_WS_MAX_BAD_FRAMES = 1000
@@ -87,7 +87,7 @@ async def test_broken_frames_count_against_the_frame_rate(catalog, guest, settin
 
 
 async def test_a_socket_that_keeps_sending_past_its_rate_is_closed(catalog, guest, settings):
-    from chatrec_site.ratelimit import Rate
+    from common.ratelimit import Rate
 
     settings.CHATREC_RATE_LIMITS = {**settings.CHATREC_RATE_LIMITS, "ws_frame": Rate(2, 60)}
     settings.CHATREC_WS_MAX_REFUSED_FRAMES = 3

@@ -39,7 +39,7 @@ def encode(frame) -> str:
 
 @pytest.fixture
 def session(catalog, guest, settings):
-    from chatrec_site.ratelimit import Rate
+    from common.ratelimit import Rate
 
     # Every fuzzed frame should reach its handler, not stop at a rate limit.
     settings.CHATREC_RATE_LIMITS = {name: Rate(100_000, 60) for name in settings.CHATREC_RATE_LIMITS}

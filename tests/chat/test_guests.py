@@ -51,7 +51,7 @@ async def test_forged_guest_cookies_and_invented_sessions_are_refused(catalog, c
 
 
 async def test_new_guests_from_one_address_are_budgeted(catalog, settings):
-    from chatrec_site.ratelimit import Rate
+    from common.ratelimit import Rate
 
     settings.CHATREC_RATE_LIMITS = {**settings.CHATREC_RATE_LIMITS, "guest_new": Rate(3, 3600)}
     client = Client()

@@ -6,7 +6,7 @@ import json
 import pytest
 from channels.db import database_sync_to_async
 
-from chatrec_site.ratelimit import Rate
+from common.ratelimit import Rate
 from recommender.models import Interaction
 from tests.chat.test_consumers import (  # noqa: F401
     TIMEOUT,

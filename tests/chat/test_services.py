@@ -7,8 +7,8 @@ import pytest
 
 from chat import selectors, services
 from chat.models import Message
-from recommender.engine import rerank, rules
-from recommender.engine.llm import FakeBackend
+from recommender.engine import rules
+from recommender.engine.llm import FakeBackend, rerank
 from recommender.engine.types import ScoredItem
 from recommender.models import Interaction, Item
 from recommender.services.training import item_record

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from chatrec_site.asgi_guards import BodyDeadline, HttpConcurrency, origin_allowed
-from chatrec_site.safejson import UnsafeJSON, loads_untrusted
+from common.safejson import UnsafeJSON, loads_untrusted
 
 
 async def _echo_app(scope, receive, send):

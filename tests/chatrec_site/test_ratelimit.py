@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 from django.core.cache import cache
 
-from chatrec_site import ratelimit
-from chatrec_site.ratelimit import Rate, parse_rate
+from common import ratelimit
+from common.ratelimit import Rate, parse_rate
 
 
 @pytest.fixture(autouse=True)

@@ -58,7 +58,7 @@ def test_api_docs_may_load_swagger_from_its_cdn_only(client):
 
 
 def test_sign_in_is_throttled_per_username_and_address(client, django_user_model, settings):
-    from chatrec_site.ratelimit import Rate
+    from common.ratelimit import Rate
 
     settings.CHATREC_RATE_LIMITS = {**settings.CHATREC_RATE_LIMITS, "login": Rate(3, 900)}
     django_user_model.objects.create_user("ada", password="right-password-1")

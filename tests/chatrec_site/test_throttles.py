@@ -5,7 +5,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from chatrec_site.throttles import AnonThrottle, UserThrottle
+from chat.throttles import AnonThrottle, UserThrottle
 
 from .test_settings import run_check
 

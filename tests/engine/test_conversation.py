@@ -16,6 +16,7 @@ from recommender.engine.conversation import (
 )
 from recommender.engine.data import InteractionData
 from recommender.engine.llm import FakeBackend
+from recommender.engine.llm.turn import LLMSteps
 from recommender.engine.serving import RecommenderBundle
 from recommender.engine.training import train_bundle
 from recommender.engine.types import ItemRecord, Profile
@@ -172,12 +173,12 @@ def test_stopping_skips_the_remaining_explanations(catalog, bundle):
 def test_llm_rerank_may_only_permute_and_llm_explanations_are_checked(catalog, bundle):
     backend = FakeBackend(default="2, 1")
     plain = collect(turn_input("recommend something", catalog, bundle=bundle, k=2))
-    reranked = collect(turn_input("recommend something", catalog, bundle=bundle, k=2, backend=backend, rerank=True))
+    reranked = collect(turn_input("recommend something", catalog, bundle=bundle, k=2, backend=backend, llm=LLMSteps(rerank=True)))
     assert reranked.extra["rerank"]["applied"] is True and any("Rank the candidates" in p for p in backend.calls)
     assert [s.item_id for s in reranked.items] == [plain.items[1].item_id, plain.items[0].item_id]
     lying = FakeBackend(default="Because it won ten Oscars and you adore Jaws.")
     explained = collect(turn_input("recommend something", catalog, bundle=bundle, k=1, backend=lying,
-                                   llm_explain=True))
+                                   llm=LLMSteps(explain=True)))
     assert all(e.source == "template" for e in explained.explained.values())
 
 

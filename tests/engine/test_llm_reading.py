@@ -8,16 +8,17 @@ import pytest
 
 from recommender.engine.conversation import ConversationTurn, ServingCatalog, TurnInput, collect
 from recommender.engine.llm import FakeBackend, LLMError
-from recommender.engine.llm_candidates import add_suggestions, parse_suggestions
-from recommender.engine.types import ScoredItem
-from recommender.engine.understanding import ConversationState, understand
-from recommender.engine.understanding.llm_reader import (
+from recommender.engine.llm.candidates import add_suggestions, parse_suggestions
+from recommender.engine.llm.reading import (
     READING_SCHEMA,
     DialogueReading,
     link_title,
     merge_reading,
     parse_reading,
 )
+from recommender.engine.llm.turn import LLMSteps
+from recommender.engine.types import ScoredItem
+from recommender.engine.understanding import ConversationState, apply_assistant, understand
 from tests.engine.test_conversation import records
 
 
@@ -129,7 +130,7 @@ def test_merging_adds_what_the_rules_missed_and_keeps_what_they_found(catalog):
 def test_a_neutral_mention_gains_the_sentiment_and_a_suggestion_its_reaction(catalog):
     state = ConversationState()
     state.apply(understand("what about Fargo?", state=state, catalog=catalog.index))
-    state.apply_assistant("", catalog.index, item_ids=["4"])
+    apply_assistant(state, "", catalog.index, item_ids=["4"])
     merge_reading(state, DialogueReading(items={"3": "liked", "4": "disliked"}))
     assert state.mentions["3"] == "liked" and "3" in state.liked
     assert state.reactions()["4"] == "disliked" and "4" in state.profile().disliked
@@ -142,7 +143,7 @@ def test_the_turn_reads_the_dialogue_with_the_llm_and_asks_for_the_schema(catalo
     backend = script(read=reading(items=[("Star Wars", 1977, "liked")], wished=["comedy"]))
     state = ConversationState()
     plan = collect(TurnInput(text="any ideas for tonight?", state=state, catalog=catalog, backend=backend,
-                             llm_read=True, dialogue=[{"role": "user", "content": "my favourite has lightsabers"}],
+                             llm=LLMSteps(read=True), dialogue=[{"role": "user", "content": "my favourite has lightsabers"}],
                              k=3))
     assert backend.schemas == [READING_SCHEMA]
     assert "lightsabers" in backend.calls[0] and "any ideas for tonight?" in backend.calls[0]
@@ -154,7 +155,7 @@ def test_the_turn_reads_the_dialogue_with_the_llm_and_asks_for_the_schema(catalo
 def test_an_invalid_reading_leaves_the_rules_result(catalog):
     backend = script(read=reading(extra="field", items=[("Star Wars", 1977, "liked")]))
     state = ConversationState()
-    plan = collect(TurnInput(text="I loved Fargo", state=state, catalog=catalog, backend=backend, llm_read=True,
+    plan = collect(TurnInput(text="I loved Fargo", state=state, catalog=catalog, backend=backend, llm=LLMSteps(read=True),
                              k=3))
     assert state.liked == ["3"] and plan.extra["llm"]["read"] == {"applied": False, "reason": "invalid reply",
                                                                  "ms": plan.extra["llm"]["read"]["ms"]}
@@ -175,7 +176,7 @@ def test_a_hung_backend_costs_a_turn_at_most_its_budget(catalog):
 
     started = time.perf_counter()
     turn = ConversationTurn(TurnInput(text="I loved Fargo", state=ConversationState(), catalog=catalog,
-                                      backend=Hung(), llm_read=True, llm_candidates=True, llm_budget_s=0.3, k=3))
+                                      backend=Hung(), llm=LLMSteps(read=True, candidates=True, budget_s=0.3), k=3))
     plan = turn.plan()
     assert time.perf_counter() - started < 1.5
     assert plan.items and plan.extra["llm"]["read"]["applied"] is False
@@ -185,9 +186,9 @@ def test_a_hung_backend_costs_a_turn_at_most_its_budget(catalog):
 def test_small_talk_becomes_a_recommendation_only_when_the_reading_grounds_one(catalog):
     grounded = collect(TurnInput(text="hmm, you know, the one with the shark", state=ConversationState(),
                                  catalog=catalog, backend=script(read=reading(items=[("Jaws", 1975, "liked")])),
-                                 llm_read=True, k=3))
+                                 llm=LLMSteps(read=True), k=3))
     empty = collect(TurnInput(text="hello there", state=ConversationState(), catalog=catalog,
-                              backend=script(read=reading()), llm_read=True, k=3))
+                              backend=script(read=reading()), llm=LLMSteps(read=True), k=3))
     assert grounded.intent == "recommend" and grounded.items and "8" not in [s.item_id for s in grounded.items]
     assert empty.intent == "chitchat" and not empty.items
 
@@ -220,7 +221,7 @@ def test_suggested_titles_obey_constraints_and_exclusions_and_say_where_they_cam
     backend = script(titles=json.dumps(titles))
     state = ConversationState()
     plan = collect(TurnInput(text="I loved Star Wars, more sci-fi please, nothing with horror", state=state,
-                             catalog=catalog, backend=backend, llm_candidates=True, k=3))
+                             catalog=catalog, backend=backend, llm=LLMSteps(candidates=True), k=3))
     ids = [s.item_id for s in plan.items]
     report = plan.extra["llm"]["candidates"]
     assert report["suggested"] == ["7", "2", "11", "3"] and report["allowed"] == ["11"]

@@ -5,10 +5,11 @@ import random
 import pytest
 
 from chat.models import Conversation, Message
+from chat.selectors import chat_pairs
 from recommender import selectors
 from recommender.engine.types import Profile
 from recommender.models import Interaction, Item
-from recommender.services.dialogues import chat_pairs, dialogues_import
+from recommender.services.dialogues import conversation_pairs, dialogues_import
 from recommender.services.importers import ensure_profiles
 from recommender.services.training import model_train
 
@@ -82,6 +83,8 @@ def test_chat_pairs_read_shown_items_the_person_liked(shop):
     Interaction.objects.create(profile=profile, item=shop[6], kind="like", occurred_at="2026-01-02T00:00:00Z",
                                conversation=conversation)
     assert chat_pairs() == [({str(shop[0].pk): 1.5}, [str(shop[6].pk)])]
+    # The recommender app reads them through the chat app's registration, never importing chat.
+    assert ({str(shop[0].pk): 1.5}, [str(shop[6].pk)]) in conversation_pairs()
 
 
 def test_system_under_test_goes_through_the_rest_path(shop):

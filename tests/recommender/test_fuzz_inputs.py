@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chatrec_site.safejson import MAX_DEPTH, UnsafeJSON, loads_untrusted
+from common.safejson import MAX_DEPTH, UnsafeJSON, loads_untrusted
 from recommender.models import Item
 from recommender.services.importers import ImportFileError, RowError, import_catalog, parse_event_row, parse_item_row
 

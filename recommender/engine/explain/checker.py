@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..knowledge import KnowledgeGraph, chain_of, chain_problems
+from ..titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 from ..types import Evidence, ItemRecord
 from .lexicon import (
     EN_GENRE_SYNONYMS,
@@ -27,7 +28,6 @@ from .lexicon import (
     zh_forms,
 )
 from .template import HISTORY_KINDS, LENGTH_BOUNDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
-from .titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
 # free-text attributes such as user tags are too open to check word by word.

@@ -8,9 +8,9 @@ from typing import Any
 
 from ..llm.base import LLMBackend
 from ..rules import item_at_position, list_position
+from ..titles import normalize_quotes, title_forms, tokens
 from ..types import Evidence, ItemRecord, ScoredItem
 from .paraphrase import FALLBACKS, FallbackCounter, paraphrase
-from .titles import normalize_quotes, title_forms, tokens
 
 _DEICTIC_EN = re.compile(r"\b(this|that|it|this one|that one)\b", re.IGNORECASE)
 _DEICTIC_ZH = re.compile(r"这个|这部|这本|这件|这款|这首|那个|那部|它|该片|这一个")

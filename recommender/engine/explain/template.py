@@ -8,9 +8,9 @@ from typing import Any
 from ..knowledge import chain_of
 from ..rules import display_title as localized_title  # the one rule for the title shown
 from ..rules import natural_title, number_text
+from ..titles import title_year
 from ..types import Evidence, ItemRecord
 from .lexicon import ZH_GENRES, attribute_name, zh_forms
-from .titles import title_year
 
 MAX_LIKED = 3
 MAX_SIMILAR = 2

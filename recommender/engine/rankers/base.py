@@ -282,10 +282,12 @@ class Ranker:
         return load_model(path, Catalog.load(path))
 
 
+# Ranker name -> class, for loading a saved model; the package (rankers/__init__.py) fills it with every ranker.
+RANKERS: dict[str, type[Ranker]] = {}
+
+
 def load_model(path: Path, catalog: Catalog) -> Ranker:
     """Return a ranker from save_model() output, attached to catalog."""
-    from . import RANKERS
-
     meta = json.loads((path / "meta.json").read_text())
     ranker = RANKERS[meta["ranker"]](**meta["params"])
     ranker.catalog = catalog

@@ -6,125 +6,13 @@ assistant messages); apply_soft_preferences(scored, records, prefer, avoid) to r
 """
 from __future__ import annotations
 
-import logging
-import time
-import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from typing import TYPE_CHECKING
-
-from ..llm import LLMBackend, LLMError
+from .assistant import apply_assistant, read_assistant
 from .catalog import CatalogIndex
-from .keywords import cached_translation, extract, llm_translate
-from .parser import Parser
+from .dialogue import read_dialogue, suggested_items
 from .result import INTENTS, ItemRef, Understanding
-from .social import apply_social
+from .soft import apply_soft_preferences
 from .state import ConversationState
-from .text import clean, detect_language
+from .turn import _llm_inflight, understand  # noqa: F401  (_llm_inflight: the background translation, for tests)
 
-if TYPE_CHECKING:
-    from .learned_reading import LearnedReading
-
-log = logging.getLogger(__name__)
-LLM_BUDGET_S = 0.2  # the LLM gets what is left of this per turn, then the turn goes on without it
-MAX_LLM_PHRASES = 2
-_parsers: "weakref.WeakKeyDictionary[CatalogIndex, Parser]" = weakref.WeakKeyDictionary()
-
-
-def _parser(catalog: CatalogIndex) -> Parser:
-    parser = _parsers.get(catalog)
-    if parser is None:
-        parser = _parsers[catalog] = Parser(catalog)
-    return parser
-
-
-_llm_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="understanding-llm")
-_llm_inflight: list[Future] = []
-
-
-def _translate_within(backend: LLMBackend, phrases: list[str], deadline: float) -> tuple[list[str], bool, bool]:
-    """Return (keywords, whether the LLM answered, whether it failed), waiting no later than the deadline.
-
-    A translation still running at the deadline finishes in the background and fills the cache for next time;
-    while one runs, later turns do not queue behind it.
-    """
-    words: list[str] = []
-    used = failed = False
-    for phrase in phrases:
-        cached = cached_translation(backend, phrase)
-        if cached is not None:
-            words += cached
-            used = True
-            continue
-        if _llm_inflight and not _llm_inflight[0].done():
-            break
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
-            break
-        future = _llm_pool.submit(llm_translate, backend, phrase)
-        _llm_inflight[:] = [future]
-        try:
-            words += future.result(timeout=remaining)
-            used = True
-        except FutureTimeout:
-            break
-        except LLMError as exc:
-            log.warning("LLM keyword translation failed, continuing without it: %s", exc)
-            failed = True
-            break
-    return words, used, failed
-
-
-def understand(
-    text: str,
-    *,
-    state: ConversationState | None = None,
-    catalog: CatalogIndex,
-    backend: LLMBackend | None = None,
-    learned: LearnedReading | None = None,
-) -> Understanding:
-    """Return what the turn asks for; never raises on odd input, and falls back to rules if the LLM fails.
-
-    With `learned` (classifiers trained on recorded dialogues), its confident readings of a reaction or an opinion
-    replace the rules' (see learned_reading.py)."""
-    started = time.perf_counter()
-    state = state or ConversationState()
-    try:
-        u, left = _parser(catalog).parse(text, state)
-    except Exception:  # a bug must not break the chat: answer as small talk and log it
-        log.exception("understanding failed on a turn")
-        cleaned = clean(text)
-        return Understanding(intent="chitchat", language=detect_language(cleaned, state.language), text=cleaned,
-                             timings={"total": (time.perf_counter() - started) * 1000})
-    parsed = time.perf_counter()
-    if learned is not None:
-        try:
-            learned.refine(u, text, state, catalog)
-        except Exception:  # a model failure must not break the chat: the rules' reading stands
-            log.exception("learned reading failed on a turn")
-        u.timings["learned"] = (time.perf_counter() - parsed) * 1000
-    apply_social(u, text)  # requests about the person's connections (social.py)
-    keywords, unknown = extract(left) if u.intent == "recommend" else ([], [])
-    # The LLM only helps where the lexicon found nothing to ground the request in.
-    grounded = u.include or u.exclude or u.ranges or u.referenced_items
-    llm_ms = 0.0
-    if unknown and not grounded and backend is not None and backend.enabled:
-        llm_started = time.perf_counter()
-        words, used, failed = _translate_within(backend, unknown[:MAX_LLM_PHRASES], started + LLM_BUDGET_S)
-        u.llm_used = used
-        if failed:
-            u.timings["llm_error"] = 1.0
-        keywords.extend(w for w in words if w not in keywords)
-        llm_ms = (time.perf_counter() - llm_started) * 1000
-    u.keywords = keywords
-    done = time.perf_counter()
-    u.timings.update({"parse": (parsed - started) * 1000, "llm": llm_ms, "total": (done - started) * 1000})
-    return u
-
-
-# Imported last: these modules import understand() from this package.
-from .dialogue import read_dialogue, suggested_items  # noqa: E402
-from .soft import apply_soft_preferences  # noqa: E402
-
-__all__ = ["INTENTS", "CatalogIndex", "ConversationState", "ItemRef", "Understanding", "apply_soft_preferences",
-           "read_dialogue", "suggested_items", "understand"]
+__all__ = ["INTENTS", "CatalogIndex", "ConversationState", "ItemRef", "Understanding", "apply_assistant",
+           "apply_soft_preferences", "read_assistant", "read_dialogue", "suggested_items", "understand"]

@@ -6,14 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
+from .. import titles
 from ..types import ItemRecord
 from .lexicon import ATTRIBUTE_SYNONYMS, DOMAIN_WORDS, EN_STOPWORDS
 from .text import is_cjk, key_of, tokenize
 
-_YEAR_SUFFIX = re.compile(r"\s*\((\d{4})\)\s*$")
-_PAREN = re.compile(r"\(([^()]*)\)")
-# Trailing articles as MovieLens writes them ("Matrix, The"), in the languages its titles use.
-_TRAILING_ARTICLE = re.compile(r"^(.*), (the|a|an|le|la|les|l'|il|el|los|las|das|der|die|den|det|lo|un|une)$", re.I)
 MAX_TITLE_TOKENS = 12
 MAX_SURFACE_TOKENS = 6
 # Attribute values longer than this are descriptions, not vocabulary.
@@ -27,11 +24,6 @@ FREE_FORM_MIN_VALUES = 20
 FREE_FORM_MAX_COVERAGE = 0.5
 FREE_FORM_MIN_SUPPORT = 3.0
 FREE_FORM_MIN_VALUES_PER_ITEM = 1.5
-_SEQUEL_PART = re.compile(r"\bpart\s+(?=\d)")
-
-
-_QUALIFIER = re.compile(r"\b(?:soundtrack|ost|score|edition|remaster(?:ed)?|deluxe|version|remix(?:es)?|live)\b|原声",
-                        re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -42,40 +34,8 @@ class TitleKey:
 
 
 def title_variants(title: str) -> list[tuple[str, int]]:
-    """Return (phrase, rank) forms under which a catalog title may be written by a person."""
-    base = _YEAR_SUFFIX.sub("", title).strip()
-    forms: list[tuple[str, int]] = []
-    alts = [a.strip() for a in _PAREN.findall(base) if a.strip() and not a.strip().isdigit()]
-    main = _PAREN.sub(" ", base).strip() or base
-    # A qualifier in parentheses ("Interstellar (Original Motion Picture Soundtrack)") makes the bare name a
-    # less exact match than an item that is that name itself (the film "Interstellar (2014)").
-    qualified = any(_QUALIFIER.search(a) for a in alts)
-    alts = [a for a in alts if not _QUALIFIER.search(a)]
-    for phrase, rank in [(main, 1 if qualified else 0)] + [(a, 2) for a in alts]:
-        m = _TRAILING_ARTICLE.match(phrase)
-        if m:
-            phrase = f"{m.group(2)} {m.group(1)}"
-            forms.append((phrase, rank))
-            forms.append((m.group(1), rank if rank else 1))
-        else:
-            forms.append((phrase, rank))
-            first, _, rest = phrase.partition(" ")
-            if first.lower() in {"the", "a", "an"} and rest:
-                forms.append((rest, max(rank, 1)))
-        if ":" in phrase:
-            head = phrase.split(":", 1)[0].strip()
-            if len(head.split()) >= 2 or len(head) >= 5:
-                forms.append((head, 2))
-        if " - " in phrase:  # "Avengers: Infinity War - Part I" is written without its part
-            head = phrase.split(" - ", 1)[0].strip()
-            if len(head) >= 4:
-                forms.append((head, max(rank, 1)))
-    # "Godfather: Part II" is also "Godfather 2"; numerals are folded to digits when keys are made.
-    for phrase, rank in list(forms):
-        lowered = key_of(phrase)
-        if "part " in lowered and _SEQUEL_PART.search(lowered):
-            forms.append((_SEQUEL_PART.sub("", lowered), max(rank, 1)))
-    return forms
+    """Return (phrase, rank) forms under which a catalog title may be written by a person (`titles.title_variants`)."""
+    return titles.title_variants(title, key_of)
 
 
 def _is_number(text: str) -> bool:

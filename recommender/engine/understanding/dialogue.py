@@ -5,22 +5,17 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..llm import LLMBackend
+from .assistant import apply_assistant, suggested_items  # noqa: F401  (suggested_items re-exported)
 from .catalog import CatalogIndex
 from .result import Understanding
 from .state import ConversationState
+from .turn import understand
 
 if TYPE_CHECKING:
     from .learned_reading import LearnedReading
 
 USER_ROLES = ("user", "seeker", "human")
 ASSISTANT_ROLES = ("assistant", "recommender", "bot", "system_reply")
-
-
-def suggested_items(text: str, catalog: CatalogIndex) -> list[str]:
-    """Return ids of the catalog items an assistant message names, in the order it names them."""
-    from . import _parser
-
-    return _parser(catalog).titles_in(text)
 
 
 def read_dialogue(
@@ -37,8 +32,6 @@ def read_dialogue(
     to drop). Other roles are skipped. Without
     any user message the Understanding is an empty chitchat one.
     """
-    from . import understand
-
     state = state or ConversationState()
     last = Understanding(intent="chitchat", language=state.language)
     for message in messages:
@@ -49,6 +42,6 @@ def read_dialogue(
             state.apply(last)
         elif role in ASSISTANT_ROLES:
             ids = message.get("item_ids")
-            state.apply_assistant(content, catalog, item_ids=list(ids) if ids is not None else None,
-                                  offered_relax=message.get("relax") or None)
+            apply_assistant(state, content, catalog, item_ids=list(ids) if ids is not None else None,
+                            offered_relax=message.get("relax") or None)
     return state, last

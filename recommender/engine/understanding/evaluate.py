@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..llm import LLMBackend
-from . import understand
 from .lexicon import EN_STOPWORDS
 from .state import ConversationState
+from .turn import understand
 
 SLOT_TYPES = ("include", "exclude", "range", "item", "sentiment", "domain", "ask_field", "replace", "keyword")
 

@@ -37,6 +37,7 @@ import numpy as np
 
 from ..dialogues import Dialogue
 from ..embedding import Embedder, HashingEmbedder, SentenceEmbedder
+from ..titles import without_year
 
 FORMAT_VERSION = 1
 ARTIFACT_DIR = "understanding"  # inside a model version folder
@@ -46,7 +47,6 @@ SENTIMENT_LABELS = ("liked", "disliked")
 REACTION_LABELS = ("accepts", "rejects", "seen")
 INTENT_LABELS = ("recommend", "ask_info", "feedback", "chitchat")
 NO_RULE = "none"  # the rule value when the rule-based reading has nothing to say
-_YEAR = re.compile(r"\s*\(\d{4}\)\s*$")
 _WORD = re.compile(r"[a-z0-9']+|[\u3400-\u9fff]")
 _GREETING = re.compile(r"^\W*(hi|hello|hey|hiya|howdy|good (morning|afternoon|evening)|greetings)\b", re.IGNORECASE)
 _CLOSING = re.compile(r"\b(thanks|thank you|thx|bye|goodbye|good night|have a (good|great|nice))\b", re.IGNORECASE)
@@ -55,7 +55,7 @@ _CLOSING = re.compile(r"\b(thanks|thank you|thx|bye|goodbye|good night|have a (g
 # -- text preparation ---------------------------------------------------------------------------------
 def display_title(name: str) -> str:
     """Return a title as people type it: "Heat (1995)" -> "Heat"."""
-    return _YEAR.sub("", name).strip()
+    return without_year(name)
 
 
 def mask_titles(text: str, item_titles: Iterable[str] = (), other_titles: Iterable[str] = ()) -> str:

@@ -10,8 +10,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..titles import is_year_word
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
+from .phrases import earliest as _earliest
+from .phrases import has_phrase as _has_phrase
 from .result import ItemRef, Understanding
 from .slots import find_positions, find_ranges, numbers_to_digits
 from .state import ConversationState
@@ -113,49 +116,6 @@ class Match:
     dropped: bool = False
 
 
-_INFLECTIONS = r"(?:s|es|d|ed|ing|ion|ions|ation|ations)?"
-
-
-@functools.lru_cache(maxsize=256)
-def _phrase_patterns(phrases: tuple[str, ...]) -> list[tuple[str, re.Pattern | None]]:
-    """Return (phrase, compiled word-boundary pattern or None for plain substring search), longest first."""
-    out = []
-    for p in sorted(phrases, key=len, reverse=True):
-        if is_cjk(p[0]) or not p[0].isalnum():
-            out.append((p, None))
-        else:
-            # A cue whose last word is a long enough English word also matches its regular inflections
-            # ("suggest" -> "suggestions", "recommend" -> "recommendations"); short words stay exact ("hi" != "his").
-            last = p.split()[-1] if p.split() else ""
-            suffix = _INFLECTIONS if len(last) >= 4 and last.isalpha() and p[-1].isalpha() else ""
-            out.append((p, re.compile(r"(?<![a-z0-9])" + re.escape(p) + suffix + r"(?![a-z0-9])")))
-    return out
-
-
-def _has_phrase(text: str, phrases) -> str | None:
-    """Return the first phrase found (Latin ones on word boundaries), or None."""
-    for p, pattern in _phrase_patterns(tuple(phrases)):
-        if (pattern.search(text) if pattern else p in text):
-            return p
-    return None
-
-
-def _earliest(text: str, table) -> str | None:
-    """Return the label whose cue appears first in the text."""
-    best, best_pos = None, len(text) + 1
-    for label, cues in table:
-        for cue, pattern in _phrase_patterns(tuple(cues)):
-            if pattern is None:
-                pos = text.find(cue)
-            else:
-                m = pattern.search(text)
-                pos = m.start() if m else -1
-            if 0 <= pos < best_pos:
-                best, best_pos = label, pos
-    return best
-
-
-
 _SIMILAR_WORDS = ["similar", "类似", "像", "差不多", "一样"]
 
 
@@ -196,6 +156,46 @@ def _take_chars(tokens: list[Token], taken: list[bool], start: int, end: int) ->
         k += 1
 
 
+@dataclass
+class _ClauseSpans:
+    """The character span of each clause of a turn, to read what a clause says of liking."""
+
+    text: str
+    low: str
+    spans: dict[int, tuple[int, int]]
+
+    @classmethod
+    def of(cls, text: str, low: str, tokens: list[Token], clauses: list[int]) -> "_ClauseSpans":
+        spans: dict[int, tuple[int, int]] = {}
+        for k, t in enumerate(tokens):
+            s, e = spans.get(clauses[k], (t.start, t.end))
+            spans[clauses[k]] = (min(s, t.start), max(e, t.end))
+        return cls(text, low, spans)
+
+    def polarity(self, c: int, own: bool = True) -> str | None:
+        """Return "liked" / "disliked" as clause c says it, or None; own=False reads someone else's clause."""
+        if c not in self.spans:
+            return None
+        start, end = self.spans[c]
+        if not own and self.text[end : end + 1] in ("?", "？"):
+            return None  # "he loves Heat, but what would I like?" asks; it says nothing of Heat
+        return _clause_polarity(self.low[start:end], own)
+
+    def beside(self, c: int, step: int) -> int:
+        """Return the nearest clause with words before (-1) or after (+1) c: ", but" leaves one empty."""
+        near = [k for k in self.spans if (k - c) * step > 0]
+        return (min(near) if step > 0 else max(near)) if near else c + step
+
+
+def _title_wins(tokens: list[Token], matches: list[Match], span) -> bool:
+    """Return whether a title match overlapping a span (a range, a list position) is the longer of the two."""
+    for m in matches:
+        m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
+        if m_start < span.end and span.start < m_end:
+            return (m_end - m_start) > (span.end - span.start)
+    return False
+
+
 def _name_list(name: str) -> list[tuple[str, int]]:
     """Return the names of a written list with their offsets: "The Matrix and Inception", "A, B and C".
 
@@ -234,8 +234,35 @@ class _Cues:
     reacted: bool = False
 
 
+@dataclass
+class TurnText:
+    """One turn as the parse steps share it: the text and its folded form, tokens and clauses, the words claimed
+    so far, the items named (by token index) and the character spans of names, whose words carry no sentiment."""
+
+    text: str
+    low: str  # lower case, diacritics and traditional characters folded, same offsets
+    tokens: list[Token]
+    clauses: list[int]
+    state: ConversationState
+    u: Understanding
+    taken: list[bool]
+    refs: list[tuple[int, ItemRef]] = field(default_factory=list)
+    title_spans: list[tuple[int, int]] = field(default_factory=list)
+    theirs: list[tuple[int, int]] = field(default_factory=list)  # someone else's taste: "my sister loves"
+    said: str = ""  # low with names and other people's taste blanked out
+
+    def take(self, start: int, end: int) -> None:
+        """Claim the tokens overlapping the character span [start, end)."""
+        _take_chars(self.tokens, self.taken, start, end)
+
+    def name_at(self, start: int, end: int) -> None:
+        """Claim a name's words and remember its span."""
+        self.take(start, end)
+        self.title_spans.append((start, end))
+
+
 class Parser:
-    """Parses turns against one catalog."""
+    """Parses turns against one catalog: `parse` runs one small method per step over a TurnText."""
 
     def __init__(self, catalog: CatalogIndex):
         self.catalog = catalog
@@ -276,32 +303,34 @@ class Parser:
 
     def _scan_titles(self, text: str, tokens: list[Token], taken: list[bool]) -> list[Match]:
         """Return believable title matches, longest first at each position; they claim their words first."""
-        def title_at(i: int, size: int, keys: list[str]) -> Match | None:
-            key = keys[size - 1]
-            hits = self.catalog.resolve_title(key)
-            if not hits:
-                return None
-            # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
-            if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
-                return None
-            if not (self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits)):
-                return None
-            found = Match(i, i + size, "title", key, hits, via=hits[0][1])
-            self._year_after(tokens, taken, found)
-            self._prefer_by_age(tokens, found)
-            return found
+        return self._longest_first(tokens, taken, functools.partial(self._title_at, text, tokens, taken))
 
-        return self._longest_first(tokens, taken, title_at)
+    def _title_at(self, text: str, tokens: list[Token], taken: list[bool], i: int, size: int,
+                  keys: list[str]) -> Match | None:
+        """Return the title match of the `size` words at token i, or None when they do not believably name one."""
+        key = keys[size - 1]
+        hits = self.catalog.resolve_title(key)
+        if not hits:
+            return None
+        # A phrase that is a structured value or a domain word ("horror", "music") is read as that.
+        if self.catalog.is_structured_surface(key) or self.catalog.domain_words.get(key):
+            return None
+        if not (self._title_ok(text, tokens, i, size, key) or self._year_follows(tokens, i + size, hits)):
+            return None
+        found = Match(i, i + size, "title", key, hits, via=hits[0][1])
+        self._year_after(tokens, taken, found)
+        self._prefer_by_age(tokens, found)
+        return found
 
     def _year_follows(self, tokens: list[Token], end: int, hits) -> bool:
         """Return whether the words are followed by the year of one of the titles they match ("Arrival (2016)")."""
-        if end >= len(tokens) or not re.fullmatch(r"(19|20)\d\d", tokens[end].text):
+        if end >= len(tokens) or not is_year_word(tokens[end].text):
             return False
         return any(self.catalog.year_of(h[0]) == int(tokens[end].text) for h in hits)
 
     def _year_after(self, tokens: list[Token], taken: list[bool], m: Match) -> None:
         """Let a year written after a title ("Heat (1995)", "Heat 1972") pick the item and claim the year."""
-        if m.end >= len(tokens) or taken[m.end] or not re.fullmatch(r"(19|20)\d\d", tokens[m.end].text):
+        if m.end >= len(tokens) or taken[m.end] or not is_year_word(tokens[m.end].text):
             return
         year = int(tokens[m.end].text)
         same = [h for h in m.entries if self.catalog.year_of(h[0]) == year]
@@ -324,23 +353,24 @@ class Parser:
 
     def _scan_vocabulary(self, tokens: list[Token], taken: list[bool]) -> list[Match]:
         """Return attribute-value and domain-word matches among unclaimed words, longest first at each position."""
-        def value_at(i: int, size: int, keys: list[str]) -> Match | None:
-            key = keys[size - 1]
-            surface = self.catalog.surface(key)
-            if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
-                    any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
-                    or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
-                return None  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
-            if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
-                    (e[2], e[0]) not in self.catalog.free_form for e in surface):
-                return None  # "I hope you ..." uses the word as a verb, not the tag "hope"
-            if surface:
-                return Match(i, i + size, "attr", key, surface)
-            if self.catalog.domain_words.get(key):
-                return Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
-            return None
+        return self._longest_first(tokens, taken, functools.partial(self._value_at, tokens))
 
-        return self._longest_first(tokens, taken, value_at)
+    def _value_at(self, tokens: list[Token], i: int, size: int, keys: list[str]) -> Match | None:
+        """Return the attribute-value or domain-word match of the `size` words at token i, or None."""
+        key = keys[size - 1]
+        surface = self.catalog.surface(key)
+        if surface and size > 1 and not self.catalog.is_structured_surface(key) and (
+                any(self.catalog.is_structured_surface(tokens[k].text) for k in range(i, i + size))
+                or any(self.catalog.is_structured_surface(keys[k]) for k in range(size - 1))):
+            return None  # "romantic comedy" is Romance + Comedy, not the tag that spells it out
+        if surface and i > 0 and tokens[i - 1].text in _SUBJECT_PRONOUNS and not any(
+                (e[2], e[0]) not in self.catalog.free_form for e in surface):
+            return None  # "I hope you ..." uses the word as a verb, not the tag "hope"
+        if surface:
+            return Match(i, i + size, "attr", key, surface)
+        if self.catalog.domain_words.get(key):
+            return Match(i, i + size, "domain", key, [self.catalog.domain_words[key]])
+        return None
 
     def _title_ok(self, text, tokens, i, size, key, strict: bool = False) -> bool:
         """Return whether a title match is believable: distinctive, capitalised mid-sentence, or after a cue."""
@@ -392,7 +422,7 @@ class Parser:
             between = text[tokens[end - 1].end : nxt.start]
             if not between.strip() and text[nxt.start : nxt.start + 1].isupper():
                 return True
-            if not between.strip(" (") and re.fullmatch(r"(19|20)\d\d", nxt.text):
+            if not between.strip(" (") and is_year_word(nxt.text):
                 return True  # a year follows that matched none of the items (_year_follows would have accepted)
         if i > 0:
             prev = tokens[i - 1]
@@ -486,94 +516,100 @@ class Parser:
     # -- main -------------------------------------------------------------------------------------
     def parse(self, raw: str, state: ConversationState | None = None) -> tuple[Understanding, "Leftovers"]:
         """Return the turn's Understanding (keywords not yet filled) and its unclaimed words."""
-        state = state or ConversationState()
-        text = numbers_to_digits(clean(raw))
-        low = fold(text)  # lower case, diacritics and traditional characters folded, same offsets
-        u = Understanding(language=detect_language(text, default=state.language), text=text)
-        tokens = tokenize(text)
-        if not tokens:
-            u.intent = "chitchat"
-            return u, Leftovers(text, [], [], [], [])
-        clauses = clause_ids(text, tokens)
-        taken = [False] * len(tokens)
-        refs: list[tuple[int, ItemRef]] = []  # (token index, ref)
-        title_spans: list[tuple[int, int]] = []  # character spans of names: their words carry no sentiment
-
+        t = self._turn_text(raw, state or ConversationState())
+        if not t.tokens:
+            t.u.intent = "chitchat"
+            return t.u, Leftovers(t.text, [], [], [], [])
         # 1. Titles in 《》 or quotes are unambiguous mentions; their words are never read as anything else.
-        self._quoted_titles(text, tokens, taken, refs, u, title_spans)
+        self._quoted_titles(t)
         # 2. Titles first, then numeric ranges and list positions; 3. then names after a liking cue (linked within a
         # typo, else reported as unknown), and only then attribute values and domain words among unclaimed words.
-        matches = self._titles_ranges_positions(text, low, tokens, taken, refs, u, title_spans, state)
-        self._cued_names(text, tokens, taken, refs, u, title_spans)
-        theirs = self._other_taste_spans(low)
-        vocabulary = self._scan_vocabulary(tokens, taken)
-        self._whose_words(vocabulary, tokens, refs, theirs)
+        matches = self._titles_ranges_positions(t)
+        self._cued_names(t)
+        matches = sorted(matches + self._vocabulary(t), key=lambda m: m.start)
+        self._polarity(t.text, t.low, t.tokens, t.clauses, matches)
+        # 4. The domain the words ask for; 5. attribute values, resolved to one domain's vocabulary.
+        attr_matches, structured, chosen = self._values(t, matches)
+        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
+        # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
+        # Roger Rabbit" is not a question.
+        self._blank_names(t)
+        cues = self._read_intent(t, attr_matches)
+        self._read_items(t, cues)
+        self._settle(t.u, structured, chosen, t.said, t.state)
+        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
+        return t.u, self._leftovers(t)
+
+    def _turn_text(self, raw: str, state: ConversationState) -> TurnText:
+        """Return the turn cleaned, folded, tokenised and split into clauses, with nothing claimed yet."""
+        text = numbers_to_digits(clean(raw))
+        tokens = tokenize(text)
+        u = Understanding(language=detect_language(text, default=state.language), text=text)
+        return TurnText(text=text, low=fold(text), tokens=tokens, clauses=clause_ids(text, tokens) if tokens else [],
+                        state=state, u=u, taken=[False] * len(tokens))
+
+    def _vocabulary(self, t: TurnText) -> list[Match]:
+        """Return attribute values and domain words among unclaimed words (structured ones claim their words);
+        words that only say whose taste it is ("my wife and I loved Titanic") are dropped."""
+        t.theirs = self._other_taste_spans(t.low)
+        vocabulary = self._scan_vocabulary(t.tokens, t.taken)
+        self._whose_words(vocabulary, t.tokens, t.refs, t.theirs)
         for m in vocabulary:
             if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
                 continue  # a free-form value's words also serve content retrieval as keywords
             for k in range(m.start, m.end):
-                taken[k] = True
-        matches = sorted(matches + vocabulary, key=lambda m: m.start)
-        self._polarity(text, low, tokens, clauses, matches)
-        # 4. The domain the words ask for.
-        context_domain = self._stated_domain(u, matches, tokens, refs, state)
+                t.taken[k] = True
+        return vocabulary
 
-        # 5. Attribute values, resolved to one domain's vocabulary.
+    def _values(self, t: TurnText, matches: list[Match]) -> tuple[list[Match], list[Match], str | None]:
+        """Set the domain and the attribute values the words ask for; return (attribute matches, the structured
+        ones, the domain they are read in)."""
+        context_domain = self._stated_domain(t.u, matches, t.tokens, t.refs, t.state)
         attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
         structured = [m for m in attr_matches
                       if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
         chosen = self._choose_domain(structured or attr_matches, context_domain)
-        self._attribute_values(u, attr_matches, structured, chosen, taken, low, tokens)
-        self._avoid_intensity(low, chosen or context_domain, u)
-        for span_start, span_end in theirs:  # "my boyfriend is obsessed with": no words to look for
-            _take_chars(tokens, taken, span_start, span_end)
+        self._attribute_values(t.u, attr_matches, structured, chosen, t.taken, t.low, t.tokens)
+        self._avoid_intensity(t.low, chosen or context_domain, t.u)
+        return attr_matches, structured, chosen
 
-        # 6. Intent, then sentiment and pronouns, which depend on it; read with the names (and other people's
-        # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
-        # Roger Rabbit" is not a question.
-        said = low
-        for span_start, span_end in title_spans + theirs:
+    def _blank_names(self, t: TurnText) -> None:
+        """Claim other people's taste words ("my boyfriend is obsessed with": no words to look for) and set
+        t.said: the folded text with names and other people's taste blanked out."""
+        for span_start, span_end in t.theirs:
+            t.take(span_start, span_end)
+        said = t.low
+        for span_start, span_end in t.title_spans + t.theirs:
             said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
-        cues = self._read_intent(u, said, text, tokens, taken, refs, attr_matches, state)
-        self._read_items(u, cues, said, text, tokens, clauses, refs, state, theirs)
-        self._settle(u, structured, chosen, said, state)
-        # Unclaimed words go on to keyword extraction, with the negations that may cover them.
-        left = Leftovers(text, [(k, t, clauses[k]) for k, t in enumerate(tokens) if not taken[k]],
-                         self._negation_starts(low, tokens), clauses, tokens)
-        return u, left
+        t.said = said
+
+    def _leftovers(self, t: TurnText) -> Leftovers:
+        """Return the unclaimed words, with the negations that may cover them."""
+        return Leftovers(t.text, [(k, tok, t.clauses[k]) for k, tok in enumerate(t.tokens) if not t.taken[k]],
+                         self._negation_starts(t.low, t.tokens), t.clauses, t.tokens)
 
     # -- steps of parse -----------------------------------------------------------------------------
-    def _quoted_titles(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+    def _quoted_titles(self, t: TurnText) -> None:
         """Link names in 《》 or quotes (unknown capitalised ones are reported); their words are claimed."""
-        for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", text):
+        for m in re.finditer(r"《([^》]{1,80})》|\"([^\"]{1,80})\"|'([^']{2,80})'", t.text):
             inner = next(g for g in m.groups() if g)
             titled = bool(m.group(1)) or inner[:1].isupper()
             ref, _ = self._link_name(inner) if titled or self.catalog.resolve_title(key_of(inner)) else (None, [])
             if ref is None:
                 if titled:
-                    u.unknown_titles.append(inner.strip())
-                    _take_chars(tokens, taken, m.start(), m.end())
-                    title_spans.append((m.start(), m.end()))
+                    t.u.unknown_titles.append(inner.strip())
+                    t.name_at(m.start(), m.end())
                 continue
-            refs.append((_token_index(tokens, m.start()), ref))
-            _take_chars(tokens, taken, m.start(), m.end())
-            title_spans.append((m.start(), m.end()))
+            t.refs.append((_token_index(t.tokens, m.start()), ref))
+            t.name_at(m.start(), m.end())
 
-    def _titles_ranges_positions(self, text: str, low: str, tokens, taken: list[bool], refs, u: Understanding,
-                                 title_spans, state: ConversationState) -> list[Match]:
+    def _titles_ranges_positions(self, t: TurnText) -> list[Match]:
         """Read catalog titles, numeric ranges and list positions; a longer span wins a clash ("Close Encounters of
         the Third Kind" is not "the third one"). Return the title matches kept."""
+        text, low, tokens, taken, refs, u = t.text, t.low, t.tokens, t.taken, t.refs, t.u
         range_hits = find_ranges(low, price=self.catalog.has_attribute("price"), year=self.catalog.has_attribute("year"))
         position_hits = find_positions(low)
         matches = self._scan_titles(text, tokens, taken)
-
-        def title_wins(span) -> bool:
-            for m in matches:
-                m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
-                if m_start < span.end and span.start < m_end:
-                    return (m_end - m_start) > (span.end - span.start)
-            return False
-
         kept = []
         for m in matches:
             m_start, m_end = tokens[m.start].start, tokens[m.end - 1].end
@@ -583,7 +619,7 @@ class Parser:
                 kept.append(m)
         matches = kept
         for hit in range_hits:
-            if title_wins(hit.span):
+            if _title_wins(tokens, matches, hit.span):
                 continue
             low_b, high_b = hit.low, hit.high
             before = low[max(0, hit.span.start - 10) : hit.span.start]
@@ -593,9 +629,9 @@ class Parser:
             u.ranges[hit.attr] = [low_b, high_b]
             _take_chars(tokens, taken, hit.span.start, hit.span.end)
         for pos in position_hits:
-            if title_wins(pos.span):
+            if _title_wins(tokens, matches, pos.span):
                 continue
-            item_id = state.item_at(pos.index)
+            item_id = t.state.item_at(pos.index)
             _take_chars(tokens, taken, pos.span.start, pos.span.end)
             if item_id:
                 refs.append((_token_index(tokens, pos.span.start),
@@ -603,15 +639,17 @@ class Parser:
         for m in matches:
             for k in range(m.start, m.end):
                 taken[k] = True
-            title_spans.append((tokens[m.start].start, tokens[m.end - 1].end))
+            t.title_spans.append((tokens[m.start].start, tokens[m.end - 1].end))
             item_id, via, _ = m.entries[0]
             others = [h[0] for h in m.entries[1:4] if h[2] == m.entries[0][2]]
             refs.append((m.start, ItemRef(item_id, self.catalog.title_of(item_id), via=via,
                                           match="ambiguous" if others else "exact", alternatives=others)))
         return matches
-    def _cued_names(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+
+    def _cued_names(self, t: TurnText) -> None:
         """Link names after a liking cue that no title claimed; a list of them ("The Matrix and Inception",
         "A, B and C") links name by name, and what the catalog does not hold is reported as unknown."""
+        text, tokens, taken, refs, u, title_spans = t.text, t.tokens, t.taken, t.refs, t.u, t.title_spans
         for name, covered in self._unlinked_titles(text, tokens, taken):
             if self._describes(key_of(name)):
                 continue  # "I like Horror movies": vocabulary, not a name
@@ -629,10 +667,11 @@ class Parser:
                     refs.append((_token_index(tokens, offset + start), part_ref))
                 elif part not in u.unknown_titles:
                     u.unknown_titles.append(part)
-        self._names_after_titles(text, tokens, taken, refs, u, title_spans)
+        self._names_after_titles(t)
 
-    def _names_after_titles(self, text: str, tokens, taken: list[bool], refs, u: Understanding, title_spans) -> None:
+    def _names_after_titles(self, t: TurnText) -> None:
         """Link (or report) capitalised names that go on a list begun by a title: "I loved Fargo and Inception"."""
+        text, tokens, taken, refs, u, title_spans = t.text, t.tokens, t.taken, t.refs, t.u, t.title_spans
         ends = sorted(end for _, end in title_spans)
         while ends:
             end = ends.pop(0)
@@ -738,9 +777,9 @@ class Parser:
                 out.append(attr)
         return out
 
-    def _read_intent(self, u: Understanding, said: str, text: str, tokens, taken, refs, attr_matches,
-                     state: ConversationState) -> _Cues:
+    def _read_intent(self, t: TurnText, attr_matches: list[Match]) -> _Cues:
         """Set the turn's intent (and more / reject_all / loosen); return the cues the item reading needs."""
+        u, said, text, tokens, taken, refs, state = t.u, t.said, t.text, t.tokens, t.taken, t.refs, t.state
         cues = _Cues(ask_field=_earliest(said, lx.ASK_FIELDS), has_question=bool(_has_phrase(said, lx.QUESTION_MARKERS)),
                      request=bool(_has_phrase(said, lx.REQUEST_CUES)), seen_state=_seen_state(said),
                      more=bool(_has_phrase(said, lx.MORE_CUES)), accepted=bool(_has_phrase(said, lx.ACCEPT_CUES)),
@@ -806,9 +845,10 @@ class Parser:
             return False  # "no, keep it"; a "no" later on ("yes, and no gore") refuses something else
         return bool(_has_phrase(said, lx.LOOSEN_CUES) or _LOOSEN_ANSWER.match(said))
 
-    def _read_items(self, u: Understanding, cues: _Cues, said: str, text: str, tokens, clauses, refs,
-                    state: ConversationState, theirs: list[tuple[int, int]]) -> None:
+    def _read_items(self, t: TurnText, cues: _Cues) -> None:
         """Attach the items the turn is about, with the speaker's sentiment and reactions (seen, accepted)."""
+        u, said, text, tokens, clauses, refs, theirs = t.u, t.said, t.text, t.tokens, t.clauses, t.refs, t.theirs
+        state = t.state
         intent, focus = u.intent, cues.focus
         # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
         if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
@@ -934,23 +974,9 @@ class Parser:
         token index: "my sister loves X") take only what the speaker says of them, and are neutral otherwise."""
         if not refs:
             return set()
-        spans: dict[int, tuple[int, int]] = {}
-        for k, t in enumerate(tokens):
-            s, e = spans.get(clauses[k], (t.start, t.end))
-            spans[clauses[k]] = (min(s, t.start), max(e, t.end))
+        clause_spans = _ClauseSpans.of(text, low, tokens, clauses)
+        spans, polarity, beside = clause_spans.spans, clause_spans.polarity, clause_spans.beside
         ref_clauses = {clauses[min(idx, len(tokens) - 1)] for idx, _ in refs}
-
-        def polarity(c, own=True):
-            if c not in spans:
-                return None
-            if not own and text[spans[c][1] : spans[c][1] + 1] in ("?", "？"):
-                return None  # "he loves Heat, but what would I like?" asks; it says nothing of Heat
-            return _clause_polarity(low[spans[c][0] : spans[c][1]], own)
-
-        def beside(c, step):  # the nearest clause with words before (-1) or after (+1): ", but" leaves one empty
-            near = [k for k in spans if (k - c) * step > 0]
-            return (min(near) if step > 0 else max(near)) if near else c + step
-
         worded: set[int] = set()
         for idx, ref in refs:
             if intent == "ask_info":

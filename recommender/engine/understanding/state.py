@@ -1,16 +1,18 @@
 """ConversationState: what a conversation has asked for so far, merged turn by turn and serialisable.
 
-It reads both sides: the person's turns (apply) and the assistant's (apply_assistant), so suggestions and the
-reactions to them shape the profile. The rules are written down in docs/dialogue.md.
+It records both sides: the person's turns (apply) and the assistant's (note_assistant, as read by
+assistant.read_assistant), so suggestions and the reactions to them shape the profile. The rules are written down in docs/dialogue.md.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..types import Constraints, Profile
-from . import lexicon as lx
 from .result import Understanding
+
+if TYPE_CHECKING:
+    from .assistant import AssistantReading
 
 MAX_KEYWORDS = 12
 MAX_PREFERENCES = 12
@@ -215,24 +217,19 @@ class ConversationState:
         self.offered_relax = {k: dict(part[k]) for k in ("include", "exclude", "ranges") if part.get(k)}
         self.assistant_asked = self.recommending = True
 
-    def apply_assistant(self, text: str, catalog, *, item_ids: list[str] | None = None,
-                        offered_relax: dict[str, Any] | None = None) -> list[str]:
-        """Read one assistant message: remember the items it suggests (linked from its text, or given as item_ids
-        when the caller knows what was shown) and return their ids. The first becomes "it" for the next turn.
-        offered_relax is the filter the message offered to drop, when the caller stored it."""
-        from .dialogue import suggested_items  # the parser imports this module
-        from .parser import _has_phrase
-
-        found = [str(i) for i in item_ids] if item_ids is not None else suggested_items(text, catalog)
+    def note_assistant(self, reading: AssistantReading, *, offered_relax: dict[str, Any] | None = None) -> list[str]:
+        """Record one assistant message (`assistant.read_assistant`): remember the items it suggests and return the
+        ones it shows; the first becomes "it" for the next turn. offered_relax is the filter it offered to drop."""
+        found = list(reading.item_ids)
         named = set(self.mentions)
         known = set(self.suggested_ids())
         new = [i for i in found if i not in named and i not in known]
         self.suggestions += [{"item_id": i, "reaction": ""} for i in new]
         shown = [i for i in found if i not in named]
-        self.assistant_asked = "?" in text or "？" in text
-        self.assistant_text = text[:ASSISTANT_TEXT_LIMIT]
+        self.assistant_asked = reading.asks
+        self.assistant_text = reading.text[:ASSISTANT_TEXT_LIMIT]
         # The assistant offering suggestions ("May I suggest some comedies?") makes it a recommendation conversation.
-        self.recommending = self.recommending or bool(found) or bool(_has_phrase(text.lower(), lx.OFFER_CUES))
+        self.recommending = self.recommending or bool(found) or reading.offers
         if shown:
             self.last_items = shown
             self.focus_item = shown[0]

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from .types import ItemRecord, ScoredItem
+from ..types import ItemRecord, ScoredItem
 
 RERANK_POOL = 20
 RERANK_BUDGET_S = 2.0  # generation stops here; the ranker's order stands for whatever was not placed

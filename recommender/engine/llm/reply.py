@@ -13,9 +13,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import rules
-from .explain.checker import check_explanation
-from .types import ItemRecord
+from .. import rules
+from ..explain.checker import check_explanation
+from ..types import ItemRecord
 
 log = logging.getLogger(__name__)
 

@@ -13,16 +13,16 @@ to the state: mentions and sentiments the rules missed, and constraint slots the
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .catalog import CatalogIndex
-from .state import ConversationState, _add
-from .text import key_of
+from ..titles import split_year
+from ..understanding.catalog import CatalogIndex
+from ..understanding.state import ConversationState, _add
+from ..understanding.text import key_of
 
 SENTIMENTS = ("liked", "disliked", "seen", "asked")
 MAX_ITEMS = 6
@@ -30,7 +30,6 @@ MAX_VALUES = 10
 DIALOGUE_CHARS = 1800  # the end of a long dialogue (small models have small contexts)
 # A year the model names; the bounds are part of the schema, so a constrained server can enforce them too.
 _NULLABLE_YEAR = {"type": ["integer", "null"], "minimum": 1800, "maximum": 2100}
-_TITLE_YEAR = re.compile(r"^(.*\S)\s*\((\d{4})\)\s*$")
 
 READING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -108,10 +107,10 @@ def schema_reply(raw: str, validator: Draft202012Validator) -> dict | None:
 
 def link_title(index: CatalogIndex, title: str, year: int | None = None) -> str | None:
     """Return the catalog id a written title names (its year, when given, must agree), or None."""
+    core, written_year = split_year(title)
+    if written_year is not None and core:
+        title, year = core, year or written_year
     title = title.strip()
-    m = _TITLE_YEAR.match(title)
-    if m:
-        title, year = m.group(1), year or int(m.group(2))
     hits = index.resolve_title(key_of(title))
     if year is not None:
         hits = [h for h in hits if index.year_of(h[0]) in (0, year)]

@@ -14,9 +14,9 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from .types import Evidence, ScoredItem
-from .understanding.catalog import CatalogIndex
-from .understanding.llm_reader import dialogue_text, link_title, schema_reply
+from ..types import Evidence, ScoredItem
+from ..understanding.catalog import CatalogIndex
+from .reading import dialogue_text, link_title, schema_reply
 
 MAX_SUGGESTIONS = 8
 LLM_CANDIDATE_WEIGHT = 0.3  # the first title's gain as a share of the pool's score spread; later ones less
