@@ -10,7 +10,6 @@ from django.db.models.functions import Coalesce, TruncDate
 
 from chat.models import Conversation, Message
 from recommender import selectors as serving
-from recommender import social_selectors
 from recommender.engine import rules
 from recommender.engine.dialogues import LIKED_WEIGHT as MENTION_LIKED_WEIGHT
 from recommender.engine.explain import chain_view, shown_evidence
@@ -255,8 +254,7 @@ def profile_data(*, profile: Profile) -> dict:
     ]
     return {"profile": {"id": profile.pk, "kind": profile.kind, "language": profile.language,
                         "created_at": profile.created_at.isoformat()},
-            "conversations": conversations, "feedback": feedback,
-            "social": social_selectors.my_social_data(profile=profile)}
+            "conversations": conversations, "feedback": feedback}
 
 
 def catalog_domains(*, limit: int = 5) -> list[str]:
@@ -374,3 +372,29 @@ def chat_pairs() -> list[tuple[dict[str, float], list[str]]]:
             pairs.append((dict(context), chosen))
             context.update({i: MENTION_LIKED_WEIGHT for i in chosen})
     return pairs
+
+
+def chat_encoder_examples() -> list[tuple[list[dict], list[str]]]:
+    """Return (the conversation's messages before an answer, the shown items the person then liked) from the
+    product's own chats: a liked suggestion is what the conversation so far asked for."""
+    liked: dict[int, set[str]] = {}
+    for conversation_id, item_id in Interaction.objects.filter(conversation__isnull=False, kind__in=sorted(rules.LIKE_KINDS)) \
+            .values_list("conversation_id", "item_id"):
+        liked.setdefault(conversation_id, set()).add(str(item_id))
+    out: list[tuple[list[dict], list[str]]] = []
+    messages = Message.objects.filter(conversation_id__in=list(liked)).exclude(role=Message.Role.SYSTEM) \
+        .order_by("conversation_id", "created_at", "id").values_list("conversation_id", "role", "text", "payload")
+    before: list[dict] = []
+    chosen_before: set[str] = set()
+    current = None
+    for conversation_id, role, text, payload in messages.iterator(chunk_size=1000):
+        if conversation_id != current:
+            current, before, chosen_before = conversation_id, [], set()
+        if role == Message.Role.ASSISTANT:
+            shown = [str(entry.get("item_id")) for entry in (payload or {}).get("items") or [] if entry.get("item_id")]
+            chosen = [i for i in shown if i in liked[conversation_id] and i not in chosen_before]
+            if chosen and before:
+                out.append((list(before), chosen))
+                chosen_before.update(chosen)
+        before.append({"role": role, "content": text})
+    return out

@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from chat import selectors
+from chat import selectors, social_selectors
 from chat.frames import (
     ItemExplained,
     ItemsListed,
@@ -38,7 +38,6 @@ from chat.frames import (
 )
 from chat.models import Conversation, Message
 from recommender import selectors as serving
-from recommender import social_selectors
 from recommender.engine import bandit, contextual, replies, rules
 from recommender.engine.conversation import (
     ConversationTurn,

@@ -8,10 +8,10 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from chat.api import BODY_ERRORS, COMMON_ERRORS, ApiView, _profile, error_response, error_responses
+from chat.social_selectors import connections_list, my_social_data
 from chat.social_views import profile_by_username
 from recommender.engine import rules
 from recommender.services.relations import relation_add, relation_remove, social_settings_update
-from recommender.social_selectors import connections_list, my_social_data
 
 NOT_SIGNED_IN = "Send 'Authorization: Token <key>' (or sign in) to see or change your connections."
 

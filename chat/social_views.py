@@ -10,11 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from chat.social_selectors import connections_list
 from recommender.engine import rules
 from recommender.models import SocialSettings
 from recommender.services.profiles import profile_for_user
 from recommender.services.relations import relation_add, relation_remove, social_settings_update
-from recommender.social_selectors import connections_list
 
 
 def profile_by_username(username: str):

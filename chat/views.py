@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_http_methods
 
-from chat import consumers, guests, selectors, services
+from chat import consumers, guests, selectors, services, social_selectors
 from recommender.services.profiles import profile_for_user
 
 # Openers shown before the first message, per catalog domain (ones for other domains use the generic pair).
@@ -67,7 +67,8 @@ def my_data_download(request):
     profile = _profile(request)
     if profile is None:
         return HttpResponseForbidden(_("No data is kept for you yet."))
-    body = json.dumps(selectors.profile_data(profile=profile), ensure_ascii=False, indent=2)
+    data = {**selectors.profile_data(profile=profile), "social": social_selectors.my_social_data(profile=profile)}
+    body = json.dumps(data, ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="chatrec-my-data.json"'
     return response

@@ -74,6 +74,7 @@ def demo_load(*, data_dir: Path | None, progress: bool = False, movielens_on: bo
         result.reports.append(import_interactions(events, source=SAMPLE_SOURCE, user_source=SAMPLE_SOURCE,
                                                   progress=progress))
         result.reports += social_demo_load(source=SAMPLE_SOURCE, scratch=Path(scratch), movielens_source=source,
+                                           repoint=_films_to_movielens,
                                            progress=progress)
     result.used.append(SAMPLE_USED)
     return result

@@ -7,6 +7,7 @@ and keeps his likes private; Zoe is not connected to her but is discoverable, wi
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from recommender.models import Profile, SocialSettings
@@ -16,21 +17,25 @@ from recommender.services.relations import import_relations
 DEMO_PERSON = "mia"
 
 
+# (catalog, events, scratch folder, MovieLens source) -> the copies with sample films re-pointed at MovieLens
+Repoint = Callable[[Path, Path, Path, str], tuple[Path, Path]]
+
+
 def social_demo_load(
-    *, source: str, scratch: Path, movielens_source: str | None, progress: bool = False
+    *, source: str, scratch: Path, movielens_source: str | None, repoint: Repoint | None = None,
+    progress: bool = False,
 ) -> list[ImportReport]:
     """Import the demo people's likes, ties and privacy choices under `source` (the sample's user namespace).
 
-    With MovieLens loaded, the sample films it also holds are MovieLens items: the likes are re-pointed the way
-    the sample's own events are (services.demo)."""
+    With MovieLens loaded, the sample films it also holds are MovieLens items: `repoint` (services.demo's, given
+    by the caller) re-points the likes the way the sample's own events are."""
     from recommender.sample_data import catalog_path, social_paths
-    from recommender.services.demo import _films_to_movielens
 
     likes, relations, people = social_paths()
-    if movielens_source is not None:
+    if movielens_source is not None and repoint is not None:
         folder = scratch / "social"
         folder.mkdir(exist_ok=True)
-        _, likes = _films_to_movielens(catalog_path(), likes, folder, movielens_source)
+        _, likes = repoint(catalog_path(), likes, folder, movielens_source)
     reports = [
         import_interactions(likes, source=source, user_source=source, progress=progress),
         import_relations(relations, source=source, progress=progress),

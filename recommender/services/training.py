@@ -258,7 +258,13 @@ def lock_progress(name: str) -> Callable[[str, float], None]:
     return report
 
 
-def encoder_dialogues() -> list[tuple[list[dict], list[str]]]:
+EncoderExample = tuple[list[dict], list[str]]
+# Other apps add encoder examples from their own records: the chat app registers the product's own conversations
+# (chat.selectors.chat_encoder_examples, in ChatConfig.ready), which this layer does not read itself.
+ENCODER_SOURCES: list[Callable[[], list[EncoderExample]]] = []
+
+
+def encoder_dialogues() -> list[EncoderExample]:
     """Return (the messages before a suggestion, the item ids suggested) for the text encoder's training: every
     suggestion turn of the stored training dialogues (never the development split), then the product's chats."""
     from recommender.engine.dialogues import suggestion_turns
@@ -266,33 +272,4 @@ def encoder_dialogues() -> list[tuple[list[dict], list[str]]]:
 
     out = [(t.messages, t.suggested) for dialogue, links in stored_dialogues()
            for t in suggestion_turns(dialogue, links)]
-    return out + chat_encoder_examples()
-
-
-def chat_encoder_examples() -> list[tuple[list[dict], list[str]]]:
-    """Return (the conversation's messages before an answer, the shown items the person then liked) from the
-    product's own chats: a liked suggestion is what the conversation so far asked for."""
-    from chat.models import Message
-    from recommender.services.dialogues import LIKE_KINDS
-
-    liked: dict[int, set[str]] = {}
-    for conversation_id, item_id in Interaction.objects.filter(conversation__isnull=False, kind__in=LIKE_KINDS) \
-            .values_list("conversation_id", "item_id"):
-        liked.setdefault(conversation_id, set()).add(str(item_id))
-    out: list[tuple[list[dict], list[str]]] = []
-    messages = Message.objects.filter(conversation_id__in=list(liked)).exclude(role=Message.Role.SYSTEM) \
-        .order_by("conversation_id", "created_at", "id").values_list("conversation_id", "role", "text", "payload")
-    before: list[dict] = []
-    chosen_before: set[str] = set()
-    current = None
-    for conversation_id, role, text, payload in messages.iterator(chunk_size=1000):
-        if conversation_id != current:
-            current, before, chosen_before = conversation_id, [], set()
-        if role == Message.Role.ASSISTANT:
-            shown = [str(entry.get("item_id")) for entry in (payload or {}).get("items") or [] if entry.get("item_id")]
-            chosen = [i for i in shown if i in liked[conversation_id] and i not in chosen_before]
-            if chosen and before:
-                out.append((list(before), chosen))
-                chosen_before.update(chosen)
-        before.append({"role": role, "content": text})
-    return out
+    return out + [example for source in ENCODER_SOURCES for example in source()]

@@ -6,11 +6,12 @@ import json
 import pytest
 
 from chat.models import Conversation, Message
+from chat.selectors import chat_encoder_examples
 from recommender import selectors
 from recommender.models import Interaction, Item
 from recommender.services.dialogues import dialogues_import
 from recommender.services.importers import ensure_profiles
-from recommender.services.training import chat_encoder_examples, encoder_dialogues, model_train
+from recommender.services.training import encoder_dialogues, model_train
 
 pytestmark = pytest.mark.django_db
 

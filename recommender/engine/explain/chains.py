@@ -14,8 +14,8 @@ from typing import Any
 from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, friends_of
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
+from .cited import HISTORY_KINDS, cited_evidence, was_liked
 from .lexicon import ZH_GENRES, zh_forms
-from .template import HISTORY_KINDS, cited_evidence, was_liked
 
 SHOWN_ENTITIES = 2  # entities a reply and its drawing show of a chain
 PROPER_NAMES = ("creator", "brand")  # written as the catalog writes them, in either language

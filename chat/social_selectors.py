@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from chat.selectors import history_profile  # the one reading of a person's stored grades
 from recommender.engine import rules
 from recommender.engine.social import Person, SocialContext
 from recommender.models import Profile, Relation, SocialSettings
@@ -37,8 +38,6 @@ def connection_ties(*, profile: Profile) -> list[Relation]:
 
 def _visible_likes(profile: Profile) -> tuple[str, ...]:
     """Return what a discoverable person liked (stored presses, ratings and imports; never words said in a chat)."""
-    from chat.selectors import history_profile  # the one reading of a person's stored grades
-
     return tuple(history_profile(profile=profile).liked[:LIKES_READ])
 
 
