@@ -232,6 +232,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two request bodies carry a "kind" (feedback, a connection's tie): each its own enum in the schema.
+    "ENUM_NAME_OVERRIDES": {"FeedbackKindEnum": "recommender.engine.rules.FEEDBACK_KINDS",
+                            "RelationKindEnum": "recommender.engine.rules.RELATION_KINDS"},
 }
 
 # ChatRec itself

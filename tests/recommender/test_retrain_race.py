@@ -21,14 +21,14 @@ def fast_config(monkeypatch):
     """Retrains triggered by staleness use the small test configuration."""
     real = engine_training.train_bundle
     monkeypatch.setattr(engine_training, "train_bundle",
-                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None: real(data, out_dir, config=FAST))
+                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None, **_: real(data, out_dir, config=FAST))
     return real
 
 
 def test_feedback_arriving_during_a_run_counts_as_new(small_shop, monkeypatch, fast_config):
     person = Interaction.objects.first().profile
 
-    def train_while_feedback_arrives(data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None):
+    def train_while_feedback_arrives(data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None, **_):
         interaction_record(profile=person, item=small_shop[0], kind="like")  # stored mid-training
         return fast_config(data, out_dir, config=FAST)
 
@@ -40,7 +40,7 @@ def test_feedback_arriving_during_a_run_counts_as_new(small_shop, monkeypatch, f
     assert version.data_through_event_id < late.pk  # the mark was taken before the late event
     assert version.n_interactions == 120  # and the data stops at the mark
     monkeypatch.setattr(engine_training, "train_bundle",
-                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None: fast_config(data, out_dir, config=FAST))
+                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None, **_: fast_config(data, out_dir, config=FAST))
     again = model_train_if_stale()
     assert again["trained"] and again["new_events"] == 1  # the late event is news for the next run
     assert model_train_if_stale() == {"trained": False, "new_events": 0}
@@ -101,7 +101,7 @@ def test_a_killed_training_leaves_the_active_version_serving(small_shop, monkeyp
     good = model_train(config=FAST)
     artifacts = settings.CHATREC_ARTIFACTS_DIR
 
-    def killed(data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None):
+    def killed(data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None, **_):
         partial = out_dir.with_name(out_dir.name + training.PARTIAL_SUFFIX)
         partial.mkdir(parents=True)
         (partial / "half.npy").write_bytes(b"\0" * 10)
@@ -115,7 +115,7 @@ def test_a_killed_training_leaves_the_active_version_serving(small_shop, monkeyp
     assert ModelVersion.objects.count() == 1
     assert [p.name for p in artifacts.iterdir() if p.name.endswith(".partial")]
     monkeypatch.setattr(engine_training, "train_bundle",
-                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None: fast_config(data, out_dir, config=FAST))
+                        lambda data, out_dir, config=None, progress=None, dialogue_pairs=None, dialogues=None, **_: fast_config(data, out_dir, config=FAST))
     result = model_train_if_stale()  # the lock was released; the next run sweeps the leftover
     assert result["trained"]
     assert not [p for p in artifacts.iterdir() if p.name.endswith(".partial")]

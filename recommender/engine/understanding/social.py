@@ -55,12 +55,18 @@ _COMMON_ZH = re.compile(
     r"共同(的)?(兴趣|爱好|喜好|喜欢)|(我和|我跟|和我)(的)?(朋友|好友)(们)?(都|一起|共同)"
     r"|(朋友|好友)(们)?(和|跟)我(都|一起|共同)"
 )
+# What the connections like: "my friends" (plural: "my friend loves X but I can't stand it" is about one person's
+# taste) with a word of liking, the people one follows or trusts; 朋友 not inside 男朋友 / 女朋友.
 _FRIENDS = re.compile(
-    r"\bmy\s+(friends?|connections?|contacts?|buddies|mates|circle|network)\b"
-    r"|\b(people|those|folks)\s+(i\s+)?(follow|trust)\b|\bfriends?'\s",
+    r"\bmy\s+(friends|connections|contacts|buddies|mates|circle|network)\b[^.?!]{0,30}?"
+    r"\b(like[sd]?|lov\w+|enjoy\w*|watch\w*|recommend\w*|rat\w+|favou?rites?|into|listen\w*|read\w*|plays?)\b"
+    r"|\b(people|those|folks)\s+(i\s+)?(follow|trust)\b|\bfriends'\s",
     re.I,
 )
-_FRIENDS_ZH = re.compile(r"(朋友|好友|关注的人|我关注的|我信任的|圈子里)")
+_FRIENDS_ZH = re.compile(
+    r"(?<![男女])(朋友|好友)(们)?[^，。,.!?！？]{0,6}?(喜欢|爱看|爱听|爱玩|推荐|在看|在听|在玩|看过|听过|玩过|的喜好|的最爱|收藏)"
+    r"|关注的人|我关注的|我信任的|圈子里"
+)
 # "Ana and I", "Ana and me", "me and Ana", "with Ana", "for Ana and me": one or two capitalised words as a name.
 _NAME = r"([A-Z][\w'-]{1,30}(?:\s+[A-Z][\w'-]{1,30})?)"
 _TOGETHER = (
@@ -74,6 +80,8 @@ _TOGETHER_ZH = (
     re.compile(r"([^\s，。,.!?！？和跟与都一起的我]{1,8}?)(?:和|跟|与)我(?:都|一起|共同|俩|两个)"),
     re.compile(r"(?:和|跟|陪)([^\s，。,.!?！？和跟与都一起的我]{1,8}?)一起(?:看|玩|听|读)"),
 )
+# "watch it with Ana", "和Ana一起看": named people make a request; group words there name an activity's company.
+_ACTIVITY_WITH = (_TOGETHER[3], _TOGETHER_ZH[2])
 _NOT_NAMES = frozenset(
     {
         "I",
@@ -126,13 +134,13 @@ def _names(found: list[str]) -> list[str]:
 def _together_names(text: str) -> tuple[list[str], bool]:
     """Return (names asked for together with the person, whether the group words stood for everyone)."""
     found: list[str] = []
-    for pattern in _TOGETHER_ZH:
-        for m in pattern.finditer(text):
-            found += [g for g in m.groups() if g]
-    for pattern in _TOGETHER:
-        for m in pattern.finditer(text):
-            found += [g for g in m.groups() if g]
-    everyone = any((g or "").strip().casefold() in GROUP_WORDS for g in found)
+    everyone = False
+    for pattern in (*_TOGETHER_ZH, *_TOGETHER):
+        groups = [g for m in pattern.finditer(text) for g in m.groups() if g]
+        found += groups
+        # "games to play with friends" (和朋友一起玩) asks for a kind of item, not for the friends' shared taste.
+        if pattern not in _ACTIVITY_WITH:
+            everyone = everyone or any(g.strip().casefold() in GROUP_WORDS for g in groups)
     return _names(found), everyone
 
 
@@ -154,7 +162,8 @@ def read_social(text: str, titles: Sequence[str] = ()) -> SocialRequest | None:
         return SocialRequest(kind=rules.TOGETHER, names=names)
     if everyone or _COMMON.search(text) or _COMMON_ZH.search(text):
         return SocialRequest(kind=rules.COMMON)
-    if _FRIENDS.search(text) or _FRIENDS_ZH.search(text):
+    # A turn that names titles ("我朋友喜欢泰坦尼克号，但我受不了") tells whose taste they are, not a request.
+    if (_FRIENDS.search(text) or _FRIENDS_ZH.search(text)) and not titles:
         return SocialRequest(kind=rules.FRIENDS_LIKE)
     return None
 
