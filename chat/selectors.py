@@ -16,8 +16,7 @@ from recommender.engine.explain import chain_view, shown_evidence
 from recommender.engine.explain.template import value_text
 from recommender.engine.types import ItemRecord
 from recommender.engine.types import Profile as EngineProfile
-from recommender.models import Interaction, Item, Profile, ShownList
-from recommender.services.feedback import stated_in_chat
+from recommender.models import Interaction, Item, Profile, ShownList, stated_in_chat
 
 HISTORY_LIMIT = 300
 

@@ -6,6 +6,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models import Q
 
+from recommender.engine import rules
+
 
 class UnicodeJSONEncoder(DjangoJSONEncoder):
     """Store non-ASCII text as itself, so searches for Chinese aliases match on SQLite too."""
@@ -76,6 +78,14 @@ class Profile(models.Model):
         if self.kind == self.Kind.GUEST:
             return f"guest {self.pk}"
         return f"{self.source}:{self.external_id}"
+
+
+def stated_in_chat() -> Q:
+    """Return the filter of events read from chat words (rules.STATED_VIA), which stay with their conversation.
+
+    The key test comes first: on a row without "via" the comparison alone is NULL, and exclude() would drop it.
+    """
+    return Q(context__has_key="via") & Q(context__via=rules.STATED_VIA)
 
 
 class Interaction(models.Model):

@@ -6,24 +6,14 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
-from recommender.engine import rules
-from recommender.models import Interaction, Item, Profile
+from recommender.models import Interaction, Item, Profile, stated_in_chat  # noqa: F401  (importable from here)
 
 RATING_RANGE = (0.5, 5.0)
 ERROR_VALUE_NOT_FINITE = "The value must be a finite number."
 ERROR_RATING_VALUE = "A rating needs a value between 0.5 and 5."
 ERROR_UNKNOWN_KIND = "Unknown feedback kind '{kind}'; use one of: {choices}."
-
-
-def stated_in_chat() -> Q:
-    """Return the filter of events read from chat words (rules.STATED_VIA), which stay with their conversation.
-
-    The key test comes first: on a row without "via" the comparison alone is NULL, and exclude() would drop it.
-    """
-    return Q(context__has_key="via") & Q(context__via=rules.STATED_VIA)
 
 
 def interaction_record(

@@ -15,8 +15,7 @@ from django.utils import timezone
 from recommender.engine import rules
 from recommender.engine.data import InteractionData
 from recommender.engine.types import ItemRecord
-from recommender.models import Interaction, Item, ModelVersion
-from recommender.services.feedback import stated_in_chat
+from recommender.models import Interaction, Item, ModelVersion, stated_in_chat
 from recommender.services.locks import LockHeld, job_lock
 
 logger = logging.getLogger(__name__)
