@@ -380,7 +380,10 @@ def report(rows: list[tuple[Row, PersonSetup]], mix: ConversationMix, samples: l
         "",
         f"Served mix (`recommender.engine.mixing.ConversationMix`): hybrid {mix.hybrid}; co-mention links "
         f"{mix.links} and conversation EASE {mix.together}, both times the dialogues' share of what is known about "
-        f"the named items; one named item: likeness {mix.likeness_one}, hub damping {mix.hub_penalty} x log "
+        f"the named items (at least {mix.share_in_discussion} once the conversation holds items discussed without a "
+        "stated taste, such as the assistant's suggestions: single requests keep the catalog's share; on the tuning "
+        "halves that floor moved ReDial recall from 0.189 / 0.352 to 0.195 / 0.374 and left named favourites, "
+        "variety and likeness as they were); one named item: likeness {mix.likeness_one}, hub damping {mix.hub_penalty} x log "
         f"popularity; several: likeness {mix.likeness_several}, popularity {mix.popularity_several}; suggestion "
         f"prior {mix.prior} (nothing named: {mix.prior_alone}, with popularity {mix.popularity_alone}). Among the "
         "weightings `python -m benchmarks.person --tune` replays on the tuning halves, these give the best ReDial "
