@@ -15,19 +15,17 @@ docs/benchmarks.md between the chains markers.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import statistics
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import add_data_dir, data_root, percentile, write_section
+from benchmarks.common import add_data_dir, data_root, percentile, sample_likes, write_section
 from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest, random_split
 from recommender.engine.explain import (
     check_explanation,
@@ -273,17 +271,10 @@ def _list_measures(listed, graph, tops, recency: Recency, user: int, index, lang
 
 
 def sample_train(seed: int) -> InteractionData:
-    """Return the sample catalog's synthetic interactions (views and ratings below 4 left out) with their times."""
-    from recommender.sample_data import interactions_path, load_catalog
+    """Return the sample catalog's synthetic likes with their times (benchmarks.common.sample_likes)."""
+    from recommender.sample_data import load_catalog
 
-    users, items, times = [], [], []
-    with open(interactions_path(), encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            if row["event"] == "view" or (row["event"] == "rating" and float(row["value"] or 0) < 4):
-                continue
-            users.append(row["user"])
-            items.append(row["item"])
-            times.append(datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")).timestamp())
+    users, items, times = sample_likes()
     return InteractionData(users, items, timestamps=times, items=load_catalog())
 
 

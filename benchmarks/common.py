@@ -42,3 +42,22 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
         text = text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def sample_likes() -> tuple[list[str], list[str], list[float]]:
+    """Return the sample catalog's synthetic likes as (users, items, timestamps): views are too weak a signal and
+    ratings below 4 are no likes, so both are left out."""
+    import csv
+    from datetime import datetime
+
+    from recommender.sample_data import interactions_path
+
+    users, items, times = [], [], []
+    with open(interactions_path(), encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["event"] == "view" or (row["event"] == "rating" and float(row["value"] or 0) < 4):
+                continue
+            users.append(row["user"])
+            items.append(row["item"])
+            times.append(datetime.fromisoformat(row["timestamp"].replace("Z", "+00:00")).timestamp())
+    return users, items, times

@@ -12,7 +12,6 @@ docs/benchmarks.md between the explain markers.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import REPO, add_data_dir, data_root, percentile, write_section
+from benchmarks.common import REPO, add_data_dir, data_root, percentile, sample_likes, write_section
 from recommender.engine import rules
 from recommender.engine.catalog import Catalog
 from recommender.engine.conversation import ServingCatalog, TurnInput, collect
@@ -447,17 +446,10 @@ DOMAIN_OF = {"movies": "movie", "products": "product"}
 
 
 def _sample_engine(seed: int) -> tuple[Catalog, HybridRanker]:
-    from recommender.sample_data import interactions_path, load_catalog
+    from recommender.sample_data import load_catalog
 
     records = load_catalog()
-    users, items = [], []
-    with open(interactions_path(), encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            # Views are too weak a signal; ratings below 4 are not likes.
-            if row["event"] == "view" or (row["event"] == "rating" and float(row["value"] or 0) < 4):
-                continue
-            users.append(row["user"])
-            items.append(row["item"])
+    users, items, _ = sample_likes()
     hybrid = _hybrid(InteractionData(users, items, items=records), seed)
     return hybrid.catalog, hybrid
 

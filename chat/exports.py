@@ -69,16 +69,21 @@ def person_key(kind: str, source: str, external_id: str, pk: int) -> str:
     return external_id if kind == Profile.Kind.IMPORTED and external_id else f"{kind}-{pk}"
 
 
+def _within(flt: ExportFilter, rows, time_field: str, domain_field: str):
+    """Return the rows whose time lies in the filter's dates and whose domain is the filter's (when it names one)."""
+    low, high = flt.bounds()
+    if low:
+        rows = rows.filter(**{f"{time_field}__gte": low})
+    if high:
+        rows = rows.filter(**{f"{time_field}__lt": high})
+    if flt.domain:
+        rows = rows.filter(**{domain_field: flt.domain})
+    return rows
+
+
 def event_rows(flt: ExportFilter) -> Iterator[dict]:
     """Yield one export row per stored feedback event in the filter, oldest first."""
-    low, high = flt.bounds()
-    events = Interaction.objects.all()
-    if low:
-        events = events.filter(occurred_at__gte=low)
-    if high:
-        events = events.filter(occurred_at__lt=high)
-    if flt.domain:
-        events = events.filter(item__domain=flt.domain)
+    events = _within(flt, Interaction.objects.all(), "occurred_at", "item__domain")
     rows = events.order_by("occurred_at", "pk").values_list(
         "pk",
         "kind",
@@ -135,14 +140,8 @@ def event_rows(flt: ExportFilter) -> Iterator[dict]:
 
 def reply_rows(flt: ExportFilter) -> Iterator[dict]:
     """Yield one row per thumbs up or down on an assistant reply in the filter (domain: the turn's)."""
-    low, high = flt.bounds()
-    replies = Message.objects.filter(role=Message.Role.ASSISTANT, rating__isnull=False)
-    if low:
-        replies = replies.filter(rated_at__gte=low)
-    if high:
-        replies = replies.filter(rated_at__lt=high)
-    if flt.domain:
-        replies = replies.filter(payload__understanding__domain=flt.domain)
+    replies = _within(flt, Message.objects.filter(role=Message.Role.ASSISTANT, rating__isnull=False), "rated_at",
+                      "payload__understanding__domain")
     rows = replies.order_by("rated_at", "pk").values_list(
         "pk",
         "rating",

@@ -12,6 +12,7 @@ from recommender.models import Interaction, Item
 from recommender.services.dialogues import conversation_pairs, dialogues_import
 from recommender.services.importers import ensure_profiles
 from recommender.services.training import model_train
+from tests.recommender.redial_lines import redial_line
 
 pytestmark = pytest.mark.django_db
 
@@ -32,14 +33,6 @@ def shop(settings, tmp_path):
                                        occurred_at="2026-01-01T00:00:00Z", origin="import")
     yield items
     selectors.reset_caches()
-
-
-def redial_line(cid: int, seeker_named: int, suggested: int) -> str:
-    return json.dumps({"conversationId": cid, "initiatorWorkerId": 1, "respondentWorkerId": 2,
-                       "messages": [{"senderWorkerId": 1, "text": f"I like @{seeker_named}"},
-                                    {"senderWorkerId": 2, "text": f"You should see @{suggested}"}],
-                       "movieMentions": {str(seeker_named): f"Film {seeker_named} ({1990 + seeker_named})",
-                                         str(suggested): f"Film {suggested} ({1990 + suggested})"}})
 
 
 def test_training_fits_the_comention_model_and_serving_uses_it(shop, tmp_path):

@@ -1,8 +1,6 @@
 """What `manage.py train` teaches the text encoder from the database: stored training dialogues and liked chats."""
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from chat.models import Conversation, Message
@@ -12,6 +10,7 @@ from recommender.models import Interaction, Item
 from recommender.services.dialogues import dialogues_import
 from recommender.services.importers import ensure_profiles
 from recommender.services.training import encoder_dialogues, model_train
+from tests.recommender.redial_lines import redial_line
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +30,6 @@ def shop(settings, tmp_path):
                                        occurred_at="2026-01-01T00:00:00Z", origin="import")
     yield items
     selectors.reset_caches()
-
-
-def redial_line(cid: int, named: int, suggested: int) -> str:
-    return json.dumps({"conversationId": cid, "initiatorWorkerId": 1, "respondentWorkerId": 2,
-                       "messages": [{"senderWorkerId": 1, "text": f"I like @{named}"},
-                                    {"senderWorkerId": 2, "text": f"You should see @{suggested}"}],
-                       "movieMentions": {str(named): f"Film {named} ({1990 + named})",
-                                         str(suggested): f"Film {suggested} ({1990 + suggested})"}})
 
 
 def test_encoder_dialogues_are_the_training_dialogues_text_and_never_the_development_split(shop, tmp_path):
