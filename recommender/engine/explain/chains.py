@@ -170,7 +170,7 @@ def _lead(kind: str, liked: bool, name: str, language: str) -> str:
     if kind == "content_similarity":
         return f"it is similar to {name}"
     if kind == "same_kind":
-        return f"it is the same kind as {name}"
+        return f"like {name}"
     return f"because you liked {name}" if liked else f"it relates to your history with {name}"
 
 
@@ -185,7 +185,9 @@ def chain_clause(chain: Mapping[str, Any], evidence: list[Evidence], language: s
     return (
         f"{lead}，{connection_text(via, language)}"
         if language == "zh"
-        else (f"{lead}, and {connection_text(via, language)}")
+        # "Like The Matrix (1999): both share the genres Sci-Fi and Thriller"
+        else (f"{lead}: {connection_text(via, language)}" if chain.get("from_kind") == "same_kind"
+              else f"{lead}, and {connection_text(via, language)}")
     )
 
 
