@@ -207,13 +207,9 @@ LESS_CUE = r"(?<![a-z0-9'])less(?!\s+than)(?![a-z0-9'])"
 # where the catalog has them; an exact filter the ranker can honour.
 AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]]]] = [
     (["less violent", "not violent", "non-violent", "nonviolent", "nothing violent", "too violent", "without violence",
-      "no violence", "less violence", "不要太暴力", "别太暴力", "不暴力", "没那么暴力", "不太暴力", "不那么暴力", "少点暴力",
-      "不要暴力"],
-     # Action carries most of a list's violence ("like The Matrix but less violent": Gattaca, Arrival), unless the
-     # words ask for it ("an action film, but less violent" keeps Action).
-     {"genres": ["Action", "Horror", "War"]}),
-    (["less gory", "not gory", "no gore", "too gory", "without gore", "less gore", "不血腥", "不要血腥", "别太血腥",
-      "不太血腥", "没有血腥"],
+      "no violence", "less gory", "not gory", "no gore", "too gory", "without gore", "less violence", "less gore",
+      "不要太暴力", "别太暴力", "不暴力", "没那么暴力", "不太暴力", "不那么暴力", "少点暴力", "不要暴力", "不血腥",
+      "不要血腥", "别太血腥", "不太血腥", "没有血腥"],
      {"genres": ["Horror", "War"]}),
     (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "不吓人", "别太吓人", "不要太吓人",
       "不要吓人", "不太吓人", "没那么吓人"],

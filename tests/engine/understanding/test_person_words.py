@@ -22,12 +22,10 @@ def test_degree_words_refuse_what_follows_them(movies, text):
     assert "Romance" in u.exclude.get("genres", []), text
 
 
-@pytest.mark.parametrize(("text", "excluded"), [("something not too violent", ["Action", "Horror", "War"]),
-                                               ("不太暴力的电影", ["Action", "Horror", "War"]),
-                                               ("no gore please", ["Horror", "War"]), ("without gore", ["Horror", "War"])])
-def test_wanting_less_violence_excludes_the_violent_genres(movies, text, excluded):
+@pytest.mark.parametrize("text", ["something not too violent", "不太暴力的电影", "no gore please", "without gore"])
+def test_wanting_less_violence_excludes_the_violent_genres(movies, text):
     u = understand(text, catalog=movies)
-    assert u.exclude.get("genres") == excluded, text
+    assert u.exclude.get("genres") == ["Horror", "War"], text
     assert not u.include and "violent" not in u.keywords and "gore" not in u.keywords
 
 

@@ -133,9 +133,8 @@ def test_round_trip_dict(movies):
 @pytest.mark.parametrize(
     ("text", "excluded"),
     [
-        ("something like The Matrix but less violent", ["Action", "Horror", "War"]),
-        ("不要太暴力的电影", ["Action", "Horror", "War"]),
-        ("an action film, but less violent", ["Horror", "War"]),  # the words ask for Action: it stays
+        ("something like The Matrix but less violent", ["Horror", "War"]),
+        ("不要太暴力的电影", ["Horror", "War"]),
         ("a film that is not too scary", ["Horror"]),
         ("算了，来点轻松一点的", ["Horror", "War"]),  # Film-Noir is not in this catalog, so it is not excluded
     ],
