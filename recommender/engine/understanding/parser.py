@@ -954,6 +954,9 @@ class Parser:
             else:
                 k = bisect.bisect_left(neg, clause_start)
                 m.negated = k < len(neg) and neg[k] < start_char
+                # "不要太暴力的电影": what follows 的 is the head noun the refusal describes, not what is refused.
+                if m.negated and "的" in low[max(p for p in neg[k:] if p < start_char):start_char]:
+                    m.negated = False
 
     def _choose_domain(self, attr_matches, context_domain) -> str | None:
         """Return the domain whose vocabulary the attribute words are read in."""

@@ -236,3 +236,12 @@ def test_limits_written_with_signs_are_read(movies, shop):
     assert understand("价格<200元的裙子", catalog=shop).ranges == {"price": [None, 200.0]}
     rated = understand("rating <4 please", catalog=movies)
     assert rated.ranges == {} and rated.keywords == []  # no rating attribute to filter on, and no word to look for
+
+
+@pytest.mark.parametrize(("text", "domain", "excluded"), [("不要太暴力的电影", "movie", {"genres": ["Horror", "War"]}),
+                                                          ("别太吓人的电影", "movie", {"genres": ["Horror"]})])
+def test_a_chinese_refusal_describes_the_noun_after_de_and_keeps_it(text, domain, excluded):
+    from recommender.sample_data import load_catalog
+
+    u = understand(text, catalog=CatalogIndex(load_catalog()))
+    assert u.domain == domain and u.exclude == excluded
