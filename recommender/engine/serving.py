@@ -200,7 +200,8 @@ class RecommenderBundle:
         """Return the hybrid's scoring and, when the conversation names items or nothing at all is known of the
         person, the scores as the conversation mix adds them up (see mixing)."""
         scored = self.hybrid.score_vector(x, query)
-        talk = self._talk(profile)
+        discussed = self._discussed(profile)
+        talk = self._talk(profile, discussed)
         if talk is None and x.any():  # a known history and nothing named: the trained model as it learned
             return scored, None
         talk = talk if talk is not None else np.zeros(self.catalog.n_items, dtype=np.float32)
@@ -212,7 +213,7 @@ class RecommenderBundle:
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
                           popularity=self._popularity[0], log_popularity=self._popularity[1],
-                          discussed=len(self._discussed(profile)))
+                          discussed=len(discussed))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
         if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:
@@ -229,12 +230,12 @@ class RecommenderBundle:
             return []
         return [i for i in profile.exclude if i not in profile.liked and i not in profile.disliked]
 
-    def _talk(self, profile: Profile | None) -> np.ndarray | None:
+    def _talk(self, profile: Profile | None, discussed: list[str]) -> np.ndarray | None:
         """Return the conversation's items as a graded vector: liked and disliked as stated, the others it named
         or suggested at half weight (what the co-mention model learned its contexts from); None when it names none."""
         if profile is None:
             return None
-        named = {i: NEUTRAL_WEIGHT for i in self._discussed(profile)}
+        named = {i: NEUTRAL_WEIGHT for i in discussed}
         talk = self.catalog.profile_vector(None, Profile(liked=profile.liked, disliked=profile.disliked,
                                                          history=named))
         return talk if talk.any() else None
