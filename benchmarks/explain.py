@@ -41,8 +41,8 @@ from recommender.engine.explain import (
     resolve_followup,
     shown_evidence,
 )
+from recommender.engine.explain.cited import HISTORY_KINDS, cited_evidence, lowers_score
 from recommender.engine.explain.lexicon import zh_forms
-from recommender.engine.explain.template import HISTORY_KINDS, cited_evidence, lowers_score
 from recommender.engine.llm import FakeBackend, LLMError, get_backend
 from recommender.engine.rankers import HybridRanker
 from recommender.engine.serving import RecommenderBundle

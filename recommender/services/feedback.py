@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from recommender.models import Interaction, Item, Profile, stated_in_chat  # noqa: F401  (importable from here)
+from recommender.models import Interaction, Item, Profile
 
 RATING_RANGE = (0.5, 5.0)
 ERROR_VALUE_NOT_FINITE = "The value must be a finite number."

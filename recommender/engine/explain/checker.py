@@ -11,6 +11,7 @@ from typing import Any
 from ..knowledge import KnowledgeGraph, chain_of, chain_problems
 from ..titles import TitleMatcher, has_cjk, normalize_quotes, title_forms, tokens
 from ..types import Evidence, ItemRecord
+from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, lowers_score
 from .lexicon import (
     EN_GENRE_SYNONYMS,
     EXPLORATION_WORDS_EN,
@@ -27,7 +28,7 @@ from .lexicon import (
     ZH_GENRES,
     zh_forms,
 )
-from .template import HISTORY_KINDS, LENGTH_BOUNDS, cited_evidence, is_neighbour, item_year, lowers_score, value_text
+from .template import LENGTH_BOUNDS, item_year, value_text
 
 # An attribute is vocabulary (genres, colours, categories) when it has few distinct short values;
 # free-text attributes such as user tags are too open to check word by word.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..types import Evidence, ScoredItem
-from .template import cited_evidence
+from .cited import cited_evidence
 
 
 def evidence_coverage(scored: ScoredItem, cited: list[Evidence] | None = None) -> float:

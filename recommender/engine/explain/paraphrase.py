@@ -11,7 +11,8 @@ from ..llm.base import LLMBackend, LLMError
 from ..rules import natural_title
 from ..types import Evidence, ItemRecord
 from .checker import check_explanation
-from .template import HISTORY_KINDS, cited_evidence, evidence_titles, explain_text, value_text, was_liked
+from .cited import HISTORY_KINDS, cited_evidence, was_liked
+from .template import evidence_titles, explain_text, value_text
 
 MAX_TOKENS = 60
 STOP = ("\n",)

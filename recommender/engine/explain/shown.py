@@ -11,8 +11,9 @@ from typing import Any
 
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
+from .cited import cited_evidence, lowers_score, merged_evidence
 from .lexicon import attribute_name
-from .template import _values, cited_evidence, lowers_score, merged_evidence, value_text
+from .template import _values, value_text
 
 MAX_SHOWN = 6
 ITEM_KINDS = ("liked_item", "history_item", "content_similarity")  # facts about another item, named by its title

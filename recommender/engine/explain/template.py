@@ -9,18 +9,9 @@ from ..rules import display_title as localized_title  # the one rule for the tit
 from ..rules import natural_title, number_text
 from ..titles import title_year
 from ..types import Evidence, ItemRecord
-from .cited import (  # noqa: F401  (the explanation's rules of citing, kept importable from here)
-    CITED_FACTS,
-    HISTORY_KINDS,
-    LIKED_FROM,
+from .cited import (
     MAX_LIKED,
-    MAX_SIMILAR,
-    NEIGHBOUR_SIMILARITY,
-    ZERO_WEIGHT_FACTS,
     cited_evidence,
-    is_neighbour,
-    lowers_score,
-    merged_evidence,
     was_liked,
 )
 from .lexicon import ZH_GENRES, attribute_name, zh_forms

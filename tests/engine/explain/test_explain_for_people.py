@@ -4,7 +4,8 @@ import re
 
 from recommender.engine import replies, rules
 from recommender.engine.explain import check_explanation, cited_in_text, explain_text, shown_evidence
-from recommender.engine.explain.template import NEIGHBOUR_SIMILARITY, value_text
+from recommender.engine.explain.cited import NEIGHBOUR_SIMILARITY
+from recommender.engine.explain.template import value_text
 from recommender.engine.rankers.base import DETAILS, POPULARITY_PENALTY
 from recommender.engine.types import Evidence, ItemRecord
 
