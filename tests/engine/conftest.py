@@ -13,6 +13,26 @@ CLUSTERS = [("Sci-Fi", "space rocket alien galaxy"), ("Romance", "love wedding h
 COLD_ID = "cold"
 COLD_TEXT = "quantum submarine odyssey beneath arctic ice"
 
+# A quick EASE + popularity version for the conversation tests (no tuning, no rating model).
+GROUPED_CONFIG = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
+
+
+def grouped_bundle(out_dir, records: dict[str, ItemRecord], groups: list[list[str]]):
+    """Return a trained, loaded version where six people per group liked the group's first two or three items, so
+    each group's items are one another's neighbours."""
+    from recommender.engine.serving import RecommenderBundle
+    from recommender.engine.training import train_bundle
+
+    users, items = [], []
+    for g, group in enumerate(groups):
+        for u in range(6):
+            for item in group[: 2 + u % 2]:
+                users.append(f"g{g}-{u}")
+                items.append(item)
+    train_bundle(InteractionData(users, items, items=list(records.values())), out_dir, config=GROUPED_CONFIG)
+    return RecommenderBundle.load(out_dir, reuse=False)
+
+
 # Small training configs for the dense components and for their scalable replacements (training.DEFAULT_CONFIG).
 SMALL = {"ease": {"l2": 5.0}, "ease_liked": {"l2": 5.0}, "itemknn": {"k": 10}, "rp3beta": {"k": 10},
          "mf": {"factors": 8, "epochs": 3, "lr": 0.02, "batch_size": 16}, "popularity": {}, "content": {}}

@@ -14,13 +14,11 @@ from recommender.engine.conversation import (
     collect,
     context_from_messages,
 )
-from recommender.engine.data import InteractionData
 from recommender.engine.llm import FakeBackend
 from recommender.engine.llm.turn import LLMSteps
-from recommender.engine.serving import RecommenderBundle
-from recommender.engine.training import train_bundle
 from recommender.engine.types import ItemRecord, Profile
 from recommender.engine.understanding import ConversationState
+from tests.engine.conftest import grouped_bundle
 
 FILMS = [
     ("1", "Toy Story (1995)", ["Animation", "Comedy"], 1995, ["玩具总动员"]),
@@ -37,7 +35,6 @@ FILMS = [
     ("12", "Home Alone (1990)", ["Comedy"], 1990, ["小鬼当家"]),
 ]
 GROUPS = [["3", "4", "5"], ["1", "6", "12"], ["2", "7", "11"]]
-FAST = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
 
 
 def records() -> dict[str, ItemRecord]:
@@ -53,16 +50,7 @@ def catalog() -> ServingCatalog:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    users, items = [], []
-    for g, group in enumerate(GROUPS):
-        for u in range(6):
-            for item in group[: 2 + u % 2]:
-                users.append(f"g{g}-{u}")
-                items.append(item)
-    data = InteractionData(users, items, items=list(records().values()))
-    out = tmp_path_factory.mktemp("models") / "v1"
-    train_bundle(data, out, config=FAST)
-    return RecommenderBundle.load(out, reuse=False)
+    return grouped_bundle(tmp_path_factory.mktemp("models") / "v1", records(), GROUPS)
 
 
 def turn_input(text, catalog, **kw) -> TurnInput:

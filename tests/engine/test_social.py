@@ -7,13 +7,11 @@ import pytest
 
 from recommender.engine import rules, social
 from recommender.engine.conversation import ServingCatalog, TurnInput, collect
-from recommender.engine.data import InteractionData
 from recommender.engine.explain.template import explain_text
-from recommender.engine.serving import RecommenderBundle
-from recommender.engine.training import train_bundle
 from recommender.engine.types import Evidence, ItemRecord, Profile
 from recommender.engine.understanding import ConversationState, understand
 from recommender.engine.understanding.social import read_social
+from tests.engine.conftest import grouped_bundle
 
 FILMS = [
     ("1", "Toy Story (1995)", ["Animation", "Comedy"], ["玩具总动员"]),
@@ -47,16 +45,7 @@ def catalog() -> ServingCatalog:
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    users, items = [], []
-    for g, group in enumerate(GROUPS):
-        for u in range(6):
-            for item in group[: 2 + u % 2]:
-                users.append(f"g{g}-{u}")
-                items.append(item)
-    out = tmp_path_factory.mktemp("models") / "v1"
-    config = {"components": {"ease": {"l2": 10.0}, "popularity": {}}, "tune": {}, "rating": None}
-    train_bundle(InteractionData(users, items, items=list(records().values())), out, config=config)
-    return RecommenderBundle.load(out, reuse=False)
+    return grouped_bundle(tmp_path_factory.mktemp("models") / "v1", records(), GROUPS)
 
 
 def context() -> social.SocialContext:
