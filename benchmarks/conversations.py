@@ -356,7 +356,7 @@ def pipeline_recommender(bundle, catalog, on_plan: Callable[[Any], None] | None 
         state = context_from_messages(others, catalog, learned=reading)
         plan = collect(TurnInput(text=messages[last]["content"] or "recommend something", state=state,
                                  catalog=catalog, bundle=bundle, k=min(k, 100), dialogue=others, learned=reading,
-                                 **turn_options))
+                                 always_list=True, **turn_options))
         if on_plan is not None:
             on_plan(plan)
         return [s.item_id for s in plan.items]

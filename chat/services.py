@@ -282,7 +282,7 @@ class TurnRun:
 
     def __init__(self, *, text: str, profile: Profile | None, conversation: Conversation | None, state: TurnState,
                  k: int, cancel: threading.Event | None, store: bool, dialogue: list[dict] | None = None,
-                 explore: bool = False):
+                 explore: bool = False, always_list: bool = False):
         self.text, self.profile, self.conversation, self.state = text, profile, conversation, state
         self.cancel, self.store, self.explore = cancel, store, explore
         bundle = serving.active_bundle()
@@ -301,6 +301,7 @@ class TurnRun:
             backend=enabled, k=k, llm=replace(serving.llm_steps(), rerank=self.llm_rerank), dialogue=dialogue,
             learned=learned_reading(bundle),
             social=lambda: social_selectors.social_context(profile=profile),  # read by a social request only
+            always_list=always_list,
         ))
         self.plan: TurnPlan | None = None
         self.choice: policy.Choice | None = None
@@ -421,20 +422,22 @@ class TurnRun:
 
 def turn_start(*, text: Any, profile: Profile | None, conversation: Conversation | None = None,
                state: TurnState | None = None, k: Any = DEFAULT_K, cancel: threading.Event | None = None,
-               store: bool = True, dialogue: list[dict] | None = None, explore: bool = False) -> TurnRun:
+               store: bool = True, dialogue: list[dict] | None = None, explore: bool = False,
+               always_list: bool = False) -> TurnRun:
     """Check the request, read what the turn needs and return it ready to run.
 
     With a conversation the turn continues its state and, when `store`, is stored with the new state when it
     ends. Likes stated in words are stored whenever `store` and a profile are given. `explore` (regenerate):
     the list is ranked under the exploring strategy, and the reply says it is a different selection; what the
-    conversation already showed is left out as for any repeated request. Raises TurnError.
+    conversation already showed is left out as for any repeated request. `always_list`: a question or small
+    talk is answered and the conversation's list follows (the REST recommend call). Raises TurnError.
     """
     text, k = request_check(text, k)
     if state is None:
         state = load_state(conversation.state if conversation else None,
                            conversation.language if conversation else "en")
     return TurnRun(text=text, profile=profile, conversation=conversation, state=state, k=k, cancel=cancel,
-                   store=store, dialogue=dialogue, explore=explore)
+                   store=store, dialogue=dialogue, explore=explore, always_list=always_list)
 
 
 # The earlier messages of a REST call read for context: the newest ones, up to this many times the message
@@ -459,7 +462,8 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     CONTEXT_MESSAGES_CHARS x CHATREC_MAX_MESSAGE_CHARS characters of them) build the context, the last user
     message is answered.
 
-    Stateless: nothing is stored.
+    Stateless: nothing is stored. The answer always holds a list: a question about an item or small talk is
+    answered in the reply, and the list the conversation supports so far follows.
     """
     last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=None)
     if last_user is None:
@@ -474,4 +478,4 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
                                     backend if getattr(backend, "enabled", False) else None,
                                     learned=learned_reading(serving.active_bundle()))
     return turn_start(text=messages[last_user]["content"], profile=profile, state=TurnState(context=context), k=k,
-                      store=False, dialogue=earlier).collect()
+                      store=False, dialogue=earlier, always_list=True).collect()

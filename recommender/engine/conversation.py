@@ -147,6 +147,9 @@ class TurnInput:
     # The person's connections, privacy-filtered (social.SocialContext, or a callable returning one, read only by a
     # social request), or None: not signed in.
     social: Any = None
+    # The caller asks for a list whatever the words ask (the REST recommend call): a question about an item or
+    # small talk is answered, and the list the conversation supports so far follows the answer.
+    always_list: bool = False
 
 
 # ---------------------------------------------------------------- outputs
@@ -412,9 +415,19 @@ class ConversationTurn:
             plan.suggestions = replies.suggestions(None, False, plan.language)
         else:
             self._recommend()
+        if inp.always_list and not plan.listing:
+            self._list_after_answer()
         if self._assist.report:
             plan.extra["llm"] = self._assist.report
         return plan
+
+    def _list_after_answer(self) -> None:
+        """Add the conversation's list to a turn that answered something else; the answer stays first."""
+        plan = self.result
+        intent, answer = plan.intent, plan.reply
+        self._recommend()
+        plan.intent = intent
+        plan.reply = f"{answer} {plan.reply}".strip() if plan.items else answer
 
     def _followup(self) -> ItemExplanation | None:
         """Return the answer to "why that one?" from the evidence stored when the list was shown, or None."""

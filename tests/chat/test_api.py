@@ -57,8 +57,18 @@ def test_recommend_returns_the_documented_shape(catalog, client):
 def test_recommend_answers_ask_info_and_chitchat(catalog, client):
     info = post(client, "/api/v1/recommend", {"messages": [{"role": "user", "content": "What year is Fargo from?"}]})
     assert info.json()["intent"] == "ask_info" and "1996" in info.json()["reply"]
+    assert info.json()["items"], "the recommend call lists items after answering the question"
     hello = post(client, "/api/v1/recommend", {"messages": [{"role": "user", "content": "hi there"}]})
-    assert hello.json()["intent"] == "chitchat" and hello.json()["items"] == []
+    assert hello.json()["intent"] == "chitchat" and hello.json()["items"]
+    assert not hello.json()["reply"].startswith("Here are"), "the greeting is answered before the list"
+
+
+def test_chat_answers_a_question_without_a_list(catalog):
+    from chat import services
+
+    run = services.turn_start(text="What year is Fargo from?", profile=None, store=False)
+    result = run.collect()
+    assert result.intent == "ask_info" and "1996" in result.reply and result.items == []
 
 
 def test_token_attributes_the_call_to_the_user(catalog, token_client):

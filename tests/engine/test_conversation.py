@@ -145,6 +145,18 @@ def test_ask_info_chitchat_and_chinese(catalog):
     assert zh.language == "zh" and zh.reply.startswith("为你挑了2部电影")
 
 
+def test_a_caller_that_always_wants_a_list_gets_the_answer_then_the_list(catalog, bundle):
+    turn = turn_input("What year did Titanic come out?", catalog, bundle=bundle, k=3)
+    turn.always_list = True
+    info = collect(turn)
+    assert info.intent == "ask_info" and info.reply.startswith("Titanic") and "1997" in info.reply
+    assert len(info.items) == 3 and info.listing
+    turn = turn_input("thanks!", catalog, bundle=bundle, k=3)
+    turn.always_list = True
+    thanks = collect(turn)
+    assert thanks.intent == "chitchat" and len(thanks.items) == 3
+
+
 def test_feedback_in_words_is_reported_for_storing_and_never_relisted(catalog, bundle):
     plan = collect(turn_input("I liked Fargo", catalog, bundle=bundle, k=3))
     assert plan.intent == "recommend" and plan.feedback == [{"item_id": "3", "kind": "like"}]
