@@ -83,6 +83,8 @@ def recommend_reply(n: int, summary: str, domain: str | None, language: str) -> 
         unit = DOMAIN_WORDS["zh"].get(domain or "", "个推荐")
         return f"为你挑了{n}{unit}（{summary}）：" if summary else f"为你挑了{n}{unit}："
     noun = DOMAIN_WORDS["en"].get(domain or "", "picks")
+    if n == 1:
+        return f"Here is 1 {noun[:-1]} for you ({summary}):" if summary else f"Here is 1 {noun[:-1]} you might enjoy:"
     return f"Here are {n} {noun} for you ({summary}):" if summary else f"Here are {n} {noun} you might enjoy:"
 
 

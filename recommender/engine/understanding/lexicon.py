@@ -346,6 +346,15 @@ OTHER_TASTE_VERBS = [
     "hates", "hated", "dislikes", "can't stand", "doesn't like", "didn't like",
     "喜欢", "爱看", "爱", "最爱", "迷", "推荐", "讨厌", "不喜欢", "受不了",
 ]
+# Saying that a filter does not matter drops it ("any year is fine", "the genre doesn't matter", "年代不限"): the
+# words that name a filter, each with the attributes it covers.
+ANY_VALUE_WORDS = {
+    "year": ["year"], "years": ["year"], "decade": ["year"], "era": ["year"], "release date": ["year"],
+    "genre": ["genres"], "genres": ["genres"], "kind": ["genres", "category"], "type": ["genres", "category"],
+    "category": ["category"], "price": ["price"], "budget": ["price"], "brand": ["brand"],
+    "年代": ["year"], "年份": ["year"], "类型": ["genres", "category"], "题材": ["genres"], "风格": ["genres"],
+    "种类": ["category"], "价格": ["price"], "价钱": ["price"], "预算": ["price"], "品牌": ["brand"],
+}
 # Accepting an offer to loosen a filter ("shall I drop it?"): these phrases anywhere in the answer ...
 LOOSEN_CUES = [
     "drop it", "drop that", "drop the", "remove it", "remove that", "loosen", "relax it", "relax that", "without it",

@@ -44,6 +44,18 @@ def _alternatives(words: list[str]) -> str:
 
 # A yes-word that begins the answer and is a word of its own: "好的", "ok fine", not "好看的" or "yesterday".
 _LOOSEN_ANSWER = re.compile(r"\s*(?:" + _alternatives(lx.LOOSEN_ANSWERS) + r")(?![a-z0-9\u4e00-\u9fff])")
+# "any year is fine", "the genre doesn't matter", "don't mind the price", "whatever decade"; "年代不限", "什么类型都行".
+_EN_ANY = _alternatives([w for w in lx.ANY_VALUE_WORDS if not is_cjk(w[0])])
+_ZH_ANY = _alternatives([w for w in lx.ANY_VALUE_WORDS if is_cjk(w[0])])
+_ANY_VALUE = re.compile(
+    r"(?<![a-z0-9'])(?:any|whatever|whichever) (?P<a>" + _EN_ANY + r")s?(?![a-z0-9'])(?! (?:of|after|before|since|"
+    r"from|between|in|under|over|below|above))"
+    r"|(?<![a-z0-9'])(?:the )?(?P<b>" + _EN_ANY + r")s? (?:doesn't|does not|don't|do not|won't|will not) matter"
+    r"|(?<![a-z0-9'])no matter (?:the|what) (?P<c>" + _EN_ANY + r")"
+    r"|(?<![a-z0-9'])(?:don't|do not|didn't) (?:really )?(?:mind|care about|care which) (?:the |what |which )?"
+    r"(?P<d>" + _EN_ANY + r")"
+    r"|(?P<e>" + _ZH_ANY + r")(?:不限|无所谓|随便|都行|都可以|都好|没关系)|不限(?P<f>" + _ZH_ANY + r")"
+    r"|什么(?P<g>" + _ZH_ANY + r")都(?:行|可以|好)")
 # Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
 _OTHER_TASTE = re.compile(
     r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
@@ -534,6 +546,7 @@ class Parser:
         # taste, "my sister loves") blanked out, so that "A Bad Moms Christmas" is not criticism and "Who Framed
         # Roger Rabbit" is not a question.
         self._blank_names(t)
+        self._read_dropped(t)
         cues = self._read_intent(t, attr_matches)
         self._read_items(t, cues)
         self._settle(t.u, structured, chosen, t.said, t.state)
@@ -796,7 +809,7 @@ class Parser:
         u.loosen = self._loosens(said, state)
         if _has_phrase(said, lx.OFF_TOPIC) and not (slots or refs):
             intent = "chitchat"
-        elif u.loosen:
+        elif u.loosen or u.drop:
             intent = "recommend"  # "yes, drop it" after "shall I drop it?": the filter goes and the list comes
         elif _has_phrase(said, _ABOUT_ME) and cues.has_question and not (
                 refs or cues.request or (slots and state.recommending)):
@@ -837,6 +850,13 @@ class Parser:
             u.ask_field = cues.ask_field
         return cues
 
+    def _read_dropped(self, t: TurnText) -> None:
+        """Note the filters the turn says do not matter ("any year is fine"); their words say nothing else."""
+        for m in _ANY_VALUE.finditer(t.said):
+            word = next(g for g in m.groups() if g)
+            t.u.drop += [attr for attr in lx.ANY_VALUE_WORDS[word] if attr not in t.u.drop]
+            t.take(m.start(), m.end())
+
     def _loosens(self, said: str, state: ConversationState) -> bool:
         """Return whether the turn accepts the assistant's offer to drop a filter ("yes", "drop it", "好的", "行")."""
         if not state.offered_relax:
@@ -853,7 +873,7 @@ class Parser:
         # A reaction with no item named is about the suggestion in focus ("loved it", "看过了，不喜欢").
         if not refs and focus and intent != "chitchat" and not u.unknown_titles and (
                 (cues.pronoun and (intent == "ask_info" or cues.reacted or _SIMILAR_TO_PRONOUN.search(said)))
-                or (cues.reacted and not cues.slots and not cues.more and not cues.request
+                or (cues.reacted and not cues.slots and not cues.more and not cues.request and not u.drop
                     and state.awaiting_reaction)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
         others = {idx for idx, ref in refs if ref.via != "context" and idx < len(tokens) and any(

@@ -53,6 +53,8 @@ class Understanding:
     more: bool = False
     # The turn accepts the assistant's offer to drop a filter ("yes, drop it", "好的"): the state loosens it.
     loosen: bool = False
+    # Attributes whose filters the person says do not matter ("any year is fine", "类型不限"): the state drops them.
+    drop: list[str] = field(default_factory=list)
     # The domain this turn is about (stated, or that of the items or vocabulary it names); a new one resets the topic.
     topic_domain: str | None = None
     # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.

@@ -157,6 +157,11 @@ class ConversationState:
             return
         if u.loosen and offered:
             changed["loosened"] = self.loosen(offered)
+        if u.drop:  # "any year is fine": the wishes on those attributes go, refusals stay
+            held = {attr: True for attr in u.drop}
+            dropped = self.loosen({"include": held, "ranges": held})
+            if any(dropped.values()):
+                changed["loosened"] = {**changed.get("loosened", {}), **dropped}
         self._merge_wishes(u)
         if u.domain:
             self.domain = u.domain

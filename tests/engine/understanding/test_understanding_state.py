@@ -88,3 +88,28 @@ def test_positions_outside_the_list_resolve_to_nothing():
     assert s.item_at(1) is None
     s.set_last_items(["x"])
     assert s.item_at(2) is None and s.item_at(-1) == "x"
+
+
+def test_saying_a_filter_does_not_matter_drops_the_wish_and_keeps_refusals():
+    s = ConversationState()
+    s.apply(rec(include={"genres": ["Comedy"]}, exclude={"genres": ["Romance"]}, ranges={"year": [1980, 1989]}))
+    s.apply(rec(drop=["year"]))
+    assert s.ranges == {} and s.include == {"genres": ["Comedy"]}
+    assert s.changed["loosened"]["ranges"] == {"year": [1980, 1989]}
+    s.apply(rec(drop=["genres", "category"]))
+    assert s.include == {} and s.exclude == {"genres": ["Romance"]}
+    s.apply(rec(drop=["price"]))
+    assert "loosened" not in s.changed, "nothing held, nothing said to be dropped"
+
+
+def test_the_words_that_say_a_filter_does_not_matter(movies):
+    cases = {
+        "but any year is good": ["year"], "the year doesn't matter": ["year"], "whatever decade": ["year"],
+        "I don't mind the genre": ["genres"], "any genre is fine": ["genres"], "any type is ok": ["genres", "category"],
+        "年代不限": ["year"], "什么类型都行": ["genres", "category"], "题材无所谓": ["genres"],
+    }
+    for text, attrs in cases.items():
+        u = understand(text, catalog=movies)
+        assert u.drop == attrs and u.intent == "recommend", text
+    for text in ("any film from any year after 1990", "comedies from the 90s", "I like any kind of comedy"):
+        assert understand(text, catalog=movies).drop == [], text
