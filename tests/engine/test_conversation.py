@@ -270,3 +270,29 @@ def test_a_named_item_keeps_the_list_in_its_domain():
     mixed = ServingCatalog.build(items, {"p1": 50.0, "p2": 40.0, "4": 1.0})
     plan = collect(turn_input("something like Fargo", mixed, k=5))
     assert plan.items and all(items[s.item_id].domain == "movie" for s in plan.items)
+
+
+@pytest.mark.parametrize("first, then, bound", [
+    ("comedies", "anything newer?", "after"), ("喜剧", "有没有新一点的", "after"), ("comedies", "older ones please", "before"),
+])
+def test_newer_and_older_are_read_against_what_the_conversation_is_about(catalog, first, then, bound):
+    state = ConversationState()
+    shown = collect(turn_input(first, catalog, state=state, k=4)).items
+    years = sorted(catalog.records[s.item_id].attributes["year"] for s in shown)
+    middle = years[len(years) // 2]
+    plan = collect(turn_input(then, catalog, state=state, k=4))
+    low, high = state.constraints().ranges["year"]
+    assert (low, high) == ((middle + 1, None) if bound == "after" else (None, middle - 1))
+    assert plan.items and all("Comedy" in catalog.records[s.item_id].attributes["genres"] for s in plan.items)
+    assert "newer" not in state.keywords and "older" not in state.keywords
+
+
+def test_newer_than_a_liked_film_and_older_people_are_not_years(catalog):
+    state = ConversationState()
+    collect(turn_input("I loved Alien", catalog, state=state, k=4))
+    collect(turn_input("something more recent", catalog, state=state, k=4))
+    assert state.constraints().ranges["year"] == (1980, None)
+    other = ConversationState()
+    collect(turn_input("comedies", catalog, state=other, k=4))
+    collect(turn_input("my older brother loves Jaws", catalog, state=other, k=4))
+    assert "year" not in other.constraints().ranges

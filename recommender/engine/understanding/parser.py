@@ -56,6 +56,14 @@ _ANY_VALUE = re.compile(
     r"(?P<d>" + _EN_ANY + r")"
     r"|(?P<e>" + _ZH_ANY + r")(?:不限|无所谓|随便|都行|都可以|都好|没关系)|不限(?P<f>" + _ZH_ANY + r")"
     r"|什么(?P<g>" + _ZH_ANY + r")都(?:行|可以|好)")
+# "anything newer?", "older ones", "有没有新一点的": newer or older than what the conversation is about ("newer than
+# 2000" is a range of its own; "my older brother" is a person).
+_RELATIVE_AGE = re.compile(
+    r"(?<![a-z0-9'])(?P<new>newer|more recent|more modern)(?![a-z0-9'])(?! than)"
+    r"|(?<![a-z0-9'])(?P<old>older|more classic)(?![a-z0-9'])(?! than| brother| sister| son| daughter| kid| child"
+    r"| people| person| viewer| audience| folk| relative| cousin)"
+    r"|(?P<znew>新一点|新一些|更新一点|更新的|近一点|近一些|较新|新点)"
+    r"|(?P<zold>老一点|老一些|更老|旧一点|旧一些|早一点|早一些|更早|老点)")
 # Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
 _OTHER_TASTE = re.compile(
     r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
@@ -547,6 +555,7 @@ class Parser:
         # Roger Rabbit" is not a question.
         self._blank_names(t)
         self._read_dropped(t)
+        self._read_relative_age(t)
         cues = self._read_intent(t, attr_matches)
         self._read_items(t, cues)
         self._settle(t.u, structured, chosen, t.said, t.state)
@@ -856,6 +865,23 @@ class Parser:
             word = next(g for g in m.groups() if g)
             t.u.drop += [attr for attr in lx.ANY_VALUE_WORDS[word] if attr not in t.u.drop]
             t.take(m.start(), m.end())
+
+    def _read_relative_age(self, t: TurnText) -> None:
+        """Read "anything newer?" / "older ones" as a year range beyond the middle year of what the conversation is
+        about: the items the person liked ("like Alien, but newer"), else the last list, else the items named;
+        without any, the words stay keywords."""
+        m = _RELATIVE_AGE.search(t.said)
+        if m is None or t.refs or "year" in t.u.ranges:
+            return
+        state = t.state
+        years = sorted(y for y in (self.catalog.year_of(i) for i in (state.liked or state.last_items
+                                                                      or list(state.mentions))) if y)
+        if not years:
+            return
+        middle = years[len(years) // 2]
+        newer = bool(m.group("new") or m.group("znew"))
+        t.u.ranges["year"] = (middle + 1, None) if newer else (None, middle - 1)
+        t.take(m.start(), m.end())
 
     def _loosens(self, said: str, state: ConversationState) -> bool:
         """Return whether the turn accepts the assistant's offer to drop a filter ("yes", "drop it", "好的", "行")."""
