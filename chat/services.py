@@ -325,8 +325,12 @@ class TurnRun:
             intent=understood.intent, language=understood.language, understanding=understood.understanding,
             history_items=history, returning=bool(history) or bool(self.state.shown),
             catalog_size=len(inp.catalog.records), popularity=serving.item_popularity())
-        choice = policy.forced_choice("explore", context) if self.explore else policy.strategy_choose_for(
-            context, llm_rerank=self.llm_rerank)
+        if self.explore:
+            choice = policy.forced_choice("explore", context)
+        elif not self.store:  # nothing is logged, so no feedback could reward a draw: the best-rated strategy
+            choice = policy.best_choice(context, llm_rerank=self.llm_rerank)
+        else:
+            choice = policy.strategy_choose_for(context, llm_rerank=self.llm_rerank)
         # With a model ranking, re-ranking is one of the policy's arms: the LLM reorders only the turns it drew.
         inp.strategy, inp.llm = choice.arm, replace(inp.llm, rerank=False)
         return choice

@@ -51,6 +51,14 @@ def strategy_choose_for(context: dict, *, llm_rerank: bool = False,
                   probabilities={name: round(float(p), 6) for name, p in zip(model.names, probs)})
 
 
+def best_choice(context: dict, *, llm_rerank: bool = False) -> Choice:
+    """Return the strategy the policy currently rates best in this context, with no exploration: for a list whose
+    feedback can never reach the policy (a stateless call logs nothing), a random draw would only cost quality.
+    Ties (no evidence yet) go to the first arm, the default strategy. Kept out of off-policy evaluation."""
+    model = policy_model(bandit.offered_arms(llm_rerank=llm_rerank))
+    return forced_choice(model.greedy(contextual.context_vector(context)), context)
+
+
 def forced_choice(arm: str, context: dict) -> Choice:
     """Return a choice the policy did not make (kept out of off-policy evaluation)."""
     return Choice(arm=arm, propensity=1.0, probabilities={arm: 1.0}, context=context, forced=True)

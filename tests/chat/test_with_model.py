@@ -164,3 +164,27 @@ def test_drawing_the_rerank_arm_runs_the_llm_and_other_arms_do_not(trained, gues
     assert second[:2] == [first[1], first[0]]  # the LLM's "2, 1" over the same candidates
     shown = ShownList.objects.get(conversation=conversation)
     assert (shown.arm, shown.propensity) == (bandit.LLM_RERANK, 0.2)
+
+
+def test_a_stateless_call_ranks_with_the_best_rated_strategy_and_never_draws(trained, monkeypatch):
+    """Nothing of a REST call is logged, so exploring there would cost quality and teach the policy nothing."""
+    from recommender.engine import contextual
+    from recommender.models import PolicyState, ShownList
+    from recommender.services.policy import POLICY, policy_model
+
+    def no_draw(context, **offered):
+        raise AssertionError("a stateless call drew a strategy")
+
+    monkeypatch.setattr(services.policy, "strategy_choose_for", no_draw)
+    messages = [{"role": "user", "content": "recommend something"}]
+    fresh = services.recommend_from_messages(messages=messages, profile=None, k=3)
+    assert fresh.strategy == "balanced", "before any evidence the default strategy serves"
+    # Teach the policy that popular-first pays in every context; the next call follows it.
+    model = policy_model()
+    for _ in range(30):
+        for arm in model.names:
+            model.update(arm, contextual.context_vector({}) + 1.0, 1.0 if arm == "popular-first" else -1.0)
+    PolicyState.objects.update_or_create(policy=POLICY, defaults={"state": model.to_state()})
+    taught = services.recommend_from_messages(messages=messages, profile=None, k=3)
+    assert taught.strategy == "popular-first" and taught.items
+    assert not ShownList.objects.exists()
