@@ -165,7 +165,7 @@ def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[
     """Return "like X, it is Action and Sci-Fi" (or "of the same kind: ..." when X is already named).
 
     Kinds a chain's clause already said (said, case-folded) are left out: "both share the genre Action" needs
-    no "it is also Action" after it.
+    no "both are also Action" after it.
     """
     zh = language == "zh"
     out = []
@@ -179,7 +179,8 @@ def _same_kind_clauses(evs: list[Evidence], language: str, catalog_titles: dict[
             joined = "、".join(kinds) + ("片" if all(str(v).casefold() in ZH_GENRES for v in values) else "")
             out.append(f"同为{joined}" if named in taken else f"它和{named}一样是{joined}")
         else:
-            out.append(f"it is also {_join(kinds, language)}" if named in taken
+            # The named item was already said: the kinds are ones they share ("both are also Action").
+            out.append(f"both are also {_join(kinds, language)}" if named in taken
                        else f"like {named}, it is {_join(kinds, language)}")
         taken.append(named)
     return out

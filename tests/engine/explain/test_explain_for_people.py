@@ -192,6 +192,6 @@ def test_likeness_to_a_named_item_is_said_as_its_kind_not_as_a_request():
     alone = explain_text(alien, [same], language="en")
     assert "ike The Matrix (1999), it is Sci-Fi" in alone and "request" not in alone
     both = explain_text(alien, [liked, same], language="en")
-    assert both.count("The Matrix") == 1 and "it is also Sci-Fi" in both
+    assert both.count("The Matrix") == 1 and "both are also Sci-Fi" in both
     zh = explain_text(alien, [liked, same], language="zh")
     assert "同为" in zh and "要求" not in zh
