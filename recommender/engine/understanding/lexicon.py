@@ -37,6 +37,7 @@ ATTRIBUTE_SYNONYMS: dict[str, dict[str, list[str]]] = {
         "rpg": ["rpg", "role-playing", "角色扮演"], "survival": ["survival", "生存"], "sandbox": ["sandbox", "沙盒"],
         "platformer": ["platformer", "平台跳跃"], "open world": ["open world", "open-world", "开放世界"],
         "multiplayer": ["multiplayer", "多人"], "co-op": ["co-op", "coop", "cooperative", "合作"],
+        "family": ["family", "family-friendly", "全家", "合家欢", "一家人", "亲子"], "party": ["party", "派对", "聚会"],
         "roguelike": ["roguelike", "肉鸽"], "indie": ["indie", "独立游戏"], "farming": ["farming", "种田"],
         "dystopia": ["dystopia", "dystopian", "反乌托邦"], "cyberpunk": ["cyberpunk", "赛博朋克"],
         "nonfiction": ["nonfiction", "non-fiction", "非虚构"], "history": ["history", "historical", "历史"],

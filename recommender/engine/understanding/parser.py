@@ -104,12 +104,16 @@ _REQUEST_IN_QUESTION = ["suggest", "recommend", "like", "similar", "lines of", "
 _ASKED_IF_SEEN = re.compile(r"\b(have|did|do|had) you (ever |already )?(seen|see|watched|watch|heard)\b|\byou seen\b|你看过")
 
 
+_OPENS_WITH_SEEN = re.compile(r"\s*(?:already )?(?:seen|watched|saw)\b(?! (?:any|anything|something|nothing)\b)")
+
+
 def _seen_state(low: str) -> str | None:
     """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None."""
     low = _ASKED_IF_SEEN.sub(" ", low)
     if _has_phrase(low, lx.UNSEEN_CUES):
         return "unseen"
-    return "seen" if _has_phrase(low, lx.SEEN_CUES) else None
+    # "Seen Contact and Gattaca, anything similar?": a message that opens with the verb says the speaker saw them.
+    return "seen" if _has_phrase(low, lx.SEEN_CUES) or _OPENS_WITH_SEEN.match(low) else None
 
 
 @dataclass
@@ -941,6 +945,9 @@ class Parser:
     def _reactions(self, refs, seen_state: str | None, accepted: bool, worded: set[int], said: str, tokens) -> None:
         """Mark reactions: seen (sentiment only from the words), or not seen yet and willing (accepted). With several
         items named, "seen" marks those in the sentence that says it ("I've seen Contact and Gattaca already")."""
+        # "something similar" asks for more like them; only words of liking say the person liked them.
+        explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
+                        or _NEGATED_LIKE.search(said))
         if len({r.item_id for _, r in refs}) != 1:
             if seen_state == "seen":
                 named = [(idx, ref) for idx, ref in refs if ref.via != "context" and idx < len(tokens)]
@@ -948,11 +955,9 @@ class Parser:
                 # "Pulp Fiction and Reservoir Dogs? I've seen both": a sentence of its own says it of them all.
                 for _, ref in marked or named:
                     ref.reaction = "seen"
-                    if id(ref) not in worded:
+                    if id(ref) not in worded or not explicit:
                         ref.sentiment = "neutral"  # seen, and nothing said about liking it
             return  # one other reaction, several items: which is which is not clear
-        explicit = bool(_has_phrase(said, lx.LIKE_WORDS) or _has_phrase(said, lx.DISLIKE_WORDS)
-                        or _NEGATED_LIKE.search(said))
         for _, ref in refs:
             if seen_state == "unseen":
                 if ref.sentiment == "disliked":
