@@ -18,7 +18,7 @@ from .knowledge import KnowledgeGraph
 from .likeness import KindIndex
 from .metrics import topk_indices
 from .mixing import ConversationMix, MixInputs, dialogue_share, max_magnitude, mix_parts
-from .rankers.base import Ranker, ScoredVector, load_model
+from .rankers.base import QUERY, Ranker, ScoredVector, load_model
 from .rankers.comention import CoMentionRanker
 from .rating import RatingModel
 from .rules import NEUTRAL_WEIGHT
@@ -185,8 +185,8 @@ class RecommenderBundle:
         found = self._evidence(x, query, top, constraints, scored, fused) if with_evidence else [[] for _ in top]
         sources = dict(scored.sources)
         if fused is not None:  # the parts keep summing to the score a strategy re-weights
-            sources = {k: v * fused.hybrid_scale for k, v in sources.items()} if x.any() else {
-                k: v * fused.hybrid_scale for k, v in sources.items() if k != "popularity"}
+            # Nothing known of the person: only the words' match is the model's part (see _fused).
+            sources = {k: v * fused.hybrid_scale for k, v in sources.items() if x.any() or k == QUERY}
             sources["comention"] = fused.parts["comention"]
             sources["likeness"] = fused.parts["likeness"]
             if "retrieval" in fused.parts:
@@ -207,9 +207,10 @@ class RecommenderBundle:
         talk = talk if talk is not None else np.zeros(self.catalog.n_items, dtype=np.float32)
         raw = scored.scores.astype(np.float64)
         if not x.any():
-            # Nothing known of the person: the learned weights' popularity correction (fitted for people with a
-            # history) would rank the least-known items first; the mix's own popularity leads instead.
-            raw = raw - scored.sources.get("popularity", 0.0)
+            # Nothing known of the person: the collaborative components have only their item biases to say and the
+            # learned popularity correction (fitted for people with a history) would rank the least-known items
+            # first; the words' match is the model's part, and the mix adds its own popularity.
+            raw = scored.sources.get(QUERY, np.zeros_like(raw)).astype(np.float64)
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
                           popularity=self._popularity[0], log_popularity=self._popularity[1],

@@ -196,3 +196,17 @@ def test_history_positions_are_reused_only_for_a_vector_that_cannot_change():
     y[0] = 1.0
     y.flags.writeable = False
     assert history_indices(y).tolist() == [0, 3, 7, 9]
+
+
+def test_words_from_nobody_are_ranked_by_how_well_items_match_them(trained):
+    """With nothing known of the person the collaborative components have only item biases to add; the words'
+    match is the model's part, and the parts still sum to the score."""
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    bundle.hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2, "content": 1.0, "query": 1.0}
+    recs = bundle.recommend(profile=Profile(query_text="space galaxy stars"), n=5)
+    assert recs
+    for rec in recs:
+        assert not {"ease", "rp3beta"} & set(rec.sources), rec.sources
+        assert sum(rec.sources.values()) == pytest.approx(rec.score, rel=1e-4, abs=1e-5)
+    matched = [r for r in recs if r.sources.get("query", 0) > 0]
+    assert len(matched) >= 3
