@@ -148,7 +148,8 @@ class TurnInput:
     # social request), or None: not signed in.
     social: Any = None
     # The caller asks for a list whatever the words ask (the REST recommend call): a question about an item or
-    # small talk is answered, and the list the conversation supports so far follows the answer.
+    # small talk is answered, and the list the conversation supports so far follows the answer (a question about
+    # people, "who shares my taste?", gets no list beside its answer).
     always_list: bool = False
 
 
@@ -415,8 +416,8 @@ class ConversationTurn:
             plan.suggestions = replies.suggestions(None, False, plan.language)
         else:
             self._recommend()
-        if inp.always_list and not plan.listing:
-            self._list_after_answer()
+        if inp.always_list and not plan.listing and plan.intent in (rules.CHITCHAT, rules.ASK_INFO):
+            self._list_after_answer()  # a social answer (who shares my taste) is about people: no list beside it
         if self._assist.report:
             plan.extra["llm"] = self._assist.report
         return plan
