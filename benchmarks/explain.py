@@ -236,9 +236,13 @@ class Audit:
 
 
 def _untranslatable_words(records) -> set[str]:
-    """Return the words of attribute values that have no Chinese name (brands, "IMAX"): kept as written."""
+    """Return the words of attribute values that have no Chinese name (brands, "IMAX") and the Latin words of the
+    catalog's own Chinese descriptions ("FBI探员"): kept as written."""
     out: set[str] = set()
     for record in records:
+        chinese = re.search(r"[\u4e00-\u9fff].*", getattr(record, "description", "") or "", re.S)
+        if chinese:
+            out.update(w.casefold() for w in _LATIN.findall(chinese.group()))
         for raw in record.attributes.values():
             for value in raw if isinstance(raw, (list, tuple)) else [raw]:
                 if isinstance(value, str) and value.strip() and not zh_forms(value):

@@ -14,7 +14,7 @@ from typing import Any
 from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, friends_of
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
-from .cited import HISTORY_KINDS, cited_evidence, was_liked
+from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, was_liked
 from .lexicon import ZH_GENRES, zh_forms
 
 SHOWN_ENTITIES = 2  # entities a reply and its drawing show of a chain
@@ -159,8 +159,11 @@ def connection_text(via: list[dict], language: str) -> str:
     return "，".join(phrases) if language == "zh" else " and ".join(phrases)
 
 
-def _lead(kind: str, liked: bool, name: str, language: str) -> str:
-    """Return the clause that names the chain's first item by how the evidence knows it."""
+def _lead(kind: str, liked: bool, name: str, language: str, neighbour: bool = True) -> str:
+    """Return the clause that names the chain's first item by how the evidence knows it; a text likeness too weak
+    to make the item a neighbour of the first one says only that they connect (the chain says how)."""
+    if kind == "content_similarity" and not neighbour:
+        return f"它和{name}有关联" if language == "zh" else f"it connects to {name}"
     if language == "zh":
         if kind == "content_similarity":
             return f"它的内容与{name}相似"
@@ -181,7 +184,8 @@ def chain_clause(chain: Mapping[str, Any], evidence: list[Evidence], language: s
         return None
     anchor = next((e for e in evidence if e.item_id == chain.get("from") and e.kind == chain.get("from_kind")), None)
     liked = anchor is not None and was_liked(anchor)
-    lead = _lead(str(chain.get("from_kind")), liked, name, language)
+    neighbour = anchor is not None and is_neighbour(anchor)
+    lead = _lead(str(chain.get("from_kind")), liked, name, language, neighbour)
     return (
         f"{lead}，{connection_text(via, language)}"
         if language == "zh"

@@ -165,3 +165,20 @@ def test_a_malformed_stored_chain_draws_nothing_rather_than_failing():
     assert chain_view([{"kind": "chain", "value": "not a chain"}, {"kind": "liked_item"}], BY_ID, "en") is None
     broken = {"kind": "chain", "weight": 0.0, "value": {"item": "9", "from": "6", "via": [{"relation": "tag"}]}}
     assert chain_view([broken], BY_ID, "en") is None  # no entity it could draw, no friend
+
+
+def test_a_text_likeness_too_weak_for_a_neighbour_is_not_called_similar():
+    """A chain that starts from weak text likeness says the items connect, and the checker passes it; a strong
+    one may say "similar"."""
+    from recommender.engine.explain.cited import NEIGHBOUR_SIMILARITY
+
+    graph = KnowledgeGraph.build(RECORDS)
+    for value, similar in ((NEIGHBOUR_SIMILARITY / 2, False), (min(1.0, NEIGHBOUR_SIMILARITY * 1.5), True)):
+        weak = Evidence(kind="content_similarity", weight=0.3, item_id="1", title=BY_ID["1"].title, value=value,
+                        detail="similar text to an item you liked")
+        evidence = [weak] + attach_chain(graph, "3", [weak])
+        for language, word in (("en", "similar"), ("zh", "相似")):
+            text = explain_text(BY_ID["3"], evidence, language=language,
+                                catalog_titles={"1": "Alien (1979)" if language == "en" else "异形"})
+            assert (word in text) == similar, text
+            assert check_explanation(text, BY_ID["3"], evidence, RECORDS, language=language) == [], text
