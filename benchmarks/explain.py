@@ -240,9 +240,9 @@ def _untranslatable_words(records) -> set[str]:
     catalog's own Chinese descriptions ("FBI探员"): kept as written."""
     out: set[str] = set()
     for record in records:
-        chinese = re.search(r"[\u4e00-\u9fff].*", getattr(record, "description", "") or "", re.S)
-        if chinese:
-            out.update(w.casefold() for w in _LATIN.findall(chinese.group()))
+        for sentence in re.split(r"(?<=[.!?。！？])\s*", getattr(record, "description", "") or ""):
+            if re.search(r"[\u4e00-\u9fff]", sentence):
+                out.update(w.casefold() for w in _LATIN.findall(sentence))
         for raw in record.attributes.values():
             for value in raw if isinstance(raw, (list, tuple)) else [raw]:
                 if isinstance(value, str) and value.strip() and not zh_forms(value):
