@@ -186,7 +186,8 @@ class RecommenderBundle:
         sources = dict(scored.sources)
         if fused is not None:  # the parts keep summing to the score a strategy re-weights
             # Nothing known of the person: only the words' match is the model's part (see _fused).
-            sources = {k: v * fused.hybrid_scale for k, v in sources.items() if x.any() or k == QUERY}
+            known = bool(x.any())
+            sources = {k: v * fused.hybrid_scale for k, v in sources.items() if known or k == QUERY}
             sources["comention"] = fused.parts["comention"]
             sources["likeness"] = fused.parts["likeness"]
             if "retrieval" in fused.parts:
