@@ -183,6 +183,10 @@ def _lists(expect: Mapping[str, Any], state: ConversationState, plans: list[Turn
             have = have if isinstance(have, list) else [have]
             if not set(values) <= set(have):
                 out.append(f"{item_id} lacks {attr} {values} (has {have})")
+    domain = expect.get("domain")
+    if domain and not listed:
+        out.append("the last reply lists nothing")
+    out += [f"{i} is not in the {domain} domain" for i in listed if domain and catalog.records[i].domain != domain]
     ever = {s.item_id for plan in plans for s in plan.items}
     out += [f"{i} was listed" for i in expect.get("not_listed", []) if i in ever]
     if "offered" in expect:

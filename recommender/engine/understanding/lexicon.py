@@ -184,6 +184,12 @@ DISLIKE_WORDS = [
     "cheesy", "corny", "isn't my cup of tea", "isnt my cup of tea", "isn't my thing", "isnt my thing", "isnt for me",
     "isn't for me", "wasn't for me", "wasnt for me", "wasn't fond", "wasnt fond", "not fond", "not too fond",
     "can't stand", "cant stand", "cannot stand", "can't bear", "couldn't stand", "dull", "受不了", "接受不了", "不爱看",
+    # Too much of an intensity, or not getting through it, is a complaint about the item ("Alien was too creepy",
+    # "fell asleep during 2001", "《异形》太吓人了").
+    "too scary", "too creepy", "too violent", "too gory", "too dark", "too depressing", "too sad", "too weird",
+    "too confusing", "too childish", "fell asleep", "couldn't finish", "could not finish", "couldn't get through",
+    "walked out", "turned it off", "gave up on", "太吓人", "太恐怖", "太暴力", "太血腥", "太压抑", "太沉重", "太慢",
+    "太闷", "太幼稚", "看不下去", "看睡着", "看不完",
     "没兴趣", "算了吧", "不想看", "讨厌", "无聊", "不喜欢", "不太喜欢", "不怎么喜欢", "不是很喜欢", "丑", "难听", "太长", "不好看", "难看", "太贵", "一般", "不行", "不怎么样", "没意思", "烂", "不感兴趣", "太无聊", "不太行", "不要这个",
 ]
 
@@ -198,11 +204,14 @@ NEGATION_CUES = [
     "tired of", "fed up with", "受够了", "看腻了", "腻了", "厌倦了",
     "不要", "不想", "不看", "别", "除了", "不喜欢", "讨厌", "没有", "不含", "不是", "排除", "也不要", "非",
     # Degree: wanting less of something is never a wish for it ("isn't too long", "不太暴力", "别太吓人").
-    "isn't", "isnt", "aren't", "arent", "wasn't", "not so", "not too", "too much", "fewer", "nor",
+    "isn't", "isnt", "aren't", "arent", "wasn't", "not so", "not too", "too much", "fewer", "neither", "nor",
     "不太", "别太", "没那么", "不那么", "不怎么", "少点", "少一点", "少些", "不用太",
 ]
 # "less" refuses what follows it, except in a bound ("less than 50 dollars").
 LESS_CUE = r"(?<![a-z0-9'])less(?!\s+than)(?![a-z0-9'])"
+# "too" before a word is a complaint about what follows ("too creepy", "too many superheroes"), not "me too" or
+# "horror too"; in Chinese only before an intensity ("太吓人", "太暴力"), since "太好看了" is praise.
+TOO_CUE = r"(?<![a-z0-9'])(?<!me )too(?=\s+[a-z])|太(?=吓人|恐怖|暴力|血腥|压抑|沉重|黑暗|悲|虐)"
 
 # Wanting less of an intensity ("less violent", "不要太吓人") excludes the genres that carry it,
 # where the catalog has them; an exact filter the ranker can honour.
@@ -210,13 +219,13 @@ AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]]]] = [
     (["less violent", "not violent", "non-violent", "nonviolent", "nothing violent", "too violent", "without violence",
       "no violence", "less gory", "not gory", "no gore", "too gory", "without gore", "less violence", "less gore",
       "不要太暴力", "别太暴力", "不暴力", "没那么暴力", "不太暴力", "不那么暴力", "少点暴力", "不要暴力", "不血腥",
-      "不要血腥", "别太血腥", "不太血腥", "没有血腥"],
+      "不要血腥", "别太血腥", "不太血腥", "没有血腥", "太暴力", "太血腥", "too much violence", "too much gore"],
      {"genres": ["Horror", "War"]}),
-    (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "不吓人", "别太吓人", "不要太吓人",
-      "不要吓人", "不太吓人", "没那么吓人"],
+    (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "too creepy", "less creepy",
+      "not creepy", "不吓人", "别太吓人", "不要太吓人", "不要吓人", "不太吓人", "没那么吓人", "太吓人", "太恐怖"],
      {"genres": ["Horror"]}),
-    (["something lighter", "lighter", "light-hearted", "lighthearted", "less dark", "not so dark", "轻松一点", "轻松点",
-      "轻松的", "别太沉重", "不要太沉重"],
+    (["something lighter", "lighter", "light-hearted", "lighthearted", "less dark", "not so dark",
+      "too depressing", "轻松一点", "轻松点", "轻松的", "别太沉重", "不要太沉重", "太沉重", "太压抑"],
      {"genres": ["Horror", "War", "Film-Noir"]}),
 ]
 

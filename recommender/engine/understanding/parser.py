@@ -35,7 +35,7 @@ _ZH_NEG_NOISE = re.compile(r"有没有|是不是|要不要|好不好|行不行|�
 _ABOUT_ME = ["your favorite", "your favourite", "do you like", "are you a", "you're a", "you are a", "你最喜欢", "你喜欢什么", "你是"]
 _NEGATION = re.compile("|".join(
     [re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
-     for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)] + [lx.LESS_CUE]))
+     for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)] + [lx.LESS_CUE, lx.TOO_CUE]))
 
 
 def _alternatives(words: list[str]) -> str:
@@ -71,6 +71,10 @@ _OTHER_TASTE = re.compile(
     _alternatives([w for w in lx.OTHER_TASTE_VERBS if not is_cjk(w[0])]) + r")(?![a-z0-9'])"
     r"|(?<!其)(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if is_cjk(w[0])]) + r")"
     r"(?:很|也|特别|超|最|非常|一直|都|超级)?(?:" + _alternatives([w for w in lx.OTHER_TASTE_VERBS if is_cjk(w[0])]) + ")")
+# The speaker's own taste set against someone else's ("but I prefer", "但我更喜欢"), and a request for both.
+_OWN_TASTE = re.compile(r"\b(but|while|whereas) (i|i'm|me|personally)\b|\bi (prefer|would rather|'d rather)\b|"
+                        r"(但|可|而)(是)?我(自己)?|我(更|比较|倒是)(喜欢|爱|想)")
+_FOR_BOTH = re.compile(r"\b(both|all of us|together|everyone|the whole family)\b|一起|都(能|可以|爱|喜欢)|我们(俩|两个)")
 # "didn't love", "not a fan", "不太爱": praise under a negation is criticism.
 _NEGATED_LIKE = re.compile(r"\b(didn't|did not|don't|do not|doesn't|not|never|wasn't|isn't|wasnt|didnt|dont)\s+(\w+\s+)?"
                            r"(like|love|enjoy|enjoyed|loved|liked|great|good|a fan|interested|impressed)\b|不(太|怎么|是很)?(爱|好看|喜欢|精彩)")
@@ -580,6 +584,7 @@ class Parser:
         t.theirs = self._other_taste_spans(t.low)
         vocabulary = self._scan_vocabulary(t.tokens, t.taken)
         self._whose_words(vocabulary, t.tokens, t.refs, t.theirs)
+        self._their_kinds(vocabulary, t)
         for m in vocabulary:
             if m.kind == "attr" and not any((e[2], e[0]) not in self.catalog.free_form for e in m.entries):
                 continue  # a free-form value's words also serve content retrieval as keywords
@@ -722,12 +727,23 @@ class Parser:
     def _whose_words(self, vocabulary: list[Match], tokens, refs, theirs: list[tuple[int, int]]) -> None:
         """Drop person words that only say whose taste it is: "my sister loves Titanic" and "my wife and I loved
         Titanic" ask for no women's sizes (the named items' domain has no such value), while "my kids loved Aladdin"
-        still asks for children's films."""
+        still asks for children's films; the same holds for a domain the words name ("我妈妈喜欢老电影")."""
         named = {self.catalog.domain_of(r.item_id) for _, r in refs}
+        named |= {m.entries[0] for m in vocabulary if m.kind == "domain" and not m.negated}
         for m in vocabulary:
             inside = any(s <= tokens[m.start].start < e for s, e in theirs)
             people = all(entry[0] == "gender" for entry in m.entries)  # "my wife and I loved Titanic"
             if (inside or people) and named and not any(entry[2] in named for entry in m.entries):
+                m.dropped = True
+
+    def _their_kinds(self, vocabulary: list[Match], t: TurnText) -> None:
+        """Drop the values of someone else's taste when the speaker sets their own against it ("my sister loves
+        horror but I prefer comedies", "我老公喜欢动作片，但我更喜欢爱情片"); a request for both of them keeps all."""
+        if not t.theirs or not _OWN_TASTE.search(t.low) or _FOR_BOTH.search(t.low):
+            return
+        theirs = {t.clauses[_token_index(t.tokens, s)] for s, _ in t.theirs}
+        for m in vocabulary:
+            if m.kind == "attr" and t.clauses[m.start] in theirs:
                 m.dropped = True
 
     def _other_taste_spans(self, low: str) -> list[tuple[int, int]]:
@@ -929,17 +945,31 @@ class Parser:
         elif intent == "feedback":
             u.domain = None
         if intent == "recommend":
-            named = {self.catalog.domain_of(r.item_id) for r in u.referenced_items
-                     if r.via not in ("context", "ordinal") and r.sentiment != "disliked"} - {None}
-            vocab = {e[2] for m in structured for e in m.entries if not (m.negated or m.dropped)} if structured else set()
-            u.topic_domain = u.domain or (next(iter(named)) if len(named) == 1 else None) or (
-                chosen if len(vocab) == 1 or chosen in vocab else None)
+            u.topic_domain = u.domain or self._topic(u, structured, chosen)
         if u.domain:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:
                 u.target_domain, u.source_items = u.domain, sources
         if intent == "recommend" and u.include and state.include and _has_phrase(said, lx.REPLACE_CUES):
             u.replace = True
+
+    def _topic(self, u: Understanding, structured, chosen) -> str | None:
+        """Return the domain a request is about when no domain word says it: the items it names, else its attribute
+        words. What is refused still says what is being talked about ("I found Star Wars boring, what else?",
+        "别推荐战争片"), so refused items and values count when nothing else does."""
+        refs = [r for r in u.referenced_items if r.via not in ("context", "ordinal")]
+        live = [m for m in structured if not m.dropped]
+        wished = {e[2] for m in live if not m.negated for e in m.entries}
+        for named, vocab in (({self.catalog.domain_of(r.item_id) for r in refs if r.sentiment != "disliked"}, wished),
+                             ({self.catalog.domain_of(r.item_id) for r in refs}, {e[2] for m in live for e in m.entries})):
+            named -= {None}
+            if len(named) == 1:
+                return next(iter(named))
+            if vocab and (len(vocab) == 1 or chosen in vocab):
+                return chosen
+            if named or vocab:
+                return None
+        return None
 
     # -- helpers ----------------------------------------------------------------------------------
     def _reactions(self, refs, seen_state: str | None, accepted: bool, worded: set[int], said: str, tokens) -> None:
