@@ -84,7 +84,9 @@ _TOO_FOR_ME = re.compile(r"\btoo( \w+){1,3} for (me|us|my taste)\b")
 _NEGATED_BEFORE = re.compile(r"(\b(not|no|except|except for|apart from|aside from|besides|other than|anything but|"
                              r"rather than|instead of|nothing like|better than)|除了|不要|别)"
                              r"\s*(the\s+|a\s+)?$")
-_ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b|还是|是不是")
+# A clause that only goes on with the list before it ("..., or any space stuff").
+_GOES_ON = re.compile(r"\s*(?:[A-Z0-9][\w'’:-]*\s+)*(?:or|nor)\s")
+_ASK_AB = re.compile(r"^(is|was|are|does|did|isn't)\b(?! there\b)|还是|是不是")
 # A capitalised run after a liking cue names a title: "something like The Matrix", "fan of Harry Potter".
 _TITLE_AFTER_CUE = re.compile(
     r"\b(?:like|similar to|such as|as good as|fan of|loved|enjoyed|liked)\s+"
@@ -987,6 +989,16 @@ class Parser:
                     ref.reaction = "seen"
                     if id(ref) not in worded or not explicit:
                         ref.sentiment = "neutral"  # seen, and nothing said about liking it
+            elif seen_state == "unseen":
+                # "I liked Se7en, hated Pulp Fiction and haven't seen Fargo": only the item the words lead to.
+                named = sorted((idx, ref) for idx, ref in refs if ref.via != "context" and idx < len(tokens))
+                previous = 0
+                for idx, ref in named:
+                    start = tokens[idx].start
+                    lead = said[max(previous, start - len(_sentence_at(said, start).lstrip())):start]
+                    if _seen_state(lead) == "unseen" and ref.sentiment != "disliked":
+                        ref.reaction, ref.sentiment = "unseen", "neutral"
+                    previous = tokens[idx].end
             return  # one other reaction, several items: which is which is not clear
         for _, ref in refs:
             if seen_state == "unseen":
@@ -1035,6 +1047,11 @@ class Parser:
             else:
                 k = bisect.bisect_left(neg, clause_start)
                 m.negated = k < len(neg) and neg[k] < start_char
+                previous = starts.get(clauses[m.start] - 1)
+                if not m.negated and previous is not None and _GOES_ON.match(text, clause_start):
+                    # "I don't like Star Wars, Star Trek or any space stuff": the list goes on under its negation.
+                    k = bisect.bisect_left(neg, previous)
+                    m.negated = k < len(neg) and neg[k] < clause_start
                 # "不要太暴力的电影": what follows 的 is the head noun the refusal describes, not what is refused.
                 if m.negated and "的" in low[max(p for p in neg[k:] if p < start_char):start_char]:
                     m.negated = False
@@ -1062,6 +1079,7 @@ class Parser:
         spans, polarity, beside = clause_spans.spans, clause_spans.polarity, clause_spans.beside
         ref_clauses = {clauses[min(idx, len(tokens) - 1)] for idx, _ in refs}
         worded: set[int] = set()
+        listed: dict[int, str] = {}  # clause -> the verdict the words gave a named item in it
         for idx, ref in refs:
             if intent == "ask_info":
                 ref.sentiment = "neutral"
@@ -1082,6 +1100,9 @@ class Parser:
                     worded.add(id(ref))
                     continue
             sentiment = polarity(c)
+            if sentiment is None and c - 1 in listed and self._opens_clause(low, spans, c, tokens, idx):
+                # "I don't like Star Wars, Alien or anything with horror": the list goes on with the same verdict.
+                sentiment = listed[c - 1]
             if sentiment is None and beside(c, 1) not in ref_clauses:
                 # "my kids loved Aladdin, anything similar?" asks for more like it; it is not the speaker's like.
                 sentiment = polarity(beside(c, 1), own=idx not in others)
@@ -1089,6 +1110,7 @@ class Parser:
                 sentiment = polarity(beside(c, -1))
             if sentiment is not None:
                 worded.add(id(ref))
+                listed[c] = sentiment
             elif idx in others:
                 sentiment = "neutral"
             else:
@@ -1100,6 +1122,13 @@ class Parser:
                 sentiment = "liked" if intent == "recommend" and named and not asked else "neutral"
             ref.sentiment = sentiment
         return worded
+
+    @staticmethod
+    def _opens_clause(low: str, spans, c: int, tokens, idx: int) -> bool:
+        """Return whether the item at token idx is the first thing its clause says (after "and" / "or")."""
+        if c not in spans or idx >= len(tokens):
+            return False
+        return low[spans[c][0]:tokens[idx].start].strip(" ,、，") in ("", "and", "or", "nor", "和", "或", "或者", "还有")
 
     def _is_chat(self, low, tokens, taken) -> bool:
         """Return whether the turn is only greetings, thanks and filler."""
