@@ -296,3 +296,44 @@ def test_newer_than_a_liked_film_and_older_people_are_not_years(catalog):
     collect(turn_input("comedies", catalog, state=other, k=4))
     collect(turn_input("my older brother loves Jaws", catalog, state=other, k=4))
     assert "year" not in other.constraints().ranges
+
+
+SHOES = [("s1", "Red Canvas Sneakers", 30.0), ("s2", "Black Canvas Sneakers", 66.0), ("s3", "White Canvas Sneakers", 49.0),
+         ("s4", "Orange Trail Runners", 109.0), ("s5", "Grey Trail Runners", 81.0), ("s6", "Blue Road Runners", 161.0)]
+
+
+@pytest.fixture(scope="module")
+def shoes() -> ServingCatalog:
+    items = {i: ItemRecord(item_id=i, title=t, domain="product", attributes={"category": "sneakers", "price": p})
+             for i, t, p in SHOES}
+    return ServingCatalog.build(items, {i: float(10 - k) for k, (i, _, _) in enumerate(SHOES)})
+
+
+@pytest.mark.parametrize("then", ["something cheaper", "有没有便宜一点的"])
+def test_cheaper_sets_a_price_ceiling_below_the_middle_of_the_last_list(shoes, then):
+    state = ConversationState()
+    shown = collect(turn_input("sneakers", shoes, state=state, k=4)).items
+    prices = sorted(shoes.records[s.item_id].attributes["price"] for s in shown)
+    plan = collect(turn_input(then, shoes, state=state, k=4))
+    _, ceiling = state.constraints().ranges["price"]
+    assert ceiling < prices[len(prices) // 2]
+    assert plan.items and all(shoes.records[s.item_id].attributes["price"] <= ceiling for s in plan.items)
+    assert "cheaper" not in state.keywords
+
+
+@pytest.mark.parametrize("liked, then", [("the second one looks nice", "anything cheaper than that?"),
+                                         ("第二个不错", "有没有比这个便宜的")])
+def test_cheaper_than_that_is_below_the_item_the_person_spoke_of(shoes, liked, then):
+    state = ConversationState()
+    shown = collect(turn_input("sneakers", shoes, state=state, k=4)).items
+    second = shoes.records[shown[1].item_id].attributes["price"]
+    collect(turn_input(liked, shoes, state=state, k=4))
+    plan = collect(turn_input(then, shoes, state=state, k=4))
+    assert plan.items and all(shoes.records[s.item_id].attributes["price"] < second for s in plan.items)
+
+
+def test_cheaper_than_a_stated_amount_stays_that_bound(shoes):
+    state = ConversationState()
+    collect(turn_input("sneakers", shoes, state=state, k=4))
+    collect(turn_input("cheaper than $50", shoes, state=state, k=4))
+    assert state.constraints().ranges["price"] == (None, 50)

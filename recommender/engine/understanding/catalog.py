@@ -1,6 +1,7 @@
 """CatalogIndex: the vocabulary a turn is grounded in — titles, aliases and attribute values of real items."""
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
@@ -298,6 +299,16 @@ class CatalogIndex:
     def year_of(self, item_id: str) -> int:
         """Return the item's year attribute, or 0 when it has none."""
         return self._year(item_id)
+
+    def price_of(self, item_id: str) -> float | None:
+        """Return the item's price attribute as a number, or None when it has none."""
+        item = self.items.get(item_id)
+        value = item.attributes.get("price") if item else None
+        try:
+            price = float(value) if value is not None and not isinstance(value, bool) else None
+        except (TypeError, ValueError):
+            return None
+        return price if price is not None and math.isfinite(price) and price > 0 else None
 
     def surface(self, key: str) -> list[tuple[str, Any, str]]:
         """Return (attribute, value, domain) entries a written phrase stands for."""

@@ -31,7 +31,7 @@ _KEYWORD_NEGATIONS = re.compile(r"\b(less|not too|too much|fewer)\b|不要太|�
 _REACTION_WORDS = {"already", "nah", "nope", "yep", "exactly", "none", "take", "look", "looks", "own", "seen", "sounds",
                    "try", "check", "heard", "watched", "read", "tried", "wanted", "yet", "stand", "bear", "rating", "ratings", "rated", "score",
                    "dollars", "dollar", "bucks", "usd", "euros", "yuan", "rmb", "price", "budget", "fell", "asleep",
-                   "during", "finish", "walked"}
+                   "during", "finish", "finished", "walked", "times", "many"}
 # Negation words ("without", "isn't") refuse what follows them; they are never something to look for.
 _NEGATION_WORDS = {w.replace("'", "") for w in lx.NEGATION_CUES if " " not in w and not is_cjk(w[0])} | {"less"}
 _DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | _NEGATION_WORDS | {

@@ -304,7 +304,9 @@ WEAK_REJECTION = {"something else", "other options", "show me others", "differen
 SEEN_CUES = [
     "seen it", "seen that", "seen this", "saw it", "saw that", "watched it", "watched that", "already seen",
     "already watched", "i've seen", "ive seen", "i have seen", "have seen", "seen them", "read it", "heard it",
-    "already have", "already own", "we own", "i own", "listened to",
+    "already have", "already own", "we own", "i own", "listened to", "i've heard", "ive heard", "i have heard",
+    "i've read", "i have read", "i've played", "i have played", "i've finished", "i finished", "too many times",
+    "so many times", "a hundred times", "over and over", "听腻了", "听了很多遍", "看了很多遍", "玩腻了",
     "看过", "看了", "已经看", "读过", "听过", "玩过", "买过", "已经有",
 ]
 UNSEEN_CUES = [

@@ -64,6 +64,9 @@ _RELATIVE_AGE = re.compile(
     r"| people| person| viewer| audience| folk| relative| cousin)"
     r"|(?P<znew>新一点|新一些|更新一点|更新的|近一点|近一些|较新|新点)"
     r"|(?P<zold>老一点|老一些|更老|旧一点|旧一些|早一点|早一些|更早|老点)")
+# "something cheaper", "便宜一点的": a price below what the conversation is looking at ("cheaper than $50" is a bound).
+_CHEAPER = re.compile(r"(?<![a-z0-9'])(?:cheaper|less expensive|more affordable|lower[- ]priced|a lower price)"
+                      r"(?![a-z0-9'])(?! than \$?\d)|便宜一?点|便宜些|便宜一些|更便宜|再便宜|便宜的|实惠一?点|价格低一?点")
 # Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
 _OTHER_TASTE = re.compile(
     r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
@@ -566,6 +569,7 @@ class Parser:
         self._blank_names(t)
         self._read_dropped(t)
         self._read_relative_age(t)
+        self._read_cheaper(t)
         cues = self._read_intent(t, attr_matches)
         self._read_items(t, cues)
         self._settle(t.u, structured, chosen, t.said, t.state)
@@ -756,7 +760,11 @@ class Parser:
         """Set the domain the words ask for (stated words, Chinese genre compounds in 片, else the items' domains);
         return the domain the attribute words are read in."""
         domains = []
+        ends = {m.end for m in matches if m.kind == "attr" and not m.dropped}
         for m in matches:
+            if m.kind == "domain" and m.negated and m.start in ends:
+                domains.append(m.entries[0])  # "不要恐怖游戏", "no horror games": the refused kind's own domain
+                continue
             if m.negated or m.dropped:
                 continue
             if m.kind == "domain":
@@ -903,6 +911,24 @@ class Parser:
         middle = years[len(years) // 2]
         newer = bool(m.group("new") or m.group("znew"))
         t.u.ranges["year"] = (middle + 1, None) if newer else (None, middle - 1)
+        t.take(m.start(), m.end())
+
+    def _read_cheaper(self, t: TurnText) -> None:
+        """Read "something cheaper" as a price ceiling below what the person is looking at: the item they last spoke
+        of ("cheaper than that one"), else the middle price of the last list, else of the liked items."""
+        m = _CHEAPER.search(t.said)
+        if m is None or "price" in t.u.ranges:
+            return
+        state = t.state
+        # "cheaper than that": the item the person last spoke of, else the one in focus.
+        reacted = [s["item_id"] for s in state.suggestions if s.get("reaction")]
+        spoken_of = (reacted or list(state.mentions) or [state.focus_item])[-1]
+        pointed = spoken_of if _EN_PRONOUN.search(t.low) or _ZH_PRONOUN.search(t.low) else None
+        looked_at = [r.item_id for _, r in t.refs] or ([pointed] if pointed else []) or state.last_items or state.liked
+        prices = sorted(p for p in (self.catalog.price_of(i) for i in looked_at) if p is not None)
+        if not prices:
+            return
+        t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
         t.take(m.start(), m.end())
 
     def _loosens(self, said: str, state: ConversationState) -> bool:
