@@ -207,6 +207,52 @@ def like_lists(ps: PersonSetup, films: list[str], system: str, ease=None) -> Lik
     return LikeLists(out)
 
 
+@dataclass
+class PairLists:
+    """"Something like A and B" lists: likeness counts an item that overlaps A or B in genre."""
+
+    lists: dict[tuple[str, str], list[str]]
+
+    def variety(self) -> tuple[float, str | None]:
+        return LikeLists({f"{a}|{b}": items for (a, b), items in self.lists.items()}).variety()
+
+    def likeness(self, kinds: KindIndex, index: dict[str, int]) -> float:
+        shares = []
+        for (a, b), items in self.lists.items():
+            if items:
+                overlap = np.maximum(kinds.jaccard(index[a]), kinds.jaccard(index[b]))
+                shares.append(np.mean([overlap[index[i]] >= LIKENESS_JACCARD - 1e-9 for i in items]))
+        return float(np.mean(shares)) if shares else 0.0
+
+    def self_listed(self) -> int:
+        return sum(a in items or b in items for (a, b), items in self.lists.items())
+
+
+def like_pairs(ps: PersonSetup, films: list[str]) -> list[tuple[str, str]]:
+    """Return each film paired with the "like X" film closest to it in genre (a request a person would make)."""
+    index, pairs = ps.setup.catalog.item_index, []
+    for film in films:
+        overlap = ps.kinds.jaccard(index[film])
+        partner = max((f for f in ps.like_films if f != film), key=lambda f: overlap[index[f]])
+        pair = tuple(sorted((film, partner)))
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def pair_lists(ps: PersonSetup, pairs: list[tuple[str, str]], system: str, ease=None) -> PairLists:
+    """Return the top-10 "like A and B" list of each pair from the product (or the EASE reference)."""
+    cat, out = ps.setup.catalog, {}
+    for a, b in pairs:
+        if system == "product":
+            text = f"Something like {spoken(ps, a)} and {spoken(ps, b)}"
+            out[(a, b)] = ps.recommend([{"role": "user", "content": text}], K)[:K]
+        else:
+            scores = ease.score(named_vector(cat, {a: 1.0, b: 1.0})) + 1e-6 * ps.popularity
+            out[(a, b)] = top_ids(cat, scores, [a, b], K)
+    return PairLists(out)
+
+
 def redial_recall(ps: PersonSetup, tuning: bool) -> dict[int, float]:
     """Return R@10 and R@50 over the development turns (conversationId % 10 == 0 only when tuning)."""
     dev = [d for d in ps.setup.dev if not tuning or int(d.conversation_id) % 10 == 0]
@@ -227,6 +273,7 @@ class Row:
     like: dict[str, LikeLists]
     recall: dict[int, float] | None
     seconds: float
+    pairs: dict[str, PairLists] = field(default_factory=dict)
 
 
 def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, references: bool = True) -> Row:
@@ -239,8 +286,11 @@ def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, refere
     if references:
         like["ease"] = like_lists(ps, films, "ease", ease)
         like["popularity"] = like_lists(ps, films, "popularity")
+    pairs = {"product": pair_lists(ps, like_pairs(ps, films), "product")}
+    if references:
+        pairs["ease"] = pair_lists(ps, like_pairs(ps, films), "ease", ease)
     recall = redial_recall(ps, tuning) if ps.name == "ml-latest-small" else None
-    return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started)
+    return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started, pairs)
 
 
 def meets_targets(row: Row, ps: PersonSetup) -> list[str]:
@@ -289,6 +339,22 @@ def describe(row: Row, ps: PersonSetup) -> str:
             f"fav P@10 {row.favourites['product']:.3f} ({ratio:.2f}x EASE) variety {variety:.2f} "
             f"likeness {like.likeness(ps.kinds, ps.setup.catalog.item_index):.2f} X listed {like.self_listed()} "
             f"misses {meets_targets(row, ps) or 'none'}")
+
+
+def pair_table(rows: list[tuple[Row, PersonSetup]]) -> str:
+    lines = ["| catalog | system | pairs | likeness (genres overlap A or B) | variety (most frequent item) "
+             "| A or B listed |", "|---|---|---|---|---|---|"]
+    for row, ps in rows:
+        index = ps.setup.catalog.item_index
+        for system, label in (("product", "ChatRec turn pipeline"), ("ease", "EASE over A and B")):
+            pairs = row.pairs.get(system)
+            if pairs is None:
+                continue
+            variety, item = pairs.variety()
+            title = natural_title(ps.setup.catalog.records[index[item]].title) if item else "–"
+            lines.append(f"| {row.catalog} | {label} | {len(pairs.lists)} | {pairs.likeness(ps.kinds, index):.2f} "
+                         f"| {variety:.2f} ({title}) | {pairs.self_listed()} |")
+    return "\n".join(lines)
 
 
 def table(rows: list[tuple[Row, PersonSetup]]) -> str:
@@ -377,6 +443,14 @@ def report(rows: list[tuple[Row, PersonSetup]], mix: ConversationMix, samples: l
         "protocol, as in the conversations section.",
         "",
         table(rows),
+        "",
+        "*Like A and B*: \u201cSomething like A and B\u201d, each \u201clike X\u201d film paired with the one "
+        "closest to it in genre; a listed item counts as alike when its genres overlap A's or B's (Jaccard \u2265 "
+        "1/3). Such a request asks for likeness to the named films, so it is ranked as \u201clike X\u201d is "
+        "(`ConversationMix`, `Understanding.alike`); \u201cI love A, B and C. What else?\u201d describes a taste "
+        "and is ranked as one.",
+        "",
+        pair_table(rows),
         "",
         f"Served mix (`recommender.engine.mixing.ConversationMix`): hybrid {mix.hybrid}; co-mention links "
         f"{mix.links} and conversation EASE {mix.together}, both times the dialogues' share of what is known about "

@@ -11,8 +11,10 @@ counts as much as the conversation and the data support it:
   `rules.KIND_ATTRIBUTES`, e.g. genres) counts strongly and items that are everyone's neighbour are damped by
   their log popularity, so the same few films do not end every list; both in proportion to the catalog's
   share of what is known about the item;
-- with several named items the person describes a taste: a few items are thin evidence, so what the catalog's
-  people like at all (its popularity) weighs in, with a little likeness;
+- "something like A and B" asks the same of several items: likeness to them and the hub damping as for one;
+- with several named items and no likeness asked for ("I love A, B and C, what else?") the person describes a
+  taste: a few items are thin evidence, so what the catalog's people like at all (its popularity) weighs in, with
+  a little likeness;
 - with nothing named and no history, what people are suggested in recorded conversations and what the
   catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker;
 - once the conversation holds items discussed without a stated taste (the assistant's own suggestions, titles
@@ -91,6 +93,7 @@ class MixInputs:
     prior: np.ndarray | None = None
     share: float = 0.0
     discussed: int = 0  # items the conversation holds with no stated taste (suggested, brought up in passing)
+    alike: bool = False  # the request asks for items like the named ones ("something like A and B")
 
     def dialogue_weight(self, mix: ConversationMix) -> float:
         """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
@@ -118,7 +121,7 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
         parts["retrieval"] = mix.retrieval * unit_scaled(np.maximum(inp.retrieval.astype(np.float64), 0.0))
     if inp.named == 0:
         parts["popularity"] = mix.popularity_alone * inp.popularity
-    elif inp.named == 1:
+    elif inp.named == 1 or inp.alike:
         # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
         # named item better than the catalog does, what they suggest after it counts instead.
         catalog_side = 1.0 - inp.dialogue_weight(mix)

@@ -215,7 +215,7 @@ class RecommenderBundle:
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
                           popularity=self._popularity[0], log_popularity=self._popularity[1],
-                          discussed=len(discussed))
+                          discussed=len(discussed), alike=bool(profile and profile.alike))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
         if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:

@@ -86,6 +86,8 @@ class Profile:
     exclude: list[str] = field(default_factory=list)
     # The conversation so far as the text encoder reads it (embedding.dialogue_text), for dialogue retrieval.
     dialogue_text: str = ""
+    # The request asks for items like the liked ones (Understanding.alike): likeness leads however many are named.
+    alike: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,5 +1,6 @@
 """The person-facing objectives of benchmarks.person, on lists written by hand."""
 import numpy as np
+import pytest
 
 from benchmarks.person import NAMED, LikeLists, favourites_text, held_out_people, precision
 from recommender.engine.data import InteractionData
@@ -37,3 +38,17 @@ def test_held_out_people_name_liked_films_and_leave_training():
     assert not np.isin(data.rows[keep], list(held)).any()
     assert precision(["i1", "i2", "q"], {"i1", "i2"}) == 0.2
     assert favourites_text(["A", "B", "C"]) == "I love A, B and C. What else should I watch?"
+
+
+def test_a_pair_list_counts_an_item_alike_when_it_overlaps_either_named_film():
+    from benchmarks.person import PairLists
+
+    records = [ItemRecord("x", "X", attributes={"genres": ["Action"]}),
+               ItemRecord("y", "Y", attributes={"genres": ["Romance"]}),
+               ItemRecord("a", "A", attributes={"genres": ["Action"]}),
+               ItemRecord("b", "B", attributes={"genres": ["Romance"]}),
+               ItemRecord("c", "C", attributes={"genres": ["Horror"]})]
+    index = {r.item_id: i for i, r in enumerate(records)}
+    pairs = PairLists({("x", "y"): ["a", "b", "c", "y"], ("x", "c"): ["a", "b"], ("y", "c"): ["a"]})
+    assert pairs.likeness(KindIndex(records), index) == pytest.approx((0.75 + 0.5 + 0.0) / 3)
+    assert pairs.self_listed() == 1 and pairs.variety() == (1.0, "a")

@@ -84,3 +84,15 @@ def test_a_screen_format_listed_among_genres_is_no_kind():
     kinds = KindIndex(records)
     assert kinds.jaccard(0).tolist() == pytest.approx([1.0, 0.0])
     assert kinds.closest(1, [0]) is None
+
+
+def test_something_like_several_items_is_ranked_by_likeness_as_one_item_is():
+    # "Something like A and B" asks for likeness; "I love A, B and C, what else?" describes a taste.
+    taste = mix_parts(ConversationMix(), inputs(2, share=0.0))
+    asked = inputs(2, share=0.0)
+    asked.alike = True
+    alike = mix_parts(ConversationMix(), asked)
+    one = mix_parts(ConversationMix(), inputs(1, share=0.0))
+    assert alike["likeness"][1] == pytest.approx(one["likeness"][1])
+    assert alike["likeness"][1] > taste["likeness"][1]
+    assert alike["popularity"][0] < 0 < taste["popularity"][0]

@@ -64,6 +64,11 @@ _RELATIVE_AGE = re.compile(
     r"| people| person| viewer| audience| folk| relative| cousin)"
     r"|(?P<znew>新一点|新一些|更新一点|更新的|近一点|近一些|较新|新点)"
     r"|(?P<zold>老一点|老一些|更老|旧一点|旧一些|早一点|早一些|更早|老点)")
+# Asking for items like the named ones: "something like X", "films similar to X and Y", "类似《X》的", "像《X》那样的".
+_ALIKE = re.compile(r"(?<![a-z0-9'])(?:similar to|along the lines of|in the vein of|the likes of|reminds? me of)"
+                    r"(?![a-z0-9'])|(?<![a-z0-9'])(?:something|anything|stuff|more|movies?|films?|shows?|books?|"
+                    r"novels?|albums?|records?|music|songs?|games?|ones|others|products|items)\s+like(?![a-z0-9'])"
+                    r"|类似|相似|像《|(?:跟|和)《[^》]*》(?:一样|差不多|类似)")
 # "something cheaper", "便宜一点的": a price below what the conversation is looking at ("cheaper than $50" is a bound).
 _CHEAPER = re.compile(r"(?<![a-z0-9'])(?:cheaper|less expensive|more affordable|lower[- ]priced|a lower price)"
                       r"(?![a-z0-9'])(?! than \$?\d)|便宜一?点|便宜些|便宜一些|更便宜|再便宜|便宜的|实惠一?点|价格低一?点")
@@ -974,6 +979,7 @@ class Parser:
             u.domain = None
         if intent == "recommend":
             u.topic_domain = u.domain or self._topic(u, structured, chosen)
+            u.alike = bool(_ALIKE.search(said))
         if u.domain:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:

@@ -60,6 +60,9 @@ class Understanding:
     # Titles the turn names ("like The Matrix", 《黑客帝国》) that the catalog does not hold.
     unknown_titles: list[str] = field(default_factory=list)
     llm_used: bool = False
+    # The request asks for items like the named ones ("something like Amelie and Chocolat", "类似《X》的"), not for
+    # what a taste in general leads to ("I love A, B and C, what else?").
+    alike: bool = False
     # A request about the person's connections (understanding/social.py): {"kind", "names"}, else None.
     social: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)

@@ -57,6 +57,8 @@ class ConversationState:
     # The conversation is about recommendations: the person asked for some or the assistant suggested some.
     # Then a bare answer ("other?", "I haven't seen it", "yes please") asks for a refreshed list.
     recommending: bool = False
+    # The last request that named items asked for items like them ("something like A and B").
+    alike: bool = False
     # The assistant's last message asked something ("Want another?"): a bare "yes" answers it.
     assistant_asked: bool = False
     # The assistant's last message (its start), which a learned reading of the reply takes as context.
@@ -126,6 +128,8 @@ class ConversationState:
                 changed["topic_reset"] = {"from": self.topic_domain, "to": topic}
                 self._reset_topic()
             self.topic_domain = topic
+        if u.intent == "recommend" and any(r.via not in ("context", "ordinal") for r in u.referenced_items):
+            self.alike = u.alike
         for ref in u.referenced_items:
             self.focus_item = ref.item_id
             reaction = getattr(ref, "reaction", "")
@@ -274,7 +278,8 @@ class ConversationState:
         disliked = _add(list(self.disliked), [i for i, r in reacted.items() if r == "disliked"])
         return Profile(liked=liked, disliked=disliked, query_text=" ".join(self.keywords),
                        prefer={k: list(v) for k, v in self.prefer.items()},
-                       avoid={k: list(v) for k, v in self.avoid.items()}, exclude=self.excluded_items())
+                       avoid={k: list(v) for k, v in self.avoid.items()}, exclude=self.excluded_items(),
+                       alike=self.alike)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
