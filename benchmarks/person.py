@@ -253,6 +253,20 @@ def pair_lists(ps: PersonSetup, pairs: list[tuple[str, str]], system: str, ease=
     return PairLists(out)
 
 
+def text_requests(ps: PersonSetup, tuning: bool) -> tuple[float, int] | None:
+    """Return P@10 of requests in words alone ("A film about time travel", one per user tag on >= 5 films): the
+    share of listed films people tagged so; None for a catalog without tags."""
+    from benchmarks.joint import tag_cases
+
+    cases = tag_cases(ps.setup.data)
+    tags = sorted(cases)[::2] if tuning else sorted(cases)
+    if not tags:
+        return None
+    shares = [precision(ps.recommend([{"role": "user", "content": f"A film about {tag}"}], K)[:K], set(cases[tag]))
+              for tag in tags]
+    return float(np.mean(shares)), len(tags)
+
+
 def redial_recall(ps: PersonSetup, tuning: bool) -> dict[int, float]:
     """Return R@10 and R@50 over the development turns (conversationId % 10 == 0 only when tuning)."""
     dev = [d for d in ps.setup.dev if not tuning or int(d.conversation_id) % 10 == 0]
@@ -274,6 +288,7 @@ class Row:
     recall: dict[int, float] | None
     seconds: float
     pairs: dict[str, PairLists] = field(default_factory=dict)
+    text: tuple[float, int] | None = None
 
 
 def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, references: bool = True) -> Row:
@@ -290,7 +305,9 @@ def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, refere
     if references:
         pairs["ease"] = pair_lists(ps, like_pairs(ps, films), "ease", ease)
     recall = redial_recall(ps, tuning) if ps.name == "ml-latest-small" else None
-    return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started, pairs)
+    text = text_requests(ps, tuning)
+    return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started, pairs,
+               text)
 
 
 def meets_targets(row: Row, ps: PersonSetup) -> list[str]:
@@ -333,6 +350,7 @@ def describe(row: Row, ps: PersonSetup) -> str:
     m, like = row.mix, row.like["product"]
     variety, _ = like.variety()
     recall = f"R@10 {row.recall[10]:.3f} R@50 {row.recall[50]:.3f} " if row.recall else ""
+    recall += f"text P@10 {row.text[0]:.3f} " if row.text else ""
     ratio = row.favourites["product"] / max(row.favourites["ease"], 1e-9)
     return (f"links {m.links} together {m.together} likeness {m.likeness_one} hub {m.hub_penalty} "
             f"popularity {m.popularity_several}: {recall}"
@@ -451,6 +469,12 @@ def report(rows: list[tuple[Row, PersonSetup]], mix: ConversationMix, samples: l
         "and is ranked as one.",
         "",
         pair_table(rows),
+        "",
+        "*Words alone*: \u201cA film about T\u201d for each user tag T on at least 5 films (catalogs with tags); "
+        "P@10 is the share of listed films people tagged T. "
+        + "; ".join(f"{ps.name}: P@10 {row.text[0]:.3f} over {row.text[1]} tags" for row, ps in rows if row.text)
+        + ". With nothing named and no kind asked for, the words lead and what everyone watches only orders what "
+        "they match (`mixing.words_gate`).",
         "",
         f"Served mix (`recommender.engine.mixing.ConversationMix`): hybrid {mix.hybrid}; co-mention links "
         f"{mix.links} and conversation EASE {mix.together}, both times the dialogues' share of what is known about "

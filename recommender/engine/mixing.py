@@ -17,6 +17,8 @@ counts as much as the conversation and the data support it:
   a little likeness;
 - with nothing named and no history, what people are suggested in recorded conversations and what the
   catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker;
+- with nothing named but words of content and no kind asked for ("a film for a rainy Sunday"), the words lead:
+  the prior and popularity only order the items the words match better than the median item does;
 - once the conversation holds items discussed without a stated taste (the assistant's own suggestions, titles
   brought up in passing), it has become the kind of exchange recorded dialogues learned from, and what they say
   comes next counts in full whatever the catalog knows of the items. A single request ("something like X",
@@ -46,6 +48,8 @@ class ConversationMix:
     prior: float = 0.02
     prior_alone: float = 1.0
     popularity_alone: float = 0.5
+    # How sharply the words' match gates the priors when the words lead (see words_gate).
+    words_gate: float = 1.0
     share_in_discussion: float = 1.0
     # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text.
     retrieval: float = 0.0
@@ -65,6 +69,15 @@ def unit_scaled(values: np.ndarray) -> np.ndarray:
     """Return values scaled to unit maximum magnitude (all-zero values stay as they are)."""
     top = max_magnitude(values)
     return values / top if top > 0 else values
+
+
+def words_gate(match: np.ndarray, sharpness: float) -> np.ndarray:
+    """Return 1 for the item the words match best, falling to 0 at the median item's match, raised to sharpness:
+    what everyone watches then orders what the words found and never outranks it."""
+    middle, top = (float(np.median(match)), float(match.max())) if match.size else (0.0, 0.0)
+    if top <= middle:
+        return np.ones_like(match, dtype=np.float64)
+    return np.clip((match - middle) / (top - middle), 0.0, 1.0) ** sharpness
 
 
 def dialogue_share(talk: np.ndarray, dialogue_counts: np.ndarray, catalog_counts: np.ndarray) -> float:
@@ -94,6 +107,7 @@ class MixInputs:
     share: float = 0.0
     discussed: int = 0  # items the conversation holds with no stated taste (suggested, brought up in passing)
     alike: bool = False  # the request asks for items like the named ones ("something like A and B")
+    worded: bool = False  # nothing named, words of content and no kind asked for: the words lead
 
     def dialogue_weight(self, mix: ConversationMix) -> float:
         """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
@@ -105,6 +119,7 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
     """Return the weighted parts of each item's score (they sum to it): hybrid, comention, likeness, popularity."""
     n_items = len(inp.hybrid)
     zeros = np.zeros(n_items, dtype=np.float64)
+    gate = words_gate(inp.hybrid.astype(np.float64), mix.words_gate) if inp.worded and not inp.named else None
     parts = {"hybrid": mix.hybrid * unit_scaled(inp.hybrid.astype(np.float64)), "comention": zeros.copy(),
              "likeness": zeros.copy(), "popularity": zeros.copy()}
     if inp.links is not None and inp.prior is not None:
@@ -115,12 +130,12 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
             dialogue[:known] += mix.together * unit_scaled(inp.together)
         dialogue *= inp.dialogue_weight(mix)
         prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
-        dialogue[:known] += prior_weight * inp.prior
+        dialogue[:known] += prior_weight * inp.prior * (gate[:known] if gate is not None else 1.0)
         parts["comention"] = dialogue
     if inp.retrieval is not None and mix.retrieval:
         parts["retrieval"] = mix.retrieval * unit_scaled(np.maximum(inp.retrieval.astype(np.float64), 0.0))
     if inp.named == 0:
-        parts["popularity"] = mix.popularity_alone * inp.popularity
+        parts["popularity"] = mix.popularity_alone * inp.popularity * (gate if gate is not None else 1.0)
     elif inp.named == 1 or inp.alike:
         # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
         # named item better than the catalog does, what they suggest after it counts instead.

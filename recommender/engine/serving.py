@@ -173,7 +173,7 @@ class RecommenderBundle:
 
     def _recommend(self, user_key, profile, constraints, n, candidates, with_evidence) -> list[ScoredItem]:
         x, query = self._vector(user_key, profile)
-        scored, fused = self._fused(x, query, profile)
+        scored, fused = self._fused(x, query, profile, constraints)
         scores = (fused.total if fused is not None else scored.scores).astype(np.float64)
         scores[x != 0] = -np.inf
         mask = self.catalog.constraint_mask(constraints)
@@ -197,7 +197,8 @@ class RecommenderBundle:
                            sources={k: float(v[i]) for k, v in sources.items()})
                 for i, evidence in zip(top, found)]
 
-    def _fused(self, x: np.ndarray, query: str, profile: Profile | None) -> tuple[ScoredVector, _Fused | None]:
+    def _fused(self, x: np.ndarray, query: str, profile: Profile | None,
+               constraints: Constraints | None = None) -> tuple[ScoredVector, _Fused | None]:
         """Return the hybrid's scoring and, when the conversation names items or nothing at all is known of the
         person, the scores as the conversation mix adds them up (see mixing)."""
         scored = self.hybrid.score_vector(x, query)
@@ -215,7 +216,8 @@ class RecommenderBundle:
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
                           popularity=self._popularity[0], log_popularity=self._popularity[1],
-                          discussed=len(discussed), alike=bool(profile and profile.alike))
+                          discussed=len(discussed), alike=bool(profile and profile.alike),
+                          worded=bool(query.strip()) and not x.any() and not (constraints and constraints.include))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
         if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:
@@ -367,7 +369,7 @@ class RecommenderBundle:
         with _one_blas_thread():
             x, query = self._vector(user_key, profile)
             known = [item_id for item_id in item_ids if item_id in self.catalog.item_index]
-            scored, fused = self._fused(x, query, profile)
+            scored, fused = self._fused(x, query, profile, constraints)
             found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints, scored, fused)
         return dict(zip(known, found))
 

@@ -96,3 +96,18 @@ def test_something_like_several_items_is_ranked_by_likeness_as_one_item_is():
     assert alike["likeness"][1] == pytest.approx(one["likeness"][1])
     assert alike["likeness"][1] > taste["likeness"][1]
     assert alike["popularity"][0] < 0 < taste["popularity"][0]
+
+
+def test_with_nothing_named_the_words_lead_and_the_priors_only_order_what_they_match():
+    # Words of content and no kind asked for ("a film for a rainy Sunday"): the item the words match worst gets no
+    # prior and no popularity, however popular; without words the priors rank as before.
+    words = inputs(0)
+    words.hybrid = np.array([0.2, 0.9, 0.5, 0.1])  # the words' match; item 3 is the prior's favourite
+    words.links = np.zeros(4)  # nothing named: nothing co-mentioned
+    words.worded = True
+    led = mix_parts(ConversationMix(), words)
+    assert led["comention"][3] == 0.0 and led["popularity"][3] == 0.0
+    assert int(np.argmax(sum(led.values()))) == 1
+    words.worded = False
+    plain = mix_parts(ConversationMix(), words)
+    assert plain["comention"][3] == pytest.approx(ConversationMix().prior_alone)
