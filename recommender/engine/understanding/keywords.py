@@ -49,9 +49,15 @@ def _negated(left, index: int, char_pos: int) -> bool:
     return bool(_KEYWORD_NEGATIONS.search(left.text[clause_start:char_pos].lower()))
 
 
+# Moods written with a word of praise inside ("feel-good"): the praise word alone says nothing of content, the
+# compound does.
+_MOOD_COMPOUNDS = re.compile(r"(?<![a-z])(feel[- ]good|heart[- ]?warming|light[- ]hearted|mind[- ]bending|"
+                             r"tear[- ]?jerker|laugh[- ]out[- ]loud|coming[- ]of[- ]age|good[- ]natured)(?![a-z])")
+
+
 def extract(left) -> tuple[list[str], list[str]]:
     """Return (English keywords, Chinese phrases the glossary could not translate)."""
-    keywords: list[str] = []
+    keywords: list[str] = [m.group(1).replace(" ", "-") for m in _MOOD_COMPOUNDS.finditer(left.text.lower())]
     unknown: list[str] = []
     phrase: list[str] = []
     last_index = -2

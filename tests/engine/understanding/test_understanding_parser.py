@@ -183,3 +183,9 @@ def test_a_request_for_items_like_the_named_ones_is_told_from_a_taste(movies, te
     state = ConversationState()
     state.apply(u)
     assert state.profile().alike is alike
+
+
+@pytest.mark.parametrize("text, keyword", [("I want a feel-good movie", "feel-good"), ("a feel good film", "feel-good"),
+                                           ("something light hearted", "light-hearted")])
+def test_a_mood_with_a_word_of_praise_inside_stays_a_keyword(movies, text, keyword):
+    assert keyword in understand(text, catalog=movies).keywords
