@@ -67,7 +67,8 @@ _RELATIVE_AGE = re.compile(
 # Asking for items like the named ones: "something like X", "films similar to X and Y", "类似《X》的", "像《X》那样的".
 _ALIKE = re.compile(r"(?<![a-z0-9'])(?:similar to|along the lines of|in the vein of|the likes of|reminds? me of)"
                     r"(?![a-z0-9'])|(?<![a-z0-9'])(?:something|anything|stuff|more|movies?|films?|shows?|books?|"
-                    r"novels?|albums?|records?|music|songs?|games?|ones|others|products|items)\s+like(?![a-z0-9'])"
+                    r"novels?|albums?|records?|music|songs?|games?|ones|others|products|items)\s+(?:like|similar)(?![a-z0-9'])"
+                    r"|(?<![a-z0-9'])similar ones(?![a-z0-9'])"
                     r"|类似|相似|像《|(?:跟|和)《[^》]*》(?:一样|差不多|类似)")
 # "something cheaper", "便宜一点的": a price below what the conversation is looking at ("cheaper than $50" is a bound).
 _CHEAPER = re.compile(r"(?<![a-z0-9'])(?:cheaper|less expensive|more affordable|lower[- ]priced|a lower price)"

@@ -174,7 +174,7 @@ def test_titles_the_catalog_does_not_hold_are_reported(movies, text, unknown):
 @pytest.mark.parametrize("text, alike", [
     ("Something like The Matrix and Titanic", True), ("movies similar to Toy Story or The Lion King", True),
     ("有没有类似《泰坦尼克号》和《卡萨布兰卡》的电影", True), ("I love The Matrix and Titanic. What else should I watch?", False),
-    ("I like The Matrix and Titanic", False),
+    ("I like The Matrix and Titanic", False), ("I've seen The Matrix and Titanic. Anything similar?", True),
 ])
 def test_a_request_for_items_like_the_named_ones_is_told_from_a_taste(movies, text, alike):
     u = understand(text, catalog=movies)
