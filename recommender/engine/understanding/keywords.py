@@ -34,7 +34,12 @@ _REACTION_WORDS = {"already", "nah", "nope", "yep", "exactly", "none", "take", "
                    "during", "finish", "finished", "walked", "times", "many"}
 # Negation words ("without", "isn't") refuse what follows them; they are never something to look for.
 _NEGATION_WORDS = {w.replace("'", "") for w in lx.NEGATION_CUES if " " not in w and not is_cjk(w[0])} | {"less"}
-_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | _NEGATION_WORDS | {
+# Words of the conversation itself ("any good ones lately?", "I'm a huge fan", "regardless of genre"): they
+# describe no item, and as keywords they would pick items by their titles' wording.
+_TALK_WORDS = {"lately", "recently", "currently", "anymore", "howdy", "huge", "fan", "fans", "seeking", "hoping",
+               "point", "towards", "alright", "learn", "regardless", "matter", "honestly", "definitely", "probably",
+               "usually", "genre", "genres"}
+_DROP = _SENTIMENT_WORDS | _REQUEST_WORDS | _GREETING_WORDS | _REACTION_WORDS | _NEGATION_WORDS | _TALK_WORDS | {
     "watch", "read", "listen", "play", "wear"}
 
 

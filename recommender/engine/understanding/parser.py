@@ -611,7 +611,7 @@ class Parser:
         attr_matches = [m for m in matches if m.kind == "attr" and not m.dropped]
         structured = [m for m in attr_matches
                       if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
-        chosen = self._choose_domain(structured or attr_matches, context_domain)
+        chosen = self._choose_domain(structured or attr_matches, context_domain, stated=t.u.domain)
         self._attribute_values(t.u, attr_matches, structured, chosen, t.taken, t.low, t.tokens)
         self._avoid_intensity(t.low, chosen or context_domain, t.u)
         return attr_matches, structured, chosen
@@ -795,7 +795,8 @@ class Parser:
     def _attribute_values(self, u: Understanding, attr_matches, structured, chosen, taken, low: str, tokens) -> None:
         """Fill include/exclude (structured values) and prefer/avoid (free-form ones) in the chosen domain; values
         written as one compound ("romantic comedy", "爱情喜剧") must all hold (all_of)."""
-        chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries)
+        # A domain the words name ("适合全家一起看的电影") reads every value in its own vocabulary.
+        chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries) or chosen == u.domain is not None
         kept: list[tuple[Match, str, object]] = []
         for m in attr_matches:
             entries = [e for e in m.entries if e[2] == chosen]
@@ -1089,10 +1090,11 @@ class Parser:
                 if m.negated and "的" in low[max(p for p in neg[k:] if p < start_char):start_char]:
                     m.negated = False
 
-    def _choose_domain(self, attr_matches, context_domain) -> str | None:
-        """Return the domain whose vocabulary the attribute words are read in."""
-        if not attr_matches:
-            return context_domain
+    def _choose_domain(self, attr_matches, context_domain, stated: str | None = None) -> str | None:
+        """Return the domain whose vocabulary the attribute words are read in: the one the words name, else the one
+        most of the attribute words belong to (the conversation's when it is among them)."""
+        if not attr_matches or stated:
+            return stated or context_domain
         counts = {}
         for m in attr_matches:
             for d in {e[2] for e in m.entries}:

@@ -189,3 +189,13 @@ def test_a_request_for_items_like_the_named_ones_is_told_from_a_taste(movies, te
                                            ("something light hearted", "light-hearted")])
 def test_a_mood_with_a_word_of_praise_inside_stays_a_keyword(movies, text, keyword):
     assert keyword in understand(text, catalog=movies).keywords
+
+
+def test_words_of_the_conversation_itself_are_no_keywords(movies):
+    u = understand("Hi, have you seen any good movies lately? I'm a huge fan, regardless of genre", catalog=movies)
+    assert not {"lately", "huge", "fan", "regardless", "genre"} & set(" ".join(u.keywords).split())
+
+
+def test_a_family_film_is_a_childrens_film(movies):
+    assert "Children's" in understand("a good family friendly movie", catalog=movies).include.get("genres", [])
+    assert "Children's" in understand("适合全家一起看的电影", catalog=movies).include.get("genres", [])
