@@ -337,3 +337,19 @@ def test_cheaper_than_a_stated_amount_stays_that_bound(shoes):
     collect(turn_input("sneakers", shoes, state=state, k=4))
     collect(turn_input("cheaper than $50", shoes, state=state, k=4))
     assert state.constraints().ranges["price"] == (None, 50)
+
+
+@pytest.mark.parametrize("text", ["cheap sneakers", "affordable sneakers", "平价的运动鞋"])
+def test_cheap_keeps_the_lower_half_of_the_kind_asked_for(shoes, text):
+    state = ConversationState()
+    plan = collect(turn_input(text, shoes, state=state, k=6))
+    prices = sorted(p for _, _, p in SHOES)
+    _, ceiling = state.constraints().ranges["price"]
+    assert ceiling < prices[len(prices) // 2]
+    assert plan.items and all(shoes.records[s.item_id].attributes["price"] <= ceiling for s in plan.items)
+
+
+def test_cheap_in_a_catalog_without_prices_changes_nothing(catalog):
+    state = ConversationState()
+    collect(turn_input("a cheap thrill of a movie", catalog, state=state, k=4))
+    assert "price" not in state.constraints().ranges

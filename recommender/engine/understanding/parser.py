@@ -73,6 +73,8 @@ _ALIKE = re.compile(r"(?<![a-z0-9'])(?:similar to|along the lines of|in the vein
 # "something cheaper", "便宜一点的": a price below what the conversation is looking at ("cheaper than $50" is a bound).
 _CHEAPER = re.compile(r"(?<![a-z0-9'])(?:cheaper|less expensive|more affordable|lower[- ]priced|a lower price)"
                       r"(?![a-z0-9'])(?! than \$?\d)|便宜一?点|便宜些|便宜一些|更便宜|再便宜|便宜的|实惠一?点|价格低一?点")
+# "cheap headphones", "平价的耳机": a price in the lower half of what the request asks for.
+_CHEAP = re.compile(r"(?<![a-z0-9'])(?:cheap|inexpensive|affordable|budget|low[- ]cost)(?![a-z0-9'])|平价|实惠的")
 # Someone else's taste: "my sister (really) loves", "she is into", "我女朋友(很)喜欢"; "其他" is not "他".
 _OTHER_TASTE = re.compile(
     r"(?<![a-z0-9'])(?:" + _alternatives([w for w in lx.OTHER_PEOPLE if not is_cjk(w[0])]) + r")"
@@ -922,8 +924,9 @@ class Parser:
 
     def _read_cheaper(self, t: TurnText) -> None:
         """Read "something cheaper" as a price ceiling below what the person is looking at: the item they last spoke
-        of ("cheaper than that one"), else the middle price of the last list, else of the liked items."""
-        m = _CHEAPER.search(t.said)
+        of ("cheaper than that one"), else the middle price of the last list, else of the liked items, else of the
+        kind asked for; "cheap headphones" as a ceiling below the middle price of the kind asked for."""
+        m = _CHEAPER.search(t.said) or _CHEAP.search(t.said)
         if m is None or "price" in t.u.ranges:
             return
         state = t.state
@@ -933,10 +936,24 @@ class Parser:
         pointed = spoken_of if _EN_PRONOUN.search(t.low) or _ZH_PRONOUN.search(t.low) else None
         looked_at = [r.item_id for _, r in t.refs] or ([pointed] if pointed else []) or state.last_items or state.liked
         prices = sorted(p for p in (self.catalog.price_of(i) for i in looked_at) if p is not None)
-        if not prices:
-            return
+        if not prices or m.re is _CHEAP:
+            prices = self._kind_prices(t.u)  # "cheap headphones": the lower half of the headphones' prices
+            if len(prices) < 2:
+                return
         t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
         t.take(m.start(), m.end())
+
+    def _kind_prices(self, u: Understanding) -> list[float]:
+        """Return the sorted prices of the catalog's items in the request's domain that hold its wished values."""
+        def holds(item) -> bool:
+            for attr, wanted in u.include.items():
+                have = item.attributes.get(attr)
+                have = have if isinstance(have, list) else [have]
+                if not {str(v).lower() for v in have} & {str(v).lower() for v in wanted}:
+                    return False
+            return not u.domain or item.domain == u.domain
+        return sorted(p for p in (self.catalog.price_of(i) for i, item in self.catalog.items.items() if holds(item))
+                      if p is not None)
 
     def _loosens(self, said: str, state: ConversationState) -> bool:
         """Return whether the turn accepts the assistant's offer to drop a filter ("yes", "drop it", "好的", "行")."""
