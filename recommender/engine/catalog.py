@@ -13,6 +13,8 @@ import scipy.sparse as sp
 from .arrays import load_csr, save_csr
 from .data import InteractionData
 from .rules import DISLIKE_WEIGHT, LIKE_THRESHOLD, NEUTRAL_WEIGHT
+from .rules import attribute_value as _norm
+from .rules import attribute_values as _values
 from .types import Constraints, ItemRecord, Profile
 
 # Constraint masks are cached per attribute the catalog has, and at most this many per kind (least recently
@@ -69,18 +71,6 @@ def graded_train(data: InteractionData, like_threshold: float = LIKE_THRESHOLD) 
     explicit = data.explicit()
     liked = explicit.multiply(explicit >= like_threshold).astype(bool).astype(np.float32)
     return sp.csr_matrix(positives * NEUTRAL_WEIGHT + liked.multiply(positives) * (1.0 - NEUTRAL_WEIGHT))
-
-
-def _norm(value: Any) -> Any:
-    return value.strip().casefold() if isinstance(value, str) else value
-
-
-def _values(raw: Any) -> list[Any]:
-    if raw is None:
-        return []
-    if isinstance(raw, (list, tuple, set)):
-        return [_norm(v) for v in raw]
-    return [_norm(raw)]
 
 
 def _cached(cache: OrderedDict, key: str) -> Any:

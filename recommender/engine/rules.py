@@ -379,3 +379,17 @@ def display_title(record, language: str) -> str:
 KIND_ATTRIBUTES = ("genres", "category")
 # Values catalogs list among genres that say how an item is shown or that nothing is known, not what kind it is.
 NOT_A_KIND = frozenset({"imax", "(no genres listed)"})
+
+
+def attribute_value(value: Any) -> Any:
+    """Return an attribute value as filters compare it: text stripped and case-folded, other values as they are."""
+    return value.strip().casefold() if isinstance(value, str) else value
+
+
+def attribute_values(raw: Any) -> list[Any]:
+    """Return an attribute's value or values (a list, tuple or set) as filters compare them."""
+    if raw is None:
+        return []
+    if isinstance(raw, (list, tuple, set)):
+        return [attribute_value(v) for v in raw]
+    return [attribute_value(raw)]

@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..rules import attribute_values
 from ..titles import is_year_word
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
@@ -945,13 +946,10 @@ class Parser:
 
     def _kind_prices(self, u: Understanding) -> list[float]:
         """Return the sorted prices of the catalog's items in the request's domain that hold its wished values."""
-        def holds(item) -> bool:
-            for attr, wanted in u.include.items():
-                have = item.attributes.get(attr)
-                have = have if isinstance(have, list) else [have]
-                if not {str(v).lower() for v in have} & {str(v).lower() for v in wanted}:
-                    return False
-            return not u.domain or item.domain == u.domain
+        def holds(item) -> bool:  # the filters' own matching (rules.attribute_values), any wished value per attribute
+            return (not u.domain or item.domain == u.domain) and all(
+                set(attribute_values(item.attributes.get(attr))) & set(attribute_values(wanted))
+                for attr, wanted in u.include.items())
         return sorted(p for p in (self.catalog.price_of(i) for i, item in self.catalog.items.items() if holds(item))
                       if p is not None)
 
