@@ -171,9 +171,14 @@ def _clause_polarity(span: str, similar_is_liking: bool = True) -> str | None:
     return None
 
 
+def _sentence_start(text: str, pos: int) -> int:
+    """Return where the sentence around a character offset starts (after . ! ? ; and their Chinese forms)."""
+    return max(text.rfind(ch, 0, pos) for ch in ".!?;。！？；") + 1
+
+
 def _sentence_at(text: str, pos: int) -> str:
     """Return the sentence around a character offset (split at . ! ? ; and their Chinese forms)."""
-    start = max(text.rfind(ch, 0, pos) for ch in ".!?;。！？；") + 1
+    start = _sentence_start(text, pos)
     ends = [i for i in (text.find(ch, pos) for ch in ".!?;。！？；") if i >= 0]
     return text[start : min(ends) if ends else len(text)]
 
@@ -1044,7 +1049,7 @@ class Parser:
                 previous = 0
                 for idx, ref in named:
                     start = tokens[idx].start
-                    lead = said[max(previous, start - len(_sentence_at(said, start).lstrip())):start]
+                    lead = said[max(previous, _sentence_start(said, start)):start]
                     if _seen_state(lead) == "unseen" and ref.sentiment != "disliked":
                         ref.reaction, ref.sentiment = "unseen", "neutral"
                     previous = tokens[idx].end

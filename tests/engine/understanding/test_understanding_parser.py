@@ -199,3 +199,9 @@ def test_words_of_the_conversation_itself_are_no_keywords(movies):
 def test_a_family_film_is_a_childrens_film(movies):
     assert "Children's" in understand("a good family friendly movie", catalog=movies).include.get("genres", [])
     assert "Children's" in understand("适合全家一起看的电影", catalog=movies).include.get("genres", [])
+
+
+def test_not_seen_yet_covers_only_the_items_its_own_sentence_leads_to(movies):
+    state = ConversationState()
+    state.apply(understand("I haven't seen much this year. I loved Heat and Titanic, anything else?", catalog=movies))
+    assert set(state.profile().liked) == {"ml-4", "ml-7"}
