@@ -301,9 +301,10 @@ def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, refere
     if references:
         like["ease"] = like_lists(ps, films, "ease", ease)
         like["popularity"] = like_lists(ps, films, "popularity")
-    pairs = {"product": pair_lists(ps, like_pairs(ps, films), "product")}
+    named_pairs = like_pairs(ps, films)
+    pairs = {"product": pair_lists(ps, named_pairs, "product")}
     if references:
-        pairs["ease"] = pair_lists(ps, like_pairs(ps, films), "ease", ease)
+        pairs["ease"] = pair_lists(ps, named_pairs, "ease", ease)
     recall = redial_recall(ps, tuning) if ps.name == "ml-latest-small" else None
     text = text_requests(ps, tuning)
     return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started, pairs,

@@ -119,7 +119,8 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
     """Return the weighted parts of each item's score (they sum to it): hybrid, comention, likeness, popularity."""
     n_items = len(inp.hybrid)
     zeros = np.zeros(n_items, dtype=np.float64)
-    gate = words_gate(inp.hybrid.astype(np.float64), mix.words_gate) if inp.worded and not inp.named else None
+    # How much the priors count per item: fully, unless the words lead (see words_gate).
+    gate = words_gate(inp.hybrid.astype(np.float64), mix.words_gate) if inp.worded and not inp.named else np.ones(n_items)
     parts = {"hybrid": mix.hybrid * unit_scaled(inp.hybrid.astype(np.float64)), "comention": zeros.copy(),
              "likeness": zeros.copy(), "popularity": zeros.copy()}
     if inp.links is not None and inp.prior is not None:
@@ -130,12 +131,12 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
             dialogue[:known] += mix.together * unit_scaled(inp.together)
         dialogue *= inp.dialogue_weight(mix)
         prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
-        dialogue[:known] += prior_weight * inp.prior * (gate[:known] if gate is not None else 1.0)
+        dialogue[:known] += prior_weight * inp.prior * gate[:known]
         parts["comention"] = dialogue
     if inp.retrieval is not None and mix.retrieval:
         parts["retrieval"] = mix.retrieval * unit_scaled(np.maximum(inp.retrieval.astype(np.float64), 0.0))
     if inp.named == 0:
-        parts["popularity"] = mix.popularity_alone * inp.popularity * (gate if gate is not None else 1.0)
+        parts["popularity"] = mix.popularity_alone * inp.popularity * gate
     elif inp.named == 1 or inp.alike:
         # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
         # named item better than the catalog does, what they suggest after it counts instead.

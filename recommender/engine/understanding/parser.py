@@ -803,8 +803,8 @@ class Parser:
     def _attribute_values(self, u: Understanding, attr_matches, structured, chosen, taken, low: str, tokens) -> None:
         """Fill include/exclude (structured values) and prefer/avoid (free-form ones) in the chosen domain; values
         written as one compound ("romantic comedy", "爱情喜剧") must all hold (all_of)."""
-        # A domain the words name ("适合全家一起看的电影") reads every value in its own vocabulary.
-        chosen_elsewhere = any(e[2] == chosen for m in structured for e in m.entries) or chosen == u.domain is not None
+        # A domain the words name ("适合全家一起看的电影") is the chosen one and reads every value in its own vocabulary.
+        chosen_elsewhere = bool(u.domain) or any(e[2] == chosen for m in structured for e in m.entries)
         kept: list[tuple[Match, str, object]] = []
         for m in attr_matches:
             entries = [e for e in m.entries if e[2] == chosen]
