@@ -223,7 +223,8 @@ def merged_profile(state: ConversationState, stored: Profile) -> Profile:
         if sentiment != "disliked" and item_id not in liked and item_id not in disliked:
             history[item_id] = max(history.get(item_id, 0.0), rules.NEUTRAL_WEIGHT)
     return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text,
-                   prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude, alike=talk.alike)
+                   prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude, alike=talk.alike,
+                   suggested=talk.suggested)
 
 
 def topic_profile(person: Profile, state: ConversationState, stored: Profile, records: Mapping[str, ItemRecord],

@@ -19,9 +19,9 @@ counts as much as the conversation and the data support it:
   catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker;
 - with nothing named but words of content and no kind asked for ("a film for a rainy Sunday"), the words lead:
   the prior and popularity only order the items the words match better than the median item does;
-- once the conversation holds items discussed without a stated taste (the assistant's own suggestions, titles
-  brought up in passing), it has become the kind of exchange recorded dialogues learned from, and what they say
-  comes next counts in full whatever the catalog knows of the items. A single request ("something like X",
+- once the assistant has suggested items (whatever the person made of them) or the conversation holds titles
+  brought up in passing without a stated taste, it has become the kind of exchange recorded dialogues learned
+  from, and what they say comes next counts in full whatever the catalog knows of the items. A single request ("something like X",
   "I love A, B and C") has none, so its list stays the catalog's.
 """
 from __future__ import annotations
@@ -46,7 +46,7 @@ class ConversationMix:
     likeness_several: float = 0.3
     popularity_several: float = 1.2
     prior: float = 0.02
-    prior_alone: float = 1.0
+    prior_alone: float = 2.0
     popularity_alone: float = 0.5
     # How sharply the words' match gates the priors when the words lead (see words_gate).
     words_gate: float = 1.0
@@ -105,12 +105,14 @@ class MixInputs:
     together: np.ndarray | None = None
     prior: np.ndarray | None = None
     share: float = 0.0
-    discussed: int = 0  # items the conversation holds with no stated taste (suggested, brought up in passing)
+    discussed: int = 0  # items the assistant suggested, or the conversation holds with no stated taste
     alike: bool = False  # the request asks for items like the named ones ("something like A and B")
     worded: bool = False  # nothing named, words of content and no kind asked for: the words lead
 
     def dialogue_weight(self, mix: ConversationMix) -> float:
         """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
+        if self.links is None:  # no recorded dialogues: the catalog's side is all there is
+            return 0.0
         return max(self.share, mix.share_in_discussion) if self.discussed else self.share
     retrieval: np.ndarray | None = None  # the dialogue's cosine to each item's text (a trained encoder's)
 

@@ -216,7 +216,8 @@ class RecommenderBundle:
         named_like = self._liked_named(talk, profile)
         mixed = MixInputs(hybrid=raw, named=int((talk > 0).sum()), likeness=self._likeness(named_like, talk),
                           popularity=self._popularity[0], log_popularity=self._popularity[1],
-                          discussed=len(discussed), alike=bool(profile and profile.alike),
+                          discussed=len(set(discussed) | set(profile.suggested if profile else ())),
+                          alike=bool(profile and profile.alike),
                           worded=bool(query.strip()) and not x.any() and not (constraints and constraints.include))
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)

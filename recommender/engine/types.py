@@ -88,6 +88,8 @@ class Profile:
     dialogue_text: str = ""
     # The request asks for items like the liked ones (Understanding.alike): likeness leads however many are named.
     alike: bool = False
+    # Items the assistant suggested in this conversation, whatever the reaction: the talk is an exchange.
+    suggested: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

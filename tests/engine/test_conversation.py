@@ -218,6 +218,8 @@ def test_the_assistants_suggestions_and_the_reaction_to_them_shape_the_next_list
     messages = dialogue("I'm looking for a good movie", "Have you seen Fargo? It's a great crime film.",
                         "Yes, loved that one!")
     state = context_from_messages(messages, catalog)
+    # Liked, and still the assistant's suggestion: the talk has become an exchange (mixing's rule).
+    assert state.profile().liked == ["3"] and state.profile().suggested == ["3"]
     plan = collect(turn_input("Any other suggestions?", catalog, bundle=bundle, state=state, k=3))
     ids = [s.item_id for s in plan.items]
     assert plan.intent == "recommend" and len(ids) == 3  # asking for more gets a list

@@ -37,6 +37,13 @@ def test_once_the_conversation_discusses_suggestions_the_dialogues_count_in_full
     assert talked["likeness"][1] < single["likeness"][1]
 
 
+def test_without_recorded_dialogues_an_exchange_keeps_the_catalogs_likeness():
+    talked = inputs(1, share=0.0, with_dialogues=False)
+    talked.discussed = 3
+    assert mix_parts(ConversationMix(), talked)["likeness"][1] == pytest.approx(
+        mix_parts(ConversationMix(), inputs(1, share=0.0, with_dialogues=False))["likeness"][1])
+
+
 def test_the_dialogues_prior_leads_only_when_nothing_is_named():
     mix = ConversationMix()
     assert mix_parts(mix, inputs(0))["comention"][3] == pytest.approx(mix.prior_alone)

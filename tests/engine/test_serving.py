@@ -134,6 +134,17 @@ def test_named_items_are_mixed_with_parts_that_sum_to_the_score(trained):
         assert weights and all(0 < w <= 1 for w in weights)
 
 
+def test_the_assistants_suggestions_make_an_exchange_whatever_the_person_made_of_them(trained, monkeypatch):
+    from recommender.engine import serving
+
+    seen, original = [], serving.mix_parts
+    monkeypatch.setattr(serving, "mix_parts", lambda mix, inp: seen.append(inp.discussed) or original(mix, inp))
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    bundle.recommend(profile=Profile(liked=["i0"]), n=3)  # a single request: "I love X"
+    bundle.recommend(profile=Profile(liked=["i0"], suggested=["i0", "i3"]), n=3)  # liked what was suggested
+    assert seen == [0, 2]
+
+
 def test_an_empty_request_from_nobody_lists_what_people_like_not_the_least_known(trained):
     bundle = RecommenderBundle.load(trained[0], reuse=False)
     # A popularity correction learned for people with a history must not rank the least-known items first.

@@ -279,7 +279,7 @@ class ConversationState:
         return Profile(liked=liked, disliked=disliked, query_text=" ".join(self.keywords),
                        prefer={k: list(v) for k, v in self.prefer.items()},
                        avoid={k: list(v) for k, v in self.avoid.items()}, exclude=self.excluded_items(),
-                       alike=self.alike)
+                       alike=self.alike, suggested=self.suggested_ids())
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
