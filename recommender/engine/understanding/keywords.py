@@ -59,10 +59,23 @@ def _negated(left, index: int, char_pos: int) -> bool:
 _MOOD_COMPOUNDS = re.compile(r"(?<![a-z])(feel[- ]good|heart[- ]?warming|light[- ]hearted|mind[- ]bending|"
                              r"tear[- ]?jerker|laugh[- ]out[- ]loud|coming[- ]of[- ]age|good[- ]natured)(?![a-z])")
 
+# Chinese kinds of music written around the domain word ("轻音乐"): the domain match claims 音乐, so the
+# compound is read from the whole text.
+_ZH_MUSIC_COMPOUNDS = {"轻音乐": "relaxing instrumental", "纯音乐": "instrumental"}
+
+
+def _token_at(left, char_pos: int) -> int:
+    """Return the index of the token that starts at or after a character offset (the last token at worst)."""
+    starts = [t.start for t in left.all_tokens]
+    return min(bisect.bisect_left(starts, char_pos), len(starts) - 1)
+
 
 def extract(left) -> tuple[list[str], list[str]]:
     """Return (English keywords, Chinese phrases the glossary could not translate)."""
-    keywords: list[str] = [m.group(1).replace(" ", "-") for m in _MOOD_COMPOUNDS.finditer(left.text.lower())]
+    keywords: list[str] = [m.group(1).replace(" ", "-") for m in _MOOD_COMPOUNDS.finditer(left.text.lower())
+                           if not _negated(left, _token_at(left, m.start()), m.start())]  # "nothing feel-good"
+    keywords += [english for term, english in _ZH_MUSIC_COMPOUNDS.items()
+                 if term in left.text and not _negated(left, _token_at(left, left.text.index(term)), left.text.index(term))]
     unknown: list[str] = []
     phrase: list[str] = []
     last_index = -2

@@ -39,6 +39,17 @@ _NEGATION = re.compile("|".join(
      for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)] + [lx.LESS_CUE, lx.TOO_CUE]))
 
 
+_CLAUSE_BREAK = re.compile(r"[.!?;,。！？；，]|\bbut\b|但是|不过")
+
+
+def _refused(low: str, phrase: str) -> bool:
+    """Return whether a negation cue comes before the phrase's first occurrence in its clause ("I don't want
+    anything light-hearted")."""
+    at = low.find(phrase)
+    clause = _CLAUSE_BREAK.split(low[:at])[-1] if at >= 0 else ""
+    return bool(_NEGATION.search(_ZH_NEG_NOISE.sub(" ", clause)))
+
+
 def _alternatives(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
@@ -1071,8 +1082,9 @@ class Parser:
     def _avoid_intensity(self, low: str, domain: str | None, u: Understanding) -> None:
         """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
         for phrases, excluded in lx.AVOID_INTENSITY:
-            if not _has_phrase(low, phrases):
-                continue
+            found = _has_phrase(low, phrases)
+            if not found or (not _NEGATION.search(found) and _refused(low, found)):
+                continue  # "nothing light-hearted" wishes for no lightness
             for attr, values in excluded.items():
                 known = set().union(*(by_attr.get(attr, set()) for d, by_attr in self.catalog.values.items()
                                       if domain is None or d == domain))

@@ -29,6 +29,25 @@ def test_wanting_less_violence_excludes_the_violent_genres(movies, text):
     assert not u.include and "violent" not in u.keywords and "gore" not in u.keywords
 
 
+@pytest.mark.parametrize("text", ["nothing feel-good or light-hearted", "not too feel-good", "我不想看轻松的"])
+def test_a_refused_mood_is_neither_a_wish_nor_a_wish_for_lightness(movies, text):
+    u = understand(text, catalog=movies)
+    assert not {"feel-good", "light-hearted", "light"} & set(u.keywords), text
+    assert not u.exclude, text  # refusing lightness does not refuse the dark genres
+
+
+def test_wanting_something_lighter_still_excludes_the_dark_genres(movies):
+    u = understand("something light-hearted", catalog=movies)
+    assert "light-hearted" in u.keywords and "Horror" in u.exclude.get("genres", [])
+
+
+def test_light_music_in_chinese_is_a_wish_for_relaxing_music():
+    music = CatalogIndex([ItemRecord("m1", "Calm", "music", attributes={"genres": ["ambient"]}),
+                          ItemRecord("m2", "Loud", "music", attributes={"genres": ["rock"]})])
+    u = understand("我想听轻音乐", catalog=music)
+    assert u.domain == "music" and "relaxing instrumental" in u.keywords
+
+
 def test_less_than_is_a_bound_not_a_refusal(shop):
     u = understand("a dress for less than 50 dollars", catalog=shop)
     assert u.include == {"category": ["dress"]} and u.ranges == {"price": [None, 50]} and not u.exclude
