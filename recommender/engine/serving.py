@@ -14,6 +14,7 @@ import scipy.sparse as sp
 from .catalog import Catalog
 from .embedding import TextRetrieval
 from .explain.chains import attach_chain
+from .explain.cited import SHOWN_DETAIL
 from .knowledge import KnowledgeGraph
 from .likeness import KindIndex
 from .metrics import topk_indices
@@ -57,6 +58,14 @@ class _Fused:
     @property
     def total(self) -> np.ndarray:
         return sum(self.parts.values())  # type: ignore[return-value]
+
+
+def _mark_shown(found: list[list[Evidence]], shown: set[str]) -> None:
+    """Mark the history facts about items the assistant suggested earlier (and the person did not react to)."""
+    for evidence in found:
+        for k, e in enumerate(evidence):
+            if e.kind == "history_item" and e.item_id in shown:
+                evidence[k] = Evidence(**{**e.to_dict(), "detail": SHOWN_DETAIL})
 
 
 def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:
@@ -182,7 +191,8 @@ class RecommenderBundle:
         size = max(n, candidates or 0)
         top = [int(i) for i in topk_indices(scores, size) if np.isfinite(scores[i])]
         # Evidence for the shown items only, from the scoring already done.
-        found = self._evidence(x, query, top, constraints, scored, fused) if with_evidence else [[] for _ in top]
+        found = (self._evidence(x, query, top, constraints, scored, fused, profile) if with_evidence
+                 else [[] for _ in top])
         sources = dict(scored.sources)
         if fused is not None:  # the parts keep summing to the score a strategy re-weights
             # Nothing known of the person: only the words' match is the model's part (see _fused).
@@ -300,8 +310,10 @@ class RecommenderBundle:
         return [int(i) for i in np.flatnonzero(talk > 0)[:LIKENESS_ITEMS]]
 
     def _evidence(self, x: np.ndarray, query: str, items: list[int], constraints: Constraints | None,
-                  scored: ScoredVector | None = None, fused: _Fused | None = None) -> list[list[Evidence]]:
+                  scored: ScoredVector | None = None, fused: _Fused | None = None,
+                  profile: Profile | None = None) -> list[list[Evidence]]:
         """Return the ranker's evidence for items (catalog indices), each followed by the filters it satisfies.
+        Items the assistant suggested earlier and the person has not reacted to are cited as such, not as history.
 
         With the conversation mix, each part's evidence is weighted by its share of the item's positive parts.
         """
@@ -322,6 +334,8 @@ class RecommenderBundle:
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
             evidence += attach_chain(self.knowledge, self.catalog.item_ids[i], evidence)
+        if profile is not None and profile.suggested:
+            _mark_shown(found, set(profile.suggested) - set(profile.liked) - set(profile.disliked))
         return found
 
     @property
@@ -371,7 +385,8 @@ class RecommenderBundle:
             x, query = self._vector(user_key, profile)
             known = [item_id for item_id in item_ids if item_id in self.catalog.item_index]
             scored, fused = self._fused(x, query, profile, constraints)
-            found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints, scored, fused)
+            found = self._evidence(x, query, [self.catalog.item_index[i] for i in known], constraints, scored, fused,
+                                   profile)
         return dict(zip(known, found))
 
     def explain(self, *, item_id: str, user_key: str | None = None, profile: Profile | None = None,

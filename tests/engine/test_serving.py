@@ -145,6 +145,21 @@ def test_the_assistants_suggestions_make_an_exchange_whatever_the_person_made_of
     assert seen == [0, 2]
 
 
+def test_items_the_assistant_suggested_are_cited_as_suggested_not_as_history(trained):
+    from recommender.engine.explain.cited import SHOWN_DETAIL
+
+    bundle = RecommenderBundle.load(trained[0], reuse=False)
+    bundle.hybrid.params["weights"] = {"ease": 1.0, "rp3beta": 0.5, "popularity": -0.2}  # the history's neighbours
+    shown = ["i1", "i2", "i3", "i4"]
+    profile = Profile(liked=["i0"], history={i: 0.5 for i in shown}, exclude=shown, suggested=shown + ["i0"])
+    facts = [e for rec in bundle.recommend(profile=profile, n=6) for e in rec.evidence if e.item_id in shown]
+    assert any(e.kind == "history_item" for e in facts)
+    assert all(e.detail == SHOWN_DETAIL for e in facts if e.kind == "history_item")
+    # The suggestion the person liked is their like, cited as such.
+    liked = [e for rec in bundle.recommend(profile=profile, n=6) for e in rec.evidence if e.item_id == "i0"]
+    assert all(e.detail != SHOWN_DETAIL for e in liked)
+
+
 def test_an_empty_request_from_nobody_lists_what_people_like_not_the_least_known(trained):
     bundle = RecommenderBundle.load(trained[0], reuse=False)
     # A popularity correction learned for people with a history must not rank the least-known items first.

@@ -14,7 +14,7 @@ from typing import Any
 from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, friends_of
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
-from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, was_liked
+from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, was_liked, was_shown
 from .lexicon import ZH_GENRES, zh_forms
 
 SHOWN_ENTITIES = 2  # entities a reply and its drawing show of a chain
@@ -159,9 +159,11 @@ def connection_text(via: list[dict], language: str) -> str:
     return "，".join(phrases) if language == "zh" else " and ".join(phrases)
 
 
-def _lead(kind: str, liked: bool, name: str, language: str, neighbour: bool = True) -> str:
+def _lead(kind: str, liked: bool, name: str, language: str, neighbour: bool = True, shown: bool = False) -> str:
     """Return the clause that names the chain's first item by how the evidence knows it; a text likeness too weak
     to make the item a neighbour of the first one says only that they connect (the chain says how)."""
+    if shown:  # suggested earlier in the conversation: not the person's history
+        return f"它与之前推荐的{name}相近" if language == "zh" else f"it is close to {name}, suggested earlier"
     if kind == "content_similarity" and not neighbour:
         return f"它和{name}有关联" if language == "zh" else f"it connects to {name}"
     if language == "zh":
@@ -185,7 +187,8 @@ def chain_clause(chain: Mapping[str, Any], evidence: list[Evidence], language: s
     anchor = next((e for e in evidence if e.item_id == chain.get("from") and e.kind == chain.get("from_kind")), None)
     liked = anchor is not None and was_liked(anchor)
     neighbour = anchor is not None and is_neighbour(anchor)
-    lead = _lead(str(chain.get("from_kind")), liked, name, language, neighbour)
+    lead = _lead(str(chain.get("from_kind")), liked, name, language, neighbour,
+                 shown=anchor is not None and was_shown(anchor))
     return (
         f"{lead}，{connection_text(via, language)}"
         if language == "zh"

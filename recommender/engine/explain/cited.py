@@ -28,6 +28,16 @@ def was_liked(evidence: Evidence) -> bool:
     return not isinstance(evidence.value, (int, float)) or float(evidence.value) >= LIKED_FROM
 
 
+# The detail of a history fact about an item the assistant suggested earlier in the conversation (no reaction
+# to it yet): it is not the person's history, and the text says it was suggested.
+SHOWN_DETAIL = "suggested earlier in this conversation"
+
+
+def was_shown(evidence: Evidence) -> bool:
+    """Return whether a history fact is about an item only suggested earlier in the conversation."""
+    return evidence.kind == "history_item" and evidence.detail == SHOWN_DETAIL
+
+
 # A history item's content similarity (cosine of the content model's embeddings) from which the listed item
 # counts as its neighbour, so the text may say "similar to X". Below it the similarity still adds to the score,
 # but every film reads a little like every other. Measured with MiniLM on ML-100K: random pairs of films with

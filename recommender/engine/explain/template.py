@@ -13,6 +13,7 @@ from .cited import (
     MAX_LIKED,
     cited_evidence,
     was_liked,
+    was_shown,
 )
 from .lexicon import ZH_GENRES, attribute_name, zh_forms
 
@@ -128,11 +129,13 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
     began = ""  # how the chain's clause spoke of the person: "liked", "history" or not at all
     if chained and chain is not None:
         anchor = next((e for e in history if e.item_id == chain["from"]), None)
-        began = "" if anchor is None else "liked" if was_liked(anchor) else "history"
+        began = ("" if anchor is None else "liked" if was_liked(anchor) else "shown" if was_shown(anchor)
+                 else "history")
         history = [e for e in history if e.item_id != chain["from"]][:beside]
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
-    seen = _names([e for e in history if not was_liked(e)], language, catalog_titles, taken)
+    seen = _names([e for e in history if not was_liked(e) and not was_shown(e)], language, catalog_titles, taken)
+    shown = _names([e for e in history if was_shown(e)], language, catalog_titles, taken)
     if liked:
         also = began == "liked"
         out.append(("你也喜欢" if also else "因为你喜欢") + _join(liked, language) if zh
@@ -142,6 +145,11 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
         out.append(("你之前也接触过" if also else "你之前接触过") + _join(seen, language) if zh
                    else ("your history also holds " if also else "it relates to your history with ")
                    + _join(seen, language))
+    if shown:
+        also = began == "shown"
+        out.append(f"{'也' if also else '它'}与之前推荐的{'、'.join(shown)}相近" if zh
+                   else f"it is also close to {_join(shown, language)}" if also
+                   else f"it is close to {_join(shown, language)}, suggested earlier")
     similar = _names([e for e in by_kind.get("content_similarity", []) if e.item_id or e.title],
                      language, catalog_titles, taken)
     if similar:

@@ -234,6 +234,19 @@ def test_history_item_evidence_is_worded_as_history():
     assert check_explanation(english, SUSPECTS, evidence, CATALOG) == []
 
 
+def test_an_item_only_suggested_earlier_is_not_called_the_persons_history():
+    from recommender.engine.explain.cited import SHOWN_DETAIL
+
+    evidence = [Evidence("liked_item", 0.5, item_id="100", title="Fargo (1996)"),
+                Evidence("history_item", 0.3, item_id="56", title="Pulp Fiction (1994)", detail=SHOWN_DETAIL)]
+    english = explain_text(SUSPECTS, evidence, language="en")
+    assert "it is close to Pulp Fiction (1994), suggested earlier" in english and "history" not in english
+    chinese = explain_text(SUSPECTS, evidence, language="zh", catalog_titles={"100": "冰血暴", "56": "低俗小说"})
+    assert "之前推荐的《低俗小说》" in chinese and "接触过" not in chinese
+    for text in (english, chinese):
+        assert check_explanation(text, SUSPECTS, evidence, CATALOG) == []
+
+
 def test_popularity_phrase_is_not_read_as_a_genre_inside_it():
     """很多人都喜欢它 holds 多人 (a multiplayer games genre); only a real genre claim is refused."""
     dress = ItemRecord("p-1", "Red Summer Dress", "product", attributes={"category": "dress", "color": "red"})
