@@ -351,6 +351,19 @@ def test_cheap_keeps_the_lower_half_of_the_kind_asked_for(shoes, text):
     assert plan.items and all(shoes.records[s.item_id].attributes["price"] <= ceiling for s in plan.items)
 
 
+def test_cheaper_after_a_list_without_prices_sets_no_ceiling_from_other_kinds():
+    # Albums have no price; the shop's prices elsewhere in the catalog say nothing about them.
+    items = {i: ItemRecord(item_id=i, title=t, domain="product", attributes={"category": "sneakers", "price": p})
+             for i, t, p in SHOES}
+    items.update({f"a{k}": ItemRecord(item_id=f"a{k}", title=f"Calm Album {k}", domain="music",
+                                      attributes={"genres": ["ambient"]}) for k in range(5)})
+    mixed = ServingCatalog.build(items)
+    state = ConversationState()
+    assert collect(turn_input("ambient music", mixed, state=state, k=3)).items
+    plan = collect(turn_input("something cheaper", mixed, state=state, k=3))
+    assert "price" not in state.constraints().ranges and plan.items
+
+
 def test_cheap_in_a_catalog_without_prices_changes_nothing(catalog):
     state = ConversationState()
     collect(turn_input("a cheap thrill of a movie", catalog, state=state, k=4))

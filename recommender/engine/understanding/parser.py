@@ -953,17 +953,20 @@ class Parser:
         pointed = spoken_of if _EN_PRONOUN.search(t.low) or _ZH_PRONOUN.search(t.low) else None
         looked_at = [r.item_id for _, r in t.refs] or ([pointed] if pointed else []) or state.last_items or state.liked
         prices = sorted(p for p in (self.catalog.price_of(i) for i in looked_at) if p is not None)
+        if looked_at and not prices and m.re is not _CHEAP:
+            return  # what the person looks at has no prices (albums): there is nothing to be cheaper than
         if not prices or m.re is _CHEAP:
-            prices = self._kind_prices(t.u)  # "cheap headphones": the lower half of the headphones' prices
+            # "cheap headphones": the lower half of the headphones' prices
+            prices = self._kind_prices(t.u, t.u.domain or state.topic_domain or state.domain)
             if len(prices) < 2:
                 return
         t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
         t.take(m.start(), m.end())
 
-    def _kind_prices(self, u: Understanding) -> list[float]:
-        """Return the sorted prices of the catalog's items in the request's domain that hold its wished values."""
+    def _kind_prices(self, u: Understanding, domain: str | None) -> list[float]:
+        """Return the sorted prices of the catalog's items in the domain that hold the request's wished values."""
         def holds(item) -> bool:  # the filters' own matching (rules.attribute_values), any wished value per attribute
-            return (not u.domain or item.domain == u.domain) and all(
+            return (not domain or item.domain == domain) and all(
                 set(attribute_values(item.attributes.get(attr))) & set(attribute_values(wanted))
                 for attr, wanted in u.include.items())
         return sorted(p for p in (self.catalog.price_of(i) for i, item in self.catalog.items.items() if holds(item))
