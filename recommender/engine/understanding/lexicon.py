@@ -247,7 +247,7 @@ ZH_KEYWORDS: dict[str, str] = {
     "经典": "classic", "老电影": "classic", "轻松": "light", "温馨": "heartwarming", "感人": "moving", "治愈": "feel-good",
     "励志": "inspiring", "烧脑": "mind-bending", "黑暗": "dark", "血腥": "gore", "暴力": "violent", "动物": "animals",
     "狗": "dog", "猫": "cat", "海洋": "ocean", "大海": "sea", "海边": "beach", "沙滩": "beach", "度假": "vacation",
-    "旅行": "travel", "旅游": "travel", "礼物": "gift", "送人": "gift", "生日": "birthday", "婚礼": "wedding",
+    "降噪": "noise-cancelling", "无线": "wireless", "旅行": "travel", "旅游": "travel", "礼物": "gift", "送人": "gift", "生日": "birthday", "婚礼": "wedding",
     "上班": "office", "办公室": "office", "办公": "office", "露营": "camping", "野营": "camping", "约会": "date night",
     "黑白": "black and white", "老片": "classic", "新一点": "newer", "新的": "newer", "最新": "newest", "复古": "vintage", "通勤": "commute", "运动": "sport", "跑步": "running", "健身": "gym", "徒步": "hiking",
     "登山": "hiking", "户外": "outdoor", "防水": "waterproof", "保暖": "warm", "透气": "breathable", "舒适": "comfortable",

@@ -48,6 +48,11 @@ def test_light_music_in_chinese_is_a_wish_for_relaxing_music():
     assert u.domain == "music" and "relaxing instrumental" in u.keywords
 
 
+def test_a_chinese_feature_word_is_read_as_the_english_one(shop):
+    u = understand("我想买一副降噪耳机", catalog=shop)
+    assert "noise-cancelling" in u.keywords
+
+
 def test_less_than_is_a_bound_not_a_refusal(shop):
     u = understand("a dress for less than 50 dollars", catalog=shop)
     assert u.include == {"category": ["dress"]} and u.ranges == {"price": [None, 50]} and not u.exclude
