@@ -34,6 +34,11 @@ class TitleKey:
     rank: int  # 0 full title or alias, 1 article-less form, 2 part before a colon or alternative title
 
 
+# A two-word possessive credit before a title's own name ("Sid Meier's Civilization VI"); one word is too often
+# the name itself ("Schindler's List", "Ocean's Eleven").
+_CREDIT = re.compile(r"^(?!(?:The|A|An|No)\s)[A-Z][\w.-]*\s+[A-Z][\w.-]*['\u2019]s\s+(?P<rest>\S.*)$")
+
+
 def title_variants(title: str) -> list[tuple[str, int]]:
     """Return (phrase, rank) forms under which a catalog title may be written by a person (`titles.title_variants`)."""
     return titles.title_variants(title, key_of)
@@ -109,6 +114,7 @@ class CatalogIndex:
             (domain, attr) for domain, attrs in self.values.items() for attr in attrs if self._looks_free(domain, attr)}
         self._fuzzy_keys: list[str] | None = None
         self._title_keys_sorted: list[str] | None = None
+        self._credit_free: dict[str, list[str]] | None = None
         # surface key -> [(attribute, value, domain)]
         self.surfaces: dict[str, list[tuple[str, Any, str]]] = defaultdict(list)
         self._build_surfaces(synonyms)
@@ -256,8 +262,24 @@ class CatalogIndex:
             if not title_key.startswith(key + " "):
                 break
             found += [h[0] for h in self.resolve_title(title_key) if h[0] not in found]
+        # "like Civilization": the name after a credit ("Sid Meier's Civilization VI") begins the title too.
+        found += [i for i in self._credited().get(key, []) if i not in found]
         found.sort(key=lambda i: (-self.popularity.get(i, 0.0), i))
         return found[:limit]
+
+    def _credited(self) -> dict[str, list[str]]:
+        """Return {the first word, or two, of a title after its credit: item ids} for titles that open with a
+        two-word possessive credit ("Sid Meier's Civilization VI", "Tom Clancy's Rainbow Six Siege")."""
+        if self._credit_free is None:
+            self._credit_free = defaultdict(list)
+            for item in self.items.values():
+                m = _CREDIT.match(titles.without_year(item.title))
+                if m:
+                    words = key_of(m.group("rest")).split(" ")
+                    for n in (1, 2):
+                        if len(words) >= n:
+                            self._credit_free[" ".join(words[:n])].append(item.item_id)
+        return self._credit_free
 
     def fuzzy_titles(self, phrase: str, limit: int = 5) -> list[tuple[str, float]]:
         """Return (item_id, score) for titles within a small typo of a written name, best first.

@@ -205,3 +205,16 @@ def test_not_seen_yet_covers_only_the_items_its_own_sentence_leads_to(movies):
     state = ConversationState()
     state.apply(understand("I haven't seen much this year. I loved Heat and Titanic, anything else?", catalog=movies))
     assert set(state.profile().liked) == {"ml-4", "ml-7"}
+
+
+def test_a_title_is_found_by_its_name_after_a_credit():
+    from recommender.engine.types import ItemRecord
+    from recommender.engine.understanding import CatalogIndex
+
+    games = CatalogIndex([ItemRecord("g1", "Sid Meier's Civilization VI", "game", attributes={"genres": ["strategy"]}),
+                          ItemRecord("m1", "Schindler's List (1993)", "movie", attributes={"genres": ["Drama"]}),
+                          ItemRecord("g2", "Stellaris", "game", attributes={"genres": ["strategy"]})])
+    u = understand("a strategy game like Civilization", catalog=games)
+    assert [r.item_id for r in u.referenced_items] == ["g1"]
+    # One possessive word is the name itself: "List" is no title.
+    assert not understand("something like List", catalog=games).referenced_items
