@@ -362,6 +362,7 @@ def test_cheaper_after_a_list_without_prices_sets_no_ceiling_from_other_kinds():
     assert collect(turn_input("ambient music", mixed, state=state, k=3)).items
     plan = collect(turn_input("something cheaper", mixed, state=state, k=3))
     assert "price" not in state.constraints().ranges and plan.items
+    assert "cheaper" not in state.keywords  # a word about price, not about the albums
 
 
 def test_cheap_in_a_catalog_without_prices_changes_nothing(catalog):

@@ -953,6 +953,7 @@ class Parser:
         pointed = spoken_of if _EN_PRONOUN.search(t.low) or _ZH_PRONOUN.search(t.low) else None
         looked_at = [r.item_id for _, r in t.refs] or ([pointed] if pointed else []) or state.last_items or state.liked
         prices = sorted(p for p in (self.catalog.price_of(i) for i in looked_at) if p is not None)
+        t.take(m.start(), m.end())  # a word about price, never a keyword to look for
         if looked_at and not prices and m.re is not _CHEAP:
             return  # what the person looks at has no prices (albums): there is nothing to be cheaper than
         if not prices or m.re is _CHEAP:
@@ -961,7 +962,6 @@ class Parser:
             if len(prices) < 2:
                 return
         t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
-        t.take(m.start(), m.end())
 
     def _kind_prices(self, u: Understanding, domain: str | None) -> list[float]:
         """Return the sorted prices of the catalog's items in the domain that hold the request's wished values."""
