@@ -21,8 +21,8 @@ counts as much as the conversation and the data support it:
   the prior and popularity only order the items the words match better than the median item does;
 - once the assistant has suggested items (whatever the person made of them) or the conversation holds titles
   brought up in passing without a stated taste, it has become the kind of exchange recorded dialogues learned
-  from, and what they say comes next counts in full whatever the catalog knows of the items. A single request ("something like X",
-  "I love A, B and C") has none, so its list stays the catalog's.
+  from, and what they say comes next counts in full whatever the catalog knows of the items. A single request
+  ("something like X", "I love A, B and C") has none, so its list stays the catalog's.
 """
 from __future__ import annotations
 

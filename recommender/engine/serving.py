@@ -4,7 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,7 @@ def _mark_shown(found: list[list[Evidence]], shown: set[str]) -> None:
     for evidence in found:
         for k, e in enumerate(evidence):
             if e.kind == "history_item" and e.item_id in shown:
-                evidence[k] = Evidence(**{**e.to_dict(), "detail": SHOWN_DETAIL})
+                evidence[k] = replace(e, detail=SHOWN_DETAIL)
 
 
 def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:

@@ -9,7 +9,7 @@ from collections import OrderedDict
 
 from ..llm import LLMBackend, LLMError
 from . import lexicon as lx
-from .text import clause_starts, is_cjk
+from .text import clause_starts, is_cjk, token_index
 
 MAX_KEYWORDS = 8
 MAX_PHRASE_WORDS = 3
@@ -64,18 +64,17 @@ _MOOD_COMPOUNDS = re.compile(r"(?<![a-z])(feel[- ]good|heart[- ]?warming|light[-
 _ZH_MUSIC_COMPOUNDS = {"轻音乐": "relaxing instrumental", "纯音乐": "instrumental"}
 
 
-def _token_at(left, char_pos: int) -> int:
-    """Return the index of the token that starts at or after a character offset (the last token at worst)."""
-    starts = [t.start for t in left.all_tokens]
-    return min(bisect.bisect_left(starts, char_pos), len(starts) - 1)
+def _wished_at(left, char_pos: int) -> bool:
+    """Return whether the words at a character offset are no refusal ("nothing feel-good" is one)."""
+    return not left.all_tokens or not _negated(left, token_index(left.all_tokens, char_pos), char_pos)
 
 
 def extract(left) -> tuple[list[str], list[str]]:
     """Return (English keywords, Chinese phrases the glossary could not translate)."""
     keywords: list[str] = [m.group(1).replace(" ", "-") for m in _MOOD_COMPOUNDS.finditer(left.text.lower())
-                           if not _negated(left, _token_at(left, m.start()), m.start())]  # "nothing feel-good"
+                           if _wished_at(left, m.start())]
     keywords += [english for term, english in _ZH_MUSIC_COMPOUNDS.items()
-                 if term in left.text and not _negated(left, _token_at(left, left.text.index(term)), left.text.index(term))]
+                 if (at := left.text.find(term)) >= 0 and _wished_at(left, at)]
     unknown: list[str] = []
     phrase: list[str] = []
     last_index = -2

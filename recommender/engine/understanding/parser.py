@@ -19,7 +19,19 @@ from .phrases import has_phrase as _has_phrase
 from .result import ItemRef, Understanding
 from .slots import find_positions, find_ranges, numbers_to_digits
 from .state import ConversationState
-from .text import Token, clause_ids, clause_starts, clean, detect_language, fold, is_cjk, join_tokens, key_of, tokenize
+from .text import (
+    Token,
+    clause_ids,
+    clause_starts,
+    clean,
+    detect_language,
+    fold,
+    is_cjk,
+    join_tokens,
+    key_of,
+    token_index,
+    tokenize,
+)
 
 MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
@@ -38,16 +50,6 @@ _NEGATION = re.compile("|".join(
     [re.escape(c) if is_cjk(c[0]) else r"(?<![a-z0-9'])" + re.escape(c) + r"(?![a-z0-9'])"
      for c in sorted(lx.NEGATION_CUES, key=len, reverse=True)] + [lx.LESS_CUE, lx.TOO_CUE]))
 
-
-_CLAUSE_BREAK = re.compile(r"[.!?;,。！？；，]|\bbut\b|但是|不过")
-
-
-def _refused(low: str, phrase: str) -> bool:
-    """Return whether a negation cue comes before the phrase's first occurrence in its clause ("I don't want
-    anything light-hearted")."""
-    at = low.find(phrase)
-    clause = _CLAUSE_BREAK.split(low[:at])[-1] if at >= 0 else ""
-    return bool(_NEGATION.search(_ZH_NEG_NOISE.sub(" ", clause)))
 
 
 def _alternatives(words: list[str]) -> str:
@@ -192,12 +194,6 @@ def _sentence_at(text: str, pos: int) -> str:
     start = _sentence_start(text, pos)
     ends = [i for i in (text.find(ch, pos) for ch in ".!?;。！？；") if i >= 0]
     return text[start : min(ends) if ends else len(text)]
-
-
-def _token_index(tokens: list[Token], char_pos: int) -> int:
-    """Return the index of the token at or after a character offset (the last token past the end)."""
-    ends = [t.end for t in tokens]
-    return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
 
 
 # The next name of a list that began with a title: "Fargo and Inception", "Heat, Alien and Up".
@@ -632,7 +628,7 @@ class Parser:
                       if any((e[2], e[0]) not in self.catalog.free_form for e in m.entries)]
         chosen = self._choose_domain(structured or attr_matches, context_domain, stated=t.u.domain)
         self._attribute_values(t.u, attr_matches, structured, chosen, t.taken, t.low, t.tokens)
-        self._avoid_intensity(t.low, chosen or context_domain, t.u)
+        self._avoid_intensity(t, chosen or context_domain)
         return attr_matches, structured, chosen
 
     def _blank_names(self, t: TurnText) -> None:
@@ -662,7 +658,7 @@ class Parser:
                     t.u.unknown_titles.append(inner.strip())
                     t.name_at(m.start(), m.end())
                 continue
-            t.refs.append((_token_index(t.tokens, m.start()), ref))
+            t.refs.append((token_index(t.tokens, m.start()), ref))
             t.name_at(m.start(), m.end())
 
     def _titles_ranges_positions(self, t: TurnText) -> list[Match]:
@@ -696,7 +692,7 @@ class Parser:
             item_id = t.state.item_at(pos.index)
             _take_chars(tokens, taken, pos.span.start, pos.span.end)
             if item_id:
-                refs.append((_token_index(tokens, pos.span.start),
+                refs.append((token_index(tokens, pos.span.start),
                              ItemRef(item_id, self.catalog.title_of(item_id), via="ordinal")))
         for m in matches:
             for k in range(m.start, m.end):
@@ -726,7 +722,7 @@ class Parser:
             for part, start in _name_list(name):
                 part_ref, _ = self._link_name(part)
                 if part_ref is not None:
-                    refs.append((_token_index(tokens, offset + start), part_ref))
+                    refs.append((token_index(tokens, offset + start), part_ref))
                 elif part not in u.unknown_titles:
                     u.unknown_titles.append(part)
         self._names_after_titles(t)
@@ -772,7 +768,7 @@ class Parser:
         horror but I prefer comedies", "我老公喜欢动作片，但我更喜欢爱情片"); a request for both of them keeps all."""
         if not t.theirs or not _OWN_TASTE.search(t.low) or _FOR_BOTH.search(t.low):
             return
-        theirs = {t.clauses[_token_index(t.tokens, s)] for s, _ in t.theirs}
+        theirs = {t.clauses[token_index(t.tokens, s)] for s, _ in t.theirs}
         for m in vocabulary:
             if m.kind == "attr" and t.clauses[m.start] in theirs:
                 m.dropped = True
@@ -992,7 +988,7 @@ class Parser:
                     and state.awaiting_reaction)):
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
         others = {idx for idx, ref in refs if ref.via != "context" and idx < len(tokens) and any(
-            s <= tokens[idx].start and clauses[idx] == clauses[_token_index(tokens, s)] for s, _ in theirs)}
+            s <= tokens[idx].start and clauses[idx] == clauses[token_index(tokens, s)] for s, _ in theirs)}
         worded = self._sentiments(text, said, tokens, clauses, refs, intent, others)
         if cues.seen_state or cues.accepted:
             self._reactions(refs, cues.seen_state, cues.accepted, worded, said, tokens)
@@ -1082,11 +1078,12 @@ class Parser:
             elif accepted:
                 ref.reaction = "accepted"
 
-    def _avoid_intensity(self, low: str, domain: str | None, u: Understanding) -> None:
+    def _avoid_intensity(self, t: TurnText, domain: str | None) -> None:
         """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
+        u = t.u
         for phrases, excluded in lx.AVOID_INTENSITY:
-            found = _has_phrase(low, phrases)
-            if not found or (not _NEGATION.search(found) and _refused(low, found)):
+            found = _has_phrase(t.low, phrases)
+            if not found or (not _NEGATION.search(found) and self._negated_at(t, t.low.find(found))):
                 continue  # "nothing light-hearted" wishes for no lightness
             for attr, values in excluded.items():
                 known = set().union(*(by_attr.get(attr, set()) for d, by_attr in self.catalog.values.items()
@@ -1095,6 +1092,14 @@ class Parser:
                     asked_for = value in u.include.get(attr, [])  # "scary but not too gory" keeps Horror
                     if value in known and not asked_for and value not in u.exclude.get(attr, []):
                         u.exclude.setdefault(attr, []).append(value)
+
+    def _negated_at(self, t: TurnText, char_pos: int) -> bool:
+        """Return whether a negation cue comes before a character offset in its clause (as `_polarity` reads
+        attribute words): "I don't want anything light-hearted"."""
+        if not t.tokens:
+            return False
+        clause_start = clause_starts(t.tokens, t.clauses)[t.clauses[token_index(t.tokens, char_pos)]]
+        return any(clause_start <= p < char_pos for p in self._negation_starts(t.low, t.tokens))
 
     def _negation_starts(self, low, tokens) -> list[int]:
         """Return character offsets where a negation cue starts, sorted."""

@@ -1,6 +1,7 @@
 """Text helpers shared by the parser: cleaning, tokenizing, language detection, clause boundaries."""
 from __future__ import annotations
 
+import bisect
 import html
 import re
 import unicodedata
@@ -174,6 +175,12 @@ def clause_ids(text: str, tokens: list[Token]) -> list[int]:
         prev_word = tok.text
         prev_end = tok.end
     return ids
+
+
+def token_index(tokens: list[Token], char_pos: int) -> int:
+    """Return the index of the token at or after a character offset (the last token past the end)."""
+    ends = [t.end for t in tokens]
+    return min(bisect.bisect_right(ends, char_pos), len(tokens) - 1)
 
 
 def clause_starts(tokens: list[Token], clauses: list[int]) -> dict[int, int]:
