@@ -463,7 +463,9 @@ class ConversationTurn:
         inp, u, plan = self.inp, self.u, self.result
         records, language = inp.catalog.records, plan.language
         plan.listing = True
-        refs = refs_of(u)
+        # A maker's works stand in for "something like Radiohead": the person said nothing of them.
+        makers = list(dict.fromkeys(r["maker"] for r in refs_of(u) if r.get("via") == "maker"))
+        refs = [r for r in refs_of(u) if r.get("via") != "maker"]
         # "I loved Fargo, something similar" states a like as much as "I loved Fargo" does.
         plan.feedback = [f for f in stated_feedback(refs) if f["item_id"] in records]
         if plan.feedback:
@@ -486,7 +488,7 @@ class ConversationTurn:
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
             self.mark("reranked")
         plan.items = scored[:inp.k]
-        self._summary = replies.request_summary(inp.state.constraints().to_dict(), language)
+        self._summary = replies.request_summary(inp.state.constraints().to_dict(), language, like=makers)
         plan.extra["asked"] = replies.asked_attributes(inp.state.include, inp.state.prefer)  # what cards show first
         domain = getattr(u, "domain", None) or (records[plan.items[0].item_id].domain if plan.items else None)
         liked = replies.named_titles(refs, "liked", records, language)

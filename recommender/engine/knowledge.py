@@ -20,22 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .rules import NOT_A_KIND, natural_title
+from .rules import CREATOR_ATTRIBUTES, NOT_A_KIND, natural_title
 from .types import Evidence, ItemRecord
 
 # Attributes whose values become entities, and the relation each edge is called by.
-CREATOR_ATTRIBUTES = (
-    "director",
-    "directors",
-    "creator",
-    "creators",
-    "author",
-    "authors",
-    "artist",
-    "artists",
-    "developer",
-    "developers",
-)
 RELATION_OF = {
     "genres": "genre",
     "tags": "tag",

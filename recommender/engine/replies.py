@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .explain.lexicon import attribute_name, zh_forms  # the names explanations use, in both languages
@@ -41,9 +41,10 @@ def named_titles(refs: list[dict], sentiment: str, records: Mapping[str, ItemRec
     return out
 
 
-def request_summary(constraints: dict[str, Any], language: str) -> str:
-    """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"."""
-    parts: list[str] = []
+def request_summary(constraints: dict[str, Any], language: str, like: Sequence[str] = ()) -> str:
+    """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"; `like` names the
+    makers whose works the request took as examples ("like Radiohead")."""
+    parts: list[str] = [("like " if language == "en" else "类似") + ("/".join(like))] if like else []
     all_of = set(constraints.get("all_of") or ())  # "romantic comedy" asks for both, not either
     for attr, values in (constraints.get("include") or {}).items():
         parts.append((" + " if attr in all_of else "/").join(_fmt_value(v, language) for v in values))

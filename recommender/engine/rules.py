@@ -379,6 +379,11 @@ def display_title(record, language: str) -> str:
 KIND_ATTRIBUTES = ("genres", "category")
 # Values catalogs list among genres that say how an item is shown or that nothing is known, not what kind it is.
 NOT_A_KIND = frozenset({"imax", "(no genres listed)"})
+# The attributes that name who made an item (a film's director, an album's artist): "something like Radiohead"
+# asks for items like that maker's works, not for them (understanding), and a shared maker links two items
+# (knowledge chains).
+CREATOR_ATTRIBUTES = ("director", "directors", "creator", "creators", "author", "authors", "artist", "artists",
+                      "developer", "developers")
 
 
 def attribute_value(value: Any) -> Any:

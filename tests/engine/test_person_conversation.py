@@ -92,3 +92,35 @@ def test_the_conversations_film_likes_do_not_seed_a_game_list(catalog):
     assert topic_profile(person, state, stored, records(), "movie") == person
     kept = topic_profile(person, state, stored, records(), "game", keep=["f9"])
     assert kept.liked == ["f9", "f3"]  # named on purpose: "games for someone who loves Fargo"
+
+
+ALBUMS = [
+    ("a1", "OK Computer", ["rock", "alternative"], "Radiohead"), ("a2", "Kid A", ["electronic", "alternative"], "Radiohead"),
+    ("a3", "Mezzanine", ["electronic", "trip-hop"], "Massive Attack"), ("a4", "Dummy", ["trip-hop"], "Portishead"),
+    ("a5", "The Bends", ["rock", "alternative"], "Radiohead"), ("a6", "Definitely Maybe", ["rock"], "Oasis"),
+    ("a7", "Abbey Road", ["rock", "pop"], "The Beatles"), ("a8", "Kind of Blue", ["jazz"], "Miles Davis"),
+]
+
+
+@pytest.fixture(scope="module")
+def albums() -> ServingCatalog:
+    return ServingCatalog.build({i: ItemRecord(i, t, "music", attributes={"genres": g, "artist": a})
+                                 for i, t, g, a in ALBUMS}, {"a1": 9.0, "a7": 8.0, "a8": 7.0})
+
+
+@pytest.mark.parametrize("text, language", [("something like Radiohead", "en"), ("有没有类似Radiohead的音乐", "zh")])
+def test_a_maker_named_as_an_example_lists_other_makers_like_their_works(albums, text, language):
+    state = ConversationState()
+    plan = turn(text, state, albums)
+    listed = [s.item_id for s in plan.items]
+    # Not a filter on the maker (which would list only their albums), and none of their works is listed again.
+    assert listed and not {"a1", "a2", "a5"} & set(listed)
+    assert plan.language == language and "Radiohead" in plan.reply
+    # The person said nothing of liking OK Computer: nothing is stored, and the reply notes no like.
+    assert plan.feedback == [] and "OK Computer" not in plan.reply
+    assert {"a1", "a2", "a5"} <= set(state.profile().liked)
+
+
+def test_a_maker_asked_for_by_name_is_still_a_filter(albums):
+    plan = turn("albums by Radiohead", ConversationState(), albums)
+    assert {s.item_id for s in plan.items} == {"a1", "a2", "a5"}

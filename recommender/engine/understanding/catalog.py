@@ -228,6 +228,20 @@ class CatalogIndex:
         domains = [domain] if domain else list(self.domains)
         return any(attr in self.values.get(d, {}) or attr in self.numeric.get(d, set()) for d in domains)
 
+    def works_of(self, attr: str, value: Any, domain: str, limit: int = 3) -> list[str]:
+        """Return ids of the domain's items whose attr holds value (case-folded), most popular first."""
+        wanted = str(value).strip().casefold()
+        found = []
+        for item in self.items.values():
+            if item.domain != domain:
+                continue
+            held = (item.attributes or {}).get(attr)
+            values = held if isinstance(held, (list, tuple, set)) else [held]
+            if any(isinstance(v, str) and v.strip().casefold() == wanted for v in values):
+                found.append(item.item_id)
+        found.sort(key=lambda i: (-self.popularity.get(i, 0.0), i))
+        return found[:limit]
+
     def resolve_title(self, key: str) -> list[tuple[str, str, int]]:
         """Return (item_id, via, rank) for a title key, best first: exact forms, popular, then recent, then id."""
         entries = self.titles.get(key, [])

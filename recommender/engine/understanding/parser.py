@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..rules import attribute_values
+from ..rules import CREATOR_ATTRIBUTES, attribute_values
 from ..titles import is_year_word
 from . import lexicon as lx
 from .catalog import CatalogIndex, title_key_is_weak
@@ -816,9 +816,11 @@ class Parser:
         for m in attr_matches:
             entries = [e for e in m.entries if e[2] == chosen]
             if not entries and chosen_elsewhere:
-                # "a tent for camping with my family": a word only another domain files as a value stays a keyword.
-                for k in range(m.start, m.end):
-                    taken[k] = False
+                # "a tent for camping with my family": a word only another domain files as a value stays a keyword;
+                # a person it is for ("my dad" beside "who likes jazz") is not a word the items should contain.
+                if not all(e[0] == "gender" for e in m.entries):
+                    for k in range(m.start, m.end):
+                        taken[k] = False
                 continue
             entries = entries or m.entries[:1]
             attr, value, domain = entries[0]
@@ -1012,12 +1014,26 @@ class Parser:
         if intent == "recommend":
             u.topic_domain = u.domain or self._topic(u, structured, chosen)
             u.alike = bool(_ALIKE.search(said))
+            if u.alike:
+                self._works_for_makers(u)
         if u.domain:
             sources = [r.item_id for r in u.referenced_items if self.catalog.domain_of(r.item_id) not in (None, u.domain)]
             if sources:
                 u.target_domain, u.source_items = u.domain, sources
         if intent == "recommend" and u.include and state.include and _has_phrase(said, lx.REPLACE_CUES):
             u.replace = True
+
+    def _works_for_makers(self, u: Understanding) -> None:
+        """"Something like Radiohead": a maker named as the example stands for their works, so the list holds items
+        like those works (by anyone) rather than the works themselves; a filter on the maker would list only them."""
+        if u.topic_domain is None or any(r.via != "context" for r in u.referenced_items):
+            return
+        for attr in [a for a in u.include if a in CREATOR_ATTRIBUTES]:
+            for maker in u.include.pop(attr):
+                for item_id in self.catalog.works_of(attr, maker, u.topic_domain, limit=10):
+                    u.referenced_items.append(ItemRef(item_id, self.catalog.title_of(item_id), sentiment="liked",
+                                                      via="maker", maker=str(maker)))
+        u.all_of = [a for a in u.all_of if a in u.include]
 
     def _topic(self, u: Understanding, structured, chosen) -> str | None:
         """Return the domain a request is about when no domain word says it: the items it names, else its attribute
@@ -1135,10 +1151,13 @@ class Parser:
         most of the attribute words belong to (the conversation's when it is among them)."""
         if not attr_matches or stated:
             return stated or context_domain
-        counts = {}
+        counts: dict[str, float] = {}
         for m in attr_matches:
+            # A person ("my dad", "我女朋友") says whom it is for, a kind ("who likes jazz") what it is: a gift
+            # for a jazz lover is an album, whatever the clothes vocabulary makes of "dad".
+            weight = 0.5 if all(e[0] == "gender" for e in m.entries) else 1.0
             for d in {e[2] for e in m.entries}:
-                counts[d] = counts.get(d, 0) + 1
+                counts[d] = counts.get(d, 0) + weight
         if context_domain in counts:
             return context_domain
         order = {d: i for i, d in enumerate(DOMAIN_ORDER)}

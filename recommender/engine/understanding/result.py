@@ -11,7 +11,8 @@ SENTIMENTS = ("liked", "disliked", "neutral")
 
 @dataclass
 class ItemRef:
-    """An item the turn mentions; via is "title", "alias", "ordinal" (list position) or "context" (it / that one)."""
+    """An item the turn mentions; via is "title", "alias", "ordinal" (list position), "context" (it / that one) or
+    "maker" (a work of the maker named as an example)."""
 
     item_id: str
     title: str = ""
@@ -22,6 +23,7 @@ class ItemRef:
     alternatives: list[str] = field(default_factory=list)
     # A reaction to a suggestion beyond liking: "seen", "unseen", "accepted" (not seen, will try), or ""
     reaction: str = ""
+    maker: str = ""  # via "maker": the maker the person named ("something like Radiohead"), whose work this is
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
