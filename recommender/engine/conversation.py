@@ -505,6 +505,8 @@ class ConversationTurn:
         if inp.state.changed.get("loosened"):
             dropped = replies.request_summary(inp.state.changed["loosened"], language)
             plan.reply = replies.loosened_note(dropped, language) + plan.reply
+        if getattr(u, "unpriced", False):
+            plan.reply = replies.unpriced_note(language) + plan.reply
         # Say so when a named title is not in the catalog, rather than silently ranking without it.
         plan.reply = replies.unknown_titles_note(list(getattr(u, "unknown_titles", []) or []), language) + plan.reply
         plan.suggestions = replies.suggestions(domain, bool(plan.items), language)

@@ -104,6 +104,13 @@ def loosened_note(dropped: str, language: str) -> str:
     return f"好的，去掉了“{dropped}”。" if language == "zh" else f"OK, without “{dropped}”. "
 
 
+def unpriced_note(language: str) -> str:
+    """Return the sentence that says a lower price was asked for where the items have no prices."""
+    if language == "zh":
+        return "这些没有标价，没法按价格挑更便宜的；"
+    return "These have no prices here, so I can't look for cheaper ones. "
+
+
 def unknown_titles_note(titles: list[str], language: str) -> str:
     """Return the sentence that says which named titles the catalog does not hold (empty when none)."""
     if not titles:

@@ -124,3 +124,13 @@ def test_a_maker_named_as_an_example_lists_other_makers_like_their_works(albums,
 def test_a_maker_asked_for_by_name_is_still_a_filter(albums):
     plan = turn("albums by Radiohead", ConversationState(), albums)
     assert {s.item_id for s in plan.items} == {"a1", "a2", "a5"}
+
+
+@pytest.mark.parametrize("first, then, said", [("some rock albums", "something cheaper", "no prices"),
+                                               ("我想听摇滚", "便宜一点的", "没有标价")])
+def test_a_lower_price_asked_of_items_without_prices_is_answered_as_such(albums, first, then, said):
+    state, shown = ConversationState(), []
+    plan = turn(first, state, albums, shown)
+    shown = [{"item_id": s.item_id} for s in plan.items]
+    plan = turn(then, state, albums, shown)
+    assert said in plan.reply and plan.items and "price" not in state.ranges

@@ -953,11 +953,13 @@ class Parser:
         prices = sorted(p for p in (self.catalog.price_of(i) for i in looked_at) if p is not None)
         t.take(m.start(), m.end())  # a word about price, never a keyword to look for
         if looked_at and not prices and m.re is not _CHEAP:
-            return  # what the person looks at has no prices (albums): there is nothing to be cheaper than
+            t.u.unpriced = True  # what the person looks at has no prices (albums): nothing to be cheaper than
+            return
         if not prices or m.re is _CHEAP:
             # "cheap headphones": the lower half of the headphones' prices
             prices = self._kind_prices(t.u, t.u.domain or state.topic_domain or state.domain)
             if len(prices) < 2:
+                t.u.unpriced = not prices
                 return
         t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
 

@@ -65,6 +65,8 @@ class Understanding:
     # The request asks for items like the named ones ("something like Amelie and Chocolat", "类似《X》的"), not for
     # what a taste in general leads to ("I love A, B and C, what else?").
     alike: bool = False
+    # "Something cheaper" where nothing looked at or asked for has a price (albums): the reply says so.
+    unpriced: bool = False
     # A request about the person's connections (understanding/social.py): {"kind", "names"}, else None.
     social: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
