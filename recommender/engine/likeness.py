@@ -57,6 +57,14 @@ class KindIndex:
         total = float(w.sum())
         return out / total if total > 0 else out
 
+    def carrying(self, wanted: dict[str, list]) -> np.ndarray:
+        """Return each item's share of the given kind values ({attribute: values}) that it carries (0 to 1)."""
+        keys = {(a, str(v).strip().casefold()) for a, vs in wanted.items() if a in KIND_ATTRIBUTES for v in vs}
+        cols = [c for c, label in enumerate(self.labels) if label in keys]
+        if not keys or not cols:
+            return np.zeros(self.n_items, dtype=np.float64)
+        return np.asarray(self.values[:, cols].sum(axis=1), dtype=np.float64).ravel() / len(keys)
+
     def closest(self, item: int, named: Sequence[int]) -> tuple[int, str, list[str]] | None:
         """Return (named item, attribute, the values they share) for the named item sharing most with item."""
         best, best_overlap = None, 0.0

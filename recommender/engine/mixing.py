@@ -19,6 +19,8 @@ counts as much as the conversation and the data support it:
   catalog's people like make the list; once something is named the dialogues' prior is only a tie-breaker;
 - with nothing named but words of content and no kind asked for ("a film for a rainy Sunday"), the words lead:
   the prior and popularity only order the items the words match better than the median item does;
+- kinds the words refuse softly ("less violent": crime films and thrillers) lose what likeness to one named item
+  would give, so the list leans away from them without filtering them out;
 - once the assistant has suggested items (whatever the person made of them) or the conversation holds titles
   brought up in passing without a stated taste, it has become the kind of exchange recorded dialogues learned
   from, and what they say comes next counts in full whatever the catalog knows of the items. A single request
@@ -53,6 +55,9 @@ class ConversationMix:
     share_in_discussion: float = 1.0
     # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text.
     retrieval: float = 0.0
+    # Leaning away from the kinds the words refuse softly ("less violent": crime films and thrillers), as strongly
+    # as likeness to one named item leans towards its kind.
+    lean_away: float = 2.5
 
     @classmethod
     def from_manifest(cls, manifest: dict[str, Any]) -> ConversationMix:
@@ -108,13 +113,14 @@ class MixInputs:
     discussed: int = 0  # items the assistant suggested, or the conversation holds with no stated taste
     alike: bool = False  # the request asks for items like the named ones ("something like A and B")
     worded: bool = False  # nothing named, words of content and no kind asked for: the words lead
+    retrieval: np.ndarray | None = None  # the dialogue's cosine to each item's text (a trained encoder's)
+    leaned_away: np.ndarray | None = None  # each item's share of the kind values the words refuse softly
 
     def dialogue_weight(self, mix: ConversationMix) -> float:
         """Return how much what recorded dialogues say about the named items counts (see the module's rule)."""
         if self.links is None:  # no recorded dialogues: the catalog's side is all there is
             return 0.0
         return max(self.share, mix.share_in_discussion) if self.discussed else self.share
-    retrieval: np.ndarray | None = None  # the dialogue's cosine to each item's text (a trained encoder's)
 
 
 def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
@@ -148,4 +154,6 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
     else:
         parts["likeness"] = mix.likeness_several * inp.likeness
         parts["popularity"] = mix.popularity_several * inp.popularity
+    if inp.leaned_away is not None:
+        parts["likeness"] = parts["likeness"] - mix.lean_away * inp.leaned_away
     return parts

@@ -229,6 +229,8 @@ class RecommenderBundle:
                           discussed=len(set(discussed) | set(profile.suggested if profile else ())),
                           alike=bool(profile and profile.alike),
                           worded=bool(query.strip()) and not x.any() and not (constraints and constraints.include))
+        if profile is not None and profile.avoid:
+            mixed.leaned_away = self.kinds.carrying(profile.avoid)
         if self.comention is not None:
             self._dialogue_inputs(mixed, talk)
         if self.retrieval is not None and self.mix.retrieval and profile is not None and profile.dialogue_text:

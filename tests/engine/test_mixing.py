@@ -118,3 +118,19 @@ def test_with_nothing_named_the_words_lead_and_the_priors_only_order_what_they_m
     words.worded = False
     plain = mix_parts(ConversationMix(), words)
     assert plain["comention"][3] == pytest.approx(ConversationMix().prior_alone)
+
+
+def test_kinds_refused_softly_lower_the_items_carrying_them_without_removing_them():
+    kinds = KindIndex([ItemRecord("a", "A", attributes={"genres": ["Action", "Crime"]}),
+                       ItemRecord("b", "B", attributes={"genres": ["Action"]}),
+                       ItemRecord("c", "C", attributes={"genres": ["Crime", "Thriller"]}),
+                       ItemRecord("d", "D", attributes={"genres": ["Comedy"]})])
+    share = kinds.carrying({"genres": ["crime", "Thriller"], "tags": ["dark"]})  # tags are not kinds
+    assert share.tolist() == [0.5, 0.0, 1.0, 0.0]
+    plain = inputs(1)
+    leaning = inputs(1)
+    leaning.leaned_away = np.array([0.5, 0.0, 1.0, 0.0])
+    before, after = sum(mix_parts(ConversationMix(), plain).values()), sum(mix_parts(ConversationMix(), leaning).values())
+    assert after[1] == pytest.approx(before[1]) and after[3] == pytest.approx(before[3])
+    assert after[0] < before[0] and before[2] - after[2] == pytest.approx(ConversationMix().lean_away)
+    assert np.isfinite(after).all()

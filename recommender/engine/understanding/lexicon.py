@@ -215,20 +215,21 @@ LESS_CUE = r"(?<![a-z0-9'])less(?!\s+than)(?![a-z0-9'])"
 # "horror too"; in Chinese only before an intensity ("太吓人", "太暴力"), since "太好看了" is praise.
 TOO_CUE = r"(?<![a-z0-9'])(?<!me )too(?=\s+[a-z])|太(?=吓人|恐怖|暴力|血腥|压抑|沉重|黑暗|悲|虐)"
 
-# Wanting less of an intensity ("less violent", "不要太吓人") excludes the genres that carry it,
-# where the catalog has them; an exact filter the ranker can honour.
-AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]]]] = [
+# Wanting less of an intensity ("less violent", "不要太吓人") excludes the genres that carry it, where the catalog
+# has them (an exact filter the ranker can honour), and leans away from the genres that often do (crime films
+# are not all violent: a soft preference, never a filter).
+AVOID_INTENSITY: list[tuple[list[str], dict[str, list[str]], dict[str, list[str]]]] = [
     (["less violent", "not violent", "non-violent", "nonviolent", "nothing violent", "too violent", "without violence",
       "no violence", "less gory", "not gory", "no gore", "too gory", "without gore", "less violence", "less gore",
       "不要太暴力", "别太暴力", "不暴力", "没那么暴力", "不太暴力", "不那么暴力", "少点暴力", "不要暴力", "不血腥",
       "不要血腥", "别太血腥", "不太血腥", "没有血腥", "太暴力", "太血腥", "too much violence", "too much gore"],
-     {"genres": ["Horror", "War"]}),
+     {"genres": ["Horror", "War"]}, {"genres": ["Crime", "Thriller"]}),
     (["less scary", "not scary", "not too scary", "nothing scary", "too scary", "too creepy", "less creepy",
       "not creepy", "不吓人", "别太吓人", "不要太吓人", "不要吓人", "不太吓人", "没那么吓人", "太吓人", "太恐怖"],
-     {"genres": ["Horror"]}),
+     {"genres": ["Horror"]}, {"genres": ["Thriller"]}),
     (["something lighter", "lighter", "light-hearted", "lighthearted", "less dark", "not so dark",
       "too depressing", "轻松一点", "轻松点", "轻松的", "别太沉重", "不要太沉重", "太沉重", "太压抑"],
-     {"genres": ["Horror", "War", "Film-Noir"]}),
+     {"genres": ["Horror", "War", "Film-Noir"]}, {"genres": ["Crime", "Thriller"]}),
 ]
 
 REPLACE_CUES = [

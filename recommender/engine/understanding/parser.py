@@ -1097,19 +1097,21 @@ class Parser:
                 ref.reaction = "accepted"
 
     def _avoid_intensity(self, t: TurnText, domain: str | None) -> None:
-        """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them."""
+        """Exclude the genres behind "less violent" / "不要太吓人" where the catalog (domain) has them, and lean away
+        from those that often carry it."""
         u = t.u
-        for phrases, excluded in lx.AVOID_INTENSITY:
+        for phrases, excluded, leaned in lx.AVOID_INTENSITY:
             found = _has_phrase(t.low, phrases)
             if not found or (not _NEGATION.search(found) and self._negated_at(t, t.low.find(found))):
                 continue  # "nothing light-hearted" wishes for no lightness
-            for attr, values in excluded.items():
-                known = set().union(*(by_attr.get(attr, set()) for d, by_attr in self.catalog.values.items()
-                                      if domain is None or d == domain))
-                for value in values:
-                    asked_for = value in u.include.get(attr, [])  # "scary but not too gory" keeps Horror
-                    if value in known and not asked_for and value not in u.exclude.get(attr, []):
-                        u.exclude.setdefault(attr, []).append(value)
+            for bucket, refused in ((u.exclude, excluded), (u.avoid, leaned)):
+                for attr, values in refused.items():
+                    known = set().union(*(by_attr.get(attr, set()) for d, by_attr in self.catalog.values.items()
+                                          if domain is None or d == domain))
+                    for value in values:
+                        asked_for = value in u.include.get(attr, [])  # "scary but not too gory" keeps Horror
+                        if value in known and not asked_for and value not in bucket.get(attr, []):
+                            bucket.setdefault(attr, []).append(value)
 
     def _negated_at(self, t: TurnText, char_pos: int) -> bool:
         """Return whether a negation cue comes before a character offset in its clause (as `_polarity` reads
