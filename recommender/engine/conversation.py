@@ -464,8 +464,9 @@ class ConversationTurn:
         records, language = inp.catalog.records, plan.language
         plan.listing = True
         # A maker's works stand in for "something like Radiohead": the person said nothing of them.
-        makers = list(dict.fromkeys(r["maker"] for r in refs_of(u) if r.get("via") == "maker"))
-        refs = [r for r in refs_of(u) if r.get("via") != "maker"]
+        named = refs_of(u)
+        makers = list(dict.fromkeys(r["maker"] for r in named if r.get("via") == "maker"))
+        refs = [r for r in named if r.get("via") != "maker"]
         # "I loved Fargo, something similar" states a like as much as "I loved Fargo" does.
         plan.feedback = [f for f in stated_feedback(refs) if f["item_id"] in records]
         if plan.feedback:

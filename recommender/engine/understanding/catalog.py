@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from .. import titles
+from ..rules import attribute_value, attribute_values
 from ..types import ItemRecord
 from .lexicon import ATTRIBUTE_SYNONYMS, DOMAIN_WORDS, EN_STOPWORDS
 from .text import is_cjk, key_of, tokenize
@@ -228,17 +229,11 @@ class CatalogIndex:
         domains = [domain] if domain else list(self.domains)
         return any(attr in self.values.get(d, {}) or attr in self.numeric.get(d, set()) for d in domains)
 
-    def works_of(self, attr: str, value: Any, domain: str, limit: int = 3) -> list[str]:
-        """Return ids of the domain's items whose attr holds value (case-folded), most popular first."""
-        wanted = str(value).strip().casefold()
-        found = []
-        for item in self.items.values():
-            if item.domain != domain:
-                continue
-            held = (item.attributes or {}).get(attr)
-            values = held if isinstance(held, (list, tuple, set)) else [held]
-            if any(isinstance(v, str) and v.strip().casefold() == wanted for v in values):
-                found.append(item.item_id)
+    def works_of(self, attr: str, value: Any, domain: str, limit: int) -> list[str]:
+        """Return ids of the domain's items whose attr holds value (as filters compare it), most popular first."""
+        wanted = attribute_value(value)
+        found = [item.item_id for item in self.items.values()
+                 if item.domain == domain and wanted in attribute_values((item.attributes or {}).get(attr))]
         found.sort(key=lambda i: (-self.popularity.get(i, 0.0), i))
         return found[:limit]
 

@@ -35,6 +35,9 @@ from .text import (
 
 MAX_NGRAM = 14
 DOMAIN_ORDER = ("movie", "product", "book", "music", "game")
+# "Something like Radiohead": how many of the maker's works stand in as the named items (the most popular first;
+# as many as likeness compares with, so none of them is listed back).
+MAKER_WORKS = 10
 TITLE_CUES = {"like", "liked", "love", "loved", "loves", "enjoyed", "enjoy", "seen", "watched", "saw", "hated", "hate",
               "about", "than", "to", "as", "is", "was", "did", "does", "watch", "rewatch"}
 # Only these make a lower-case ordinary word a title ("loved heat"); "was", "to", "about" do not ("it was perfect").
@@ -169,6 +172,11 @@ class Match:
     via: str = "title"
     negated: bool = False
     dropped: bool = False
+
+    @property
+    def names_a_person(self) -> bool:
+        """Whether the words name a person ("my dad", "我女朋友"), which the clothes vocabulary files as a gender."""
+        return all(entry[0] == "gender" for entry in self.entries)
 
 
 _SIMILAR_WORDS = ["similar", "类似", "像", "差不多", "一样"]
@@ -759,7 +767,7 @@ class Parser:
         named |= {m.entries[0] for m in vocabulary if m.kind == "domain" and not m.negated}
         for m in vocabulary:
             inside = any(s <= tokens[m.start].start < e for s, e in theirs)
-            people = all(entry[0] == "gender" for entry in m.entries)  # "my wife and I loved Titanic"
+            people = m.names_a_person  # "my wife and I loved Titanic"
             if (inside or people) and named and not any(entry[2] in named for entry in m.entries):
                 m.dropped = True
 
@@ -818,7 +826,7 @@ class Parser:
             if not entries and chosen_elsewhere:
                 # "a tent for camping with my family": a word only another domain files as a value stays a keyword;
                 # a person it is for ("my dad" beside "who likes jazz") is not a word the items should contain.
-                if not all(e[0] == "gender" for e in m.entries):
+                if not m.names_a_person:
                     for k in range(m.start, m.end):
                         taken[k] = False
                 continue
@@ -1032,7 +1040,7 @@ class Parser:
             return
         for attr in [a for a in u.include if a in CREATOR_ATTRIBUTES]:
             for maker in u.include.pop(attr):
-                for item_id in self.catalog.works_of(attr, maker, u.topic_domain, limit=10):
+                for item_id in self.catalog.works_of(attr, maker, u.topic_domain, limit=MAKER_WORKS):
                     u.referenced_items.append(ItemRef(item_id, self.catalog.title_of(item_id), sentiment="liked",
                                                       via="maker", maker=str(maker)))
         u.all_of = [a for a in u.all_of if a in u.include]
@@ -1159,7 +1167,7 @@ class Parser:
         for m in attr_matches:
             # A person ("my dad", "我女朋友") says whom it is for, a kind ("who likes jazz") what it is: a gift
             # for a jazz lover is an album, whatever the clothes vocabulary makes of "dad".
-            weight = 0.5 if all(e[0] == "gender" for e in m.entries) else 1.0
+            weight = 0.5 if m.names_a_person else 1.0
             for d in {e[2] for e in m.entries}:
                 counts[d] = counts.get(d, 0) + weight
         if context_domain in counts:
