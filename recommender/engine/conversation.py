@@ -489,10 +489,14 @@ class ConversationTurn:
             scored, plan.extra["rerank"] = rerank_with_llm(scored, records, inp.text, inp.backend, inp.k)
             self.mark("reranked")
         plan.items = scored[:inp.k]
-        self._summary = replies.request_summary(inp.state.constraints().to_dict(), language, like=makers)
+        # "Something like The Matrix" gives an example rather than a taste: the reply names it, notes no like.
+        stated = [r for r in refs if not r.get("implied")]
+        examples = replies.named_titles([r for r in refs if r.get("implied")], "liked", records, language)
+        examples = [f"《{t}》" for t in examples] if language == "zh" else examples
+        self._summary = replies.request_summary(inp.state.constraints().to_dict(), language, like=makers + examples)
         plan.extra["asked"] = replies.asked_attributes(inp.state.include, inp.state.prefer)  # what cards show first
         domain = getattr(u, "domain", None) or (records[plan.items[0].item_id].domain if plan.items else None)
-        liked = replies.named_titles(refs, "liked", records, language)
+        liked = replies.named_titles(stated, "liked", records, language)
         disliked = replies.named_titles(refs, "disliked", records, language)
         if (liked or disliked) and plan.items:  # a taste statement is acknowledged, then answered with a list
             plan.reply = replies.feedback_reply(liked, disliked, language)

@@ -43,8 +43,9 @@ def named_titles(refs: list[dict], sentiment: str, records: Mapping[str, ItemRec
 
 def request_summary(constraints: dict[str, Any], language: str, like: Sequence[str] = ()) -> str:
     """Return a short phrase naming what the person asked for, e.g. "Comedy, year 1990–1999"; `like` names the
-    makers whose works the request took as examples ("like Radiohead")."""
-    parts: list[str] = [("like " if language == "en" else "类似") + ("/".join(like))] if like else []
+    examples the request gave without saying it liked them: makers ("like Radiohead") or display titles ("like
+    The Matrix (1999)")."""
+    parts: list[str] = [("like " + _and(list(like))) if language == "en" else "类似" + "、".join(like)] if like else []
     all_of = set(constraints.get("all_of") or ())  # "romantic comedy" asks for both, not either
     for attr, values in (constraints.get("include") or {}).items():
         parts.append((" + " if attr in all_of else "/").join(_fmt_value(v, language) for v in values))

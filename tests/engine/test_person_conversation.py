@@ -134,3 +134,19 @@ def test_a_lower_price_asked_of_items_without_prices_is_answered_as_such(albums,
     shown = [{"item_id": s.item_id} for s in plan.items]
     plan = turn(then, state, albums, shown)
     assert said in plan.reply and plan.items and "price" not in state.ranges
+
+
+@pytest.mark.parametrize("text, language, example", [("something like OK Computer", "en", "like OK Computer"),
+                                                     ("有没有类似《OK Computer》的专辑", "zh", "类似《OK Computer》")])
+def test_an_item_given_as_an_example_is_named_in_the_reply_not_noted_as_a_like(albums, text, language, example):
+    plan = turn(text, ConversationState(), albums)
+    assert plan.items and "a1" not in {s.item_id for s in plan.items}
+    assert plan.language == language and example in plan.reply
+    assert "Noted" not in plan.reply and "记下了" not in plan.reply
+
+
+@pytest.mark.parametrize("text, noted", [("I loved OK Computer, something similar", "Noted that you liked OK Computer"),
+                                         ("我喜欢《OK Computer》，推荐类似的", "记下了，你喜欢《OK Computer》")])
+def test_a_like_said_in_words_is_still_acknowledged(albums, text, noted):
+    plan = turn(text, ConversationState(), albums)
+    assert noted in plan.reply and plan.items

@@ -243,6 +243,10 @@ class _ClauseSpans:
             return None  # "he loves Heat, but what would I like?" asks; it says nothing of Heat
         return _clause_polarity(self.low[start:end], own)
 
+    def says_liking(self, c: int) -> bool:
+        """Return whether clause c says a like in words of liking, not only by asking for similar items."""
+        return c in self.spans and _clause_polarity(_ALIKE.sub(" ", self.low[slice(*self.spans[c])]), False) == "liked"
+
     def beside(self, c: int, step: int) -> int:
         """Return the nearest clause with words before (-1) or after (+1) c: ", but" leaves one empty."""
         near = [k for k in self.spans if (k - c) * step > 0]
@@ -1205,18 +1209,20 @@ class Parser:
                     ref.sentiment = said[-1]
                     worded.add(id(ref))
                     continue
-            sentiment = polarity(c)
+            sentiment, said_in = polarity(c), c
             if sentiment is None and c - 1 in listed and self._opens_clause(low, spans, c, tokens, idx):
                 # "I don't like Star Wars, Alien or anything with horror": the list goes on with the same verdict.
-                sentiment = listed[c - 1]
+                sentiment, said_in = listed[c - 1], c - 1
             if sentiment is None and beside(c, 1) not in ref_clauses:
                 # "my kids loved Aladdin, anything similar?" asks for more like it; it is not the speaker's like.
-                sentiment = polarity(beside(c, 1), own=idx not in others)
+                sentiment, said_in = polarity(beside(c, 1), own=idx not in others), beside(c, 1)
             if sentiment is None and beside(c, -1) not in ref_clauses and ref.via != "context" and idx not in others:
-                sentiment = polarity(beside(c, -1))
+                sentiment, said_in = polarity(beside(c, -1)), beside(c, -1)
             if sentiment is not None:
                 worded.add(id(ref))
                 listed[c] = sentiment
+                # "Something like The Matrix" asks for similar items; only words of liking state a taste.
+                ref.implied = sentiment == "liked" and not clause_spans.says_liking(said_in)
             elif idx in others:
                 sentiment = "neutral"
             else:
@@ -1226,6 +1232,7 @@ class Parser:
                 end = next((k for k in range(start, len(text)) if text[k] in ".!?。！？"), len(text))
                 asked = end < len(text) and text[end] in "?？" and not _has_phrase(low, _REQUEST_IN_QUESTION)
                 sentiment = "liked" if intent == "recommend" and named and not asked else "neutral"
+                ref.implied = sentiment == "liked"
             ref.sentiment = sentiment
         return worded
 

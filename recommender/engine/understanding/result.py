@@ -24,6 +24,9 @@ class ItemRef:
     # A reaction to a suggestion beyond liking: "seen", "unseen", "accepted" (not seen, will try), or ""
     reaction: str = ""
     maker: str = ""  # via "maker": the maker the person named ("something like Radiohead"), whose work this is
+    # The like was not said, only taken from the request ("something like The Matrix"): it shapes the list but is
+    # not acknowledged as a stated taste.
+    implied: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
