@@ -462,9 +462,9 @@ def recent_context(messages: list[dict], max_chars: int) -> list[dict]:
 
 
 def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k: int = DEFAULT_K) -> TurnResult:
-    """Return the answer to a message list: the earlier messages (both roles, the newest
+    """Return the answer to a message list: the other messages (both roles, the newest
     CONTEXT_MESSAGES_CHARS x CHATREC_MAX_MESSAGE_CHARS characters of them) build the context, the last user
-    message is answered.
+    message is answered. What the assistant said after that message (a suggestion, a question) is context too.
 
     Stateless: nothing is stored. The answer always holds a list: a question about an item or small talk is
     answered in the reply, and the list the conversation supports so far follows.
@@ -477,7 +477,7 @@ def recommend_from_messages(*, messages: list[dict], profile: Profile | None, k:
     backend = serving.llm_backend()
     budget = CONTEXT_MESSAGES_CHARS * settings.CHATREC_MAX_MESSAGE_CHARS
     earlier = [{**m, "item_ids": [str(i) for i in m["item_ids"]]} if m.get("item_ids") is not None else m
-               for m in recent_context(messages[:last_user], budget)]
+               for m in recent_context(messages[:last_user] + messages[last_user + 1:], budget)]
     context = context_from_messages(earlier, serving.serving_catalog(),
                                     backend if getattr(backend, "enabled", False) else None,
                                     learned=learned_reading(serving.active_bundle()))

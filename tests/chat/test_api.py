@@ -54,6 +54,16 @@ def test_recommend_returns_the_documented_shape(catalog, client):
     assert body["items"][0]["external_id"].startswith("ml-")
 
 
+def test_what_the_assistant_said_after_the_last_user_message_is_context(catalog, client):
+    asked = [{"role": "user", "content": "recommend me a comedy"}]
+    first = post(client, "/api/v1/recommend", {"messages": asked, "k": 3}).json()["items"][0]
+    # The assistant already suggested that film after the person's message: the answer goes on from there.
+    said = asked + [{"role": "assistant", "content": f"How about {first['title']}?"}]
+    again = post(client, "/api/v1/recommend", {"messages": said, "k": 3})
+    assert again.status_code == 200
+    assert first["id"] not in [item["id"] for item in again.json()["items"]]
+
+
 def test_recommend_answers_ask_info_and_chitchat(catalog, client):
     info = post(client, "/api/v1/recommend", {"messages": [{"role": "user", "content": "What year is Fargo from?"}]})
     assert info.json()["intent"] == "ask_info" and "1996" in info.json()["reply"]
