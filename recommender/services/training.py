@@ -80,7 +80,9 @@ def dataset_from_db(*, through_event_id: int | None = None) -> InteractionData:
             continue
         latest[key] = (float(score), kind, occurred_at.timestamp())
     users, items, values, kinds, stamps = [], [], [], [], []
-    for (profile_id, item_id), (value, kind, stamp) in latest.items():
+    # In key order, not arrival order: the validation split that learns the fused weights draws by position, so
+    # the same stored data trains the same model however it was imported (a file's rows come user by user).
+    for (profile_id, item_id), (value, kind, stamp) in sorted(latest.items()):
         users.append(str(profile_id))
         items.append(str(item_id))
         values.append(value)

@@ -45,6 +45,18 @@ def test_dataset_keeps_ratings_and_drops_dislikes(small_shop):
     assert str(profile_id) in data.user_index
 
 
+def test_the_same_stored_feedback_gives_the_same_dataset_whatever_order_it_arrived_in(small_shop):
+    # The validation split that learns the fused weights draws by position: arrival order must not move it.
+    before = dataset_from_db()
+    stored = list(Interaction.objects.order_by("pk"))
+    for n, interaction in enumerate(reversed(stored)):  # the last stored now arrived first
+        Interaction.objects.filter(pk=interaction.pk).update(occurred_at=f"2026-02-01T00:{n // 60:02d}:{n % 60:02d}Z")
+    after = dataset_from_db()
+    assert after.user_ids == before.user_ids
+    assert after.rows.tolist() == before.rows.tolist() and after.cols.tolist() == before.cols.tolist()
+    assert after.values.tolist() == before.values.tolist()
+
+
 def test_train_records_activates_and_serves(small_shop):
     version = model_train(config=FAST)
     assert version.is_active and ModelVersion.objects.get(is_active=True).pk == version.pk
