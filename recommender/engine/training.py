@@ -62,6 +62,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # The fused weights are learned on at most this many validation users x catalog items of scores per
     # component (a seeded sample of users beyond it): ML-100K and ml-latest-small use every user.
     "validation_score_cells": 20_000_000,
+    # The fused weights are learned on the validation users read two ways: their whole history, and only this
+    # many of their liked items (a conversation's named favourites); 0 reads the history only.
+    "named_validation": 3,
     "query_weight": 1.0,
     "rating": {},
     # Item text embeddings kept by text hash across trainings (embedding.StoredEmbeddings): True keeps them in
@@ -474,7 +477,8 @@ def _fit_hybrid(data: InteractionData, cfg: dict[str, Any], store, report: Calla
         hybrid.fit_with_validation(data, protocol=cfg["protocol"], seed=int(cfg["seed"]),
                                    fraction=float(cfg["validation_fraction"]),
                                    progress=lambda s, f: report(s, 0.1 + 0.6 * f), tune=tune,
-                                   max_users=validation_user_limit(data.n_items, cfg))
+                                   max_users=validation_user_limit(data.n_items, cfg),
+                                   named=int(cfg.get("named_validation") or 0))
     return hybrid
 
 

@@ -9,7 +9,7 @@ from recommender.engine.catalog import Catalog
 from recommender.engine.data import random_split
 from recommender.engine.embedding import HashingEmbedder
 from recommender.engine.metrics import relevance_matrix
-from recommender.engine.rankers.hybrid import FusedTopK
+from recommender.engine.rankers.hybrid import FusedTopK, named_rows
 from recommender.engine.training import build_hybrid, merged_config
 
 
@@ -49,3 +49,27 @@ def test_learned_weights_do_not_depend_on_the_shortlist(data):
     full_quality = hybrid.validation
     short = dict(hybrid.learn_weights(scores, rows, split.test_items, users, shortlist=4))
     assert short == full and hybrid.validation == full_quality
+
+
+def test_named_rows_keep_a_few_liked_items_of_each_row():
+    rows = sp.csr_matrix(np.array([[1.0, 0.5, 1.0, 1.0, 1.0], [0.5, 0.5, 1.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0, 0.5]],
+                                  dtype=np.float32))
+    named = named_rows(rows, 2, seed=0)
+    assert named.getnnz(axis=1).tolist() == [2, 1, 0]
+    assert set(named[0].indices) <= {0, 2, 3, 4} and named[1].indices.tolist() == [2]
+    assert (named.data == 1.0).all()
+
+
+def test_weights_learned_on_named_favourites_too_serve_the_component_that_reads_few_items_well():
+    # Component "few" ranks the held-out items first only when a user is read from a few named items; with that
+    # reading added to the validation, it earns a weight it never gets from whole histories.
+    normed, seen, rel = _scores()
+    users = np.arange(rel.shape[0])
+    held = {int(u): np.flatnonzero(rel[u]) for u in users}
+    hits = rel.astype(np.float32)
+    whole = {"a": hits + 0.5 * normed["b"], "few": normed["a"]}
+    few = {"a": normed["a"], "few": hits + 0.5 * normed["b"]}
+    hybrid = build_hybrid(merged_config({}), HashingEmbedder(dim=8), n_items=rel.shape[1])
+    alone = hybrid.learn_weights(whole, seen, held, users)
+    both = hybrid.learn_weights(whole, seen, held, users, named_scores=few)
+    assert alone.get("few", 0.0) == 0.0 and both["few"] > 0
