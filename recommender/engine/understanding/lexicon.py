@@ -297,7 +297,8 @@ ZH_FILLERS = [
 MORE_CUES = [
     "any other", "anything else", "what else", "other suggestions", "more suggestions", "other ideas", "more ideas",
     "more please", "more options", "some more", "a few more", "any more", "anymore", "another one", "one more",
-    "more like that", "more like this", "others?", "what about others", "keep them coming", "go on",
+    "more like that", "more like this", "others?", "what about others", "keep them coming", "go on", "show me more",
+    "give me more", "got more", "more of those", "more of these",
     "还有别的", "还有吗", "还有其他", "还有什么", "还有没有", "再来", "再推荐", "多推荐", "更多", "别的呢", "其他的呢", "再给我",
 ]
 # List rejections that, next to a "more" cue, only ask for other items ("还有别的吗" is not "none of these").

@@ -17,7 +17,7 @@ from .catalog import CatalogIndex, title_key_is_weak
 from .phrases import earliest as _earliest
 from .phrases import has_phrase as _has_phrase
 from .result import ItemRef, Understanding
-from .slots import find_positions, find_ranges, numbers_to_digits
+from .slots import find_bare_bounds, find_positions, find_ranges, numbers_to_digits
 from .state import ConversationState
 from .text import (
     Token,
@@ -316,6 +316,7 @@ class TurnText:
     title_spans: list[tuple[int, int]] = field(default_factory=list)
     theirs: list[tuple[int, int]] = field(default_factory=list)  # someone else's taste: "my sister loves"
     said: str = ""  # low with names and other people's taste blanked out
+    bare_bounds: list = field(default_factory=list)  # "under 100": a price once the domain is known to have prices
 
     def take(self, start: int, end: int) -> None:
         """Claim the tokens overlapping the character span [start, end)."""
@@ -603,6 +604,7 @@ class Parser:
         self._read_dropped(t)
         self._read_relative_age(t)
         self._read_cheaper(t)
+        self._read_bare_price(t, chosen)
         cues = self._read_intent(t, attr_matches)
         self._read_items(t, cues)
         self._settle(t.u, structured, chosen, t.said, t.state)
@@ -698,6 +700,9 @@ class Parser:
                 low_b, high_b = (high_b + 1, None) if low_b is None else (None, low_b - 1)
             u.ranges[hit.attr] = [low_b, high_b]
             _take_chars(tokens, taken, hit.span.start, hit.span.end)
+        if self.catalog.has_attribute("price"):
+            t.bare_bounds = [h for h in find_bare_bounds(low) if not _title_wins(tokens, matches, h.span) and not any(
+                r.span.start < h.span.end and h.span.start < r.span.end for r in range_hits)]
         for pos in position_hits:
             if _title_wins(tokens, matches, pos.span):
                 continue
@@ -974,6 +979,20 @@ class Parser:
                 t.u.unpriced = not prices
                 return
         t.u.ranges["price"] = (None, round(prices[len(prices) // 2] * 0.99, 2))
+
+    def _read_bare_price(self, t: TurnText, chosen: str | None) -> None:
+        """Read "a warm jacket under 100" as a price ceiling where the kind of item asked for has prices; "films
+        under 100" on a catalog whose films have none is left to the words."""
+        if not t.bare_bounds or "price" in t.u.ranges:
+            return
+        named = {self.catalog.domain_of(r.item_id) for _, r in t.refs} - {None}
+        domain = (t.u.domain or chosen or (named.pop() if len(named) == 1 else None) or t.state.topic_domain
+                  or t.state.domain)
+        if domain is None or not self.catalog.has_attribute("price", domain):
+            return
+        hit = t.bare_bounds[0]
+        t.u.ranges["price"] = [hit.low, hit.high]
+        t.take(hit.span.start, hit.span.end)
 
     def _kind_prices(self, u: Understanding, domain: str | None) -> list[float]:
         """Return the sorted prices of the catalog's items in the domain that hold the request's wished values."""

@@ -97,6 +97,32 @@ def _add_compared(text: str, *, price: bool, year: bool, add) -> None:
             add("price", n if above else None, None if above else n, m)
 
 
+# "a jacket under 100": a bound with neither currency nor unit. It is a price only where the kind of item asked for
+# has prices, which the parser decides once the domain is known; "under 100 minutes", "kids under 12" are none.
+_EN_BARE_BOUND = re.compile(
+    r"\b(?P<op>under|below|less than|at most|up to|no more than|not more than|for less than|within|over|above|"
+    r"more than|at least)\s+" + _NUM + r"(?!\d|[.,]\d|\s*(?:%|percent|minutes?|mins?|hours?|hrs?|h\b|pages?|years?|"
+    r"yrs?|y/?o\b|months?|days?|weeks?|episodes?|seasons?|players?|people|persons?|kids|songs?|tracks?|km|kg|g\b|"
+    r"lbs?|pounds?|cm|mm|m\b|inch(?:es)?|in\b|ml|l\b|gb|mb|tb|hz|w\b|watts?|mph|calories|stars?|items?|books?|"
+    r"films?|movies?|games?|albums?))")
+_AGE_BEFORE = re.compile(r"(?:kids?|children|child|ages?|aged|teens?|boys?|girls?|bab(?:y|ies)|toddlers?|players?)"
+                         r"\s*$")
+_BARE_CEILINGS = {"under", "below", "less than", "at most", "up to", "no more than", "not more than",
+                  "for less than", "within"}
+
+
+def find_bare_bounds(text: str) -> list[RangeHit]:
+    """Return the (lower-cased) text's bounds with neither currency nor unit ("under 100"), as price hits."""
+    hits = []
+    for m in _EN_BARE_BOUND.finditer(text):
+        n = _num(m["n"])
+        if _AGE_BEFORE.search(text[max(0, m.start() - 12):m.start()]) or (1800 <= n <= 2030 and n == int(n)):
+            continue  # an age, or a year ("before 1990" is read as one elsewhere)
+        low, high = (None, n) if m["op"] in _BARE_CEILINGS else (n, None)
+        hits.append(RangeHit("price", low, high, Span(m.start(), m.end())))
+    return hits
+
+
 def find_ranges(text: str, *, price: bool = True, year: bool = True) -> list[RangeHit]:
     """Return ranges the (lower-cased) text states; spans never overlap, earlier and longer patterns win."""
     hits: list[RangeHit] = []

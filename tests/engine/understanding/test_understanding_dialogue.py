@@ -216,6 +216,12 @@ def test_more_please_and_taste_statements_ask_for_a_list(films, text):
     assert not u.reject_all
 
 
+@pytest.mark.parametrize("text", ["show me more", "give me more please", "any others?", "还有别的吗"])
+def test_asking_for_more_asks_for_more_of_the_same_list(films, text):
+    u = understand(text, state=ConversationState(focus_item="f-4", last_items=["f-4"]), catalog=films)
+    assert u.intent == "recommend" and u.more, text
+
+
 @pytest.mark.parametrize("text", ["thanks!", "ok cool", "hello there"])
 def test_small_talk_gets_no_list(films, text):
     assert understand(text, state=ConversationState(focus_item="f-4"), catalog=films).intent == "chitchat"

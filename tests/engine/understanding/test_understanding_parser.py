@@ -102,6 +102,20 @@ def test_products_prices_and_attributes(shop):
     assert u.ranges == {"price": [None, 200]}
 
 
+@pytest.mark.parametrize("text, bound", [("a leather jacket under 100", [None, 100]),
+                                         ("white sneakers under 80, nothing black", [None, 80]),
+                                         ("a summer dress over 30", [30, None]),
+                                         ("a red dress for less than 49.5.", [None, 49.5])])
+def test_a_bound_without_currency_is_a_price_where_the_kind_asked_for_has_prices(shop, text, bound):
+    assert understand(text, catalog=shop).ranges == {"price": bound}
+
+
+@pytest.mark.parametrize("text", ["films under 100", "movies under 100 minutes", "a film for kids under 12",
+                                  "a book over 500 pages"])
+def test_a_bound_without_currency_is_no_price_for_kinds_without_prices_or_with_a_unit(shop, text):
+    assert "price" not in understand(text, catalog=shop).ranges
+
+
 def test_cross_domain_request(shop):
     u = understand("a book for someone who loved The Matrix", catalog=shop)
     assert u.intent == "recommend" and u.domain == "book"
