@@ -23,8 +23,11 @@ counts as much as the conversation and the data support it:
   would give, so the list leans away from them without filtering them out;
 - once the assistant has suggested items (whatever the person made of them) or the conversation holds titles
   brought up in passing without a stated taste, it has become the kind of exchange recorded dialogues learned
-  from, and what they say comes next counts in full whatever the catalog knows of the items. A single request
-  ("something like X", "I love A, B and C") has none, so its list stays the catalog's.
+  from, and what they say comes next counts in full whatever the catalog knows of the items, with the dialogues'
+  prior and the popularity a taste borrows at their own weights (`prior_discussed`, `popularity_discussed`); while
+  the request still asks for items like the named ones ("Any others?" after "something like X"), likeness and the
+  hub damping keep `catalog_in_discussion` of their weight. A single request ("something like X", "I love A, B
+  and C") has none of this, so its list stays the catalog's.
 """
 from __future__ import annotations
 
@@ -53,6 +56,14 @@ class ConversationMix:
     # How sharply the words' match gates the priors when the words lead (see words_gate).
     words_gate: float = 1.0
     share_in_discussion: float = 1.0
+    # Once the assistant has suggested items: the dialogues' prior, and the popularity a taste of several named
+    # items borrows (None: as in a single request).
+    prior_discussed: float | None = 1.0
+    popularity_discussed: float | None = 0.4
+    # Once the assistant has suggested items, how much the catalog's side (likeness to the named items, the hub
+    # damping) still counts at least while the request asks for items like them ("Any others?" after "something
+    # like X"), however fully the recorded dialogues count.
+    catalog_in_discussion: float = 1.0
     # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text.
     retrieval: float = 0.0
     # Leaning away from the kinds the words refuse softly ("less violent": crime films and thrillers), as strongly
@@ -139,6 +150,8 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
             dialogue[:known] += mix.together * unit_scaled(inp.together)
         dialogue *= inp.dialogue_weight(mix)
         prior_weight = mix.prior_alone if inp.named == 0 else mix.prior
+        if inp.discussed and mix.prior_discussed is not None:
+            prior_weight = mix.prior_discussed
         dialogue[:known] += prior_weight * inp.prior * gate[:known]
         parts["comention"] = dialogue
     if inp.retrieval is not None and mix.retrieval:
@@ -149,11 +162,15 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
         # Likeness and the hub damping speak for the catalog's side: where recorded conversations know the
         # named item better than the catalog does, what they suggest after it counts instead.
         catalog_side = 1.0 - inp.dialogue_weight(mix)
+        if inp.discussed and inp.alike:
+            catalog_side = max(catalog_side, mix.catalog_in_discussion)
         parts["likeness"] = mix.likeness_one * catalog_side * inp.likeness
         parts["popularity"] = -mix.hub_penalty * catalog_side * inp.log_popularity
     else:
         parts["likeness"] = mix.likeness_several * inp.likeness
-        parts["popularity"] = mix.popularity_several * inp.popularity
+        borrowed = mix.popularity_discussed if inp.discussed and mix.popularity_discussed is not None \
+            else mix.popularity_several
+        parts["popularity"] = borrowed * inp.popularity
     if inp.leaned_away is not None:
         parts["likeness"] = parts["likeness"] - mix.lean_away * inp.leaned_away
     return parts

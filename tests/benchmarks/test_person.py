@@ -52,3 +52,25 @@ def test_a_pair_list_counts_an_item_alike_when_it_overlaps_either_named_film():
     pairs = PairLists({("x", "y"): ["a", "b", "c", "y"], ("x", "c"): ["a", "b"], ("y", "c"): ["a"]})
     assert pairs.likeness(KindIndex(records), index) == pytest.approx((0.75 + 0.5 + 0.0) / 3)
     assert pairs.self_listed() == 1 and pairs.variety() == (1.0, "a")
+
+
+def test_a_follow_up_list_asks_for_others_after_the_first_five_and_leaves_them_out():
+    from types import SimpleNamespace
+
+    from benchmarks.person import follow_up_lists
+
+    records = [ItemRecord(f"i{n}", f"Film {n} (2000)", attributes={"genres": ["Drama"]}) for n in range(20)]
+    catalog = SimpleNamespace(records=records, item_index={r.item_id: n for n, r in enumerate(records)})
+    calls = []
+
+    def recommend(messages, k):
+        calls.append(messages)
+        return [f"i{n}" for n in range(1, 1 + k)]
+
+    ps = SimpleNamespace(setup=SimpleNamespace(catalog=catalog), recommend=recommend)
+    lists = follow_up_lists(ps, ["i0"])
+    first, second = calls
+    assert first == [{"role": "user", "content": "Something like Film 0"}]
+    assert second[1]["role"] == "assistant" and "Film 1 (2000)" in second[1]["content"]
+    assert "Film 5 (2000)" in second[1]["content"] and second[2] == {"role": "user", "content": "Any others?"}
+    assert lists.lists["i0"] == [f"i{n}" for n in range(6, 16)]

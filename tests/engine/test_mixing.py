@@ -1,4 +1,6 @@
 """The conversation mix: each source counts as much as the conversation and the data support it."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -134,3 +136,28 @@ def test_kinds_refused_softly_lower_the_items_carrying_them_without_removing_the
     assert after[1] == pytest.approx(before[1]) and after[3] == pytest.approx(before[3])
     assert after[0] < before[0] and before[2] - after[2] == pytest.approx(ConversationMix().lean_away)
     assert np.isfinite(after).all()
+
+
+def test_an_exchange_asking_for_items_like_the_named_one_keeps_its_kind_once_suggestions_are_discussed():
+    # "Any others?" after "something like X": the dialogues count in full, and the list still leans to X's kind.
+    mix = ConversationMix()
+    asked = inputs(1, share=0.1)
+    asked.discussed, asked.alike = 5, True
+    single = inputs(1, share=0.1)
+    single.alike = True
+    assert mix.catalog_in_discussion > 0
+    assert mix_parts(mix, asked)["likeness"][1] == pytest.approx(mix.catalog_in_discussion * mix.likeness_one)
+    assert mix_parts(mix, asked)["likeness"][1] > mix_parts(replace(mix, catalog_in_discussion=0.0), asked)["likeness"][1]
+    assert mix_parts(mix, asked)["comention"][2] > mix_parts(mix, single)["comention"][2]
+
+
+def test_once_suggestions_are_discussed_the_prior_and_the_borrowed_popularity_take_their_own_weights():
+    mix = ConversationMix(prior=0.02, prior_discussed=0.7, popularity_several=1.2, popularity_discussed=0.4)
+    talked = inputs(3)
+    talked.discussed = 4
+    assert mix_parts(mix, talked)["comention"][3] == pytest.approx(0.7)
+    assert mix_parts(mix, inputs(3))["comention"][3] == pytest.approx(0.02)
+    assert mix_parts(mix, talked)["popularity"][0] == pytest.approx(0.4)
+    assert mix_parts(mix, inputs(3))["popularity"][0] == pytest.approx(1.2)
+    unset = replace(mix, prior_discussed=None, popularity_discussed=None)
+    assert mix_parts(unset, talked)["comention"][3] == pytest.approx(0.02)
