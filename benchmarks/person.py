@@ -391,30 +391,15 @@ def describe(row: Row, ps: PersonSetup) -> str:
             f"misses {meets_targets(row, ps) or 'none'}")
 
 
-def pair_table(rows: list[tuple[Row, PersonSetup]]) -> str:
-    lines = ["| catalog | system | pairs | likeness (genres overlap A or B) | variety (most frequent item) "
-             "| A or B listed |", "|---|---|---|---|---|---|"]
-    for row, ps in rows:
-        index = ps.setup.catalog.item_index
-        for system, label in (("product", "ChatRec turn pipeline"), ("ease", "EASE over A and B")):
-            pairs = row.pairs.get(system)
-            if pairs is None:
-                continue
-            variety, item = pairs.variety()
-            title = natural_title(ps.setup.catalog.records[index[item]].title) if item else "–"
-            lines.append(f"| {row.catalog} | {label} | {len(pairs.lists)} | {pairs.likeness(ps.kinds, index):.2f} "
-                         f"| {variety:.2f} ({title}) | {pairs.self_listed()} |")
-    return "\n".join(lines)
-
-
-def follow_up_table(rows: list[tuple[Row, PersonSetup]]) -> str:
-    lines = ["| catalog | system | lists | likeness | variety (most frequent item) | X or the first five listed |",
+def lists_table(rows: list[tuple[Row, PersonSetup]], lists_of: Callable[[Row], dict],
+                systems: tuple[tuple[str, str], ...], counted: str, named: str) -> str:
+    """Return a table of list sets (likeness, variety, the named items listed) per catalog and system."""
+    lines = [f"| catalog | system | {counted} | likeness | variety (most frequent item) | {named} listed |",
              "|---|---|---|---|---|---|"]
     for row, ps in rows:
         index = ps.setup.catalog.item_index
-        for system, label in (("product", "ChatRec turn pipeline, \u201cAny others?\u201d"),
-                              ("ease", "EASE over X, its ranks 6\u201315")):
-            lists = row.follow_up.get(system)
+        for system, label in systems:
+            lists = lists_of(row).get(system)
             if lists is None:
                 continue
             variety, item = lists.variety()
@@ -422,6 +407,17 @@ def follow_up_table(rows: list[tuple[Row, PersonSetup]]) -> str:
             lines.append(f"| {row.catalog} | {label} | {len(lists.lists)} | {lists.likeness(ps.kinds, index):.2f} "
                          f"| {variety:.2f} ({title}) | {lists.self_listed()} |")
     return "\n".join(lines)
+
+
+def pair_table(rows: list[tuple[Row, PersonSetup]]) -> str:
+    return lists_table(rows, lambda row: row.pairs,
+                       (("product", "ChatRec turn pipeline"), ("ease", "EASE over A and B")), "pairs", "A or B")
+
+
+def follow_up_table(rows: list[tuple[Row, PersonSetup]]) -> str:
+    return lists_table(rows, lambda row: row.follow_up,
+                       (("product", "ChatRec turn pipeline, \u201cAny others?\u201d"),
+                        ("ease", "EASE over X, its ranks 6\u201315")), "lists", "X")
 
 
 def table(rows: list[tuple[Row, PersonSetup]]) -> str:
