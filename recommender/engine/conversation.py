@@ -224,7 +224,7 @@ def merged_profile(state: ConversationState, stored: Profile) -> Profile:
             history[item_id] = max(history.get(item_id, 0.0), rules.NEUTRAL_WEIGHT)
     return Profile(liked=liked, disliked=disliked, history=history, query_text=talk.query_text,
                    prefer=talk.prefer, avoid=talk.avoid, exclude=talk.exclude, alike=talk.alike,
-                   suggested=talk.suggested)
+                   suggested=talk.suggested, examples=[i for i in talk.examples if i not in stored.liked])
 
 
 def topic_profile(person: Profile, state: ConversationState, stored: Profile, records: Mapping[str, ItemRecord],

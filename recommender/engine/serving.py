@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from .catalog import Catalog
 from .embedding import TextRetrieval
 from .explain.chains import attach_chain
-from .explain.cited import SHOWN_DETAIL
+from .explain.cited import EXAMPLE_DETAIL, SHOWN_DETAIL
 from .knowledge import KnowledgeGraph
 from .likeness import KindIndex
 from .metrics import topk_indices
@@ -66,6 +66,14 @@ def _mark_shown(found: list[list[Evidence]], shown: set[str]) -> None:
         for k, e in enumerate(evidence):
             if e.kind == "history_item" and e.item_id in shown:
                 evidence[k] = replace(e, detail=SHOWN_DETAIL)
+
+
+def _mark_examples(found: list[list[Evidence]], examples: set[str]) -> None:
+    """Mark the like facts about items the person named only as examples ("something like X")."""
+    for evidence in found:
+        for k, e in enumerate(evidence):
+            if e.kind == "liked_item" and e.item_id in examples:
+                evidence[k] = replace(e, detail=EXAMPLE_DETAIL)
 
 
 def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:
@@ -338,6 +346,8 @@ class RecommenderBundle:
             evidence += attach_chain(self.knowledge, self.catalog.item_ids[i], evidence)
         if profile is not None and profile.suggested:
             _mark_shown(found, set(profile.suggested) - set(profile.liked) - set(profile.disliked))
+        if profile is not None and profile.examples:
+            _mark_examples(found, set(profile.examples))
         return found
 
     @property

@@ -90,6 +90,8 @@ class Profile:
     alike: bool = False
     # Items the assistant suggested in this conversation, whatever the reaction: the talk is an exchange.
     suggested: list[str] = field(default_factory=list)
+    # Liked items named only as examples ("something like X"): ranked as liked, explained as "like X".
+    examples: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

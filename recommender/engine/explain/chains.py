@@ -14,7 +14,7 @@ from typing import Any
 from ..knowledge import CHAIN_KIND, FRIEND_KIND, KnowledgeGraph, chain_for, friends_of
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
-from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, was_liked, was_shown
+from .cited import HISTORY_KINDS, cited_evidence, is_neighbour, was_example, was_liked, was_shown
 from .lexicon import ZH_GENRES, zh_forms
 
 SHOWN_ENTITIES = 2  # entities a reply and its drawing show of a chain
@@ -159,11 +159,14 @@ def connection_text(via: list[dict], language: str) -> str:
     return "，".join(phrases) if language == "zh" else " and ".join(phrases)
 
 
-def _lead(kind: str, liked: bool, name: str, language: str, neighbour: bool = True, shown: bool = False) -> str:
+def _lead(kind: str, liked: bool, name: str, language: str, neighbour: bool = True, shown: bool = False,
+          example: bool = False) -> str:
     """Return the clause that names the chain's first item by how the evidence knows it; a text likeness too weak
     to make the item a neighbour of the first one says only that they connect (the chain says how)."""
     if shown:  # suggested earlier in the conversation: not the person's history
         return f"它与之前推荐的{name}相近" if language == "zh" else f"it is close to {name}, suggested earlier"
+    if example:  # named only as an example ("something like X"): not a stated like
+        return f"它和你提到的{name}相近" if language == "zh" else f"like {name}"
     if kind == "content_similarity" and not neighbour:
         return f"它和{name}有关联" if language == "zh" else f"it connects to {name}"
     if language == "zh":
@@ -188,7 +191,7 @@ def chain_clause(chain: Mapping[str, Any], evidence: list[Evidence], language: s
     liked = anchor is not None and was_liked(anchor)
     neighbour = anchor is not None and is_neighbour(anchor)
     lead = _lead(str(chain.get("from_kind")), liked, name, language, neighbour,
-                 shown=anchor is not None and was_shown(anchor))
+                 shown=anchor is not None and was_shown(anchor), example=anchor is not None and was_example(anchor))
     return (
         f"{lead}，{connection_text(via, language)}"
         if language == "zh"

@@ -23,9 +23,19 @@ def was_liked(evidence: Evidence) -> bool:
     The ranker marks items the person interacted with but did not like as history_item; a caller may
     also put the person's own rating on a liked_item's value, and below LIKED_FROM it is not a like.
     """
-    if evidence.kind != "liked_item":
+    if evidence.kind != "liked_item" or evidence.detail == EXAMPLE_DETAIL:
         return False
     return not isinstance(evidence.value, (int, float)) or float(evidence.value) >= LIKED_FROM
+
+
+# The detail of a history fact about an item the person gave only as an example ("something like The Matrix"):
+# it ranks as liked in the conversation, but the text says "like X", not "because you liked X".
+EXAMPLE_DETAIL = "given as an example in this conversation"
+
+
+def was_example(evidence: Evidence) -> bool:
+    """Return whether a history fact is about an item the person named only as an example."""
+    return evidence.kind == "liked_item" and evidence.detail == EXAMPLE_DETAIL
 
 
 # The detail of a history fact about an item the assistant suggested earlier in the conversation (no reaction

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..rules import display_title, natural_title
 from ..types import Evidence, ItemRecord
-from .cited import cited_evidence, lowers_score, merged_evidence, was_shown
+from .cited import cited_evidence, lowers_score, merged_evidence, was_example, was_shown
 from .lexicon import attribute_name
 from .template import _values, value_text
 
@@ -23,11 +23,11 @@ KIND_LABELS = {
            "request": "close to what you described", "attribute_match": "matches your request", "same_kind": "the same kind",
            "constraint": "fits your filter", "popularity": "popular", "exploration": "something new to try",
            "llm_suggestion": "suggested from general knowledge", "friend_liked": "liked by",
-           "shown": "suggested earlier"},
+           "shown": "suggested earlier", "example": "your example"},
     "zh": {"liked_item": "你喜欢", "history_item": "你看过", "content_similarity": "内容相似",
            "request": "和你的描述接近", "attribute_match": "符合你的要求", "same_kind": "同一类型", "constraint": "满足筛选条件",
            "popularity": "很受欢迎", "exploration": "新的尝试", "llm_suggestion": "根据一般了解推荐",
-           "friend_liked": "喜欢它的联系人", "shown": "之前推荐过"},
+           "friend_liked": "喜欢它的联系人", "shown": "之前推荐过", "example": "你举的例子"},
 }
 
 
@@ -69,6 +69,8 @@ def _label(ev: Evidence, language: str) -> str:
         return table["request"]
     if was_shown(ev):
         return table["shown"]
+    if was_example(ev):
+        return table["example"]
     return table.get(ev.kind, "")
 
 

@@ -12,6 +12,7 @@ from ..types import Evidence, ItemRecord
 from .cited import (
     MAX_LIKED,
     cited_evidence,
+    was_example,
     was_liked,
     was_shown,
 )
@@ -130,16 +131,23 @@ def _item_clauses(by_kind: dict[str, list[Evidence]], language: str, catalog_tit
     if chained and chain is not None:
         anchor = next((e for e in history if e.item_id == chain["from"]), None)
         began = ("" if anchor is None else "liked" if was_liked(anchor) else "shown" if was_shown(anchor)
-                 else "history")
+                 else "example" if was_example(anchor) else "history")
         history = [e for e in history if e.item_id != chain["from"]][:beside]
     # Only what the person liked is called liked; other history is named as history.
     liked = _names([e for e in history if was_liked(e)], language, catalog_titles, taken)
-    seen = _names([e for e in history if not was_liked(e) and not was_shown(e)], language, catalog_titles, taken)
+    seen = _names([e for e in history if not (was_liked(e) or was_shown(e) or was_example(e))], language,
+                  catalog_titles, taken)
+    examples = _names([e for e in history if was_example(e)], language, catalog_titles, taken)
     shown = _names([e for e in history if was_shown(e)], language, catalog_titles, taken)
     if liked:
         also = began == "liked"
         out.append(("你也喜欢" if also else "因为你喜欢") + _join(liked, language) if zh
                    else ("you also liked " if also else "because you liked ") + _join(liked, language))
+    if examples:
+        also = began == "example"
+        out.append(f"{'也' if also else '它'}和你提到的{'、'.join(examples)}相近" if zh
+                   else f"it is also close to {_join(examples, language)}" if also
+                   else f"it is close to {_join(examples, language)}")
     if seen:
         also = began == "history"
         out.append(("你之前也接触过" if also else "你之前接触过") + _join(seen, language) if zh

@@ -59,6 +59,8 @@ class ConversationState:
     recommending: bool = False
     # The last request that named items asked for items like them ("something like A and B").
     alike: bool = False
+    # Liked items the person named only as examples ("something like The Matrix"), not as a stated taste.
+    examples: list[str] = field(default_factory=list)
     # The assistant's last message asked something ("Want another?"): a bare "yes" answers it.
     assistant_asked: bool = False
     # The assistant's last message (its start), which a learned reading of the reply takes as context.
@@ -141,6 +143,9 @@ class ConversationState:
                     self.mentions[ref.item_id] = "seen"
                 elif ref.item_id not in self.mentions:
                     self.mentions[ref.item_id] = "asked" if u.intent == "ask_info" else "neutral"
+            self.examples = [i for i in self.examples if i != ref.item_id]
+            if ref.sentiment == "liked" and getattr(ref, "implied", False):
+                self.examples.append(ref.item_id)
             if ref.sentiment == "liked":
                 self.liked = _add([i for i in self.liked if i != ref.item_id], [ref.item_id])
                 self.disliked = [i for i in self.disliked if i != ref.item_id]
@@ -279,7 +284,8 @@ class ConversationState:
         return Profile(liked=liked, disliked=disliked, query_text=" ".join(self.keywords),
                        prefer={k: list(v) for k, v in self.prefer.items()},
                        avoid={k: list(v) for k, v in self.avoid.items()}, exclude=self.excluded_items(),
-                       alike=self.alike, suggested=self.suggested_ids())
+                       alike=self.alike, suggested=self.suggested_ids(),
+                       examples=[i for i in self.examples if i in liked])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

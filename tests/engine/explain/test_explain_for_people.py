@@ -195,3 +195,18 @@ def test_likeness_to_a_named_item_is_said_as_its_kind_not_as_a_request():
     assert both.count("The Matrix") == 1 and "both are also Sci-Fi" in both
     zh = explain_text(alien, [liked, same], language="zh")
     assert "同为" in zh and "要求" not in zh
+
+
+def test_an_item_given_only_as_an_example_is_not_called_liked():
+    from recommender.engine.explain.cited import EXAMPLE_DETAIL
+
+    # "something like Heat": the list leans on Heat, but the person never said they liked it.
+    evidence = [liked(HEAT, 0.5, EXAMPLE_DETAIL), liked(GODFATHER, 0.2)]
+    en = explain_text(CASINO, evidence, language="en")
+    assert en == "Because you liked The Godfather (1972); it is close to Heat (1995)."
+    zh = explain_text(CASINO, evidence, language="zh", catalog_titles={"6": "盗火线", "127": "教父"})
+    assert "你提到的《盗火线》相近" in zh and "喜欢《盗火线》" not in zh
+    for text, language in ((en, "en"), (zh, "zh")):
+        assert check_explanation(text, CASINO, evidence, CATALOG, language=language) == []
+    labels = {e["title"]: e["label"] for e in shown_evidence(evidence, RECORDS, "en")}
+    assert labels["Heat (1995)"] == "your example" and labels["The Godfather (1972)"] == "you liked"

@@ -411,3 +411,12 @@ def test_a_long_tail_of_tags_is_free_form_even_when_some_tags_are_common():
     assert catalog.is_free_form("tags", "music")  # the mean item count per tag is over 5; the median is 1
     u = understand("something loud with guitar", catalog=catalog)
     assert u.prefer == {"tags": ["loud", "guitar"]} and not u.include
+
+
+def test_an_item_given_as_an_example_stays_an_example_until_the_person_says_they_like_it(films):
+    state = ConversationState()
+    state.apply(understand("something like Heat", state=state, catalog=films))
+    example = state.profile()
+    assert example.liked and example.examples == example.liked
+    state.apply(understand("I loved Heat actually", state=state, catalog=films))
+    assert state.profile().examples == [] and state.profile().liked == example.liked
