@@ -152,6 +152,11 @@ def precision(ranking: list[str], targets: set[str]) -> float:
     return len(set(ranking[:K]) & targets) / K
 
 
+def ease_over(ps: PersonSetup, ease, named: dict[str, float]) -> np.ndarray:
+    """Return the EASE reference's scores for the named items (perfect linking), ties broken by popularity."""
+    return ease.score(named_vector(ps.setup.catalog, named)) + 1e-6 * ps.popularity
+
+
 def named_favourites(ps: PersonSetup, people: list[HeldOut], ease) -> dict[str, float]:
     """Return mean P@10 of the product, EASE over the named films and popularity, for these people."""
     cat = ps.setup.catalog
@@ -162,7 +167,7 @@ def named_favourites(ps: PersonSetup, people: list[HeldOut], ease) -> dict[str, 
         product = [i for i in product if i not in p.named]
         sums["product"] += precision(product, p.targets)
         named = {i: 1.0 for i in p.named}
-        ease_scores = ease.score(named_vector(cat, named)) + 1e-6 * ps.popularity
+        ease_scores = ease_over(ps, ease, named)
         sums["ease"] += precision(top_ids(cat, ease_scores, p.named, K), p.targets)
         sums["popularity"] += precision(top_ids(cat, ps.popularity, p.named, K), p.targets)
     n = max(len(people), 1)
@@ -201,7 +206,7 @@ def like_lists(ps: PersonSetup, films: list[str], system: str, ease=None) -> Lik
         if system == "product":
             out[film] = ps.recommend([{"role": "user", "content": f"Something like {spoken(ps, film)}"}], K)[:K]
         elif system == "ease":
-            out[film] = top_ids(cat, ease.score(named_vector(cat, {film: 1.0})) + 1e-6 * ps.popularity, [film], K)
+            out[film] = top_ids(cat, ease_over(ps, ease, {film: 1.0}), [film], K)
         else:
             out[film] = top_ids(cat, ps.popularity, [film], K)
     return LikeLists(out)
@@ -217,7 +222,7 @@ def follow_up_lists(ps: PersonSetup, films: list[str], system: str = "product", 
     out = {}
     for film in films:
         if system == "ease":
-            scores = ease.score(named_vector(ps.setup.catalog, {film: 1.0})) + 1e-6 * ps.popularity
+            scores = ease_over(ps, ease, {film: 1.0})
             out[film] = top_ids(ps.setup.catalog, scores, [film], FIRST_SHOWN + K)[FIRST_SHOWN:]
             continue
         first = [{"role": "user", "content": f"Something like {spoken(ps, film)}"}]
@@ -270,7 +275,7 @@ def pair_lists(ps: PersonSetup, pairs: list[tuple[str, str]], system: str, ease=
             text = f"Something like {spoken(ps, a)} and {spoken(ps, b)}"
             out[(a, b)] = ps.recommend([{"role": "user", "content": text}], K)[:K]
         else:
-            scores = ease.score(named_vector(cat, {a: 1.0, b: 1.0})) + 1e-6 * ps.popularity
+            scores = ease_over(ps, ease, {a: 1.0, b: 1.0})
             out[(a, b)] = top_ids(cat, scores, [a, b], K)
     return PairLists(out)
 

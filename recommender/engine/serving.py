@@ -60,20 +60,13 @@ class _Fused:
         return sum(self.parts.values())  # type: ignore[return-value]
 
 
-def _mark_shown(found: list[list[Evidence]], shown: set[str]) -> None:
-    """Mark the history facts about items the assistant suggested earlier (and the person did not react to)."""
+def _mark(found: list[list[Evidence]], kind: str, items: set[str], detail: str) -> None:
+    """Set the detail of the `kind` facts about `items`, which says how the text speaks of them: an item the
+    assistant suggested earlier (SHOWN_DETAIL) or one the person gave only as an example (EXAMPLE_DETAIL)."""
     for evidence in found:
         for k, e in enumerate(evidence):
-            if e.kind == "history_item" and e.item_id in shown:
-                evidence[k] = replace(e, detail=SHOWN_DETAIL)
-
-
-def _mark_examples(found: list[list[Evidence]], examples: set[str]) -> None:
-    """Mark the like facts about items the person named only as examples ("something like X")."""
-    for evidence in found:
-        for k, e in enumerate(evidence):
-            if e.kind == "liked_item" and e.item_id in examples:
-                evidence[k] = replace(e, detail=EXAMPLE_DETAIL)
+            if e.kind == kind and e.item_id in items:
+                evidence[k] = replace(e, detail=detail)
 
 
 def _reweighted(e: Evidence, share: float, detail: str | None = None) -> Evidence:
@@ -344,10 +337,10 @@ class RecommenderBundle:
             evidence += [Evidence(kind="constraint", weight=0.0, attribute=a, value=v, detail="satisfies your filter")
                          for a, v in self.catalog.satisfied(constraints, i)]
             evidence += attach_chain(self.knowledge, self.catalog.item_ids[i], evidence)
-        if profile is not None and profile.suggested:
-            _mark_shown(found, set(profile.suggested) - set(profile.liked) - set(profile.disliked))
-        if profile is not None and profile.examples:
-            _mark_examples(found, set(profile.examples))
+        if profile is not None:
+            _mark(found, "history_item", set(profile.suggested) - set(profile.liked) - set(profile.disliked),
+                  SHOWN_DETAIL)
+            _mark(found, "liked_item", set(profile.examples), EXAMPLE_DETAIL)
         return found
 
     @property

@@ -701,8 +701,8 @@ class Parser:
             u.ranges[hit.attr] = [low_b, high_b]
             _take_chars(tokens, taken, hit.span.start, hit.span.end)
         if self.catalog.has_attribute("price"):
-            t.bare_bounds = [h for h in find_bare_bounds(low) if not _title_wins(tokens, matches, h.span) and not any(
-                r.span.start < h.span.end and h.span.start < r.span.end for r in range_hits)]
+            t.bare_bounds = [h for h in find_bare_bounds(low) if not _title_wins(tokens, matches, h.span)
+                             and not any(h.span.overlaps(r.span) for r in range_hits)]
         for pos in position_hits:
             if _title_wins(tokens, matches, pos.span):
                 continue

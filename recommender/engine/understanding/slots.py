@@ -19,6 +19,9 @@ class Span:
     start: int
     end: int
 
+    def overlaps(self, other: "Span") -> bool:
+        return self.start < other.end and other.start < self.end
+
 
 @dataclass
 class RangeHit:
@@ -130,7 +133,7 @@ def find_ranges(text: str, *, price: bool = True, year: bool = True) -> list[Ran
 
     def add(attr, low, high, m):
         span = Span(m.start(), m.end())
-        if any(not (span.end <= t.start or span.start >= t.end) for t in taken):
+        if any(span.overlaps(t) for t in taken):
             return
         taken.append(span)
         hits.append(RangeHit(attr, low, high, span))
