@@ -1,18 +1,23 @@
 """Joint training of the text encoder: one MiniLM taught what people suggest in dialogues and like together.
 
-The packaged all-MiniLM-L6-v2 knows English, not this catalog. Fine-tuning it with in-batch negatives
-(sentence-transformers' MultipleNegativesRankingLoss, temperature 1/20) on two kinds of pairs makes its
-vectors carry the catalog's behaviour:
+The packaged all-MiniLM-L6-v2 knows English, not this catalog. Fine-tuning it with in-batch negatives (the
+loss of sentence-transformers' MultipleNegativesRankingLoss, temperature 1/20) on two kinds of pairs makes
+its vectors carry the catalog's behaviour:
 - dialogue -> item: the dialogue so far (both sides' turns, as text, the latest kept) against the text of an
   item suggested next, from recorded dialogues (never the development split) and the product's own chats
   where a shown item was liked;
-- item <-> item: the texts of two items one person liked.
+- item <-> item: the texts of two items one person liked;
+- phrase -> item: a descriptive value several items share (a genre, a tag) against the text of an item that
+  carries it, the value removed from that text: free words learn to find the items they describe even where
+  no one wrote the words on them.
 Optionally (`mlm_weight`, Recformer's lambda) a masked-language loss on the catalog's own texts is added.
 
-The cost is bounded: only the top `trainable_layers` transformer layers learn (the rest run without
-gradients), contexts are cut to `context_tokens` tokens and item texts to `item_tokens`, and optimisation
-stops at `budget_s` seconds whatever the epoch count says. A finished encoder is stored under the
-fingerprint of its inputs and settings, so a retrain on unchanged data reuses it.
+The cost is bounded: only the top `trainable_layers` transformer layers learn, contexts are cut to
+`context_tokens` tokens and item texts to `item_tokens`, and optimisation stops at `budget_s` seconds
+whatever the epoch count says. The frozen lower layers give a text the same states at every step, so they
+run once per text before training (`_LowerLayerStates`) and a step runs only through the trained layers.
+A finished encoder is stored under the fingerprint of its inputs and settings, so a retrain on unchanged
+data reuses it.
 """
 
 from __future__ import annotations
@@ -24,13 +29,14 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .embedding import default_model_path
+from .types import ItemRecord
 
 ENCODER_DEFAULTS: dict[str, Any] = {
     # Below this many dialogue -> item examples the packaged encoder serves: a few hundred suggestions are
@@ -42,18 +48,32 @@ ENCODER_DEFAULTS: dict[str, Any] = {
     "item_tokens": 64,
     "trainable_layers": 2,  # of MiniLM's 6: the lower layers keep their general English
     "lr": 5e-5,
-    "epochs": 1,
+    # Passes over the pairs; the budget usually ends training first (ml-latest-small: about a third of 3).
+    "epochs": 3,
     "max_steps": None,
     "budget_s": 900.0,  # optimisation stops here: ml-latest-small + ReDial fits a 20-minute training budget
-    "item_pairs_per_dialogue_example": 1.0,  # item <-> item pairs drawn per dialogue example
-    "max_item_pairs": 5000,
+    # Item <-> item pairs drawn per dialogue example: 3 gave cold items 1.19x the packaged encoder's NDCG@10 on
+    # ML-100K where 1 gave 1.01x (docs/benchmarks.md, joint training).
+    "item_pairs_per_dialogue_example": 3.0,
+    "max_item_pairs": 20000,
+    "max_phrase_pairs": 2000,
+    # A phrase is a list-valued attribute's value carried by at least this many items and at most this share of
+    # the catalog (common ones, "Drama", would make most in-batch negatives wrong).
+    "phrase_min_items": 2,
+    "phrase_max_share": 0.05,
     "liked_value": 4.0,  # ratings at or above this count as liked (implicit data: every interaction)
-    "mlm_weight": 0.0,  # Recformer's 0.1 did not help the measures here (docs/benchmarks.md, joint training)
+    "mlm_weight": 0.0,  # Recformer's 0.1: off until measured to help (docs/benchmarks.md, joint training)
     "mlm_probability": 0.15,
     "scale": 20.0,
-    # Gradients through both sides of each pair (sentence-transformers' MultipleNegativesRankingLoss), or only
+    # Gradients through both sides of each pair (as sentence-transformers' MultipleNegativesRankingLoss), or only
     # the query side, the item side encoded without gradients in the same step: about 40 % less time a step.
     "item_tower_grad": False,
+    # Run the frozen lower layers once per text and keep their states (float16, about 0.75 KiB a token) instead
+    # of at every step; off: every step runs the whole encoder (models whose pooling is not a mean always do).
+    "cache_lower_layers": True,
+    # Weight-space ensembling (WiSE-FT): the saved weights are this share of the trained ones plus the rest of the
+    # packaged ones, keeping part of what the packaged encoder knows about free text; 1.0 saves the trained ones.
+    "interpolation": 1.0,
     "seed": 0,
     "device": None,  # None: CUDA when present, else CPU
     "store": None,  # folder of trained encoders; None: "encoders" beside the version folders
@@ -68,6 +88,7 @@ class EncoderData:
     item_texts: dict[str, str]
     dialogue_examples: list[tuple[str, str]] = field(default_factory=list)
     item_pairs: list[tuple[str, str]] = field(default_factory=list)
+    phrase_examples: list[tuple[str, str]] = field(default_factory=list)  # (phrase, item text without it)
 
     def fingerprint(self, cfg: dict[str, Any], base: str) -> str:
         """Return a stable hash of everything the trained weights depend on."""
@@ -78,6 +99,8 @@ class EncoderData:
             h.update(f"d\x1f{query}\x1f{self.item_texts.get(item, '')}\x1e".encode())
         for a, b in self.item_pairs:
             h.update(f"p\x1f{self.item_texts.get(a, '')}\x1f{self.item_texts.get(b, '')}\x1e".encode())
+        for phrase, text in self.phrase_examples:
+            h.update(f"w\x1f{phrase}\x1f{text}\x1e".encode())
         return h.hexdigest()[:20]
 
 
@@ -96,22 +119,90 @@ def co_liked_pairs(
     liked_value: float | None,
     allowed: set[str] | None = None,
     seed: int = 0,
+    neighbours: int = 10,
+    shrink: float = 10.0,
 ) -> list[tuple[str, str]]:
-    """Return up to n_pairs (item id, item id) pairs liked by one person: a person drawn at random, then two of
-    their liked items. Items outside `allowed` (when given) never appear."""
-    liked: dict[int, list[int]] = {}
+    """Return up to n_pairs (item id, item id) pairs liked by the same people: an anchor drawn uniformly among the
+    items at least two people liked, then one of its `neighbours` nearest items by co-liked cosine (the shared
+    likes over the geometric mean of both items' likes plus `shrink`). Uniform anchors reach the long tail,
+    where items added later resemble; nearest neighbours keep a pair meaningful (two films drawn from someone
+    who liked two thousand are barely related). Items outside `allowed` (when given) never appear."""
+    import scipy.sparse as sp
+
+    liked_rows, liked_cols = [], []
     for u, i, v in zip(users, items, values):
-        if (liked_value is None or v >= liked_value) and (allowed is None or item_ids[i] in allowed):
-            liked.setdefault(int(u), []).append(int(i))
-    people = [items for items in liked.values() if len(items) >= 2]
-    if not people or n_pairs <= 0:
+        if (liked_value is None or v >= liked_value) and (allowed is None or item_ids[int(i)] in allowed):
+            liked_rows.append(int(u))
+            liked_cols.append(int(i))
+    if not liked_rows or n_pairs <= 0:
+        return []
+    X = sp.csr_matrix((np.ones(len(liked_rows)), (liked_rows, liked_cols)), shape=(max(liked_rows) + 1, len(item_ids)))
+    X.data[:] = 1.0  # one like per person and item, however often it was recorded
+    counts = np.asarray(X.sum(axis=0)).ravel()
+    anchors = np.flatnonzero(counts >= 2)
+    rng = np.random.default_rng(seed)
+    drawn = rng.choice(anchors, size=n_pairs) if len(anchors) else np.zeros(0, dtype=np.int64)
+    by_item = X.T.tocsr()
+    nearest: dict[int, np.ndarray] = {}
+    unique = np.unique(drawn)
+    for start in range(0, len(unique), 512):
+        chunk = unique[start : start + 512]
+        shared = np.asarray((by_item[chunk] @ X).todense())
+        shared[np.arange(len(chunk)), chunk] = 0.0
+        cosine = shared / (np.sqrt(counts[chunk])[:, None] * np.sqrt(counts)[None, :] + shrink)
+        for row, item in enumerate(chunk):
+            top = np.argsort(-cosine[row], kind="stable")[:neighbours]
+            nearest[int(item)] = top[shared[row, top] > 0]
+    out = []
+    for anchor in drawn:
+        options = nearest[int(anchor)]
+        if len(options):
+            out.append((item_ids[int(anchor)], item_ids[int(options[rng.integers(0, len(options))])]))
+    return out
+
+
+def text_without(record: ItemRecord, key: str, value: Any) -> str:
+    """Return the record's text with one value of a list-valued attribute left out (the attribute too when it was
+    the only value)."""
+    attributes = dict(record.attributes)
+    attributes[key] = [v for v in attributes.get(key) or [] if v != value]
+    if not attributes[key]:
+        del attributes[key]
+    return replace(record, attributes=attributes).text()
+
+
+def phrase_pairs(
+    records: Iterable[ItemRecord],
+    n_pairs: int,
+    *,
+    min_items: int = 2,
+    max_share: float = 0.05,
+    exclude: Iterable[str] = (),
+    seed: int = 0,
+) -> list[tuple[str, str]]:
+    """Return up to n_pairs (phrase, item text without the phrase): a phrase drawn at random among the values of
+    list-valued attributes that min_items to max_share of the records carry (`exclude`d phrases never), then an
+    item carrying it."""
+    records = list(records)
+    refused = {str(p).casefold() for p in exclude}
+    carriers: dict[tuple[str, str], list[ItemRecord]] = {}
+    for record in records:
+        for key, values in record.attributes.items():
+            if isinstance(values, (list, tuple)):
+                for value in dict.fromkeys(values):
+                    if isinstance(value, str) and value.strip() and value.casefold() not in refused:
+                        carriers.setdefault((key, value), []).append(record)
+    most = max(min_items, int(max_share * len(records)))
+    phrases = sorted(k for k, items in carriers.items() if min_items <= len(items) <= most)
+    if not phrases or n_pairs <= 0:
         return []
     rng = np.random.default_rng(seed)
     out = []
-    for p in rng.integers(0, len(people), size=n_pairs):
-        a, b = rng.choice(len(people[p]), size=2, replace=False)
-        out.append((item_ids[people[p][a]], item_ids[people[p][b]]))
-    return out
+    for p in rng.integers(0, len(phrases), size=n_pairs):
+        key, value = phrases[p]
+        record = carriers[(key, value)][int(rng.integers(0, len(carriers[(key, value)])))]
+        out.append((value, text_without(record, key, value)))
+    return list(dict.fromkeys(out))
 
 
 def pick_device(requested: str | None) -> str:
@@ -124,20 +215,20 @@ def pick_device(requested: str | None) -> str:
 
 
 def batches(examples: list[tuple[str, str, str]], size: int, rng: random.Random) -> list[list[tuple[str, str, str]]]:
-    """Return shuffled batches of (kind, query, target item) of one kind each, no target twice in a batch (an
-    in-batch negative must not be the positive of another row)."""
+    """Return shuffled batches of (kind, query, target) of one kind each, no target and no query twice in a batch
+    (an in-batch negative must not be the positive of another row)."""
     out: list[list[tuple[str, str, str]]] = []
     for kind in sorted({e[0] for e in examples}):
         pending = [e for e in examples if e[0] == kind]
         rng.shuffle(pending)
         while pending:
             batch: list[tuple[str, str, str]] = []
-            targets: set[str] = set()
+            taken: set[tuple[int, str]] = set()
             rest: list[tuple[str, str, str]] = []
             for e in pending:
-                if len(batch) < size and e[2] not in targets:
+                if len(batch) < size and (1, e[1]) not in taken and (2, e[2]) not in taken:
                     batch.append(e)
-                    targets.add(e[2])
+                    taken.update(((1, e[1]), (2, e[2])))
                 else:
                     rest.append(e)
             if len(batch) < 2:
@@ -206,10 +297,96 @@ def _features(model, texts: list[str], max_tokens: int, keep_end: bool, device: 
     return {k: v.to(device) if hasattr(v, "to") else v for k, v in features.items()}
 
 
+class _FullEncoder:
+    """Sentence vectors from the whole model at every call (the lower layers rerun each step)."""
+
+    def __init__(self, model, device: str) -> None:
+        self.model, self.device = model, device
+
+    def prepare(self, texts: list[str], max_tokens: int, keep_end: bool, progress=None) -> None:
+        """Nothing to compute ahead."""
+
+    def embed(self, texts: list[str], max_tokens: int, keep_end: bool):
+        return self.model(_features(self.model, texts, max_tokens, keep_end, self.device))["sentence_embedding"]
+
+
+class _LowerLayerStates:
+    """Sentence vectors from the trained top layers over states the frozen lower layers gave once per text.
+
+    The result equals the whole model's mean-pooled vector (up to float16 storage of the states): a step's
+    forward and backward passes run through `trainable_layers` of the six layers only.
+    """
+
+    def __init__(self, model, trainable_layers: int, device: str, chunk: int = 64) -> None:
+        self.model, self.device, self.chunk = model, device, chunk
+        self.bert = model[0].auto_model
+        layers = self.bert.encoder.layer
+        self.lower = layers[: max(0, len(layers) - int(trainable_layers))]
+        self.top = layers[len(self.lower) :]
+        self.states: dict[tuple[str, int, bool], Any] = {}
+
+    @staticmethod
+    def usable(model, trainable_layers: int) -> bool:
+        """Whether the model is a BERT encoder with mean pooling (what the states reproduce) and frozen layers."""
+        pooling = model[1] if len(model) > 1 else None
+        mode = getattr(pooling, "pooling_mode", None)  # "mean" here; older releases kept one flag per mode
+        mean = mode == "mean" if mode is not None else bool(getattr(pooling, "pooling_mode_mean_tokens", False))
+        layers = getattr(getattr(getattr(model[0], "auto_model", None), "encoder", None), "layer", None)
+        after = [type(m).__name__ for m in list(model)[2:]]
+        return mean and after in ([], ["Normalize"]) and layers is not None and int(trainable_layers) < len(layers)
+
+    def _run(self, layers, hidden, attention):
+        import torch
+
+        mask = (1.0 - attention[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
+        for layer in layers:
+            out = layer(hidden, attention_mask=mask)
+            hidden = out[0] if isinstance(out, tuple) else out
+        return hidden
+
+    def prepare(self, texts: list[str], max_tokens: int, keep_end: bool,
+                progress: Callable[[int, int], None] | None = None) -> None:
+        """Compute and keep the lower layers' states of every text not yet kept."""
+        import torch
+
+        todo = [t for t in dict.fromkeys(texts) if (t, max_tokens, keep_end) not in self.states]
+        was_training = self.bert.training
+        self.bert.eval()
+        with torch.no_grad():
+            for start in range(0, len(todo), self.chunk):
+                part = todo[start : start + self.chunk]
+                f = _features(self.model, part, max_tokens, keep_end, self.device)
+                hidden = self.bert.embeddings(input_ids=f["input_ids"], token_type_ids=f.get("token_type_ids"))
+                hidden = self._run(self.lower, hidden, f["attention_mask"])
+                for text, h, n in zip(part, hidden, f["attention_mask"].sum(dim=1).tolist()):
+                    self.states[(text, max_tokens, keep_end)] = h[: int(n)].to("cpu", torch.float16).clone()
+                if progress:
+                    progress(start + len(part), len(todo))
+        self.bert.train(was_training)
+
+    def embed(self, texts: list[str], max_tokens: int, keep_end: bool):
+        import torch
+
+        self.prepare(texts, max_tokens, keep_end)
+        states = [self.states[(t, max_tokens, keep_end)] for t in texts]
+        width = max(len(h) for h in states)
+        hidden = torch.zeros(len(states), width, states[0].shape[-1])
+        attention = torch.zeros(len(states), width)
+        for row, h in enumerate(states):
+            hidden[row, : len(h)] = h.float()
+            attention[row, : len(h)] = 1.0
+        hidden, attention = hidden.to(self.device), attention.to(self.device)
+        hidden = self._run(self.top, hidden, attention)
+        pooled = (hidden * attention[..., None]).sum(dim=1) / attention.sum(dim=1, keepdim=True).clamp(min=1.0)
+        return torch.nn.functional.normalize(pooled, dim=-1)
+
+
 def _examples(data: EncoderData) -> list[tuple[str, str, str]]:
+    """Return (kind, query, target text) for every pair."""
     texts = data.item_texts
-    out = [("dialogue", q, i) for q, i in data.dialogue_examples if i in texts]
-    out += [("item", texts[a], b) for a, b in data.item_pairs if a in texts and b in texts and a != b]
+    out = [("dialogue", q, texts[i]) for q, i in data.dialogue_examples if i in texts]
+    out += [("item", texts[a], texts[b]) for a, b in data.item_pairs if a in texts and b in texts and a != b]
+    out += [("phrase", phrase, text) for phrase, text in data.phrase_examples]
     return out
 
 
@@ -226,7 +403,6 @@ def fit_encoder(
     """
     import torch
     from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
 
     cfg = encoder_config(config)
     report = progress or (lambda stage, fraction: None)
@@ -235,19 +411,27 @@ def fit_encoder(
     torch.manual_seed(int(cfg["seed"]))
     model = SentenceTransformer(base, device=device, local_files_only=True)
     trainable = _freeze_lower_layers(model, int(cfg["trainable_layers"]))
-    loss_fn = MultipleNegativesRankingLoss(model, scale=float(cfg["scale"]))
+    packaged = [p.detach().clone() for p in trainable]
     mlm = _MaskedLM(model, float(cfg["mlm_probability"])) if float(cfg["mlm_weight"]) > 0 else None
     optimizer = torch.optim.AdamW(trainable + (mlm.parameters() if mlm else []), lr=float(cfg["lr"]))
     rng = random.Random(int(cfg["seed"]))
     plan = [b for _ in range(int(cfg["epochs"])) for b in batches(_examples(data), int(cfg["batch_size"]), rng)]
     if cfg.get("max_steps") is not None:
         plan = plan[: int(cfg["max_steps"])]
+    started = time.perf_counter()
+    cached = bool(cfg["cache_lower_layers"]) and _LowerLayerStates.usable(model, int(cfg["trainable_layers"]))
+    encoder = _LowerLayerStates(model, int(cfg["trainable_layers"]), device) if cached else _FullEncoder(model, device)
+    for (kind, tokens, keep_end), texts in _plan_texts(plan, cfg).items():
+        encoder.prepare(texts, tokens, keep_end, progress=lambda done, total, kind=kind: report(
+            f"preparing the text encoder's {kind} texts ({done}/{total})", 0.0))
+    prepared_s = time.perf_counter() - started
     model.train()
-    started, losses, steps = time.perf_counter(), [], 0
+    losses: list[float] = []
+    steps = 0
     for batch in plan:
         if time.perf_counter() - started > float(cfg["budget_s"]):
             break
-        loss = _step_loss(model, loss_fn, mlm, batch, data.item_texts, cfg, device)
+        loss = _step_loss(encoder, mlm, batch, cfg, device)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -258,18 +442,27 @@ def fit_encoder(
             min(1.0, max(steps / max(len(plan), 1), (time.perf_counter() - started) / float(cfg["budget_s"]))),
         )
     model.eval()
+    share = float(cfg["interpolation"])
+    if share != 1.0:
+        with torch.no_grad():
+            for p, p0 in zip(trainable, packaged):
+                p.mul_(share).add_(p0, alpha=1.0 - share)
     seconds = time.perf_counter() - started
     summary = {
         "steps": steps,
         "planned_steps": len(plan),
         "seconds": round(seconds, 1),
+        "prepare_seconds": round(prepared_s, 1),
+        "lower_layers_cached": cached,
         "device": device,
         "dialogue_examples": len(data.dialogue_examples),
         "item_pairs": len(data.item_pairs),
+        "phrase_pairs": len(data.phrase_examples),
         "first_loss": float(np.mean(losses[:20])) if losses else None,
         "last_loss": float(np.mean(losses[-20:])) if losses else None,
         "trainable_layers": int(cfg["trainable_layers"]),
         "mlm_weight": float(cfg["mlm_weight"]),
+        "interpolation": share,
         "base_model": base,
         "stopped_by_budget": steps < len(plan),
     }
@@ -277,26 +470,37 @@ def fit_encoder(
     return summary
 
 
-def _step_loss(model, loss_fn, mlm, batch, item_texts: dict[str, str], cfg: dict[str, Any], device: str):
-    """Return one batch's loss: in-batch contrastive, plus the weighted masked-language loss when configured."""
-    from sentence_transformers.util import cos_sim
+def _query_form(kind: str, cfg: dict[str, Any]) -> tuple[int, bool]:
+    """Return (token cut, keep the end) for a pair's query side: a dialogue keeps its latest turns."""
+    if kind == "dialogue":
+        return int(cfg["context_tokens"]), True
+    return int(cfg["item_tokens"]), False
+
+
+def _plan_texts(plan, cfg: dict[str, Any]) -> dict[tuple[str, int, bool], list[str]]:
+    """Return every text the plan encodes, by (kind, token cut, keep the end)."""
+    out: dict[tuple[str, int, bool], list[str]] = {}
+    for batch in plan:
+        for kind, query, target in batch:
+            out.setdefault((kind, *_query_form(kind, cfg)), []).append(query)
+            out.setdefault(("item", int(cfg["item_tokens"]), False), []).append(target)
+    return out
+
+
+def _step_loss(encoder, mlm, batch, cfg: dict[str, Any], device: str):
+    """Return one batch's loss: in-batch contrastive (each query against every item of the batch, the items' side
+    held fixed for the step unless `item_tower_grad`), plus the weighted masked-language loss when configured."""
+    import torch
 
     kind = batch[0][0]
-    queries = [q for _, q, _ in batch]
-    targets = [item_texts[i] for _, _, i in batch]
-    query_tokens = int(cfg["context_tokens"] if kind == "dialogue" else cfg["item_tokens"])
-    q = _features(model, queries, query_tokens, keep_end=kind == "dialogue", device=device)
-    t = _features(model, targets, int(cfg["item_tokens"]), keep_end=False, device=device)
-    if cfg["item_tower_grad"]:
-        loss = loss_fn([q, t], None)
-    else:  # the same in-batch loss with the items' side held fixed for the step: half the backward pass
-        import torch
-
-        with torch.no_grad():
-            items = model(t)["sentence_embedding"]
-        queries_out = model(q)["sentence_embedding"]
-        scores = float(cfg["scale"]) * cos_sim(queries_out, items)
-        loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
+    targets = [text for _, _, text in batch]
+    queries = encoder.embed([q for _, q, _ in batch], *_query_form(kind, cfg))
+    with torch.set_grad_enabled(bool(cfg["item_tower_grad"])):
+        items = encoder.embed(targets, int(cfg["item_tokens"]), False)
+    scores = float(cfg["scale"]) * torch.nn.functional.normalize(queries, dim=-1) @ (
+        torch.nn.functional.normalize(items, dim=-1).T
+    )
+    loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
     if mlm is not None:
         loss = loss + float(cfg["mlm_weight"]) * mlm.loss(targets, int(cfg["item_tokens"]), device)
     return loss

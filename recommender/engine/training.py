@@ -17,7 +17,7 @@ import scipy.sparse as sp
 
 from .data import InteractionData, Split
 from .embedding import SentenceEmbedder, StoredEmbeddings, TextRetrieval, dialogue_text, make_embedder
-from .encoder_training import EncoderData, co_liked_pairs, encoder_config, trained_or_reused
+from .encoder_training import EncoderData, co_liked_pairs, encoder_config, phrase_pairs, trained_or_reused
 from .metrics import evaluate_topk
 from .rankers import make_ranker
 from .rankers.comention import fit_and_save as fit_comention
@@ -384,8 +384,9 @@ def encoder_store(cfg: dict[str, Any], out_dir: Path) -> Path:
 
 
 def encoder_data(data: InteractionData, encoder_dialogues: list | None, cfg: dict[str, Any]) -> EncoderData:
-    """Return what the encoder learns from: dialogue examples whose suggested item is in the catalog, and co-liked
-    item pairs (as many as encoder settings draw per dialogue example)."""
+    """Return what the encoder learns from: dialogue examples whose suggested item is in the catalog, co-liked
+    item pairs (as many as encoder settings draw per dialogue example) and phrase pairs from the items' own
+    descriptive values."""
     enc = encoder_config(cfg.get("encoder"))
     texts = {r.item_id: r.text() for r in data.items.values()}
     examples = [(dialogue_text(messages), item) for messages, suggested in encoder_dialogues or []
@@ -394,7 +395,9 @@ def encoder_data(data: InteractionData, encoder_dialogues: list | None, cfg: dic
     liked_value = float(enc["liked_value"]) if _has_ratings(data) else None
     pairs = co_liked_pairs(data.rows, data.cols, data.values, list(data.item_ids), n_pairs,
                            liked_value=liked_value, seed=int(enc["seed"]))
-    return EncoderData(item_texts=texts, dialogue_examples=examples, item_pairs=pairs)
+    phrases = phrase_pairs(data.items.values(), int(enc["max_phrase_pairs"]), min_items=int(enc["phrase_min_items"]),
+                           max_share=float(enc["phrase_max_share"]), seed=int(enc["seed"]))
+    return EncoderData(item_texts=texts, dialogue_examples=examples, item_pairs=pairs, phrase_examples=phrases)
 
 
 def fit_text_encoder(data: InteractionData, out_dir: Path, cfg: dict[str, Any], inputs: _Inputs,

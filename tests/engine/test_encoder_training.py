@@ -11,15 +11,19 @@ import pytest
 from recommender.engine.embedding import SentenceEmbedder, TextRetrieval, dialogue_text
 from recommender.engine.encoder_training import (
     EncoderData,
+    _FullEncoder,
+    _LowerLayerStates,
     batches,
     co_liked_pairs,
     fit_encoder,
+    phrase_pairs,
     pick_device,
+    text_without,
     trained_or_reused,
 )
 from recommender.engine.mixing import ConversationMix, MixInputs, mix_parts
 from recommender.engine.serving import RecommenderBundle
-from recommender.engine.training import train_bundle
+from recommender.engine.training import encoder_data, train_bundle
 from recommender.engine.types import ItemRecord, Profile
 
 from .conftest import make_data
@@ -73,6 +77,18 @@ def test_co_liked_pairs_take_only_liked_allowed_items_of_one_person():
     assert co_liked_pairs([0], [0], [5], ids, 5, liked_value=None) == []
 
 
+def test_co_liked_pairs_pair_an_anchor_with_its_nearest_items_not_anything_one_person_liked():
+    # Five people like a and b together; one person likes a, c and d as well.
+    users = [u for u in range(5) for _ in (0, 1)] + [5, 5, 5]
+    items = [i for _ in range(5) for i in (0, 1)] + [0, 2, 3]
+    ids = ["a", "b", "c", "d"]
+    pairs = co_liked_pairs(users, items, [5] * len(users), ids, 200, liked_value=4.0, seed=3, neighbours=1)
+    assert {p for p in pairs if p[0] == "a"} == {("a", "b")}
+    assert {p[0] for p in pairs} == {"a", "b"}  # c and d, liked by one person each, are never anchors
+    wider = co_liked_pairs(users, items, [5] * len(users), ids, 200, liked_value=4.0, seed=3, neighbours=3)
+    assert {p for p in wider if p[0] == "a"} == {("a", "b"), ("a", "c"), ("a", "d")}
+
+
 def test_batches_hold_one_kind_and_never_one_target_twice():
     examples = [("dialogue", f"q{n}", f"i{n % 3}") for n in range(10)] + [("item", f"t{n}", f"i{n}") for n in range(5)]
     out = batches(examples, 4, random.Random(0))
@@ -82,6 +98,33 @@ def test_batches_hold_one_kind_and_never_one_target_twice():
     # Three targets fill batches of 3 (the tenth dialogue is left alone) and five items a batch of 4: a batch of
     # one has nothing to contrast with, so it is dropped.
     assert sum(len(b) for b in out) == len(examples) - 2
+
+
+def test_phrase_pairs_hide_the_phrase_and_skip_common_excluded_and_unique_values():
+    records = [
+        ItemRecord(str(i), f"Film {i}", attributes={"genres": ["Drama"] + (["Noir"] if i < 3 else []),
+                                                   "tags": ["atmospheric"] if i < 4 else [f"own tag {i}"]})
+        for i in range(10)
+    ]
+    pairs = phrase_pairs(records, 50, min_items=2, max_share=0.3, exclude=["Atmospheric"], seed=1)
+    assert pairs and {phrase for phrase, _ in pairs} == {"Noir"}  # Drama is on all, own tags on one, one excluded
+    for phrase, text in pairs:
+        assert "Noir" not in text and "atmospheric" in text and text.startswith("Film ")
+    assert len(pairs) == len(set(pairs)) <= 3
+    assert text_without(records[0], "tags", "atmospheric") == "Film 0. genres: Drama, Noir"
+    assert text_without(records[0], "genres", "Noir") == "Film 0. genres: Drama. tags: atmospheric"
+
+
+def test_the_training_data_holds_dialogues_co_liked_items_and_phrases_from_the_catalog():
+    data = make_data()
+    dialogue = [{"role": "user", "content": "something tense"}]
+    inputs = encoder_data(data, [(dialogue, ["i1", "missing"])] * 4, {"encoder": {"phrase_max_share": 0.5}})
+    assert inputs.dialogue_examples == [("user: something tense", "i1")] * 4
+    assert len(inputs.item_pairs) == 12  # three per dialogue example
+    assert inputs.phrase_examples
+    for phrase, text in inputs.phrase_examples:
+        assert phrase in {"Drama", *(r.attributes["genres"][0] for r in data.items.values())}
+        assert f"genres: {phrase}" not in text and f", {phrase}" not in text
 
 
 def test_pick_device_takes_the_requested_one():
@@ -109,6 +152,39 @@ def test_tiny_training_moves_the_encoder_and_is_reused_when_nothing_changed(tmp_
     assert changed != folder
 
 
+def test_kept_lower_layer_states_give_the_whole_models_vectors_and_gradients_reach_only_the_top():
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from recommender.engine.embedding import default_model_path
+    from recommender.engine.encoder_training import _freeze_lower_layers
+
+    model = SentenceTransformer(str(default_model_path()), device="cpu", local_files_only=True)
+    _freeze_lower_layers(model, 2)
+    model.eval()
+    texts = ["Toy Story (1995). genres: Animation, Children", "user: a haunted house that screams at night", "hi"]
+    assert _LowerLayerStates.usable(model, 2) and not _LowerLayerStates.usable(model, 6)
+    states = _LowerLayerStates(model, 2, "cpu")
+    kept = states.embed(texts, 32, keep_end=True)
+    whole = _FullEncoder(model, "cpu").embed(texts, 32, keep_end=True)
+    assert torch.allclose(kept, torch.nn.functional.normalize(whole, dim=-1), atol=1e-3)
+    assert len(states.states) == 3  # one entry per text and cut, computed once
+    kept.sum().backward()
+    top = model[0].auto_model.encoder.layer[-1]
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in top.parameters())
+    assert all(p.grad is None for p in model[0].auto_model.encoder.layer[0].parameters())
+
+
+def test_training_over_kept_states_and_over_the_whole_model_both_learn(tmp_path):
+    kept = fit_encoder(tiny_data(), tmp_path / "kept", {**TINY, "max_steps": 4})
+    whole = fit_encoder(tiny_data(), tmp_path / "whole", {**TINY, "max_steps": 4, "cache_lower_layers": False})
+    assert kept["lower_layers_cached"] and not whole["lower_layers_cached"]
+    packaged = SentenceEmbedder().encode(list(tiny_data().item_texts.values()))
+    for folder in (tmp_path / "kept", tmp_path / "whole"):
+        trained = SentenceEmbedder(model_path=folder).encode(list(tiny_data().item_texts.values()))
+        assert not np.allclose(trained, packaged, atol=1e-4)
+
+
 def test_too_few_dialogue_examples_leave_the_packaged_encoder(tmp_path):
     folder, summary = trained_or_reused(tiny_data(), tmp_path, {**TINY, "min_dialogue_examples": 100})
     assert folder is None and "packaged encoder serves" in summary["skipped"]
@@ -122,16 +198,17 @@ def test_the_time_budget_stops_training(tmp_path):
 
 def test_retrieval_is_a_mix_part_only_when_weighted():
     inputs = MixInputs(
-        hybrid=np.array([1.0, 0.0, 0.5]),
+        hybrid=np.array([1.0, 0.0, 0.5, 0.2]),
         named=1,
-        likeness=np.zeros(3),
-        log_popularity=np.zeros(3),
-        popularity=np.zeros(3),
-        retrieval=np.array([0.1, 0.8, -0.3]),
+        likeness=np.zeros(4),
+        log_popularity=np.zeros(4),
+        popularity=np.zeros(4),
+        retrieval=np.array([0.2, 0.8, -0.3, 0.5]),
     )
     assert "retrieval" not in mix_parts(ConversationMix(), inputs)
     parts = mix_parts(ConversationMix(retrieval=2.0), inputs)
-    assert np.allclose(parts["retrieval"], [0.25, 2.0, 0.0])
+    # Only what lies above the median cosine (0.35) counts, the closest item fully.
+    assert np.allclose(parts["retrieval"], [0.0, 2.0, 0.0, 2.0 / 3.0])
 
 
 def test_a_version_with_a_trained_encoder_serves_it_for_content_retrieval_and_cold_items(tmp_path):
