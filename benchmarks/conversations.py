@@ -317,10 +317,12 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
 
 
 def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
-                    pairs_from: list[Dialogue] | None = None, learned_reading: bool = False):
+                    pairs_from: list[Dialogue] | None = None, learned_reading: bool = False,
+                    train_encoder: bool = False):
     """Return (bundle, serving catalog): a model version trained on the catalog's ratings and the training
     dialogues (or `pairs_from`), as `manage.py train` fits it when dialogues are imported; a version already in
-    out_dir is loaded as it is. The learned reading of replies is fitted only when asked for (it takes minutes)."""
+    out_dir is loaded as it is. The learned reading of replies is fitted only when asked for (it takes minutes),
+    and so is the jointly trained text encoder (`train_encoder`, what CHATREC_TRAIN_ENCODER turns on)."""
     from recommender.engine.conversation import ServingCatalog
     from recommender.engine.serving import RecommenderBundle
     from recommender.engine.training import train_bundle
@@ -329,8 +331,9 @@ def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, pro
     pairs = [(t.context, t.suggested) for _, t in setup.turns(dialogues)]
     report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
     if not (out_dir / "manifest.json").exists():
+        encoder_dialogues = [(t.messages, t.suggested) for _, t in setup.turns(dialogues)] if train_encoder else None
         train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report,
-                     dialogues=dialogues if learned_reading else None)
+                     dialogues=dialogues if learned_reading else None, encoder_dialogues=encoder_dialogues)
     bundle = RecommenderBundle.load(out_dir, reuse=False)
     counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
     catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},

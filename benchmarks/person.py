@@ -114,9 +114,10 @@ def held_out_people(data: InteractionData, seed: int = SEED) -> tuple[list[HeldO
     return people, keep
 
 
-def load_person_setup(name: str, root: Path, progress: bool = True) -> PersonSetup:
+def load_person_setup(name: str, root: Path, progress: bool = True, encoder: bool = False) -> PersonSetup:
     """Return the catalog's held-out people and "like X" films, a trained served-configuration model version
-    without the held-out people (cached under var/bench-cache/person) and the turn pipeline over it."""
+    without the held-out people (cached under var/bench-cache/person) and the turn pipeline over it; with
+    `encoder`, the version's text encoder is trained jointly on the dialogues (CHATREC_TRAIN_ENCODER)."""
     data = LOADERS[name](root)
     people, keep = held_out_people(data)
     train = data.subset(keep)
@@ -127,9 +128,10 @@ def load_person_setup(name: str, root: Path, progress: bool = True) -> PersonSet
                       like_films=[setup.catalog.item_ids[i] for i in ranked],
                       kinds=KindIndex(setup.catalog.records), popularity=counts)
     digest = hashlib.sha1(",".join(p.user for p in people).encode()).hexdigest()[:10]
-    version = cache_dir("person") / f"{name}-{digest}"
+    version = cache_dir("person") / f"{name}-{digest}{'-encoder' if encoder else ''}"
     # The served configuration (training.DEFAULT_CONFIG); only the ReDial training dialogues' pairs.
-    out.bundle, out.serving = pipeline_bundle(setup, version, config={"seed": SEED}, progress=progress)
+    out.bundle, out.serving = pipeline_bundle(setup, version, config={"seed": SEED}, progress=progress,
+                                              train_encoder=encoder)
     out.recommend = pipeline_recommender(out.bundle, out.serving)
     out.facts = {"people": len(people), "train_interactions": train.n_interactions,
                  "items": setup.catalog.n_items, "dialogue_pairs": sum(1 for _ in setup.turns(setup.train))}
@@ -469,6 +471,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
     parser.add_argument("--tune", action="store_true", help="Print the mix grid on the tuning halves, then stop.")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--encoder", action="store_true",
+                        help="Train each version's text encoder jointly on the dialogues (CHATREC_TRAIN_ENCODER).")
     args = parser.parse_args(argv)
     root = data_root(args.data_dir)
     started = time.perf_counter()
@@ -479,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
     rows, samples = [], []
     served = ConversationMix()
     for name in args.catalogs.split(","):
-        ps = load_person_setup(name, root)
+        ps = load_person_setup(name, root, encoder=args.encoder)
         ease = ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person"))
         row = measure(ps, served, tuning=False, ease=ease)
         print(describe(row, ps), flush=True)
@@ -488,7 +492,11 @@ def main(argv: list[str] | None = None) -> int:
     text = report(rows, served, samples, time.perf_counter() - started)
     print(text)
     if not args.no_docs:
-        write_section(SECTION, f"## What a person sees\n\n{text}")
+        if args.encoder:
+            write_section(f"{SECTION}-encoder", "## What a person sees, with the jointly trained text encoder\n\n"
+                          f"Command: `python -m benchmarks.person --encoder`.\n\n{text}")
+        else:
+            write_section(SECTION, f"## What a person sees\n\n{text}")
     return 0
 
 

@@ -64,8 +64,10 @@ class ConversationMix:
     # damping) still counts at least while the request asks for items like them ("Any others?" after "something
     # like X"), however fully the recorded dialogues count.
     catalog_in_discussion: float = 1.0
-    # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text.
-    retrieval: float = 0.0
+    # Dialogue retrieval: the trained text encoder's cosine between the whole dialogue and each item's text (only
+    # versions with a jointly trained encoder have it). 0.5 of {0.5, 1, 2} on the ReDial tuning half; 1 and 2
+    # cost R@50 (docs/benchmarks.md, "The REST path with and without the jointly trained encoder").
+    retrieval: float = 0.5
     # Leaning away from the kinds the words refuse softly ("less violent": crime films and thrillers), as strongly
     # as likeness to one named item leans towards its kind.
     lean_away: float = 2.5
@@ -87,13 +89,18 @@ def unit_scaled(values: np.ndarray) -> np.ndarray:
     return values / top if top > 0 else values
 
 
+def above_median(values: np.ndarray) -> np.ndarray:
+    """Return 1 for the largest value, falling linearly to 0 at the median and below (all 1 when flat)."""
+    middle, top = (float(np.median(values)), float(values.max())) if values.size else (0.0, 0.0)
+    if top <= middle:
+        return np.ones_like(values, dtype=np.float64)
+    return np.clip((values - middle) / (top - middle), 0.0, 1.0)
+
+
 def words_gate(match: np.ndarray, sharpness: float) -> np.ndarray:
     """Return 1 for the item the words match best, falling to 0 at the median item's match, raised to sharpness:
     what everyone watches then orders what the words found and never outranks it."""
-    middle, top = (float(np.median(match)), float(match.max())) if match.size else (0.0, 0.0)
-    if top <= middle:
-        return np.ones_like(match, dtype=np.float64)
-    return np.clip((match - middle) / (top - middle), 0.0, 1.0) ** sharpness
+    return above_median(match) ** sharpness
 
 
 def dialogue_share(talk: np.ndarray, dialogue_counts: np.ndarray, catalog_counts: np.ndarray) -> float:
@@ -155,7 +162,9 @@ def mix_parts(mix: ConversationMix, inp: MixInputs) -> dict[str, np.ndarray]:
         dialogue[:known] += prior_weight * inp.prior * gate[:known]
         parts["comention"] = dialogue
     if inp.retrieval is not None and mix.retrieval:
-        parts["retrieval"] = mix.retrieval * unit_scaled(np.maximum(inp.retrieval.astype(np.float64), 0.0))
+        # Every text sits at some cosine to a dialogue (0.1-0.6 for this encoder): only the part above the
+        # catalog's median says the dialogue and the item belong together.
+        parts["retrieval"] = mix.retrieval * above_median(inp.retrieval.astype(np.float64))
     if inp.named == 0:
         parts["popularity"] = mix.popularity_alone * inp.popularity * gate
     elif inp.named == 1 or inp.alike:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -205,7 +206,8 @@ def test_retrieval_is_a_mix_part_only_when_weighted():
         popularity=np.zeros(4),
         retrieval=np.array([0.2, 0.8, -0.3, 0.5]),
     )
-    assert "retrieval" not in mix_parts(ConversationMix(), inputs)
+    assert "retrieval" not in mix_parts(ConversationMix(retrieval=0.0), inputs)
+    assert "retrieval" not in mix_parts(ConversationMix(), replace(inputs, retrieval=None))  # no trained encoder
     parts = mix_parts(ConversationMix(retrieval=2.0), inputs)
     # Only what lies above the median cosine (0.35) counts, the closest item fully.
     assert np.allclose(parts["retrieval"], [0.0, 2.0, 0.0, 2.0 / 3.0])
