@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.conversations import Setup
-from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, warm_data, without_tag
+from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, warm_data
 from recommender.engine.catalog import Catalog
 from recommender.engine.dialogues import Dialogue, DialogueTurn
+from recommender.engine.encoder_training import text_without
 from recommender.engine.types import ItemRecord
 
 
@@ -33,7 +34,7 @@ def test_encoder_examples_leave_out_the_tuning_slice_and_cold_targets(data):
 
 def test_tag_requests_read_the_tags_and_remove_only_the_asked_one():
     record = ItemRecord(item_id="x", title="X", attributes={"tags": ["dark", "funny"]})
-    assert "dark" not in without_tag(record, "dark") and "funny" in without_tag(record, "dark")
+    assert "dark" not in text_without(record, "tags", "dark") and "funny" in text_without(record, "tags", "dark")
 
     class Items:
         items = {str(i): ItemRecord(item_id=str(i), title=str(i), attributes={"tags": ["dark"] if i < 5 else ["odd"]})

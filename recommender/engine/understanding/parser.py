@@ -141,9 +141,29 @@ _ASKED_IF_SEEN = re.compile(r"\b(have|did|do|had) you (ever |already )?(seen|see
 _OPENS_WITH_SEEN = re.compile(r"\s*(?:already )?(?:seen|watched|saw)\b(?! (?:any|anything|something|nothing)\b)")
 
 
+# Words that describe what the person asks for, not how they felt about what they named: "any good sci-fi?",
+# "is there a great crime film I haven't seen?", "有什么好看的科幻片".
+_WISH_QUALIFIERS = re.compile(
+    r"\b(?:any|some|anything|something|another|other|more)\s+(?:really\s+|very\s+|truly\s+)?"
+    r"(?:good|great|nice|excellent|amazing|awesome|fantastic|interesting|best)\b"
+    r"|\b(?:is there|are there|recommend|suggest|want|need|looking for|find me|give me|show me)\s+(?:a|an|some)\s+"
+    r"(?:really\s+|very\s+)?(?:good|great|nice|excellent|amazing|awesome|fantastic|interesting)\b"
+    r"|\b(?:films?|movies?|ones?|something|anything|shows?|series|books?|albums?|songs?|games?|titles?)\s+"
+    r"(?:that\s+|which\s+)?i\s+(?:haven't|have not|havent|didn't|did not)\s+(?:seen|see|watched|watch|read|heard|"
+    r"played)(?:\s+(?:yet|before))?\b"
+    r"|(?:什么|啥|有没有|一些|一点|几部|一部|些|点)好看的"
+)
+
+
+def without_wish_qualifiers(low: str) -> str:
+    """Return the folded text with the words that qualify a wish blanked out (same length: offsets hold)."""
+    return _WISH_QUALIFIERS.sub(lambda m: " " * len(m.group(0)), low)
+
+
 def _seen_state(low: str) -> str | None:
-    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None."""
-    low = _ASKED_IF_SEEN.sub(" ", low)
+    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None; "a film I haven't seen" says what
+    is wished for, not what was seen."""
+    low = _ASKED_IF_SEEN.sub(" ", without_wish_qualifiers(low))
     if _has_phrase(low, lx.UNSEEN_CUES):
         return "unseen"
     # "Seen Contact and Gattaca, anything similar?": a message that opens with the verb says the speaker saw them.
@@ -1024,9 +1044,10 @@ class Parser:
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
         others = {idx for idx, ref in refs if ref.via != "context" and idx < len(tokens) and any(
             s <= tokens[idx].start and clauses[idx] == clauses[token_index(tokens, s)] for s, _ in theirs)}
-        worded = self._sentiments(text, said, tokens, clauses, refs, intent, others)
+        felt = without_wish_qualifiers(said)  # "any good sci-fi?" asks; it says nothing of the films named
+        worded = self._sentiments(text, felt, tokens, clauses, refs, intent, others)
         if cues.seen_state or cues.accepted:
-            self._reactions(refs, cues.seen_state, cues.accepted, worded, said, tokens)
+            self._reactions(refs, cues.seen_state, cues.accepted, worded, felt, tokens)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
