@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
         write_section(
             name,
             f"{title}\n\nCommand: `python -m benchmarks.joint"
-            f"{f' --limit {args.limit}' if args.limit else ''}`.\n\n{text}",
+            f"{f' --limit {args.limit}' if args.limit else ''}{' --no-redial' if args.no_redial else ''}`.\n\n{text}",
         )
     return 0
 
