@@ -303,7 +303,8 @@ class _FullEncoder:
     def __init__(self, model, device: str) -> None:
         self.model, self.device = model, device
 
-    def prepare(self, texts: list[str], max_tokens: int, keep_end: bool, progress=None) -> None:
+    def prepare(self, texts: list[str], max_tokens: int, keep_end: bool,
+                progress: Callable[[int, int], None] | None = None) -> None:
         """Nothing to compute ahead."""
 
     def embed(self, texts: list[str], max_tokens: int, keep_end: bool):
@@ -420,10 +421,14 @@ def fit_encoder(
         plan = plan[: int(cfg["max_steps"])]
     started = time.perf_counter()
     cached = bool(cfg["cache_lower_layers"]) and _LowerLayerStates.usable(model, int(cfg["trainable_layers"]))
-    encoder = _LowerLayerStates(model, int(cfg["trainable_layers"]), device) if cached else _FullEncoder(model, device)
+    encoder: _LowerLayerStates | _FullEncoder = (
+        _LowerLayerStates(model, int(cfg["trainable_layers"]), device) if cached else _FullEncoder(model, device))
     for (kind, tokens, keep_end), texts in _plan_texts(plan, cfg).items():
-        encoder.prepare(texts, tokens, keep_end, progress=lambda done, total, kind=kind: report(
-            f"preparing the text encoder's {kind} texts ({done}/{total})", 0.0))
+
+        def prepared(done: int, total: int, kind: str = kind) -> None:
+            report(f"preparing the text encoder's {kind} texts ({done}/{total})", 0.0)
+
+        encoder.prepare(texts, tokens, keep_end, progress=prepared)
     prepared_s = time.perf_counter() - started
     model.train()
     losses: list[float] = []

@@ -109,7 +109,7 @@ def test_phrase_pairs_hide_the_phrase_and_skip_common_excluded_and_unique_values
     ]
     pairs = phrase_pairs(records, 50, min_items=2, max_share=0.3, exclude=["Atmospheric"], seed=1)
     assert pairs and {phrase for phrase, _ in pairs} == {"Noir"}  # Drama is on all, own tags on one, one excluded
-    for phrase, text in pairs:
+    for _, text in pairs:
         assert "Noir" not in text and "atmospheric" in text and text.startswith("Film ")
     assert len(pairs) == len(set(pairs)) <= 3
     assert text_without(records[0], "tags", "atmospheric") == "Film 0. genres: Drama, Noir"
