@@ -420,15 +420,8 @@ def fit_encoder(
     if cfg.get("max_steps") is not None:
         plan = plan[: int(cfg["max_steps"])]
     started = time.perf_counter()
-    cached = bool(cfg["cache_lower_layers"]) and _LowerLayerStates.usable(model, int(cfg["trainable_layers"]))
-    encoder: _LowerLayerStates | _FullEncoder = (
-        _LowerLayerStates(model, int(cfg["trainable_layers"]), device) if cached else _FullEncoder(model, device))
-    for (kind, tokens, keep_end), texts in _plan_texts(plan, cfg).items():
-
-        def prepared(done: int, total: int, kind: str = kind) -> None:
-            report(f"preparing the text encoder's {kind} texts ({done}/{total})", 0.0)
-
-        encoder.prepare(texts, tokens, keep_end, progress=prepared)
+    encoder = _prepared_encoder(model, plan, cfg, device, report)
+    cached = isinstance(encoder, _LowerLayerStates)
     prepared_s = time.perf_counter() - started
     model.train()
     losses: list[float] = []
@@ -473,6 +466,22 @@ def fit_encoder(
     }
     _save(model, Path(out_dir), summary)
     return summary
+
+
+def _prepared_encoder(model, plan, cfg: dict[str, Any], device: str,
+                      report: Callable[[str, float], None]) -> _LowerLayerStates | _FullEncoder:
+    """Return what encodes the plan's texts during training, with the frozen layers' states of every text kept
+    where the model allows it (progress shown while they are computed)."""
+    cached = bool(cfg["cache_lower_layers"]) and _LowerLayerStates.usable(model, int(cfg["trainable_layers"]))
+    encoder: _LowerLayerStates | _FullEncoder = (
+        _LowerLayerStates(model, int(cfg["trainable_layers"]), device) if cached else _FullEncoder(model, device))
+    for (kind, tokens, keep_end), texts in _plan_texts(plan, cfg).items():
+
+        def prepared(done: int, total: int, kind: str = kind) -> None:
+            report(f"preparing the text encoder's {kind} texts ({done}/{total})", 0.0)
+
+        encoder.prepare(texts, tokens, keep_end, progress=prepared)
+    return encoder
 
 
 def _query_form(kind: str, cfg: dict[str, Any]) -> tuple[int, bool]:
