@@ -155,15 +155,10 @@ _WISH_QUALIFIERS = re.compile(
 )
 
 
-def without_wish_qualifiers(low: str) -> str:
-    """Return the folded text with the words that qualify a wish blanked out (same length: offsets hold)."""
-    return _WISH_QUALIFIERS.sub(lambda m: " " * len(m.group(0)), low)
-
-
 def _seen_state(low: str) -> str | None:
-    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None; "a film I haven't seen" says what
-    is wished for, not what was seen."""
-    low = _ASKED_IF_SEEN.sub(" ", without_wish_qualifiers(low))
+    """Return "unseen" ("haven't seen it"), "seen" ("seen it", "看过了") or None (read on TurnText.felt, where "a
+    film I haven't seen" is blanked: it says what is wished for, not what was seen)."""
+    low = _ASKED_IF_SEEN.sub(" ", low)
     if _has_phrase(low, lx.UNSEEN_CUES):
         return "unseen"
     # "Seen Contact and Gattaca, anything similar?": a message that opens with the verb says the speaker saw them.
@@ -336,6 +331,7 @@ class TurnText:
     title_spans: list[tuple[int, int]] = field(default_factory=list)
     theirs: list[tuple[int, int]] = field(default_factory=list)  # someone else's taste: "my sister loves"
     said: str = ""  # low with names and other people's taste blanked out
+    felt: str = ""  # said with what qualifies a wish blanked too ("any good sci-fi?"): what is said of items named
     bare_bounds: list = field(default_factory=list)  # "under 100": a price once the domain is known to have prices
 
     def take(self, start: int, end: int) -> None:
@@ -667,13 +663,15 @@ class Parser:
 
     def _blank_names(self, t: TurnText) -> None:
         """Claim other people's taste words ("my boyfriend is obsessed with": no words to look for) and set
-        t.said: the folded text with names and other people's taste blanked out."""
+        t.said: the folded text with names and other people's taste blanked out; t.felt: that text with the words
+        that qualify a wish blanked too (same length: offsets hold)."""
         for span_start, span_end in t.theirs:
             t.take(span_start, span_end)
         said = t.low
         for span_start, span_end in t.title_spans + t.theirs:
             said = said[:span_start] + " " * (span_end - span_start) + said[span_end:]
         t.said = said
+        t.felt = _WISH_QUALIFIERS.sub(lambda m: " " * len(m.group(0)), said)
 
     def _leftovers(self, t: TurnText) -> Leftovers:
         """Return the unclaimed words, with the negations that may cover them."""
@@ -894,7 +892,7 @@ class Parser:
         """Set the turn's intent (and more / reject_all / loosen); return the cues the item reading needs."""
         u, said, text, tokens, taken, refs, state = t.u, t.said, t.text, t.tokens, t.taken, t.refs, t.state
         cues = _Cues(ask_field=_earliest(said, lx.ASK_FIELDS), has_question=bool(_has_phrase(said, lx.QUESTION_MARKERS)),
-                     request=bool(_has_phrase(said, lx.REQUEST_CUES)), seen_state=_seen_state(said),
+                     request=bool(_has_phrase(said, lx.REQUEST_CUES)), seen_state=_seen_state(t.felt),
                      more=bool(_has_phrase(said, lx.MORE_CUES)), accepted=bool(_has_phrase(said, lx.ACCEPT_CUES)),
                      pronoun=bool(_EN_PRONOUN.search(said) or _ZH_PRONOUN.search(text)), focus=state.focus_item)
         rejection = _has_phrase(said, lx.LIST_REJECTION)
@@ -1044,10 +1042,10 @@ class Parser:
             refs.append((0, ItemRef(focus, self.catalog.title_of(focus), via="context")))
         others = {idx for idx, ref in refs if ref.via != "context" and idx < len(tokens) and any(
             s <= tokens[idx].start and clauses[idx] == clauses[token_index(tokens, s)] for s, _ in theirs)}
-        felt = without_wish_qualifiers(said)  # "any good sci-fi?" asks; it says nothing of the films named
-        worded = self._sentiments(text, felt, tokens, clauses, refs, intent, others)
+        # "any good sci-fi?" asks; it says nothing of the films named (t.felt)
+        worded = self._sentiments(text, t.felt, tokens, clauses, refs, intent, others)
         if cues.seen_state or cues.accepted:
-            self._reactions(refs, cues.seen_state, cues.accepted, worded, felt, tokens)
+            self._reactions(refs, cues.seen_state, cues.accepted, worded, t.felt, tokens)
         seen = set()
         for _, ref in refs:
             if ref.item_id not in seen:
