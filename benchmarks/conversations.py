@@ -328,10 +328,11 @@ def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, pro
     from recommender.engine.training import train_bundle
 
     dialogues = setup.train if pairs_from is None else pairs_from
-    pairs = [(t.context, t.suggested) for _, t in setup.turns(dialogues)]
+    turns = [t for _, t in setup.turns(dialogues)]
+    pairs = [(t.context, t.suggested) for t in turns]
     report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
     if not (out_dir / "manifest.json").exists():
-        encoder_dialogues = [(t.messages, t.suggested) for _, t in setup.turns(dialogues)] if train_encoder else None
+        encoder_dialogues = [(t.messages, t.suggested) for t in turns] if train_encoder else None
         train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report,
                      dialogues=dialogues if learned_reading else None, encoder_dialogues=encoder_dialogues)
     bundle = RecommenderBundle.load(out_dir, reuse=False)

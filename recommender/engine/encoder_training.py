@@ -412,7 +412,8 @@ def fit_encoder(
     torch.manual_seed(int(cfg["seed"]))
     model = SentenceTransformer(base, device=device, local_files_only=True)
     trainable = _freeze_lower_layers(model, int(cfg["trainable_layers"]))
-    packaged = [p.detach().clone() for p in trainable]
+    share = float(cfg["interpolation"])
+    packaged = [p.detach().clone() for p in trainable] if share != 1.0 else []  # kept only to blend back into
     mlm = _MaskedLM(model, float(cfg["mlm_probability"])) if float(cfg["mlm_weight"]) > 0 else None
     optimizer = torch.optim.AdamW(trainable + (mlm.parameters() if mlm else []), lr=float(cfg["lr"]))
     rng = random.Random(int(cfg["seed"]))
@@ -440,8 +441,7 @@ def fit_encoder(
             min(1.0, max(steps / max(len(plan), 1), (time.perf_counter() - started) / float(cfg["budget_s"]))),
         )
     model.eval()
-    share = float(cfg["interpolation"])
-    if share != 1.0:
+    if packaged:
         with torch.no_grad():
             for p, p0 in zip(trainable, packaged):
                 p.mul_(share).add_(p0, alpha=1.0 - share)
