@@ -10,11 +10,14 @@ measured in one run and reported in one table:
   with Jaccard >= 1/3) and how often X itself is listed;
 - **ReDial development recall** (ml-latest-small only; conversationId % 5 == 0; dedup protocol of
   `benchmarks.conversations`).
+- **free text**: requests that name nothing ("something dark and slow", "烧脑的科幻片"): variety, and how much of
+  the lists the recorded dialogues' most suggested items fill.
 Every list comes from the product's own turn pipeline (what `POST /api/v1/recommend` runs, less its database
 reads): a model version trained with the served configuration on the catalog's ratings without the held-out
-people, plus the co-mention model from the ReDial training dialogues linked to that catalog.
+people (its text encoder trained jointly on the dialogues), plus the co-mention model from the ReDial training
+dialogues linked to that catalog.
 
-    python -m benchmarks.person [--catalogs ml-latest-small,ml-100k] [--no-docs]
+    python -m benchmarks.person [--catalogs ml-latest-small,ml-100k] [--no-docs] [--packaged-encoder]
     python -m benchmarks.person --tune      (the mix grid on the tuning halves; prints, writes nothing)
 
 `--tune` replays a grid of `ConversationMix` weightings on the tuning halves only (even-numbered held-out
@@ -114,10 +117,10 @@ def held_out_people(data: InteractionData, seed: int = SEED) -> tuple[list[HeldO
     return people, keep
 
 
-def load_person_setup(name: str, root: Path, progress: bool = True, encoder: bool = False) -> PersonSetup:
+def load_person_setup(name: str, root: Path, progress: bool = True, encoder: bool = True) -> PersonSetup:
     """Return the catalog's held-out people and "like X" films, a trained served-configuration model version
-    without the held-out people (cached under var/bench-cache/person) and the turn pipeline over it; with
-    `encoder`, the version's text encoder is trained jointly on the dialogues (CHATREC_TRAIN_ENCODER)."""
+    without the held-out people (cached under var/bench-cache/person) and the turn pipeline over it; its text
+    encoder trained jointly on the dialogues (CHATREC_TRAIN_ENCODER) unless `encoder` is False."""
     data = LOADERS[name](root)
     people, keep = held_out_people(data)
     train = data.subset(keep)
@@ -296,6 +299,39 @@ def text_requests(ps: PersonSetup, tuning: bool) -> tuple[float, int] | None:
     return float(np.mean(shares)), len(tags)
 
 
+# Requests that name nothing and ask for no catalog value by name: moods, occasions, kinds of story, as people
+# type them (English and Chinese). No ground truth: what they show is whether the same few items end every list
+# and whether recorded dialogues' favourites stand in for the words.
+FREE_TEXT_REQUESTS = [
+    "something dark and slow", "a feel-good movie for the family", "a film for a rainy Sunday",
+    "mind-bending sci-fi", "a funny movie to cheer me up", "a scary movie for Halloween night",
+    "something romantic for date night", "an epic war film", "a clever heist movie", "a musical with great songs",
+    "a courtroom drama", "a movie about friendship", "a film with a twist ending", "an animated movie for kids",
+    "a classic western", "a space adventure", "a sports movie about an underdog", "a thriller that keeps me guessing",
+    "a coming-of-age story", "a movie about artificial intelligence", "a gangster film", "a zombie movie",
+    "a road trip movie", "a tearjerker", "来点轻松搞笑的电影", "适合全家一起看的动画片", "一部吓人的恐怖片",
+    "浪漫的爱情片", "烧脑的科幻片", "讲友情的电影",
+]
+DIALOGUE_HEAD = 50  # the items recorded dialogues suggest most
+
+
+@dataclass
+class FreeText:
+    lists: LikeLists
+    head_share: float | None  # share of listed items among the dialogues' DIALOGUE_HEAD most suggested
+
+
+def free_text_requests(ps: PersonSetup, tuning: bool) -> FreeText:
+    """Return the lists of FREE_TEXT_REQUESTS (every other one when tuning) and how much of them the recorded
+    dialogues' most suggested items fill."""
+    requests = FREE_TEXT_REQUESTS[::2] if tuning else FREE_TEXT_REQUESTS
+    lists = LikeLists({text: ps.recommend([{"role": "user", "content": text}], K)[:K] for text in requests})
+    suggested = Counter(i for _, t in ps.setup.turns(ps.setup.train) for i in t.suggested)
+    head = {i for i, _ in suggested.most_common(DIALOGUE_HEAD)}
+    listed = [i for items in lists.lists.values() for i in items]
+    return FreeText(lists, sum(i in head for i in listed) / len(listed) if head and listed else None)
+
+
 def redial_recall(ps: PersonSetup, tuning: bool) -> dict[int, float]:
     """Return R@10 and R@50 over the development turns (conversationId % 10 == 0 only when tuning)."""
     dev = [d for d in ps.setup.dev if not tuning or int(d.conversation_id) % 10 == 0]
@@ -319,6 +355,7 @@ class Row:
     pairs: dict[str, PairLists] = field(default_factory=dict)
     text: tuple[float, int] | None = None
     follow_up: dict[str, LikeLists] = field(default_factory=dict)  # "Any others?" after the first five of "like X"
+    free_text: FreeText | None = None
 
 
 def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, references: bool = True) -> Row:
@@ -339,7 +376,8 @@ def measure(ps: PersonSetup, mix: ConversationMix, *, tuning: bool, ease, refere
     text = text_requests(ps, tuning)
     return Row(ps.name, mix, named_favourites(ps, people, ease), like, recall, time.perf_counter() - started, pairs,
                text, {"product": follow_up_lists(ps, films),
-                      **({"ease": follow_up_lists(ps, films, "ease", ease)} if references else {})})
+                      **({"ease": follow_up_lists(ps, films, "ease", ease)} if references else {})},
+               free_text_requests(ps, tuning))
 
 
 def meets_targets(row: Row, ps: PersonSetup) -> list[str]:
@@ -394,7 +432,9 @@ def describe(row: Row, ps: PersonSetup) -> str:
             f"fav P@10 {row.favourites['product']:.3f} ({ratio:.2f}x EASE) variety {variety:.2f} "
             f"likeness {like.likeness(ps.kinds, ps.setup.catalog.item_index):.2f} X listed {like.self_listed()} "
             + (f"follow-up likeness {row.follow_up['product'].likeness(ps.kinds, ps.setup.catalog.item_index):.2f} "
-               f"variety {row.follow_up['product'].variety()[0]:.2f} " if "product" in row.follow_up else "") +
+               f"variety {row.follow_up['product'].variety()[0]:.2f} " if "product" in row.follow_up else "")
+            + (f"free-text variety {row.free_text.lists.variety()[0]:.2f} head {row.free_text.head_share:.2f} "
+               if row.free_text and row.free_text.head_share is not None else "") +
             f"misses {meets_targets(row, ps) or 'none'}")
 
 
@@ -425,6 +465,20 @@ def follow_up_table(rows: list[tuple[Row, PersonSetup]]) -> str:
     return lists_table(rows, lambda row: row.follow_up,
                        (("product", "ChatRec turn pipeline, \u201cAny others?\u201d"),
                         ("ease", "EASE over X, its ranks 6\u201315")), "lists", "X")
+
+
+def free_text_table(rows: list[tuple[Row, PersonSetup]]) -> str:
+    """Return the free-text requests' variety and the dialogues' most suggested items' share of their lists."""
+    lines = ["| catalog | requests | variety (most frequent item) | listed items among the dialogues' "
+             f"{DIALOGUE_HEAD} most suggested |", "|---|---|---|---|"]
+    for row, ps in rows:
+        if row.free_text is None:
+            continue
+        variety, item = row.free_text.lists.variety()
+        title = natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item]].title) if item else "\u2013"
+        head = "\u2013" if row.free_text.head_share is None else f"{row.free_text.head_share:.2f}"
+        lines.append(f"| {row.catalog} | {len(row.free_text.lists.lists)} | {variety:.2f} ({title}) | {head} |")
+    return "\n".join(lines)
 
 
 def table(rows: list[tuple[Row, PersonSetup]]) -> str:
@@ -471,19 +525,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
     parser.add_argument("--tune", action="store_true", help="Print the mix grid on the tuning halves, then stop.")
     parser.add_argument("--no-docs", action="store_true")
-    parser.add_argument("--encoder", action="store_true",
-                        help="Train each version's text encoder jointly on the dialogues (CHATREC_TRAIN_ENCODER).")
+    parser.add_argument("--packaged-encoder", action="store_true",
+                        help="Keep the packaged text encoder (CHATREC_TRAIN_ENCODER=false) instead of training it "
+                             "jointly on the dialogues, as served.")
     args = parser.parse_args(argv)
     root = data_root(args.data_dir)
     started = time.perf_counter()
     if args.tune:
-        ps = load_person_setup("ml-latest-small", root)
+        ps = load_person_setup("ml-latest-small", root, encoder=not args.packaged_encoder)
         tune(ps, ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person")))
         return 0
     rows, samples = [], []
     served = ConversationMix()
     for name in args.catalogs.split(","):
-        ps = load_person_setup(name, root, encoder=args.encoder)
+        ps = load_person_setup(name, root, encoder=not args.packaged_encoder)
         ease = ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person"))
         row = measure(ps, served, tuning=False, ease=ease)
         print(describe(row, ps), flush=True)
@@ -492,9 +547,10 @@ def main(argv: list[str] | None = None) -> int:
     text = report(rows, served, samples, time.perf_counter() - started)
     print(text)
     if not args.no_docs:
-        if args.encoder:
-            write_section(f"{SECTION}-encoder", "## What a person sees, with the jointly trained text encoder\n\n"
-                          f"Command: `python -m benchmarks.person --encoder`.\n\n{text}")
+        if args.packaged_encoder:
+            write_section(f"{SECTION}-packaged", "## What a person sees, with the packaged text encoder\n\n"
+                          "Command: `python -m benchmarks.person --packaged-encoder` (what "
+                          f"`CHATREC_TRAIN_ENCODER=false` serves).\n\n{text}")
         else:
             write_section(SECTION, f"## What a person sees\n\n{text}")
     return 0
@@ -559,6 +615,14 @@ def report(rows: list[tuple[Row, PersonSetup]], mix: ConversationMix, samples: l
         + "; ".join(f"{ps.name}: P@10 {row.text[0]:.3f} over {row.text[1]} tags" for row, ps in rows if row.text)
         + ". With nothing named and no kind asked for, the words lead and what everyone watches only orders what "
         "they match (`mixing.words_gate`).",
+        "",
+        f"*Free text*: {len(FREE_TEXT_REQUESTS)} requests that name nothing (moods, occasions, kinds of story, "
+        "English and Chinese: \u201csomething dark and slow\u201d, \u201ca film for a rainy Sunday\u201d, "
+        "\u201c\u70e7\u8111\u7684\u79d1\u5e7b\u7247\u201d; `benchmarks.person.FREE_TEXT_REQUESTS`); variety as for "
+        "\u201clike X\u201d, and the share of listed items that are among the items recorded dialogues suggest "
+        "most: the words should find what they describe, not what 2017\u201318 recommenders suggested.",
+        "",
+        free_text_table(rows),
         "",
         f"Served mix (`recommender.engine.mixing.ConversationMix`): hybrid {mix.hybrid}; co-mention links "
         f"{mix.links} and conversation EASE {mix.together}, both times the dialogues' share of what is known about "

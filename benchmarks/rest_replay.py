@@ -52,9 +52,10 @@ def replay(turns: list, versions: list, mixes: list[dict[str, Any]]) -> list[dic
             served = bundle.mix
             for mix in mixes:
                 if mix.get("retrieval") and bundle.retrieval is None:
-                    continue  # a version without a trained encoder has no dialogue retrieval to weigh
+                    continue  # a version without retrieval vectors has no dialogue retrieval to weigh
                 bundle.mix = replace(served, **mix)
-                row: dict[str, Any] = {"version": version.name, "encoder": bundle.retrieval is not None, "mix": mix,
+                row: dict[str, Any] = {"version": version.name, "encoder": bool(bundle.manifest.get("encoder")),
+                                       "mix": mix,
                                        "retrieval": bundle.mix.retrieval if bundle.retrieval is not None else None}
                 sums, count = dict.fromkeys(KS, 0.0), 0
                 for label, keep in HALVES:

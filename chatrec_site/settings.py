@@ -242,10 +242,11 @@ CHATREC_DATA_DIR = Path(ENV.get("CHATREC_DATA_DIR", BASE_DIR.parent / "shared" /
 CHATREC_ARTIFACTS_DIR = Path(ENV.get("CHATREC_ARTIFACTS_DIR", VAR_DIR / "models"))
 CHATREC_EMBEDDING_MODEL = ENV.get("CHATREC_EMBEDDING_MODEL", "")  # a local path; empty = packaged MiniLM
 CHATREC_DEVICE = read_torch_device(ENV, "CHATREC_DEVICE")  # torch device for training; empty = CUDA if present
-# Fine-tune the text encoder on recorded dialogues and co-liked items at each training (minutes of CPU). Off: it
-# raises ReDial recall and cold-item accuracy but pulls free-text requests towards what the recorded dialogues
-# suggested most (docs/benchmarks.md "Joint training of the text encoder").
-CHATREC_TRAIN_ENCODER = read_bool(ENV, "CHATREC_TRAIN_ENCODER", False)
+# Fine-tune the text encoder on recorded dialogues, co-liked items and the catalog's own genres and tags at each
+# training, once at least 500 dialogue suggestions are recorded (up to 15 minutes of CPU; reused while nothing
+# changed). It raises ReDial recall, cold-item accuracy and requests in words alone, and spreads free-text lists
+# over more items (docs/benchmarks.md "What a person sees"); false keeps the packaged encoder.
+CHATREC_TRAIN_ENCODER = read_bool(ENV, "CHATREC_TRAIN_ENCODER", True)
 # Threads torch/BLAS may use per serving process (turns run side by side; 0 leaves the libraries' default).
 CHATREC_SERVING_THREADS = read_int(ENV, "CHATREC_SERVING_THREADS", 1, minimum=0, maximum=256)
 CHATREC_MAX_MESSAGE_CHARS = read_int(ENV, "CHATREC_MAX_MESSAGE_CHARS", 2000, minimum=1, maximum=100_000)

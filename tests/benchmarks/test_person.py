@@ -74,3 +74,24 @@ def test_a_follow_up_list_asks_for_others_after_the_first_five_and_leaves_them_o
     assert second[1]["role"] == "assistant" and "Film 1 (2000)" in second[1]["content"]
     assert "Film 5 (2000)" in second[1]["content"] and second[2] == {"role": "user", "content": "Any others?"}
     assert lists.lists["i0"] == [f"i{n}" for n in range(6, 16)]
+
+
+def test_free_text_lists_count_what_the_dialogues_suggest_most():
+    from types import SimpleNamespace
+
+    from benchmarks.person import DIALOGUE_HEAD, FREE_TEXT_REQUESTS, free_text_requests
+
+    # Training dialogues suggested "hot" most; every free-text list holds it and one item of its own.
+    turns = [("c", SimpleNamespace(suggested=["hot"]))] * 5 + [("c", SimpleNamespace(suggested=[f"s{n}"]))
+                                                              for n in range(DIALOGUE_HEAD + 5)]
+    asked = []
+
+    def recommend(messages, k):
+        asked.append(messages[-1]["content"])
+        return ["hot", f"own{len(asked)}"]
+
+    ps = SimpleNamespace(recommend=recommend, setup=SimpleNamespace(train=[], turns=lambda dialogues: turns))
+    result = free_text_requests(ps, tuning=True)
+    assert asked == FREE_TEXT_REQUESTS[::2]
+    assert result.lists.variety() == (1.0, "hot")
+    assert result.head_share == 0.5  # "hot" is in the head; each list's own item is not

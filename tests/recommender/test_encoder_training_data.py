@@ -56,7 +56,7 @@ def test_chat_examples_are_the_messages_before_a_shown_item_the_person_liked(sho
 
 
 def test_training_with_too_few_dialogues_keeps_the_packaged_encoder(shop, tmp_path, settings):
-    settings.CHATREC_TRAIN_ENCODER = True
+    assert settings.CHATREC_TRAIN_ENCODER  # on by default: the threshold decides
     path = tmp_path / "d.jsonl"
     path.write_text(redial_line(1, 1, 3) + "\n")
     dialogues_import(path=path, source="redial")
