@@ -552,7 +552,9 @@ def main(argv: list[str] | None = None) -> int:
                           "Command: `python -m benchmarks.person --packaged-encoder` (what "
                           f"`CHATREC_TRAIN_ENCODER=false` serves).\n\n{text}")
         else:
-            write_section(SECTION, f"## What a person sees\n\n{text}")
+            write_section(SECTION, "## What a person sees\n\nCommand: `python -m benchmarks.person` (as served: each "
+                          "version's text encoder trained jointly on the dialogues; `--packaged-encoder` keeps the "
+                          f"packaged one, section \"What a person sees, with the packaged text encoder\").\n\n{text}")
     return 0
 
 

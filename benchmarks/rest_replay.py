@@ -9,8 +9,8 @@ reporting the two halves of the development split apart: weights are chosen on t
     CHATREC_VAR_DIR=<db> python -m benchmarks.rest_replay --versions NAME,NAME --mix '[{}, {"retrieval": 1.0}]'
 
 The database holds ml-latest-small and the ReDial training dialogues (`import_movielens`,
-`import_conversations --format redial`) and the versions `manage.py train` stored, with and without
-CHATREC_TRAIN_ENCODER=true. The version active before the run is active again after it.
+`import_conversations --format redial`) and the versions `manage.py train` stored, as served (the text encoder
+trained jointly) and with CHATREC_TRAIN_ENCODER=false. The version active before the run is active again after it.
 """
 
 from __future__ import annotations
