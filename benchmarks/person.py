@@ -94,6 +94,7 @@ class PersonSetup:
     serving: object = None
     recommend: Callable[[list[dict], int], list[str]] | None = None
     facts: dict = field(default_factory=dict)
+    dialogue_head: set[str] = field(default_factory=set)  # the items the training dialogues suggest most
 
 
 def held_out_people(data: InteractionData, seed: int = SEED) -> tuple[list[HeldOut], np.ndarray]:
@@ -136,9 +137,16 @@ def load_person_setup(name: str, root: Path, progress: bool = True, encoder: boo
     out.bundle, out.serving = pipeline_bundle(setup, version, config={"seed": SEED}, progress=progress,
                                               train_encoder=encoder)
     out.recommend = pipeline_recommender(out.bundle, out.serving)
+    turns = [t for _, t in setup.turns(setup.train)]
+    out.dialogue_head = dialogue_head(turns)
     out.facts = {"people": len(people), "train_interactions": train.n_interactions,
-                 "items": setup.catalog.n_items, "dialogue_pairs": sum(1 for _ in setup.turns(setup.train))}
+                 "items": setup.catalog.n_items, "dialogue_pairs": len(turns)}
     return out
+
+
+def shown_title(ps: PersonSetup, item_id: str | None) -> str:
+    """Return a title as the product shows it ("The Godfather (1972)"); a dash for no item."""
+    return natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item_id]].title) if item_id else "\u2013"
 
 
 def spoken(ps: PersonSetup, item_id: str) -> str:
@@ -232,7 +240,7 @@ def follow_up_lists(ps: PersonSetup, films: list[str], system: str = "product", 
             continue
         first = [{"role": "user", "content": f"Something like {spoken(ps, film)}"}]
         shown = ps.recommend(first, K)[:FIRST_SHOWN]
-        titles = [natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[i]].title) for i in shown]
+        titles = [shown_title(ps, i) for i in shown]
         said = f"How about {', '.join(titles[:-1])} or {titles[-1]}?" if titles else "What kind of film?"
         messages = first + [{"role": "assistant", "content": said}, {"role": "user", "content": "Any others?"}]
         out[film] = [i for i in ps.recommend(messages, K + len(shown)) if i not in shown][:K]
@@ -321,14 +329,19 @@ class FreeText:
     head_share: float | None  # share of listed items among the dialogues' DIALOGUE_HEAD most suggested
 
 
+def dialogue_head(turns: list) -> set[str]:
+    """Return the DIALOGUE_HEAD items the suggestion turns suggest most."""
+    suggested = Counter(i for t in turns for i in t.suggested)
+    return {i for i, _ in suggested.most_common(DIALOGUE_HEAD)}
+
+
 def free_text_requests(ps: PersonSetup, tuning: bool) -> FreeText:
     """Return the lists of FREE_TEXT_REQUESTS (every other one when tuning) and how much of them the recorded
     dialogues' most suggested items fill."""
     requests = FREE_TEXT_REQUESTS[::2] if tuning else FREE_TEXT_REQUESTS
     lists = LikeLists({text: ps.recommend([{"role": "user", "content": text}], K)[:K] for text in requests})
-    suggested = Counter(i for _, t in ps.setup.turns(ps.setup.train) for i in t.suggested)
-    head = {i for i, _ in suggested.most_common(DIALOGUE_HEAD)}
     listed = [i for items in lists.lists.values() for i in items]
+    head = ps.dialogue_head
     return FreeText(lists, sum(i in head for i in listed) / len(listed) if head and listed else None)
 
 
@@ -450,7 +463,7 @@ def lists_table(rows: list[tuple[Row, PersonSetup]], lists_of: Callable[[Row], d
             if lists is None:
                 continue
             variety, item = lists.variety()
-            title = natural_title(ps.setup.catalog.records[index[item]].title) if item else "\u2013"
+            title = shown_title(ps, item)
             lines.append(f"| {row.catalog} | {label} | {len(lists.lists)} | {lists.likeness(ps.kinds, index):.2f} "
                          f"| {variety:.2f} ({title}) | {lists.self_listed()} |")
     return "\n".join(lines)
@@ -475,7 +488,7 @@ def free_text_table(rows: list[tuple[Row, PersonSetup]]) -> str:
         if row.free_text is None:
             continue
         variety, item = row.free_text.lists.variety()
-        title = natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item]].title) if item else "\u2013"
+        title = shown_title(ps, item)
         head = "\u2013" if row.free_text.head_share is None else f"{row.free_text.head_share:.2f}"
         lines.append(f"| {row.catalog} | {len(row.free_text.lists.lists)} | {variety:.2f} ({title}) | {head} |")
     return "\n".join(lines)
@@ -490,7 +503,7 @@ def table(rows: list[tuple[Row, PersonSetup]]) -> str:
                               ("popularity", "popularity")):
             like = row.like[system]
             variety, item = like.variety()
-            title = natural_title(ps.setup.catalog.records[index[item]].title) if item else "–"
+            title = shown_title(ps, item)
             fav = row.favourites[system]
             ratio = fav / max(row.favourites["ease"], 1e-9)
             recall = (f"{row.recall[10]:.3f} / {row.recall[50]:.3f}" if row.recall and system == "product"

@@ -79,18 +79,18 @@ def test_a_follow_up_list_asks_for_others_after_the_first_five_and_leaves_them_o
 def test_free_text_lists_count_what_the_dialogues_suggest_most():
     from types import SimpleNamespace
 
-    from benchmarks.person import DIALOGUE_HEAD, FREE_TEXT_REQUESTS, free_text_requests
+    from benchmarks.person import DIALOGUE_HEAD, FREE_TEXT_REQUESTS, dialogue_head, free_text_requests
 
     # Training dialogues suggested "hot" most; every free-text list holds it and one item of its own.
-    turns = [("c", SimpleNamespace(suggested=["hot"]))] * 5 + [("c", SimpleNamespace(suggested=[f"s{n}"]))
-                                                              for n in range(DIALOGUE_HEAD + 5)]
+    turns = [SimpleNamespace(suggested=["hot"])] * 5 + [SimpleNamespace(suggested=[f"s{n}"])
+                                                        for n in range(DIALOGUE_HEAD + 5)]
     asked = []
 
     def recommend(messages, k):
         asked.append(messages[-1]["content"])
         return ["hot", f"own{len(asked)}"]
 
-    ps = SimpleNamespace(recommend=recommend, setup=SimpleNamespace(train=[], turns=lambda dialogues: turns))
+    ps = SimpleNamespace(recommend=recommend, dialogue_head=dialogue_head(turns))
     result = free_text_requests(ps, tuning=True)
     assert asked == FREE_TEXT_REQUESTS[::2]
     assert result.lists.variety() == (1.0, "hot")
