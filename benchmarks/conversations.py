@@ -377,24 +377,43 @@ class Result:
     recall: dict[int, float]
     turns: int
     p95_ms: float
+    raw_recall: dict[int, float] | None = None  # no-dedup: every linked item the turn names, the ranking as it is
+
+
+def every_linked_target(setup: Setup) -> dict[tuple[str, int], list[str]]:
+    """Return every linked item each turn names, repeats of earlier ones included (the no-dedup targets), by
+    (conversation id, turn index)."""
+    out = {}
+    for dialogue in setup.train + setup.dev:
+        links = setup.links[dialogue.conversation_id]
+        for index, turn in enumerate(dialogue.turns):
+            out[(dialogue.conversation_id, index)] = list(
+                dict.fromkeys(links[s] for s in turn.mentions if links.get(s))
+            )
+    return out
 
 
 def evaluate(name: str, turns: list[tuple[str, SuggestionTurn]], rank: Callable[[SuggestionTurn], list[str]],
-             progress: bool = False) -> Result:
-    """Return mean dedup recall@k over turns for a ranking function, with its p95 time per turn."""
+             progress: bool = False, every_target: dict[tuple[str, int], list[str]] | None = None) -> Result:
+    """Return mean dedup recall@k over turns for a ranking function, with its p95 time per turn (and no-dedup
+    recall too when `every_target` is given)."""
     from tqdm import tqdm
 
     sums = {k: 0.0 for k in KS}
+    raw = {k: 0.0 for k in KS}
     times = []
-    for _, turn in tqdm(turns, desc=name, disable=not progress, leave=False):
+    for cid, turn in tqdm(turns, desc=name, disable=not progress, leave=False):
         started = time.perf_counter()
         ranking = rank(turn)
         times.append((time.perf_counter() - started) * 1000)
         ranked, targets = dedup(ranking, turn.suggested, turn.context)
         for k in KS:
             sums[k] += recall_at(ranked, targets, k)
+            if every_target is not None:
+                raw[k] += recall_at(ranking, every_target[(cid, turn.index)], k)
     n = max(len(turns), 1)
-    return Result(name, {k: sums[k] / n for k in KS}, len(turns), percentile(times, 95))
+    return Result(name, {k: sums[k] / n for k in KS}, len(turns), percentile(times, 95),
+                  {k: raw[k] / n for k in KS} if every_target is not None else None)
 
 
 def perfect_linking_rankers(setup: Setup, scorers: Scorers, redial_prior: np.ndarray) -> dict[str, Callable]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import add_data_dir, cache_dir, data_root, write_section
-from benchmarks.conversations import Setup, dedup, link_dialogues, recall_at
+from benchmarks.conversations import Setup, dedup, every_linked_target, link_dialogues, recall_at
 from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest, random_split
 from recommender.engine.dialogues import suggestion_turns
 from recommender.engine.embedding import SentenceEmbedder, StoredEmbeddings, TextRetrieval, dialogue_text
@@ -189,18 +189,6 @@ def text_requests(data: InteractionData, E: np.ndarray, model_path: Path | None)
 # ---------------------------------------------------------------- ReDial development split
 
 
-def _all_targets(setup: Setup) -> dict[tuple[str, int], list[str]]:
-    """Return every linked item each suggestion turn names, repeats of earlier ones included (no-dedup targets)."""
-    out = {}
-    for dialogue in setup.train + setup.dev:
-        links = setup.links[dialogue.conversation_id]
-        for index, turn in enumerate(dialogue.turns):
-            out[(dialogue.conversation_id, index)] = list(
-                dict.fromkeys(links[s] for s in turn.mentions if links.get(s))
-            )
-    return out
-
-
 def recall_rows(name: str, turns: list, rank, every_target: dict, progress: bool) -> dict[str, Any]:
     """Return dedup and no-dedup recall@k of rank(turn) over turns, with ms per turn."""
     dedup_sums, raw_sums, times = dict.fromkeys(KS, 0.0), dict.fromkeys(KS, 0.0), []
@@ -239,7 +227,7 @@ def redial(
     order = np.array([setup.data.item_index[i] for i in bundle.catalog.item_ids], dtype=np.int64)
     served_mix = bundle.mix
     product = pipeline_recommender(bundle, catalog)
-    every_target = _all_targets(setup)
+    every_target = every_linked_target(setup)
     dev = setup.turns(setup.dev)[:limit] if limit else setup.turns(setup.dev)
     tuning = setup.turns([d for d in setup.train if is_tuning(d.conversation_id)])[:tuning_turns]
 
@@ -318,6 +306,7 @@ def run_catalog(
         max_share=float(cfg["phrase_max_share"]),
         exclude=tag_cases(data),
         seed=int(cfg["seed"]),
+        repeat=bool(cfg["phrase_pairs_repeat"]),
     )
     folder, summary = train_encoder(inputs, cfg)
     texts = [data.items[i].text() for i in data.item_ids]

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from benchmarks.common import add_data_dir, data_root, write_section
-from benchmarks.conversations import KS, TOP, evaluate, load_setup, recommend_for_dialogue
+from benchmarks.conversations import KS, TOP, evaluate, every_linked_target, load_setup, recommend_for_dialogue
 
 SECTION = "rest-replay"
 HALVES = (("tuning half", 0), ("check half", 5))
@@ -36,8 +36,10 @@ def half_of(conversation_id: str) -> int | None:
         return None
 
 
-def replay(turns: list, versions: list, mixes: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Return one row per (version, mix): recall@k on each half and on the whole development split."""
+def replay(turns: list, versions: list, mixes: list[dict[str, Any]],
+           every_target: dict[tuple[str, int], list[str]]) -> list[dict[str, Any]]:
+    """Return one row per (version, mix): recall@k on each half and on the whole development split (no-dedup
+    recall too, against `every_target`)."""
     from recommender.models import ModelVersion
     from recommender.selectors import active_bundle, reset_caches
     from recommender.services.training import model_activate
@@ -57,16 +59,19 @@ def replay(turns: list, versions: list, mixes: list[dict[str, Any]]) -> list[dic
                 row: dict[str, Any] = {"version": version.name, "encoder": bool(bundle.manifest.get("encoder")),
                                        "mix": mix,
                                        "retrieval": bundle.mix.retrieval if bundle.retrieval is not None else None}
-                sums, count = dict.fromkeys(KS, 0.0), 0
+                sums, raw, count = dict.fromkeys(KS, 0.0), dict.fromkeys(KS, 0.0), 0
                 for label, keep in HALVES:
                     part = [t for t in turns if half_of(t[0]) == keep]
                     result = evaluate(f"{version.name} {mix} {label}", part,
-                                      lambda t: recommend_for_dialogue(t.messages, TOP + len(t.context)), True)
+                                      lambda t: recommend_for_dialogue(t.messages, TOP + len(t.context)), True,
+                                      every_target)
                     row[label] = (len(part), result.recall)
                     for k in KS:
                         sums[k] += result.recall[k] * len(part)
+                        raw[k] += (result.raw_recall or {})[k] * len(part)
                     count += len(part)
                 row["development split"] = (count, {k: v / max(count, 1) for k, v in sums.items()})
+                row["no-dedup"] = {k: v / max(count, 1) for k, v in raw.items()}
                 rows.append(row)
                 print(json.dumps(row, default=str), flush=True)
             bundle.mix = served
@@ -80,14 +85,15 @@ def replay(turns: list, versions: list, mixes: list[dict[str, Any]]) -> list[dic
 def markdown(rows: list[dict[str, Any]]) -> str:
     lines = [
         "| version | trained encoder | dialogue retrieval weight | tuning half R@1 / R@10 / R@50 "
-        "| check half | development split |",
-        "|---|---|---|---|---|---|",
+        "| check half | development split | development split, no-dedup |",
+        "|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         cells = []
         for label in (*(h for h, _ in HALVES), "development split"):
             n, recall = row[label]
             cells.append(f"{' / '.join(f'{recall[k]:.3f}' for k in KS)} ({n})")
+        cells.append(" / ".join(f"{row['no-dedup'][k]:.3f}" for k in KS) if "no-dedup" in row else "–")
         others = ", ".join(f"{k} {v}" for k, v in row["mix"].items() if k != "retrieval")
         weight = "–" if row["retrieval"] is None else f"{row['retrieval']:g}"
         weight += f" ({others})" if others else ""
@@ -114,13 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     if not versions:
         raise SystemExit("no such model version in this database")
     setup = load_setup(data_root(args.data_dir))
-    text = markdown(replay(setup.turns(setup.dev), versions, args.mix))
+    text = markdown(replay(setup.turns(setup.dev), versions, args.mix, every_linked_target(setup)))
     print(text)
     if not args.no_docs:
         write_section(SECTION, "## The REST path with and without the jointly trained encoder (ReDial development "
                       "split, ml-latest-small)\n\nCommand: `CHATREC_VAR_DIR=<db> python -m benchmarks.rest_replay "
                       f"--versions ... --mix '{json.dumps(args.mix)}'` (see the module's docstring for the "
-                      f"database). Dedup recall; turns per half in brackets.\n\n{text}")
+                      f"database). Dedup recall, turns per half in brackets; no-dedup: every linked film the "
+                      f"recommender's message names, repeats of earlier ones included, against the ranking as it is.\n\n{text}")
     return 0
 
 

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.conversations import dedup, evaluate, percentile, recall_at
-from recommender.engine.dialogues import SuggestionTurn
+from types import SimpleNamespace
+
+from benchmarks.conversations import dedup, evaluate, every_linked_target, percentile, recall_at
+from recommender.engine.dialogues import Dialogue, DialogueTurn, SuggestionTurn
 
 
 def test_dedup_removes_mentioned_items_from_ranking_and_targets():
@@ -29,6 +31,18 @@ def test_evaluate_scores_after_dedup():
     assert result.turns == 1
     other = evaluate("y", [("c", turn)], lambda t: ["u", "m", "v"])
     assert other.recall[1] == 0.0 and other.recall[50] == 0.0
+
+
+def test_no_dedup_recall_counts_every_linked_film_a_turn_names_repeats_included():
+    dialogue = Dialogue("7", [DialogueTurn("user", "I loved A", ["1"]),
+                              DialogueTurn("assistant", "Try A again, or B, or C", ["1", "2", "3", "1"])], {})
+    setup = SimpleNamespace(train=[], dev=[dialogue], links={"7": {"1": "m", "2": "t", "3": None}})
+    every = every_linked_target(setup)
+    assert every == {("7", 0): ["m"], ("7", 1): ["m", "t"]}  # C is not in the catalog; A counted once
+    turn = SuggestionTurn(index=1, context={"m": 1.0}, suggested=["t"], messages=[])
+    result = evaluate("x", [("7", turn)], lambda t: ["t", "u"], every_target=every)
+    assert result.recall[1] == 1.0 and result.raw_recall == {1: 0.5, 10: 0.5, 50: 0.5}
+    assert evaluate("y", [("7", turn)], lambda t: ["t"]).raw_recall is None
 
 
 def test_percentile_nearest_rank():

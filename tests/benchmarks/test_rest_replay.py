@@ -33,9 +33,12 @@ def test_each_version_serves_its_own_rows_and_the_active_one_is_restored(trained
         return ["ml-313", "ml-56"]
 
     monkeypatch.setattr(rest_replay, "recommend_for_dialogue", recommend)
-    turn = SimpleNamespace(messages=[{"role": "user", "content": "I loved Fargo"}], context=[], suggested=["ml-56"])
+    turn = SimpleNamespace(messages=[{"role": "user", "content": "I loved Fargo"}], context=[], suggested=["ml-56"],
+                           index=3)
+    # No-dedup targets: the suggested film and one named earlier in the dialogue, which the ranking leaves out.
+    every_target = {(cid, 3): ["ml-56", "ml-1"] for cid in ("10", "15", "11")}
     rows = rest_replay.replay([("10", turn), ("15", turn), ("11", turn)], [second, first],
-                              [{}, {"retrieval": 1.0}])
+                              [{}, {"retrieval": 1.0}], every_target)
     # Neither tiny version has a trained encoder, so the retrieval weighting is skipped; conversation 11's turn
     # belongs to neither half.
     assert [(r["version"], r["encoder"], r["retrieval"]) for r in rows] == [(second.name, False, None),
@@ -43,6 +46,8 @@ def test_each_version_serves_its_own_rows_and_the_active_one_is_restored(trained
     assert served == [second.path] * 2 + [first.path] * 2
     assert rows[0]["tuning half"] == (1, {1: 0.0, 10: 1.0, 50: 1.0})
     assert rows[0]["development split"][0] == 2
+    assert rows[0]["no-dedup"] == {1: 0.0, 10: 0.5, 50: 0.5}
     assert ModelVersion.objects.get(is_active=True) == first
     table = rest_replay.markdown(rows)
     assert f"| {second.name} | no | – | 0.000 / 1.000 / 1.000 (1) |" in table
+    assert "| 0.000 / 1.000 / 1.000 (2) | 0.000 / 0.500 / 0.500 |" in table
