@@ -95,14 +95,50 @@ def load_dataset(name: str, seed: int = 0):
 # ---------------------------------------------------------------- one training run (child process)
 
 
+WITH_DIALOGUES = "+dialogues"  # a dataset name ending so trains the text encoder too, as `manage.py train` does
+
+
+def recorded_dialogues(name: str, data) -> dict[str, list]:
+    """Return train_bundle's dialogue inputs for a dataset: the ReDial training dialogues linked to a MovieLens
+    catalog, or for a synthetic one as many made-up suggestions (two of a person's items named, a third suggested)
+    as ReDial gives ml-latest-small, so the encoder's training costs what a real catalog's would."""
+    if name.startswith("synthetic:"):
+        return synthetic_dialogues(data)
+    from benchmarks.conversations import link_dialogues
+
+    setup = link_dialogues(data, data_root() / "redial")
+    turns = [t for _, t in setup.turns(setup.train)]
+    return {"dialogue_pairs": [(t.context, t.suggested) for t in turns],
+            "encoder_dialogues": [(t.messages, t.suggested) for t in turns]}
+
+
+def synthetic_dialogues(data, examples: int = 6_600, seed: int = 0) -> dict[str, list]:
+    """Return made-up suggestion turns over a synthetic catalog: a person names two items they have, an item of
+    theirs is suggested next (only people with three items or more)."""
+    rng = np.random.default_rng(seed)
+    by_user: dict[int, list[int]] = {}
+    for u, i in zip(data.rows.tolist(), data.cols.tolist()):
+        by_user.setdefault(u, []).append(i)
+    people = [items for items in by_user.values() if len(items) >= 3]
+    pairs, encoder = [], []
+    for p in rng.integers(0, len(people), size=examples):
+        a, b, c = (data.item_ids[i] for i in rng.choice(people[p], size=3, replace=False))
+        said = f"I keep playing {data.items[a].title} and {data.items[b].title}. What else would I like?"
+        pairs.append(([a, b], [c]))
+        encoder.append(([{"role": "user", "content": said}], [c]))
+    return {"dialogue_pairs": pairs, "encoder_dialogues": encoder}
+
+
 def train_once(name: str, out: Path, config: dict | None = None) -> dict[str, Any]:
     """Train the full bundle on one dataset in this process into out; return wall time, peak RSS and the
     manifest's figures."""
     from recommender.engine.training import train_bundle
 
-    data = load_dataset(name)
+    base = name.removesuffix(WITH_DIALOGUES)
+    data = load_dataset(base)
+    dialogues = recorded_dialogues(base, data) if name.endswith(WITH_DIALOGUES) else {}
     t0, cpu0 = time.perf_counter(), time.process_time()
-    manifest = train_bundle(data, out, config=config)
+    manifest = train_bundle(data, out, config=config, **dialogues)
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file() and "embedding-cache" not in f.parts)
     return {"dataset": name, "items": data.n_items, "users": data.n_users, "events": data.n_interactions,
@@ -110,7 +146,9 @@ def train_once(name: str, out: Path, config: dict | None = None) -> dict[str, An
             "artifact_mib": size / 2**20, "components": manifest.get("components"),
             "weights": manifest["metrics"]["weights"], "validation": manifest["metrics"]["validation"],
             "tuned": manifest["tuned"], "timings": manifest["timings"], "load_after": os.getloadavg()[0],
-            "rating_holdout": manifest["metrics"].get("rating_holdout")}
+            "rating_holdout": manifest["metrics"].get("rating_holdout"),
+            "encoder": manifest["metrics"].get("encoder"),
+            "dialogue_examples": len(dialogues.get("encoder_dialogues") or [])}
 
 
 def serve_once(path: Path, requests: int = 300, seed: int = 0) -> dict[str, Any]:
@@ -425,6 +463,29 @@ def markdown(runs: list[dict], baseline: list[dict], sweep: list[dict], quality_
     return "\n".join(lines)
 
 
+def encoder_markdown(rows: list[dict], command: str) -> str:
+    """Return the `scale-encoder` section: what training the text encoder adds to a full training."""
+    lines = ["### Training with the jointly trained text encoder", "",
+             f"Command: `{command}`. As above, one full `train_bundle` in a fresh process, now with recorded "
+             "dialogues, so the text encoder is fine-tuned too (the product's defaults: its 900-second budget, "
+             "`recommender/engine/encoder_training.py`); wall and CPU time and peak RSS are the whole training's. "
+             "ml-latest-small learns from the ReDial training dialogues linked to it; the synthetic catalog, which "
+             "has none, from as many made-up suggestions (a person's two items named, a third of theirs suggested).",
+             "", "| dataset | items | events | dialogue examples | wall s | CPU s | peak RSS MiB | encoder s "
+             "(preparing) | encoder steps (planned) | serve RSS MiB | top-10 p50 / p95 ms | p95 CPU ms | load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in rows:
+        enc = r.get("encoder") or {}
+        trained = (f"{r['timings'].get('encoder_s', float('nan')):.0f} ({enc.get('prepare_seconds', 0):.0f}) | "
+                   f"{enc.get('steps', 0):,} ({enc.get('planned_steps', 0):,})" if "steps" in enc
+                   else f"– | {enc.get('skipped', 'not trained')}")
+        lines.append(f"| {r['dataset'].removesuffix(WITH_DIALOGUES)} | {r['items']:,} | {r['events']:,} | "
+                     f"{r.get('dialogue_examples', 0):,} | {r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
+                     f"{r['peak_rss_mib']:.0f} | {trained}{_serving_cells(r)}"
+                     f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
+    return "\n".join(lines)
+
+
 TARGET_ITEMS = 200_000  # the largest catalog the scale targets name
 
 # (label, key, unit) of the figures whose growth with catalog size is fitted and plotted.
@@ -484,6 +545,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--datasets", default=f"ml-100k,ml-latest-small,synthetic:{MUSIC_SIZE[0]}:{MUSIC_SIZE[1]}")
+    parser.add_argument("--encoder-datasets", default="",
+                        help="datasets to train with dialogues and the text encoder, e.g. ml-latest-small")
     parser.add_argument("--sizes", default="", help="synthetic catalog sizes (items, ~20 events each), e.g. 1000,10000")
     parser.add_argument("--sweep-config", default='{"dense_item_limit": 0}',
                         help="training config (JSON) for the --sizes runs; by default every size uses the scalable components")
@@ -525,11 +588,26 @@ def main(argv: list[str] | None = None) -> None:
     baseline: list[dict] = []
     runs: list[dict] = []
     sweep: list[dict] = []
+    with_encoder: list[dict] = []
 
     def save(quality_rows: list[dict]) -> None:  # after every run, so a later failure loses nothing measured
         if args.json:
             args.json.write_text(json.dumps({"runs": runs, "baseline": baseline, "sweep": sweep,
-                                             "quality": quality_rows, "command": command}, default=float, indent=1))
+                                             "with_encoder": with_encoder, "quality": quality_rows,
+                                             "command": command}, default=float, indent=1))
+
+    if args.encoder_datasets:
+        for name in args.encoder_datasets.split(","):
+            log(f"{name} with dialogues and the text encoder ...")
+            with_encoder.append(train(name + WITH_DIALOGUES, {}))
+            save([])
+        body = encoder_markdown(with_encoder, command)
+        print(body)
+        if args.write:
+            from benchmarks.common import write_section
+
+            write_section("scale-encoder", body)
+        return
 
     if args.baseline:
         tree = checkout(args.baseline)

@@ -221,3 +221,31 @@ def test_item_texts_are_embedded_in_bfloat16_only_above_the_configured_size(tmp_
     assert embedding_store(cfg, tmp_path / "v1", n_items=small).inner.precision == "float32"
     hashing = merged_config({"components": {"content": {"embedder": {"kind": "hashing", "dim": 8}}}})
     assert component_specs(hashing, large)["content"][1]["embedder"] == {"kind": "hashing", "dim": 8}
+
+
+def test_synthetic_dialogues_name_two_of_a_persons_items_and_suggest_a_third():
+    from benchmarks.scale import synthetic_dialogues
+
+    data = synthetic_catalog(300, seed=3)
+    made = synthetic_dialogues(data, examples=50)
+    assert len(made["encoder_dialogues"]) == len(made["dialogue_pairs"]) == 50
+    owned: dict[str, set[str]] = {}
+    for u, i in zip(data.rows.tolist(), data.cols.tolist()):
+        owned.setdefault(data.user_ids[u], set()).add(data.item_ids[i])
+    for (named, suggested), (messages, _) in zip(made["dialogue_pairs"], made["encoder_dialogues"]):
+        assert len(set(named + suggested)) == 3
+        assert any(set(named + suggested) <= items for items in owned.values())  # one person's three items
+        assert all(data.items[i].title in messages[0]["content"] for i in named)
+        assert data.items[suggested[0]].title not in messages[0]["content"]
+
+
+def test_encoder_rows_show_the_encoders_time_and_steps_or_why_it_did_not_train():
+    from benchmarks.scale import encoder_markdown
+
+    row = {"dataset": "synthetic:100+dialogues", "items": 100, "events": 2000, "dialogue_examples": 660,
+           "train_s": 950.0, "cpu_s": 1800.0, "peak_rss_mib": 2900.0, "timings": {"encoder_s": 905.2},
+           "encoder": {"steps": 1200, "planned_steps": 2400, "prepare_seconds": 80.4},
+           "load_before": 1.0, "load_after": 2.0}
+    table = encoder_markdown([row, {**row, "encoder": {"skipped": "10 dialogue examples, fewer than 500"}}], "cmd")
+    assert "| synthetic:100 | 100 | 2,000 | 660 | 950.0 | 1800.0 | 2900 | 905 (80) | 1,200 (2,400) |" in table
+    assert "| – | 10 dialogue examples, fewer than 500 |" in table
