@@ -56,7 +56,10 @@ ENCODER_DEFAULTS: dict[str, Any] = {
     # ML-100K where 1 gave 1.01x (docs/benchmarks.md, joint training).
     "item_pairs_per_dialogue_example": 3.0,
     "max_item_pairs": 20000,
-    "max_phrase_pairs": 2000,
+    "max_phrase_pairs": 2000,  # phrases drawn (uniformly, then a carrier)
+    # Keep a pair each time it is drawn: rare phrases have few carriers, so repeats are what weighs the phrase
+    # objective against the far more numerous dialogue and item pairs.
+    "phrase_pairs_repeat": False,
     # A phrase is a list-valued attribute's value carried by at least this many items and at most this share of
     # the catalog (common ones, "Drama", would make most in-batch negatives wrong).
     "phrase_min_items": 2,
@@ -179,10 +182,11 @@ def phrase_pairs(
     max_share: float = 0.05,
     exclude: Iterable[str] = (),
     seed: int = 0,
+    repeat: bool = False,
 ) -> list[tuple[str, str]]:
     """Return up to n_pairs (phrase, item text without the phrase): a phrase drawn at random among the values of
     list-valued attributes that min_items to max_share of the records carry (`exclude`d phrases never), then an
-    item carrying it."""
+    item carrying it; a pair drawn twice is kept twice when `repeat`, else once."""
     records = list(records)
     refused = {str(p).casefold() for p in exclude}
     carriers: dict[tuple[str, str], list[ItemRecord]] = {}
@@ -202,7 +206,7 @@ def phrase_pairs(
         key, value = phrases[p]
         record = carriers[(key, value)][int(rng.integers(0, len(carriers[(key, value)])))]
         out.append((value, text_without(record, key, value)))
-    return list(dict.fromkeys(out))
+    return out if repeat else list(dict.fromkeys(out))
 
 
 def pick_device(requested: str | None) -> str:

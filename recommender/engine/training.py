@@ -396,7 +396,8 @@ def encoder_data(data: InteractionData, encoder_dialogues: list | None, cfg: dic
     pairs = co_liked_pairs(data.rows, data.cols, data.values, list(data.item_ids), n_pairs,
                            liked_value=liked_value, seed=int(enc["seed"]))
     phrases = phrase_pairs(data.items.values(), int(enc["max_phrase_pairs"]), min_items=int(enc["phrase_min_items"]),
-                           max_share=float(enc["phrase_max_share"]), seed=int(enc["seed"]))
+                           max_share=float(enc["phrase_max_share"]), seed=int(enc["seed"]),
+                           repeat=bool(enc["phrase_pairs_repeat"]))
     return EncoderData(item_texts=texts, dialogue_examples=examples, item_pairs=pairs, phrase_examples=phrases)
 
 

@@ -112,6 +112,8 @@ def test_phrase_pairs_hide_the_phrase_and_skip_common_excluded_and_unique_values
     for _, text in pairs:
         assert "Noir" not in text and "atmospheric" in text and text.startswith("Film ")
     assert len(pairs) == len(set(pairs)) <= 3
+    repeated = phrase_pairs(records, 50, min_items=2, max_share=0.3, exclude=["Atmospheric"], seed=1, repeat=True)
+    assert len(repeated) == 50 and set(repeated) == set(pairs)  # every draw kept: the phrase objective weighs more
     assert text_without(records[0], "tags", "atmospheric") == "Film 0. genres: Drama, Noir"
     assert text_without(records[0], "genres", "Noir") == "Film 0. genres: Drama. tags: atmospheric"
 
