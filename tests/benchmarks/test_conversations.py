@@ -1,9 +1,9 @@
 """The conversational evaluation's metric: dedup and recall on tiny cases."""
 from __future__ import annotations
 
-import pytest
-
 from types import SimpleNamespace
+
+import pytest
 
 from benchmarks.conversations import dedup, evaluate, every_linked_target, percentile, recall_at
 from recommender.engine.dialogues import Dialogue, DialogueTurn, SuggestionTurn
