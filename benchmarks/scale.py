@@ -124,7 +124,7 @@ def synthetic_dialogues(data, examples: int = 6_600, seed: int = 0) -> dict[str,
     for p in rng.integers(0, len(people), size=examples):
         a, b, c = (data.item_ids[i] for i in rng.choice(people[p], size=3, replace=False))
         said = f"I keep playing {data.items[a].title} and {data.items[b].title}. What else would I like?"
-        pairs.append(([a, b], [c]))
+        pairs.append(({a: 1.0, b: 1.0}, [c]))  # the items named so far, by weight, as a recorded turn's context
         encoder.append(([{"role": "user", "content": said}], [c]))
     return {"dialogue_pairs": pairs, "encoder_dialogues": encoder}
 

@@ -232,11 +232,22 @@ def test_synthetic_dialogues_name_two_of_a_persons_items_and_suggest_a_third():
     owned: dict[str, set[str]] = {}
     for u, i in zip(data.rows.tolist(), data.cols.tolist()):
         owned.setdefault(data.user_ids[u], set()).add(data.item_ids[i])
-    for (named, suggested), (messages, _) in zip(made["dialogue_pairs"], made["encoder_dialogues"]):
-        assert len(set(named + suggested)) == 3
+    for (context, suggested), (messages, _) in zip(made["dialogue_pairs"], made["encoder_dialogues"]):
+        named = list(context)
+        assert context == dict.fromkeys(named, 1.0) and len(set(named + suggested)) == 3
         assert any(set(named + suggested) <= items for items in owned.values())  # one person's three items
         assert all(data.items[i].title in messages[0]["content"] for i in named)
         assert data.items[suggested[0]].title not in messages[0]["content"]
+
+
+def test_a_synthetic_catalog_trains_with_its_made_up_dialogues(tmp_path):
+    from benchmarks.scale import synthetic_dialogues
+    from recommender.engine.training import train_bundle
+
+    data = synthetic_catalog(120, seed=4)
+    config = {"components": {"content": {"embedder": {"kind": "hashing", "dim": 16}}}, "rating": {}, "encoder": None}
+    manifest = train_bundle(data, tmp_path / "v", config=config, **synthetic_dialogues(data, examples=40))
+    assert manifest["metrics"]["comention"]  # the made-up suggestions fitted the co-mention model
 
 
 def test_encoder_rows_show_the_encoders_time_and_steps_or_why_it_did_not_train():
