@@ -471,7 +471,7 @@ def encoder_markdown(rows: list[dict], command: str) -> str:
              "`recommender/engine/encoder_training.py`); wall and CPU time and peak RSS are the whole training's. "
              "ml-latest-small learns from the ReDial training dialogues linked to it; the synthetic catalog, which "
              "has none, from as many made-up suggestions (a person's two items named, a third of theirs suggested).",
-             "", "| dataset | items | events | dialogue examples | wall s | CPU s | peak RSS MiB | encoder s "
+             "", "| dataset | items | events | suggestion turns (dialogue examples) | wall s | CPU s | peak RSS MiB | encoder s "
              "(preparing) | encoder steps (planned) | serve RSS MiB | top-10 p50 / p95 ms | p95 CPU ms | load |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
@@ -480,7 +480,7 @@ def encoder_markdown(rows: list[dict], command: str) -> str:
                    f"{enc.get('steps', 0):,} ({enc.get('planned_steps', 0):,})" if "steps" in enc
                    else f"– | {enc.get('skipped', 'not trained')}")
         lines.append(f"| {r['dataset'].removesuffix(WITH_DIALOGUES)} | {r['items']:,} | {r['events']:,} | "
-                     f"{r.get('dialogue_examples', 0):,} | {r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
+                     f"{r.get('dialogue_examples', 0):,} ({enc.get('dialogue_examples', 0):,}) | {r['train_s']:.1f} | {r.get('cpu_s', float('nan')):.1f} | "
                      f"{r['peak_rss_mib']:.0f} | {trained}{_serving_cells(r)}"
                      f"{r['load_before']:.1f} / {r['load_after']:.1f} |")
     return "\n".join(lines)

@@ -255,8 +255,8 @@ def test_encoder_rows_show_the_encoders_time_and_steps_or_why_it_did_not_train()
 
     row = {"dataset": "synthetic:100+dialogues", "items": 100, "events": 2000, "dialogue_examples": 660,
            "train_s": 950.0, "cpu_s": 1800.0, "peak_rss_mib": 2900.0, "timings": {"encoder_s": 905.2},
-           "encoder": {"steps": 1200, "planned_steps": 2400, "prepare_seconds": 80.4},
+           "encoder": {"steps": 1200, "planned_steps": 2400, "prepare_seconds": 80.4, "dialogue_examples": 700},
            "load_before": 1.0, "load_after": 2.0}
     table = encoder_markdown([row, {**row, "encoder": {"skipped": "10 dialogue examples, fewer than 500"}}], "cmd")
-    assert "| synthetic:100 | 100 | 2,000 | 660 | 950.0 | 1800.0 | 2900 | 905 (80) | 1,200 (2,400) |" in table
+    assert "| synthetic:100 | 100 | 2,000 | 660 (700) | 950.0 | 1800.0 | 2900 | 905 (80) | 1,200 (2,400) |" in table
     assert "| – | 10 dialogue examples, fewer than 500 |" in table
