@@ -316,6 +316,13 @@ def recommend_for_dialogue(messages: list[dict], k: int) -> list[str]:
     return [str(card.get("external_id") or card["id"]) for card in answer.items]
 
 
+def dialogue_inputs(turns: list[SuggestionTurn]) -> dict[str, list]:
+    """Return train_bundle's inputs from recorded suggestion turns: (items named so far, items suggested) for the
+    co-mention model and (messages so far, items suggested) for the text encoder."""
+    return {"dialogue_pairs": [(t.context, t.suggested) for t in turns],
+            "encoder_dialogues": [(t.messages, t.suggested) for t in turns]}
+
+
 def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, progress: bool = False,
                     pairs_from: list[Dialogue] | None = None, learned_reading: bool = False,
                     train_encoder: bool = False):
@@ -328,13 +335,13 @@ def pipeline_bundle(setup: Setup, out_dir: Path, config: dict | None = None, pro
     from recommender.engine.training import train_bundle
 
     dialogues = setup.train if pairs_from is None else pairs_from
-    turns = [t for _, t in setup.turns(dialogues)]
-    pairs = [(t.context, t.suggested) for t in turns]
     report = (lambda stage, share: print(f"  training: {stage} {share:.0%}", file=sys.stderr)) if progress else None
     if not (out_dir / "manifest.json").exists():
-        encoder_dialogues = [(t.messages, t.suggested) for t in turns] if train_encoder else None
-        train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, dialogue_pairs=pairs, progress=report,
-                     dialogues=dialogues if learned_reading else None, encoder_dialogues=encoder_dialogues)
+        inputs = dialogue_inputs([t for _, t in setup.turns(dialogues)])
+        if not train_encoder:
+            inputs["encoder_dialogues"] = None
+        train_bundle(setup.data, out_dir, config=config or PIPELINE_CONFIG, progress=report,
+                     dialogues=dialogues if learned_reading else None, **inputs)
     bundle = RecommenderBundle.load(out_dir, reuse=False)
     counts = np.asarray(setup.catalog.interactions.getnnz(axis=0), dtype=np.float64)
     catalog = ServingCatalog.build({r.item_id: r for r in setup.catalog.records},
@@ -378,6 +385,7 @@ class Result:
     turns: int
     p95_ms: float
     raw_recall: dict[int, float] | None = None  # no-dedup: every linked item the turn names, the ranking as it is
+    mean_ms: float = 0.0
 
 
 def every_linked_target(setup: Setup) -> dict[tuple[str, int], list[str]]:
@@ -413,7 +421,8 @@ def evaluate(name: str, turns: list[tuple[str, SuggestionTurn]], rank: Callable[
                 raw[k] += recall_at(ranking, every_target[(cid, turn.index)], k)
     n = max(len(turns), 1)
     return Result(name, {k: sums[k] / n for k in KS}, len(turns), percentile(times, 95),
-                  {k: raw[k] / n for k in KS} if every_target is not None else None)
+                  {k: raw[k] / n for k in KS} if every_target is not None else None,
+                  float(np.mean(times)) if times else 0.0)
 
 
 def perfect_linking_rankers(setup: Setup, scorers: Scorers, redial_prior: np.ndarray) -> dict[str, Callable]:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.common import add_data_dir, cache_dir, data_root, write_section
-from benchmarks.conversations import Setup, dedup, every_linked_target, link_dialogues, recall_at
+from benchmarks.conversations import Setup, evaluate, every_linked_target, link_dialogues
 from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest, random_split
 from recommender.engine.dialogues import suggestion_turns
 from recommender.engine.embedding import SentenceEmbedder, StoredEmbeddings, TextRetrieval, dialogue_text
@@ -50,7 +50,6 @@ from recommender.engine.training import encoder_data
 SECTION = "joint-encoder"
 COLD_SHARE = 0.10
 TAG_MIN_ITEMS = 5
-KS = (1, 10, 50)
 RETRIEVAL_GRID = (1.0, 3.0)
 TUNING_TURNS = 100
 # The benchmark's training budgets (seconds of optimisation; the product's default is encoder_training's).
@@ -191,26 +190,8 @@ def text_requests(data: InteractionData, E: np.ndarray, model_path: Path | None)
 
 def recall_rows(name: str, turns: list, rank, every_target: dict, progress: bool) -> dict[str, Any]:
     """Return dedup and no-dedup recall@k of rank(turn) over turns, with ms per turn."""
-    dedup_sums, raw_sums, times = dict.fromkeys(KS, 0.0), dict.fromkeys(KS, 0.0), []
-    for n, (cid, turn) in enumerate(turns, 1):
-        started = time.perf_counter()
-        ranking = rank(turn)
-        times.append((time.perf_counter() - started) * 1000)
-        ranked, targets = dedup(ranking, turn.suggested, turn.context)
-        for k in KS:
-            dedup_sums[k] += recall_at(ranked, targets, k)
-            raw_sums[k] += recall_at(ranking, every_target[(cid, turn.index)], k)
-        if progress and n % 50 == 0:
-            print(f"\r  {name}: {n}/{len(turns)} R@10 {dedup_sums[10] / n:.3f}", end="", file=sys.stderr, flush=True)
-    if progress:
-        print(file=sys.stderr)
-    m = max(len(turns), 1)
-    return {
-        "name": name,
-        "dedup": {k: v / m for k, v in dedup_sums.items()},
-        "raw": {k: v / m for k, v in raw_sums.items()},
-        "ms": float(np.mean(times)) if times else 0.0,
-    }
+    result = evaluate(name, turns, rank, progress, every_target)
+    return {"name": name, "dedup": result.recall, "raw": result.raw_recall, "ms": result.mean_ms}
 
 
 def redial(

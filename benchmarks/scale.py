@@ -104,12 +104,10 @@ def recorded_dialogues(name: str, data) -> dict[str, list]:
     as ReDial gives ml-latest-small, so the encoder's training costs what a real catalog's would."""
     if name.startswith("synthetic:"):
         return synthetic_dialogues(data)
-    from benchmarks.conversations import link_dialogues
+    from benchmarks.conversations import dialogue_inputs, link_dialogues
 
     setup = link_dialogues(data, data_root() / "redial")
-    turns = [t for _, t in setup.turns(setup.train)]
-    return {"dialogue_pairs": [(t.context, t.suggested) for t in turns],
-            "encoder_dialogues": [(t.messages, t.suggested) for t in turns]}
+    return dialogue_inputs([t for _, t in setup.turns(setup.train)])
 
 
 def synthetic_dialogues(data, examples: int = 6_600, seed: int = 0) -> dict[str, list]:
