@@ -77,6 +77,11 @@ ENCODER_DEFAULTS: dict[str, Any] = {
     # Weight-space ensembling (WiSE-FT): the saved weights are this share of the trained ones plus the rest of the
     # packaged ones, keeping part of what the packaged encoder knows about free text; 1.0 saves the trained ones.
     "interpolation": 1.0,
+    # Keep short texts near where the packaged encoder put them while the items move: each step adds this weight
+    # times the mean cosine distance between the trained and the packaged vectors of `anchor_batch` of the
+    # catalog's phrases (the query sides of the phrase pairs). Free-word requests are short texts like these.
+    "anchor_weight": 0.0,
+    "anchor_batch": 32,
     "seed": 0,
     "device": None,  # None: CUDA when present, else CPU
     "store": None,  # folder of trained encoders; None: "encoders" beside the version folders
@@ -386,6 +391,36 @@ class _LowerLayerStates:
         return torch.nn.functional.normalize(pooled, dim=-1)
 
 
+class _ShortTextAnchor:
+    """The packaged encoder's vectors of short texts, and how far the trained encoder has moved them."""
+
+    def __init__(self, encoder, texts: list[str], tokens: int, batch: int, seed: int) -> None:
+        import torch
+
+        self.encoder, self.texts, self.tokens, self.batch = encoder, texts, tokens, batch
+        self.rng = random.Random(seed)
+        with torch.no_grad():  # before the first step: the trained layers are still the packaged ones
+            parts = [encoder.embed(texts[i : i + 256], tokens, False) for i in range(0, len(texts), 256)]
+        self.packaged = torch.nn.functional.normalize(torch.cat(parts), dim=-1)
+
+    @classmethod
+    def for_data(cls, encoder, data: EncoderData, cfg: dict[str, Any]) -> _ShortTextAnchor | None:
+        """Return the anchor over the data's phrases, or None when it has no weight or there are no phrases."""
+        texts = sorted({phrase for phrase, _ in data.phrase_examples})
+        if float(cfg["anchor_weight"]) <= 0 or not texts:
+            return None
+        return cls(encoder, texts, int(cfg["item_tokens"]), int(cfg["anchor_batch"]), int(cfg["seed"]))
+
+    def loss(self):
+        """Mean cosine distance between trained and packaged vectors of a random batch of the texts."""
+        import torch
+
+        chosen = self.rng.sample(range(len(self.texts)), min(self.batch, len(self.texts)))
+        now = self.encoder.embed([self.texts[i] for i in chosen], self.tokens, False)
+        now = torch.nn.functional.normalize(now, dim=-1)
+        return (1.0 - (now * self.packaged[chosen].to(now.device)).sum(dim=-1)).mean()
+
+
 def _examples(data: EncoderData) -> list[tuple[str, str, str]]:
     """Return (kind, query, target text) for every pair."""
     texts = data.item_texts
@@ -427,6 +462,8 @@ def fit_encoder(
     started = time.perf_counter()
     encoder = _prepared_encoder(model, plan, cfg, device, report)
     cached = isinstance(encoder, _LowerLayerStates)
+    model.eval()  # the anchor's packaged vectors without dropout
+    anchor = _ShortTextAnchor.for_data(encoder, data, cfg)
     prepared_s = time.perf_counter() - started
     model.train()
     losses: list[float] = []
@@ -434,7 +471,7 @@ def fit_encoder(
     for batch in plan:
         if time.perf_counter() - started > float(cfg["budget_s"]):
             break
-        loss = _step_loss(encoder, mlm, batch, cfg, device)
+        loss = _step_loss(encoder, mlm, batch, cfg, device, anchor)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -465,6 +502,8 @@ def fit_encoder(
         "trainable_layers": int(cfg["trainable_layers"]),
         "mlm_weight": float(cfg["mlm_weight"]),
         "interpolation": share,
+        "anchor_weight": float(cfg["anchor_weight"]),
+        "anchor_texts": len(anchor.texts) if anchor is not None else 0,
         "base_model": base,
         "stopped_by_budget": steps < len(plan),
     }
@@ -505,9 +544,10 @@ def _plan_texts(plan, cfg: dict[str, Any]) -> dict[tuple[str, int, bool], list[s
     return out
 
 
-def _step_loss(encoder, mlm, batch, cfg: dict[str, Any], device: str):
+def _step_loss(encoder, mlm, batch, cfg: dict[str, Any], device: str, anchor: _ShortTextAnchor | None = None):
     """Return one batch's loss: in-batch contrastive (each query against every item of the batch, the items' side
-    held fixed for the step unless `item_tower_grad`), plus the weighted masked-language loss when configured."""
+    held fixed for the step unless `item_tower_grad`), plus the weighted masked-language loss and the weighted
+    anchor when configured."""
     import torch
 
     kind = batch[0][0]
@@ -521,6 +561,8 @@ def _step_loss(encoder, mlm, batch, cfg: dict[str, Any], device: str):
     loss = torch.nn.functional.cross_entropy(scores, torch.arange(len(batch), device=scores.device))
     if mlm is not None:
         loss = loss + float(cfg["mlm_weight"]) * mlm.loss(targets, int(cfg["item_tokens"]), device)
+    if anchor is not None:
+        loss = loss + float(cfg["anchor_weight"]) * anchor.loss()
     return loss
 
 

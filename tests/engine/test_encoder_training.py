@@ -244,3 +244,21 @@ def test_a_version_with_a_trained_encoder_serves_it_for_content_retrieval_and_co
     assert top[0].item_id == "new"
     assert top[0].sources["retrieval"] > 0
     assert sum(top[0].sources.values()) == pytest.approx(top[0].score, rel=1e-5)
+
+
+def test_the_anchor_keeps_short_texts_nearer_the_packaged_encoder_while_the_items_still_move(tmp_path):
+    data = tiny_data()
+    phrases = [words.split()[1] for words in GENRES.values()]
+    data = replace(data, phrase_examples=[(p, f"Film {i}.") for i, p in zip(GENRES, phrases)])
+    fast = {**TINY, "lr": 1e-3, "max_steps": 6}
+    free = fit_encoder(data, tmp_path / "free", fast)
+    held = fit_encoder(data, tmp_path / "held", {**fast, "anchor_weight": 20.0, "anchor_batch": 3})
+    assert free["anchor_texts"] == 0 and held["anchor_texts"] == len(phrases) and held["anchor_weight"] == 20.0
+    packaged = SentenceEmbedder()
+
+    def drift(folder, texts):
+        trained = SentenceEmbedder(model_path=folder).encode(texts)
+        return float(np.mean(1.0 - np.sum(trained * packaged.encode(texts), axis=1)))
+
+    assert drift(tmp_path / "held", phrases) < drift(tmp_path / "free", phrases)
+    assert drift(tmp_path / "held", list(data.item_texts.values())) > 1e-4  # the items were not held
