@@ -46,6 +46,7 @@ from recommender.engine.encoder_training import (
 )
 from recommender.engine.metrics import ndcg_at_k, recall_at_k, topk_indices
 from recommender.engine.training import encoder_data
+from recommender.engine.types import ItemRecord
 
 SECTION = "joint-encoder"
 COLD_SHARE = 0.10
@@ -170,10 +171,18 @@ def tag_cases(data: InteractionData, min_items: int = TAG_MIN_ITEMS) -> dict[str
     return {t: items for t, items in sorted(carriers.items()) if len(items) >= min_items}
 
 
-def text_requests(data: InteractionData, E: np.ndarray, model_path: Path | None) -> dict[str, float]:
-    """Return mean R@10 of tag requests over the catalog, the tag removed from the carrying items' texts."""
+def untitled(record: ItemRecord) -> ItemRecord:
+    """Return the record without its title and aliases: what it is, not what it is called."""
+    return replace(record, title="", aliases=())
+
+
+def text_requests(data: InteractionData, model_path: Path | None, *, titles: bool = True) -> dict[str, float]:
+    """Return mean R@10 of tag requests over the catalog, the tag removed from the carrying items' texts; with
+    `titles` False the items are matched by their texts without titles (key `tag_r10_untitled`)."""
+    form = (lambda r: r) if titles else untitled
+    E = embed([form(data.items[i]).text() for i in data.item_ids], model_path)
     cases = tag_cases(data)
-    changed = {(t, i): text_without(data.items[i], "tags", t) for t, items in cases.items() for i in items}
+    changed = {(t, i): text_without(form(data.items[i]), "tags", t) for t, items in cases.items() for i in items}
     vectors = dict(zip(changed, embed(list(changed.values()), model_path)))
     queries = dict(zip(cases, embed(list(cases), model_path)))
     recalls = []
@@ -182,7 +191,7 @@ def text_requests(data: InteractionData, E: np.ndarray, model_path: Path | None)
         scores = E @ queries[tag]
         scores[idx] = np.stack([vectors[(tag, i)] for i in items]) @ queries[tag]
         recalls.append(recall_at_k(topk_indices(scores, 10).tolist(), set(idx), 10))
-    return {"tag_r10": float(np.mean(recalls)), "tags": len(cases)}
+    return {"tag_r10" if titles else "tag_r10_untitled": float(np.mean(recalls)), "tags": len(cases)}
 
 
 # ---------------------------------------------------------------- ReDial development split
@@ -306,7 +315,8 @@ def run_catalog(
     for label, (E, path) in encoders.items():
         measures = cold_start(data, cold, E)
         if name == "ml-latest-small":
-            measures.update(text_requests(data, E, path))
+            measures.update(text_requests(data, path))
+            measures.update(text_requests(data, path, titles=False))
         result["measures"][label] = measures
         if progress:
             print(f"  {name} {label}: {measures}", file=sys.stderr)
@@ -343,6 +353,8 @@ def markdown(results: list[dict[str, Any]], limit: int | None) -> str:
     for r in results:
         for label, m in r["measures"].items():
             tag = f"{m['tag_r10']:.3f} ({m['tags']} tags)" if "tag_r10" in m else "–"
+            if "tag_r10_untitled" in m:
+                tag += f"; without titles {m['tag_r10_untitled']:.3f}"
             lines.append(f"| {r['catalog']} | {label} | {m['cold_ndcg10']:.4f} | {m['overall_ndcg10']:.4f} | {tag} |")
         f, j = r["measures"]["frozen"], r["measures"]["joint"]
         ratio = [

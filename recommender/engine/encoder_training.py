@@ -10,7 +10,8 @@ its vectors carry the catalog's behaviour:
 - phrase -> item: a descriptive value several items share (a genre, a tag) against the text of an item that
   carries it, the value removed from that text: free words learn to find the items they describe even where
   no one wrote the words on them.
-Optionally (`mlm_weight`, Recformer's lambda) a masked-language loss on the catalog's own texts is added.
+Optionally (`mlm_weight`, Recformer's lambda) a masked-language loss on the catalog's own texts is added, and
+(`anchor_weight`) a penalty that keeps the catalog's phrases near the packaged encoder's vectors.
 
 The cost is bounded: only the top `trainable_layers` transformer layers learn, contexts are cut to
 `context_tokens` tokens and item texts to `item_tokens`, and optimisation stops at `budget_s` seconds

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.conversations import Setup
-from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, warm_data
+from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, text_requests, untitled, warm_data
 from recommender.engine.catalog import Catalog
 from recommender.engine.dialogues import Dialogue, DialogueTurn
 from recommender.engine.encoder_training import text_without
@@ -56,3 +56,28 @@ def test_cold_start_ranks_held_out_items_by_the_profile_text(data):
     informed = np.eye(8, dtype=np.float32)[clusters] + 0.01 * E
     informed /= np.linalg.norm(informed, axis=1, keepdims=True)
     assert cold_start(data, cold, informed)["cold_ndcg10"] > result["cold_ndcg10"]
+
+
+def test_tag_requests_can_match_items_by_what_they_are_not_what_they_are_called(monkeypatch, embedder):
+    record = ItemRecord(item_id="x", title="Sunday", aliases=("星期天",), attributes={"tags": ["rainy"]})
+    assert untitled(record).text() == "tags: rainy" and "Sunday" in record.text()
+
+    class Items:
+        item_ids = [str(i) for i in range(7)]
+        item_index = {str(i): i for i in range(7)}
+        items = {str(i): ItemRecord(item_id=str(i), title=f"Title{i}",
+                                    attributes={"tags": ["dark", "slow"] if i < 5 else ["odd"]}) for i in range(7)}
+
+    seen: list[str] = []
+
+    def fake_embed(texts, model_path):
+        seen.extend(texts)
+        return embedder.encode(list(texts))
+
+    monkeypatch.setattr("benchmarks.joint.embed", fake_embed)
+    titled = text_requests(Items(), None)  # type: ignore[arg-type]
+    assert set(titled) == {"tag_r10", "tags"} and any("Title0" in t for t in seen)
+    seen.clear()
+    bare = text_requests(Items(), None, titles=False)  # type: ignore[arg-type]
+    assert set(bare) == {"tag_r10_untitled", "tags"} and bare["tags"] == titled["tags"] == 2
+    assert seen and not any("Title" in t for t in seen)
