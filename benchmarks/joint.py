@@ -7,7 +7,8 @@ encoder never sees their texts, pairs or suggestions; their interactions are nev
   seed 0) against the item texts; NDCG@10 of the held-out items among the held-out items, and NDCG@10 over
   the whole catalog (the 20 % test interactions and the held-out items' interactions relevant);
 - *text-only requests* (ml-latest-small): each user tag carried by at least 5 films is the request; the films
-  carrying it are relevant, with that tag removed from their texts; R@10 over the catalog;
+  carrying it are relevant, with that tag removed from their texts; R@10 over the catalog, the items matched by
+  their whole texts and by their texts without titles;
 - *ReDial development split* (ml-latest-small; conversationId % 5 == 0, never trained on): the product's turn
   pipeline (`benchmarks.conversations.pipeline_recommender`, what `POST /api/v1/recommend` runs less its
   database reads) as served, then with the dialogue-retrieval part of the conversation mix from each encoder,
