@@ -642,7 +642,7 @@
         listConversations();
         break;
       case "conversation.created":
-        startOver();
+        if (!busy) startOver();
         break;
       default:
         break;
@@ -734,6 +734,9 @@
   });
   bindStarters();
   document.getElementById("new-conversation").addEventListener("click", () => {
+    // Cleared here, not when the server confirms: a message typed before the confirmation belongs to the new
+    // conversation and its reply must not be wiped by it.
+    startOver();
     send({ type: "conversation.new" });
     closeSidebar();
   });

@@ -368,3 +368,20 @@ def test_rename_search_and_delete_conversations_and_my_data(server, page):
     page.wait_for_url(base + "/")
     expect(page.get_by_test_id("conversation")).to_have_count(0, timeout=TIMEOUT)
     assert query(db, "SELECT COUNT(*) FROM chat_conversation WHERE title = 'Funny films'") == [(0,)]
+
+
+def test_a_message_sent_before_the_new_conversation_is_confirmed_keeps_its_reply(server, page):
+    base, _ = server
+    armed = {"on": False}
+    state = hold_frames(page, lambda frame: armed["on"])
+    open_chat(page, base)
+    ask(page, "recommend me a comedy")
+    armed["on"] = True  # from here the server's frames wait: its confirmation arrives after the next message
+    page.get_by_test_id("new-conversation").click()
+    expect(page.get_by_test_id("assistant-message")).to_have_count(0)  # the view is cleared at once
+    send(page, "something like Fargo")
+    release(state)
+    expect(page.get_by_test_id("assistant-message").last.get_by_test_id("regenerate")).to_be_visible(timeout=TIMEOUT)
+    wait_reply_done(page)
+    expect(page.get_by_test_id("assistant-message")).to_have_count(1)
+    expect(page.locator(".msg.user")).to_have_count(1)
