@@ -642,8 +642,7 @@
         listConversations();
         break;
       case "conversation.created":
-        if (!busy) startOver();
-        break;
+        break; // the view was cleared when the new conversation was asked for
       default:
         break;
     }
