@@ -41,7 +41,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         # Three seeds averaged: one MF run's ranking moves with its seed, which the fused weights then chase.
         "mf": {"factors": 64, "epochs": 30, "lr": 0.01, "dropout": 0.7, "ensemble": 3},
         "popularity": {},
-        "content": {"embedder": {"kind": "sentence"}},
+        # Requests in words are matched against item texts without their names in domains whose own values are
+        # found better so (request_text.choose_forms: films' titles are names, a shop's describe).
+        "content": {"embedder": {"kind": "sentence"}, "request_text": "auto"},
     },
     # Catalogs with more items than this train the `scalable` components in place of the dense ones: the
     # dense item-item models cost items^2 memory and EASE items^3 time (ml-latest-small's 9.7k items took
@@ -206,6 +208,9 @@ def build_hybrid(config: dict[str, Any], embedder=None, n_items: int | None = No
         if name == "content" and embedder is not None:
             params.pop("embedder", None)
             params["embedder_obj"] = embedder
+            if params.get("request_embedder") and isinstance(embedder, StoredEmbeddings):  # kept beside the items'
+                params["request_embedder_obj"] = StoredEmbeddings(make_embedder(params.pop("request_embedder")),
+                                                                  embedder.file.parent)
         components[role] = make_ranker(name, **params)
     return HybridRanker(query_weight=float(config.get("query_weight", 1.0))).with_components(components)
 
@@ -422,6 +427,10 @@ def fit_text_encoder(data: InteractionData, out_dir: Path, cfg: dict[str, Any], 
         embedder = dict(content.get("embedder") or {"kind": "sentence"})
         if embedder.get("kind", "sentence") == "sentence":
             content["embedder"] = {**embedder, "model_path": str(folder)}
+            # Requests in words stay with the encoder the trained one started from: fitted on dialogues that name
+            # titles, the trained one finds fewer items by words alone (docs/benchmarks.md, "Where free words
+            # are matched").
+            content.setdefault("request_embedder", embedder)
     return folder
 
 

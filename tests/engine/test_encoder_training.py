@@ -9,7 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from recommender.engine.embedding import SentenceEmbedder, TextRetrieval, dialogue_text
+from recommender.engine.embedding import SentenceEmbedder, TextRetrieval, default_model_path, dialogue_text
 from recommender.engine.encoder_training import (
     EncoderData,
     _FullEncoder,
@@ -235,9 +235,14 @@ def test_a_version_with_a_trained_encoder_serves_it_for_content_retrieval_and_co
     assert isinstance(bundle.retrieval, TextRetrieval)
     assert bundle.retrieval.embedder.config()["model_path"] == encoder
     assert bundle.retrieval.E.shape[0] == bundle.catalog.n_items
+    # Requests in words are still matched by the packaged encoder, against vectors of their own.
+    content = bundle.hybrid.components["content"]
+    assert content.request_embedder.config()["model_path"] == default_model_path() != encoder
+    assert content.R is not None and content.R.shape == content.E.shape
     # An item added after training is embedded by the trained encoder and found by text, with no retraining.
     bundle.add_items([ItemRecord(item_id="new", title="Deep Sea Station", description="submarine crew under the ice")])
     assert bundle.retrieval.E.shape[0] == bundle.catalog.n_items
+    assert content.R.shape[0] == content.E.shape[0] == bundle.catalog.n_items
     bundle.mix = ConversationMix(retrieval=5.0)
     profile = Profile(dialogue_text="user: a submarine crew trapped under the ice")
     top = bundle.recommend(profile=profile, n=3)

@@ -1,5 +1,9 @@
 """Content: cosine similarity of item text embeddings to the user's items and to the query text.
 
+The query text is matched against each item's text in the form its domain reads best (request_text: the whole
+text, or without the name where names are noise to words), by the request embedder (the item embedder unless
+set; a version with a fine-tuned item encoder matches words with the packaged one).
+
 Above ann.ANN_MIN_ITEMS items (20k) the similarities come from an approximate nearest-neighbour index: each
 profile's (and request's) `ann_candidates` nearest items get their exact cosine, every other item 0, as
 the neighbourhood models keep only each item's k nearest. Explanations decompose that same term.
@@ -16,6 +20,7 @@ import scipy.sparse as sp
 from ..ann import ANN_MIN_ITEMS, NearestItems, uses_ann
 from ..data import InteractionData
 from ..embedding import Embedder, make_embedder
+from ..request_text import DESCRIBED, FORMS, WHOLE, choose_forms, request_text
 from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, history_indices, load_arrays, one_row, save_arrays
 
 
@@ -26,13 +31,25 @@ class ContentRanker(Ranker):
     uses_text = True
 
     def __init__(self, embedder: dict[str, Any] | None = None, embedder_obj: Embedder | None = None,
-                 ann_min_items: int | None = ANN_MIN_ITEMS, ann_candidates: int = 500, **params) -> None:
+                 ann_min_items: int | None = ANN_MIN_ITEMS, ann_candidates: int = 500,
+                 request_text: str = WHOLE, request_embedder: dict[str, Any] | None = None,
+                 request_embedder_obj: Embedder | None = None, **params) -> None:
+        if request_text not in FORMS:
+            raise ValueError(f"unknown request_text {request_text!r}; expected one of {', '.join(FORMS)}")
         super().__init__(embedder=embedder or (embedder_obj.config() if embedder_obj else {"kind": "sentence"}),
-                         ann_min_items=ann_min_items, ann_candidates=ann_candidates, **params)
+                         ann_min_items=ann_min_items, ann_candidates=ann_candidates, request_text=request_text,
+                         request_embedder=request_embedder or (
+                             request_embedder_obj.config() if request_embedder_obj else None), **params)
         self._embedder = embedder_obj
+        self._request_embedder = request_embedder_obj
         self.E: np.ndarray = np.zeros((0, 0), dtype=np.float32)
         self.ann: NearestItems | None = None  # built above ann_min_items items (see uses_ann)
         self._embedded_ids: list[str] | None = None  # the catalog's item ids when E was computed
+        # What requests in words are matched against: its own vectors only where they differ from E.
+        self.request_forms: dict[str, str] = {}  # domain -> WHOLE or DESCRIBED (chosen at fit under "auto")
+        self.request_measures: dict[str, dict[str, Any]] = {}
+        self.R: np.ndarray | None = None
+        self.request_ann: NearestItems | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -40,35 +57,66 @@ class ContentRanker(Ranker):
             self._embedder = make_embedder(self.params["embedder"])
         return self._embedder
 
+    @property
+    def request_embedder(self) -> Embedder:
+        if self._request_embedder is None:
+            setting = self.params.get("request_embedder")
+            self._request_embedder = make_embedder(setting) if setting else self.embedder
+        return self._request_embedder
+
     def _fit(self, data: InteractionData) -> None:
         # Refits on the same catalog reuse the embeddings: item text does not change with interactions.
         if self._embedded_ids != self.catalog.item_ids:
             self.E = self.embedder.encode([r.text() for r in self.catalog.records])
             self._embedded_ids = list(self.catalog.item_ids)
             self.ann = NearestItems.build(self.E) if uses_ann(len(self.E), self.params["ann_min_items"]) else None
+            self._fit_requests()
 
-    def similarities(self, V: np.ndarray) -> np.ndarray:
-        """Return the cosine of each row of V to every item.
+    def _fit_requests(self) -> None:
+        """Choose each domain's request form (under "auto") and embed the request texts where they differ."""
+        records = self.catalog.records
+        setting = self.params["request_text"]
+        if setting == "auto":
+            self.request_forms, self.request_measures = choose_forms(records, self.request_embedder.encode)
+        else:
+            self.request_forms = {r.domain: setting for r in records}
+        if not self._separate_requests():
+            self.R, self.request_ann = None, None
+            return
+        self.R = self.request_embedder.encode([self._request_text(r) for r in records])
+        self.request_ann = NearestItems.build(self.R) if self.ann is not None else None
+
+    def _separate_requests(self) -> bool:
+        return bool(self.params.get("request_embedder")) or DESCRIBED in self.request_forms.values()
+
+    def _request_text(self, record) -> str:
+        return request_text(record, self.request_forms.get(record.domain, WHOLE))
+
+    def similarities(self, V: np.ndarray, *, requests: bool = False) -> np.ndarray:
+        """Return the cosine of each row of V to every item (to the items' request vectors with `requests`).
 
         With an index: exact for the row's `ann_candidates` nearest items and 0 elsewhere; items added
         after the index was built (few, see extend) are always compared exactly.
         """
-        if self.ann is None:  # one row as a matrix-vector product: 2.5x faster than a 1 x n matrix product
-            return (self.E @ V[0])[None, :] if V.shape[0] == 1 else V @ self.E.T
+        E, ann = (self.R, self.request_ann) if requests and self.R is not None else (self.E, self.ann)
+        if ann is None:  # one row as a matrix-vector product: 2.5x faster than a 1 x n matrix product
+            return (E @ V[0])[None, :] if V.shape[0] == 1 else V @ E.T
         V = np.asarray(V, dtype=np.float32)
-        out = np.zeros((V.shape[0], self.E.shape[0]), dtype=np.float32)
-        for row, found in enumerate(self.ann.search(V, int(self.params["ann_candidates"]))):
+        out = np.zeros((V.shape[0], E.shape[0]), dtype=np.float32)
+        for row, found in enumerate(ann.search(V, int(self.params["ann_candidates"]))):
             found = found[found >= 0]
-            out[row, found] = self.E[found] @ V[row]
-        if self.E.shape[0] > self.ann.size:
-            out[:, self.ann.size:] = V @ self.E[self.ann.size:].T
+            out[row, found] = E[found] @ V[row]
+        if E.shape[0] > ann.size:
+            out[:, ann.size:] = V @ E[ann.size:].T
         return out
 
     def extend(self, new_indices: list[int]) -> None:
         if not new_indices:
             return
-        texts = [self.catalog.records[i].text() for i in new_indices]
-        self.E = np.vstack([self.E, self.embedder.encode(texts)])
+        records = [self.catalog.records[i] for i in new_indices]
+        self.E = np.vstack([self.E, self.embedder.encode([r.text() for r in records])])
+        if self.R is not None:  # a new item's domain reads requests as the domain's items do
+            self.R = np.vstack([self.R, self.request_embedder.encode([self._request_text(r) for r in records])])
         self._embedded_ids = list(self.catalog.item_ids)
 
     def history_rows(self, X: sp.csr_matrix) -> np.ndarray:
@@ -90,8 +138,8 @@ class ContentRanker(Ranker):
             return out
         live = [i for i, q in enumerate(queries) if q and q.strip()]
         if live:
-            Q = self.embedder.encode([queries[i] for i in live])
-            out[live] = self.similarities(Q)
+            Q = self.request_embedder.encode([queries[i] for i in live])
+            out[live] = self.similarities(Q, requests=True)
         return out
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
@@ -131,12 +179,23 @@ class ContentRanker(Ranker):
         return parts
 
     def _save_state(self, path: Path) -> None:
-        save_arrays(path, E=self.E)
+        save_arrays(path, E=self.E, **({"R": self.R} if self.R is not None else {}))
         if self.ann is not None:
             self.ann.save(path)
+        if self.request_ann is not None:
+            (path / "requests").mkdir(exist_ok=True)
+            self.request_ann.save(path / "requests")
         (path / "embedded_ids.json").write_text(json.dumps(self._embedded_ids))
+        (path / "requests.json").write_text(json.dumps({"forms": self.request_forms,
+                                                        "measured": self.request_measures}))
 
     def _load_state(self, path: Path) -> None:
-        self.E = load_arrays(path)["E"]
+        arrays = load_arrays(path)
+        self.E = arrays["E"]
+        self.R = arrays["R"] if "R" in arrays else None
         self.ann = NearestItems.load(path)
+        self.request_ann = NearestItems.load(path / "requests") if self.R is not None else None
         self._embedded_ids = json.loads((path / "embedded_ids.json").read_text())
+        requests = path / "requests.json"  # absent in versions trained before request forms: whole texts
+        stored = json.loads(requests.read_text()) if requests.exists() else {}
+        self.request_forms, self.request_measures = stored.get("forms", {}), stored.get("measured", {})
