@@ -46,8 +46,8 @@ from recommender.engine.encoder_training import (
     trained_or_reused,
 )
 from recommender.engine.metrics import ndcg_at_k, recall_at_k, topk_indices
+from recommender.engine.request_text import described
 from recommender.engine.training import encoder_data
-from recommender.engine.types import ItemRecord
 
 SECTION = "joint-encoder"
 COLD_SHARE = 0.10
@@ -172,15 +172,10 @@ def tag_cases(data: InteractionData, min_items: int = TAG_MIN_ITEMS) -> dict[str
     return {t: items for t, items in sorted(carriers.items()) if len(items) >= min_items}
 
 
-def untitled(record: ItemRecord) -> ItemRecord:
-    """Return the record without its title and aliases: what it is, not what it is called."""
-    return replace(record, title="", aliases=())
-
-
 def text_requests(data: InteractionData, model_path: Path | None, *, titles: bool = True) -> dict[str, float]:
     """Return mean R@10 of tag requests over the catalog, the tag removed from the carrying items' texts; with
     `titles` False the items are matched by their texts without titles (key `tag_r10_untitled`)."""
-    form = (lambda r: r) if titles else untitled
+    form = (lambda r: r) if titles else described
     E = embed([form(data.items[i]).text() for i in data.item_ids], model_path)
     cases = tag_cases(data)
     changed = {(t, i): text_without(form(data.items[i]), "tags", t) for t, items in cases.items() for i in items}

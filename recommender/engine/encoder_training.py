@@ -30,13 +30,14 @@ import random
 import shutil
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .embedding import default_model_path
+from .request_text import without_value
 from .types import ItemRecord
 
 ENCODER_DEFAULTS: dict[str, Any] = {
@@ -173,11 +174,7 @@ def co_liked_pairs(
 def text_without(record: ItemRecord, key: str, value: Any) -> str:
     """Return the record's text with one value of a list-valued attribute left out (the attribute too when it was
     the only value)."""
-    attributes = dict(record.attributes)
-    attributes[key] = [v for v in attributes.get(key) or [] if v != value]
-    if not attributes[key]:
-        del attributes[key]
-    return replace(record, attributes=attributes).text()
+    return without_value(record, key, value).text()
 
 
 def phrase_pairs(

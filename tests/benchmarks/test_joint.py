@@ -4,10 +4,11 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.conversations import Setup
-from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, text_requests, untitled, warm_data
+from benchmarks.joint import cold_items, cold_start, encoder_examples, tag_cases, text_requests, warm_data
 from recommender.engine.catalog import Catalog
 from recommender.engine.dialogues import Dialogue, DialogueTurn
 from recommender.engine.encoder_training import text_without
+from recommender.engine.request_text import described
 from recommender.engine.types import ItemRecord
 
 
@@ -60,7 +61,7 @@ def test_cold_start_ranks_held_out_items_by_the_profile_text(data):
 
 def test_tag_requests_can_match_items_by_what_they_are_not_what_they_are_called(monkeypatch, embedder):
     record = ItemRecord(item_id="x", title="Sunday", aliases=("星期天",), attributes={"tags": ["rainy"]})
-    assert untitled(record).text() == "tags: rainy" and "Sunday" in record.text()
+    assert described(record).text() == "tags: rainy" and "Sunday" in record.text()
 
     class Items:
         item_ids = [str(i) for i in range(7)]
