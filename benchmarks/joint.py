@@ -39,6 +39,7 @@ from recommender.engine.data import InteractionData, load_ml100k, load_ml_latest
 from recommender.engine.dialogues import suggestion_turns
 from recommender.engine.embedding import SentenceEmbedder, StoredEmbeddings, TextRetrieval, dialogue_text
 from recommender.engine.encoder_training import (
+    ENCODER_DEFAULTS,
     EncoderData,
     encoder_config,
     phrase_pairs,
@@ -46,7 +47,7 @@ from recommender.engine.encoder_training import (
     trained_or_reused,
 )
 from recommender.engine.metrics import ndcg_at_k, recall_at_k, topk_indices
-from recommender.engine.request_text import described
+from recommender.engine.request_text import described, hubness, reference_values
 from recommender.engine.training import encoder_data
 
 SECTION = "joint-encoder"
@@ -54,8 +55,9 @@ COLD_SHARE = 0.10
 TAG_MIN_ITEMS = 5
 RETRIEVAL_GRID = (1.0, 3.0)
 TUNING_TURNS = 100
-# The benchmark's training budgets (seconds of optimisation; the product's default is encoder_training's).
-BUDGETS = {"ml-latest-small": 600.0, "ml-100k": 200.0}
+# The benchmark trains with the product's own budget (seconds of optimisation), so its figures are what
+# `manage.py train` serves: on ml-latest-small 600 s (938 steps) gave cold items 1.08x, 900 s (2,446) 1.41x.
+BUDGET_S = ENCODER_DEFAULTS["budget_s"]
 
 
 def is_tuning(conversation_id: str) -> bool:
@@ -172,12 +174,20 @@ def tag_cases(data: InteractionData, min_items: int = TAG_MIN_ITEMS) -> dict[str
     return {t: items for t, items in sorted(carriers.items()) if len(items) >= min_items}
 
 
-def text_requests(data: InteractionData, model_path: Path | None, *, titles: bool = True) -> dict[str, float]:
+def text_requests(data: InteractionData, model_path: Path | None, *, titles: bool = True,
+                  damped: bool = False) -> dict[str, float]:
     """Return mean R@10 of tag requests over the catalog, the tag removed from the carrying items' texts; with
-    `titles` False the items are matched by their texts without titles (key `tag_r10_untitled`)."""
+    `titles` False the items are matched by their texts without titles (key `tag_r10_untitled`), and with
+    `damped` too, each item's hubness against the catalog's other values taken off its match (`tag_r10_damped`:
+    how a version matches words in ml-latest-small's films)."""
     form = (lambda r: r) if titles else described
-    E = embed([form(data.items[i]).text() for i in data.item_ids], model_path)
+    records = [form(data.items[i]) for i in data.item_ids]
+    E = embed([r.text() for r in records], model_path)
     cases = tag_cases(data)
+    offset = np.zeros(len(records), dtype=np.float32)
+    if damped:
+        references = reference_values(data.items.values(), leave_out=cases)
+        offset = hubness(E, embed(references, model_path))
     changed = {(t, i): text_without(form(data.items[i]), "tags", t) for t, items in cases.items() for i in items}
     vectors = dict(zip(changed, embed(list(changed.values()), model_path)))
     queries = dict(zip(cases, embed(list(cases), model_path)))
@@ -186,8 +196,9 @@ def text_requests(data: InteractionData, model_path: Path | None, *, titles: boo
         idx = [data.item_index[i] for i in items]
         scores = E @ queries[tag]
         scores[idx] = np.stack([vectors[(tag, i)] for i in items]) @ queries[tag]
-        recalls.append(recall_at_k(topk_indices(scores, 10).tolist(), set(idx), 10))
-    return {"tag_r10" if titles else "tag_r10_untitled": float(np.mean(recalls)), "tags": len(cases)}
+        recalls.append(recall_at_k(topk_indices(scores - offset, 10).tolist(), set(idx), 10))
+    key = "tag_r10_damped" if damped else "tag_r10" if titles else "tag_r10_untitled"
+    return {key: float(np.mean(recalls)), "tags": len(cases)}
 
 
 # ---------------------------------------------------------------- ReDial development split
@@ -281,7 +292,7 @@ def run_catalog(
     setup = link_dialogues(data, root / "redial")
     cold = cold_items(data)
     warm = warm_data(data, cold)
-    cfg = encoder_config({"budget_s": budget if budget is not None else BUDGETS[name], **(encoder or {})})
+    cfg = encoder_config({"budget_s": budget if budget is not None else BUDGET_S, **(encoder or {})})
     inputs = encoder_data(warm, encoder_examples(setup, cold), {"encoder": cfg})
     inputs.item_texts = {i: t for i, t in inputs.item_texts.items() if i not in cold}
     # Phrase pairs from the warm items only, never a tag the text-only requests ask for.
@@ -313,6 +324,7 @@ def run_catalog(
         if name == "ml-latest-small":
             measures.update(text_requests(data, path))
             measures.update(text_requests(data, path, titles=False))
+            measures.update(text_requests(data, path, titles=False, damped=True))
         result["measures"][label] = measures
         if progress:
             print(f"  {name} {label}: {measures}", file=sys.stderr)
@@ -341,7 +353,7 @@ def markdown(results: list[dict[str, Any]], limit: int | None) -> str:
         "the rated items are held out of all training (seed 0). Cold start and catalog NDCG@10 rank by the "
         "content similarity of each person's profile (mean text vector of their training items; per-person "
         "80/20 split, seed 0): the content component of the hybrid, where the encoder enters it. Training "
-        f"budgets: {', '.join(f'{c} {b:.0f} s' for c, b in BUDGETS.items())} (the product's default: 900 s).",
+        f"budget: {BUDGET_S:.0f} s each, the product's default.",
         "",
         "| catalog | encoder | cold-item NDCG@10 | catalog NDCG@10 | tag requests R@10 |",
         "|---|---|---|---|---|",
@@ -351,6 +363,8 @@ def markdown(results: list[dict[str, Any]], limit: int | None) -> str:
             tag = f"{m['tag_r10']:.3f} ({m['tags']} tags)" if "tag_r10" in m else "–"
             if "tag_r10_untitled" in m:
                 tag += f"; without titles {m['tag_r10_untitled']:.3f}"
+            if "tag_r10_damped" in m:
+                tag += f"; without titles, damped {m['tag_r10_damped']:.3f}"
             lines.append(f"| {r['catalog']} | {label} | {m['cold_ndcg10']:.4f} | {m['overall_ndcg10']:.4f} | {tag} |")
         f, j = r["measures"]["frozen"], r["measures"]["joint"]
         ratio = [
@@ -404,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-redial", action="store_true", help="skip the ReDial development split")
     parser.add_argument("--catalogs", default="ml-latest-small,ml-100k")
     parser.add_argument("--tuning-turns", type=int, default=TUNING_TURNS, help="tuning-slice turns per weight")
-    parser.add_argument("--budget", type=float, default=None, help="training seconds per encoder (default per catalog)")
+    parser.add_argument("--budget", type=float, default=None, help="training seconds per encoder (default: the product's)")
     parser.add_argument("--encoder", type=json.loads, default=None, help="JSON encoder settings over the defaults")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md as it is")
     args = parser.parse_args(argv)

@@ -144,6 +144,13 @@ def load_person_setup(name: str, root: Path, progress: bool = True, encoder: boo
     return out
 
 
+def undamped(ps: PersonSetup) -> None:
+    """Serve the version's words without each item's hubness taken off their match (for comparison)."""
+    for ranker in ps.bundle.hybrid.components.values():
+        if hasattr(ranker, "damping_offsets"):
+            ranker.damping_offsets = None
+
+
 def shown_title(ps: PersonSetup, item_id: str | None) -> str:
     """Return a title as the product shows it ("The Godfather (1972)"); a dash for no item."""
     return natural_title(ps.setup.catalog.records[ps.setup.catalog.item_index[item_id]].title) if item_id else "\u2013"
@@ -541,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--packaged-encoder", action="store_true",
                         help="Keep the packaged text encoder (CHATREC_TRAIN_ENCODER=false) instead of training it "
                              "jointly on the dialogues, as served.")
+    parser.add_argument("--no-damping", action="store_true",
+                        help="Serve the same versions without taking items' hubness off their match to words "
+                             "(content `damping`), to compare; prints only.")
     args = parser.parse_args(argv)
     root = data_root(args.data_dir)
     started = time.perf_counter()
@@ -552,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
     served = ConversationMix()
     for name in args.catalogs.split(","):
         ps = load_person_setup(name, root, encoder=not args.packaged_encoder)
+        if args.no_damping:
+            undamped(ps)
         ease = ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person"))
         row = measure(ps, served, tuning=False, ease=ease)
         print(describe(row, ps), flush=True)
@@ -559,7 +571,7 @@ def main(argv: list[str] | None = None) -> int:
         samples.append(f"#### {name}\n\n{sample_lists(ps)}")
     text = report(rows, served, samples, time.perf_counter() - started)
     print(text)
-    if not args.no_docs:
+    if not args.no_docs and not args.no_damping:
         if args.packaged_encoder:
             write_section(f"{SECTION}-packaged", "## What a person sees, with the packaged text encoder\n\n"
                           "Command: `python -m benchmarks.person --packaged-encoder` (what "

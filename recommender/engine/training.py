@@ -42,8 +42,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
         "mf": {"factors": 64, "epochs": 30, "lr": 0.01, "dropout": 0.7, "ensemble": 3},
         "popularity": {},
         # Requests in words are matched against item texts without their names in domains whose own values are
-        # found better so (request_text.choose_forms: films' titles are names, a shop's describe).
-        "content": {"embedder": {"kind": "sentence"}, "request_text": "auto"},
+        # found better so (request_text.choose_forms: films' titles are names, a shop's describe), and with each
+        # item's hubness taken off its match where that finds them better (`damping`).
+        "content": {"embedder": {"kind": "sentence"}, "request_text": "auto", "damping": "auto"},
     },
     # Catalogs with more items than this train the `scalable` components in place of the dense ones: the
     # dense item-item models cost items^2 memory and EASE items^3 time (ml-latest-small's 9.7k items took

@@ -82,3 +82,8 @@ def test_tag_requests_can_match_items_by_what_they_are_not_what_they_are_called(
     bare = text_requests(Items(), None, titles=False)  # type: ignore[arg-type]
     assert set(bare) == {"tag_r10_untitled", "tags"} and bare["tags"] == titled["tags"] == 2
     assert seen and not any("Title" in t for t in seen)
+    seen.clear()
+    damped = text_requests(Items(), None, titles=False, damped=True)  # type: ignore[arg-type]
+    assert set(damped) == {"tag_r10_damped", "tags"}
+    # Right after the items' texts come the references: the values carried twice or more and not asked for.
+    assert seen[7:8] == ["odd"]

@@ -14,6 +14,8 @@ from recommender.engine.request_text import (
     MIN_VALUES,
     WHOLE,
     choose_forms,
+    hubness,
+    reference_values,
     request_text,
     value_cases,
     without_value,
@@ -110,3 +112,65 @@ def test_the_whole_text_serves_requests_when_asked_and_an_unknown_form_is_refuse
     assert ranker.query_rows([WORDS[3]], 1)[0][ranker.catalog.item_index["d3-0"]] > 0
     with pytest.raises(ValueError, match="request_text"):
         make_ranker("content", embedder_obj=HashingEmbedder(dim=512), request_text="titles")
+
+
+MOODS = [f"m{n}ood" for n in range(12)]
+FILLER = " ".join(f"filler{n}" for n in range(20))
+
+
+def crowded(hubs: int = 24) -> list[ItemRecord]:
+    """Each word's 5 carriers hold it among many other words; short omnibus texts hold half of all words each, so
+    they sit near every request (moods on 3 carriers each are the reference values, never asked)."""
+    out = [ItemRecord(item_id=f"f{n}-{k}", title=f"Picture {n} {k}", description=f"{word} {FILLER}",
+                      attributes={"tags": [word], **({"mood": [MOODS[n]]} if k < 3 else {})})
+           for n, word in enumerate(WORDS) for k in range(5)]
+    for k in range(hubs):
+        words = [WORDS[(k + j) % 12] for j in range(6)] + [MOODS[(k + j) % 12] for j in range(6)]
+        out.append(ItemRecord(item_id=f"h{k}", title=f"Omnibus {k}", description=" ".join(words)))
+    return out
+
+
+def test_hubness_is_the_mean_cosine_to_the_nearest_references():
+    references = np.eye(4, dtype=np.float32)
+    items = np.array([[1, 0, 0, 0], [0.5, 0.5, 0.5, 0.5], [0, 0, 0, 0]], dtype=np.float32)
+    assert np.allclose(hubness(items, references, k=2), [0.5, 0.5, 0.0])
+    assert np.allclose(hubness(items, references, k=1), [1.0, 0.5, 0.0])
+    assert np.allclose(hubness(items, references[:0]), 0.0)  # no references: nothing taken off
+    assert reference_values(crowded()) == sorted(WORDS) + sorted(MOODS)  # tags on 5 items, then moods on 3
+    assert reference_values(crowded(), leave_out=WORDS) == sorted(MOODS)
+    assert reference_values(crowded(), leave_out=MOODS[:2]) == sorted(WORDS) + sorted(MOODS[2:])
+
+
+def test_items_near_every_request_are_damped_where_that_finds_the_catalogs_values():
+    encode = HashingEmbedder(dim=512).encode
+    _, measured = choose_forms(crowded(), encode)
+    assert measured["movie"]["whole_r10"] < 0.2 and measured["movie"]["damped_r10"] > 0.8
+    assert measured["movie"]["damped"] is True
+    _, measured = choose_forms(crowded(hubs=0), encode)  # nothing crowds the carriers out: no damping
+    assert measured["movie"]["damped"] is False
+
+
+def test_the_content_model_takes_hubness_off_a_request_match_saved_and_for_new_items(tmp_path):
+    records = crowded()
+    data = InteractionData(["u1", "u2"], [records[0].item_id, records[1].item_id], items=records)
+    ranker = make_ranker("content", embedder_obj=HashingEmbedder(dim=512), request_text="auto",
+                         damping="auto").fit(data)
+    index = ranker.catalog.item_index
+    row = ranker.query_rows([WORDS[3]], 1)[0]
+    top = {ranker.catalog.item_ids[i] for i in np.argsort(-row)[:5]}
+    assert top == {f"f3-{k}" for k in range(5)}
+    plain = make_ranker("content", embedder_obj=HashingEmbedder(dim=512), request_text="auto").fit(data)
+    assert plain.damping_offsets is None
+    taken = plain.query_rows([WORDS[3]], 1)[0] - row  # the hubness taken off each item's match
+    assert min(taken[index[f"h{k}"]] for k in range(24)) > max(taken[index[f"f{n}-0"]] for n in range(12)) > 0
+    ranker.save(tmp_path / "content")
+    loaded = load_model(tmp_path / "content", ranker.catalog)
+    assert np.allclose(loaded.query_rows([WORDS[3]], 1), row[None, :])
+    n_items = len(row)
+    added = loaded.catalog.add_items([ItemRecord(item_id="new-hub", title="Omnibus new",
+                                                 description=" ".join(WORDS[:6] + MOODS[:6]))])
+    loaded.extend(added)
+    assert loaded.damping_offsets.shape == (n_items + 1,)
+    assert loaded.damping_offsets[-1] == pytest.approx(loaded.damping_offsets[index["h0"]], abs=1e-5)
+    with pytest.raises(ValueError, match="damping"):
+        make_ranker("content", embedder_obj=HashingEmbedder(dim=512), damping="always")

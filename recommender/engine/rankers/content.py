@@ -2,7 +2,9 @@
 
 The query text is matched against each item's text in the form its domain reads best (request_text: the whole
 text, or without the name where names are noise to words), by the request embedder (the item embedder unless
-set; a version with a fine-tuned item encoder matches words with the packaged one).
+set; a version with a fine-tuned item encoder matches words with the packaged one). In domains where it finds
+the catalog's own values better (`damping` "auto"), each item's hubness, how near it sits to every request
+anyway, is taken off its match.
 
 Above ann.ANN_MIN_ITEMS items (20k) the similarities come from an approximate nearest-neighbour index: each
 profile's (and request's) `ann_candidates` nearest items get their exact cosine, every other item 0, as
@@ -20,7 +22,7 @@ import scipy.sparse as sp
 from ..ann import ANN_MIN_ITEMS, NearestItems, uses_ann
 from ..data import InteractionData
 from ..embedding import Embedder, make_embedder
-from ..request_text import DESCRIBED, FORMS, WHOLE, choose_forms, request_text
+from ..request_text import DESCRIBED, FORMS, WHOLE, choose_forms, hubness, reference_values, request_text
 from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, history_indices, load_arrays, one_row, save_arrays
 
 
@@ -33,13 +35,16 @@ class ContentRanker(Ranker):
     def __init__(self, embedder: dict[str, Any] | None = None, embedder_obj: Embedder | None = None,
                  ann_min_items: int | None = ANN_MIN_ITEMS, ann_candidates: int = 500,
                  request_text: str = WHOLE, request_embedder: dict[str, Any] | None = None,
-                 request_embedder_obj: Embedder | None = None, **params) -> None:
+                 request_embedder_obj: Embedder | None = None, damping: str = "off", **params) -> None:
         if request_text not in FORMS:
             raise ValueError(f"unknown request_text {request_text!r}; expected one of {', '.join(FORMS)}")
+        if damping not in ("auto", "off"):
+            raise ValueError(f"unknown damping {damping!r}; expected auto or off")
         super().__init__(embedder=embedder or (embedder_obj.config() if embedder_obj else {"kind": "sentence"}),
                          ann_min_items=ann_min_items, ann_candidates=ann_candidates, request_text=request_text,
                          request_embedder=request_embedder or (
-                             request_embedder_obj.config() if request_embedder_obj else None), **params)
+                             request_embedder_obj.config() if request_embedder_obj else None), damping=damping,
+                         **params)
         self._embedder = embedder_obj
         self._request_embedder = request_embedder_obj
         self.E: np.ndarray = np.zeros((0, 0), dtype=np.float32)
@@ -50,6 +55,9 @@ class ContentRanker(Ranker):
         self.request_measures: dict[str, dict[str, Any]] = {}
         self.R: np.ndarray | None = None
         self.request_ann: NearestItems | None = None
+        # Taken off each item's match to a request: its hubness in damped domains, else 0 (None: nothing damped).
+        self.damping_offsets: np.ndarray | None = None
+        self.references: np.ndarray | None = None  # the reference requests' vectors, for items added later
 
     @property
     def embedder(self) -> Embedder:
@@ -82,9 +90,32 @@ class ContentRanker(Ranker):
             self.request_forms = {r.domain: setting for r in records}
         if not self._separate_requests():
             self.R, self.request_ann = None, None
+        else:
+            self.R = self.request_embedder.encode([self._request_text(r) for r in records])
+            self.request_ann = NearestItems.build(self.R) if self.ann is not None else None
+        self._fit_damping()
+
+    def _damped_domains(self) -> set[str]:
+        if self.params["damping"] != "auto":
+            return set()
+        return {domain for domain, m in self.request_measures.items() if m.get("damped")}
+
+    def _fit_damping(self) -> None:
+        damped = self._damped_domains()
+        references = reference_values(self.catalog.records) if damped else []
+        if not references:
+            self.damping_offsets, self.references = None, None
             return
-        self.R = self.request_embedder.encode([self._request_text(r) for r in records])
-        self.request_ann = NearestItems.build(self.R) if self.ann is not None else None
+        self.references = self.request_embedder.encode(references)
+        self.damping_offsets = self._offsets(self.catalog.records, self._request_matrix())
+
+    def _request_matrix(self) -> np.ndarray:
+        return self.R if self.R is not None else self.E
+
+    def _offsets(self, records, M: np.ndarray) -> np.ndarray:
+        damped = self._damped_domains()
+        mask = np.array([r.domain in damped for r in records], dtype=np.float32)
+        return hubness(M, self.references) * mask
 
     def _separate_requests(self) -> bool:
         return bool(self.params.get("request_embedder")) or DESCRIBED in self.request_forms.values()
@@ -114,9 +145,13 @@ class ContentRanker(Ranker):
         if not new_indices:
             return
         records = [self.catalog.records[i] for i in new_indices]
-        self.E = np.vstack([self.E, self.embedder.encode([r.text() for r in records])])
+        added = self.embedder.encode([r.text() for r in records])
+        self.E = np.vstack([self.E, added])
         if self.R is not None:  # a new item's domain reads requests as the domain's items do
-            self.R = np.vstack([self.R, self.request_embedder.encode([self._request_text(r) for r in records])])
+            added = self.request_embedder.encode([self._request_text(r) for r in records])
+            self.R = np.vstack([self.R, added])
+        if self.damping_offsets is not None and self.references is not None:
+            self.damping_offsets = np.concatenate([self.damping_offsets, self._offsets(records, added)])
         self._embedded_ids = list(self.catalog.item_ids)
 
     def history_rows(self, X: sp.csr_matrix) -> np.ndarray:
@@ -139,7 +174,11 @@ class ContentRanker(Ranker):
         live = [i for i, q in enumerate(queries) if q and q.strip()]
         if live:
             Q = self.request_embedder.encode([queries[i] for i in live])
-            out[live] = self.similarities(Q, requests=True)
+            S = self.similarities(Q, requests=True)
+            if self.damping_offsets is not None:  # with an index, only where a match was computed
+                indexed = (self.request_ann if self.R is not None else self.ann) is not None
+                S = S - self.damping_offsets[None, :] * ((S != 0) if indexed else 1.0)
+            out[live] = S
         return out
 
     def _score_rows(self, X: sp.csr_matrix, queries: list[str] | None = None) -> np.ndarray:
@@ -179,7 +218,10 @@ class ContentRanker(Ranker):
         return parts
 
     def _save_state(self, path: Path) -> None:
-        save_arrays(path, E=self.E, **({"R": self.R} if self.R is not None else {}))
+        extra = {"R": self.R} if self.R is not None else {}
+        if self.damping_offsets is not None and self.references is not None:
+            extra.update(damping_offsets=self.damping_offsets, references=self.references)
+        save_arrays(path, E=self.E, **extra)
         if self.ann is not None:
             self.ann.save(path)
         if self.request_ann is not None:
@@ -193,6 +235,8 @@ class ContentRanker(Ranker):
         arrays = load_arrays(path)
         self.E = arrays["E"]
         self.R = arrays["R"] if "R" in arrays else None
+        self.damping_offsets = arrays.get("damping_offsets")  # absent before damping: none
+        self.references = arrays.get("references")
         self.ann = NearestItems.load(path)
         self.request_ann = NearestItems.load(path / "requests") if self.R is not None else None
         self._embedded_ids = json.loads((path / "embedded_ids.json").read_text())
