@@ -47,6 +47,7 @@ from recommender.engine.encoder_training import (
     trained_or_reused,
 )
 from recommender.engine.metrics import ndcg_at_k, recall_at_k, topk_indices
+from recommender.engine.request_text import damped as request_damped
 from recommender.engine.request_text import described, hubness, reference_values
 from recommender.engine.training import encoder_data
 
@@ -184,10 +185,10 @@ def text_requests(data: InteractionData, model_path: Path | None, *, titles: boo
     records = [form(data.items[i]) for i in data.item_ids]
     E = embed([r.text() for r in records], model_path)
     cases = tag_cases(data)
-    offset = np.zeros(len(records), dtype=np.float32)
+    hubs = np.zeros(len(records), dtype=np.float32)
     if damped:
         references = reference_values(data.items.values(), leave_out=cases)
-        offset = hubness(E, embed(references, model_path))
+        hubs = hubness(E, embed(references, model_path))
     changed = {(t, i): text_without(form(data.items[i]), "tags", t) for t, items in cases.items() for i in items}
     vectors = dict(zip(changed, embed(list(changed.values()), model_path)))
     queries = dict(zip(cases, embed(list(cases), model_path)))
@@ -196,7 +197,7 @@ def text_requests(data: InteractionData, model_path: Path | None, *, titles: boo
         idx = [data.item_index[i] for i in items]
         scores = E @ queries[tag]
         scores[idx] = np.stack([vectors[(tag, i)] for i in items]) @ queries[tag]
-        recalls.append(recall_at_k(topk_indices(scores - offset, 10).tolist(), set(idx), 10))
+        recalls.append(recall_at_k(topk_indices(request_damped(scores, hubs), 10).tolist(), set(idx), 10))
     key = "tag_r10_damped" if damped else "tag_r10" if titles else "tag_r10_untitled"
     return {key: float(np.mean(recalls)), "tags": len(cases)}
 

@@ -147,8 +147,8 @@ def load_person_setup(name: str, root: Path, progress: bool = True, encoder: boo
 def undamped(ps: PersonSetup) -> None:
     """Serve the version's words without each item's hubness taken off their match (for comparison)."""
     for ranker in ps.bundle.hybrid.components.values():
-        if hasattr(ranker, "damping_offsets"):
-            ranker.damping_offsets = None
+        if hasattr(ranker, "hubness"):
+            ranker.hubness = None
 
 
 def shown_title(ps: PersonSetup, item_id: str | None) -> str:

@@ -21,7 +21,7 @@ from dataclasses import replace
 from benchmarks.common import add_data_dir, cache_dir, data_root, write_section
 from recommender.engine.data import load_ml100k, load_ml_latest
 from recommender.engine.embedding import SentenceEmbedder, StoredEmbeddings
-from recommender.engine.request_text import MARGIN, MIN_VALUES, choose_forms
+from recommender.engine.request_text import HUB_WEIGHT, MARGIN, MIN_VALUES, choose_forms
 from recommender.engine.types import ItemRecord
 from recommender.sample_data import load_catalog
 
@@ -63,8 +63,9 @@ def markdown(found: list[dict], command: str) -> str:
         "value is left out of their texts. R@10 against the whole texts and against the texts without titles and "
         f"aliases; a domain drops names only with {MIN_VALUES} values or more and {MARGIN:.2f}x the recall "
         "(`recommender.engine.request_text`). Training makes this choice per catalog (content setting "
-        "`request_text` \"auto\"). *Damped*: the chosen form's R@10 with each item's hubness, its mean cosine "
-        "to the 10 nearest of the domain's other values (never the ones asked), taken off its match; served "
+        f"`request_text` \"auto\"). *Damped*: the chosen form's R@10 with {HUB_WEIGHT:g} of each item's hubness, "
+        "its mean cosine to the 10 nearest of the domain's other values (never the ones asked), taken off its "
+        "match; served "
         f"(content setting `damping` \"auto\") at {MARGIN:.2f}x the undamped recall.",
         "",
         "| catalog | domain | values | R@10 whole | R@10 without names | served | R@10 damped | damped |",

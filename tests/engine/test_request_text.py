@@ -144,7 +144,7 @@ def test_hubness_is_the_mean_cosine_to_the_nearest_references():
 def test_items_near_every_request_are_damped_where_that_finds_the_catalogs_values():
     encode = HashingEmbedder(dim=512).encode
     _, measured = choose_forms(crowded(), encode)
-    assert measured["movie"]["whole_r10"] < 0.2 and measured["movie"]["damped_r10"] > 0.8
+    assert measured["movie"]["whole_r10"] < 0.2 and measured["movie"]["damped_r10"] > measured["movie"]["whole_r10"] + 0.3
     assert measured["movie"]["damped"] is True
     _, measured = choose_forms(crowded(hubs=0), encode)  # nothing crowds the carriers out: no damping
     assert measured["movie"]["damped"] is False
@@ -160,7 +160,7 @@ def test_the_content_model_takes_hubness_off_a_request_match_saved_and_for_new_i
     top = {ranker.catalog.item_ids[i] for i in np.argsort(-row)[:5]}
     assert top == {f"f3-{k}" for k in range(5)}
     plain = make_ranker("content", embedder_obj=HashingEmbedder(dim=512), request_text="auto").fit(data)
-    assert plain.damping_offsets is None
+    assert plain.hubness is None
     taken = plain.query_rows([WORDS[3]], 1)[0] - row  # the hubness taken off each item's match
     assert min(taken[index[f"h{k}"]] for k in range(24)) > max(taken[index[f"f{n}-0"]] for n in range(12)) > 0
     ranker.save(tmp_path / "content")
@@ -170,7 +170,7 @@ def test_the_content_model_takes_hubness_off_a_request_match_saved_and_for_new_i
     added = loaded.catalog.add_items([ItemRecord(item_id="new-hub", title="Omnibus new",
                                                  description=" ".join(WORDS[:6] + MOODS[:6]))])
     loaded.extend(added)
-    assert loaded.damping_offsets.shape == (n_items + 1,)
-    assert loaded.damping_offsets[-1] == pytest.approx(loaded.damping_offsets[index["h0"]], abs=1e-5)
+    assert loaded.hubness.shape == (n_items + 1,)
+    assert loaded.hubness[-1] == pytest.approx(loaded.hubness[index["h0"]], abs=1e-5)
     with pytest.raises(ValueError, match="damping"):
         make_ranker("content", embedder_obj=HashingEmbedder(dim=512), damping="always")

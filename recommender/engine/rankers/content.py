@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from ..ann import ANN_MIN_ITEMS, NearestItems, uses_ann
 from ..data import InteractionData
 from ..embedding import Embedder, make_embedder
-from ..request_text import DESCRIBED, FORMS, WHOLE, choose_forms, hubness, reference_values, request_text
+from ..request_text import DESCRIBED, FORMS, WHOLE, choose_forms, damped, hubness, reference_values, request_text
 from .base import HISTORY, QUERY, ItemParts, Ranker, ScoredVector, history_indices, load_arrays, one_row, save_arrays
 
 
@@ -55,8 +55,8 @@ class ContentRanker(Ranker):
         self.request_measures: dict[str, dict[str, Any]] = {}
         self.R: np.ndarray | None = None
         self.request_ann: NearestItems | None = None
-        # Taken off each item's match to a request: its hubness in damped domains, else 0 (None: nothing damped).
-        self.damping_offsets: np.ndarray | None = None
+        # Each item's hubness in damped domains, else 0 (None: nothing damped); request_text.damped takes it off.
+        self.hubness: np.ndarray | None = None
         self.references: np.ndarray | None = None  # the reference requests' vectors, for items added later
 
     @property
@@ -101,21 +101,19 @@ class ContentRanker(Ranker):
         return {domain for domain, m in self.request_measures.items() if m.get("damped")}
 
     def _fit_damping(self) -> None:
-        damped = self._damped_domains()
-        references = reference_values(self.catalog.records) if damped else []
+        references = reference_values(self.catalog.records) if self._damped_domains() else []
         if not references:
-            self.damping_offsets, self.references = None, None
+            self.hubness, self.references = None, None
             return
         self.references = self.request_embedder.encode(references)
-        self.damping_offsets = self._offsets(self.catalog.records, self._request_matrix())
+        self.hubness = self._hubness(self.catalog.records, self._request_matrix(), self.references)
 
     def _request_matrix(self) -> np.ndarray:
         return self.R if self.R is not None else self.E
 
-    def _offsets(self, records, M: np.ndarray) -> np.ndarray:
-        damped = self._damped_domains()
-        mask = np.array([r.domain in damped for r in records], dtype=np.float32)
-        return hubness(M, self.references) * mask
+    def _hubness(self, records, M: np.ndarray, references: np.ndarray) -> np.ndarray:
+        domains = self._damped_domains()
+        return hubness(M, references) * np.array([r.domain in domains for r in records], dtype=np.float32)
 
     def _separate_requests(self) -> bool:
         return bool(self.params.get("request_embedder")) or DESCRIBED in self.request_forms.values()
@@ -150,8 +148,8 @@ class ContentRanker(Ranker):
         if self.R is not None:  # a new item's domain reads requests as the domain's items do
             added = self.request_embedder.encode([self._request_text(r) for r in records])
             self.R = np.vstack([self.R, added])
-        if self.damping_offsets is not None and self.references is not None:
-            self.damping_offsets = np.concatenate([self.damping_offsets, self._offsets(records, added)])
+        if self.hubness is not None and self.references is not None:
+            self.hubness = np.concatenate([self.hubness, self._hubness(records, added, self.references)])
         self._embedded_ids = list(self.catalog.item_ids)
 
     def history_rows(self, X: sp.csr_matrix) -> np.ndarray:
@@ -175,9 +173,9 @@ class ContentRanker(Ranker):
         if live:
             Q = self.request_embedder.encode([queries[i] for i in live])
             S = self.similarities(Q, requests=True)
-            if self.damping_offsets is not None:  # with an index, only where a match was computed
+            if self.hubness is not None:  # with an index, only where a match was computed
                 indexed = (self.request_ann if self.R is not None else self.ann) is not None
-                S = S - self.damping_offsets[None, :] * ((S != 0) if indexed else 1.0)
+                S = damped(S, self.hubness[None, :] * ((S != 0) if indexed else 1.0))
             out[live] = S
         return out
 
@@ -219,8 +217,8 @@ class ContentRanker(Ranker):
 
     def _save_state(self, path: Path) -> None:
         extra = {"R": self.R} if self.R is not None else {}
-        if self.damping_offsets is not None and self.references is not None:
-            extra.update(damping_offsets=self.damping_offsets, references=self.references)
+        if self.hubness is not None and self.references is not None:
+            extra.update(hubness=self.hubness, references=self.references)
         save_arrays(path, E=self.E, **extra)
         if self.ann is not None:
             self.ann.save(path)
@@ -235,7 +233,7 @@ class ContentRanker(Ranker):
         arrays = load_arrays(path)
         self.E = arrays["E"]
         self.R = arrays["R"] if "R" in arrays else None
-        self.damping_offsets = arrays.get("damping_offsets")  # absent before damping: none
+        self.hubness = arrays.get("hubness")  # absent before damping: none
         self.references = arrays.get("references")
         self.ann = NearestItems.load(path)
         self.request_ann = NearestItems.load(path / "requests") if self.R is not None else None
