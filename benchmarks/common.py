@@ -29,6 +29,13 @@ def add_data_dir(parser: argparse.ArgumentParser, help: str = "folder holding th
                         help=f"{help} (default: ${DATA_DIR_ENV}, else ../shared/data)")
 
 
+def without_damping(bundle) -> None:
+    """Serve a loaded version's words without each item's hubness taken off their match (for comparison)."""
+    for ranker in bundle.hybrid.components.values():
+        if hasattr(ranker, "hubness"):
+            ranker.hubness = None
+
+
 def write_section(name: str, body: str, path: Path = BENCHMARKS_MD) -> None:
     """Replace the text between <!-- BEGIN name --> and <!-- END name --> (appending the section if absent)."""
     begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import add_data_dir, cache_dir, data_root, write_section
+from benchmarks.common import add_data_dir, cache_dir, data_root, without_damping, write_section
 from benchmarks.conversations import (
     TOP,
     Setup,
@@ -142,13 +142,6 @@ def load_person_setup(name: str, root: Path, progress: bool = True, encoder: boo
     out.facts = {"people": len(people), "train_interactions": train.n_interactions,
                  "items": setup.catalog.n_items, "dialogue_pairs": len(turns)}
     return out
-
-
-def undamped(ps: PersonSetup) -> None:
-    """Serve the version's words without each item's hubness taken off their match (for comparison)."""
-    for ranker in ps.bundle.hybrid.components.values():
-        if hasattr(ranker, "hubness"):
-            ranker.hubness = None
 
 
 def shown_title(ps: PersonSetup, item_id: str | None) -> str:
@@ -563,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.catalogs.split(","):
         ps = load_person_setup(name, root, encoder=not args.packaged_encoder)
         if args.no_damping:
-            undamped(ps)
+            without_damping(ps.bundle)
         ease = ease_weights(ps.setup.catalog, None, EASE_L2, cache_dir("person"))
         row = measure(ps, served, tuning=False, ease=ease)
         print(describe(row, ps), flush=True)

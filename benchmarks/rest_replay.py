@@ -21,7 +21,7 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from benchmarks.common import add_data_dir, data_root, write_section
+from benchmarks.common import add_data_dir, data_root, without_damping, write_section
 from benchmarks.conversations import KS, TOP, evaluate, every_linked_target, load_setup, recommend_for_dialogue
 
 SECTION = "rest-replay"
@@ -37,9 +37,9 @@ def half_of(conversation_id: str) -> int | None:
 
 
 def replay(turns: list, versions: list, mixes: list[dict[str, Any]],
-           every_target: dict[tuple[str, int], list[str]]) -> list[dict[str, Any]]:
+           every_target: dict[tuple[str, int], list[str]], damping: bool = True) -> list[dict[str, Any]]:
     """Return one row per (version, mix): recall@k on each half and on the whole development split (no-dedup
-    recall too, against `every_target`)."""
+    recall too, against `every_target`); without `damping`, words are matched with no item's hubness taken off."""
     from recommender.models import ModelVersion
     from recommender.selectors import active_bundle, reset_caches
     from recommender.services.training import model_activate
@@ -51,18 +51,21 @@ def replay(turns: list, versions: list, mixes: list[dict[str, Any]],
             model_activate(version=version)
             reset_caches()  # serve the version just activated at once, not after the serving layer's recheck
             bundle = active_bundle()
+            if not damping:
+                without_damping(bundle)
             served = bundle.mix
             for mix in mixes:
                 if mix.get("retrieval") and bundle.retrieval is None:
                     continue  # a version without retrieval vectors has no dialogue retrieval to weigh
                 bundle.mix = replace(served, **mix)
-                row: dict[str, Any] = {"version": version.name, "encoder": bool(bundle.manifest.get("encoder")),
+                name = version.name if damping else f"{version.name}, undamped"
+                row: dict[str, Any] = {"version": name, "encoder": bool(bundle.manifest.get("encoder")),
                                        "mix": mix,
                                        "retrieval": bundle.mix.retrieval if bundle.retrieval is not None else None}
                 sums, raw, count = dict.fromkeys(KS, 0.0), dict.fromkeys(KS, 0.0), 0
                 for label, keep in HALVES:
                     part = [t for t in turns if half_of(t[0]) == keep]
-                    result = evaluate(f"{version.name} {mix} {label}", part,
+                    result = evaluate(f"{name} {mix} {label}", part,
                                       lambda t: recommend_for_dialogue(t.messages, TOP + len(t.context)), True,
                                       every_target)
                     row[label] = (len(part), result.recall)
@@ -107,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--versions", default=None, help="comma-separated version names (default: the active one)")
     parser.add_argument("--mix", type=json.loads, default=[{}], help="JSON list of ConversationMix overrides")
     parser.add_argument("--no-docs", action="store_true")
+    parser.add_argument("--no-damping", action="store_true",
+                        help="match words with no item's hubness taken off (content `damping`), to compare")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatrec_site.settings")
     import django
@@ -120,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     if not versions:
         raise SystemExit("no such model version in this database")
     setup = load_setup(data_root(args.data_dir))
-    text = markdown(replay(setup.turns(setup.dev), versions, args.mix, every_linked_target(setup)))
+    text = markdown(replay(setup.turns(setup.dev), versions, args.mix, every_linked_target(setup),
+                           damping=not args.no_damping))
     print(text)
     if not args.no_docs:
         write_section(SECTION, "## The REST path with and without the jointly trained encoder (ReDial development "

@@ -66,3 +66,20 @@ def test_every_benchmark_takes_percentiles_from_the_one_definition():
     from recommender.engine.understanding import evaluate
 
     assert not hasattr(evaluate, "_pct")
+
+
+def test_without_damping_serves_words_with_no_hubness_taken_off():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from benchmarks.common import without_damping
+    from recommender.engine.embedding import HashingEmbedder
+    from recommender.engine.rankers import make_ranker
+
+    content = make_ranker("content", embedder_obj=HashingEmbedder(dim=64), damping="auto")
+    content.hubness = np.ones(3, dtype=np.float32)
+    other = SimpleNamespace(name="popularity")
+    bundle = SimpleNamespace(hybrid=SimpleNamespace(components={"content": content, "popularity": other}))
+    without_damping(bundle)
+    assert content.hubness is None and not hasattr(other, "hubness")
