@@ -74,6 +74,14 @@ def without_value(record: ItemRecord, key: str, value: Any) -> ItemRecord:
     return replace(record, attributes=attributes)
 
 
+def text_values(record: ItemRecord) -> Iterable[tuple[str, str]]:
+    """Yield (attribute, value) for each descriptive text value of a record (each once per attribute)."""
+    for key, values in record.attributes.items():
+        for value in dict.fromkeys(values if isinstance(values, (list, tuple)) else [values]):
+            if isinstance(value, str) and value.strip():
+                yield key, value
+
+
 def value_cases(records: Sequence[ItemRecord],
                 seed: int = 0) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
     """Return (attribute, value) -> (the indices in records of the items carrying it that are asked for, those
@@ -81,10 +89,8 @@ def value_cases(records: Sequence[ItemRecord],
     carry: at most MAX_VALUES values, and MAX_CARRIERS asked-for carriers each."""
     carriers: dict[tuple[str, str], list[int]] = {}
     for index, record in enumerate(records):
-        for key, values in record.attributes.items():
-            for value in dict.fromkeys(values if isinstance(values, (list, tuple)) else [values]):
-                if isinstance(value, str) and value.strip():
-                    carriers.setdefault((key, value), []).append(index)
+        for case in text_values(record):
+            carriers.setdefault(case, []).append(index)
     most = max(MIN_CARRIERS, int(MAX_SHARE * len(records)))
     cases = sorted(k for k, held in carriers.items() if MIN_CARRIERS <= len(held) <= most)
     rng = np.random.default_rng(seed)
@@ -103,10 +109,8 @@ def reference_values(records: Iterable[ItemRecord], leave_out: Iterable[str] = (
     MAX_REFERENCES), less those in leave_out: the requests an item's hubness is measured against."""
     counts: dict[str, int] = {}
     for record in records:
-        for values in record.attributes.values():
-            for value in dict.fromkeys(values if isinstance(values, (list, tuple)) else [values]):
-                if isinstance(value, str) and value.strip():
-                    counts[value] = counts.get(value, 0) + 1
+        for _, value in text_values(record):
+            counts[value] = counts.get(value, 0) + 1
     skip = set(leave_out)
     kept = sorted((v for v, n in counts.items() if n >= 2 and v not in skip), key=lambda v: (-counts[v], v))
     return kept[:MAX_REFERENCES]
@@ -131,26 +135,23 @@ def hubness(M: np.ndarray, references: np.ndarray, k: int = HUB_K, chunk: int = 
 
 def form_recall(records: Sequence[ItemRecord], cases: dict[tuple[str, str], tuple[list[int], list[int]]],
                 form: str, encode: Callable[[list[str]], np.ndarray],
-                queries: dict[tuple[str, str], np.ndarray], *, damping: bool = False) -> float:
+                queries: dict[tuple[str, str], np.ndarray], references: np.ndarray) -> tuple[float, float]:
     """Return mean R@10 of the value requests over records, each value left out of its asked-for carriers' texts
-    (its other carriers ranked neither for nor against); `damping` takes each item's hubness off its match,
-    measured against the domain's other values (never the ones asked)."""
+    (its other carriers ranked neither for nor against): as matched, and with each item's hubness against the
+    reference vectors (the domain's other values, never the ones asked) taken off its match."""
     E = encode([request_text(r, form) for r in records])
     changed = [(case, i) for case, (asked, _) in cases.items() for i in asked]
     vectors = encode([request_text(without_value(records[i], *case), form) for case, i in changed])
     row_of = {key: n for n, key in enumerate(changed)}
-    hubs = np.zeros(len(records), dtype=np.float32)
-    if damping:
-        references = reference_values(records, leave_out=[value for _, value in cases])
-        hubs = hubness(E, encode(references) if references else np.zeros((0, E.shape[1]), dtype=np.float32))
-    recalls = []
+    hubs = hubness(E, references)
+    plain, with_damping = [], []
     for case, (asked, aside) in cases.items():
         scores = E @ queries[case]
         scores[asked] = vectors[[row_of[(case, i)] for i in asked]] @ queries[case]
-        scores = damped(scores, hubs)
         scores[aside] = -np.inf
-        recalls.append(recall_at_k(topk_indices(scores, 10).tolist(), set(asked), 10))
-    return float(np.mean(recalls))
+        plain.append(recall_at_k(topk_indices(scores, 10).tolist(), set(asked), 10))
+        with_damping.append(recall_at_k(topk_indices(damped(scores, hubs), 10).tolist(), set(asked), 10))
+    return float(np.mean(plain)), float(np.mean(with_damping))
 
 
 def choose_forms(records: Iterable[ItemRecord], encode: Callable[[list[str]], np.ndarray],
@@ -173,11 +174,13 @@ def choose_forms(records: Iterable[ItemRecord], encode: Callable[[list[str]], np
             measured[domain] = {"values": len(cases)}
             continue
         queries = dict(zip(cases, encode([value for _, value in cases])))
-        whole = form_recall(members, cases, WHOLE, encode, queries)
-        without_names = form_recall(members, cases, DESCRIBED, encode, queries)
+        others = reference_values(members, leave_out=[value for _, value in cases])
+        references = encode(others) if others else np.zeros((0, 0), dtype=np.float32)
+        whole, whole_damped = form_recall(members, cases, WHOLE, encode, queries, references)
+        without_names, described_damped = form_recall(members, cases, DESCRIBED, encode, queries, references)
         forms[domain] = DESCRIBED if without_names > MARGIN * whole else WHOLE
-        plain = without_names if forms[domain] == DESCRIBED else whole
-        with_damping = form_recall(members, cases, forms[domain], encode, queries, damping=True)
+        plain, with_damping = ((without_names, described_damped) if forms[domain] == DESCRIBED
+                               else (whole, whole_damped))
         measured[domain] = {"values": len(cases), "whole_r10": whole, "described_r10": without_names,
                             "damped_r10": with_damping, "damped": with_damping > MARGIN * plain}
     return forms, measured

@@ -143,12 +143,11 @@ class ContentRanker(Ranker):
         if not new_indices:
             return
         records = [self.catalog.records[i] for i in new_indices]
-        added = self.embedder.encode([r.text() for r in records])
-        self.E = np.vstack([self.E, added])
+        self.E = np.vstack([self.E, self.embedder.encode([r.text() for r in records])])
         if self.R is not None:  # a new item's domain reads requests as the domain's items do
-            added = self.request_embedder.encode([self._request_text(r) for r in records])
-            self.R = np.vstack([self.R, added])
+            self.R = np.vstack([self.R, self.request_embedder.encode([self._request_text(r) for r in records])])
         if self.hubness is not None and self.references is not None:
+            added = self._request_matrix()[len(self.hubness):]
             self.hubness = np.concatenate([self.hubness, self._hubness(records, added, self.references)])
         self._embedded_ids = list(self.catalog.item_ids)
 
